@@ -1,0 +1,66 @@
+"""Small helpers shared by the built-in plugins (not a plugin module itself)."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import re
+import time
+from collections.abc import Mapping
+
+from app.plugins.base import Plugin, Sample
+
+log = logging.getLogger("app.plugins.builtin")
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$")
+
+
+def validate_host(value: str) -> str:
+    """Accept a DNS name or an IP address; refuse URLs, spaces and option-like strings."""
+    value = value.strip()
+    try:
+        return str(ipaddress.ip_address(value.strip("[]")))
+    except ValueError:
+        pass
+    if not _HOSTNAME.match(value):
+        raise ValueError(
+            "must be a host name (e.g. nas.lan) or an IP address, without scheme, port or path"
+        )
+    return value
+
+
+def elapsed_ms(start: float) -> float:
+    """Milliseconds since a `time.perf_counter()` reading."""
+    return (time.perf_counter() - start) * 1000.0
+
+
+def up_sample(is_up: bool, labels: Mapping[str, str] | None = None) -> Sample:
+    return Sample("up", 1.0 if is_up else 0.0, "bool", dict(labels or {}))
+
+
+class StatusMixin:
+    """Keeps a one-line, human reason for the last run's outcome.
+
+    A down target is a *successful* run that reports `up = 0`; samples cannot carry
+    text, so the reason is logged and kept in `status_message` for the engine or a
+    UI to show next to the run.
+    """
+
+    status_message: str | None = None
+
+    def _note_down(self, plugin: Plugin, reason: str) -> None:
+        self.status_message = reason
+        log.warning(
+            "plugin target down: %s",
+            reason,
+            extra={"plugin_id": plugin.ctx.plugin_id, "plugin_type": plugin.type},
+        )
+
+    def _note_up(self, message: str | None = None) -> None:
+        self.status_message = message
+
+
+def describe_exc(exc: BaseException) -> str:
+    """A short sentence for an exception whose str() may be empty (timeouts often are)."""
+    text = str(exc).strip()
+    return text or type(exc).__name__

@@ -1,0 +1,256 @@
+"""The `system` plugin: CPU, memory, disks, network and sensors of the host Unity runs on."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+from pydantic import Field
+
+from app.plugins.base import Plugin, PluginConfig, Sample
+
+# Pseudo and read-only image filesystems: their "usage" is noise on a dashboard.
+DEFAULT_EXCLUDED_FSTYPES = [
+    "tmpfs",
+    "devtmpfs",
+    "devfs",
+    "overlay",
+    "squashfs",
+    "iso9660",
+    "proc",
+    "sysfs",
+    "cgroup",
+    "cgroup2",
+    "nsfs",
+    "autofs",
+    "ramfs",
+]
+
+# How long the first run waits between two CPU readings; CPU % since boot is meaningless.
+FIRST_CPU_WINDOW_SECONDS = 0.25
+
+
+class SystemConfig(PluginConfig):
+    per_core: bool = Field(
+        True,
+        title="Per-core CPU",
+        description="Also report cpu_percent for every core (label `core`).",
+    )
+    temperatures: bool = Field(
+        True,
+        title="Temperatures",
+        description="Report sensor temperatures where the host exposes them.",
+    )
+    mounts: list[str] = Field(
+        default_factory=list,
+        title="Mounts",
+        description="Only report these mount points. Empty means every real filesystem.",
+        examples=[["/", "/srv/data"]],
+        max_length=100,
+    )
+    exclude_fstypes: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_EXCLUDED_FSTYPES),
+        title="Skip filesystem types",
+        description="Filesystem types left out of disk usage (pseudo and image filesystems).",
+        max_length=100,
+    )
+    exclude_interfaces: list[str] = Field(
+        default_factory=lambda: ["lo"],
+        title="Skip network interfaces",
+        description="Interfaces left out of network rates. Names ending in `*` match a prefix.",
+        examples=[["lo", "veth*", "docker*"]],
+        max_length=100,
+    )
+
+
+@dataclass
+class _Counters:
+    at: float
+    cpu_total: list[tuple[float, float]]  # (busy, total) per reading: [all, core0, core1, ...]
+    disk: tuple[int, int] | None
+    net: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+def _cpu_busy_total(t: Any) -> tuple[float, float]:
+    total = float(sum(t))
+    # iowait is idle time the CPU spent waiting, not work, as in `top`.
+    idle = float(t.idle + getattr(t, "iowait", 0.0))
+    return total - idle, total
+
+
+def _cpu_readings() -> list[tuple[float, float]]:
+    return [_cpu_busy_total(psutil.cpu_times())] + [
+        _cpu_busy_total(t) for t in psutil.cpu_times(percpu=True)
+    ]
+
+
+def _percent(prev: tuple[float, float], cur: tuple[float, float]) -> float | None:
+    busy = cur[0] - prev[0]
+    total = cur[1] - prev[1]
+    if total <= 0 or busy < 0:
+        return None
+    return max(0.0, min(100.0, busy / total * 100.0))
+
+
+def _iface_excluded(name: str, patterns: list[str]) -> bool:
+    for p in patterns:
+        if p.endswith("*") and name.startswith(p[:-1]):
+            return True
+        if name == p:
+            return True
+    return False
+
+
+class SystemPlugin(Plugin):
+    type = "system"
+    name = "Local system"
+    description = (
+        "CPU, load, memory, swap, disk usage and I/O, network I/O, temperatures, uptime "
+        "and process count of the machine Unity runs on."
+    )
+    category = "system"
+    Config = SystemConfig
+    default_interval_seconds = 30
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prev: _Counters | None = None
+
+    @property
+    def cfg(self) -> SystemConfig:
+        assert isinstance(self.config, SystemConfig)
+        return self.config
+
+    def _counters(self) -> _Counters:
+        disk = psutil.disk_io_counters(perdisk=False, nowrap=True)
+        net = psutil.net_io_counters(pernic=True, nowrap=True)
+        excluded = self.cfg.exclude_interfaces
+        return _Counters(
+            at=time.monotonic(),
+            cpu_total=_cpu_readings(),
+            disk=(disk.read_bytes, disk.write_bytes) if disk is not None else None,
+            net={
+                nic: (c.bytes_recv, c.bytes_sent)
+                for nic, c in net.items()
+                if not _iface_excluded(nic, excluded)
+            },
+        )
+
+    def _gauges(self) -> list[Sample]:
+        cfg = self.cfg
+        out: list[Sample] = []
+        load1, load5, load15 = os.getloadavg()
+        for period, value in (("1m", load1), ("5m", load5), ("15m", load15)):
+            out.append(Sample("load_average", value, "", {"period": period}))
+
+        vm = psutil.virtual_memory()
+        out += [
+            Sample("memory_total", float(vm.total), "bytes"),
+            Sample("memory_used", float(vm.total - vm.available), "bytes"),
+            Sample("memory_available", float(vm.available), "bytes"),
+            Sample("memory_percent", float(vm.percent), "percent"),
+        ]
+        sw = psutil.swap_memory()
+        out += [
+            Sample("swap_total", float(sw.total), "bytes"),
+            Sample("swap_used", float(sw.used), "bytes"),
+            Sample("swap_percent", float(sw.percent), "percent"),
+        ]
+
+        seen: set[str] = set()
+        for part in psutil.disk_partitions(all=False):
+            if part.mountpoint in seen or part.fstype in cfg.exclude_fstypes:
+                continue
+            if cfg.mounts and part.mountpoint not in cfg.mounts:
+                continue
+            try:
+                du = psutil.disk_usage(part.mountpoint)
+            except OSError:  # unreadable or vanished mount: skip it rather than fail the run
+                continue
+            seen.add(part.mountpoint)
+            labels = {"mount": part.mountpoint}
+            out += [
+                Sample("disk_total", float(du.total), "bytes", labels),
+                Sample("disk_used", float(du.used), "bytes", labels),
+                Sample("disk_free", float(du.free), "bytes", labels),
+                Sample("disk_percent", float(du.percent), "percent", labels),
+            ]
+
+        if cfg.temperatures and hasattr(psutil, "sensors_temperatures"):
+            try:
+                sensors = psutil.sensors_temperatures()
+            except (OSError, RuntimeError):
+                sensors = {}
+            for chip, entries in sensors.items():
+                for i, entry in enumerate(entries):
+                    label = entry.label or f"temp{i + 1}"
+                    out.append(
+                        Sample(
+                            "temperature",
+                            float(entry.current),
+                            "celsius",
+                            {"sensor": chip, "label": label},
+                        )
+                    )
+
+        out.append(Sample("uptime", max(0.0, time.time() - psutil.boot_time()), "seconds"))
+        out.append(Sample("process_count", float(len(psutil.pids())), "count"))
+        return out
+
+    def _rates(self, prev: _Counters, cur: _Counters) -> list[Sample]:
+        out: list[Sample] = []
+        dt = cur.at - prev.at
+        if dt <= 0:
+            return out
+        if prev.disk is not None and cur.disk is not None:
+            read = (cur.disk[0] - prev.disk[0]) / dt
+            write = (cur.disk[1] - prev.disk[1]) / dt
+            if read >= 0 and write >= 0:  # a reset counter yields no rate this round
+                out.append(Sample("disk_read_rate", read, "bytes/s"))
+                out.append(Sample("disk_write_rate", write, "bytes/s"))
+        for nic, (recv, sent) in cur.net.items():
+            if nic not in prev.net:
+                continue
+            r = (recv - prev.net[nic][0]) / dt
+            s = (sent - prev.net[nic][1]) / dt
+            if r >= 0 and s >= 0:
+                labels = {"interface": nic}
+                out.append(Sample("network_receive_rate", r, "bytes/s", labels))
+                out.append(Sample("network_transmit_rate", s, "bytes/s", labels))
+        return out
+
+    def _cpu(self, prev: list[tuple[float, float]], cur: list[tuple[float, float]]) -> list[Sample]:
+        out: list[Sample] = []
+        total = _percent(prev[0], cur[0])
+        if total is not None:
+            out.append(Sample("cpu_percent", total, "percent"))
+        if self.cfg.per_core:
+            for core, (p, c) in enumerate(zip(prev[1:], cur[1:], strict=False)):
+                pct = _percent(p, c)
+                if pct is not None:
+                    out.append(Sample("cpu_percent", pct, "percent", {"core": str(core)}))
+        return out
+
+    async def collect_data(self) -> list[Sample]:
+        prev = self._prev
+        if prev is None:
+            prev = await self.ctx.run_blocking(self._counters)
+            await asyncio.sleep(FIRST_CPU_WINDOW_SECONDS)
+            first_run = True
+        else:
+            first_run = False
+        cur = await self.ctx.run_blocking(self._counters)
+        samples = self._cpu(prev.cpu_total, cur.cpu_total)
+        samples += await self.ctx.run_blocking(self._gauges)
+        # Rates over the short first-run window would be noise; they start on run two.
+        if not first_run:
+            samples += self._rates(prev, cur)
+        self._prev = cur
+        return samples
+
+
+PLUGIN = SystemPlugin
