@@ -1,0 +1,78 @@
+"""The `tcp` plugin: is a TCP port accepting connections, and how fast does it answer."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+
+from pydantic import Field, field_validator
+
+from app.plugins.base import Plugin, PluginConfig, Sample
+from app.plugins.builtin._common import (
+    StatusMixin,
+    describe_exc,
+    elapsed_ms,
+    up_sample,
+    validate_host,
+)
+
+
+class TcpConfig(PluginConfig):
+    host: str = Field(
+        ...,
+        title="Host",
+        description="Host name or IP address to connect to.",
+        examples=["nas.lan", "192.168.1.10"],
+    )
+    port: int = Field(..., title="Port", ge=1, le=65535, examples=[22, 443, 5432])
+    timeout_seconds: float = Field(
+        5.0,
+        title="Timeout (s)",
+        description="A port that has not accepted within this time is reported down.",
+        gt=0,
+        le=60,
+    )
+
+    @field_validator("host")
+    @classmethod
+    def _check_host(cls, v: str) -> str:
+        return validate_host(v)
+
+
+class TcpPlugin(StatusMixin, Plugin):
+    type = "tcp"
+    name = "TCP port"
+    description = "Checks that a TCP port accepts connections and measures the connect time."
+    category = "network"
+    Config = TcpConfig
+    default_interval_seconds = 60
+
+    async def collect_data(self) -> list[Sample]:
+        cfg = self.config
+        assert isinstance(cfg, TcpConfig)
+        start = time.perf_counter()
+        try:
+            _, writer = await asyncio.wait_for(
+                asyncio.open_connection(cfg.host, cfg.port), cfg.timeout_seconds
+            )
+        except TimeoutError:
+            reason = f"{cfg.host}:{cfg.port} did not accept within {cfg.timeout_seconds:g} s"
+        except socket.gaierror as exc:
+            reason = f"cannot resolve {cfg.host}: {describe_exc(exc)}"
+        except OSError as exc:
+            reason = f"{cfg.host}:{cfg.port} refused or unreachable: {describe_exc(exc)}"
+        else:
+            connect_ms = elapsed_ms(start)
+            writer.close()
+            try:
+                await writer.wait_closed()
+            except OSError:
+                pass  # the port answered; how it hung up does not matter
+            self._note_up()
+            return [up_sample(True), Sample("tcp_connect_time", connect_ms, "ms")]
+        self._note_down(self, reason)
+        return [up_sample(False)]
+
+
+PLUGIN = TcpPlugin

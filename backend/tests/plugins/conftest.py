@@ -1,0 +1,140 @@
+"""Fixtures for the built-in plugin tests: real servers on 127.0.0.1, stopped afterwards."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import http.server
+import ipaddress
+import ssl
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+CERT_VALID_DAYS = 30
+
+
+def make_self_signed(directory: Path, days: int = CERT_VALID_DAYS) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1/localhost expiring in `days` days."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
+            ),
+            critical=False,
+        )
+        .sign(key, hashes.SHA256())
+    )
+    cert_path = directory / "cert.pem"
+    key_path = directory / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    """Routes a test needs: plain pages, status codes, redirects, slowness, auth, headers."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:  # keep pytest output clean
+        return
+
+    def _send(self, status: int, body: bytes = b"", headers: dict[str, str] | None = None):
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        path = self.path
+        if path == "/":
+            self._send(200, b"<h1>Welcome to the homelab</h1>")
+        elif path.startswith("/status/"):
+            self._send(int(path.rsplit("/", 1)[1]), b"status page")
+        elif path == "/redirect":
+            self._send(302, b"", {"Location": "/"})
+        elif path == "/loop":
+            self._send(302, b"", {"Location": "/loop"})
+        elif path == "/slow":
+            time.sleep(1.5)
+            self._send(200, b"late")
+        elif path == "/auth":
+            expected = "Basic " + base64.b64encode(b"monitor:s3cret").decode()
+            if self.headers.get("Authorization") == expected:
+                self._send(200, b"authorized area")
+            else:
+                self._send(401, b"no", {"WWW-Authenticate": 'Basic realm="x"'})
+        elif path == "/echo":
+            body = "\n".join(f"{k}: {v}" for k, v in self.headers.items()).encode()
+            self._send(200, body)
+        else:
+            self._send(404, b"not found")
+
+
+@dataclass
+class HttpServers:
+    http_url: str
+    https_url: str
+    cert_days: int
+
+
+def _serve(server: http.server.ThreadingHTTPServer) -> threading.Thread:
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    return t
+
+
+@pytest.fixture(scope="session")
+def http_servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HttpServers]:
+    """A plain HTTP and an HTTPS server (self-signed, 30 days left) on 127.0.0.1."""
+    plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    tls = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    cert, key = make_self_signed(tmp_path_factory.mktemp("tls"))
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    tls.socket = ctx.wrap_socket(tls.socket, server_side=True)
+    threads = [_serve(plain), _serve(tls)]
+    try:
+        yield HttpServers(
+            http_url=f"http://127.0.0.1:{plain.server_address[1]}",
+            https_url=f"https://127.0.0.1:{tls.server_address[1]}",
+            cert_days=CERT_VALID_DAYS,
+        )
+    finally:
+        for srv in (plain, tls):
+            srv.shutdown()
+            srv.server_close()
+        for t in threads:
+            t.join(timeout=5)

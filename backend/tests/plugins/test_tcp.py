@@ -1,0 +1,76 @@
+"""The `tcp` plugin against a real listener on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import pytest
+from pydantic import ValidationError
+
+from app.plugins.base import PluginContext
+from app.plugins.builtin.tcp import TcpPlugin
+
+
+def make(tmp_path, **config):
+    return TcpPlugin(TcpPlugin.Config(**config), PluginContext(1, tmp_path))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+async def test_open_port_is_up_with_connect_time(tmp_path):
+    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        samples = await make(tmp_path, host="127.0.0.1", port=port).collect_data()
+    by = {s.name: s for s in samples}
+    assert by["up"].value == 1 and by["up"].unit == "bool"
+    assert by["tcp_connect_time"].unit == "ms"
+    assert 0 < by["tcp_connect_time"].value < 1000
+
+
+async def test_closed_port_is_a_successful_run_reporting_down(tmp_path):
+    port = free_port()
+    plugin = make(tmp_path, host="127.0.0.1", port=port)
+    samples = await plugin.collect_data()
+    assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
+    assert f"127.0.0.1:{port} refused" in plugin.status_message
+
+
+async def test_port_that_never_accepts_times_out_as_down(tmp_path):
+    # A listener that never accepts, with its backlog already full, leaves SYNs
+    # unanswered: the connect hangs exactly like a firewalled port.
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(3):
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex(("127.0.0.1", port))
+        fillers.append(c)
+    await asyncio.sleep(0.1)
+    try:
+        plugin = make(tmp_path, host="127.0.0.1", port=port, timeout_seconds=0.3)
+        samples = await asyncio.wait_for(plugin.collect_data(), 5)
+    finally:
+        for c in fillers:
+            c.close()
+        listener.close()
+    assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
+    assert plugin.status_message == f"127.0.0.1:{port} did not accept within 0.3 s"
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("port", 0), ("port", 70000), ("host", "http://x"), ("host", "-oProxyCommand")],
+)
+def test_bad_config_is_refused(field, value):
+    cfg = {"host": "127.0.0.1", "port": 80, field: value}
+    with pytest.raises(ValidationError, match=field):
+        TcpPlugin.Config(**cfg)
