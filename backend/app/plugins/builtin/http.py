@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 import time
 from datetime import UTC, datetime
@@ -113,7 +114,7 @@ class HttpConfig(PluginConfig):
         return self
 
 
-async def fetch_certificate_expiry(host: str, port: int, timeout: float) -> datetime:
+async def fetch_certificate_expiry(host: str, port: int, wait_seconds: float) -> datetime:
     """The peer certificate's notAfter, read over a handshake that does not verify it.
 
     Verification is the request's job; here we want the date even for a self-signed or
@@ -123,17 +124,15 @@ async def fetch_certificate_expiry(host: str, port: int, timeout: float) -> date
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     _, writer = await asyncio.wait_for(
-        asyncio.open_connection(host, port, ssl=ctx, server_hostname=host), timeout
+        asyncio.open_connection(host, port, ssl=ctx, server_hostname=host), wait_seconds
     )
     try:
         sslobj = writer.get_extra_info("ssl_object")
         der = sslobj.getpeercert(binary_form=True) if sslobj is not None else None
     finally:
         writer.close()
-        try:
+        with contextlib.suppress(OSError, ssl.SSLError):
             await writer.wait_closed()
-        except (OSError, ssl.SSLError):
-            pass
     if not der:
         raise ValueError("the server sent no certificate")
     return x509.load_der_x509_certificate(der).not_valid_after_utc

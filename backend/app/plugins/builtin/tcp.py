@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 
@@ -65,10 +66,8 @@ class TcpPlugin(StatusMixin, Plugin):
         else:
             connect_ms = elapsed_ms(start)
             writer.close()
-            try:
+            with contextlib.suppress(OSError):  # it answered; how it hung up does not matter
                 await writer.wait_closed()
-            except OSError:
-                pass  # the port answered; how it hung up does not matter
             self._note_up()
             return [up_sample(True), Sample("tcp_connect_time", connect_ms, "ms")]
         self._note_down(self, reason)
