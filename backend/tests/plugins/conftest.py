@@ -10,6 +10,7 @@ import ipaddress
 import os
 import shutil
 import signal
+import socket
 import ssl
 import subprocess
 import tarfile
@@ -285,3 +286,72 @@ def _stop_dockerd(engine: DockerEngine, proc: subprocess.Popen[bytes], log: obje
             proc.kill()
             proc.wait(timeout=10)
     log.close()  # type: ignore[attr-defined]
+
+
+# --- a DNS stub ------------------------------------------------------------------------
+
+DNS_ZONE = {
+    ("nas.home.arpa.", "A"): ["192.168.1.10", "192.168.1.11"],
+    ("nas.home.arpa.", "AAAA"): ["fd00::10"],
+    ("home.arpa.", "MX"): ["10 mail.home.arpa."],
+    ("home.arpa.", "TXT"): ['"v=spf1 -all"'],
+}
+
+
+@dataclass
+class DnsStub:
+    port: int
+    queries: list[str]
+
+
+@pytest.fixture(scope="session")
+def dns_stub() -> Iterator[DnsStub]:
+    """A tiny authoritative UDP DNS server on 127.0.0.1 answering from DNS_ZONE.
+
+    `slow.home.arpa` is never answered (timeouts), `broken.home.arpa` gets SERVFAIL,
+    a name that exists with another type gets an empty NOERROR, the rest NXDOMAIN.
+    """
+    import dns.flags
+    import dns.message
+    import dns.rcode
+    import dns.rrset
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.1)
+    stub = DnsStub(port=sock.getsockname()[1], queries=[])
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                data, peer = sock.recvfrom(4096)
+            except TimeoutError:
+                continue
+            query = dns.message.from_wire(data)
+            q = query.question[0]
+            qname = q.name.to_text().lower()
+            qtype = dns.rdatatype.to_text(q.rdtype)
+            stub.queries.append(f"{qname} {qtype}")
+            if qname == "slow.home.arpa.":
+                continue
+            resp = dns.message.make_response(query)
+            resp.flags |= dns.flags.AA
+            if qname == "broken.home.arpa.":
+                resp.set_rcode(dns.rcode.SERVFAIL)
+            elif (qname, qtype) in DNS_ZONE:
+                resp.answer.append(
+                    dns.rrset.from_text_list(qname, 300, "IN", qtype, DNS_ZONE[(qname, qtype)])
+                )
+            elif not any(name == qname for name, _ in DNS_ZONE):
+                resp.set_rcode(dns.rcode.NXDOMAIN)
+            sock.sendto(resp.to_wire(), peer)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield stub
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        sock.close()
