@@ -1,0 +1,110 @@
+"""The `ping` plugin: ICMP echo round-trip times and packet loss to a host."""
+
+from __future__ import annotations
+
+import icmplib
+from pydantic import Field, field_validator, model_validator
+
+from app.plugins.base import Plugin, PluginConfig, PluginError, Sample
+from app.plugins.builtin._common import StatusMixin, describe_exc, up_sample, validate_host
+
+ICMP_NOT_ALLOWED = (
+    "this host does not allow ICMP echo (ping) for Unity's user: allow unprivileged ping "
+    'with `sysctl -w net.ipv4.ping_group_range="0 2147483647"` (persist it in '
+    "/etc/sysctl.d/), or give Unity CAP_NET_RAW (docker: --cap-add NET_RAW)"
+)
+# Leave the engine's default 30 s run timeout some room.
+MAX_RUN_SECONDS = 25.0
+
+
+class PingConfig(PluginConfig):
+    host: str = Field(
+        ...,
+        title="Host",
+        description="Host name or IP address (IPv4 or IPv6) to ping.",
+        examples=["router.lan", "192.168.1.1", "1.1.1.1"],
+    )
+    count: int = Field(3, title="Packets", description="Echo requests sent per run.", ge=1, le=20)
+    interval_seconds: float = Field(
+        0.5, title="Interval (s)", description="Pause between packets.", ge=0.2, le=5
+    )
+    timeout_seconds: float = Field(
+        2.0,
+        title="Reply timeout (s)",
+        description="How long to wait for the last reply before counting it lost.",
+        gt=0,
+        le=10,
+    )
+
+    @field_validator("host")
+    @classmethod
+    def _check_host(cls, v: str) -> str:
+        return validate_host(v)
+
+    @model_validator(mode="after")
+    def _fits_in_a_run(self) -> PingConfig:
+        total = (self.count - 1) * self.interval_seconds + self.timeout_seconds
+        if total > MAX_RUN_SECONDS:
+            raise ValueError(
+                f"count x interval + timeout is {total:g} s; keep it under {MAX_RUN_SECONDS:g} s"
+            )
+        return self
+
+
+class PingPlugin(StatusMixin, Plugin):
+    type = "ping"
+    name = "Ping"
+    description = "ICMP echo to a host: reachable or not, round-trip times, jitter and loss."
+    category = "network"
+    Config = PingConfig
+    default_interval_seconds = 60
+
+    async def _ping(self, cfg: PingConfig, privileged: bool) -> icmplib.Host:
+        return await icmplib.async_ping(
+            cfg.host,
+            count=cfg.count,
+            interval=cfg.interval_seconds,
+            timeout=cfg.timeout_seconds,
+            privileged=privileged,
+        )
+
+    async def collect_data(self) -> list[Sample]:
+        cfg = self.config
+        assert isinstance(cfg, PingConfig)
+        try:
+            try:
+                # Unprivileged ICMP sockets are the safe default; the kernel gates them
+                # with net.ipv4.ping_group_range.
+                result = await self._ping(cfg, privileged=False)
+            except icmplib.SocketPermissionError:
+                # Root or CAP_NET_RAW can still use a raw socket.
+                result = await self._ping(cfg, privileged=True)
+        except icmplib.SocketPermissionError as exc:
+            raise PluginError(ICMP_NOT_ALLOWED) from exc
+        except icmplib.NameLookupError:
+            reason = f"cannot resolve {cfg.host}"
+            self._note_down(self, reason)
+            return [up_sample(False)]
+        except (icmplib.ICMPLibError, OSError) as exc:
+            reason = f"cannot ping {cfg.host}: {describe_exc(exc)}"
+            self._note_down(self, reason)
+            return [up_sample(False), Sample("ping_packet_loss", 100.0, "percent")]
+
+        samples = [
+            up_sample(result.is_alive),
+            Sample("ping_packet_loss", float(result.packet_loss) * 100.0, "percent"),
+        ]
+        if result.is_alive:
+            samples += [
+                Sample("ping_rtt_avg", float(result.avg_rtt), "ms"),
+                Sample("ping_rtt_min", float(result.min_rtt), "ms"),
+                Sample("ping_rtt_max", float(result.max_rtt), "ms"),
+                Sample("ping_jitter", float(result.jitter), "ms"),
+            ]
+            self._note_up()
+        else:
+            self._note_down(self, f"{cfg.host} did not answer {cfg.count} echo requests")
+        return samples
+
+
+PLUGIN = PingPlugin
