@@ -3,11 +3,15 @@
 // (override with VITE_BACKEND, e.g. http://backend:8000 inside the compose dev container).
 import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
+import { readFileSync } from "node:fs";
+
+const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as { version: string };
 
 const backend = process.env.VITE_BACKEND || "http://127.0.0.1:8000";
 
 export default defineConfig({
   plugins: [react()],
+  define: { __APP_VERSION__: JSON.stringify(pkg.version) },
   base: "/",
   server: {
     host: "0.0.0.0",

@@ -1,0 +1,96 @@
+// Top-level routing and the auth gate: setup or login when signed out, the app shell when signed in.
+import { useState, useSyncExternalStore } from "react";
+import { useQuery } from "@tanstack/react-query";
+import { auth } from "./api/auth";
+import * as api from "./api/endpoints";
+import { qk, useMe } from "./api/queries";
+import { ApiError } from "./api/client";
+import { match, navigate, useLocation } from "./router";
+import { LiveProvider } from "./live/LiveProvider";
+import { Layout } from "./components/Layout";
+import { EmptyState, ErrorState, Spinner } from "./components/ui";
+import { LoginPage, SetupPage } from "./pages/AuthPages";
+import { Dashboard } from "./pages/Dashboard";
+import { PluginDetail } from "./pages/PluginDetail";
+import { PluginFormPage } from "./pages/PluginForm";
+import { TokensPage, UsersPage } from "./pages/Admin";
+import { SettingsPage } from "./pages/Settings";
+import type { User } from "./api/types";
+import { Link } from "./router";
+
+function useToken(): string | null {
+  return useSyncExternalStore(auth.subscribe, auth.get);
+}
+
+function SignedOut() {
+  const { pathname } = useLocation();
+  const setup = useQuery({ queryKey: qk.setup, queryFn: api.getSetupStatus, retry: 1, staleTime: 0 });
+  const [forced, setForced] = useState<"setup" | "login" | null>(pathname === "/setup" ? "setup" : null);
+  if (setup.isPending) return <Spinner label="Connecting to Unity…" />;
+  if (setup.isError)
+    return (
+      <div className="auth-wrap">
+        <ErrorState title="Cannot reach the server" error={setup.error} onRetry={() => setup.refetch()} />
+      </div>
+    );
+  const showSetup = forced ? forced === "setup" : setup.data === true;
+  if (showSetup)
+    return (
+      <SetupPage
+        onDone={() => navigate("/", { replace: true })}
+        onLogin={() => {
+          setForced("login");
+          void setup.refetch();
+        }}
+      />
+    );
+  return <LoginPage setupUnknown={setup.data === null} onSetup={() => setForced("setup")} />;
+}
+
+function Routes({ user }: { user: User }) {
+  const { pathname } = useLocation();
+  let m: Record<string, string> | null;
+  if (pathname === "/" || pathname === "/login" || pathname === "/setup") return <Dashboard user={user} />;
+  if (pathname === "/plugins/new") return <PluginFormPage />;
+  if ((m = match("/plugins/:id/edit", pathname))) return <PluginFormPage key={m.id} id={Number(m.id)} />;
+  if ((m = match("/plugins/:id", pathname))) return <PluginDetail key={m.id} id={Number(m.id)} user={user} />;
+  if (pathname === "/users") return <UsersPage me={user} />;
+  if (pathname === "/tokens") return <TokensPage />;
+  if (pathname === "/settings") return <SettingsPage user={user} />;
+  return (
+    <EmptyState title="Page not found" action={<Link to="/" className="btn">Go to the dashboard</Link>}>
+      There is nothing at {pathname}.
+    </EmptyState>
+  );
+}
+
+function SignedIn({ token }: { token: string }) {
+  const me = useMe();
+  if (me.isPending) return <Spinner label="Loading your account…" />;
+  if (me.isError) {
+    if (me.error instanceof ApiError && me.error.status === 401) {
+      auth.set(null);
+      return null;
+    }
+    return (
+      <div className="auth-wrap">
+        <ErrorState title="Could not load your account" error={me.error} onRetry={() => me.refetch()} />
+        <button type="button" className="btn btn-ghost" onClick={() => auth.set(null)}>
+          Sign out
+        </button>
+      </div>
+    );
+  }
+  return (
+    <LiveProvider token={token}>
+      <Layout user={me.data}>
+        <Routes user={me.data} />
+      </Layout>
+    </LiveProvider>
+  );
+}
+
+export function App() {
+  const token = useToken();
+  return token ? <SignedIn key={token} token={token} /> : <SignedOut />;
+}

@@ -1,0 +1,109 @@
+// A full time-series chart (one metric, one line per label set) that appends live samples
+// while it shows a window ending "now".
+import { useEffect, useRef } from "react";
+import uPlot from "uplot";
+import { useLive } from "../live/LiveProvider";
+import { cssVar, useTheme } from "../theme";
+import { formatValue, labelText } from "../format";
+import type { QuerySeries } from "../api/types";
+import { toUnixSeconds } from "../live/store";
+
+const PALETTE = ["#6366f1", "#10b981", "#f59e0b", "#ef4444", "#06b6d4", "#a855f7", "#84cc16", "#ec4899"];
+
+interface Props {
+  series: QuerySeries[];
+  unit: string;
+  /** When set, the chart follows "now" and keeps this many seconds. */
+  liveWindowSec: number | null;
+  height?: number;
+  title: string;
+}
+
+/** Merges per-series points into uPlot's aligned columns (shared x, nulls where a series has no point). */
+export function alignSeries(series: QuerySeries[]): [number[], ...(number | null)[][]] {
+  const xsSet = new Set<number>();
+  const maps = series.map((s) => {
+    const m = new Map<number, number | null>();
+    for (const [ts, v] of s.points) {
+      const t = toUnixSeconds(ts);
+      xsSet.add(t);
+      m.set(t, v);
+    }
+    return m;
+  });
+  const xs = [...xsSet].sort((a, b) => a - b);
+  return [xs, ...maps.map((m) => xs.map((x) => (m.has(x) ? m.get(x)! : null)))];
+}
+
+export function TimeChart({ series, unit, liveWindowSec, height = 220, title }: Props) {
+  const ref = useRef<HTMLDivElement>(null);
+  const { store } = useLive();
+  const { resolved } = useTheme();
+
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const data = alignSeries(series);
+    const axisColor = cssVar("--muted", "#888");
+    const gridColor = cssVar("--grid", "rgba(128,128,128,.15)");
+    const axis: uPlot.Axis = {
+      stroke: axisColor,
+      grid: { stroke: gridColor, width: 1 },
+      ticks: { stroke: gridColor, width: 1 },
+      font: "11px system-ui, sans-serif",
+    };
+    const u = new uPlot(
+      {
+        width: Math.max(200, el.clientWidth || 600),
+        height,
+        cursor: { drag: { x: false, y: false } },
+        legend: { show: series.length > 1, live: true },
+        scales: { x: { time: true } },
+        axes: [axis, { ...axis, size: 64, values: (_u, vals) => vals.map((v) => formatValue(v, unit)) }],
+        series: [
+          { value: (_u, v) => (v == null ? "—" : new Date(v * 1000).toLocaleTimeString()) },
+          ...series.map((s, i) => {
+            const stroke = PALETTE[i % PALETTE.length];
+            return {
+              label: labelText(s.labels) || s.name,
+              stroke,
+              width: 1.75,
+              fill: series.length === 1 ? stroke + "1f" : undefined,
+              spanGaps: true,
+              points: { show: false },
+              value: (_u: uPlot, v: number | null) => formatValue(v, unit),
+            };
+          }),
+        ],
+      },
+      data as uPlot.AlignedData,
+      el,
+    );
+    const offs = liveWindowSec
+      ? series.map((s, idx) =>
+          store.onSeries(s.id, (p) => {
+            const xs = data[0];
+            const last = xs[xs.length - 1];
+            if (last !== undefined && p.ts < last) return;
+            if (p.ts === last) data[idx + 1][xs.length - 1] = p.value;
+            else {
+              xs.push(p.ts);
+              data.slice(1).forEach((col, j) => (col as (number | null)[]).push(j === idx ? p.value : null));
+            }
+            const cutoff = p.ts - liveWindowSec;
+            while (xs.length > 2 && xs[0] < cutoff) data.forEach((col) => (col as unknown[]).shift());
+            u.setData(data as uPlot.AlignedData);
+          }),
+        )
+      : [];
+    const ro = typeof ResizeObserver !== "undefined" ? new ResizeObserver(() => u.setSize({ width: Math.max(200, el.clientWidth), height })) : null;
+    ro?.observe(el);
+    return () => {
+      offs.forEach((off) => off());
+      ro?.disconnect();
+      u.destroy();
+    };
+  }, [series, unit, liveWindowSec, height, store, resolved]);
+
+  return <div className="timechart" ref={ref} role="img" aria-label={`Chart of ${title}`} />;
+}

@@ -1,0 +1,95 @@
+// Human-readable numbers, units and times for cards, charts and tables.
+
+const BYTE_UNITS = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+
+function trim(n: number, digits = 3): string {
+  if (!Number.isFinite(n)) return String(n);
+  const abs = Math.abs(n);
+  if (abs === 0) return "0";
+  if (abs >= 1000) return Math.round(n).toLocaleString("en-US");
+  return Number(n.toPrecision(digits)).toString();
+}
+
+export function formatValue(value: number | null | undefined, unit = ""): string {
+  if (value === null || value === undefined || Number.isNaN(value)) return "—";
+  const u = unit.trim();
+  const lower = u.toLowerCase();
+  if (lower === "bytes" || lower === "b") {
+    let v = value;
+    let i = 0;
+    while (Math.abs(v) >= 1024 && i < BYTE_UNITS.length - 1) {
+      v /= 1024;
+      i++;
+    }
+    return `${trim(v)} ${BYTE_UNITS[i]}`;
+  }
+  if (lower === "bytes/s" || lower === "b/s") return `${formatValue(value, "bytes")}/s`;
+  if (lower === "ms" && Math.abs(value) >= 1000) return `${trim(value / 1000)} s`;
+  if ((lower === "s" || lower === "seconds") && Math.abs(value) >= 3600) return formatDuration(value * 1000);
+  if (lower === "%" || lower === "percent") return `${trim(value)}%`;
+  if (lower === "bool" || lower === "boolean") return value ? "yes" : "no";
+  return u ? `${trim(value)} ${u}` : trim(value);
+}
+
+export function formatDuration(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || Number.isNaN(ms)) return "—";
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${trim(s, 3)} s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${Math.round(s % 60)}s`;
+  const h = Math.floor(m / 60);
+  if (h < 48) return `${h}h ${m % 60}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}
+
+export function parseTs(ts: string | number | null | undefined): number | null {
+  if (ts === null || ts === undefined || ts === "") return null;
+  if (typeof ts === "number") return ts > 1e12 ? ts : ts * 1000;
+  const ms = Date.parse(ts);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+export function timeAgo(ts: string | number | null | undefined, now = Date.now()): string {
+  const ms = parseTs(ts);
+  if (ms === null) return "never";
+  const diff = Math.round((now - ms) / 1000);
+  if (diff < 5) return "just now";
+  if (diff < 60) return `${diff}s ago`;
+  if (diff < 3600) return `${Math.floor(diff / 60)}m ago`;
+  if (diff < 86400) return `${Math.floor(diff / 3600)}h ago`;
+  return `${Math.floor(diff / 86400)}d ago`;
+}
+
+export function formatDateTime(ts: string | number | null | undefined): string {
+  const ms = parseTs(ts);
+  if (ms === null) return "—";
+  return new Date(ms).toLocaleString(undefined, {
+    year: "numeric",
+    month: "short",
+    day: "numeric",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+  });
+}
+
+export function formatInterval(seconds: number | undefined): string {
+  if (!seconds) return "—";
+  if (seconds < 60) return `every ${seconds}s`;
+  if (seconds % 3600 === 0) return `every ${seconds / 3600}h`;
+  if (seconds % 60 === 0) return `every ${seconds / 60}m`;
+  return `every ${seconds}s`;
+}
+
+export function labelText(labels: Record<string, string> | undefined): string {
+  if (!labels) return "";
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(", ");
+}
+
+export function metricTitle(name: string): string {
+  const s = name.replace(/[._]+/g, " ").trim();
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

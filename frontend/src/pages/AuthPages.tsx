@@ -1,0 +1,164 @@
+// First-run setup (create the admin account) and sign-in.
+import { useState, type FormEvent } from "react";
+import { useQueryClient } from "@tanstack/react-query";
+import * as api from "../api/endpoints";
+import { ApiError, errorMessage } from "../api/client";
+import { auth } from "../api/auth";
+import { Logo, ThemeToggle } from "../components/Layout";
+import { FieldShell } from "../forms/SchemaForm";
+
+function AuthCard({ title, subtitle, children }: { title: string; subtitle: string; children: React.ReactNode }) {
+  return (
+    <div className="auth-wrap">
+      <div className="auth-theme">
+        <ThemeToggle />
+      </div>
+      <main className="auth-card" id="main">
+        <div className="auth-brand">
+          <Logo />
+          <span>Unity</span>
+        </div>
+        <h1>{title}</h1>
+        <p className="muted">{subtitle}</p>
+        {children}
+      </main>
+    </div>
+  );
+}
+
+function loginMessage(e: unknown): string {
+  if (e instanceof ApiError) {
+    if (e.status === 401 || e.status === 400) return "Wrong username or password.";
+    if (e.status === 429) return "Too many attempts. Wait a minute, then try again.";
+  }
+  return errorMessage(e);
+}
+
+export function LoginPage({ setupUnknown, onSetup }: { setupUnknown: boolean; onSetup: () => void }) {
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const qc = useQueryClient();
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    if (!username || !password) {
+      setError("Enter your username and password.");
+      return;
+    }
+    setBusy(true);
+    setError(null);
+    try {
+      const t = await api.login(username, password);
+      qc.clear();
+      auth.set(t.access_token);
+    } catch (err) {
+      setError(loginMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <AuthCard title="Sign in" subtitle="Monitor your homelab from one place.">
+      <form onSubmit={submit} className="stack" noValidate>
+        <FieldShell id="login-username" label="Username" required>
+          <input id="login-username" name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} autoFocus />
+        </FieldShell>
+        <FieldShell id="login-password" label="Password" required>
+          <input id="login-password" name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+        </FieldShell>
+        {error ? (
+          <p className="form-error" role="alert">
+            {error}
+          </p>
+        ) : null}
+        <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
+          {busy ? "Signing in…" : "Sign in"}
+        </button>
+        {setupUnknown ? (
+          <p className="muted small center">
+            First time here?{" "}
+            <button type="button" className="linklike" onClick={onSetup}>
+              Create the admin account
+            </button>
+          </p>
+        ) : null}
+      </form>
+    </AuthCard>
+  );
+}
+
+export function SetupPage({ onDone, onLogin }: { onDone: () => void; onLogin: () => void }) {
+  const [username, setUsername] = useState("admin");
+  const [password, setPassword] = useState("");
+  const [confirm, setConfirm] = useState("");
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const qc = useQueryClient();
+
+  const submit = async (e: FormEvent) => {
+    e.preventDefault();
+    const errs: Record<string, string> = {};
+    if (!username.trim()) errs.username = "Choose a username.";
+    if (password.length < 8) errs.password = "Use at least 8 characters.";
+    if (confirm !== password) errs.confirm = "The passwords do not match.";
+    setErrors(errs);
+    setFormError(null);
+    if (Object.keys(errs).length) return;
+    setBusy(true);
+    try {
+      await api.setup(username.trim(), password);
+      const t = await api.login(username.trim(), password);
+      qc.clear();
+      auth.set(t.access_token);
+      onDone();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 409) {
+        setFormError("Setup is already done: an account exists. Sign in instead.");
+      } else if (err instanceof ApiError && Object.keys(err.fieldErrors).length) {
+        setErrors(err.fieldErrors);
+        setFormError(err.message);
+      } else setFormError(errorMessage(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <AuthCard title="Welcome to Unity" subtitle="Create the administrator account to finish setting up.">
+      <form onSubmit={submit} className="stack" noValidate>
+        <FieldShell id="setup-username" label="Admin username" required error={errors.username}>
+          <input id="setup-username" name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} aria-invalid={!!errors.username || undefined} aria-describedby={errors.username ? "setup-username-error" : undefined} />
+        </FieldShell>
+        <FieldShell id="setup-password" label="Password" required description="At least 8 characters." error={errors.password}>
+          <input id="setup-password" name="password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} aria-invalid={!!errors.password || undefined} aria-describedby="setup-password-help" autoFocus />
+        </FieldShell>
+        <FieldShell id="setup-confirm" label="Confirm password" required error={errors.confirm}>
+          <input id="setup-confirm" name="confirm" type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} aria-invalid={!!errors.confirm || undefined} aria-describedby={errors.confirm ? "setup-confirm-error" : undefined} />
+        </FieldShell>
+        {formError ? (
+          <p className="form-error" role="alert">
+            {formError}{" "}
+            {formError.includes("Sign in") ? (
+              <button type="button" className="linklike" onClick={onLogin}>
+                Go to sign in
+              </button>
+            ) : null}
+          </p>
+        ) : null}
+        <button type="submit" className="btn btn-primary btn-block" disabled={busy}>
+          {busy ? "Creating…" : "Create account and sign in"}
+        </button>
+        <p className="muted small center">
+          Already set up?{" "}
+          <button type="button" className="linklike" onClick={onLogin}>
+            Sign in
+          </button>
+        </p>
+      </form>
+    </AuthCard>
+  );
+}

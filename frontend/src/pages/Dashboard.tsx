@@ -1,0 +1,269 @@
+// The dashboard: one card per plugin instance with health, last run, key values and a live sparkline.
+import { memo, useMemo, useState } from "react";
+import { useQueries, useQuery } from "@tanstack/react-query";
+import { qk, useLatestAll, usePlugins, usePluginTypes } from "../api/queries";
+import * as api from "../api/endpoints";
+import type { HealthStatus, LatestValue, Plugin, PluginHealth, PluginType, User } from "../api/types";
+import { useLive, usePluginLiveVersion } from "../live/LiveProvider";
+import { toUnixSeconds, type LivePoint } from "../live/store";
+import { Link } from "../router";
+import { EmptyState, ErrorState, HealthBadge, Spinner } from "../components/ui";
+import { Sparkline } from "../components/Sparkline";
+import { formatInterval, formatValue, labelText, metricTitle, timeAgo } from "../format";
+
+export interface CardValue {
+  seriesId: number;
+  name: string;
+  unit: string;
+  labels: Record<string, string>;
+  ts: number;
+  value: number;
+}
+
+const PRIMARY_HINTS = [/response_time|latency|duration|rtt/i, /cpu/i, /usage|percent|util/i, /load/i, /temp/i];
+
+/** Orders a plugin's latest values so the most telling metric comes first (it gets the sparkline). */
+export function rankValues(values: CardValue[]): CardValue[] {
+  const score = (v: CardValue) => {
+    const i = PRIMARY_HINTS.findIndex((re) => re.test(v.name));
+    return i < 0 ? PRIMARY_HINTS.length : i;
+  };
+  return [...values].sort((a, b) => score(a) - score(b) || a.name.localeCompare(b.name) || a.seriesId - b.seriesId);
+}
+
+function mergeValues(rest: LatestValue[], live: LivePoint[]): CardValue[] {
+  const m = new Map<number, CardValue>();
+  for (const r of rest) {
+    m.set(r.series_id, { seriesId: r.series_id, name: r.name, unit: r.unit, labels: r.labels ?? {}, ts: toUnixSeconds(r.ts), value: r.value });
+  }
+  for (const p of live) {
+    const prev = m.get(p.seriesId);
+    if (!prev || prev.ts <= p.ts) m.set(p.seriesId, { seriesId: p.seriesId, name: p.name, unit: p.unit, labels: p.labels, ts: p.ts, value: p.value });
+  }
+  return rankValues([...m.values()]);
+}
+
+function useSparkData(seriesId: number | undefined) {
+  return useQuery({
+    queryKey: ["metrics", "spark", seriesId],
+    enabled: seriesId !== undefined,
+    staleTime: Infinity,
+    queryFn: async (): Promise<[number[], (number | null)[]]> => {
+      const end = new Date();
+      const start = new Date(end.getTime() - 3600_000);
+      const r = await api.queryMetrics([seriesId!], start, end, 60);
+      const pts = r.series[0]?.points ?? [];
+      return [pts.map((p) => toUnixSeconds(p[0])), pts.map((p) => p[1])];
+    },
+  });
+}
+
+const PluginCard = memo(function PluginCard({
+  plugin,
+  rest,
+  type,
+  health,
+}: {
+  plugin: Plugin;
+  rest: LatestValue[];
+  type: PluginType | undefined;
+  health: PluginHealth | undefined;
+}) {
+  usePluginLiveVersion(plugin.id);
+  const { store } = useLive();
+  const run = store.runs.get(plugin.id);
+  const values = mergeValues(rest, store.latestForPlugin(plugin.id));
+  const primary = values[0];
+  const spark = useSparkData(plugin.enabled ? primary?.seriesId : undefined);
+  const lastRun = run?.finished_at ?? run?.started_at ?? health?.last_run_at ?? null;
+  const status: HealthStatus = (health?.status as HealthStatus) ?? "unknown";
+  const shown = values.slice(0, 3);
+
+  return (
+    <article className={`card plugin-card status-${plugin.enabled ? status : "disabled"}`} data-plugin-id={plugin.id} data-health={plugin.enabled ? status : "disabled"}>
+      <header className="card-head">
+        <div className="card-title">
+          <h3>
+            <Link to={`/plugins/${plugin.id}`} className="stretched">
+              {plugin.name}
+            </Link>
+          </h3>
+          <span className="muted small">
+            {type?.name ?? plugin.type} · {formatInterval(plugin.interval_seconds)}
+          </span>
+        </div>
+        <HealthBadge status={status} disabled={!plugin.enabled} />
+      </header>
+      {shown.length ? (
+        <dl className="kv-values">
+          {shown.map((v) => (
+            <div key={v.seriesId} className="kv-value">
+              <dt title={`${v.name}${labelText(v.labels) ? ` (${labelText(v.labels)})` : ""}`}>
+                {metricTitle(v.name)}
+                {labelText(v.labels) ? <span className="muted"> {Object.values(v.labels).join("/")}</span> : null}
+              </dt>
+              <dd data-series={v.seriesId}>{formatValue(v.value, v.unit)}</dd>
+            </div>
+          ))}
+        </dl>
+      ) : (
+        <p className="muted small card-placeholder">
+          {plugin.enabled ? "Waiting for the first run to report data…" : "Disabled: no data is being collected."}
+        </p>
+      )}
+      {primary && plugin.enabled ? (
+        <Sparkline seriesId={primary.seriesId} initial={spark.data ?? null} label={metricTitle(primary.name)} />
+      ) : (
+        <div className="sparkline sparkline-empty" aria-hidden="true" />
+      )}
+      <footer className="card-foot small">
+        <span className="muted">Last run {timeAgo(lastRun)}</span>
+        {health?.last_error && status !== "healthy" ? (
+          <span className="card-error" title={health.last_error}>
+            {health.last_error}
+          </span>
+        ) : null}
+      </footer>
+    </article>
+  );
+});
+
+const FILTERS: { value: string; label: string }[] = [
+  { value: "all", label: "All" },
+  { value: "healthy", label: "Healthy" },
+  { value: "degraded", label: "Degraded" },
+  { value: "down", label: "Down" },
+  { value: "unknown", label: "Unknown" },
+  { value: "disabled", label: "Disabled" },
+];
+
+export function Dashboard({ user }: { user: User }) {
+  const plugins = usePlugins();
+  const latestQ = useLatestAll();
+  const types = usePluginTypes();
+  const [q, setQ] = useState("");
+  const [filter, setFilter] = useState("all");
+  const isAdmin = user.role === "admin";
+
+  const byPlugin = useMemo(() => {
+    const m = new Map<number, LatestValue[]>();
+    for (const v of latestQ.data ?? []) {
+      const list = m.get(v.plugin_id) ?? [];
+      list.push(v);
+      m.set(v.plugin_id, list);
+    }
+    return m;
+  }, [latestQ.data]);
+  const typeMap = useMemo(() => new Map((types.data ?? []).map((t) => [t.type, t])), [types.data]);
+  const all = plugins.data ?? EMPTY_PLUGINS;
+  // Live "health" events write into these cache entries, so counts and badges follow them.
+  const healthQs = useQueries({
+    queries: all.map((p) => ({
+      queryKey: qk.health(p.id),
+      queryFn: () => api.getHealth(p.id),
+      enabled: !p.health,
+      staleTime: 30_000,
+    })),
+  });
+  const healthOf = (i: number): PluginHealth | undefined => healthQs[i]?.data ?? all[i].health ?? undefined;
+
+  if (plugins.isPending) return <Spinner label="Loading plugins…" />;
+  if (plugins.isError) return <ErrorState title="Could not load plugins" error={plugins.error} onRetry={() => plugins.refetch()} />;
+
+  const list = plugins.data;
+  const healthById = new Map(list.map((p, i) => [p.id, healthOf(i)]));
+  const statusOf = (p: Plugin): string => (p.enabled ? (healthById.get(p.id)?.status ?? "unknown") : "disabled");
+  const counts = list.reduce<Record<string, number>>((acc, p) => {
+    const s = statusOf(p);
+    acc[s] = (acc[s] ?? 0) + 1;
+    return acc;
+  }, {});
+  const needle = q.trim().toLowerCase();
+  const visible = list
+    .filter((p) => !needle || p.name.toLowerCase().includes(needle) || p.type.toLowerCase().includes(needle))
+    .filter((p) => filter === "all" || statusOf(p) === filter)
+    .sort((a, b) => a.name.localeCompare(b.name));
+
+  return (
+    <div className="page" data-testid="dashboard" data-ready={plugins.isSuccess ? "true" : "false"}>
+      <div className="page-head">
+        <div>
+          <h1>Dashboard</h1>
+          <p className="muted">
+            {list.length} plugin{list.length === 1 ? "" : "s"}
+            {list.length ? (
+              <>
+                {" · "}
+                <span className="count-healthy">{counts.healthy ?? 0} healthy</span>
+                {counts.degraded ? <span className="count-degraded"> · {counts.degraded} degraded</span> : null}
+                {counts.down ? <span className="count-down"> · {counts.down} down</span> : null}
+              </>
+            ) : null}
+          </p>
+        </div>
+        {isAdmin ? (
+          <Link to="/plugins/new" className="btn btn-primary">
+            + Add plugin
+          </Link>
+        ) : null}
+      </div>
+
+      {list.length === 0 ? (
+        <EmptyState
+          title="No plugins yet"
+          action={
+            isAdmin ? (
+              <Link to="/plugins/new" className="btn btn-primary">
+                Add your first plugin
+              </Link>
+            ) : null
+          }
+        >
+          {isAdmin
+            ? "Plugins collect metrics from hosts, containers and services. Add one to start monitoring."
+            : "Ask an administrator to add plugins; you can view them here once they exist."}
+        </EmptyState>
+      ) : (
+        <>
+          <div className="toolbar" role="search">
+            <label className="sr-only" htmlFor="dash-search">
+              Search plugins
+            </label>
+            <input id="dash-search" type="search" placeholder="Search by name or type…" value={q} onChange={(e) => setQ(e.target.value)} />
+            <div className="segmented" role="group" aria-label="Filter by status">
+              {FILTERS.filter((f) => f.value === "all" || counts[f.value]).map((f) => (
+                <button
+                  key={f.value}
+                  type="button"
+                  className={filter === f.value ? "active" : undefined}
+                  aria-pressed={filter === f.value}
+                  onClick={() => setFilter(f.value)}
+                >
+                  {f.label}
+                  {f.value !== "all" ? <span className="seg-count">{counts[f.value]}</span> : null}
+                </button>
+              ))}
+            </div>
+          </div>
+          {latestQ.isError ? (
+            <p className="banner banner-warn" role="status">
+              Latest values could not be loaded ({latestQ.error.message}); cards fill in as live data arrives.
+            </p>
+          ) : null}
+          {visible.length === 0 ? (
+            <EmptyState title="No plugin matches">Clear the search or pick another status filter.</EmptyState>
+          ) : (
+            <div className="card-grid">
+              {visible.map((p) => (
+                <PluginCard key={p.id} plugin={p} rest={byPlugin.get(p.id) ?? EMPTY} type={typeMap.get(p.type)} health={healthById.get(p.id)} />
+              ))}
+            </div>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
+const EMPTY: LatestValue[] = [];
+const EMPTY_PLUGINS: Plugin[] = [];

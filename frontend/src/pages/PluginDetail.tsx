@@ -1,0 +1,375 @@
+// One plugin: health, charts over a chosen time range (live while the range ends now),
+// run history with errors, and the admin actions run-now / edit / enable-disable / delete.
+import { useMemo, useState } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import * as api from "../api/endpoints";
+import { qk, usePlugin, usePluginHealth, usePluginTypes, useRuns, useSeries } from "../api/queries";
+import type { Plugin, PluginRun, Series, User } from "../api/types";
+import { ApiError, errorMessage } from "../api/client";
+import { Link, navigate } from "../router";
+import { useLive, usePluginLiveVersion } from "../live/LiveProvider";
+import { ConfirmDialog, EmptyState, ErrorState, HealthBadge, Spinner, useToast } from "../components/ui";
+import { TimeChart } from "../components/TimeChart";
+import { formatDateTime, formatDuration, formatInterval, labelText, metricTitle, timeAgo } from "../format";
+
+export const RANGES = [
+  { key: "1h", label: "1 h", seconds: 3600 },
+  { key: "24h", label: "24 h", seconds: 86400 },
+  { key: "7d", label: "7 d", seconds: 7 * 86400 },
+  { key: "30d", label: "30 d", seconds: 30 * 86400 },
+] as const;
+
+type RangeState = { key: string; start?: string; end?: string };
+
+function toLocalInput(d: Date): string {
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
+function RangePicker({ value, onChange }: { value: RangeState; onChange: (r: RangeState) => void }) {
+  const [custom, setCustom] = useState(() => ({
+    start: value.start ?? toLocalInput(new Date(Date.now() - 6 * 3600_000)),
+    end: value.end ?? toLocalInput(new Date()),
+  }));
+  const [err, setErr] = useState<string | null>(null);
+  return (
+    <div className="range-picker">
+      <div className="segmented" role="group" aria-label="Time range">
+        {RANGES.map((r) => (
+          <button key={r.key} type="button" className={value.key === r.key ? "active" : undefined} aria-pressed={value.key === r.key} onClick={() => onChange({ key: r.key })}>
+            {r.label}
+          </button>
+        ))}
+        <button type="button" className={value.key === "custom" ? "active" : undefined} aria-pressed={value.key === "custom"} onClick={() => onChange({ key: "custom", ...custom })}>
+          Custom
+        </button>
+      </div>
+      {value.key === "custom" ? (
+        <form
+          className="custom-range"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (!custom.start || !custom.end || new Date(custom.start) >= new Date(custom.end)) {
+              setErr("The start must be before the end.");
+              return;
+            }
+            setErr(null);
+            onChange({ key: "custom", ...custom });
+          }}
+        >
+          <label>
+            From
+            <input type="datetime-local" value={custom.start} onChange={(e) => setCustom({ ...custom, start: e.target.value })} />
+          </label>
+          <label>
+            To
+            <input type="datetime-local" value={custom.end} onChange={(e) => setCustom({ ...custom, end: e.target.value })} />
+          </label>
+          <button type="submit" className="btn btn-sm">
+            Apply
+          </button>
+          {err ? (
+            <span className="field-error" role="alert">
+              {err}
+            </span>
+          ) : null}
+        </form>
+      ) : null}
+    </div>
+  );
+}
+
+function Charts({ plugin, range }: { plugin: Plugin; range: RangeState }) {
+  const series = useSeries(plugin.id);
+  const preset = RANGES.find((r) => r.key === range.key);
+  const ids = useMemo(() => (series.data ?? []).map((s) => s.id).sort((a, b) => a - b), [series.data]);
+  const rangeKey = preset ? preset.key : `${range.start}|${range.end}`;
+  const data = useQuery({
+    queryKey: qk.query(ids, rangeKey, 300),
+    enabled: ids.length > 0,
+    staleTime: preset ? Infinity : 60_000,
+    queryFn: () => {
+      const end = preset ? new Date() : new Date(range.end!);
+      const start = preset ? new Date(end.getTime() - preset.seconds * 1000) : new Date(range.start!);
+      return api.queryMetrics(ids, start, end, 300);
+    },
+  });
+  const groups = useMemo(() => {
+    const byName = new Map<string, { unit: string; series: NonNullable<typeof data.data>["series"] }>();
+    const meta = new Map<number, Series>((series.data ?? []).map((s) => [s.id, s]));
+    for (const s of data.data?.series ?? []) {
+      const m = meta.get(s.id);
+      const name = s.name ?? m?.name ?? String(s.id);
+      const g = byName.get(name) ?? { unit: s.unit ?? m?.unit ?? "", series: [] };
+      g.series.push({ ...s, labels: s.labels ?? m?.labels ?? {} });
+      byName.set(name, g);
+    }
+    return [...byName.entries()].sort(([a], [b]) => a.localeCompare(b));
+  }, [data.data, series.data]);
+
+  if (series.isPending) return <Spinner label="Loading metrics…" />;
+  if (series.isError) return <ErrorState title="Could not load the metric list" error={series.error} onRetry={() => series.refetch()} />;
+  if (ids.length === 0)
+    return (
+      <EmptyState title="No metrics yet">
+        {plugin.enabled ? "Charts appear after the first successful run. Use “Run now” to collect immediately." : "This plugin is disabled. Enable it to collect metrics."}
+      </EmptyState>
+    );
+  if (data.isPending) return <Spinner label="Loading chart data…" />;
+  if (data.isError) return <ErrorState title="Could not load chart data" error={data.error} onRetry={() => data.refetch()} />;
+  return (
+    <div className="chart-grid">
+      {groups.map(([name, g]) => (
+        <section key={name} className="card chart-card" aria-label={metricTitle(name)}>
+          <h3>
+            {metricTitle(name)} {g.unit ? <span className="muted small">({g.unit})</span> : null}
+          </h3>
+          {g.series.every((s) => s.points.length === 0) && !preset ? (
+            <p className="muted small">No data in this range.</p>
+          ) : (
+            <TimeChart series={g.series} unit={g.unit} liveWindowSec={preset ? preset.seconds : null} title={metricTitle(name)} />
+          )}
+          {g.series.length === 1 && labelText(g.series[0].labels) ? <p className="muted small">{labelText(g.series[0].labels)}</p> : null}
+        </section>
+      ))}
+      {data.data?.resolution ? <p className="muted small">Resolution: {String(data.data.resolution)}</p> : null}
+    </div>
+  );
+}
+
+function RunStatus({ status }: { status: string }) {
+  const cls = status === "success" ? "healthy" : status === "running" ? "unknown" : status === "timeout" ? "degraded" : "down";
+  return <span className={`badge badge-${cls}`}>{status}</span>;
+}
+
+function RunHistory({ pluginId }: { pluginId: number }) {
+  const [page, setPage] = useState(0);
+  const limit = 20;
+  const runs = useRuns(pluginId, limit, page * limit);
+  if (runs.isPending) return <Spinner label="Loading run history…" />;
+  if (runs.isError) return <ErrorState title="Could not load run history" error={runs.error} onRetry={() => runs.refetch()} />;
+  const { items, total } = runs.data;
+  if (items.length === 0 && page === 0) return <EmptyState title="No runs yet">The scheduler runs this plugin on its interval; “Run now” starts one immediately.</EmptyState>;
+  const pages = Math.max(1, Math.ceil(total / limit));
+  return (
+    <>
+      <HealthTimeline runs={items} />
+      <div className="table-wrap">
+        <table className="table">
+          <caption className="sr-only">Run history</caption>
+          <thead>
+            <tr>
+              <th scope="col">Status</th>
+              <th scope="col">Started</th>
+              <th scope="col">Duration</th>
+              <th scope="col">Samples</th>
+              <th scope="col">Error</th>
+            </tr>
+          </thead>
+          <tbody>
+            {items.map((r) => (
+              <tr key={r.id} className={r.status !== "success" ? "row-error" : undefined}>
+                <td>
+                  <RunStatus status={r.status} />
+                </td>
+                <td title={formatDateTime(r.started_at)}>{timeAgo(r.started_at)}</td>
+                <td>{formatDuration(r.duration_ms)}</td>
+                <td>{r.sample_count ?? "—"}</td>
+                <td className="error-cell">{r.error ?? ""}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {pages > 1 ? (
+        <div className="pager">
+          <button type="button" className="btn btn-sm" disabled={page === 0} onClick={() => setPage(page - 1)}>
+            Newer
+          </button>
+          <span className="muted small">
+            Page {page + 1} of {pages}
+          </span>
+          <button type="button" className="btn btn-sm" disabled={page + 1 >= pages} onClick={() => setPage(page + 1)}>
+            Older
+          </button>
+        </div>
+      ) : null}
+    </>
+  );
+}
+
+/** The recent runs as a strip of coloured ticks, oldest left: a quick read of health over time. */
+function HealthTimeline({ runs }: { runs: PluginRun[] }) {
+  const ordered = [...runs].reverse();
+  return (
+    <div className="timeline" role="img" aria-label={`Last ${runs.length} runs: ${runs.filter((r) => r.status === "success").length} succeeded`}>
+      {ordered.map((r) => (
+        <span key={r.id} className={`tick tick-${r.status}`} title={`${r.status} · ${formatDateTime(r.started_at)}${r.error ? ` · ${r.error}` : ""}`} />
+      ))}
+    </div>
+  );
+}
+
+export function PluginDetail({ id, user }: { id: number; user: User }) {
+  const plugin = usePlugin(id);
+  const healthQ = usePluginHealth(id);
+  const types = usePluginTypes();
+  const qc = useQueryClient();
+  const toast = useToast();
+  const { store } = useLive();
+  usePluginLiveVersion(id);
+  const [range, setRange] = useState<RangeState>({ key: "1h" });
+  const [confirm, setConfirm] = useState<null | "delete" | "disable">(null);
+  const isAdmin = user.role === "admin";
+
+  const runNow = useMutation({
+    mutationFn: () => api.runPlugin(id),
+    onSuccess: (run) => {
+      toast(run?.status === "success" ? `Run finished: ${run.sample_count ?? 0} samples.` : `Run ${run?.status ?? "finished"}${run?.error ? `: ${run.error}` : ""}`, run?.status === "success" ? "ok" : "error");
+      void qc.invalidateQueries({ queryKey: qk.runsPrefix(id) });
+      void qc.invalidateQueries({ queryKey: qk.health(id) });
+      void qc.invalidateQueries({ queryKey: qk.series(id) });
+    },
+    onError: (e) => toast(errorMessage(e), "error"),
+  });
+  const toggle = useMutation({
+    mutationFn: (enabled: boolean) => api.updatePlugin(id, { enabled }),
+    onSuccess: (p) => {
+      qc.setQueryData(qk.plugin(id), p);
+      void qc.invalidateQueries({ queryKey: qk.plugins });
+      void qc.invalidateQueries({ queryKey: qk.health(id) });
+      setConfirm(null);
+      toast(p.enabled ? "Plugin enabled." : "Plugin disabled.");
+    },
+  });
+  const del = useMutation({
+    mutationFn: () => api.deletePlugin(id),
+    onSuccess: () => {
+      store.forget(id);
+      qc.removeQueries({ queryKey: qk.plugin(id) });
+      void qc.invalidateQueries({ queryKey: qk.plugins });
+      void qc.invalidateQueries({ queryKey: qk.latestAll });
+      toast("Plugin deleted.");
+      navigate("/", { replace: true });
+    },
+  });
+
+  if (plugin.isPending) return <Spinner label="Loading plugin…" />;
+  if (plugin.isError) {
+    if (plugin.error instanceof ApiError && plugin.error.status === 404)
+      return (
+        <EmptyState title="Plugin not found" action={<Link to="/" className="btn">Back to dashboard</Link>}>
+          It may have been deleted.
+        </EmptyState>
+      );
+    return <ErrorState title="Could not load the plugin" error={plugin.error} onRetry={() => plugin.refetch()} />;
+  }
+  const p = plugin.data;
+  const health = store.health.get(id) ?? healthQ.data ?? p.health ?? undefined;
+  const type = types.data?.find((t) => t.type === p.type);
+
+  return (
+    <div className="page" data-testid="plugin-detail">
+      <nav className="crumbs" aria-label="Breadcrumb">
+        <Link to="/">Dashboard</Link> <span aria-hidden="true">/</span> <span aria-current="page">{p.name}</span>
+      </nav>
+      <div className="page-head">
+        <div>
+          <h1 className="with-badge">
+            {p.name} <HealthBadge status={health?.status} disabled={!p.enabled} />
+          </h1>
+          <p className="muted">
+            {type?.name ?? p.type} · {formatInterval(p.interval_seconds)}
+            {p.timeout_seconds ? ` · timeout ${p.timeout_seconds}s` : ""}
+          </p>
+        </div>
+        {isAdmin ? (
+          <div className="actions">
+            <button type="button" className="btn btn-primary" onClick={() => runNow.mutate()} disabled={runNow.isPending || !p.enabled} title={p.enabled ? "Collect now" : "Enable the plugin to run it"}>
+              {runNow.isPending ? "Running…" : "Run now"}
+            </button>
+            <Link to={`/plugins/${id}/edit`} className="btn">
+              Edit
+            </Link>
+            {p.enabled ? (
+              <button type="button" className="btn" onClick={() => setConfirm("disable")}>
+                Disable
+              </button>
+            ) : (
+              <button type="button" className="btn" onClick={() => toggle.mutate(true)} disabled={toggle.isPending}>
+                Enable
+              </button>
+            )}
+            <button type="button" className="btn btn-danger-ghost" onClick={() => setConfirm("delete")}>
+              Delete
+            </button>
+          </div>
+        ) : null}
+      </div>
+      {toggle.isError && !confirm ? <p className="form-error" role="alert">{errorMessage(toggle.error)}</p> : null}
+
+      <section className="card health-panel" aria-label="Health">
+        <dl className="stats">
+          <div>
+            <dt>Status</dt>
+            <dd>{p.enabled ? (health?.status ?? "unknown") : "disabled"}</dd>
+          </div>
+          <div>
+            <dt>Last run</dt>
+            <dd title={formatDateTime(health?.last_run_at)}>{timeAgo(health?.last_run_at)}</dd>
+          </div>
+          <div>
+            <dt>Last success</dt>
+            <dd title={formatDateTime(health?.last_success_at)}>{timeAgo(health?.last_success_at)}</dd>
+          </div>
+          <div>
+            <dt>Consecutive failures</dt>
+            <dd>{health?.consecutive_failures ?? 0}</dd>
+          </div>
+        </dl>
+        {health?.last_error ? (
+          <p className="last-error">
+            <strong>Last error:</strong> {health.last_error}
+          </p>
+        ) : null}
+      </section>
+
+      <div className="section-head">
+        <h2>Metrics</h2>
+        <RangePicker value={range} onChange={setRange} />
+      </div>
+      <Charts plugin={p} range={range} />
+
+      <div className="section-head">
+        <h2>Run history</h2>
+      </div>
+      <section className="card">
+        <RunHistory pluginId={id} />
+      </section>
+
+      {confirm === "delete" ? (
+        <ConfirmDialog
+          title={`Delete “${p.name}”?`}
+          message="Its schedule, run history and collected metrics are removed. This cannot be undone."
+          confirmLabel="Delete plugin"
+          danger
+          busy={del.isPending}
+          error={del.error}
+          onConfirm={() => del.mutate()}
+          onCancel={() => setConfirm(null)}
+        />
+      ) : null}
+      {confirm === "disable" ? (
+        <ConfirmDialog
+          title={`Disable “${p.name}”?`}
+          message="It stops running until you enable it again. Collected data is kept."
+          confirmLabel="Disable"
+          busy={toggle.isPending}
+          error={toggle.error}
+          onConfirm={() => toggle.mutate(false)}
+          onCancel={() => setConfirm(null)}
+        />
+      ) : null}
+    </div>
+  );
+}

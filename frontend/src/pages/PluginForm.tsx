@@ -1,0 +1,250 @@
+// Add or edit a plugin instance: pick a type, then a form generated from its config schema
+// plus name/interval/timeout/enabled; API validation errors land next to the field they name.
+import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
+import * as api from "../api/endpoints";
+import { qk, usePlugin, usePluginTypes } from "../api/queries";
+import type { Plugin, PluginType } from "../api/types";
+import { ApiError, errorMessage } from "../api/client";
+import { Link, navigate, useLocation } from "../router";
+import { EmptyState, ErrorState, Spinner, useToast } from "../components/ui";
+import { FieldShell, SchemaForm } from "../forms/SchemaForm";
+import { fieldsFromSchema, initialValues, toConfig, type FieldValue, type FormValues } from "../forms/schema";
+
+const CATEGORY_ORDER = ["system", "network", "service", "container", "other"];
+
+function TypePicker({ types }: { types: PluginType[] }) {
+  const grouped = useMemo(() => {
+    const m = new Map<string, PluginType[]>();
+    for (const t of types) m.set(t.category || "other", [...(m.get(t.category || "other") ?? []), t]);
+    return [...m.entries()].sort(([a], [b]) => (CATEGORY_ORDER.indexOf(a) + 99) % 99 - (CATEGORY_ORDER.indexOf(b) + 99) % 99 || a.localeCompare(b));
+  }, [types]);
+  if (types.length === 0) return <EmptyState title="No plugin types are installed">The backend reported no plugin types. Check its logs for plugins that failed to load.</EmptyState>;
+  return (
+    <div className="stack-lg">
+      {grouped.map(([cat, list]) => (
+        <section key={cat}>
+          <h2 className="section-label">{cat}</h2>
+          <div className="type-grid">
+            {list.map((t) => (
+              <Link
+                key={t.type}
+                to={`/plugins/new?type=${encodeURIComponent(t.type)}`}
+                className={`card type-card${t.available ? "" : " unavailable"}`}
+                aria-disabled={!t.available || undefined}
+                onClick={(e) => !t.available && e.preventDefault()}
+                data-type={t.type}
+              >
+                <strong>{t.name}</strong>
+                <span className="muted small">{t.description}</span>
+                {!t.available ? <span className="small warn-text">{t.unavailable_reason ?? "Not available on this server."}</span> : null}
+              </Link>
+            ))}
+          </div>
+        </section>
+      ))}
+    </div>
+  );
+}
+
+interface Meta {
+  name: string;
+  interval: string;
+  timeout: string;
+  enabled: boolean;
+}
+
+/** Splits API field errors into the config form's and the top-level fields'. */
+export function splitErrors(fieldErrors: Record<string, string>): { config: Record<string, string>; top: Record<string, string>; other: string[] } {
+  const config: Record<string, string> = {};
+  const top: Record<string, string> = {};
+  const other: string[] = [];
+  for (const [path, msg] of Object.entries(fieldErrors)) {
+    const parts = path.split(".");
+    if (parts[0] === "config" && parts.length > 1) config[parts[1]] ??= msg;
+    else if (parts[0] === "config") other.push(msg);
+    else if (["name", "interval_seconds", "timeout_seconds", "enabled", "type"].includes(parts[0])) top[parts[0]] ??= msg;
+    else if (parts.length === 1 && parts[0]) config[parts[0]] ??= msg;
+    else other.push(`${path}: ${msg}`);
+  }
+  return { config, top, other };
+}
+
+function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
+  const fields = useMemo(() => fieldsFromSchema(type.config_schema, type.secret_fields), [type]);
+  const [values, setValues] = useState<FormValues>(() => initialValues(fields, plugin?.config));
+  const [meta, setMeta] = useState<Meta>(() => ({
+    name: plugin?.name ?? "",
+    interval: String(plugin?.interval_seconds ?? type.default_interval_seconds ?? 60),
+    timeout: String(plugin?.timeout_seconds ?? type.default_timeout_seconds ?? 30),
+    enabled: plugin?.enabled ?? true,
+  }));
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [topErrors, setTopErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const qc = useQueryClient();
+  const toast = useToast();
+
+  useEffect(() => setValues(initialValues(fields, plugin?.config)), [fields, plugin?.config]);
+
+  const save = useMutation({
+    mutationFn: (body: api.PluginInput) => (plugin ? api.updatePlugin(plugin.id, body) : api.createPlugin(body)),
+    onSuccess: (saved) => {
+      void qc.invalidateQueries({ queryKey: qk.plugins });
+      if (saved?.id) {
+        qc.setQueryData(qk.plugin(saved.id), saved);
+        void qc.invalidateQueries({ queryKey: qk.health(saved.id) });
+      }
+      toast(plugin ? "Plugin saved." : "Plugin added. Its first run starts shortly.");
+      navigate(saved?.id ? `/plugins/${saved.id}` : "/");
+    },
+    onError: (e) => {
+      if (e instanceof ApiError && Object.keys(e.fieldErrors).length) {
+        const s = splitErrors(e.fieldErrors);
+        setErrors(s.config);
+        setTopErrors(s.top);
+        setFormError([e.message, ...s.other].join(" "));
+      } else setFormError(errorMessage(e));
+      requestAnimationFrame(() => document.querySelector<HTMLElement>("[aria-invalid='true'], .form-error")?.focus?.());
+    },
+  });
+
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const { config, errors: cfgErrors } = toConfig(fields, values);
+    const top: Record<string, string> = {};
+    if (!meta.name.trim()) top.name = "Give the plugin a name.";
+    const interval = Number(meta.interval);
+    if (!Number.isInteger(interval) || interval < 1) top.interval_seconds = "Enter a whole number of seconds (1 or more).";
+    const timeout = Number(meta.timeout);
+    if (!Number.isInteger(timeout) || timeout < 1) top.timeout_seconds = "Enter a whole number of seconds (1 or more).";
+    setErrors(cfgErrors);
+    setTopErrors(top);
+    if (Object.keys(cfgErrors).length || Object.keys(top).length) {
+      setFormError("Some fields need attention: fix the highlighted values and try again.");
+      requestAnimationFrame(() => document.querySelector<HTMLElement>("[aria-invalid='true']")?.focus());
+      return;
+    }
+    setFormError(null);
+    const body: api.PluginInput = {
+      name: meta.name.trim(),
+      config,
+      interval_seconds: interval,
+      timeout_seconds: timeout,
+      enabled: meta.enabled,
+    };
+    if (!plugin) body.type = type.type;
+    save.mutate(body);
+  };
+
+  const topField = (key: keyof Meta, apiKey: string, label: string, props: React.InputHTMLAttributes<HTMLInputElement>, help?: string) => {
+    const id = `plugin-${apiKey}`;
+    const err = topErrors[apiKey];
+    const describedBy = [help ? `${id}-help` : "", err ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
+    return (
+      <FieldShell id={id} label={label} required description={help} error={err}>
+        <input
+          id={id}
+          name={apiKey}
+          value={String(meta[key])}
+          onChange={(e) => setMeta({ ...meta, [key]: e.target.value })}
+          aria-invalid={err ? true : undefined}
+          aria-required
+          aria-describedby={describedBy}
+          {...props}
+        />
+      </FieldShell>
+    );
+  };
+
+  return (
+    <form className="card form-card" onSubmit={submit} noValidate aria-label={plugin ? "Edit plugin" : "New plugin"}>
+      <div className="form-section">
+        <h2>General</h2>
+        <div className="form-grid">
+          {topField("name", "name", "Name", { autoComplete: "off", placeholder: `My ${type.name}` }, "Shown on the dashboard.")}
+          {topField("interval", "interval_seconds", "Interval (seconds)", { type: "number", min: 1, step: 1, inputMode: "numeric" }, `How often it runs. Default ${type.default_interval_seconds}s.`)}
+          {topField("timeout", "timeout_seconds", "Timeout (seconds)", { type: "number", min: 1, step: 1, inputMode: "numeric" }, "A run taking longer is stopped and counted as failed.")}
+          <div className="field field-check">
+            <label className="check">
+              <input type="checkbox" name="enabled" checked={meta.enabled} onChange={(e) => setMeta({ ...meta, enabled: e.target.checked })} />
+              <span>Enabled</span>
+            </label>
+            <p className="field-help">Disabled plugins keep their settings and data but do not run.</p>
+          </div>
+        </div>
+      </div>
+      <div className="form-section">
+        <h2>{type.name} settings</h2>
+        {type.description ? <p className="muted small">{type.description}</p> : null}
+        <SchemaForm
+          fields={fields}
+          values={values}
+          errors={errors}
+          onChange={(name: string, v: FieldValue) => {
+            setValues((old) => ({ ...old, [name]: v }));
+            if (errors[name]) setErrors(({ [name]: _drop, ...rest }) => rest);
+          }}
+        />
+      </div>
+      {formError ? (
+        <p className="form-error" role="alert" tabIndex={-1}>
+          {formError}
+        </p>
+      ) : null}
+      <div className="form-actions">
+        <Link to={plugin ? `/plugins/${plugin.id}` : "/plugins/new"} className="btn">
+          Cancel
+        </Link>
+        <button type="submit" className="btn btn-primary" disabled={save.isPending}>
+          {save.isPending ? "Saving…" : plugin ? "Save changes" : "Add plugin"}
+        </button>
+      </div>
+    </form>
+  );
+}
+
+export function PluginFormPage({ id }: { id?: number }) {
+  const types = usePluginTypes();
+  const { search } = useLocation();
+  const typeParam = new URLSearchParams(search).get("type");
+  const plugin = usePlugin(id ?? -1, id !== undefined);
+  const editing = id !== undefined;
+
+  if (types.isPending || (editing && plugin.isPending)) return <Spinner />;
+  if (types.isError) return <ErrorState title="Could not load plugin types" error={types.error} onRetry={() => types.refetch()} />;
+  if (editing && plugin.isError) return <ErrorState title="Could not load the plugin" error={plugin.error} onRetry={() => plugin.refetch()} />;
+
+  const typeName = editing ? plugin.data!.type : typeParam;
+  const type = typeName ? types.data.find((t) => t.type === typeName) : undefined;
+
+  return (
+    <div className="page narrow">
+      <nav className="crumbs" aria-label="Breadcrumb">
+        <Link to="/">Dashboard</Link> <span aria-hidden="true">/</span>{" "}
+        {editing ? (
+          <>
+            <Link to={`/plugins/${id}`}>{plugin.data!.name}</Link> <span aria-hidden="true">/</span> <span aria-current="page">Edit</span>
+          </>
+        ) : (
+          <span aria-current="page">Add plugin</span>
+        )}
+      </nav>
+      <div className="page-head">
+        <div>
+          <h1>{editing ? `Edit ${plugin.data!.name}` : type ? `Add ${type.name} plugin` : "Add a plugin"}</h1>
+          {!type && !editing ? <p className="muted">Choose what to monitor.</p> : null}
+        </div>
+      </div>
+      {typeName && !type ? (
+        <EmptyState title={`Unknown plugin type “${typeName}”`} action={<Link to="/plugins/new" className="btn">Choose another type</Link>}>
+          The backend does not offer this type; it may have failed to load.
+        </EmptyState>
+      ) : type ? (
+        <PluginEditor key={type.type + (id ?? "")} type={type} plugin={editing ? plugin.data : undefined} />
+      ) : (
+        <TypePicker types={types.data} />
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,88 @@
+// Settings and about: theme choice, versions, server health and the signed-in account.
+import { useQuery } from "@tanstack/react-query";
+import * as api from "../api/endpoints";
+import { qk } from "../api/queries";
+import type { User } from "../api/types";
+import { setChoice, useTheme, type ThemeChoice } from "../theme";
+import { ErrorState, Spinner } from "../components/ui";
+import { useLive } from "../live/LiveProvider";
+
+const APP_VERSION = import.meta.env.VITE_APP_VERSION ?? __APP_VERSION__;
+
+function renderValue(v: unknown): string {
+  if (v === null || v === undefined) return "—";
+  if (typeof v === "object") return JSON.stringify(v);
+  return String(v);
+}
+
+export function SettingsPage({ user }: { user: User }) {
+  const { choice } = useTheme();
+  const health = useQuery({ queryKey: qk.systemHealth, queryFn: api.systemHealth, refetchInterval: 15_000 });
+  const { state } = useLive();
+  return (
+    <div className="page narrow">
+      <div className="page-head">
+        <div>
+          <h1>Settings</h1>
+          <p className="muted">Signed in as {user.username} ({user.role}).</p>
+        </div>
+      </div>
+      <section className="card">
+        <h2>Appearance</h2>
+        <fieldset className="radio-row">
+          <legend>Theme</legend>
+          {(["system", "light", "dark"] as ThemeChoice[]).map((c) => (
+            <label key={c} className="radio">
+              <input type="radio" name="theme" value={c} checked={choice === c} onChange={() => setChoice(c)} />
+              {c === "system" ? "Follow the system" : c === "light" ? "Light" : "Dark"}
+            </label>
+          ))}
+        </fieldset>
+      </section>
+      <section className="card">
+        <h2>About</h2>
+        <dl className="props">
+          <div>
+            <dt>Web app version</dt>
+            <dd data-testid="app-version">{APP_VERSION}</dd>
+          </div>
+          <div>
+            <dt>Server version</dt>
+            <dd>{health.data?.version ? String(health.data.version) : "—"}</dd>
+          </div>
+          <div>
+            <dt>Live updates</dt>
+            <dd>{state.status === "open" ? "connected" : state.status}</dd>
+          </div>
+          <div>
+            <dt>API documentation</dt>
+            <dd>
+              <a href="/docs" target="_blank" rel="noreferrer">
+                /docs
+              </a>
+            </dd>
+          </div>
+        </dl>
+      </section>
+      <section className="card">
+        <h2>Server health</h2>
+        {health.isPending ? (
+          <Spinner label="Checking /health…" />
+        ) : health.isError ? (
+          <ErrorState title="Health check failed" error={health.error} onRetry={() => health.refetch()} />
+        ) : (
+          <dl className="props" data-testid="server-health">
+            {Object.entries(health.data)
+              .filter(([k]) => k !== "httpStatus")
+              .map(([k, v]) => (
+                <div key={k}>
+                  <dt>{k}</dt>
+                  <dd className={k === "status" ? `health-${String(v)}` : undefined}>{renderValue(v)}</dd>
+                </div>
+              ))}
+          </dl>
+        )}
+      </section>
+    </div>
+  );
+}
