@@ -1,0 +1,74 @@
+"""/api/v1/auth: first-run setup, login (OAuth2 password form), the current user."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
+
+from app.api.deps import CurrentUser, SessionDep, StateDep
+from app.core.errors import AUTH, Conflict, Forbidden, TooManyRequests, Unauthorized, responses
+from app.models import User
+from app.schemas.auth import PasswordChange, SetupRequest, SetupStatus, TokenResponse, UserOut
+from app.services import auth
+from app.services.rate_limit import client_address
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.get("/setup", response_model=SetupStatus, summary="Whether first-run setup is still open")
+async def setup_status(session: SessionDep) -> dict[str, bool]:
+    return {"needs_setup": await auth.user_count(session) == 0}
+
+
+@router.post(
+    "/setup", response_model=UserOut, status_code=201, responses=responses(Conflict),
+    summary="Create the first admin (only while no user exists)",
+)
+async def setup(body: SetupRequest, session: SessionDep) -> User:
+    return await auth.setup_first_admin(session, body.username, body.password)
+
+
+@router.post(
+    "/login", response_model=TokenResponse, responses=responses(Unauthorized, TooManyRequests),
+    summary="Exchange username and password for an access token",
+)
+async def login(
+    request: Request, state: StateDep, session: SessionDep,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+) -> dict[str, Any]:
+    settings = state.settings
+    limiter = state.login_limiter
+    ip_key = "ip:" + client_address(request, settings.trusted_proxies)
+    user_key = "user:" + form.username.lower()
+    wait = max(
+        limiter.retry_after(ip_key, settings.login_rate_per_minute_ip),
+        limiter.retry_after(user_key, settings.login_rate_per_minute_user),
+    )
+    if wait > 0:
+        raise TooManyRequests(
+            f"Too many sign-in attempts; try again in {int(wait) + 1} seconds.",
+            headers={"Retry-After": str(int(wait) + 1)},
+        )
+    try:
+        token, expires_in = await auth.login(session, settings, form.username, form.password)
+    except Unauthorized:
+        limiter.hit(ip_key)
+        limiter.hit(user_key)
+        raise
+    limiter.reset(user_key)
+    return {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
+
+
+@router.get("/me", response_model=UserOut, responses=responses(*AUTH), summary="The signed-in user")
+async def me(user: CurrentUser) -> User:
+    return user
+
+
+@router.post(
+    "/password", status_code=204, responses=responses(Unauthorized, Forbidden),
+    summary="Change your own password (ends your other sessions)",
+)
+async def change_password(body: PasswordChange, user: CurrentUser, session: SessionDep) -> None:
+    await auth.change_own_password(session, user, body.current_password, body.new_password)

@@ -1,0 +1,48 @@
+"""Dependencies shared by routes: the app state, a DB session per request, and the caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import User
+from app.services import auth
+from app.services.state import AppState
+
+oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
+
+
+def get_state(request: Request) -> AppState:
+    state: AppState = request.app.state.unity
+    return state
+
+
+StateDep = Annotated[AppState, Depends(get_state)]
+
+
+async def get_session(state: StateDep) -> AsyncIterator[AsyncSession]:
+    async with state.db.session() as session:
+        yield session
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_session)]
+
+
+async def get_current_user(
+    state: StateDep, session: SessionDep, token: Annotated[str | None, Depends(oauth2)]
+) -> User:
+    return await auth.authenticate(session, state.settings, token)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_admin_user(user: CurrentUser) -> User:
+    return auth.require_admin(user)
+
+
+AdminUser = Annotated[User, Depends(get_admin_user)]

@@ -1,0 +1,61 @@
+"""/api/v1/metrics: series, latest values and bucketed range queries."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import CurrentUser, SessionDep, StateDep
+from app.core.errors import AUTH, InvalidInput, NotFound, responses
+from app.models import Series
+from app.schemas.common import Page
+from app.schemas.metrics import LatestList, QueryResult, SeriesOut
+from app.services import metrics_query as svc
+
+router = APIRouter(prefix="/metrics", tags=["metrics"])
+
+
+@router.get("/series", response_model=Page[SeriesOut], responses=responses(*AUTH, InvalidInput),
+            summary="Find series by plugin, name and labels")
+async def list_series(
+    user: CurrentUser,
+    session: SessionDep,
+    plugin_id: int | None = None,
+    name: str | None = None,
+    label: Annotated[list[str], Query(description="key=value; repeat to match several")] = [],  # noqa: B006
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    items, total = await svc.list_series(
+        session, plugin_id, name, svc.parse_labels(label), limit, offset
+    )
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/latest", response_model=LatestList, responses=responses(*AUTH),
+            summary="The newest value of every series")
+async def latest(user: CurrentUser, session: SessionDep, plugin_id: int | None = None) -> dict[str, list[Series]]:
+    return {"items": await svc.latest(session, plugin_id)}
+
+
+@router.get("/query", response_model=QueryResult, responses=responses(*AUTH, InvalidInput, NotFound),
+            summary="Values of one or more series over a time range, in at most `points` buckets")
+async def query(
+    user: CurrentUser,
+    state: StateDep,
+    session: SessionDep,
+    series_id: Annotated[list[int], Query(description="Repeat for several series")],
+    start: Annotated[datetime | None, Query(description="ISO 8601 with timezone; default end - 1 h")] = None,
+    end: Annotated[datetime | None, Query(description="ISO 8601 with timezone; default now")] = None,
+    points: Annotated[int, Query(ge=1, description="Maximum buckets per series")] = 500,
+    agg: svc.Agg = "avg",
+) -> dict[str, Any]:
+    if points > state.settings.query_max_points:
+        raise InvalidInput(f"points must be at most {state.settings.query_max_points}.")
+    if len(series_id) > 50:
+        raise InvalidInput("Ask for at most 50 series at once.")
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(hours=1)
+    return await svc.query(session, state.settings, series_id, start, end, points, agg)

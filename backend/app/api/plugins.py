@@ -1,0 +1,118 @@
+"""/api/v1/plugins: plugin instances, run-now, run history and health."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
+from app.core.errors import ADMIN, AUTH, Conflict, InvalidInput, NotFound, responses
+from app.models import Plugin
+from app.schemas.common import Page
+from app.schemas.plugins import HealthOut, PluginCreate, PluginOut, PluginUpdate, RunOut, RunStatus
+from app.services import plugins as svc
+from app.services.plugin_runner import RunResult
+from app.services.state import AppState
+
+router = APIRouter(prefix="/plugins", tags=["plugins"])
+
+
+def _out(state: AppState, plugin: Plugin) -> dict[str, Any]:
+    health = plugin.health
+    return {
+        "id": plugin.id,
+        "name": plugin.name,
+        "type": plugin.type,
+        "config": svc.masked_config(state.registry, state.box, plugin),
+        "interval_seconds": plugin.interval_seconds,
+        "timeout_seconds": plugin.timeout_seconds,
+        "enabled": plugin.enabled,
+        "created_at": plugin.created_at,
+        "updated_at": plugin.updated_at,
+        "health": HealthOut.model_validate(health) if health else
+        {"status": "unknown", "consecutive_failures": 0, "last_run_at": None,
+         "last_success_at": None, "last_error": None},
+    }
+
+
+@router.get("", response_model=list[PluginOut], responses=responses(*AUTH),
+            summary="List plugin instances with their health")
+async def list_plugins(state: StateDep, user: CurrentUser, session: SessionDep) -> list[dict[str, Any]]:
+    return [_out(state, p) for p in await svc.list_plugins(session)]
+
+
+@router.post("", response_model=PluginOut, status_code=201,
+             responses=responses(*ADMIN, InvalidInput, Conflict), summary="Create a plugin instance")
+async def create_plugin(
+    body: PluginCreate, state: StateDep, admin: AdminUser, session: SessionDep
+) -> dict[str, Any]:
+    plugin = await svc.create_plugin(
+        session, state.registry, state.box, name=body.name, type_=body.type, config=body.config,
+        interval_seconds=body.interval_seconds, timeout_seconds=body.timeout_seconds,
+        enabled=body.enabled,
+    )
+    await state.scheduler.sync(plugin.id)
+    return _out(state, plugin)
+
+
+@router.get("/{plugin_id}", response_model=PluginOut, responses=responses(*AUTH, NotFound),
+            summary="Get one plugin instance")
+async def get_plugin(
+    plugin_id: int, state: StateDep, user: CurrentUser, session: SessionDep
+) -> dict[str, Any]:
+    return _out(state, await svc.get_plugin(session, plugin_id))
+
+
+@router.patch("/{plugin_id}", response_model=PluginOut,
+              responses=responses(*ADMIN, NotFound, InvalidInput, Conflict),
+              summary="Change any of name, config, interval, timeout, enabled")
+async def update_plugin(
+    plugin_id: int, body: PluginUpdate, state: StateDep, admin: AdminUser, session: SessionDep
+) -> dict[str, Any]:
+    plugin = await svc.get_plugin(session, plugin_id)
+    changes = body.model_dump(exclude_unset=True)
+    plugin = await svc.update_plugin(session, state.registry, state.box, plugin, changes)
+    await state.scheduler.sync(plugin.id)
+    return _out(state, plugin)
+
+
+@router.delete("/{plugin_id}", status_code=204, responses=responses(*ADMIN, NotFound),
+               summary="Delete a plugin instance with its runs and series")
+async def delete_plugin(plugin_id: int, state: StateDep, admin: AdminUser, session: SessionDep) -> None:
+    plugin = await svc.get_plugin(session, plugin_id)
+    await svc.delete_plugin(session, plugin)
+    await state.scheduler.sync(plugin_id)
+
+
+@router.post("/{plugin_id}/run", response_model=RunOut, responses=responses(*ADMIN, NotFound),
+             summary="Run now and wait for the result")
+async def run_plugin(plugin_id: int, state: StateDep, admin: AdminUser, session: SessionDep) -> RunResult:
+    await svc.get_plugin(session, plugin_id)
+    await session.close()  # a run may take its whole timeout: hold no connection meanwhile
+    result = await state.scheduler.run(plugin_id, "manual")
+    if result is None:
+        raise NotFound(f"Plugin {plugin_id} was deleted while it ran.")
+    return result
+
+
+@router.get("/{plugin_id}/runs", response_model=Page[RunOut], responses=responses(*AUTH, NotFound),
+            summary="Run history, newest first")
+async def list_runs(
+    plugin_id: int,
+    user: CurrentUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    status: RunStatus | None = None,
+) -> dict[str, Any]:
+    await svc.get_plugin(session, plugin_id)
+    items, total = await svc.list_runs(session, plugin_id, limit, offset, status)
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.get("/{plugin_id}/health", response_model=HealthOut, responses=responses(*AUTH, NotFound),
+            summary="Current health")
+async def get_health(plugin_id: int, user: CurrentUser, session: SessionDep) -> Any:
+    await svc.get_plugin(session, plugin_id)
+    return await svc.get_health(session, plugin_id)

@@ -1,0 +1,54 @@
+"""WS /ws/metrics: authenticate (query token or first message), check Origin, then join the hub."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, WebSocket
+
+from app.core.errors import Unauthorized
+from app.services import auth
+from app.services.state import AppState
+from app.services.ws_hub import CLOSE_POLICY
+
+router = APIRouter(tags=["ws"])
+AUTH_TIMEOUT = 5.0
+
+
+def origin_allowed(ws: WebSocket, allowed: list[str]) -> bool:
+    """Browsers always send Origin: it must be this site itself or a configured CORS origin."""
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True  # not a browser (curl, scripts): the token is what protects it
+    if origin in allowed:
+        return True
+    return urlsplit(origin).netloc == ws.headers.get("host")
+
+
+@router.websocket("/ws/metrics")
+async def metrics_socket(ws: WebSocket) -> None:
+    state: AppState = ws.app.state.unity
+    await ws.accept()
+    if not origin_allowed(ws, state.settings.cors_origins):
+        await ws.close(CLOSE_POLICY, "origin not allowed: add it to CORS_ORIGINS")
+        return
+    token = ws.query_params.get("token")
+    if not token:
+        try:
+            first = json.loads(await asyncio.wait_for(ws.receive_text(), AUTH_TIMEOUT))
+            token = first.get("token") if isinstance(first, dict) and first.get("type") == "auth" else None
+        except (TimeoutError, ValueError, RuntimeError):
+            token = None
+        except Exception:
+            return  # the client went away before authenticating
+    try:
+        async with state.db.session() as session:
+            user = await auth.authenticate(session, state.settings, token)
+            username = user.username
+    except Unauthorized as exc:
+        await ws.close(CLOSE_POLICY, exc.detail[:120])
+        return
+    await ws.send_text(json.dumps({"type": "hello", "user": username, "subscribed": "all"}))
+    await state.hub.serve(ws, username)

@@ -1,0 +1,126 @@
+"""Command line: `python -m app serve|migrate|downgrade|rotate-key` with one-line errors."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from pydantic import ValidationError
+from sqlalchemy import select, text
+
+from app.core.config import ConfigError, Settings, get_settings, redact
+from app.core.logging import setup_logging
+from app.core.security import SecretBox
+from app.db.migrate import migrate
+from app.db.session import Database
+
+log = logging.getLogger("app.cli")
+
+
+def _fail(message: str) -> None:
+    sys.stderr.write(f"unity: {message}\n")
+    raise SystemExit(1)
+
+
+def _settings() -> Settings:
+    try:
+        settings = get_settings()
+        setup_logging(settings.log_level, settings.log_format)
+        settings.db_url  # noqa: B018 - parse DATABASE_URL now, so a bad one fails here
+        return settings.prepare()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]).upper()
+        _fail(f"{field}: {err['msg'].removeprefix('Value error, ')}")
+    except ConfigError as exc:
+        _fail(str(exc))
+    raise AssertionError("unreachable")
+
+
+async def _check_database(settings: Settings) -> None:
+    db = Database(settings.db_url)
+    try:
+        async with db.engine.connect() as conn:
+            await asyncio.wait_for(conn.execute(text("SELECT 1")), 10)
+    except Exception as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        _fail(
+            f"cannot reach the database at {redact(settings.db_url.render_as_string(False))}: "
+            f"{reason}. Is it running, and is DATABASE_URL right?"
+        )
+    finally:
+        await db.dispose()
+
+
+async def _migrate(settings: Settings, action: str, revision: str) -> None:
+    db = Database(settings.db_url)
+    try:
+        await migrate(db.engine, action, revision)
+    finally:
+        await db.dispose()
+
+
+async def _rotate(settings: Settings) -> int:
+    """Re-encrypt every stored credential under the newest key (the first in ENCRYPTION_KEY)."""
+    from app.models import Plugin
+
+    box = SecretBox(settings.encryption_keys)
+    db = Database(settings.db_url)
+    count = 0
+    try:
+        async with db.session() as session:
+            for plugin in await session.scalars(select(Plugin).where(Plugin.secrets.is_not(None))):
+                assert plugin.secrets is not None
+                plugin.secrets = box.rotate(plugin.secrets)
+                count += 1
+            for rotate_more in _EXTRA_ROTATIONS:
+                count += await rotate_more(session, box)
+            await session.commit()
+    finally:
+        await db.dispose()
+    return count
+
+
+# Other tables holding Fernet ciphertext register a coroutine here (e.g. notification channels).
+_EXTRA_ROTATIONS: list = []  # type: ignore[type-arg]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="unity", description="Unity homelab monitoring hub")
+    sub = parser.add_subparsers(dest="cmd")
+    serve = sub.add_parser("serve", help="migrate, then serve the API (and the built UI)")
+    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server meant to be reached
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
+    sub.add_parser("migrate", help="upgrade the database schema to the newest version")
+    down = sub.add_parser("downgrade", help="downgrade the database schema")
+    down.add_argument("revision", help="target revision, e.g. -1 or base")
+    sub.add_parser("rotate-key", help="re-encrypt stored credentials under the newest key")
+    args = parser.parse_args(argv)
+    cmd = args.cmd or "serve"
+
+    settings = _settings()
+    asyncio.run(_check_database(settings))
+    if cmd == "migrate":
+        asyncio.run(_migrate(settings, "upgrade", "head"))
+    elif cmd == "downgrade":
+        asyncio.run(_migrate(settings, "downgrade", args.revision))
+    elif cmd == "rotate-key":
+        count = asyncio.run(_rotate(settings))
+        log.info("re-encrypted %d stored credentials under the newest key", count)
+    else:
+        import uvicorn
+
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=getattr(args, "host", "0.0.0.0"),  # noqa: S104
+            port=getattr(args, "port", 8000),
+            reload=getattr(args, "reload", False),
+            log_config=None,
+            proxy_headers=False,
+            timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
+            ws_ping_interval=settings.ws_ping_seconds,
+        )

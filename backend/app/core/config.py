@@ -1,0 +1,214 @@
+"""Settings: the one place that reads the environment (and `.env`)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Literal
+
+from cryptography.fernet import Fernet
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+log = logging.getLogger(__name__)
+
+BACKEND_DIR = Path(__file__).resolve().parents[2]
+DEFAULT_DATA_DIR = BACKEND_DIR / "data"
+VERSION = "1.0.0"
+
+# Values shipped in examples and docs; running PostgreSQL in production with one of these is refused.
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "change-me", "changeme", "change_me", "secret", "your-secret-key", "replace-me"}
+)
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+class ConfigError(Exception):
+    """A setting is missing or wrong; the message says what to set."""
+
+
+def _csv(value: object) -> object:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", case_sensitive=False)
+
+    # --- the seed's variables
+    database_url: str | None = None
+    encryption_key: str | None = None
+    jwt_secret_key: str | None = None
+    debug: bool = False
+    log_level: str = "info"
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    # --- paths and serving
+    data_dir: Path = DEFAULT_DATA_DIR
+    frontend_dist: Path = BACKEND_DIR.parent / "frontend" / "dist"
+    log_format: Literal["text", "json"] = "text"
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["*"])
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"]
+    )
+
+    # --- auth
+    access_token_expire_minutes: int = Field(720, ge=1, le=60 * 24 * 30)
+    admin_username: str | None = None
+    admin_password: str | None = None
+    login_rate_per_minute_ip: int = Field(20, ge=1)
+    login_rate_per_minute_user: int = Field(5, ge=1)
+
+    # --- scheduler and plugins
+    scheduler_enabled: bool = True
+    plugin_threads: int = Field(8, ge=1, le=128)
+    plugin_max_samples: int = Field(200_000, ge=1)
+    health_degraded_after: int = Field(1, ge=1)
+    health_down_after: int = Field(3, ge=1)
+    create_default_plugin: bool = True
+    leader_retry_seconds: float = Field(2.0, gt=0)
+
+    # --- metrics writer and storage
+    writer_batch_size: int = Field(5000, ge=1)
+    writer_flush_seconds: float = Field(0.5, gt=0)
+    writer_buffer_max: int = Field(1_000_000, ge=1)
+    raw_retention_days: int = Field(7, ge=1)
+    rollup_1m_retention_days: int = Field(90, ge=1)
+    rollup_1h_retention_days: int = Field(730, ge=1)
+    maintenance_interval_seconds: int = Field(300, ge=10)
+    query_max_points: int = Field(5000, ge=10)
+
+    # --- real time and scale-out
+    redis_url: str | None = None
+    ws_queue_size: int = Field(1000, ge=1)
+    ws_ping_seconds: float = Field(20.0, gt=0)
+    shutdown_timeout_seconds: float = Field(8.0, gt=0)
+    metrics_public: bool = False
+
+    @field_validator("cors_origins", "trusted_hosts", "trusted_proxies", mode="before")
+    @classmethod
+    def _split_csv(cls, value: object) -> object:
+        return _csv(value)
+
+    @field_validator("log_level")
+    @classmethod
+    def _check_level(cls, value: str) -> str:
+        if value.lower() not in LOG_LEVELS:
+            raise ValueError(f"LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {value!r}")
+        return value.lower()
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _no_wildcard(cls, value: list[str]) -> list[str]:
+        if "*" in value:
+            raise ValueError("CORS_ORIGINS may not be '*': list the exact origins the UI uses")
+        return value
+
+    @cached_property
+    def db_url(self) -> URL:
+        """DATABASE_URL in the seed's plain form, turned into the matching async driver's URL."""
+        raw = self.database_url or f"sqlite:///{self.data_dir / 'homelab.db'}"
+        try:
+            url = make_url(raw)
+        except ArgumentError:
+            raise ConfigError(
+                f"DATABASE_URL {redact(raw)!r} is not a database URL; use e.g. "
+                "postgresql://user:password@host:5432/homelab_db or sqlite:///./data/homelab.db"
+            ) from None
+        backend = url.get_backend_name()
+        if backend in ("postgresql", "postgres"):
+            return url.set(drivername="postgresql+asyncpg")
+        if backend == "sqlite":
+            if not url.database or url.database == ":memory:":
+                raise ConfigError("DATABASE_URL for SQLite needs a file path, e.g. sqlite:///./data/homelab.db")
+            return url.set(drivername="sqlite+aiosqlite")
+        raise ConfigError(
+            f"DATABASE_URL uses {backend!r}; Unity supports postgresql:// and sqlite:// URLs"
+        )
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.get_backend_name() == "sqlite"
+
+    def prepare(self) -> Settings:
+        """Check the data dir and resolve secrets; raise ConfigError with a sentence on failure."""
+        self._check_data_dir()
+        self.encryption_key = self._secret(
+            "ENCRYPTION_KEY", self.encryption_key, "encryption_key", _new_fernet_key
+        )
+        self.jwt_secret_key = self._secret(
+            "JWT_SECRET_KEY", self.jwt_secret_key, "jwt_secret_key", _new_jwt_secret
+        )
+        for key in self.encryption_keys:
+            try:
+                Fernet(key)
+            except ValueError:
+                raise ConfigError(
+                    "ENCRYPTION_KEY must be one or more comma-separated Fernet keys "
+                    "(32 url-safe base64 bytes); make one with `make env` or "
+                    "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
+                ) from None
+        if len(self.jwt_secret_key) < 32:
+            raise ConfigError("JWT_SECRET_KEY must be at least 32 characters long")
+        return self
+
+    @property
+    def encryption_keys(self) -> list[str]:
+        return [k.strip() for k in (self.encryption_key or "").split(",") if k.strip()]
+
+    def _check_data_dir(self) -> None:
+        try:
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            probe = self.data_dir / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(
+                f"data directory {self.data_dir} is not writable ({exc.strerror}); "
+                "fix its permissions or point DATA_DIR elsewhere"
+            ) from None
+
+    def _secret(self, env: str, value: str | None, filename: str, make: type | object) -> str:
+        if value and value.strip().lower() not in PLACEHOLDER_SECRETS:
+            return value.strip()
+        if not self.is_sqlite and not self.debug:
+            state = "is a placeholder" if value else "is not set"
+            raise ConfigError(
+                f"{env} {state}; with PostgreSQL and DEBUG=false set a real secret "
+                "(run `make env` to write a .env with fresh secrets)"
+            )
+        path = self.data_dir / f".{filename}"
+        if path.exists():
+            return path.read_text().strip()
+        generated: str = make()  # type: ignore[operator]
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(generated)
+        log.warning("%s not set: generated one into %s (mode 0600); keep this file", env, path)
+        return generated
+
+
+def _new_fernet_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+def _new_jwt_secret() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def redact(url: str) -> str:
+    """A database URL without its password, for messages and logs."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("@")[-1] if "@" in url else url
+
+
+def get_settings(**overrides: object) -> Settings:
+    return Settings(**overrides)  # type: ignore[arg-type]

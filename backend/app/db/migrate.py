@@ -1,0 +1,48 @@
+"""Runs Alembic migrations on the app's own engine (at start-up, from `make migrate`, in tests)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.core.config import BACKEND_DIR
+
+log = logging.getLogger(__name__)
+
+# Replicas starting together must not migrate at the same time.
+MIGRATION_LOCK_ID = 0x756E6974_0001
+
+
+def alembic_config() -> Config:
+    cfg = Config(str(Path(BACKEND_DIR) / "alembic.ini"))
+    cfg.set_main_option("script_location", str(Path(BACKEND_DIR) / "alembic"))
+    return cfg
+
+
+def _run(connection: Connection, action: str, revision: str) -> None:
+    cfg = alembic_config()
+    cfg.attributes["connection"] = connection
+    if action == "upgrade":
+        command.upgrade(cfg, revision)
+    else:
+        command.downgrade(cfg, revision)
+
+
+async def migrate(engine: AsyncEngine, action: str = "upgrade", revision: str = "head") -> None:
+    async with engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text("SELECT pg_advisory_lock(:id)"), {"id": MIGRATION_LOCK_ID})
+        try:
+            await conn.run_sync(_run, action, revision)
+            await conn.commit()
+        finally:
+            if conn.dialect.name == "postgresql":
+                await conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
+                await conn.commit()
+    log.info("database schema at %s (%s)", revision, action)

@@ -1,0 +1,109 @@
+"""App factory and lifespan: builds the engine, writer, hub and scheduler, and tears them down."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+from app.api import auth, health, metrics, plugin_types, plugins, scheduler, tokens, users, ws
+from app.core.config import VERSION, Settings, get_settings
+from app.core.errors import install_error_handlers
+from app.core.logging import setup_logging
+from app.core.security import SecretBox
+from app.db.migrate import migrate
+from app.db.session import Database
+from app.plugins.registry import PluginRegistry
+from app.services import bootstrap
+from app.services.metrics_store import MetricsWriter
+from app.services.plugin_scheduler import PluginScheduler
+from app.services.rate_limit import RateLimiter
+from app.services.spa import mount_spa
+from app.services.state import AppState
+from app.services.ws_hub import Hub
+
+log = logging.getLogger("app")
+
+
+def _operation_id(route: APIRoute) -> str:
+    tag = route.tags[0] if route.tags else "default"
+    return f"{tag}-{route.name}"
+
+
+def create_app(settings: Settings | None = None, *, migrate_on_start: bool = True) -> FastAPI:
+    settings = (settings or get_settings()).prepare()
+    setup_logging(settings.log_level, settings.log_format)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.db_url, echo=False)
+        if migrate_on_start:
+            await migrate(db.engine)
+        executor = ThreadPoolExecutor(settings.plugin_threads, thread_name_prefix="plugin")
+        registry = PluginRegistry().load()
+        box = SecretBox(settings.encryption_keys)
+        hub = Hub(settings)
+        writer = MetricsWriter(db, settings, on_commit=hub.publish_metrics)
+        sched = PluginScheduler(db, settings, registry, box, writer, hub, executor)
+        state = AppState(
+            settings=settings,
+            db=db,
+            box=box,
+            registry=registry,
+            executor=executor,
+            writer=writer,
+            hub=hub,
+            scheduler=sched,
+            login_limiter=RateLimiter(),
+        )
+        app.state.unity = state
+        await bootstrap.first_start(state)
+        await writer.start()
+        await hub.start()
+        await sched.start()
+        log.info(
+            "Unity %s started", VERSION, extra={"database": db.url.get_backend_name(), "role": sched.role}
+        )
+        try:
+            yield
+        finally:
+            log.info("Unity stopping")
+            await sched.stop()
+            await writer.stop(settings.shutdown_timeout_seconds)
+            await hub.stop()
+            executor.shutdown(wait=False, cancel_futures=True)
+            await db.dispose()
+            log.info("Unity stopped")
+
+    app = FastAPI(
+        title="Unity",
+        version=VERSION,
+        description="Self-hosted homelab monitoring hub: plugins, metrics, health and live updates.",
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_credentials=True,
+            allow_methods=["GET", "POST", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+    if settings.trusted_hosts != ["*"]:
+        app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
+    app.include_router(health.router)
+    for module in (auth, users, tokens, plugin_types, plugins, metrics, scheduler):
+        app.include_router(module.router, prefix="/api/v1")
+    app.include_router(ws.router)
+    mount_spa(app, settings.frontend_dist)
+    return app

@@ -1,0 +1,20 @@
+"""ORM tables; importing this package registers every table on `Base.metadata`."""
+
+from app.models.base import Base
+from app.models.metrics import Rollup1h, Rollup1m, RollupState, Sample, Series
+from app.models.plugin import Plugin, PluginHealth, PluginRun
+from app.models.user import ApiToken, User
+
+__all__ = [
+    "ApiToken",
+    "Base",
+    "Plugin",
+    "PluginHealth",
+    "PluginRun",
+    "Rollup1h",
+    "Rollup1m",
+    "RollupState",
+    "Sample",
+    "Series",
+    "User",
+]

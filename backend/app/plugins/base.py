@@ -1,0 +1,133 @@
+"""The plugin contract: what a plugin type declares and what a run returns."""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+T = TypeVar("T")
+
+SECRET_MASK = "********"  # noqa: S105 - the display mask, not a credential
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One measurement: a metric name, a float value, its unit and identifying labels."""
+
+    name: str
+    value: float
+    unit: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+class PluginError(Exception):
+    """A collection failure with a sentence meant for the user (shown as the run's error).
+
+    `samples` may carry what was still measured (e.g. `up` = 0 and a status code for a site
+    that answered 503): they are stored and charted, while the run counts as failed for health.
+    """
+
+    def __init__(self, message: str, samples: list[Sample] | None = None) -> None:
+        super().__init__(message)
+        self.samples = samples or []
+
+
+class PluginConfig(BaseModel):
+    """Base for every plugin's config model; unknown keys are refused so typos surface."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+def SecretField(default: Any = None, **kwargs: Any) -> Any:
+    """A config field holding a credential: encrypted at rest, never returned by the API."""
+    extra = dict(kwargs.pop("json_schema_extra", None) or {})
+    extra.update({"writeOnly": True, "format": "password", "x-secret": True})
+    return Field(default, json_schema_extra=extra, **kwargs)
+
+
+class PluginContext:
+    """What the engine lends a plugin instance: identity, data dir and a bounded thread pool."""
+
+    def __init__(
+        self,
+        plugin_id: int | None = None,
+        data_dir: Path | None = None,
+        executor: ThreadPoolExecutor | None = None,
+    ) -> None:
+        self.plugin_id = plugin_id
+        self.data_dir = data_dir or Path("data")
+        self._executor = executor
+
+    async def run_blocking(self, func: Callable[..., T], *args: Any) -> T:
+        """Run blocking code (psutil, sockets, subprocess) off the event loop."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, func, *args)
+
+
+class Plugin(ABC):
+    """A plugin type. One object per configured instance lives across runs (to keep rates)."""
+
+    type: ClassVar[str]
+    name: ClassVar[str]
+    description: ClassVar[str]
+    category: ClassVar[str] = "other"  # system | network | service | container | other
+    Config: ClassVar[builtins.type[PluginConfig]] = PluginConfig
+    default_interval_seconds: ClassVar[int] = 60
+    default_timeout_seconds: ClassVar[int] = 30
+
+    def __init__(self, config: PluginConfig, context: PluginContext | None = None) -> None:
+        self.config = config
+        self.ctx = context or PluginContext()
+
+    @classmethod
+    def secret_fields(cls) -> list[str]:
+        schema = cls.Config.model_json_schema()
+        return [k for k, v in schema.get("properties", {}).items() if v.get("x-secret")]
+
+    @classmethod
+    def config_schema(cls) -> dict[str, Any]:
+        return cls.Config.model_json_schema()
+
+    @classmethod
+    def available(cls) -> tuple[bool, str | None]:
+        """Whether this type can run on this host; the reason when it cannot."""
+        return True, None
+
+    @abstractmethod
+    async def collect_data(self) -> list[Sample]:
+        """Collect one round of samples. Raise PluginError with a helpful sentence on failure."""
+
+    async def close(self) -> None:
+        """Release connections; called when the instance is unscheduled or reconfigured."""
+        return None
+
+
+def validate_samples(result: object, limit: int) -> list[Sample]:
+    """Check a plugin's output; raise ValueError describing the first problem found."""
+    if not isinstance(result, list):
+        raise ValueError(
+            f"collect_data returned {type(result).__name__}, expected a list of Sample"
+        )
+    if len(result) > limit:
+        raise ValueError(f"collect_data returned {len(result)} samples, the limit is {limit}")
+    for i, s in enumerate(result):
+        if not isinstance(s, Sample):
+            raise ValueError(f"item {i} is {type(s).__name__}, expected Sample")
+        if not s.name or not isinstance(s.name, str) or len(s.name) > 200:
+            raise ValueError(f"item {i} has an invalid metric name {s.name!r}")
+        if isinstance(s.value, bool) or not isinstance(s.value, int | float):
+            raise ValueError(f"sample {s.name!r} has a non-numeric value {s.value!r}")
+        if not math.isfinite(s.value):
+            raise ValueError(f"sample {s.name!r} has a non-finite value {s.value!r}")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in s.labels.items()):
+            raise ValueError(f"sample {s.name!r} has labels that are not strings")
+    return result

@@ -1,0 +1,75 @@
+"""Auth, user and API token bodies."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from app.schemas.common import ORM, UTCTime
+
+Username = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$",
+                 examples=["admin"], description="Letters, digits and _ . @ -")
+Password = Field(min_length=8, max_length=256, examples=["correct horse battery staple"],
+                 description="At least 8 characters.")
+Role = Literal["admin", "viewer"]
+
+
+class SetupStatus(BaseModel):
+    needs_setup: bool
+
+
+class SetupRequest(BaseModel):
+    username: str = Username
+    password: str = Password
+
+
+class TokenResponse(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int
+
+
+class UserOut(ORM):
+    id: int
+    username: str
+    role: Role
+    disabled: bool
+    created_at: UTCTime
+    last_login_at: UTCTime | None
+
+
+class UserCreate(BaseModel):
+    username: str = Username
+    password: str = Password
+    role: Role = "viewer"
+
+
+class UserUpdate(BaseModel):
+    role: Role | None = None
+    disabled: bool | None = None
+    password: str | None = Field(None, min_length=8, max_length=256)
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(max_length=256)
+    new_password: str = Password
+
+
+class ApiTokenCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=100, examples=["backup script"])
+    expires_in_days: int | None = Field(None, ge=1, le=3650, description="Omit for no expiry.")
+
+
+class ApiTokenOut(ORM):
+    id: int
+    name: str
+    prefix: str
+    user_id: int
+    created_at: UTCTime
+    last_used_at: UTCTime | None
+    expires_at: UTCTime | None
+
+
+class ApiTokenCreated(ApiTokenOut):
+    token: str = Field(description="The secret. Shown only now; store it safely.")

@@ -1,0 +1,53 @@
+"""Series, latest values and query results."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, PlainSerializer
+
+from app.schemas.common import ORM, UTCTime, _iso
+
+Point = Annotated[
+    tuple[UTCTime, float | None],
+    PlainSerializer(lambda p: [_iso(p[0]), p[1]], return_type=list),
+]
+
+
+class SeriesOut(ORM):
+    id: int
+    plugin_id: int
+    name: str
+    unit: str
+    labels: dict[str, str]
+
+
+class LatestOut(ORM):
+    series_id: int = Field(validation_alias="id")
+    plugin_id: int
+    name: str
+    unit: str
+    labels: dict[str, str]
+    ts: UTCTime = Field(validation_alias="last_ts")
+    value: float = Field(validation_alias="last_value")
+
+
+class LatestList(BaseModel):
+    items: list[LatestOut]
+
+
+class QuerySeries(BaseModel):
+    id: int
+    plugin_id: int
+    name: str
+    unit: str
+    labels: dict[str, str]
+    points: list[Point] = Field(description="[timestamp, value] pairs, oldest first; gaps omitted")
+
+
+class QueryResult(BaseModel):
+    series: list[QuerySeries]
+    resolution: Literal["raw", "1m", "1h"]
+    bucket_seconds: int
+    start: UTCTime
+    end: UTCTime

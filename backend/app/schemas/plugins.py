@@ -1,0 +1,102 @@
+"""Plugin type catalog, plugin instances, runs and health."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas.common import ORM, UTCTime
+
+HealthStatus = Literal["healthy", "degraded", "down", "unknown"]
+RunStatus = Literal["running", "success", "error", "timeout", "interrupted"]
+
+
+class PluginTypeOut(BaseModel):
+    type: str
+    name: str
+    description: str
+    category: str
+    config_schema: dict[str, Any]
+    secret_fields: list[str]
+    default_interval_seconds: int
+    available: bool
+    unavailable_reason: str | None = None
+
+
+class PluginCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {"name": "Home page", "type": "http", "config": {"url": "https://example.org"},
+                 "interval_seconds": 60, "timeout_seconds": 10, "enabled": True}
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=100)
+    type: str = Field(min_length=1, max_length=64)
+    config: dict[str, Any] = Field(default_factory=dict)
+    interval_seconds: int | None = Field(None, ge=1, le=86400, description="Default: the type's.")
+    timeout_seconds: int | None = Field(None, ge=1, le=3600, description="Default: the type's.")
+    enabled: bool = True
+
+
+class PluginUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    type: str | None = Field(None, description="Cannot change; accepted only when equal.")
+    config: dict[str, Any] | None = None
+    interval_seconds: int | None = Field(None, ge=1, le=86400)
+    timeout_seconds: int | None = Field(None, ge=1, le=3600)
+    enabled: bool | None = None
+
+
+class HealthOut(ORM):
+    status: HealthStatus
+    consecutive_failures: int
+    last_run_at: UTCTime | None
+    last_success_at: UTCTime | None
+    last_error: str | None
+    changed_at: UTCTime | None = None
+
+
+class PluginOut(BaseModel):
+    id: int
+    name: str
+    type: str
+    config: dict[str, Any]
+    interval_seconds: int
+    timeout_seconds: int
+    enabled: bool
+    created_at: UTCTime
+    updated_at: UTCTime
+    health: HealthOut
+
+
+class RunOut(ORM):
+    id: int | None
+    status: RunStatus
+    trigger: str
+    started_at: UTCTime
+    finished_at: UTCTime | None
+    duration_ms: float | None
+    error: str | None
+    sample_count: int
+
+
+class SchedulerJob(BaseModel):
+    id: str
+    name: str
+    next_run_at: UTCTime | None
+
+
+class SchedulerOut(BaseModel):
+    state: str
+    role: Literal["leader", "standby", "disabled", "starting"]
+    jobs: list[SchedulerJob]
+    lateness_ms_p50: float | None
+    lateness_ms_p99: float | None
+    runs: dict[str, int]

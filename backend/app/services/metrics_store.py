@@ -1,0 +1,316 @@
+"""The metrics write path: a bounded buffer, batched COPY/INSERT, series cache, commit callbacks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, select, text, tuple_
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.core.config import Settings
+from app.db.session import Database
+from app.models import Plugin, Series
+from app.models.base import UTCDateTime
+from app.models import Sample as SampleRow
+from app.plugins.base import Sample
+
+log = logging.getLogger(__name__)
+
+SeriesKey = tuple[int, str, str]  # plugin_id, name, labels_key
+
+
+def labels_key(labels: Any) -> str:
+    return ",".join(f"{k}={labels[k]}" for k in sorted(labels))
+
+
+@dataclass
+class Batch:
+    """One plugin run's samples, all stamped with the run's time."""
+
+    plugin_id: int
+    ts: datetime
+    samples: list[Sample]
+
+
+@dataclass
+class CommittedSample:
+    series_id: int
+    name: str
+    value: float
+    unit: str
+    labels: dict[str, str]
+
+
+@dataclass
+class WriterStats:
+    buffered: int = 0
+    written: int = 0
+    dropped: int = 0
+    discarded: int = 0  # samples of plugins deleted before they were written
+    batches: int = 0
+    failures: int = 0
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    last_flush_at: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+OnCommit = Callable[[int, datetime, list[CommittedSample]], Awaitable[None]]
+
+
+def partition_name(day: date) -> str:
+    return f"samples_p{day:%Y%m%d}"
+
+
+async def ensure_partitions(conn: AsyncConnection, days: Iterable[date]) -> None:
+    """Create the daily partitions of `samples` that are missing (PostgreSQL only)."""
+    for day in sorted(set(days)):
+        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
+        end = start + timedelta(days=1)
+        await conn.execute(
+            text(
+                f"CREATE TABLE IF NOT EXISTS {partition_name(day)} PARTITION OF samples "
+                f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+            )
+        )
+
+
+class MetricsWriter:
+    def __init__(self, db: Database, settings: Settings, on_commit: OnCommit | None = None) -> None:
+        self.db = db
+        self.batch_size = settings.writer_batch_size
+        self.flush_seconds = settings.writer_flush_seconds
+        self.buffer_max = settings.writer_buffer_max
+        self.on_commit = on_commit
+        self.stats = WriterStats()
+        self._queue: deque[Batch] = deque()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._series: dict[SeriesKey, tuple[int, str]] = {}
+        self._stopping = False
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # ----------------------------------------------------------------- producer side
+    def submit(self, plugin_id: int, ts: datetime, samples: list[Sample]) -> None:
+        """Queue samples for writing; never blocks. Drops the oldest when the buffer is full."""
+        if not samples:
+            return
+        self._queue.append(Batch(plugin_id, ts, samples))
+        self.stats.buffered += len(samples)
+        self._idle.clear()
+        while self.stats.buffered > self.buffer_max and len(self._queue) > 1:
+            old = self._queue.popleft()
+            self.stats.buffered -= len(old.samples)
+            self.stats.dropped += len(old.samples)
+            log.warning(
+                "metrics buffer full: dropped %d samples", len(old.samples), extra={"plugin_id": old.plugin_id}
+            )
+        if self.stats.buffered >= self.batch_size:
+            self._wake.set()
+
+    def forget_plugin(self, plugin_id: int) -> None:
+        self._series = {k: v for k, v in self._series.items() if k[0] != plugin_id}
+
+    @property
+    def healthy(self) -> bool:
+        return self.stats.last_error is None
+
+    # ----------------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="metrics-writer")
+
+    async def stop(self, deadline: float) -> None:
+        """Flush what can be flushed within `deadline` seconds, then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), deadline)
+        except TimeoutError:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            log.error("shutdown deadline reached with %d samples unwritten", self.stats.buffered)
+
+    async def flushed(self, timeout: float = 10.0) -> None:
+        """Wait until everything submitted so far is written (tests and benchmarks)."""
+        self._wake.set()
+        await asyncio.wait_for(self._idle.wait(), timeout)
+
+    # ----------------------------------------------------------------- consumer side
+    async def _run(self) -> None:
+        backoff = 0.5
+        while True:
+            if not self._queue:
+                self._idle.set()
+                if self._stopping:
+                    return
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.flush_seconds)
+                self._wake.clear()
+                continue
+            # Let a batch fill up unless we are stopping or already have enough.
+            if not self._stopping and self.stats.buffered < self.batch_size:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.flush_seconds)
+                self._wake.clear()
+            batches = self._take()
+            try:
+                committed = await self._write(batches)
+            except Exception as exc:  # the database is down or refused: keep the data, retry
+                self._queue.extendleft(reversed(batches))
+                self.stats.buffered += sum(len(b.samples) for b in batches)
+                self.stats.failures += 1
+                self.stats.last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+                self.stats.last_error_at = datetime.now(UTC)
+                log.warning("metrics write failed, retrying in %.1fs: %s", backoff, self.stats.last_error)
+                if self._stopping:
+                    return
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            backoff = 0.5
+            if self.stats.last_error is not None:
+                log.info("metrics writes recovered", extra={"buffered": self.stats.buffered})
+            self.stats.last_error = None
+            self.stats.last_flush_at = datetime.now(UTC)
+            if self.on_commit is not None:
+                for plugin_id, ts, rows in committed:
+                    try:
+                        await self.on_commit(plugin_id, ts, rows)
+                    except Exception:
+                        log.exception("metrics commit callback failed")
+
+    def _take(self) -> list[Batch]:
+        taken: list[Batch] = []
+        count = 0
+        while self._queue and (count == 0 or count + len(self._queue[0].samples) <= self.batch_size):
+            b = self._queue.popleft()
+            taken.append(b)
+            count += len(b.samples)
+        self.stats.buffered -= count
+        return taken
+
+    async def _write(
+        self, batches: list[Batch]
+    ) -> list[tuple[int, datetime, list[CommittedSample]]]:
+        async with self.db.engine.connect() as conn:
+            ids = await self._resolve_series(conn, batches)
+            rows: dict[tuple[int, datetime], float] = {}
+            committed: list[tuple[int, datetime, list[CommittedSample]]] = []
+            discarded = 0
+            for b in batches:
+                out: list[CommittedSample] = []
+                for s in b.samples:
+                    key = (b.plugin_id, s.name, labels_key(s.labels))
+                    ref = ids.get(key)
+                    if ref is None:
+                        discarded += 1
+                        continue
+                    rows[(ref[0], b.ts)] = float(s.value)  # a repeated series in one run: last wins
+                    out.append(CommittedSample(ref[0], s.name, float(s.value), ref[1], dict(s.labels)))
+                if out:
+                    committed.append((b.plugin_id, b.ts, out))
+            records = [(sid, ts, v) for (sid, ts), v in rows.items()]
+            if records:
+                await self._insert_samples(conn, records)
+                latest: dict[int, tuple[datetime, float]] = {}
+                for sid, ts, v in records:
+                    if sid not in latest or ts >= latest[sid][0]:
+                        latest[sid] = (ts, v)
+                await self._update_latest(conn, latest)
+            await conn.commit()
+        self.stats.written += len(records)
+        self.stats.discarded += discarded
+        self.stats.batches += 1
+        return committed
+
+    async def _update_latest(
+        self, conn: AsyncConnection, latest: dict[int, tuple[datetime, float]]
+    ) -> None:
+        stmt = text(
+            "UPDATE series SET last_ts = :lts, last_value = :lval "
+            "WHERE id = :sid AND (last_ts IS NULL OR last_ts <= :lts)"
+        ).bindparams(bindparam("lts", type_=UTCDateTime()))
+        await conn.execute(
+            stmt, [{"sid": sid, "lts": ts, "lval": v} for sid, (ts, v) in latest.items()]
+        )
+
+    async def _resolve_series(
+        self, conn: AsyncConnection, batches: list[Batch]
+    ) -> dict[SeriesKey, tuple[int, str]]:
+        wanted: dict[SeriesKey, Sample] = {}
+        for b in batches:
+            for s in b.samples:
+                key = (b.plugin_id, s.name, labels_key(s.labels))
+                if key not in self._series:
+                    wanted.setdefault(key, s)
+        if wanted:
+            plugin_ids = {k[0] for k in wanted}
+            alive = set(await conn.scalars(select(Plugin.id).where(Plugin.id.in_(plugin_ids))))
+            values = [
+                {"plugin_id": k[0], "name": k[1], "labels_key": k[2], "unit": s.unit[:32],
+                 "labels": dict(s.labels)}
+                for k, s in wanted.items()
+                if k[0] in alive
+            ]
+            if values:
+                ins = pg_insert(Series) if not self.db.is_sqlite else sqlite_insert(Series)
+                await conn.execute(
+                    ins.values(values).on_conflict_do_nothing(
+                        index_elements=["plugin_id", "name", "labels_key"]
+                    )
+                )
+                keys = [(v["plugin_id"], v["name"], v["labels_key"]) for v in values]
+                for chunk_start in range(0, len(keys), 500):
+                    chunk = keys[chunk_start : chunk_start + 500]
+                    found = await conn.execute(
+                        select(Series.id, Series.plugin_id, Series.name, Series.labels_key, Series.unit).where(
+                            tuple_(Series.plugin_id, Series.name, Series.labels_key).in_(chunk)
+                        )
+                    )
+                    for sid, pid, name, lk, unit in found:
+                        self._series[(pid, name, lk)] = (sid, unit)
+        return self._series
+
+    async def _insert_samples(self, conn: AsyncConnection, records: list[tuple[int, datetime, float]]) -> None:
+        if self.db.is_sqlite:
+            await conn.execute(
+                sqlite_insert(SampleRow).on_conflict_do_nothing(),
+                [{"series_id": s, "ts": t, "value": v} for s, t, v in records],
+            )
+            return
+        raw = await conn.get_raw_connection()
+        apg = raw.driver_connection
+        assert apg is not None
+        for attempt in range(2):
+            try:
+                async with apg.transaction():  # a savepoint inside the outer transaction
+                    await apg.copy_records_to_table(
+                        "samples", records=records, columns=["series_id", "ts", "value"]
+                    )
+                return
+            except Exception as exc:
+                sqlstate = getattr(exc, "sqlstate", None)
+                if sqlstate == "23514" and attempt == 0:  # no partition for these days yet
+                    await ensure_partitions(conn, (r[1].astimezone(UTC).date() for r in records))
+                    continue
+                if sqlstate == "23505":  # written before by an ambiguous commit: keep the rest
+                    await conn.execute(
+                        pg_insert(SampleRow).on_conflict_do_nothing(),
+                        [{"series_id": s, "ts": t, "value": v} for s, t, v in records],
+                    )
+                    return
+                raise
+

@@ -1,0 +1,320 @@
+"""PluginScheduler: one APScheduler job per enabled plugin instance, run by the elected leader."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.core.config import Settings
+from app.core.security import SecretBox
+from app.db.session import Database
+from app.models import Plugin, PluginRun
+from app.plugins.base import Plugin as PluginImpl
+from app.plugins.base import PluginConfig, PluginContext, PluginError, Sample
+from app.plugins.registry import PluginRegistry
+from app.services import plugin_runner
+from app.services.metrics_store import MetricsWriter
+from app.services.plugins import materialize
+from app.services.ws_hub import Hub
+
+log = logging.getLogger(__name__)
+
+LEADER_LOCK_ID = 0x756E6974_0002  # "unit" + 2: the scheduler leadership lock
+EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+
+
+def _stagger(plugin_id: int, interval: int) -> datetime:
+    """A fixed start offset per plugin, so instances with one interval don't all fire at once."""
+    return EPOCH + timedelta(seconds=(plugin_id * 7919 % (interval * 1000)) / 1000)
+
+
+class _Broken(PluginImpl):
+    """Stands in for an instance that cannot be built, so the failure is recorded as a run."""
+
+    type = "broken"
+    name = description = "unavailable"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(PluginConfig())
+        self.reason = reason
+
+    async def collect_data(self) -> list[Sample]:
+        raise PluginError(self.reason)
+
+
+class PluginScheduler:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        registry: PluginRegistry,
+        box: SecretBox,
+        writer: MetricsWriter,
+        hub: Hub,
+        executor: ThreadPoolExecutor,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.registry = registry
+        self.box = box
+        self.writer = writer
+        self.hub = hub
+        self.executor = executor
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.role = "disabled" if not settings.scheduler_enabled else "starting"
+        self.lateness_ms: deque[float] = deque(maxlen=2000)
+        self.run_counts: dict[str, int] = {}
+        self._instances: dict[int, tuple[datetime, PluginImpl]] = {}
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._leader_conn: AsyncConnection | None = None
+        self._election: asyncio.Task[None] | None = None
+        self._maintenance: list[tuple[str, Any, int]] = []
+
+    # ----------------------------------------------------------------- lifecycle
+    @property
+    def state(self) -> str:
+        if self.role == "disabled":
+            return "disabled"
+        return "running" if self.scheduler.running else "stopped"
+
+    def add_maintenance(self, name: str, func: Any, seconds: int) -> None:
+        """Register a periodic maintenance job that only the leader runs."""
+        self._maintenance.append((name, func, seconds))
+
+    async def start(self) -> None:
+        if self.role == "disabled":
+            log.info("scheduler disabled by SCHEDULER_ENABLED=false")
+            return
+        self.scheduler.start(paused=True)
+        if self.db.is_sqlite:
+            await self._become_leader()
+        else:
+            self.role = "standby"
+            self._election = asyncio.create_task(self._elect(), name="scheduler-election")
+
+    async def stop(self) -> None:
+        if self._election:
+            self._election.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._election
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+        for _, impl in self._instances.values():
+            with contextlib.suppress(Exception):
+                await impl.close()
+        self._instances.clear()
+        await self._release_lock()
+
+    # ----------------------------------------------------------------- leadership
+    async def _elect(self) -> None:
+        """Standby replicas retry the advisory lock; the leader checks it still holds it."""
+        while True:
+            try:
+                if self.role != "leader":
+                    if await self._try_lock():
+                        await self._become_leader()
+                else:
+                    assert self._leader_conn is not None
+                    await self._leader_conn.execute(text("SELECT 1"))
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                # The lock's connection broke (database restart or outage). Keep running jobs:
+                # nobody else can run them while the database is unreachable, and samples are
+                # buffered. Re-acquire as soon as it answers again; step down if someone else won.
+                await self._release_lock()
+                if self.role == "leader":
+                    try:
+                        if not await self._try_lock():
+                            await self._step_down("another replica took the scheduler lock")
+                    except Exception:
+                        log.debug("database still unreachable for the leader lock: %s", exc)
+            await asyncio.sleep(self.settings.leader_retry_seconds)
+
+    async def _try_lock(self) -> bool:
+        if self._leader_conn is None:
+            self._leader_conn = await self.db.engine.connect()
+        got = await self._leader_conn.scalar(
+            text("SELECT pg_try_advisory_lock(:id)"), {"id": LEADER_LOCK_ID}
+        )
+        await self._leader_conn.commit()
+        return bool(got)
+
+    async def _release_lock(self) -> None:
+        conn, self._leader_conn = self._leader_conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                await conn.invalidate()  # closing the session releases the advisory lock
+            with contextlib.suppress(Exception):
+                await conn.close()
+
+    async def _become_leader(self) -> None:
+        self.role = "leader"
+        log.info("this replica is the scheduler leader")
+        await self._mark_interrupted()
+        await self.reload()
+        for name, func, seconds in self._maintenance:
+            self.scheduler.add_job(
+                func, IntervalTrigger(seconds=seconds), id=f"maintenance:{name}",
+                replace_existing=True, max_instances=1, coalesce=True,
+                next_run_time=datetime.now(UTC) + timedelta(seconds=5),
+            )
+        self.scheduler.resume()
+
+    async def _step_down(self, why: str) -> None:
+        log.warning("scheduler standing by: %s", why)
+        self.role = "standby"
+        self.scheduler.pause()
+        for job in self.scheduler.get_jobs():
+            job.remove()
+
+    async def _mark_interrupted(self) -> None:
+        """Runs left `running` by a crashed leader will never finish: say so."""
+        try:
+            async with self.db.session() as session:
+                res = await session.execute(
+                    update(PluginRun)
+                    .where(PluginRun.status == "running")
+                    .values(status="interrupted", error="The backend stopped during this run.",
+                            finished_at=datetime.now(UTC))
+                )
+                await session.commit()
+                count = getattr(res, "rowcount", 0) or 0
+                if count:
+                    log.warning("marked %d unfinished runs as interrupted", count)
+        except Exception as exc:
+            log.warning("could not mark interrupted runs: %s", exc)
+
+    # ----------------------------------------------------------------- jobs
+    async def reload(self) -> None:
+        async with self.db.session() as session:
+            plugins = list(await session.scalars(select(Plugin)))
+        for p in plugins:
+            self._schedule(p)
+
+    async def sync(self, plugin_id: int) -> None:
+        """Re-read one instance after an API change and (re)schedule or remove its job."""
+        async with self.db.session() as session:
+            plugin = await session.get(Plugin, plugin_id)
+        if plugin is None:
+            self.unschedule(plugin_id)
+            self.writer.forget_plugin(plugin_id)
+            return
+        await self._drop_instance(plugin_id, keep_if=plugin.updated_at)
+        if self.role == "leader":
+            self._schedule(plugin)
+
+    def unschedule(self, plugin_id: int) -> None:
+        job = self.scheduler.get_job(f"plugin:{plugin_id}")
+        if job:
+            job.remove()
+        entry = self._instances.pop(plugin_id, None)
+        if entry:
+            task = asyncio.get_running_loop().create_task(entry[1].close())
+            task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
+
+    def _schedule(self, plugin: Plugin) -> None:
+        job_id = f"plugin:{plugin.id}"
+        entry = self.registry.get(plugin.type)
+        if not plugin.enabled or entry is None or not entry.available:
+            if self.scheduler.get_job(job_id):
+                self.scheduler.remove_job(job_id)
+            if plugin.enabled and (entry is None or not entry.available):
+                log.warning("plugin type %s unavailable; not scheduling", plugin.type,
+                            extra={"plugin_id": plugin.id})
+            return
+        interval = plugin.interval_seconds
+        self.scheduler.add_job(
+            self._scheduled_run,
+            IntervalTrigger(seconds=interval, start_date=_stagger(plugin.id, interval), timezone=UTC),
+            args=[plugin.id],
+            id=job_id,
+            name=plugin.name,
+            replace_existing=True,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=max(1, interval),
+        )
+
+    async def _drop_instance(self, plugin_id: int, keep_if: datetime) -> None:
+        entry = self._instances.get(plugin_id)
+        if entry and entry[0] != keep_if:
+            self._instances.pop(plugin_id, None)
+            with contextlib.suppress(Exception):
+                await entry[1].close()
+
+    def jobs(self) -> list[dict[str, Any]]:
+        out = []
+        for job in self.scheduler.get_jobs():
+            out.append({"id": job.id, "name": job.name, "next_run_at": job.next_run_time})
+        return out
+
+    # ----------------------------------------------------------------- running
+    async def _scheduled_run(self, plugin_id: int) -> None:
+        job = self.scheduler.get_job(f"plugin:{plugin_id}")
+        lateness = None
+        if job is not None:
+            trig = job.trigger
+            now = datetime.now(UTC)
+            period = trig.interval.total_seconds()
+            elapsed = (now - trig.start_date).total_seconds()
+            lateness = (elapsed % period) * 1000
+            if lateness > period * 500:  # fired a bit early rather than very late
+                lateness -= period * 1000
+            lateness = max(lateness, 0.0)
+            self.lateness_ms.append(lateness)
+        await self.run(plugin_id, "schedule", lateness)
+
+    async def run(
+        self, plugin_id: int, trigger: str = "manual", lateness_ms: float | None = None
+    ) -> plugin_runner.RunResult | None:
+        lock = self._locks.setdefault(plugin_id, asyncio.Lock())
+        async with lock:
+            async with self.db.session() as session:
+                plugin = await session.get(Plugin, plugin_id)
+            if plugin is None:
+                self.unschedule(plugin_id)
+                return None
+            try:
+                impl = await self._instance(plugin)
+            except Exception as exc:  # unreadable secrets, a missing type: a failed run, said so
+                impl = _Broken(f"The plugin could not be prepared: {exc}")
+            result = await plugin_runner.execute(
+                plugin.id,
+                impl,
+                plugin.timeout_seconds,
+                db=self.db,
+                settings=self.settings,
+                writer=self.writer,
+                hub=self.hub,
+                trigger=trigger,
+                lateness_ms=lateness_ms,
+            )
+            self.run_counts[result.status] = self.run_counts.get(result.status, 0) + 1
+            return result
+
+    async def _instance(self, plugin: Plugin) -> PluginImpl:
+        cached = self._instances.get(plugin.id)
+        if cached and cached[0] == plugin.updated_at:
+            return cached[1]
+        entry = self.registry.get(plugin.type)
+        if entry is None or entry.cls is None:
+            raise LookupError(f"plugin type {plugin.type!r} is not installed")
+        config = materialize(entry, plugin, self.box)
+        ctx = PluginContext(plugin.id, self.settings.data_dir, self.executor)
+        impl = entry.cls(config, ctx)
+        if cached:
+            with contextlib.suppress(Exception):
+                await cached[1].close()
+        self._instances[plugin.id] = (plugin.updated_at, impl)
+        return impl

@@ -1,0 +1,30 @@
+"""The long-lived objects the lifespan creates, reachable from routes through `request.app.state`."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from app.core.config import Settings
+from app.core.security import SecretBox
+from app.db.session import Database
+from app.plugins.registry import PluginRegistry
+from app.services.metrics_store import MetricsWriter
+from app.services.plugin_scheduler import PluginScheduler
+from app.services.rate_limit import RateLimiter
+from app.services.ws_hub import Hub
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    db: Database
+    box: SecretBox
+    registry: PluginRegistry
+    executor: ThreadPoolExecutor
+    writer: MetricsWriter
+    hub: Hub
+    scheduler: PluginScheduler
+    login_limiter: RateLimiter
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))

@@ -1,0 +1,230 @@
+"""The real-time hub: fans committed events out to WebSocket clients, locally or through Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketState
+
+from app.core.config import Settings
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "unity:events"
+CLOSE_POLICY = 1008  # authentication or origin refused
+CLOSE_TOO_SLOW = 1013  # "try again later": the client's send queue overflowed
+CLOSE_GOING_AWAY = 1001  # server shutting down
+
+
+@dataclass(eq=False)
+class Client:
+    ws: WebSocket
+    user: str
+    queue: asyncio.Queue[str]
+    plugins: set[int] | None = None  # None means all
+    closed: asyncio.Event = field(default_factory=asyncio.Event)
+    close_code: int = 1000
+    close_reason: str = ""
+
+    def wants(self, plugin_id: int | None) -> bool:
+        return self.plugins is None or plugin_id is None or plugin_id in self.plugins
+
+    def close(self, code: int, reason: str) -> None:
+        if not self.closed.is_set():
+            self.close_code, self.close_reason = code, reason
+            self.closed.set()
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def encode(event: dict[str, Any]) -> str:
+    return json.dumps(event, default=_json_default, separators=(",", ":"))
+
+
+class Hub:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.clients: set[Client] = set()
+        self.instance_id = uuid.uuid4().hex
+        self.dropped_clients = 0
+        self.events_published = 0
+        self._redis: Any = None
+        self._listener: asyncio.Task[None] | None = None
+        self.redis_error: str | None = None
+
+    # ----------------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        if self.settings.redis_url:
+            import redis.asyncio as aioredis
+
+            self._redis = aioredis.from_url(self.settings.redis_url, decode_responses=True)
+            self._listener = asyncio.create_task(self._listen(), name="ws-redis-listener")
+
+    async def stop(self) -> None:
+        for client in list(self.clients):
+            client.close(CLOSE_GOING_AWAY, "server shutting down")
+        if self._listener:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+        if self._redis is not None:
+            await self._redis.aclose()
+
+    @property
+    def mode(self) -> str:
+        return "redis" if self._redis is not None else "local"
+
+    # ----------------------------------------------------------------- publishing
+    async def publish_metrics(self, plugin_id: int, ts: datetime, samples: list[Any]) -> None:
+        await self.publish(
+            {
+                "type": "metrics",
+                "plugin_id": plugin_id,
+                "ts": ts,
+                "samples": [
+                    {"series_id": s.series_id, "name": s.name, "value": s.value, "unit": s.unit,
+                     "labels": s.labels}
+                    for s in samples
+                ],
+            }
+        )
+
+    async def publish(self, event: dict[str, Any]) -> None:
+        """Send an event to every interested client (on every replica when Redis is set)."""
+        data = encode(event)
+        self.events_published += 1
+        if self._redis is not None:
+            try:
+                await self._redis.publish(CHANNEL, data)
+                self.redis_error = None
+                return
+            except Exception as exc:  # Redis down: at least this replica's clients get it
+                if self.redis_error is None:
+                    log.warning("Redis publish failed, delivering locally only: %s", exc)
+                self.redis_error = str(exc)
+        self.deliver(event.get("plugin_id"), data)
+
+    def deliver(self, plugin_id: int | None, data: str) -> None:
+        for client in list(self.clients):
+            if client.closed.is_set() or not client.wants(plugin_id):
+                continue
+            try:
+                client.queue.put_nowait(data)
+            except asyncio.QueueFull:
+                self.dropped_clients += 1
+                log.warning("dropping a slow WebSocket client", extra={"user": client.user})
+                client.close(CLOSE_TOO_SLOW, "send queue full: client too slow, reconnect")
+
+    async def _listen(self) -> None:
+        backoff = 0.5
+        while True:
+            try:
+                pubsub = self._redis.pubsub()
+                await pubsub.subscribe(CHANNEL)
+                backoff = 0.5
+                async for message in pubsub.listen():
+                    if message.get("type") != "message":
+                        continue
+                    data = message["data"]
+                    try:
+                        plugin_id = json.loads(data).get("plugin_id")
+                    except ValueError:
+                        continue
+                    self.deliver(plugin_id, data)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.redis_error = str(exc)
+                log.warning("Redis subscription lost, retrying in %.1fs: %s", backoff, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10)
+
+    # ----------------------------------------------------------------- one connection
+    async def serve(self, ws: WebSocket, user: str) -> None:
+        """Pump events to an authenticated, accepted socket and read its subscriptions."""
+        client = Client(ws, user, asyncio.Queue(self.settings.ws_queue_size))
+        self.clients.add(client)
+        log.info("WebSocket client connected", extra={"user": user, "clients": len(self.clients)})
+        tasks = [
+            asyncio.create_task(self._send_loop(client)),
+            asyncio.create_task(self._receive_loop(client)),
+            asyncio.create_task(self._ping_loop(client)),
+        ]
+        try:
+            await client.closed.wait()
+        finally:
+            self.clients.discard(client)
+            for t in tasks:
+                t.cancel()
+            for t in tasks:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+            if ws.application_state == WebSocketState.CONNECTED:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(ws.close(client.close_code, client.close_reason), 2)
+            log.info(
+                "WebSocket client disconnected",
+                extra={"user": user, "code": client.close_code, "reason": client.close_reason or "-"},
+            )
+
+    async def _send_loop(self, client: Client) -> None:
+        try:
+            while True:
+                data = await client.queue.get()
+                await client.ws.send_text(data)
+        except Exception:
+            client.close(1000, "")
+
+    async def _ping_loop(self, client: Client) -> None:
+        while True:
+            await asyncio.sleep(self.settings.ws_ping_seconds)
+            try:
+                client.queue.put_nowait(encode({"type": "ping"}))
+            except asyncio.QueueFull:
+                client.close(CLOSE_TOO_SLOW, "send queue full: client too slow, reconnect")
+
+    async def _receive_loop(self, client: Client) -> None:
+        try:
+            while True:
+                raw = await client.ws.receive_text()
+                reply = self.handle_message(client, raw)
+                if reply is not None:
+                    with contextlib.suppress(asyncio.QueueFull):
+                        client.queue.put_nowait(encode(reply))
+        except Exception:
+            client.close(1000, "")
+
+    @staticmethod
+    def handle_message(client: Client, raw: str) -> dict[str, Any] | None:
+        try:
+            msg = json.loads(raw)
+        except ValueError:
+            return {"type": "error", "detail": "Messages must be JSON objects with a 'type'."}
+        if not isinstance(msg, dict):
+            return {"type": "error", "detail": "Messages must be JSON objects with a 'type'."}
+        kind = msg.get("type")
+        if kind == "subscribe":
+            plugins = msg.get("plugins", "all")
+            if plugins == "all":
+                client.plugins = None
+            elif isinstance(plugins, list) and all(
+                isinstance(p, int) and not isinstance(p, bool) for p in plugins
+            ):
+                client.plugins = set(plugins)
+            else:
+                return {"type": "error", "detail": "'plugins' must be \"all\" or a list of plugin ids."}
+            return {"type": "subscribed", "plugins": "all" if client.plugins is None else sorted(client.plugins)}
+        if kind == "pong" or kind == "ping":
+            return {"type": "pong"} if kind == "ping" else None
+        return {"type": "error", "detail": f"Unknown message type {kind!r}; use 'subscribe'."}

@@ -1,0 +1,52 @@
+"""GET /health: the seed's body when all is well, 503 with a reason when the database is gone."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy.engine import make_url
+
+from app.main import create_app
+from tests.conftest import make_settings
+
+
+async def test_health_answers_the_seed_body(client: httpx.AsyncClient) -> None:
+    r = await client.get("/health")
+    assert r.status_code == 200
+    body = r.json()
+    assert body["status"] == "healthy"
+    assert body["scheduler"] == "running"
+    assert body["database"] == "ok"
+    assert body["role"] == "leader"
+    assert body["writer"]["dropped"] == 0
+
+
+async def test_health_is_public_but_the_api_is_not(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/health")).status_code == 200
+    r = await client.get("/api/v1/plugins")
+    assert r.status_code == 401
+    assert r.json()["error"] == "Unauthorized"
+
+
+async def test_unreachable_database_gives_503_and_the_process_stays_up(
+    pg_url: str, tmp_path
+) -> None:
+    settings = make_settings(pg_url, tmp_path)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        # Point the live engine at a port where nothing listens, as if PostgreSQL went away.
+        state = app.state.unity
+        await state.db.engine.dispose()
+        dead = make_url(pg_url).set(drivername="postgresql+asyncpg", port=1)
+        from app.db.session import make_engine
+
+        state.db.engine = make_engine(dead)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            r = await c.get("/health")
+            assert r.status_code == 503
+            body = r.json()
+            assert body["status"] != "healthy"
+            assert body["database"] == "unreachable"
+            assert "database unreachable" in body["reason"]
+            # still serving
+            assert (await c.get("/health")).status_code == 503

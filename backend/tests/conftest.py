@@ -1,0 +1,172 @@
+"""Shared fixtures: a migrated database per test (SQLite and PostgreSQL), the app, and clients.
+
+PostgreSQL comes from UNITY_TEST_PG (default postgresql://root@127.0.0.1:5432/postgres). Each test
+gets a fresh database cloned from a template migrated once by Alembic. Without a server the
+PostgreSQL half is skipped loudly, except with CI=true, where it fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from cryptography.fernet import Fernet
+from sqlalchemy.engine import make_url
+
+from app.core.config import Settings
+from app.db.migrate import migrate
+from app.db.session import Database
+from app.main import create_app
+
+PG_ADMIN_URL = os.environ.get("UNITY_TEST_PG", "postgresql://root@127.0.0.1:5432/postgres")
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+TEST_KEY = Fernet.generate_key().decode()
+TEST_JWT = "test-jwt-secret-" + "x" * 40
+PASSWORD = "correct-horse-battery"
+
+_pg_state: dict[str, Any] = {}
+
+
+def _pg_dsn(database: str) -> str:
+    return make_url(PG_ADMIN_URL).set(database=database).render_as_string(hide_password=False)
+
+
+async def _pg_admin(sql: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_URL, timeout=5)
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def _pg_template() -> str:
+    """Name of a template database migrated to head, made once per test session."""
+    if "template" in _pg_state:
+        return str(_pg_state["template"])
+    if "error" in _pg_state:
+        raise RuntimeError(_pg_state["error"])
+    name = f"unity_tpl_{os.getpid()}"
+
+    async def make() -> None:
+        await _pg_admin(f'DROP DATABASE IF EXISTS "{name}"')
+        await _pg_admin(f'CREATE DATABASE "{name}"')
+        db = Database(make_url(_pg_dsn(name)).set(drivername="postgresql+asyncpg"))
+        try:
+            await migrate(db.engine)
+        finally:
+            await db.dispose()
+
+    try:
+        asyncio.run(make())
+    except (OSError, asyncpg.PostgresError) as exc:
+        _pg_state["error"] = f"PostgreSQL at {PG_ADMIN_URL} unavailable: {exc}"
+        raise RuntimeError(_pg_state["error"]) from exc
+    _pg_state["template"] = name
+    return name
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    name = _pg_state.get("template")
+    if name:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if "template" in _pg_state:
+        terminalreporter.write_line(f"PostgreSQL tests ran against {make_url(PG_ADMIN_URL).host}")
+    elif "error" in _pg_state:
+        terminalreporter.write_line(f"PostgreSQL tests SKIPPED: {_pg_state['error']}", red=True)
+
+
+def require_postgres() -> str:
+    try:
+        return _pg_template()
+    except RuntimeError as exc:
+        if IN_CI:
+            pytest.fail(f"{exc} (CI=true: PostgreSQL tests must run)")
+        pytest.skip(f"{exc}; start PostgreSQL or set UNITY_TEST_PG to run these")
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for one test (plain URL form)."""
+    template = require_postgres()
+    name = f"unity_t_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield _pg_dsn(name)
+    finally:
+        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'homelab.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "data_dir": data_dir,
+        "encryption_key": TEST_KEY,
+        "jwt_secret_key": TEST_JWT,
+        "log_level": "warning",
+        "create_default_plugin": False,
+        "writer_flush_seconds": 0.05,
+        "frontend_dist": data_dir / "no-dist",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return make_settings(database_url, tmp_path)
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        yield c
+
+
+async def login(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+    r = await client.post("/api/v1/auth/login", data={"username": username, "password": password})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['access_token']}"}
+
+
+@pytest.fixture
+async def admin(client: httpx.AsyncClient) -> dict[str, str]:
+    """Authorization headers of the first admin, created through first-run setup."""
+    r = await client.post("/api/v1/auth/setup", json={"username": "admin", "password": PASSWORD})
+    assert r.status_code == 201, r.text
+    return await login(client, "admin")
+
+
+@pytest.fixture
+async def viewer(client: httpx.AsyncClient, admin: dict[str, str]) -> dict[str, str]:
+    r = await client.post(
+        "/api/v1/users", json={"username": "viewer", "password": PASSWORD, "role": "viewer"},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    return await login(client, "viewer")

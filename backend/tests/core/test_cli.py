@@ -1,0 +1,65 @@
+"""Bad settings stop the server with one line that says what to fix, not a traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+BACKEND = Path(__file__).resolve().parents[2]
+
+
+def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME")}
+    base.update({"DATA_DIR": str(tmp_path), "PYTHONPATH": str(BACKEND)}, **env)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], cwd=tmp_path, env=base, capture_output=True,
+        text=True, timeout=60, check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"DATABASE_URL": "mysql://u@h/db"}, "supports postgresql:// and sqlite://"),
+        ({"DATABASE_URL": "not a url"}, "is not a database URL"),
+        ({"LOG_LEVEL": "loud"}, "LOG_LEVEL must be one of"),
+        ({"DATA_DIR": "/proc/unity-cannot-write"}, "is not writable"),
+        ({"DATABASE_URL": "postgresql://u:hunter2@127.0.0.1:5432/x"}, "ENCRYPTION_KEY is not set"),
+        (
+            {"DATABASE_URL": "postgresql://u:hunter2@127.0.0.1:5432/x",
+             "ENCRYPTION_KEY": "change-me", "JWT_SECRET_KEY": "x" * 40},
+            "ENCRYPTION_KEY is a placeholder",
+        ),
+        (
+            {"DATABASE_URL": "postgresql://u:hunter2@127.0.0.1:1/x", "DEBUG": "true"},
+            "cannot reach the database",
+        ),
+    ],
+)
+def test_bad_settings_exit_with_one_line(tmp_path: Path, env: dict[str, str], expected: str) -> None:
+    result = run_cli(tmp_path, "migrate", **env)
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.startswith("unity:")]
+    assert len(lines) == 1, result.stderr
+    assert expected in lines[0]
+    assert "Traceback" not in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout
+
+
+def test_embedded_default_generates_secrets_once_with_mode_0600(tmp_path: Path) -> None:
+    first = run_cli(tmp_path, "migrate")
+    assert first.returncode == 0, first.stderr
+    key = tmp_path / ".encryption_key"
+    jwt = tmp_path / ".jwt_secret_key"
+    assert key.stat().st_mode & 0o777 == 0o600
+    assert jwt.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "homelab.db").exists()
+    before = key.read_text()
+    second = run_cli(tmp_path, "migrate")
+    assert second.returncode == 0
+    assert key.read_text() == before
+    assert "generated" not in second.stdout
