@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -59,6 +60,8 @@ class Hub:
         self.instance_id = uuid.uuid4().hex
         self.dropped_clients = 0
         self.events_published = 0
+        # In-process consumers of this replica's own events (alert evaluation, for instance).
+        self.listeners: list[Callable[[dict[str, Any]], Awaitable[None]]] = []
         self._redis: Any = None
         self._listener: asyncio.Task[None] | None = None
         self.redis_error: str | None = None
@@ -102,6 +105,11 @@ class Hub:
 
     async def publish(self, event: dict[str, Any]) -> None:
         """Send an event to every interested client (on every replica when Redis is set)."""
+        for listener in self.listeners:
+            try:
+                await listener(event)
+            except Exception:
+                log.exception("event listener failed")
         data = encode(event)
         self.events_published += 1
         if self._redis is not None:
