@@ -355,3 +355,126 @@ def dns_stub() -> Iterator[DnsStub]:
         stop.set()
         thread.join(timeout=5)
         sock.close()
+
+
+# --- an SSH server ---------------------------------------------------------------------
+
+SSH_USER = "monitor"
+SSH_PASSWORD = "correct horse"
+
+PROC_MEMINFO = """MemTotal:       16384000 kB
+MemFree:         2000000 kB
+MemAvailable:    8192000 kB
+Buffers:          100000 kB
+Cached:          5000000 kB
+SwapCached:            0 kB
+SwapTotal:       2097152 kB
+SwapFree:        1048576 kB
+"""
+PROC_LOADAVG = "0.52 0.58 0.59 2/812 12345\n"
+PROC_UPTIME = "123456.78 234567.89\n"
+DF_OUTPUT = """Filesystem        1-blocks          Used     Available Capacity Mounted on
+udev            8000000000             0    8000000000       0% /dev
+tmpfs           1600000000       2000000    1598000000       1% /run
+/dev/sda1     100000000000   40000000000   55000000000      43% /
+tmpfs           8000000000             0    8000000000       0% /dev/shm
+/dev/sdb1    2000000000000 1000000000000 1000000000000      50% /srv/media files
+"""
+
+
+def proc_stat(step: int) -> str:
+    """/proc/stat after `step` readings. Between any two readings core 0 is 50 % busy,
+    core 1 is 100 % busy, so the whole CPU is 75 % busy."""
+    u, s, i = 100 + 25 * step, 100 + 25 * step, 800 + 50 * step
+    c1u, c1i = 50 + 100 * step, 400
+    return (
+        f"cpu  {u + c1u} 0 {s} {i + c1i} 0 0 0 0 0 0\n"
+        f"cpu0 {u} 0 {s} {i} 0 0 0 0 0 0\n"
+        f"cpu1 {c1u} 0 0 {c1i} 0 0 0 0 0 0\n"
+        "intr 12345 0 0\nctxt 99999\nbtime 1700000000\nprocesses 4242\n"
+        "procs_running 1\nprocs_blocked 0\n"
+    )
+
+
+@dataclass
+class SshServer:
+    port: int
+    host_key: object
+    client_key: object
+    commands: list[str]
+    broken: set[str]  # commands that fail, to imitate a non-Linux box
+    stat_reads: int = 0
+
+
+@pytest.fixture(scope="session")
+def ssh_keys():
+    import asyncssh
+
+    return {
+        "host": asyncssh.generate_private_key("ssh-ed25519"),
+        "host2": asyncssh.generate_private_key("ssh-ed25519"),
+        "client": asyncssh.generate_private_key("ssh-ed25519"),
+        "stranger": asyncssh.generate_private_key("ssh-ed25519"),
+    }
+
+
+async def start_ssh_server(host_key, client_key, port: int = 0, state: SshServer | None = None):
+    """A real asyncssh server on 127.0.0.1: key and password auth, canned /proc answers."""
+    import asyncssh
+
+    class Server(asyncssh.SSHServer):
+        def password_auth_supported(self) -> bool:
+            return True
+
+        def validate_password(self, username: str, password: str) -> bool:
+            return username == SSH_USER and password == SSH_PASSWORD
+
+    srv_state = state or SshServer(0, host_key, client_key, [], set())
+
+    def answer(process) -> None:
+        cmd = process.command or ""
+        srv_state.commands.append(cmd)
+        if cmd in srv_state.broken:
+            process.stderr.write(f"sh: {cmd.split()[0]}: not found\n")
+            process.exit(127)
+            return
+        if cmd == "cat /proc/stat":
+            text = proc_stat(srv_state.stat_reads)
+            srv_state.stat_reads += 1
+        else:
+            text = {
+                "cat /proc/meminfo": PROC_MEMINFO,
+                "cat /proc/loadavg": PROC_LOADAVG,
+                "cat /proc/uptime": PROC_UPTIME,
+                "df -P -B1": DF_OUTPUT,
+            }.get(cmd)
+        if text is None:
+            process.stderr.write("unexpected command\n")
+            process.exit(1)
+            return
+        process.stdout.write(text)
+        process.exit(0)
+
+    authorized = asyncssh.import_authorized_keys(client_key.export_public_key().decode())
+    listener = await asyncssh.listen(
+        "127.0.0.1",
+        port,
+        server_host_keys=[host_key],
+        authorized_client_keys=authorized,
+        server_factory=Server,
+        process_factory=answer,
+        reuse_address=True,
+    )
+    srv_state.port = listener.sockets[0].getsockname()[1]
+    srv_state.host_key = host_key
+    return listener, srv_state
+
+
+@pytest.fixture
+async def ssh_server(ssh_keys):
+    listener, state = await start_ssh_server(ssh_keys["host"], ssh_keys["client"])
+    try:
+        yield state
+    finally:
+        listener.close()
+        await listener.wait_closed()
