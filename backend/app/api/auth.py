@@ -23,7 +23,10 @@ async def setup_status(session: SessionDep) -> dict[str, bool]:
 
 
 @router.post(
-    "/setup", response_model=UserOut, status_code=201, responses=responses(Conflict),
+    "/setup",
+    response_model=UserOut,
+    status_code=201,
+    responses=responses(Conflict),
     summary="Create the first admin (only while no user exists)",
 )
 async def setup(body: SetupRequest, session: SessionDep) -> User:
@@ -31,25 +34,30 @@ async def setup(body: SetupRequest, session: SessionDep) -> User:
 
 
 @router.post(
-    "/login", response_model=TokenResponse, responses=responses(Unauthorized, TooManyRequests),
+    "/login",
+    response_model=TokenResponse,
+    responses=responses(Unauthorized, TooManyRequests),
     summary="Exchange username and password for an access token",
 )
 async def login(
-    request: Request, state: StateDep, session: SessionDep,
+    request: Request,
+    state: StateDep,
+    session: SessionDep,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
 ) -> dict[str, Any]:
     settings = state.settings
     limiter = state.login_limiter
+    # The peer's X-Forwarded-For counts only when the peer is a trusted proxy (nginx).
     ip_key = "ip:" + client_address(request, settings.trusted_proxies)
     user_key = "user:" + form.username.lower()
-    wait = max(
-        limiter.retry_after(ip_key, settings.login_rate_per_minute_ip),
-        limiter.retry_after(user_key, settings.login_rate_per_minute_user),
-    )
-    if wait > 0:
+    ip_wait = limiter.retry_after(ip_key, settings.login_rate_per_minute_ip)
+    user_wait = limiter.retry_after(user_key, settings.login_rate_per_minute_user)
+    if ip_wait > 0 or user_wait > 0:
+        seconds = int(max(ip_wait, user_wait)) + 1
+        which = "from your address" if ip_wait >= user_wait else "for this account"
         raise TooManyRequests(
-            f"Too many sign-in attempts; try again in {int(wait) + 1} seconds.",
-            headers={"Retry-After": str(int(wait) + 1)},
+            f"Too many failed sign-in attempts {which}; try again in {seconds} seconds.",
+            headers={"Retry-After": str(seconds)},
         )
     try:
         token, expires_in = await auth.login(session, settings, form.username, form.password)
@@ -67,8 +75,10 @@ async def me(user: CurrentUser) -> User:
 
 
 @router.post(
-    "/password", status_code=204, responses=responses(Unauthorized, Forbidden),
-    summary="Change your own password (ends your other sessions)",
+    "/password",
+    status_code=204,
+    responses=responses(Unauthorized, Forbidden),
+    summary="Change your own password (ends all your sessions: sign in again)",
 )
 async def change_password(body: PasswordChange, user: CurrentUser, session: SessionDep) -> None:
     await auth.change_own_password(session, user, body.current_password, body.new_password)

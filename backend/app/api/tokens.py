@@ -16,7 +16,9 @@ router = APIRouter(prefix="/tokens", tags=["tokens"])
 
 
 @router.get(
-    "", response_model=list[ApiTokenOut], responses=responses(*AUTH),
+    "",
+    response_model=list[ApiTokenOut],
+    responses=responses(*AUTH),
     summary="List API tokens (yours; all of them for admins)",
 )
 async def list_tokens(user: CurrentUser, session: SessionDep) -> list[ApiToken]:
@@ -24,16 +26,24 @@ async def list_tokens(user: CurrentUser, session: SessionDep) -> list[ApiToken]:
 
 
 @router.post(
-    "", response_model=ApiTokenCreated, status_code=201, responses=responses(*ADMIN),
+    "",
+    response_model=ApiTokenCreated,
+    status_code=201,
+    responses=responses(*ADMIN),
     summary="Create an API token for yourself",
 )
-async def create_token(body: ApiTokenCreate, user: AdminUser, session: SessionDep) -> dict[str, Any]:
+async def create_token(
+    body: ApiTokenCreate, user: AdminUser, session: SessionDep
+) -> dict[str, Any]:
     token, secret = await auth.create_api_token(session, user, body.name, body.expires_in_days)
     return {**ApiTokenOut.model_validate(token).model_dump(), "token": secret}
 
 
 @router.delete(
-    "/{token_id}", status_code=204, responses=responses(*ADMIN, NotFound), summary="Revoke an API token"
+    "/{token_id}",
+    status_code=204,
+    responses=responses(*ADMIN, NotFound),
+    summary="Revoke an API token",
 )
 async def revoke_token(token_id: int, user: AdminUser, session: SessionDep) -> None:
     await auth.revoke_api_token(session, user, token_id)

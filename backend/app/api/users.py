@@ -19,7 +19,10 @@ async def list_users(admin: AdminUser, session: SessionDep) -> list[User]:
 
 
 @router.post(
-    "", response_model=UserOut, status_code=201, responses=responses(*ADMIN, Conflict),
+    "",
+    response_model=UserOut,
+    status_code=201,
+    responses=responses(*ADMIN, Conflict),
     summary="Create a user",
 )
 async def create_user(body: UserCreate, admin: AdminUser, session: SessionDep) -> User:
@@ -27,17 +30,23 @@ async def create_user(body: UserCreate, admin: AdminUser, session: SessionDep) -
 
 
 @router.patch(
-    "/{user_id}", response_model=UserOut, responses=responses(*ADMIN, NotFound, Conflict, InvalidInput),
+    "/{user_id}",
+    response_model=UserOut,
+    responses=responses(*ADMIN, NotFound, Conflict, InvalidInput),
     summary="Change a user's role, disable or enable them, or reset their password",
 )
-async def update_user(user_id: int, body: UserUpdate, admin: AdminUser, session: SessionDep) -> User:
+async def update_user(
+    user_id: int, body: UserUpdate, admin: AdminUser, session: SessionDep
+) -> User:
     return await auth.update_user(
         session, admin, user_id, role=body.role, disabled=body.disabled, password=body.password
     )
 
 
 @router.delete(
-    "/{user_id}", status_code=204, responses=responses(*ADMIN, NotFound, Conflict),
+    "/{user_id}",
+    status_code=204,
+    responses=responses(*ADMIN, NotFound, Conflict),
     summary="Delete a user and their API tokens",
 )
 async def delete_user(user_id: int, admin: AdminUser, session: SessionDep) -> None:

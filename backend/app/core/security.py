@@ -14,7 +14,9 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pwdlib import PasswordHash
 
 JWT_ALGORITHM = "HS256"
-API_TOKEN_PREFIX = "unity_"
+API_TOKEN_PREFIX = "unity_"  # noqa: S105 - a marker, not a credential
+# Every claim a token we issue carries; a token without one was not made by this server.
+_REQUIRED_CLAIMS = ["exp", "iat", "sub", "gen", "typ"]
 
 _hasher = PasswordHash.recommended()
 # Verifying against this keeps unknown-user logins as slow as wrong-password ones.
@@ -44,19 +46,47 @@ def create_access_token(
     return jwt.encode(claims, secret, algorithm=JWT_ALGORITHM), minutes * 60
 
 
-def decode_access_token(secret: str, token: str) -> dict[str, Any] | None:
-    """The claims of a valid token, or None (bad signature, other algorithm, expired, tampered)."""
+class TokenError(Exception):
+    """An access token was refused; the message is a sentence for the caller."""
+
+
+def decode_access_token(secret: str, token: str) -> dict[str, Any]:
+    """The claims of a valid token; TokenError saying why otherwise.
+
+    Only HS256 is accepted whatever the token's header claims, so `alg: none`, HS512 and
+    RS256/HS256 confusion all fail on the algorithm check before any signature maths.
+    """
     try:
         claims: dict[str, Any] = jwt.decode(
-            token,
-            secret,
-            algorithms=[JWT_ALGORITHM],
-            options={"require": ["exp", "iat", "sub"]},
+            token, secret, algorithms=[JWT_ALGORITHM], options={"require": _REQUIRED_CLAIMS}
         )
-    except jwt.PyJWTError:
-        return None
-    if claims.get("typ") != "access" or not str(claims.get("sub", "")).isdigit():
-        return None
+    except jwt.ExpiredSignatureError:
+        raise TokenError("Your session expired; sign in again.") from None
+    except jwt.MissingRequiredClaimError as exc:
+        raise TokenError(
+            f"This token has no {exc.claim!r} claim, so Unity did not issue it; sign in again."
+        ) from None
+    except jwt.InvalidAlgorithmError:
+        raise TokenError(
+            f"This token is not signed with {JWT_ALGORITHM}, the only algorithm Unity accepts; "
+            "sign in again."
+        ) from None
+    except jwt.InvalidSignatureError:
+        raise TokenError(
+            "This token's signature does not match (signed with another key, or altered); "
+            "sign in again."
+        ) from None
+    except jwt.DecodeError:
+        raise TokenError(
+            "This is not a valid token; send the access_token from POST /api/v1/auth/login "
+            "or an API token (unity_...)."
+        ) from None
+    except jwt.PyJWTError as exc:
+        raise TokenError(f"This token is invalid ({exc}); sign in again.") from None
+    if claims.get("typ") != "access" or not str(claims["sub"]).isdigit():
+        raise TokenError("This is not an access token issued by Unity; sign in again.")
+    if not isinstance(claims["gen"], int) or isinstance(claims["gen"], bool):
+        raise TokenError("This token's session counter is malformed; sign in again.")
     return claims
 
 
@@ -97,4 +127,11 @@ class SecretBox:
         return value
 
     def rotate(self, token: str) -> str:
-        return self._fernet.rotate(token.encode()).decode()
+        """The same plaintext encrypted under the newest key (ValueError if no key opens it)."""
+        try:
+            return self._fernet.rotate(token.encode()).decode()
+        except InvalidToken:
+            raise ValueError(
+                "a stored credential cannot be decrypted with any key in ENCRYPTION_KEY; "
+                "keep the old key after the new one (ENCRYPTION_KEY=new,old) until rotation is done"
+            ) from None

@@ -8,10 +8,19 @@ from pydantic import BaseModel, Field
 
 from app.schemas.common import ORM, UTCTime
 
-Username = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.@-]+$",
-                 examples=["admin"], description="Letters, digits and _ . @ -")
-Password = Field(min_length=8, max_length=256, examples=["correct horse battery staple"],
-                 description="At least 8 characters.")
+Username = Field(
+    min_length=1,
+    max_length=64,
+    pattern=r"^[A-Za-z0-9_.@-]+$",
+    examples=["admin"],
+    description="Letters, digits and _ . @ -",
+)
+Password = Field(
+    min_length=8,
+    max_length=256,
+    examples=["correct horse battery staple"],
+    description="At least 8 characters.",
+)
 Role = Literal["admin", "viewer"]
 
 
@@ -26,7 +35,7 @@ class SetupRequest(BaseModel):
 
 class TokenResponse(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 - the OAuth2 scheme name
     expires_in: int
 
 

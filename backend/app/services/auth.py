@@ -6,12 +6,14 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from app.core.security import (
     API_TOKEN_PREFIX,
+    TokenError,
     create_access_token,
     decode_access_token,
     hash_api_token,
@@ -33,11 +35,16 @@ async def user_count(session: AsyncSession) -> int:
 
 
 async def create_user(session: AsyncSession, username: str, password: str, role: str) -> User:
+    taken = Conflict(f"A user named {username!r} already exists; pick another name.")
     if await session.scalar(select(User.id).where(User.username == username)):
-        raise Conflict(f"A user named {username!r} already exists; pick another name.")
+        raise taken
     user = User(username=username, password_hash=hash_password(password), role=role)
     session.add(user)
-    await session.commit()
+    try:
+        await session.commit()
+    except IntegrityError:  # the same name created concurrently (two first-run setups racing)
+        await session.rollback()
+        raise taken from None
     log.info("user created", extra={"user": username, "role": role})
     return user
 
@@ -60,7 +67,10 @@ async def login(
     await session.commit()
     assert settings.jwt_secret_key
     return create_access_token(
-        settings.jwt_secret_key, user.id, user.token_generation, settings.access_token_expire_minutes
+        settings.jwt_secret_key,
+        user.id,
+        user.token_generation,
+        settings.access_token_expire_minutes,
     )
 
 
@@ -78,17 +88,29 @@ async def authenticate(session: AsyncSession, settings: Settings, token: str | N
         if api_token.expires_at and api_token.expires_at <= now:
             raise Unauthorized("This API token has expired; create a new one.")
         user = await session.get(User, api_token.user_id)
-        if api_token.last_used_at is None or now - api_token.last_used_at > _LAST_USED_RESOLUTION:
+        if (
+            user is not None
+            and not user.disabled
+            and (
+                api_token.last_used_at is None
+                or now - api_token.last_used_at > _LAST_USED_RESOLUTION
+            )
+        ):
             api_token.last_used_at = now
             await session.commit()
     else:
         assert settings.jwt_secret_key
-        claims = decode_access_token(settings.jwt_secret_key, token)
-        if claims is None:
-            raise Unauthorized("Your session token is invalid or expired; sign in again.")
+        try:
+            claims = decode_access_token(settings.jwt_secret_key, token)
+        except TokenError as exc:
+            raise Unauthorized(str(exc)) from None
         user = await session.get(User, int(claims["sub"]))
-        if user is not None and claims.get("gen") != user.token_generation:
-            raise Unauthorized("Your session ended (password changed or account disabled); sign in again.")
+        # A password change or disable bumps the generation, ending every older session.
+        if user is not None and claims["gen"] != user.token_generation:
+            raise Unauthorized(
+                "This session ended because the password was changed or the account was "
+                "disabled; sign in again."
+            )
     if user is None or user.disabled:
         raise Unauthorized("This account no longer exists or is disabled.")
     return user
@@ -111,6 +133,17 @@ async def get_user(session: AsyncSession, user_id: int) -> User:
     return user
 
 
+async def _keep_an_admin(session: AsyncSession, user: User) -> None:
+    """Refuse to take away the last active admin: nobody could manage Unity afterwards."""
+    if user.role != "admin" or user.disabled:
+        return  # a viewer or an already disabled admin: no active admin is lost
+    admins = await session.scalar(
+        select(func.count()).select_from(User).where(User.role == "admin", User.disabled.is_(False))
+    )
+    if (admins or 0) <= 1:
+        raise Conflict("This is the last active admin; make another user admin first.")
+
+
 async def update_user(
     session: AsyncSession,
     actor: User,
@@ -121,13 +154,8 @@ async def update_user(
     password: str | None = None,
 ) -> User:
     user = await get_user(session, user_id)
-    losing_admin = (role is not None and role != "admin") or disabled is True
-    if user.role == "admin" and losing_admin:
-        admins = await session.scalar(
-            select(func.count()).select_from(User).where(User.role == "admin", User.disabled.is_(False))
-        )
-        if (admins or 0) <= 1:
-            raise Conflict("This is the last active admin; make another user admin first.")
+    if (role is not None and role != "admin") or disabled is True:
+        await _keep_an_admin(session, user)
     if role is not None:
         user.role = role
     if disabled is not None and disabled != user.disabled:
@@ -137,26 +165,36 @@ async def update_user(
         user.password_hash = hash_password(password)
         user.token_generation += 1
     await session.commit()
-    log.info("user updated", extra={"user": user.username, "by": actor.username})
+    log.info(
+        "user updated",
+        extra={
+            "user": user.username,
+            "by": actor.username,
+            "role": user.role,
+            "disabled": user.disabled,
+            "password_reset": password is not None,
+        },
+    )
     return user
 
 
 async def change_own_password(session: AsyncSession, user: User, current: str, new: str) -> None:
     if not verify_password(current, user.password_hash):
-        raise Forbidden("The current password is wrong.")
+        raise Forbidden("The current password is wrong; your password was not changed.")
     user.password_hash = hash_password(new)
     user.token_generation += 1
     await session.commit()
+    log.info("password changed", extra={"user": user.username})
 
 
 async def delete_user(session: AsyncSession, actor: User, user_id: int) -> None:
     user = await get_user(session, user_id)
     if user.id == actor.id:
-        raise Conflict("You cannot delete your own account.")
-    if user.role == "admin":
-        await update_user(session, actor, user_id, role="viewer")  # refuses the last admin
-    await session.delete(user)
+        raise Conflict("You cannot delete your own account; ask another admin.")
+    await _keep_an_admin(session, user)
+    await session.delete(user)  # its API tokens go with it (ON DELETE CASCADE)
     await session.commit()
+    log.info("user deleted", extra={"user": user.username, "by": actor.username})
 
 
 async def create_api_token(
@@ -164,7 +202,9 @@ async def create_api_token(
 ) -> tuple[ApiToken, str]:
     secret, prefix, digest = new_api_token()
     expires = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
-    token = ApiToken(user_id=user.id, name=name, prefix=prefix, token_hash=digest, expires_at=expires)
+    token = ApiToken(
+        user_id=user.id, name=name, prefix=prefix, token_hash=digest, expires_at=expires
+    )
     session.add(token)
     await session.commit()
     log.info("API token created", extra={"user": user.username, "token_prefix": prefix})
@@ -184,3 +224,4 @@ async def revoke_api_token(session: AsyncSession, user: User, token_id: int) -> 
         raise NotFound(f"No API token with id {token_id}.")
     await session.delete(token)
     await session.commit()
+    log.info("API token revoked", extra={"user": user.username, "token_prefix": token.prefix})

@@ -25,11 +25,14 @@ class RateLimiter:
 
     def retry_after(self, key: str, limit: int, now: float | None = None) -> float:
         """Seconds until another hit is allowed for `key` (0 when allowed now)."""
+        if key not in self._hits:  # only checking must not grow the table
+            return 0.0
         now = time.monotonic() if now is None else now
         hits = self._prune(key, now)
         if len(hits) < limit:
             return 0.0
-        return max(0.0, hits[0] + self.window - now)
+        # the oldest hit that still counts leaves the window after this long
+        return max(0.0, hits[len(hits) - limit] + self.window - now)
 
     def hit(self, key: str, now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
