@@ -6,9 +6,11 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 
 from pydantic import ValidationError
 from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import ConfigError, Settings, get_settings, redact
 from app.core.logging import setup_logging
@@ -63,17 +65,25 @@ async def _migrate(settings: Settings, action: str, revision: str) -> None:
 
 
 async def _rotate(settings: Settings) -> int:
-    """Re-encrypt every stored credential under the newest key (the first in ENCRYPTION_KEY)."""
+    """Re-encrypt every stored credential under the newest key (the first in ENCRYPTION_KEY).
+
+    All or nothing: one transaction, and a credential no key opens aborts it with a sentence.
+    """
     from app.models import Plugin
 
     box = SecretBox(settings.encryption_keys)
+    newest = SecretBox(settings.encryption_keys[:1])
     db = Database(settings.db_url)
     count = 0
     try:
         async with db.session() as session:
             for plugin in await session.scalars(select(Plugin).where(Plugin.secrets.is_not(None))):
                 assert plugin.secrets is not None
-                plugin.secrets = box.rotate(plugin.secrets)
+                try:
+                    plugin.secrets = box.rotate(plugin.secrets)
+                except ValueError as exc:
+                    _fail(f"plugin {plugin.id} ({plugin.name!r}): {exc}; nothing was changed")
+                newest.decrypt(plugin.secrets)  # prove the newest key alone now opens it
                 count += 1
             for rotate_more in _EXTRA_ROTATIONS:
                 count += await rotate_more(session, box)
@@ -83,8 +93,9 @@ async def _rotate(settings: Settings) -> int:
     return count
 
 
-# Other tables holding Fernet ciphertext register a coroutine here (e.g. notification channels).
-_EXTRA_ROTATIONS: list = []  # type: ignore[type-arg]
+# Other tables holding Fernet ciphertext register a coroutine here (e.g. notification channels):
+# it re-encrypts its rows with `box.rotate` in the given session and returns how many it changed.
+_EXTRA_ROTATIONS: list[Callable[[AsyncSession, SecretBox], Awaitable[int]]] = []
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -109,7 +120,11 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_migrate(settings, "downgrade", args.revision))
     elif cmd == "rotate-key":
         count = asyncio.run(_rotate(settings))
-        log.info("re-encrypted %d stored credentials under the newest key", count)
+        log.info(
+            "re-encrypted %d stored credentials under the newest key; once every replica runs "
+            "with it first, the older keys can be removed from ENCRYPTION_KEY",
+            count,
+        )
     else:
         import uvicorn
 
