@@ -57,6 +57,21 @@ export function toApiError(status: number, body: unknown, statusText = ""): ApiE
       return new ApiError(status, typeof b.error === "string" ? b.error : "ValidationError", message, fieldErrors);
     }
     if (typeof b.detail === "string") {
+      // The plugins service names bad config fields as "config.url: msg; config.x: msg".
+      const parts = b.detail.split("; ");
+      const fieldErrors: Record<string, string> = {};
+      for (const part of parts) {
+        const m = /^((?:body\.)?config(?:\.[\w-]+)+): (.+)$/s.exec(part);
+        if (m) fieldErrors[m[1].replace(/^body\./, "")] ??= cleanMsg(m[2]);
+      }
+      if (Object.keys(fieldErrors).length === parts.length) {
+        return new ApiError(
+          status,
+          typeof b.error === "string" ? b.error : "ValidationError",
+          "Some fields need attention: fix the highlighted values and try again.",
+          fieldErrors,
+        );
+      }
       return new ApiError(status, typeof b.error === "string" ? b.error : `HTTP${status}`, b.detail);
     }
   }

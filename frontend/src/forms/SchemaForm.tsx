@@ -97,7 +97,7 @@ function SchemaField({ field: f, value, error, onChange, disabled }: FieldProps)
     "aria-required": f.required || undefined,
     "aria-describedby": describedBy(id, f, error),
   } as const;
-  const wide = f.kind === "string-array" || f.kind === "key-value" || f.kind === "json" || f.kind === "text";
+  const wide = f.kind === "string-array" || f.kind === "number-array" || f.kind === "key-value" || f.kind === "json" || f.kind === "text";
 
   let control: React.ReactNode;
   switch (f.kind) {
@@ -123,7 +123,7 @@ function SchemaField({ field: f, value, error, onChange, disabled }: FieldProps)
     case "enum":
       control = (
         <select {...common} value={String(value ?? "")} onChange={(e) => onChange(e.target.value)}>
-          {!f.required || value === "" ? <option value="">{f.required ? "Choose…" : "(none)"}</option> : null}
+          {f.nullable || value === "" ? <option value="">{f.nullable ? "(none)" : "Choose…"}</option> : null}
           {f.options?.map((o) => (
             <option key={JSON.stringify(o.value)} value={JSON.stringify(o.value)}>
               {o.label}
@@ -178,7 +178,19 @@ function SchemaField({ field: f, value, error, onChange, disabled }: FieldProps)
       );
       break;
     case "string-array":
-      control = <StringList id={id} common={common} values={(value as string[]) ?? []} onChange={onChange} label={f.label} disabled={disabled} />;
+    case "number-array":
+      control = (
+        <StringList
+          id={id}
+          common={common}
+          values={(value as string[]) ?? []}
+          onChange={onChange}
+          label={f.label}
+          disabled={disabled}
+          numeric={f.kind === "number-array"}
+          placeholder={f.placeholder}
+        />
+      );
       break;
     case "key-value":
       control = <KeyValueList id={id} rows={(value as KeyValue[]) ?? []} onChange={onChange} label={f.label} disabled={disabled} />;
@@ -210,6 +222,8 @@ function StringList({
   onChange,
   label,
   disabled,
+  numeric,
+  placeholder,
 }: {
   id: string;
   common: Record<string, unknown>;
@@ -217,6 +231,8 @@ function StringList({
   onChange: (v: string[]) => void;
   label: string;
   disabled?: boolean;
+  numeric?: boolean;
+  placeholder?: string;
 }) {
   const rows = values.length ? values : [""];
   return (
@@ -231,6 +247,8 @@ function StringList({
             id={i === 0 ? id : `${id}-${i}`}
             aria-label={i === 0 ? undefined : `${label} ${i + 1}`}
             type="text"
+            inputMode={numeric ? "numeric" : undefined}
+            placeholder={i === 0 ? placeholder : undefined}
             value={v}
             onChange={(e) => {
               const next = [...rows];

@@ -13,6 +13,7 @@ export type FieldKind =
   | "boolean"
   | "enum"
   | "string-array"
+  | "number-array"
   | "key-value"
   | "json";
 
@@ -35,6 +36,8 @@ export interface FieldSpec {
   pattern?: string;
   format?: string;
   placeholder?: string;
+  /** For number arrays: the item type. */
+  itemKind?: "integer" | "number";
 }
 
 export type KeyValue = { key: string; value: string };
@@ -110,7 +113,9 @@ export function fieldsFromSchema(schema: JsonSchema | undefined, secretFields: s
     else if (t === "integer") kind = "integer";
     else if (t === "number") kind = "number";
     else if (t === "string") kind = s.maxLength && s.maxLength > 500 ? "text" : "string";
-    else if (t === "array" && ["string", undefined].includes(typeOf(resolve(s.items, root))) && !resolve(s.items, root).properties)
+    else if (t === "array" && ["integer", "number"].includes(typeOf(resolve(s.items, root)) ?? ""))
+      kind = "number-array";
+    else if (t === "array" && ["string", undefined].includes(typeOf(resolve(s.items, root))) && !resolve(s.items, root).properties && !resolve(s.items, root).enum)
       kind = "string-array";
     else if (t === "object" && !s.properties && (s.additionalProperties === undefined || s.additionalProperties === true || typeOf(s.additionalProperties as JsonSchema) === "string" || typeof s.additionalProperties === "object"))
       kind = "key-value";
@@ -134,7 +139,8 @@ export function fieldsFromSchema(schema: JsonSchema | undefined, secretFields: s
       maxLength: s.maxLength,
       pattern: s.pattern,
       format: s.format,
-      placeholder: examples && examples.length ? String(examples[0]) : undefined,
+      placeholder: examples && examples.length && typeof examples[0] !== "object" ? String(examples[0]) : undefined,
+      itemKind: kind === "number-array" ? (typeOf(resolve(s.items, root)) as "integer" | "number") : undefined,
     });
   }
   return fields;
@@ -151,6 +157,7 @@ export function initialValues(fields: FieldSpec[], config?: Record<string, unkno
         values[f.name] = Boolean(v);
         break;
       case "string-array":
+      case "number-array":
         values[f.name] = Array.isArray(v) ? v.map(String) : [];
         break;
       case "key-value":
@@ -181,7 +188,7 @@ export function toConfig(fields: FieldSpec[], values: FormValues): Converted {
   const errors: Record<string, string> = {};
   for (const f of fields) {
     const v = values[f.name];
-    const empty = v === undefined || v === "" || (Array.isArray(v) && v.length === 0 && f.kind !== "string-array" && f.kind !== "key-value");
+    const empty = v === undefined || v === "" || (Array.isArray(v) && v.length === 0 && f.kind !== "string-array" && f.kind !== "number-array" && f.kind !== "key-value");
     if (f.kind === "boolean") {
       config[f.name] = Boolean(v);
       continue;
@@ -216,6 +223,16 @@ export function toConfig(fields: FieldSpec[], values: FormValues): Converted {
         const items = (v as string[]).map((s) => s.trim()).filter(Boolean);
         if (items.length === 0 && f.required) errors[f.name] = "Add at least one value.";
         else config[f.name] = items;
+        break;
+      }
+      case "number-array": {
+        const items = (v as string[]).map((s) => s.trim()).filter(Boolean);
+        const nums = items.map(Number);
+        const integer = f.itemKind === "integer";
+        if (nums.some((n) => !Number.isFinite(n) || (integer && !Number.isInteger(n))))
+          errors[f.name] = integer ? "Every value must be a whole number." : "Every value must be a number.";
+        else if (nums.length === 0 && f.required) errors[f.name] = "Add at least one value.";
+        else config[f.name] = nums;
         break;
       }
       case "key-value": {

@@ -79,6 +79,7 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
     timeout: String(plugin?.timeout_seconds ?? type.default_timeout_seconds ?? 30),
     enabled: plugin?.enabled ?? true,
   }));
+  const [timeoutTouched, setTimeoutTouched] = useState(plugin !== undefined);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [topErrors, setTopErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
@@ -147,7 +148,17 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
           id={id}
           name={apiKey}
           value={String(meta[key])}
-          onChange={(e) => setMeta({ ...meta, [key]: e.target.value })}
+          onChange={(e) => {
+            const next = { ...meta, [key]: e.target.value };
+            if (key === "timeout") setTimeoutTouched(true);
+            // A run must finish before the next is due: keep the untouched timeout within the interval.
+            if (key === "interval" && !timeoutTouched) {
+              const iv = Number(e.target.value);
+              const def = type.default_timeout_seconds ?? 30;
+              if (Number.isInteger(iv) && iv >= 1) next.timeout = String(Math.min(def, iv));
+            }
+            setMeta(next);
+          }}
           aria-invalid={err ? true : undefined}
           aria-required
           aria-describedby={describedBy}

@@ -1,0 +1,132 @@
+// The user journey in a real browser through nginx: first-run setup → login → add an http
+// plugin → healthy card with a live value → its chart → disable → delete; plus screenshots.
+import { expect, test, type Page } from "@playwright/test";
+
+const TARGET = process.env.E2E_TARGET_URL ?? "http://127.0.0.1:9/";
+const PASSWORD = "correct-horse-battery";
+const PLUGIN = "E2E target";
+
+/** A form control by its accessible name (the required "*" is aria-hidden, so not part of it). */
+function field(page: Page, name: string) {
+  return page.getByRole("textbox", { name, exact: true });
+}
+
+function watchConsole(page: Page): string[] {
+  const problems: string[] = [];
+  page.on("console", (m) => {
+    const t = m.text();
+    if (m.type() === "error" && /Content.Security.Policy|Refused to/i.test(t)) problems.push(t);
+  });
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  return problems;
+}
+
+test.describe.configure({ mode: "serial" });
+
+test("setup, login, add a plugin, watch it live, chart, disable, delete", async ({ page }) => {
+  const problems = watchConsole(page);
+
+  // First run: the app offers setup.
+  await page.goto("/");
+  await expect(page.getByRole("heading", { name: "Welcome to Unity" })).toBeVisible();
+  await field(page, "Admin username").fill("admin");
+  await field(page, "Password").fill(PASSWORD);
+  await field(page, "Confirm password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Create account and sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
+
+  // Sign out, then sign in with the new account (a wrong password first).
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await expect(page.getByRole("heading", { name: "Sign in" })).toBeVisible();
+  await field(page, "Username").fill("admin");
+  await field(page, "Password").fill("not-the-password");
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("alert")).toContainText("Wrong username or password");
+  await field(page, "Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
+  await expect(page.locator("[data-live-status=open]")).toBeVisible();
+
+  // Add an http plugin pointed at the loopback target; a bad URL first shows an inline error.
+  await page.getByRole("link", { name: "+ Add plugin" }).click();
+  await page.locator('[data-type="http"]').click();
+  await expect(page.getByRole("heading", { name: /Add .* plugin/ })).toBeVisible();
+  await field(page, "Name").fill(PLUGIN);
+  await page.getByRole("spinbutton", { name: "Interval (seconds)" }).fill("2");
+  await page.getByRole("button", { name: "Add plugin" }).click();
+  await expect(page.locator(".field-error").first()).toBeVisible();
+  await field(page, "URL").fill(TARGET);
+  await page.getByRole("button", { name: "Add plugin" }).click();
+  await expect(page.getByRole("heading", { name: PLUGIN })).toBeVisible();
+
+  // The dashboard card turns healthy and its value changes without a reload.
+  await page.getByRole("link", { name: "Dashboard" }).first().click();
+  const card = page.locator("article.plugin-card", { has: page.getByRole("link", { name: PLUGIN }) });
+  await expect(card).toHaveAttribute("data-health", "healthy", { timeout: 30_000 });
+  const value = card.locator(".kv-value dd").first();
+  await expect(value).not.toHaveText("");
+  await page.evaluate(() => ((window as unknown as { __noReload: number }).__noReload = 1));
+  const before = await value.innerText();
+  await expect(value).not.toHaveText(before, { timeout: 30_000 });
+  expect(await page.evaluate(() => (window as unknown as { __noReload?: number }).__noReload)).toBe(1);
+  await expect(card.locator(".sparkline canvas")).toBeVisible();
+
+  // Screenshots of the dashboard in both themes (the app follows the OS setting).
+  await page.emulateMedia({ colorScheme: "light" });
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: "test-results/dashboard-light.png", fullPage: true });
+  await page.emulateMedia({ colorScheme: "dark" });
+  await expect(page.locator("html")).toHaveAttribute("data-theme", "dark");
+  await page.waitForTimeout(300);
+  await page.screenshot({ path: "test-results/dashboard-dark.png", fullPage: true });
+  await page.emulateMedia({ colorScheme: "light" });
+
+  // Its chart, on a longer range too.
+  await card.getByRole("link", { name: PLUGIN }).click();
+  await expect(page.getByTestId("plugin-detail")).toBeVisible();
+  await expect(page.locator(".timechart canvas").first()).toBeVisible();
+  await page.getByRole("button", { name: "24 h" }).click();
+  await expect(page.locator(".timechart canvas").first()).toBeVisible();
+  await expect(page.locator("table.table tbody tr").first()).toBeVisible();
+  await page.screenshot({ path: "test-results/plugin-detail.png", fullPage: true });
+
+  // Disable, with confirmation.
+  await page.getByRole("button", { name: "Disable" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Disable" }).click();
+  await expect(page.locator(".page-head .badge")).toHaveText(/Disabled/);
+  await expect(page.getByRole("button", { name: "Enable" })).toBeVisible();
+
+  // Delete, with confirmation: back on the dashboard without the card.
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Delete plugin" }).click();
+  await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
+  await expect(page.getByRole("link", { name: PLUGIN })).toHaveCount(0);
+
+  expect(problems, problems.join("\n")).toEqual([]);
+});
+
+test("phone width and deep links work through nginx", async ({ page, request }) => {
+  // History fallback and caching headers from nginx.conf.
+  const deep = await request.get("/plugins/12345");
+  expect(deep.status()).toBe(200);
+  expect(deep.headers()["cache-control"]).toBe("no-cache");
+  expect(deep.headers()["content-security-policy"]).toContain("connect-src 'self'");
+  const html = await deep.text();
+  const asset = /\/assets\/[^"]+\.js/.exec(html)![0];
+  const js = await request.get(asset, { headers: { "Accept-Encoding": "gzip" } });
+  expect(js.headers()["cache-control"]).toContain("immutable");
+  expect(js.headers()["content-encoding"]).toBe("gzip");
+  expect((await request.get("/assets/missing.js")).status()).toBe(404);
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto("/");
+  await field(page, "Username").fill("admin");
+  await field(page, "Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  expect(overflow).toBeLessThanOrEqual(1);
+  await page.screenshot({ path: "test-results/dashboard-phone.png", fullPage: true });
+  await page.getByRole("link", { name: "Settings" }).click();
+  await expect(page.getByTestId("server-health")).toContainText("status");
+});
