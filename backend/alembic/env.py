@@ -2,9 +2,9 @@
 
 import asyncio
 
-from alembic import context
 from sqlalchemy.engine import Connection
 
+from alembic import context
 from app.core.config import get_settings
 from app.db.session import make_engine
 from app.models import Base

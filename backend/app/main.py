@@ -21,6 +21,7 @@ from app.db.migrate import migrate
 from app.db.session import Database
 from app.plugins.registry import PluginRegistry
 from app.services import bootstrap
+from app.services.maintenance import StorageMaintenance
 from app.services.metrics_store import MetricsWriter
 from app.services.plugin_scheduler import PluginScheduler
 from app.services.rate_limit import RateLimiter
@@ -51,6 +52,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         hub = Hub(settings)
         writer = MetricsWriter(db, settings, on_commit=hub.publish_metrics)
         sched = PluginScheduler(db, settings, registry, box, writer, hub, executor)
+        maintenance = StorageMaintenance(db, settings, writer)
+        sched.add_maintenance("storage", maintenance.run, settings.maintenance_interval_seconds)
         state = AppState(
             settings=settings,
             db=db,
@@ -61,6 +64,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             hub=hub,
             scheduler=sched,
             login_limiter=RateLimiter(),
+            maintenance=maintenance,
         )
         app.state.unity = state
         await bootstrap.first_start(state)
@@ -68,7 +72,9 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         await hub.start()
         await sched.start()
         log.info(
-            "Unity %s started", VERSION, extra={"database": db.url.get_backend_name(), "role": sched.role}
+            "Unity %s started",
+            VERSION,
+            extra={"database": db.url.get_backend_name(), "role": sched.role},
         )
         try:
             yield
@@ -84,7 +90,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app = FastAPI(
         title="Unity",
         version=VERSION,
-        description="Self-hosted homelab monitoring hub: plugins, metrics, health and live updates.",
+        description="Self-hosted homelab monitoring hub: plugins, metrics, health, live updates.",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
         docs_url="/docs",

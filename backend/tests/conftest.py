@@ -148,7 +148,9 @@ async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
         yield c
 
 
-async def login(client: httpx.AsyncClient, username: str, password: str = PASSWORD) -> dict[str, str]:
+async def login(
+    client: httpx.AsyncClient, username: str, password: str = PASSWORD
+) -> dict[str, str]:
     r = await client.post("/api/v1/auth/login", data={"username": username, "password": password})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
@@ -165,7 +167,8 @@ async def admin(client: httpx.AsyncClient) -> dict[str, str]:
 @pytest.fixture
 async def viewer(client: httpx.AsyncClient, admin: dict[str, str]) -> dict[str, str]:
     r = await client.post(
-        "/api/v1/users", json={"username": "viewer", "password": PASSWORD, "role": "viewer"},
+        "/api/v1/users",
+        json={"username": "viewer", "password": PASSWORD, "role": "viewer"},
         headers=admin,
     )
     assert r.status_code == 201, r.text

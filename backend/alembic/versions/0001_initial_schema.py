@@ -11,6 +11,7 @@ time and drops whole partitions past retention. On SQLite it is a plain WITHOUT 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
+
 from alembic import op
 
 revision: str = "0001"
@@ -158,7 +159,6 @@ def upgrade() -> None:
             sa.PrimaryKeyConstraint("series_id", "ts", name=f"pk_{table}"),
             sqlite_with_rowid=False,
         )
-
 
     op.create_table(
         "rollup_state",

@@ -21,7 +21,7 @@ BACKEND_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = BACKEND_DIR / "data"
 VERSION = "1.0.0"
 
-# Values shipped in examples and docs; running PostgreSQL in production with one of these is refused.
+# Values shipped in examples and docs: PostgreSQL in production refuses to start with one.
 PLACEHOLDER_SECRETS = frozenset(
     {"", "change-me", "changeme", "change_me", "secret", "your-secret-key", "replace-me"}
 )
@@ -81,6 +81,7 @@ class Settings(BaseSettings):
     raw_retention_days: int = Field(7, ge=1)
     rollup_1m_retention_days: int = Field(90, ge=1)
     rollup_1h_retention_days: int = Field(730, ge=1)
+    runs_retention_days: int = Field(30, ge=1)
     maintenance_interval_seconds: int = Field(300, ge=10)
     query_max_points: int = Field(5000, ge=10)
 
@@ -90,6 +91,15 @@ class Settings(BaseSettings):
     ws_ping_seconds: float = Field(20.0, gt=0)
     shutdown_timeout_seconds: float = Field(8.0, gt=0)
     metrics_public: bool = False
+
+    # --- alerts and notifications
+    alert_eval_seconds: int = Field(15, ge=1, le=3600)
+    alert_history_days: int = Field(180, ge=1)
+    notify_max_attempts: int = Field(6, ge=1, le=50)
+    notify_retry_base_seconds: float = Field(30.0, gt=0)
+    notify_retry_max_seconds: float = Field(3600.0, gt=0)
+    notify_timeout_seconds: float = Field(30.0, gt=0)
+    notify_threads: int = Field(4, ge=1, le=64)
 
     @field_validator("cors_origins", "trusted_hosts", "trusted_proxies", mode="before")
     @classmethod
@@ -126,7 +136,9 @@ class Settings(BaseSettings):
             return url.set(drivername="postgresql+asyncpg")
         if backend == "sqlite":
             if not url.database or url.database == ":memory:":
-                raise ConfigError("DATABASE_URL for SQLite needs a file path, e.g. sqlite:///./data/homelab.db")
+                raise ConfigError(
+                    "DATABASE_URL for SQLite needs a file path, e.g. sqlite:///./data/homelab.db"
+                )
             return url.set(drivername="sqlite+aiosqlite")
         raise ConfigError(
             f"DATABASE_URL uses {backend!r}; Unity supports postgresql:// and sqlite:// URLs"
@@ -151,8 +163,7 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ConfigError(
                     "ENCRYPTION_KEY must be one or more comma-separated Fernet keys "
-                    "(32 url-safe base64 bytes); make one with `make env` or "
-                    "`python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`"
+                    "(32 url-safe base64 bytes); `make env` writes a .env with a fresh one"
                 ) from None
         if len(self.jwt_secret_key) < 32:
             raise ConfigError("JWT_SECRET_KEY must be at least 32 characters long")

@@ -1,4 +1,4 @@
-"""Reading metrics: series lookup, latest values, and bucketed range queries across roll-up tiers."""
+"""Reading metrics: series lookup, latest values, bucketed range queries across roll-up tiers."""
 
 from __future__ import annotations
 
@@ -16,8 +16,28 @@ from app.models import RollupState, Series
 from app.models.base import UTCDateTime
 
 Agg = Literal["avg", "min", "max", "last"]
-NICE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600,
-              43200, 86400, 172800, 604800)
+NICE_STEPS = (
+    1,
+    2,
+    5,
+    10,
+    15,
+    30,
+    60,
+    120,
+    300,
+    600,
+    900,
+    1800,
+    3600,
+    7200,
+    10800,
+    21600,
+    43200,
+    86400,
+    172800,
+    604800,
+)
 
 
 @dataclass(frozen=True)
@@ -47,7 +67,9 @@ def nice_width(seconds: float) -> int:
     return int(math.ceil(seconds / 86400) * 86400)
 
 
-def choose_tier(settings: Settings, start: datetime, end: datetime, points: int) -> tuple[Tier, int]:
+def choose_tier(
+    settings: Settings, start: datetime, end: datetime, points: int
+) -> tuple[Tier, int]:
     """The coarsest tier that still yields `points` buckets, and whose retention reaches `start`."""
     want = (end - start).total_seconds() / points
     now = datetime.now(UTC)
@@ -75,8 +97,11 @@ async def list_series(
         where.append(Series.labels[key].as_string() == value)
     total = await session.scalar(select(func.count()).select_from(Series).where(*where))
     rows = await session.scalars(
-        select(Series).where(*where).order_by(Series.plugin_id, Series.name, Series.labels_key, Series.id)
-        .limit(limit).offset(offset)
+        select(Series)
+        .where(*where)
+        .order_by(Series.plugin_id, Series.name, Series.labels_key, Series.id)
+        .limit(limit)
+        .offset(offset)
     )
     return list(rows), int(total or 0)
 
@@ -85,7 +110,9 @@ async def latest(session: AsyncSession, plugin_id: int | None) -> list[Series]:
     query = select(Series).where(Series.last_ts.is_not(None))
     if plugin_id is not None:
         query = query.where(Series.plugin_id == plugin_id)
-    return list(await session.scalars(query.order_by(Series.plugin_id, Series.name, Series.labels_key)))
+    return list(
+        await session.scalars(query.order_by(Series.plugin_id, Series.name, Series.labels_key))
+    )
 
 
 def parse_labels(items: list[str]) -> dict[str, str]:
@@ -103,8 +130,13 @@ async def _done_until(session: AsyncSession) -> dict[str, datetime]:
     return {name: ts for name, ts in rows}
 
 
-def _source_sql(tier_index: int, done: dict[str, datetime], start: datetime, end: datetime,
-                params: dict[str, Any]) -> str:
+def _source_sql(
+    tier_index: int,
+    done: dict[str, datetime],
+    start: datetime,
+    end: datetime,
+    params: dict[str, Any],
+) -> str:
     """UNION ALL of the chosen tier and every finer one, each up to where the coarser stops."""
     parts = []
     lower = start
@@ -120,12 +152,13 @@ def _source_sql(tier_index: int, done: dict[str, datetime], start: datetime, end
         else:
             cols = "ts, vmin, vmax, vsum, vcount, vlast"
         parts.append(
-            f"SELECT {cols} FROM {tier.table} WHERE series_id = :sid AND ts >= :{lo} AND ts < :{hi}"
+            f"SELECT {cols} FROM {tier.table} WHERE series_id = :sid AND ts >= :{lo} AND ts < :{hi}"  # noqa: S608 - identifiers are constants
         )
         lower = upper
     return " UNION ALL ".join(parts)
 
 
+ORIGIN = "2000-01-01 00:00:00+00"  # bucket boundaries align to this instant
 AGG_SQL = {"avg": "sum(vsum) / sum(vcount)", "min": "min(vmin)", "max": "max(vmax)"}
 
 
@@ -163,13 +196,17 @@ async def query(
             if sqlite:
                 bucket = f"(CAST(strftime('%s', ts) AS INTEGER) / {width}) * {width}"
                 last = "vlast"  # SQLite takes bare columns from the max(ts) row
-                sql = (f"SELECT {bucket} AS b, {AGG_SQL.get(agg, last)} AS v, max(ts) "
-                       f"FROM ({source}) GROUP BY b ORDER BY b")
+                sql = (
+                    f"SELECT {bucket} AS b, {AGG_SQL.get(agg, last)} AS v, max(ts) "  # noqa: S608 - identifiers are constants
+                    f"FROM ({source}) GROUP BY b ORDER BY b"
+                )
             else:
-                bucket = f"date_bin(interval '{width} seconds', ts, timestamptz '2000-01-01 00:00:00+00')"
+                bucket = f"date_bin(interval '{width} seconds', ts, timestamptz '{ORIGIN}')"
                 last = "(array_agg(vlast ORDER BY ts DESC))[1]"
-                sql = (f"SELECT {bucket} AS b, {AGG_SQL.get(agg, last)} AS v "
-                       f"FROM ({source}) AS src GROUP BY b ORDER BY b")
+                sql = (
+                    f"SELECT {bucket} AS b, {AGG_SQL.get(agg, last)} AS v "  # noqa: S608 - identifiers are constants
+                    f"FROM ({source}) AS src GROUP BY b ORDER BY b"
+                )
             stmt = text(sql).bindparams(
                 *(bindparam(k, type_=UTCDateTime()) for k in params if k != "sid")
             )
@@ -180,7 +217,20 @@ async def query(
             b = row[0]
             ts = datetime.fromtimestamp(b, UTC) if isinstance(b, int | float) else b.astimezone(UTC)
             points_out.append([ts, row[1]])
-        out.append({"id": s.id, "plugin_id": s.plugin_id, "name": s.name, "unit": s.unit,
-                    "labels": s.labels, "points": points_out})
-    return {"series": out, "resolution": tier.name, "bucket_seconds": width,
-            "start": start, "end": end}
+        out.append(
+            {
+                "id": s.id,
+                "plugin_id": s.plugin_id,
+                "name": s.name,
+                "unit": s.unit,
+                "labels": s.labels,
+                "points": points_out,
+            }
+        )
+    return {
+        "series": out,
+        "resolution": tier.name,
+        "bucket_seconds": width,
+        "start": start,
+        "end": end,
+    }

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.core.config import Settings
 from app.db.session import Database
 from app.models import Plugin, Series
-from app.models.base import UTCDateTime
 from app.models import Sample as SampleRow
+from app.models.base import UTCDateTime
 from app.plugins.base import Sample
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,8 @@ class MetricsWriter:
         self._stopping = False
         self._idle = asyncio.Event()
         self._idle.set()
+        # Oldest sample time written since each roll-up tier last ran: where it must restart.
+        self.oldest_since_rollup: dict[str, datetime] = {}
 
     # ----------------------------------------------------------------- producer side
     def submit(self, plugin_id: int, ts: datetime, samples: list[Sample]) -> None:
@@ -113,10 +115,17 @@ class MetricsWriter:
             self.stats.buffered -= len(old.samples)
             self.stats.dropped += len(old.samples)
             log.warning(
-                "metrics buffer full: dropped %d samples", len(old.samples), extra={"plugin_id": old.plugin_id}
+                "metrics buffer full: dropped %d samples",
+                len(old.samples),
+                extra={"plugin_id": old.plugin_id},
             )
         if self.stats.buffered >= self.batch_size:
             self._wake.set()
+
+    def rolled_up(self, tier: str, hint: datetime | None) -> None:
+        """A roll-up covered everything from `hint` on; forget it unless older data came since."""
+        if self.oldest_since_rollup.get(tier) == hint:
+            self.oldest_since_rollup.pop(tier, None)
 
     def forget_plugin(self, plugin_id: int) -> None:
         self._series = {k: v for k, v in self._series.items() if k[0] != plugin_id}
@@ -143,10 +152,10 @@ class MetricsWriter:
                 await self._task
             log.error("shutdown deadline reached with %d samples unwritten", self.stats.buffered)
 
-    async def flushed(self, timeout: float = 10.0) -> None:
+    async def flushed(self, within: float = 10.0) -> None:
         """Wait until everything submitted so far is written (tests and benchmarks)."""
         self._wake.set()
-        await asyncio.wait_for(self._idle.wait(), timeout)
+        await asyncio.wait_for(self._idle.wait(), within)
 
     # ----------------------------------------------------------------- consumer side
     async def _run(self) -> None:
@@ -174,7 +183,9 @@ class MetricsWriter:
                 self.stats.failures += 1
                 self.stats.last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
                 self.stats.last_error_at = datetime.now(UTC)
-                log.warning("metrics write failed, retrying in %.1fs: %s", backoff, self.stats.last_error)
+                log.warning(
+                    "metrics write failed, retrying in %.1fs: %s", backoff, self.stats.last_error
+                )
                 if self._stopping:
                     return
                 await asyncio.sleep(backoff)
@@ -195,7 +206,9 @@ class MetricsWriter:
     def _take(self) -> list[Batch]:
         taken: list[Batch] = []
         count = 0
-        while self._queue and (count == 0 or count + len(self._queue[0].samples) <= self.batch_size):
+        while self._queue and (
+            count == 0 or count + len(self._queue[0].samples) <= self.batch_size
+        ):
             b = self._queue.popleft()
             taken.append(b)
             count += len(b.samples)
@@ -219,7 +232,9 @@ class MetricsWriter:
                         discarded += 1
                         continue
                     rows[(ref[0], b.ts)] = float(s.value)  # a repeated series in one run: last wins
-                    out.append(CommittedSample(ref[0], s.name, float(s.value), ref[1], dict(s.labels)))
+                    out.append(
+                        CommittedSample(ref[0], s.name, float(s.value), ref[1], dict(s.labels))
+                    )
                 if out:
                     committed.append((b.plugin_id, b.ts, out))
             records = [(sid, ts, v) for (sid, ts), v in rows.items()]
@@ -231,6 +246,12 @@ class MetricsWriter:
                         latest[sid] = (ts, v)
                 await self._update_latest(conn, latest)
             await conn.commit()
+        if records:
+            oldest = min(r[1] for r in records)
+            for tier in ("1m", "1h"):
+                current = self.oldest_since_rollup.get(tier)
+                if current is None or oldest < current:
+                    self.oldest_since_rollup[tier] = oldest
         self.stats.written += len(records)
         self.stats.discarded += discarded
         self.stats.batches += 1
@@ -260,8 +281,13 @@ class MetricsWriter:
             plugin_ids = {k[0] for k in wanted}
             alive = set(await conn.scalars(select(Plugin.id).where(Plugin.id.in_(plugin_ids))))
             values = [
-                {"plugin_id": k[0], "name": k[1], "labels_key": k[2], "unit": s.unit[:32],
-                 "labels": dict(s.labels)}
+                {
+                    "plugin_id": k[0],
+                    "name": k[1],
+                    "labels_key": k[2],
+                    "unit": s.unit[:32],
+                    "labels": dict(s.labels),
+                }
                 for k, s in wanted.items()
                 if k[0] in alive
             ]
@@ -276,15 +302,17 @@ class MetricsWriter:
                 for chunk_start in range(0, len(keys), 500):
                     chunk = keys[chunk_start : chunk_start + 500]
                     found = await conn.execute(
-                        select(Series.id, Series.plugin_id, Series.name, Series.labels_key, Series.unit).where(
-                            tuple_(Series.plugin_id, Series.name, Series.labels_key).in_(chunk)
-                        )
+                        select(
+                            Series.id, Series.plugin_id, Series.name, Series.labels_key, Series.unit
+                        ).where(tuple_(Series.plugin_id, Series.name, Series.labels_key).in_(chunk))
                     )
                     for sid, pid, name, lk, unit in found:
                         self._series[(pid, name, lk)] = (sid, unit)
         return self._series
 
-    async def _insert_samples(self, conn: AsyncConnection, records: list[tuple[int, datetime, float]]) -> None:
+    async def _insert_samples(
+        self, conn: AsyncConnection, records: list[tuple[int, datetime, float]]
+    ) -> None:
         if self.db.is_sqlite:
             await conn.execute(
                 sqlite_insert(SampleRow).on_conflict_do_nothing(),
@@ -313,4 +341,3 @@ class MetricsWriter:
                     )
                     return
                 raise
-

@@ -14,7 +14,7 @@ from sqlalchemy import update
 from app.core.config import Settings
 from app.db.session import Database
 from app.models import PluginHealth, PluginRun
-from app.plugins.base import Plugin, PluginError, Sample, validate_samples
+from app.plugins.base import Plugin, PluginError, validate_samples
 from app.services.metrics_store import MetricsWriter
 from app.services.ws_hub import Hub
 
@@ -91,7 +91,7 @@ def health_event(health: PluginHealth) -> dict[str, Any]:
 async def execute(
     plugin_id: int,
     plugin: Plugin,
-    timeout: float,
+    timeout_s: float,
     *,
     db: Database,
     settings: Settings,
@@ -105,10 +105,10 @@ async def execute(
     run_id = await _open_run(db, plugin_id, started, trigger, lateness_ms)
     status, error, samples = "success", None, []
     try:
-        raw = await asyncio.wait_for(plugin.collect_data(), timeout)
+        raw = await asyncio.wait_for(plugin.collect_data(), timeout_s)
         samples = validate_samples(raw, settings.plugin_max_samples)
     except TimeoutError:
-        status, error = "timeout", f"The run did not finish within its {timeout:g} s timeout."
+        status, error = "timeout", f"The run did not finish within its {timeout_s:g} s timeout."
     except PluginError as exc:
         status, error = "error", str(exc) or type(exc).__name__
         try:
@@ -125,7 +125,16 @@ async def execute(
     duration = (time.perf_counter() - t0) * 1000
     writer.submit(plugin_id, started, samples)
     result = RunResult(
-        run_id, plugin_id, status, trigger, started, finished, duration, error, len(samples), lateness_ms
+        run_id,
+        plugin_id,
+        status,
+        trigger,
+        started,
+        finished,
+        duration,
+        error,
+        len(samples),
+        lateness_ms,
     )
     health = await _close_run(db, settings, result)
     level = logging.INFO if status == "success" else logging.WARNING
@@ -133,8 +142,13 @@ async def execute(
         level,
         "plugin run %s",
         status,
-        extra={"plugin_id": plugin_id, "run_id": run_id, "duration_ms": round(duration, 1),
-               "samples": len(samples), **({"error": error} if error else {})},
+        extra={
+            "plugin_id": plugin_id,
+            "run_id": run_id,
+            "duration_ms": round(duration, 1),
+            "samples": len(samples),
+            **({"error": error} if error else {}),
+        },
     )
     await hub.publish(result.event())
     if health is not None:
@@ -149,8 +163,12 @@ async def _open_run(
     try:
         async with db.session() as session:
             run = PluginRun(
-                plugin_id=plugin_id, status="running", trigger=trigger, started_at=started,
-                sample_count=0, lateness_ms=lateness_ms,
+                plugin_id=plugin_id,
+                status="running",
+                trigger=trigger,
+                started_at=started,
+                sample_count=0,
+                lateness_ms=lateness_ms,
             )
             session.add(run)
             await session.commit()
@@ -165,18 +183,30 @@ async def _close_run(db: Database, settings: Settings, r: RunResult) -> PluginHe
     try:
         async with db.session() as session:
             values = dict(
-                status=r.status, finished_at=r.finished_at, duration_ms=r.duration_ms,
-                error=r.error, sample_count=r.sample_count,
+                status=r.status,
+                finished_at=r.finished_at,
+                duration_ms=r.duration_ms,
+                error=r.error,
+                sample_count=r.sample_count,
             )
             if r.id is not None:
-                await session.execute(update(PluginRun).where(PluginRun.id == r.id).values(**values))
+                await session.execute(
+                    update(PluginRun).where(PluginRun.id == r.id).values(**values)
+                )
             else:
-                run = PluginRun(plugin_id=r.plugin_id, trigger=r.trigger, started_at=r.started_at,
-                                lateness_ms=r.lateness_ms, **values)
+                run = PluginRun(
+                    plugin_id=r.plugin_id,
+                    trigger=r.trigger,
+                    started_at=r.started_at,
+                    lateness_ms=r.lateness_ms,
+                    **values,
+                )
                 session.add(run)
             health = await session.get(PluginHealth, r.plugin_id)
             if health is None:
-                health = PluginHealth(plugin_id=r.plugin_id, status="unknown", consecutive_failures=0)
+                health = PluginHealth(
+                    plugin_id=r.plugin_id, status="unknown", consecutive_failures=0
+                )
                 session.add(health)
             changed = next_health(health, r.status == "success", r.error, r.finished_at, settings)
             await session.commit()

@@ -79,6 +79,7 @@ class PluginScheduler:
         self._leader_conn: AsyncConnection | None = None
         self._election: asyncio.Task[None] | None = None
         self._maintenance: list[tuple[str, Any, int]] = []
+        self._inflight: set[asyncio.Task[Any]] = set()
 
     # ----------------------------------------------------------------- lifecycle
     @property
@@ -109,6 +110,12 @@ class PluginScheduler:
                 await self._election
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        if self._inflight:
+            # Runs still going at shutdown are cut short and recorded as interrupted.
+            for task in self._inflight:
+                task.cancel()
+            await asyncio.wait(self._inflight, timeout=2)
+            await self._mark_interrupted()
         for _, impl in self._instances.values():
             with contextlib.suppress(Exception):
                 await impl.close()
@@ -165,8 +172,12 @@ class PluginScheduler:
         await self.reload()
         for name, func, seconds in self._maintenance:
             self.scheduler.add_job(
-                func, IntervalTrigger(seconds=seconds), id=f"maintenance:{name}",
-                replace_existing=True, max_instances=1, coalesce=True,
+                func,
+                IntervalTrigger(seconds=seconds),
+                id=f"maintenance:{name}",
+                replace_existing=True,
+                max_instances=1,
+                coalesce=True,
                 next_run_time=datetime.now(UTC) + timedelta(seconds=5),
             )
         self.scheduler.resume()
@@ -185,8 +196,11 @@ class PluginScheduler:
                 res = await session.execute(
                     update(PluginRun)
                     .where(PluginRun.status == "running")
-                    .values(status="interrupted", error="The backend stopped during this run.",
-                            finished_at=datetime.now(UTC))
+                    .values(
+                        status="interrupted",
+                        error="The backend stopped during this run.",
+                        finished_at=datetime.now(UTC),
+                    )
                 )
                 await session.commit()
                 count = getattr(res, "rowcount", 0) or 0
@@ -230,13 +244,18 @@ class PluginScheduler:
             if self.scheduler.get_job(job_id):
                 self.scheduler.remove_job(job_id)
             if plugin.enabled and (entry is None or not entry.available):
-                log.warning("plugin type %s unavailable; not scheduling", plugin.type,
-                            extra={"plugin_id": plugin.id})
+                log.warning(
+                    "plugin type %s unavailable; not scheduling",
+                    plugin.type,
+                    extra={"plugin_id": plugin.id},
+                )
             return
         interval = plugin.interval_seconds
         self.scheduler.add_job(
             self._scheduled_run,
-            IntervalTrigger(seconds=interval, start_date=_stagger(plugin.id, interval), timezone=UTC),
+            IntervalTrigger(
+                seconds=interval, start_date=_stagger(plugin.id, interval), timezone=UTC
+            ),
             args=[plugin.id],
             id=job_id,
             name=plugin.name,
@@ -279,6 +298,18 @@ class PluginScheduler:
         self, plugin_id: int, trigger: str = "manual", lateness_ms: float | None = None
     ) -> plugin_runner.RunResult | None:
         lock = self._locks.setdefault(plugin_id, asyncio.Lock())
+        task = asyncio.current_task()
+        if task is not None:
+            self._inflight.add(task)
+        try:
+            return await self._run_locked(lock, plugin_id, trigger, lateness_ms)
+        finally:
+            if task is not None:
+                self._inflight.discard(task)
+
+    async def _run_locked(
+        self, lock: asyncio.Lock, plugin_id: int, trigger: str, lateness_ms: float | None
+    ) -> plugin_runner.RunResult | None:
         async with lock:
             async with self.db.session() as session:
                 plugin = await session.get(Plugin, plugin_id)

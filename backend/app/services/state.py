@@ -1,4 +1,4 @@
-"""The long-lived objects the lifespan creates, reachable from routes through `request.app.state`."""
+"""The long-lived objects the lifespan creates; routes reach them via `request.app.state`."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from app.core.config import Settings
 from app.core.security import SecretBox
 from app.db.session import Database
 from app.plugins.registry import PluginRegistry
+from app.services.maintenance import StorageMaintenance
 from app.services.metrics_store import MetricsWriter
 from app.services.plugin_scheduler import PluginScheduler
 from app.services.rate_limit import RateLimiter
@@ -27,4 +28,5 @@ class AppState:
     hub: Hub
     scheduler: PluginScheduler
     login_limiter: RateLimiter
+    maintenance: StorageMaintenance
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))

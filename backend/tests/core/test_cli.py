@@ -16,8 +16,13 @@ def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProce
     base = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME")}
     base.update({"DATA_DIR": str(tmp_path), "PYTHONPATH": str(BACKEND)}, **env)
     return subprocess.run(
-        [sys.executable, "-m", "app", *args], cwd=tmp_path, env=base, capture_output=True,
-        text=True, timeout=60, check=False,
+        [sys.executable, "-m", "app", *args],
+        cwd=tmp_path,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
 
 
@@ -30,8 +35,11 @@ def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProce
         ({"DATA_DIR": "/proc/unity-cannot-write"}, "is not writable"),
         ({"DATABASE_URL": "postgresql://u:hunter2@127.0.0.1:5432/x"}, "ENCRYPTION_KEY is not set"),
         (
-            {"DATABASE_URL": "postgresql://u:hunter2@127.0.0.1:5432/x",
-             "ENCRYPTION_KEY": "change-me", "JWT_SECRET_KEY": "x" * 40},
+            {
+                "DATABASE_URL": "postgresql://u:hunter2@127.0.0.1:5432/x",
+                "ENCRYPTION_KEY": "change-me",
+                "JWT_SECRET_KEY": "x" * 40,
+            },
             "ENCRYPTION_KEY is a placeholder",
         ),
         (
@@ -40,7 +48,9 @@ def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProce
         ),
     ],
 )
-def test_bad_settings_exit_with_one_line(tmp_path: Path, env: dict[str, str], expected: str) -> None:
+def test_bad_settings_exit_with_one_line(
+    tmp_path: Path, env: dict[str, str], expected: str
+) -> None:
     result = run_cli(tmp_path, "migrate", **env)
     assert result.returncode == 1
     lines = [line for line in result.stderr.splitlines() if line.startswith("unity:")]

@@ -1,0 +1,280 @@
+"""The metrics path: batched writes, outage buffering, bucketed queries, roll-ups and retention."""
+
+from __future__ import annotations
+
+import statistics
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select, text
+
+from app.db.session import make_engine
+from app.models import Plugin, Rollup1h, Rollup1m, Series
+from app.models import Sample as SampleRow
+from app.plugins.base import Sample
+
+T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
+
+
+@pytest.fixture
+async def plugin_id(app: Any) -> int:
+    async with app.state.unity.db.session() as s:
+        p = Plugin(
+            name="synthetic",
+            type="system",
+            config={},
+            interval_seconds=10,
+            timeout_seconds=5,
+            enabled=False,
+        )
+        s.add(p)
+        await s.commit()
+        return p.id
+
+
+async def write_series(
+    app: Any,
+    plugin_id: int,
+    start: datetime,
+    count: int,
+    step: int,
+    value=lambda i: float(i),
+    name: str = "temp",
+) -> list[float]:
+    writer = app.state.unity.writer
+    values = []
+    for i in range(count):
+        v = value(i)
+        values.append(v)
+        writer.submit(
+            plugin_id, start + timedelta(seconds=i * step), [Sample(name, v, "C", {"room": "lab"})]
+        )
+    await writer.flushed(30)
+    return values
+
+
+async def series_id(app: Any, name: str = "temp") -> int:
+    async with app.state.unity.db.session() as s:
+        return int(await s.scalar(select(Series.id).where(Series.name == name)))
+
+
+async def test_writer_creates_each_series_once_and_keeps_latest(app: Any, plugin_id: int) -> None:
+    await write_series(app, plugin_id, T0, 50, 10)
+    async with app.state.unity.db.session() as s:
+        series = list(await s.scalars(select(Series)))
+        assert len(series) == 1
+        assert series[0].labels == {"room": "lab"}
+        assert series[0].last_value == 49.0
+        assert series[0].last_ts == T0 + timedelta(seconds=490)
+        assert await s.scalar(select(func.count()).select_from(SampleRow)) == 50
+    assert app.state.unity.writer.stats.written == 50
+
+
+async def test_query_buckets_in_sql_with_every_aggregation(
+    app: Any, client: httpx.AsyncClient, admin: dict[str, str], plugin_id: int
+) -> None:
+    # one hour at 10 s: 360 samples, 0..359
+    values = await write_series(app, plugin_id, T0, 360, 10, value=lambda i: float(i % 17))
+    sid = await series_id(app)
+    params: dict[str, Any] = {
+        "series_id": sid,
+        "start": T0.isoformat(),
+        "end": (T0 + timedelta(hours=1)).isoformat(),
+        "points": 120,
+    }
+    groups = [values[i : i + 3] for i in range(0, 360, 3)]  # 30 s buckets
+    for agg, expected in [
+        ("avg", [statistics.mean(g) for g in groups]),
+        ("min", [min(g) for g in groups]),
+        ("max", [max(g) for g in groups]),
+        ("last", [g[-1] for g in groups]),
+    ]:
+        r = await client.get("/api/v1/metrics/query", params={**params, "agg": agg}, headers=admin)
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["resolution"] == "raw"
+        assert body["bucket_seconds"] == 30
+        pts = body["series"][0]["points"]
+        assert len(pts) == 120
+        assert pts[0][0] == T0.isoformat().replace("+00:00", "Z")
+        assert [p[1] for p in pts] == pytest.approx(expected), agg
+
+
+async def test_rollups_serve_long_ranges_and_match_raw(
+    app: Any, client: httpx.AsyncClient, admin: dict[str, str], plugin_id: int
+) -> None:
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=6)
+    values = await write_series(app, plugin_id, start, 6 * 360, 10, value=lambda i: float(i % 50))
+    sid = await series_id(app)
+    report = await app.state.unity.maintenance.run()
+    assert report["rolled_1m"] > 0
+    async with app.state.unity.db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(Rollup1m)) == 6 * 60
+        assert await s.scalar(select(func.count()).select_from(Rollup1h)) >= 6
+    end = start + timedelta(hours=6)
+    r = await client.get(
+        "/api/v1/metrics/query",
+        headers=admin,
+        params={"series_id": sid, "start": start.isoformat(), "end": end.isoformat(), "points": 36},
+    )
+    body = r.json()
+    assert body["resolution"] == "1m"
+    assert body["bucket_seconds"] == 600
+    pts = body["series"][0]["points"]
+    assert len(pts) == 36
+    expected = [statistics.mean(values[i : i + 60]) for i in range(0, len(values), 60)]
+    assert [p[1] for p in pts] == pytest.approx(expected)
+    # coarse enough for the hourly tier
+    r = await client.get(
+        "/api/v1/metrics/query",
+        headers=admin,
+        params={
+            "series_id": sid,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "points": 6,
+            "agg": "max",
+        },
+    )
+    body = r.json()
+    assert body["resolution"] == "1h"
+    assert [p[1] for p in body["series"][0]["points"]] == [49.0] * 6
+
+
+async def test_recent_data_not_yet_rolled_up_still_shows(
+    app: Any, client: httpx.AsyncClient, admin: dict[str, str], plugin_id: int
+) -> None:
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    await write_series(app, plugin_id, start, 3 * 360, 10)
+    await app.state.unity.maintenance.run(now=start + timedelta(hours=2))  # last hour not rolled
+    sid = await series_id(app)
+    r = await client.get(
+        "/api/v1/metrics/query",
+        headers=admin,
+        params={
+            "series_id": sid,
+            "start": start.isoformat(),
+            "end": (start + timedelta(hours=3)).isoformat(),
+            "points": 18,
+            "agg": "last",
+        },
+    )
+    body = r.json()
+    assert body["resolution"] == "1m"
+    pts = body["series"][0]["points"]
+    assert len(pts) == 18
+    assert pts[-1][1] == 3 * 360 - 1
+
+
+@pytest.mark.parametrize(
+    ("params", "status", "phrase"),
+    [
+        (
+            {"start": "2026-01-02T00:00:00Z", "end": "2026-01-01T00:00:00Z"},
+            422,
+            "end must be after",
+        ),
+        ({"start": "2026-01-01T00:00:00", "end": "2026-01-02T00:00:00"}, 422, "timezone"),
+        ({"points": 0}, 422, ""),
+        ({"points": 100000}, 422, "points must be at most"),
+        ({"series_id": 999999}, 404, "No series with id 999999"),
+        ({"agg": "median"}, 422, ""),
+        ({"start": "yesterday"}, 422, ""),
+    ],
+)
+async def test_bad_queries_say_what_is_wrong(
+    app: Any,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    plugin_id: int,
+    params: dict[str, Any],
+    status: int,
+    phrase: str,
+) -> None:
+    await write_series(app, plugin_id, T0, 3, 10)
+    sid = await series_id(app)
+    r = await client.get(
+        "/api/v1/metrics/query", headers=admin, params={"series_id": sid, **params}
+    )
+    assert r.status_code == status, r.text
+    assert phrase in str(r.json()["detail"])
+
+
+async def test_series_filters_by_plugin_name_and_labels(
+    app: Any, client: httpx.AsyncClient, admin: dict[str, str], plugin_id: int
+) -> None:
+    writer = app.state.unity.writer
+    writer.submit(
+        plugin_id,
+        T0,
+        [
+            Sample("disk_used", 1, "bytes", {"mount": "/"}),
+            Sample("disk_used", 2, "bytes", {"mount": "/data"}),
+            Sample("load1", 0.5, ""),
+        ],
+    )
+    await writer.flushed()
+    get = lambda **p: client.get("/api/v1/metrics/series", params=p, headers=admin)  # noqa: E731
+    assert (await get(plugin_id=plugin_id)).json()["total"] == 3
+    assert (await get(name="disk_used")).json()["total"] == 2
+    r = await get(label="mount=/data")
+    assert [i["labels"] for i in r.json()["items"]] == [{"mount": "/data"}]
+    assert (await get(label="nonsense")).status_code == 422
+
+
+async def test_outage_buffers_then_writes_everything(app: Any, plugin_id: int) -> None:
+    state = app.state.unity
+    real = state.db.engine
+    dead_url = (
+        real.url.set(port=1)
+        if not state.db.is_sqlite
+        else real.url.set(database="/proc/unity/none.db")
+    )
+    state.db.engine = make_engine(dead_url)
+    for i in range(20):
+        state.writer.submit(plugin_id, T0 + timedelta(seconds=i), [Sample("v", i)])
+    import asyncio
+
+    for _ in range(100):
+        if state.writer.stats.last_error:
+            break
+        await asyncio.sleep(0.05)
+    assert state.writer.stats.last_error is not None
+    assert state.writer.stats.buffered == 20
+    await state.db.engine.dispose()
+    state.db.engine = real
+    await state.writer.flushed(30)
+    assert state.writer.stats.last_error is None
+    async with state.db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(SampleRow)) == 20
+
+
+async def test_a_full_buffer_drops_the_oldest_and_counts_them(settings: Any) -> None:
+    from app.services.metrics_store import MetricsWriter
+
+    writer = MetricsWriter(db=None, settings=settings.model_copy(update={"writer_buffer_max": 10}))  # type: ignore[arg-type]
+    for i in range(8):
+        writer.submit(1, T0 + timedelta(seconds=i), [Sample("a", i), Sample("b", i)])
+    assert writer.stats.buffered == 10
+    assert writer.stats.dropped == 6
+
+
+async def test_retention_drops_old_partitions_or_rows(app: Any, plugin_id: int) -> None:
+    state = app.state.unity
+    now = datetime.now(UTC)
+    old = now - timedelta(days=state.settings.raw_retention_days + 2)
+    await write_series(app, plugin_id, old, 10, 60)
+    await write_series(app, plugin_id, now - timedelta(hours=1), 10, 60)
+    report = await state.maintenance.retention(now)
+    async with state.db.session() as s:
+        assert await s.scalar(select(func.count()).select_from(SampleRow)) == 10
+        if not state.db.is_sqlite:
+            assert report["raw_partitions_dropped"] >= 1
+            names = await s.execute(
+                text("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid")
+            )
+            assert f"samples_p{old:%Y%m%d}" not in {n for (n,) in names}
+        else:
+            assert report["raw_deleted"] == 10
