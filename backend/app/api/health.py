@@ -62,7 +62,11 @@ async def health(state: StateDep, response: Response) -> dict[str, Any]:
         "role": state.scheduler.role,
         "version": VERSION,
         "reason": "; ".join(reasons) or None,
-        "writer": {"buffered": w.buffered, "written": w.written, "dropped": w.dropped,
-                   "last_error": w.last_error},
+        "writer": {
+            "buffered": w.buffered,
+            "written": w.written,
+            "dropped": w.dropped,
+            "last_error": w.last_error,
+        },
         "websocket_clients": len(state.hub.clients),
     }

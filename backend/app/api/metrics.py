@@ -17,8 +17,12 @@ from app.services import metrics_query as svc
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 
 
-@router.get("/series", response_model=Page[SeriesOut], responses=responses(*AUTH, InvalidInput),
-            summary="Find series by plugin, name and labels")
+@router.get(
+    "/series",
+    response_model=Page[SeriesOut],
+    responses=responses(*AUTH, InvalidInput),
+    summary="Find series by plugin, name and labels",
+)
 async def list_series(
     user: CurrentUser,
     session: SessionDep,
@@ -34,21 +38,35 @@ async def list_series(
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/latest", response_model=LatestList, responses=responses(*AUTH),
-            summary="The newest value of every series")
-async def latest(user: CurrentUser, session: SessionDep, plugin_id: int | None = None) -> dict[str, list[Series]]:
+@router.get(
+    "/latest",
+    response_model=LatestList,
+    responses=responses(*AUTH),
+    summary="The newest value of every series",
+)
+async def latest(
+    user: CurrentUser, session: SessionDep, plugin_id: int | None = None
+) -> dict[str, list[Series]]:
     return {"items": await svc.latest(session, plugin_id)}
 
 
-@router.get("/query", response_model=QueryResult, responses=responses(*AUTH, InvalidInput, NotFound),
-            summary="Values of one or more series over a time range, in at most `points` buckets")
+@router.get(
+    "/query",
+    response_model=QueryResult,
+    responses=responses(*AUTH, InvalidInput, NotFound),
+    summary="Values of one or more series over a time range, in at most `points` buckets",
+)
 async def query(
     user: CurrentUser,
     state: StateDep,
     session: SessionDep,
     series_id: Annotated[list[int], Query(description="Repeat for several series")],
-    start: Annotated[datetime | None, Query(description="ISO 8601 with timezone; default end - 1 h")] = None,
-    end: Annotated[datetime | None, Query(description="ISO 8601 with timezone; default now")] = None,
+    start: Annotated[
+        datetime | None, Query(description="ISO 8601 with timezone; default end - 1 h")
+    ] = None,
+    end: Annotated[
+        datetime | None, Query(description="ISO 8601 with timezone; default now")
+    ] = None,
     points: Annotated[int, Query(ge=1, description="Maximum buckets per series")] = 500,
     agg: svc.Agg = "avg",
 ) -> dict[str, Any]:

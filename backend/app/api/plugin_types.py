@@ -13,21 +13,27 @@ from app.schemas.plugins import PluginTypeOut
 router = APIRouter(prefix="/plugin-types", tags=["plugin-types"])
 
 
-@router.get("", response_model=list[PluginTypeOut], responses=responses(*AUTH),
-            summary="List plugin types with their JSON Schemas")
+@router.get(
+    "",
+    response_model=list[PluginTypeOut],
+    responses=responses(*AUTH),
+    summary="List plugin types with their JSON Schemas",
+)
 async def list_plugin_types(state: StateDep, user: CurrentUser) -> list[dict[str, Any]]:
     out = []
     for entry in state.registry.all():
         cls = entry.cls
-        out.append({
-            "type": entry.type,
-            "name": cls.name if cls else entry.type,
-            "description": cls.description if cls else "",
-            "category": cls.category if cls else "other",
-            "config_schema": cls.config_schema() if cls else {},
-            "secret_fields": cls.secret_fields() if cls else [],
-            "default_interval_seconds": cls.default_interval_seconds if cls else 60,
-            "available": entry.available,
-            "unavailable_reason": entry.error,
-        })
+        out.append(
+            {
+                "type": entry.type,
+                "name": cls.name if cls else entry.type,
+                "description": cls.description if cls else "",
+                "category": cls.category if cls else "other",
+                "config_schema": cls.config_schema() if cls else {},
+                "secret_fields": cls.secret_fields() if cls else [],
+                "default_interval_seconds": cls.default_interval_seconds if cls else 60,
+                "available": entry.available,
+                "unavailable_reason": entry.error,
+            }
+        )
     return out

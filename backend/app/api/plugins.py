@@ -30,43 +30,73 @@ def _out(state: AppState, plugin: Plugin) -> dict[str, Any]:
         "enabled": plugin.enabled,
         "created_at": plugin.created_at,
         "updated_at": plugin.updated_at,
-        "health": HealthOut.model_validate(health) if health else
-        {"status": "unknown", "consecutive_failures": 0, "last_run_at": None,
-         "last_success_at": None, "last_error": None},
+        "health": HealthOut.model_validate(health)
+        if health
+        else {
+            "status": "unknown",
+            "consecutive_failures": 0,
+            "last_run_at": None,
+            "last_success_at": None,
+            "last_error": None,
+        },
     }
 
 
-@router.get("", response_model=list[PluginOut], responses=responses(*AUTH),
-            summary="List plugin instances with their health")
-async def list_plugins(state: StateDep, user: CurrentUser, session: SessionDep) -> list[dict[str, Any]]:
+@router.get(
+    "",
+    response_model=list[PluginOut],
+    responses=responses(*AUTH),
+    summary="List plugin instances with their health",
+)
+async def list_plugins(
+    state: StateDep, user: CurrentUser, session: SessionDep
+) -> list[dict[str, Any]]:
     return [_out(state, p) for p in await svc.list_plugins(session)]
 
 
-@router.post("", response_model=PluginOut, status_code=201,
-             responses=responses(*ADMIN, InvalidInput, Conflict), summary="Create a plugin instance")
+@router.post(
+    "",
+    response_model=PluginOut,
+    status_code=201,
+    responses=responses(*ADMIN, InvalidInput, Conflict),
+    summary="Create a plugin instance",
+)
 async def create_plugin(
     body: PluginCreate, state: StateDep, admin: AdminUser, session: SessionDep
 ) -> dict[str, Any]:
     plugin = await svc.create_plugin(
-        session, state.registry, state.box, name=body.name, type_=body.type, config=body.config,
-        interval_seconds=body.interval_seconds, timeout_seconds=body.timeout_seconds,
+        session,
+        state.registry,
+        state.box,
+        name=body.name,
+        type_=body.type,
+        config=body.config,
+        interval_seconds=body.interval_seconds,
+        timeout_seconds=body.timeout_seconds,
         enabled=body.enabled,
     )
     await state.scheduler.sync(plugin.id)
     return _out(state, plugin)
 
 
-@router.get("/{plugin_id}", response_model=PluginOut, responses=responses(*AUTH, NotFound),
-            summary="Get one plugin instance")
+@router.get(
+    "/{plugin_id}",
+    response_model=PluginOut,
+    responses=responses(*AUTH, NotFound),
+    summary="Get one plugin instance",
+)
 async def get_plugin(
     plugin_id: int, state: StateDep, user: CurrentUser, session: SessionDep
 ) -> dict[str, Any]:
     return _out(state, await svc.get_plugin(session, plugin_id))
 
 
-@router.patch("/{plugin_id}", response_model=PluginOut,
-              responses=responses(*ADMIN, NotFound, InvalidInput, Conflict),
-              summary="Change any of name, config, interval, timeout, enabled")
+@router.patch(
+    "/{plugin_id}",
+    response_model=PluginOut,
+    responses=responses(*ADMIN, NotFound, InvalidInput, Conflict),
+    summary="Change any of name, config, interval, timeout, enabled",
+)
 async def update_plugin(
     plugin_id: int, body: PluginUpdate, state: StateDep, admin: AdminUser, session: SessionDep
 ) -> dict[str, Any]:
@@ -77,17 +107,29 @@ async def update_plugin(
     return _out(state, plugin)
 
 
-@router.delete("/{plugin_id}", status_code=204, responses=responses(*ADMIN, NotFound),
-               summary="Delete a plugin instance with its runs and series")
-async def delete_plugin(plugin_id: int, state: StateDep, admin: AdminUser, session: SessionDep) -> None:
+@router.delete(
+    "/{plugin_id}",
+    status_code=204,
+    responses=responses(*ADMIN, NotFound),
+    summary="Delete a plugin instance with its runs and series",
+)
+async def delete_plugin(
+    plugin_id: int, state: StateDep, admin: AdminUser, session: SessionDep
+) -> None:
     plugin = await svc.get_plugin(session, plugin_id)
     await svc.delete_plugin(session, plugin)
     await state.scheduler.sync(plugin_id)
 
 
-@router.post("/{plugin_id}/run", response_model=RunOut, responses=responses(*ADMIN, NotFound),
-             summary="Run now and wait for the result")
-async def run_plugin(plugin_id: int, state: StateDep, admin: AdminUser, session: SessionDep) -> RunResult:
+@router.post(
+    "/{plugin_id}/run",
+    response_model=RunOut,
+    responses=responses(*ADMIN, NotFound),
+    summary="Run now and wait for the result",
+)
+async def run_plugin(
+    plugin_id: int, state: StateDep, admin: AdminUser, session: SessionDep
+) -> RunResult:
     await svc.get_plugin(session, plugin_id)
     await session.close()  # a run may take its whole timeout: hold no connection meanwhile
     result = await state.scheduler.run(plugin_id, "manual")
@@ -96,8 +138,12 @@ async def run_plugin(plugin_id: int, state: StateDep, admin: AdminUser, session:
     return result
 
 
-@router.get("/{plugin_id}/runs", response_model=Page[RunOut], responses=responses(*AUTH, NotFound),
-            summary="Run history, newest first")
+@router.get(
+    "/{plugin_id}/runs",
+    response_model=Page[RunOut],
+    responses=responses(*AUTH, NotFound),
+    summary="Run history, newest first",
+)
 async def list_runs(
     plugin_id: int,
     user: CurrentUser,
@@ -111,8 +157,12 @@ async def list_runs(
     return {"items": items, "total": total, "limit": limit, "offset": offset}
 
 
-@router.get("/{plugin_id}/health", response_model=HealthOut, responses=responses(*AUTH, NotFound),
-            summary="Current health")
+@router.get(
+    "/{plugin_id}/health",
+    response_model=HealthOut,
+    responses=responses(*AUTH, NotFound),
+    summary="Current health",
+)
 async def get_health(plugin_id: int, user: CurrentUser, session: SessionDep) -> Any:
     await svc.get_plugin(session, plugin_id)
     return await svc.get_health(session, plugin_id)

@@ -22,8 +22,12 @@ def percentile(values: list[float], q: float) -> float | None:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-@router.get("", response_model=SchedulerOut, responses=responses(*AUTH),
-            summary="Scheduler state, jobs and start lateness")
+@router.get(
+    "",
+    response_model=SchedulerOut,
+    responses=responses(*AUTH),
+    summary="Scheduler state, jobs and start lateness",
+)
 async def get_scheduler(state: StateDep, user: CurrentUser) -> dict[str, Any]:
     s = state.scheduler
     late = list(s.lateness_ms)

@@ -38,7 +38,11 @@ async def metrics_socket(ws: WebSocket) -> None:
     if not token:
         try:
             first = json.loads(await asyncio.wait_for(ws.receive_text(), AUTH_TIMEOUT))
-            token = first.get("token") if isinstance(first, dict) and first.get("type") == "auth" else None
+            token = (
+                first.get("token")
+                if isinstance(first, dict) and first.get("type") == "auth"
+                else None
+            )
         except (TimeoutError, ValueError, RuntimeError):
             token = None
         except Exception:

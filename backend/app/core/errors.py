@@ -38,7 +38,9 @@ class Unauthorized(DomainError):
     status_code = 401
     kind = "Unauthorized"
 
-    def __init__(self, detail: str = "Sign in first: send 'Authorization: Bearer <token>'.") -> None:
+    def __init__(
+        self, detail: str = "Sign in first: send 'Authorization: Bearer <token>'."
+    ) -> None:
         super().__init__(detail, {"WWW-Authenticate": "Bearer"})
 
 

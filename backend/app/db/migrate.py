@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from alembic import command
 from app.core.config import BACKEND_DIR
 
 log = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ async def migrate(engine: AsyncEngine, action: str = "upgrade", revision: str = 
             await conn.commit()
         finally:
             if conn.dialect.name == "postgresql":
-                await conn.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
+                await conn.execute(
+                    text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID}
+                )
                 await conn.commit()
     log.info("database schema at %s (%s)", revision, action)

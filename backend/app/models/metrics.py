@@ -12,7 +12,9 @@ from app.models.base import Base, UTCDateTime
 
 class Series(Base):
     __tablename__ = "series"
-    __table_args__ = (UniqueConstraint("plugin_id", "name", "labels_key", name="uq_series_identity"),)
+    __table_args__ = (
+        UniqueConstraint("plugin_id", "name", "labels_key", name="uq_series_identity"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plugin_id: Mapped[int] = mapped_column(ForeignKey("plugins.id", ondelete="CASCADE"), index=True)
@@ -35,13 +37,17 @@ class Sample(Base):
 
     __tablename__ = "samples"
 
-    series_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    series_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
     ts: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     value: Mapped[float] = mapped_column(Float)
 
 
 class _Rollup:
-    series_id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    series_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
     ts: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     vmin: Mapped[float] = mapped_column(Float)
     vmax: Mapped[float] = mapped_column(Float)

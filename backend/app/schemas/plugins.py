@@ -29,8 +29,14 @@ class PluginCreate(BaseModel):
         extra="forbid",
         json_schema_extra={
             "examples": [
-                {"name": "Home page", "type": "http", "config": {"url": "https://example.org"},
-                 "interval_seconds": 60, "timeout_seconds": 10, "enabled": True}
+                {
+                    "name": "Home page",
+                    "type": "http",
+                    "config": {"url": "https://example.org"},
+                    "interval_seconds": 60,
+                    "timeout_seconds": 10,
+                    "enabled": True,
+                }
             ]
         },
     )

@@ -18,15 +18,30 @@ async def first_start(state: AppState) -> None:
     async with state.db.session() as session:
         fresh = await auth.user_count(session) == 0
         if fresh and settings.admin_username and settings.admin_password:
-            await auth.create_user(session, settings.admin_username, settings.admin_password, "admin")
+            await auth.create_user(
+                session, settings.admin_username, settings.admin_password, "admin"
+            )
             log.info("created admin %r from ADMIN_USERNAME/ADMIN_PASSWORD", settings.admin_username)
         elif fresh:
             log.info("no users yet: open the UI (or POST /api/v1/auth/setup) to create the admin")
         plugin_count = await session.scalar(select(func.count()).select_from(Plugin))
         entry = state.registry.get("system")
-        if fresh and plugin_count == 0 and settings.create_default_plugin and entry and entry.available:
+        if (
+            fresh
+            and plugin_count == 0
+            and settings.create_default_plugin
+            and entry
+            and entry.available
+        ):
             await plugins.create_plugin(
-                session, state.registry, state.box, name="This host", type_="system",
-                config={}, interval_seconds=None, timeout_seconds=None, enabled=True,
+                session,
+                state.registry,
+                state.box,
+                name="This host",
+                type_="system",
+                config={},
+                interval_seconds=None,
+                timeout_seconds=None,
+                enabled=True,
             )
             log.info("created the default 'system' plugin for this host")

@@ -96,8 +96,13 @@ class Hub:
                 "plugin_id": plugin_id,
                 "ts": ts,
                 "samples": [
-                    {"series_id": s.series_id, "name": s.name, "value": s.value, "unit": s.unit,
-                     "labels": s.labels}
+                    {
+                        "series_id": s.series_id,
+                        "name": s.name,
+                        "value": s.value,
+                        "unit": s.unit,
+                        "labels": s.labels,
+                    }
                     for s in samples
                 ],
             }
@@ -183,7 +188,11 @@ class Hub:
                     await asyncio.wait_for(ws.close(client.close_code, client.close_reason), 2)
             log.info(
                 "WebSocket client disconnected",
-                extra={"user": user, "code": client.close_code, "reason": client.close_reason or "-"},
+                extra={
+                    "user": user,
+                    "code": client.close_code,
+                    "reason": client.close_reason or "-",
+                },
             )
 
     async def _send_loop(self, client: Client) -> None:
@@ -231,8 +240,14 @@ class Hub:
             ):
                 client.plugins = set(plugins)
             else:
-                return {"type": "error", "detail": "'plugins' must be \"all\" or a list of plugin ids."}
-            return {"type": "subscribed", "plugins": "all" if client.plugins is None else sorted(client.plugins)}
+                return {
+                    "type": "error",
+                    "detail": "'plugins' must be \"all\" or a list of plugin ids.",
+                }
+            return {
+                "type": "subscribed",
+                "plugins": "all" if client.plugins is None else sorted(client.plugins),
+            }
         if kind == "pong" or kind == "ping":
             return {"type": "pong"} if kind == "ping" else None
         return {"type": "error", "detail": f"Unknown message type {kind!r}; use 'subscribe'."}
