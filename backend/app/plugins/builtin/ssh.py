@@ -104,7 +104,7 @@ class SshConfig(PluginConfig):
 
 
 def _cpu_times(stat: str) -> dict[str, tuple[float, float]]:
-    """{"cpu": (busy, total), "cpu0": ...} from /proc/stat (guest time is already in user)."""
+    """{"cpu": (busy, idle), "cpu0": ...} from /proc/stat (guest time is already in user)."""
     out: dict[str, tuple[float, float]] = {}
     for line in stat.splitlines():
         if not line.startswith("cpu"):
@@ -115,7 +115,7 @@ def _cpu_times(stat: str) -> dict[str, tuple[float, float]]:
             continue
         idle = values[3] + (values[4] if len(values) > 4 else 0.0)
         total = sum(values)
-        out[name] = (total - idle, total)
+        out[name] = (total - idle, idle)
     if "cpu" not in out:
         raise ValueError("no cpu line in /proc/stat")
     return out
@@ -150,10 +150,12 @@ def _df(text: str) -> list[tuple[str, str, float, float, float]]:
 
 
 def _pct(prev: tuple[float, float], cur: tuple[float, float]) -> float | None:
-    busy, total = cur[0] - prev[0], cur[1] - prev[1]
-    if total <= 0 or busy < 0:
+    # iowait can step backwards on some kernels; clamp each delta instead of failing.
+    busy = max(0.0, cur[0] - prev[0])
+    idle = max(0.0, cur[1] - prev[1])
+    if busy + idle <= 0:
         return None
-    return max(0.0, min(100.0, busy / total * 100.0))
+    return min(100.0, busy / (busy + idle) * 100.0)
 
 
 class SshPlugin(StatusMixin, Plugin):

@@ -70,30 +70,31 @@ class SystemConfig(PluginConfig):
 @dataclass
 class _Counters:
     at: float
-    cpu_total: list[tuple[float, float]]  # (busy, total) per reading: [all, core0, core1, ...]
+    cpu_total: list[tuple[float, float]]  # (busy, idle) jiffies: [all, core0, core1, ...]
     disk: tuple[int, int] | None
     net: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
-def _cpu_busy_total(t: Any) -> tuple[float, float]:
-    total = float(sum(t))
-    # iowait is idle time the CPU spent waiting, not work, as in `top`.
+def _cpu_busy_idle(t: Any) -> tuple[float, float]:
+    # guest time is already counted in user/nice; iowait is idle time, as in `top`.
+    total = float(sum(t)) - getattr(t, "guest", 0.0) - getattr(t, "guest_nice", 0.0)
     idle = float(t.idle + getattr(t, "iowait", 0.0))
-    return total - idle, total
+    return total - idle, idle
 
 
 def _cpu_readings() -> list[tuple[float, float]]:
-    return [_cpu_busy_total(psutil.cpu_times())] + [
-        _cpu_busy_total(t) for t in psutil.cpu_times(percpu=True)
+    return [_cpu_busy_idle(psutil.cpu_times())] + [
+        _cpu_busy_idle(t) for t in psutil.cpu_times(percpu=True)
     ]
 
 
 def _percent(prev: tuple[float, float], cur: tuple[float, float]) -> float | None:
-    busy = cur[0] - prev[0]
-    total = cur[1] - prev[1]
-    if total <= 0 or busy < 0:
+    # The kernel's iowait counter can step backwards; clamp each delta like psutil does.
+    busy = max(0.0, cur[0] - prev[0])
+    idle = max(0.0, cur[1] - prev[1])
+    if busy + idle <= 0:
         return None
-    return max(0.0, min(100.0, busy / total * 100.0))
+    return min(100.0, busy / (busy + idle) * 100.0)
 
 
 def _iface_excluded(name: str, patterns: list[str]) -> bool:

@@ -1,0 +1,35 @@
+"""All seven built-ins load through the registry with the metadata the UI needs."""
+
+from __future__ import annotations
+
+from app.plugins.base import Plugin
+from app.plugins.registry import BUILTIN_MODULES, PluginRegistry
+
+EXPECTED_SECRETS = {
+    "system": set(),
+    "http": {"basic_auth_password", "bearer_token"},
+    "tcp": set(),
+    "ping": set(),
+    "dns": set(),
+    "ssh": {"password", "private_key", "private_key_passphrase"},
+    "docker": set(),
+}
+
+
+def test_every_builtin_loads_and_describes_itself():
+    registry = PluginRegistry().load()
+    for type_ in BUILTIN_MODULES:
+        entry = registry.get(type_)
+        assert entry is not None and entry.available, (type_, entry)
+        cls = entry.cls
+        assert issubclass(cls, Plugin) and cls.type == type_
+        assert cls.name and cls.description.endswith(".")
+        assert cls.category in {"system", "network", "service", "container", "other"}
+        assert 10 <= cls.default_interval_seconds <= 300
+        schema = cls.config_schema()
+        assert schema["type"] == "object" and schema["additionalProperties"] is False
+        for field, prop in schema["properties"].items():
+            assert prop.get("title"), f"{type_}.{field} has no title for the form"
+        assert set(cls.secret_fields()) == EXPECTED_SECRETS[type_]
+        for secret in cls.secret_fields():
+            assert schema["properties"][secret]["writeOnly"] is True
