@@ -1,13 +1,27 @@
 """ORM tables; importing this package registers every table on `Base.metadata`."""
 
+from app.models.alert import (
+    AlertIncident,
+    AlertRule,
+    AlertSilence,
+    AlertState,
+    NotificationChannel,
+    NotificationDelivery,
+)
 from app.models.base import Base
 from app.models.metrics import Rollup1h, Rollup1m, RollupState, Sample, Series
 from app.models.plugin import Plugin, PluginHealth, PluginRun
 from app.models.user import ApiToken, User
 
 __all__ = [
+    "AlertIncident",
+    "AlertRule",
+    "AlertSilence",
+    "AlertState",
     "ApiToken",
     "Base",
+    "NotificationChannel",
+    "NotificationDelivery",
     "Plugin",
     "PluginHealth",
     "PluginRun",
