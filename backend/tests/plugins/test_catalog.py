@@ -30,6 +30,9 @@ def test_every_builtin_loads_and_describes_itself():
         assert schema["type"] == "object" and schema["additionalProperties"] is False
         for field, prop in schema["properties"].items():
             assert prop.get("title"), f"{type_}.{field} has no title for the form"
+            assert prop.get("description"), f"{type_}.{field} has no help text for the form"
+            if field not in schema.get("required", []):
+                assert "default" in prop, f"{type_}.{field}: the form cannot show its default"
         assert set(cls.secret_fields()) == EXPECTED_SECRETS[type_]
         for secret in cls.secret_fields():
             assert schema["properties"][secret]["writeOnly"] is True

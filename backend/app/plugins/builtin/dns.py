@@ -36,7 +36,9 @@ class DnsConfig(PluginConfig):
         min_length=1,
         max_length=253,
     )
-    record_type: RecordType = Field("A", title="Record type")
+    record_type: RecordType = Field(
+        "A", title="Record type", description="Which record to ask for."
+    )
     server: str | None = Field(
         None,
         title="DNS server",
@@ -44,9 +46,11 @@ class DnsConfig(PluginConfig):
         "host's resolver from /etc/resolv.conf.",
         examples=["192.168.1.2", "1.1.1.1"],
     )
-    port: int = Field(53, title="Server port", ge=1, le=65535)
+    port: int = Field(
+        53, title="Server port", description="Only used with a server set.", ge=1, le=65535
+    )
     expected_answers: list[str] = Field(
-        default_factory=list,
+        [],
         title="Expected answers",
         description="Every value listed must be in the answer (e.g. the IP address the name "
         "should point to). Case, quotes and a trailing dot are ignored.",

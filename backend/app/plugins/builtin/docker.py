@@ -39,7 +39,7 @@ class DockerConfig(PluginConfig):
         max_length=500,
     )
     containers: list[str] = Field(
-        default_factory=list,
+        [],
         title="Containers",
         description="Only report these containers (names or ids). Empty means all.",
         examples=[["jellyfin", "home-assistant"]],

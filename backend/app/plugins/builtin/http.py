@@ -32,7 +32,7 @@ class HttpConfig(PluginConfig):
         "GET", title="Method", description="HEAD skips the body (and so the keyword check)."
     )
     expected_status_codes: list[int] = Field(
-        default_factory=list,
+        [],
         title="Expected status codes",
         description="The check is up only for these codes. Empty means any 2xx or 3xx.",
         examples=[[200], [200, 204, 401]],
@@ -67,16 +67,25 @@ class HttpConfig(PluginConfig):
         description="For https URLs, report the days until the server certificate expires.",
     )
     headers: dict[str, str] = Field(
-        default_factory=dict,
+        {},
         title="Request headers",
         description="Extra headers to send. Put credentials in the secret fields below instead.",
         examples=[{"Accept": "application/json"}],
         max_length=50,
     )
     basic_auth_username: str | None = Field(
-        None, title="Basic auth user", max_length=200, examples=["monitor"]
+        None,
+        title="Basic auth user",
+        description="User name for HTTP basic authentication.",
+        max_length=200,
+        examples=["monitor"],
     )
-    basic_auth_password: str | None = SecretField(None, title="Basic auth password", max_length=500)
+    basic_auth_password: str | None = SecretField(
+        None,
+        title="Basic auth password",
+        description="Password for HTTP basic authentication. Stored encrypted.",
+        max_length=500,
+    )
     bearer_token: str | None = SecretField(
         None,
         title="Bearer token",

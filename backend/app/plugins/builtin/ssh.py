@@ -39,8 +39,15 @@ class SshConfig(PluginConfig):
     host: str = Field(
         ..., title="Host", description="Server name or IP address.", examples=["nas.lan"]
     )
-    port: int = Field(22, title="Port", ge=1, le=65535)
-    username: str = Field(..., title="User", min_length=1, max_length=100, examples=["monitor"])
+    port: int = Field(22, title="Port", description="SSH port.", ge=1, le=65535)
+    username: str = Field(
+        ...,
+        title="User",
+        description="Login name; it only needs to read /proc and run df.",
+        min_length=1,
+        max_length=100,
+        examples=["monitor"],
+    )
     password: str | None = SecretField(
         None, title="Password", description="Password login (or use a key).", max_length=1024
     )
@@ -62,7 +69,7 @@ class SshConfig(PluginConfig):
         max_length=500,
     )
     mounts: list[str] = Field(
-        default_factory=list,
+        [],
         title="Mounts",
         description="Only report these mount points. Empty means every real filesystem.",
         examples=[["/", "/srv"]],

@@ -46,20 +46,20 @@ class SystemConfig(PluginConfig):
         description="Report sensor temperatures where the host exposes them.",
     )
     mounts: list[str] = Field(
-        default_factory=list,
+        [],
         title="Mounts",
         description="Only report these mount points. Empty means every real filesystem.",
         examples=[["/", "/srv/data"]],
         max_length=100,
     )
     exclude_fstypes: list[str] = Field(
-        default_factory=lambda: list(DEFAULT_EXCLUDED_FSTYPES),
+        list(DEFAULT_EXCLUDED_FSTYPES),
         title="Skip filesystem types",
         description="Filesystem types left out of disk usage (pseudo and image filesystems).",
         max_length=100,
     )
     exclude_interfaces: list[str] = Field(
-        default_factory=lambda: ["lo"],
+        ["lo"],
         title="Skip network interfaces",
         description="Interfaces left out of network rates. Names ending in `*` match a prefix.",
         examples=[["lo", "veth*", "docker*"]],

@@ -26,7 +26,9 @@ class TcpConfig(PluginConfig):
         description="Host name or IP address to connect to.",
         examples=["nas.lan", "192.168.1.10"],
     )
-    port: int = Field(..., title="Port", ge=1, le=65535, examples=[22, 443, 5432])
+    port: int = Field(
+        ..., title="Port", description="TCP port number.", ge=1, le=65535, examples=[22, 443]
+    )
     timeout_seconds: float = Field(
         5.0,
         title="Timeout (s)",
