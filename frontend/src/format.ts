@@ -28,6 +28,7 @@ export function formatValue(value: number | null | undefined, unit = ""): string
   if ((lower === "s" || lower === "seconds") && Math.abs(value) >= 3600) return formatDuration(value * 1000);
   if (lower === "%" || lower === "percent") return `${trim(value)}%`;
   if (lower === "bool" || lower === "boolean") return value ? "yes" : "no";
+  if (lower === "count") return trim(value);
   return u ? `${trim(value)} ${u}` : trim(value);
 }
 
@@ -90,6 +91,20 @@ export function labelText(labels: Record<string, string> | undefined): string {
 }
 
 export function metricTitle(name: string): string {
-  const s = name.replace(/[._]+/g, " ").trim();
+  const words = name.split(/[._\s]+/).filter(Boolean).map((w) => ACRONYMS[w.toLowerCase()] ?? w);
+  const s = words.join(" ");
   return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+const ACRONYMS: Record<string, string> = { cpu: "CPU", tls: "TLS", dns: "DNS", http: "HTTP", rtt: "RTT", ttl: "TTL", ssh: "SSH", io: "I/O" };
+
+/** A compact card label: "http_response_time" on an http plugin → "Response time". */
+export function shortMetricName(name: string, pluginType?: string): string {
+  let n = name;
+  if (pluginType && n.toLowerCase().startsWith(pluginType.toLowerCase() + "_")) n = n.slice(pluginType.length + 1);
+  n = n.replace(/_(ms|percent|seconds|secs)$/i, "");
+  const words = n.split(/[._\s]+/).filter(Boolean).map((w) => ACRONYMS[w.toLowerCase()] ?? w.toLowerCase());
+  if (words.length === 0) return name;
+  if (words[0] === words[0].toLowerCase()) words[0] = words[0].charAt(0).toUpperCase() + words[0].slice(1);
+  return words.join(" ");
 }

@@ -106,13 +106,22 @@ export async function latest(pluginId?: number): Promise<LatestValue[]> {
   return asList<LatestValue>(await unwrap(client.GET(`${V1}/metrics/latest`, { params: { query } })));
 }
 
+/** The API takes at most this many series per query; larger sets are fetched in parallel chunks. */
+export const QUERY_CHUNK = 50;
+
 export async function queryMetrics(seriesIds: number[], start: Date, end: Date, points: number): Promise<QueryResult> {
-  const data = await unwrap<QueryResult>(
-    client.GET(`${V1}/metrics/query`, {
-      params: { query: { series_id: seriesIds, start: start.toISOString(), end: end.toISOString(), points } },
-    }),
+  const chunks: number[][] = [];
+  for (let i = 0; i < seriesIds.length; i += QUERY_CHUNK) chunks.push(seriesIds.slice(i, i + QUERY_CHUNK));
+  const results = await Promise.all(
+    chunks.map((ids) =>
+      unwrap<QueryResult>(
+        client.GET(`${V1}/metrics/query`, {
+          params: { query: { series_id: ids, start: start.toISOString(), end: end.toISOString(), points } },
+        }),
+      ),
+    ),
   );
-  return { series: data?.series ?? [], resolution: data?.resolution ?? null };
+  return { series: results.flatMap((r) => r?.series ?? []), resolution: results[0]?.resolution ?? null };
 }
 
 export async function listUsers(): Promise<User[]> {

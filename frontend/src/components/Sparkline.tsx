@@ -46,7 +46,8 @@ export function Sparkline({ seriesId, initial, windowSec = 3600, label, color }:
             stroke,
             width: 1.75,
             fill: stroke + "22",
-            points: { show: false },
+            // A line needs two points; until then show the lone value as a dot.
+            points: { show: (uu: uPlot) => uu.data[0].length < 2, size: 5 },
             spanGaps: true,
           },
         ],

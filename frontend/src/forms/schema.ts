@@ -112,7 +112,8 @@ export function fieldsFromSchema(schema: JsonSchema | undefined, secretFields: s
     } else if (t === "boolean") kind = "boolean";
     else if (t === "integer") kind = "integer";
     else if (t === "number") kind = "number";
-    else if (t === "string") kind = s.maxLength && s.maxLength > 500 ? "text" : "string";
+    else if (t === "string")
+      kind = s.format === "textarea" || s["x-multiline"] === true || (s.maxLength && s.maxLength > 4096) ? "text" : "string";
     else if (t === "array" && ["integer", "number"].includes(typeOf(resolve(s.items, root)) ?? ""))
       kind = "number-array";
     else if (t === "array" && ["string", undefined].includes(typeOf(resolve(s.items, root))) && !resolve(s.items, root).properties && !resolve(s.items, root).enum)

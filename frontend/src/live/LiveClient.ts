@@ -80,7 +80,8 @@ export class LiveClient {
 
   /** Skip the remaining backoff (e.g. the tab became visible or the network came back). */
   retryNow(): void {
-    if (this.stopped || this._status === "open" || this._status === "connecting") return;
+    // A socket still handshaking (or open) is the connection; do not open a second one.
+    if (this.stopped || this.ws) return;
     this.clearTimer();
     this.connect();
   }

@@ -9,7 +9,7 @@ import { toUnixSeconds, type LivePoint } from "../live/store";
 import { Link } from "../router";
 import { EmptyState, ErrorState, HealthBadge, Spinner } from "../components/ui";
 import { Sparkline } from "../components/Sparkline";
-import { formatInterval, formatValue, labelText, metricTitle, timeAgo } from "../format";
+import { formatInterval, formatValue, labelText, shortMetricName, timeAgo } from "../format";
 
 export interface CardValue {
   seriesId: number;
@@ -20,15 +20,41 @@ export interface CardValue {
   value: number;
 }
 
-const PRIMARY_HINTS = [/response_time|latency|duration|rtt/i, /cpu/i, /usage|percent|util/i, /load/i, /temp/i];
+const PRIMARY_HINTS = [
+  /response_time|latency|rtt_avg|connect_time|duration/i,
+  /cpu_percent/i,
+  /memory_percent/i,
+  /disk_percent/i,
+  /status_code|packet_loss|running|answer_count/i,
+  /load/i,
+  /percent|usage|util|temp/i,
+  /^up$/i,
+];
 
-/** Orders a plugin's latest values so the most telling metric comes first (it gets the sparkline). */
+/** Orders a plugin's latest values so the most telling metric comes first (it gets the sparkline):
+ * known "headline" metrics first, aggregate (unlabelled) series before per-device ones. */
 export function rankValues(values: CardValue[]): CardValue[] {
   const score = (v: CardValue) => {
     const i = PRIMARY_HINTS.findIndex((re) => re.test(v.name));
-    return i < 0 ? PRIMARY_HINTS.length : i;
+    return i < 0 ? PRIMARY_HINTS.length - 0.5 : i;
   };
-  return [...values].sort((a, b) => score(a) - score(b) || a.name.localeCompare(b.name) || a.seriesId - b.seriesId);
+  const labelled = (v: CardValue) => (Object.keys(v.labels).length ? 1 : 0);
+  return [...values].sort(
+    (a, b) => score(a) - score(b) || labelled(a) - labelled(b) || a.name.localeCompare(b.name) || a.seriesId - b.seriesId,
+  );
+}
+
+/** The values a card shows: the best few, one per metric name. */
+export function headlineValues(ranked: CardValue[], n = 3): CardValue[] {
+  const seen = new Set<string>();
+  const out: CardValue[] = [];
+  for (const v of ranked) {
+    if (seen.has(v.name)) continue;
+    seen.add(v.name);
+    out.push(v);
+    if (out.length === n) break;
+  }
+  return out;
 }
 
 function mergeValues(rest: LatestValue[], live: LivePoint[]): CardValue[] {
@@ -77,7 +103,7 @@ const PluginCard = memo(function PluginCard({
   const spark = useSparkData(plugin.enabled ? primary?.seriesId : undefined);
   const lastRun = run?.finished_at ?? run?.started_at ?? health?.last_run_at ?? null;
   const status: HealthStatus = (health?.status as HealthStatus) ?? "unknown";
-  const shown = values.slice(0, 3);
+  const shown = headlineValues(values);
 
   return (
     <article className={`card plugin-card status-${plugin.enabled ? status : "disabled"}`} data-plugin-id={plugin.id} data-health={plugin.enabled ? status : "disabled"}>
@@ -99,7 +125,7 @@ const PluginCard = memo(function PluginCard({
           {shown.map((v) => (
             <div key={v.seriesId} className="kv-value">
               <dt title={`${v.name}${labelText(v.labels) ? ` (${labelText(v.labels)})` : ""}`}>
-                {metricTitle(v.name)}
+                {shortMetricName(v.name, plugin.type)}
                 {labelText(v.labels) ? <span className="muted"> {Object.values(v.labels).join("/")}</span> : null}
               </dt>
               <dd data-series={v.seriesId}>{formatValue(v.value, v.unit)}</dd>
@@ -112,7 +138,7 @@ const PluginCard = memo(function PluginCard({
         </p>
       )}
       {primary && plugin.enabled ? (
-        <Sparkline seriesId={primary.seriesId} initial={spark.data ?? null} label={metricTitle(primary.name)} />
+        <Sparkline seriesId={primary.seriesId} initial={spark.data ?? null} label={shortMetricName(primary.name, plugin.type)} />
       ) : (
         <div className="sparkline sparkline-empty" aria-hidden="true" />
       )}

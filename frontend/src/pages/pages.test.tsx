@@ -1,0 +1,210 @@
+import { describe, expect, it, beforeEach } from "vitest";
+import { act, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { renderApp } from "../test/render";
+import { FakeWebSocket, json, mockFetch } from "../test/fakes";
+import { Dashboard } from "./Dashboard";
+import { PluginFormPage } from "./PluginForm";
+import { LiveBanner, LiveIndicator } from "../components/Layout";
+import type { User } from "../api/types";
+
+const admin: User = { id: 1, username: "admin", role: "admin", disabled: false };
+const viewer: User = { id: 2, username: "v", role: "viewer", disabled: false };
+const now = new Date().toISOString();
+
+const httpType = {
+  type: "http",
+  name: "HTTP(S) check",
+  description: "Checks a URL.",
+  category: "network",
+  default_interval_seconds: 60,
+  secret_fields: ["bearer_token"],
+  available: true,
+  config_schema: {
+    type: "object",
+    required: ["url"],
+    properties: {
+      url: { type: "string", title: "URL" },
+      bearer_token: { anyOf: [{ type: "string" }, { type: "null" }], default: null, title: "Bearer token", writeOnly: true, format: "password", "x-secret": true },
+    },
+  },
+};
+
+function plugin(id: number, name: string, status = "healthy", enabled = true) {
+  return {
+    id,
+    name,
+    type: "http",
+    config: { url: "http://x/" },
+    interval_seconds: 60,
+    timeout_seconds: 10,
+    enabled,
+    health: { status, consecutive_failures: 0, last_run_at: now, last_success_at: now, last_error: status === "down" ? "connection refused" : null },
+  };
+}
+
+describe("Dashboard", () => {
+  beforeEach(() => window.history.replaceState(null, "", "/"));
+
+  it("shows a card per plugin with health, values, and updates a value live", async () => {
+    mockFetch({
+      "GET /api/v1/plugins": () => [plugin(1, "NAS web"), plugin(2, "Router", "down"), plugin(3, "Old box", "unknown", false)],
+      "GET /api/v1/plugin-types": () => [httpType],
+      "GET /api/v1/metrics/latest": () => ({
+        items: [{ series_id: 10, plugin_id: 1, name: "http_response_time", unit: "ms", labels: {}, ts: now, value: 12 }],
+      }),
+      "GET /api/v1/metrics/query": () => ({ series: [{ id: 10, name: "http_response_time", unit: "ms", labels: {}, points: [[now, 12]] }] }),
+    });
+    renderApp(<Dashboard user={admin} />);
+    const nas = (await screen.findByRole("link", { name: "NAS web" })).closest("article")!;
+    expect(nas).toHaveAttribute("data-health", "healthy");
+    expect(within(nas).getByText("Response time")).toBeInTheDocument();
+    expect(within(nas).getByText("12 ms")).toBeInTheDocument();
+    const router = screen.getByRole("link", { name: "Router" }).closest("article")!;
+    expect(within(router).getByText("Down")).toBeInTheDocument();
+    expect(within(router).getByText("connection refused")).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Old box" }).closest("article")).toHaveAttribute("data-health", "disabled");
+
+    // live: a metrics event changes the value without refetching
+    const ws = FakeWebSocket.last();
+    act(() => ws.open());
+    act(() =>
+      ws.receive({
+        type: "metrics",
+        plugin_id: 1,
+        ts: new Date(Date.now() + 1000).toISOString(),
+        samples: [{ series_id: 10, name: "http_response_time", value: 48, unit: "ms", labels: {} }],
+      }),
+    );
+    expect(within(nas).getByText("48 ms")).toBeInTheDocument();
+    // a health event flips the badge
+    act(() => ws.receive({ type: "health", plugin_id: 1, health: { status: "degraded", consecutive_failures: 1, last_error: "timeout" } }));
+    await waitFor(() => expect(nas).toHaveAttribute("data-health", "degraded"));
+  });
+
+  it("filters by status and search", async () => {
+    mockFetch({
+      "GET /api/v1/plugins": () => [plugin(1, "NAS web"), plugin(2, "Router", "down")],
+      "GET /api/v1/plugin-types": () => [httpType],
+      "GET /api/v1/metrics/latest": () => ({ items: [] }),
+    });
+    renderApp(<Dashboard user={admin} />);
+    await screen.findByRole("link", { name: "NAS web" });
+    await userEvent.click(screen.getByRole("button", { name: /Down/ }));
+    expect(screen.queryByRole("link", { name: "NAS web" })).not.toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Router" })).toBeInTheDocument();
+    await userEvent.click(screen.getByRole("button", { name: "All" }));
+    await userEvent.type(screen.getByLabelText("Search plugins"), "nas");
+    expect(screen.getByRole("link", { name: "NAS web" })).toBeInTheDocument();
+    expect(screen.queryByRole("link", { name: "Router" })).not.toBeInTheDocument();
+  });
+
+  it("has an empty state that says what to do, for admins and viewers", async () => {
+    mockFetch({
+      "GET /api/v1/plugins": () => [],
+      "GET /api/v1/plugin-types": () => [httpType],
+      "GET /api/v1/metrics/latest": () => ({ items: [] }),
+    });
+    const { unmount } = renderApp(<Dashboard user={admin} />);
+    expect(await screen.findByText("No plugins yet")).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Add your first plugin" })).toHaveAttribute("href", "/plugins/new");
+    unmount();
+    renderApp(<Dashboard user={viewer} />);
+    expect(await screen.findByText(/Ask an administrator/)).toBeInTheDocument();
+  });
+
+  it("has an error state with a retry", async () => {
+    let fail = true;
+    mockFetch({
+      "GET /api/v1/plugins": () => (fail ? json({ error: "Internal", detail: "database is down" }, 503) : []),
+      "GET /api/v1/plugin-types": () => [httpType],
+      "GET /api/v1/metrics/latest": () => ({ items: [] }),
+    });
+    renderApp(<Dashboard user={admin} />);
+    expect(await screen.findByText("database is down")).toBeInTheDocument();
+    fail = false;
+    await userEvent.click(screen.getByRole("button", { name: "Try again" }));
+    expect(await screen.findByText("No plugins yet")).toBeInTheDocument();
+  });
+});
+
+describe("live indicator", () => {
+  it("says when live updates are disconnected and offers to reconnect", async () => {
+    renderApp(
+      <>
+        <LiveIndicator />
+        <LiveBanner />
+      </>,
+    );
+    const ws = FakeWebSocket.last();
+    act(() => ws.open());
+    expect(screen.getByRole("button", { name: "Live updates are on" })).toHaveTextContent("Live");
+    act(() => ws.serverClose(1006));
+    const btn = screen.getByRole("button", { name: /disconnected/ });
+    expect(btn).toHaveAttribute("data-live-status", "reconnecting");
+    expect(await screen.findByTestId("live-banner", {}, { timeout: 4000 })).toHaveTextContent(/disconnected/);
+    // the automatic retry is under way; if it fails too, the button skips the next wait
+    act(() => FakeWebSocket.last().serverClose(1006));
+    const before = FakeWebSocket.instances.length;
+    await userEvent.click(screen.getByRole("button", { name: /disconnected/ }));
+    expect(FakeWebSocket.instances).toHaveLength(before + 1);
+  });
+});
+
+describe("plugin form", () => {
+  beforeEach(() => window.history.replaceState(null, "", "/plugins/new?type=http"));
+
+  it("validates locally, then maps API 422 errors next to the fields", async () => {
+    const { calls } = mockFetch({
+      "GET /api/v1/plugin-types": () => [httpType],
+      "POST /api/v1/plugins": () =>
+        json(
+          {
+            detail: [
+              { loc: ["body", "config", "url"], msg: "URL must start with http:// or https://", type: "value_error" },
+              { loc: ["body", "name"], msg: "A plugin with this name exists", type: "value_error" },
+            ],
+          },
+          422,
+        ),
+    });
+    renderApp(<PluginFormPage />);
+    await screen.findByRole("heading", { name: "Add HTTP(S) check plugin" });
+    await userEvent.click(screen.getByRole("button", { name: "Add plugin" }));
+    expect(screen.getByLabelText(/^URL/)).toHaveAccessibleDescription(/required/);
+    expect(calls.filter((c) => c.method === "POST")).toHaveLength(0);
+
+    await userEvent.type(screen.getByLabelText(/^Name/), "Web");
+    await userEvent.type(screen.getByLabelText(/^URL/), "ftp://x");
+    await userEvent.type(screen.getByLabelText(/^Bearer token/), "tok");
+    await userEvent.click(screen.getByRole("button", { name: "Add plugin" }));
+    await waitFor(() => expect(screen.getByLabelText(/^URL/)).toHaveAccessibleDescription(/must start with http/));
+    expect(screen.getByLabelText(/^Name/)).toHaveAccessibleDescription(/name exists/);
+    const post = calls.find((c) => c.method === "POST")!;
+    expect(JSON.parse(post.body!)).toMatchObject({
+      name: "Web",
+      type: "http",
+      config: { url: "ftp://x", bearer_token: "tok" },
+      interval_seconds: 60,
+      enabled: true,
+    });
+  });
+
+  it("edits with the stored secret masked and sends the mask back untouched", async () => {
+    window.history.replaceState(null, "", "/plugins/5/edit");
+    const { calls } = mockFetch({
+      "GET /api/v1/plugin-types": () => [httpType],
+      "GET /api/v1/plugins/5": () => ({ ...plugin(5, "API"), config: { url: "http://api/", bearer_token: "********" } }),
+      "PATCH /api/v1/plugins/5": () => plugin(5, "API"),
+    });
+    renderApp(<PluginFormPage id={5} />);
+    const token = (await screen.findByLabelText(/^Bearer token/)) as HTMLInputElement;
+    expect(token.type).toBe("password");
+    expect(token.value).toBe("********");
+    await userEvent.click(screen.getByRole("button", { name: "Save changes" }));
+    await waitFor(() => expect(calls.some((c) => c.method === "PATCH")).toBe(true));
+    const body = JSON.parse(calls.find((c) => c.method === "PATCH")!.body!);
+    expect(body.config.bearer_token).toBe("********");
+    expect(body.type).toBeUndefined();
+  });
+});
