@@ -18,7 +18,6 @@ from app.core.config import Settings
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "unity:events"
 CLOSE_POLICY = 1008  # authentication or origin refused
 CLOSE_TOO_SLOW = 1013  # "try again later": the client's send queue overflowed
 CLOSE_GOING_AWAY = 1001  # server shutting down
@@ -119,7 +118,7 @@ class Hub:
         self.events_published += 1
         if self._redis is not None:
             try:
-                await self._redis.publish(CHANNEL, data)
+                await self._redis.publish(self.settings.redis_channel, data)
                 self.redis_error = None
                 return
             except Exception as exc:  # Redis down: at least this replica's clients get it
@@ -144,7 +143,7 @@ class Hub:
         while True:
             try:
                 pubsub = self._redis.pubsub()
-                await pubsub.subscribe(CHANNEL)
+                await pubsub.subscribe(self.settings.redis_channel)
                 backoff = 0.5
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
