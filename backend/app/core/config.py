@@ -87,6 +87,7 @@ class Settings(BaseSettings):
 
     # --- real time and scale-out
     redis_url: str | None = None
+    redis_channel: str = "unity:events"
     ws_queue_size: int = Field(1000, ge=1)
     ws_ping_seconds: float = Field(20.0, gt=0)
     shutdown_timeout_seconds: float = Field(8.0, gt=0)
