@@ -17,6 +17,7 @@ from app.core.logging import setup_logging
 from app.core.security import SecretBox
 from app.db.migrate import migrate
 from app.db.session import Database
+from app.services.notifications import rotate_channel_urls
 
 log = logging.getLogger("app.cli")
 
@@ -95,7 +96,9 @@ async def _rotate(settings: Settings) -> int:
 
 # Other tables holding Fernet ciphertext register a coroutine here (e.g. notification channels):
 # it re-encrypts its rows with `box.rotate` in the given session and returns how many it changed.
-_EXTRA_ROTATIONS: list[Callable[[AsyncSession, SecretBox], Awaitable[int]]] = []
+_EXTRA_ROTATIONS: list[Callable[[AsyncSession, SecretBox], Awaitable[int]]] = [
+    rotate_channel_urls,
+]
 
 
 def main(argv: list[str] | None = None) -> None:

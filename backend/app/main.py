@@ -12,7 +12,20 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
-from app.api import auth, health, metrics, plugin_types, plugins, scheduler, tokens, users, ws
+from app.api import (
+    alerts,
+    auth,
+    channels,
+    health,
+    metrics,
+    plugin_types,
+    plugins,
+    prometheus,
+    scheduler,
+    tokens,
+    users,
+    ws,
+)
 from app.core.config import VERSION, Settings, get_settings
 from app.core.errors import install_error_handlers
 from app.core.logging import setup_logging
@@ -21,8 +34,10 @@ from app.db.migrate import migrate
 from app.db.session import Database
 from app.plugins.registry import PluginRegistry
 from app.services import bootstrap
+from app.services.alerts import AlertService
 from app.services.maintenance import StorageMaintenance
 from app.services.metrics_store import MetricsWriter
+from app.services.notifications import Notifier
 from app.services.plugin_scheduler import PluginScheduler
 from app.services.rate_limit import RateLimiter
 from app.services.spa import mount_spa
@@ -54,6 +69,9 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         sched = PluginScheduler(db, settings, registry, box, writer, hub, executor)
         maintenance = StorageMaintenance(db, settings, writer)
         sched.add_maintenance("storage", maintenance.run, settings.maintenance_interval_seconds)
+        alert_service = AlertService(db, settings, Notifier(db, settings, box))
+        hub.listeners.append(alert_service.on_event)
+        sched.add_maintenance("alerts", alert_service.tick, settings.alert_eval_seconds)
         state = AppState(
             settings=settings,
             db=db,
@@ -65,11 +83,13 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             scheduler=sched,
             login_limiter=RateLimiter(),
             maintenance=maintenance,
+            alerts=alert_service,
         )
         app.state.unity = state
         await bootstrap.first_start(state)
         await writer.start()
         await hub.start()
+        await alert_service.start()
         await sched.start()
         log.info(
             "Unity %s started",
@@ -82,6 +102,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             log.info("Unity stopping")
             await sched.stop()
             await writer.stop(settings.shutdown_timeout_seconds)
+            await alert_service.stop()
             await hub.stop()
             executor.shutdown(wait=False, cancel_futures=True)
             await db.dispose()
@@ -108,7 +129,9 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     if settings.trusted_hosts != ["*"]:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     app.include_router(health.router)
-    for module in (auth, users, tokens, plugin_types, plugins, metrics, scheduler):
+    app.include_router(prometheus.router)
+    routers = (auth, users, tokens, plugin_types, plugins, metrics, scheduler, alerts, channels)
+    for module in routers:
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(ws.router)
     mount_spa(app, settings.frontend_dist)

@@ -10,6 +10,7 @@ from app.core.config import Settings
 from app.core.security import SecretBox
 from app.db.session import Database
 from app.plugins.registry import PluginRegistry
+from app.services.alerts import AlertService
 from app.services.maintenance import StorageMaintenance
 from app.services.metrics_store import MetricsWriter
 from app.services.plugin_scheduler import PluginScheduler
@@ -29,4 +30,5 @@ class AppState:
     scheduler: PluginScheduler
     login_limiter: RateLimiter
     maintenance: StorageMaintenance
+    alerts: AlertService
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))

@@ -1,0 +1,137 @@
+"""/api/v1/channels: notification channels (Apprise URLs), a test send, and the delivery log."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
+from app.core.errors import ADMIN, AUTH, Conflict, InvalidInput, NotFound, responses
+from app.models import NotificationChannel
+from app.plugins.base import SECRET_MASK
+from app.schemas.alerts import (
+    ChannelCreate,
+    ChannelOut,
+    ChannelTestOut,
+    ChannelUpdate,
+    DeliveryOut,
+    DeliveryStatus,
+)
+from app.schemas.common import Page
+from app.services import notifications as svc
+
+router = APIRouter(prefix="/channels", tags=["channels"])
+
+
+def _out(channel: NotificationChannel) -> dict[str, Any]:
+    return {
+        "id": channel.id,
+        "name": channel.name,
+        "url": SECRET_MASK,
+        "service": channel.service,
+        "enabled": channel.enabled,
+        "send_resolved": channel.send_resolved,
+        "created_at": channel.created_at,
+        "updated_at": channel.updated_at,
+    }
+
+
+@router.get(
+    "",
+    response_model=list[ChannelOut],
+    responses=responses(*AUTH),
+    summary="List notification channels (URLs masked)",
+)
+async def list_channels(user: CurrentUser, session: SessionDep) -> list[dict[str, Any]]:
+    return [_out(c) for c in await svc.list_channels(session)]
+
+
+@router.post(
+    "",
+    response_model=ChannelOut,
+    status_code=201,
+    responses=responses(*ADMIN, InvalidInput, Conflict),
+    summary="Add a channel from an Apprise URL (stored encrypted)",
+)
+async def create_channel(
+    body: ChannelCreate, state: StateDep, admin: AdminUser, session: SessionDep
+) -> dict[str, Any]:
+    channel = await svc.create_channel(
+        session,
+        state.box,
+        name=body.name,
+        url=body.url,
+        enabled=body.enabled,
+        send_resolved=body.send_resolved,
+    )
+    return _out(channel)
+
+
+@router.get(
+    "/{channel_id}",
+    response_model=ChannelOut,
+    responses=responses(*AUTH, NotFound),
+    summary="Get one channel (URL masked)",
+)
+async def get_channel(channel_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    return _out(await svc.get_channel(session, channel_id))
+
+
+@router.patch(
+    "/{channel_id}",
+    response_model=ChannelOut,
+    responses=responses(*ADMIN, NotFound, InvalidInput, Conflict),
+    summary='Change a channel; a url of "********" keeps the stored one',
+)
+async def update_channel(
+    channel_id: int, body: ChannelUpdate, state: StateDep, admin: AdminUser, session: SessionDep
+) -> dict[str, Any]:
+    channel = await svc.get_channel(session, channel_id)
+    channel = await svc.update_channel(
+        session, state.box, channel, body.model_dump(exclude_unset=True)
+    )
+    return _out(channel)
+
+
+@router.delete(
+    "/{channel_id}",
+    status_code=204,
+    responses=responses(*ADMIN, NotFound),
+    summary="Delete a channel and its delivery log",
+)
+async def delete_channel(channel_id: int, admin: AdminUser, session: SessionDep) -> None:
+    await svc.delete_channel(session, await svc.get_channel(session, channel_id))
+
+
+@router.post(
+    "/{channel_id}/test",
+    response_model=ChannelTestOut,
+    responses=responses(*ADMIN, NotFound),
+    summary="Send a test notification now",
+)
+async def test_channel(
+    channel_id: int, state: StateDep, admin: AdminUser, session: SessionDep
+) -> dict[str, Any]:
+    channel = await svc.get_channel(session, channel_id)
+    delivery = await state.alerts.notifier.send_test(session, channel)
+    return {"ok": delivery.status == "sent", "error": delivery.last_error, "delivery": delivery}
+
+
+@router.get(
+    "/{channel_id}/deliveries",
+    response_model=Page[DeliveryOut],
+    responses=responses(*AUTH, NotFound),
+    summary="The channel's delivery log, newest first",
+)
+async def list_deliveries(
+    channel_id: int,
+    user: CurrentUser,
+    session: SessionDep,
+    status: DeliveryStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    await svc.get_channel(session, channel_id)
+    items, total = await svc.list_deliveries(session, channel_id, limit, offset, status)
+    return {"items": items, "total": total, "limit": limit, "offset": offset}

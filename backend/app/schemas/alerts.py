@@ -1,0 +1,275 @@
+"""Alert rules, states, incidents, silences, notification channels and deliveries on the wire."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from app.schemas.common import ORM, UTCTime
+
+RuleKind = Literal["metric", "health"]
+Comparison = Literal[">", ">=", "<", "<=", "==", "!="]
+Severity = Literal["info", "warning", "critical"]
+StateName = Literal["pending", "firing", "resolved"]
+IncidentStatus = Literal["firing", "resolved"]
+DeliveryStatus = Literal["pending", "sent", "failed"]
+DeliveryKind = Literal["firing", "resolved", "test"]
+
+WEEK = 7 * 86400
+
+
+class RuleCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Disk almost full",
+                    "kind": "metric",
+                    "plugin_id": 1,
+                    "metric": "disk_used_percent",
+                    "labels": {"mount": "/"},
+                    "op": ">",
+                    "threshold": 90,
+                    "for_seconds": 300,
+                    "keep_firing_seconds": 120,
+                    "severity": "warning",
+                    "channel_ids": [1],
+                },
+                {
+                    "name": "Any plugin down 5 min",
+                    "kind": "health",
+                    "plugin_id": None,
+                    "for_seconds": 300,
+                    "severity": "critical",
+                    "channel_ids": [1],
+                },
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=100)
+    kind: RuleKind = "metric"
+    description: str = Field("", max_length=2000)
+    plugin_id: int | None = Field(None, description="None: every plugin.")
+    metric: str | None = Field(
+        None, min_length=1, max_length=200, description="Sample name; required for metric rules."
+    )
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="Exact-match label matchers (metric rules)."
+    )
+    op: Comparison = ">"
+    threshold: float = 0.0
+    for_seconds: int = Field(
+        60,
+        ge=0,
+        le=WEEK,
+        description="How long the condition (health rules: 'down') must hold before firing.",
+    )
+    keep_firing_seconds: int = Field(
+        60,
+        ge=0,
+        le=WEEK,
+        description="How long the condition must stay clear before a firing alert resolves.",
+    )
+    severity: Severity = "warning"
+    enabled: bool = True
+    channel_ids: list[int] = Field(default_factory=list)
+
+
+class RuleUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    kind: RuleKind | None = None
+    description: str | None = Field(None, max_length=2000)
+    plugin_id: int | None = None
+    metric: str | None = Field(None, min_length=1, max_length=200)
+    labels: dict[str, str] | None = None
+    op: Comparison | None = None
+    threshold: float | None = None
+    for_seconds: int | None = Field(None, ge=0, le=WEEK)
+    keep_firing_seconds: int | None = Field(None, ge=0, le=WEEK)
+    severity: Severity | None = None
+    enabled: bool | None = None
+    channel_ids: list[int] | None = None
+
+
+class RuleOut(BaseModel):
+    id: int
+    name: str
+    kind: RuleKind
+    description: str
+    plugin_id: int | None
+    metric: str | None
+    labels: dict[str, str]
+    op: Comparison
+    threshold: float
+    for_seconds: int
+    keep_firing_seconds: int
+    severity: Severity
+    enabled: bool
+    channel_ids: list[int]
+    pending: int = Field(description="Series or plugins currently pending for this rule.")
+    firing: int = Field(description="Series or plugins currently firing for this rule.")
+    created_at: UTCTime
+    updated_at: UTCTime
+
+
+class StateOut(ORM):
+    id: int
+    rule_id: int
+    key: str
+    plugin_id: int | None
+    series_id: int | None
+    labels: dict[str, str]
+    state: StateName
+    active_since: UTCTime | None
+    firing_since: UTCTime | None
+    clear_since: UTCTime | None
+    resolved_at: UTCTime | None
+    value: float | None
+    evaluated_at: UTCTime | None
+    incident_id: int | None
+
+
+class IncidentOut(ORM):
+    id: int
+    rule_id: int | None
+    rule_name: str
+    rule: dict[str, Any] = Field(description="The rule as it was when the incident fired.")
+    kind: RuleKind
+    severity: Severity
+    plugin_id: int | None
+    plugin_name: str | None
+    series_id: int | None
+    metric: str | None
+    labels: dict[str, str]
+    status: IncidentStatus
+    summary: str
+    started_at: UTCTime
+    fired_at: UTCTime
+    resolved_at: UTCTime | None
+    value: float | None
+    last_value: float | None
+    resolved_value: float | None
+    resolved_reason: str | None
+    silenced: bool = Field(description="It fired during a silence (notifications held back).")
+    silence_id: int | None
+    notified: bool
+
+
+class DeliveryOut(ORM):
+    id: int
+    channel_id: int
+    incident_id: int | None
+    kind: DeliveryKind
+    title: str
+    body: str
+    status: DeliveryStatus
+    attempts: int
+    next_attempt_at: UTCTime | None
+    last_error: str | None
+    created_at: UTCTime
+    sent_at: UTCTime | None
+
+
+class IncidentDetail(IncidentOut):
+    deliveries: list[DeliveryOut]
+
+
+class SilenceCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "plugin_id": 1,
+                    "starts_at": "2026-01-10T22:00:00Z",
+                    "ends_at": "2026-01-11T02:00:00Z",
+                    "comment": "NAS firmware upgrade",
+                }
+            ]
+        },
+    )
+
+    plugin_id: int | None = Field(None, description="None (and no rule_id): silences everything.")
+    rule_id: int | None = Field(None, description="Only this rule's alerts.")
+    starts_at: AwareDatetime
+    ends_at: AwareDatetime
+    comment: str = Field("", max_length=2000)
+
+
+class SilenceUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plugin_id: int | None = None
+    rule_id: int | None = None
+    starts_at: AwareDatetime | None = None
+    ends_at: AwareDatetime | None = None
+    comment: str | None = Field(None, max_length=2000)
+
+
+class SilenceOut(ORM):
+    id: int
+    plugin_id: int | None
+    rule_id: int | None
+    starts_at: UTCTime
+    ends_at: UTCTime
+    comment: str
+    created_by: str
+    created_at: UTCTime
+    active: bool = False
+
+
+class ChannelCreate(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Phone (ntfy)",
+                    "url": "ntfys://ntfy.sh/my-homelab-alerts",
+                    "enabled": True,
+                    "send_resolved": True,
+                }
+            ]
+        },
+    )
+
+    name: str = Field(min_length=1, max_length=100)
+    url: str = Field(min_length=3, max_length=4000, description="An Apprise URL; stored encrypted.")
+    enabled: bool = True
+    send_resolved: bool = Field(True, description="Also send a notice when an alert resolves.")
+
+
+class ChannelUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, min_length=1, max_length=100)
+    url: str | None = Field(
+        None,
+        min_length=3,
+        max_length=4000,
+        description='"********" or absent keeps the stored URL.',
+    )
+    enabled: bool | None = None
+    send_resolved: bool | None = None
+
+
+class ChannelOut(ORM):
+    id: int
+    name: str
+    url: str = Field(description='Always "********": the URL is never returned.')
+    service: str = Field(description="Apprise's name for the service, e.g. ntfy or Discord.")
+    enabled: bool
+    send_resolved: bool
+    created_at: UTCTime
+    updated_at: UTCTime
+
+
+class ChannelTestOut(BaseModel):
+    ok: bool
+    error: str | None
+    delivery: DeliveryOut

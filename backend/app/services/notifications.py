@@ -1,0 +1,396 @@
+"""Notification channels (encrypted Apprise URLs) and the delivery queue with retry and backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import apprise
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.security import SecretBox
+from app.db.session import Database
+from app.models import NotificationChannel, NotificationDelivery
+from app.plugins.base import SECRET_MASK
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+NOTIFY_TYPES = ("info", "success", "warning", "failure")
+BATCH = 50
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def describe_url(url: str) -> str:
+    """Apprise's name for the service behind a URL; InvalidInput when Apprise can't use it."""
+    instance = apprise.Apprise.instantiate(url)
+    if instance is None:
+        scheme = url.split("://", 1)[0] if "://" in url else url[:20]
+        raise InvalidInput(
+            f"Apprise does not understand this URL (scheme {scheme!r}); use e.g. "
+            "ntfy://topic, gotify://host/token, discord://webhook_id/token, "
+            "mailto://user:password@example.org or json://host/path."
+        )
+    return str(getattr(instance, "service_name", "") or url.split("://", 1)[0])[:64]
+
+
+def backoff(settings: Settings, attempts: int) -> float:
+    """Seconds before retry number `attempts` (1 = the first retry): doubling, capped."""
+    delay = settings.notify_retry_base_seconds * 2 ** max(attempts - 1, 0)
+    return float(min(delay, settings.notify_retry_max_seconds))
+
+
+def _send_blocking(url: str, title: str, body: str, notify_type: str, timeout: float) -> str | None:
+    """One Apprise call (network I/O, runs in the notifier's thread pool): None or the error."""
+    client = apprise.Apprise(asset=apprise.AppriseAsset(app_id="Unity"))
+    if not client.add(url):
+        return "Apprise does not understand this channel's URL."
+    result = client.notify(body=body, title=title, notify_type=notify_type, timeout=timeout)
+    if bool(result):
+        return None
+    messages = []
+    with contextlib.suppress(Exception):
+        messages = [str(getattr(e, "message", e)) for e in result.logs()]
+    detail = "; ".join(m for m in messages if m) or f"the service refused it ({result.status!r})"
+    return detail[:1000]
+
+
+@dataclass
+class _Due:
+    id: int
+    url: str | None
+    error: str | None
+    title: str
+    body: str
+    notify_type: str
+    attempts: int
+
+
+class Notifier:
+    """Sends deliveries through Apprise off the event loop; failed ones are retried with backoff."""
+
+    def __init__(
+        self, db: Database, settings: Settings, box: SecretBox, clock: Clock = utc_now
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.box = box
+        self.clock = clock
+        self.executor = ThreadPoolExecutor(settings.notify_threads, thread_name_prefix="notify")
+        self.sent_total = 0
+        self.failed_attempts_total = 0
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+        self._again = False
+        self._closed = False
+
+    # ----------------------------------------------------------------- lifecycle
+    async def close(self) -> None:
+        self._closed = True
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        self.executor.shutdown(wait=False, cancel_futures=True)
+
+    def wake(self) -> None:
+        """Deliver what is due now, in the background (new incidents should not wait for a tick)."""
+        if self._closed:
+            return
+        if self._task is not None and not self._task.done():
+            self._again = True
+            return
+        self._task = asyncio.get_running_loop().create_task(self._drain(), name="notify-drain")
+
+    async def idle(self) -> None:
+        """Wait for a background drain started by `wake` (tests, shutdown)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.wait({self._task})
+
+    async def _drain(self) -> None:
+        while True:
+            self._again = False
+            try:
+                await self.process_due()
+            except Exception:
+                log.exception("notification delivery failed")
+            if not self._again:
+                return
+
+    # ----------------------------------------------------------------- sending
+    async def send(self, url: str, title: str, body: str, notify_type: str = "info") -> str | None:
+        """Send one message now; None on success, else a sentence saying what went wrong."""
+        timeout = self.settings.notify_timeout_seconds
+        loop = asyncio.get_running_loop()
+        try:
+            return await asyncio.wait_for(
+                loop.run_in_executor(
+                    self.executor, _send_blocking, url, title, body, notify_type, timeout
+                ),
+                timeout + 5,
+            )
+        except TimeoutError:
+            return f"The service did not answer within {timeout:g} s."
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"[:1000]
+
+    async def process_due(self) -> int:
+        """Attempt every pending delivery whose time has come; returns how many were attempted."""
+        async with self._lock:
+            now = self.clock()
+            async with self.db.session() as session:
+                rows = (
+                    await session.execute(
+                        select(NotificationDelivery, NotificationChannel)
+                        .join(NotificationChannel)
+                        .where(
+                            NotificationDelivery.status == "pending",
+                            NotificationDelivery.next_attempt_at <= now,
+                        )
+                        .order_by(NotificationDelivery.next_attempt_at, NotificationDelivery.id)
+                        .limit(BATCH)
+                    )
+                ).all()
+                due = [self._prepare(d, c) for d, c in rows]
+            if not due:
+                return 0
+            outcomes = await asyncio.gather(
+                *(self._attempt(d) for d in due), return_exceptions=True
+            )
+            now = self.clock()
+            async with self.db.session() as session:
+                for d, outcome in zip(due, outcomes, strict=True):
+                    error = (
+                        f"{type(outcome).__name__}: {outcome}"
+                        if isinstance(outcome, BaseException)
+                        else outcome
+                    )
+                    delivery = await session.get(NotificationDelivery, d.id)
+                    if delivery is not None:
+                        self._record(delivery, error, now)
+                await session.commit()
+            return len(due)
+
+    def _prepare(self, delivery: NotificationDelivery, channel: NotificationChannel) -> _Due:
+        url, error = None, None
+        if not channel.enabled:
+            error = "The channel is disabled."
+        else:
+            try:
+                url = str(self.box.decrypt(channel.url_encrypted)["url"])
+            except (ValueError, KeyError) as exc:
+                error = f"The channel's URL cannot be read: {exc}"
+        return _Due(
+            delivery.id,
+            url,
+            error,
+            delivery.title,
+            delivery.body,
+            delivery.notify_type,
+            delivery.attempts,
+        )
+
+    async def _attempt(self, due: _Due) -> str | None:
+        if due.url is None:
+            return due.error
+        return await self.send(due.url, due.title, due.body, due.notify_type)
+
+    def _record(self, delivery: NotificationDelivery, error: str | None, now: datetime) -> None:
+        delivery.attempts += 1
+        extra = {
+            "delivery_id": delivery.id,
+            "channel_id": delivery.channel_id,
+            "incident_id": delivery.incident_id,
+            "attempt": delivery.attempts,
+        }
+        if error is None:
+            delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
+            delivery.next_attempt_at = None
+            self.sent_total += 1
+            log.info("notification sent", extra=extra)
+            return
+        self.failed_attempts_total += 1
+        delivery.last_error = error
+        if delivery.attempts >= self.settings.notify_max_attempts:
+            delivery.status, delivery.next_attempt_at = "failed", None
+            log.error("notification failed, giving up: %s", error, extra=extra)
+        else:
+            delay = backoff(self.settings, delivery.attempts)
+            delivery.next_attempt_at = now + timedelta(seconds=delay)
+            log.warning("notification failed, retrying in %.0fs: %s", delay, error, extra=extra)
+
+    async def send_test(
+        self, session: AsyncSession, channel: NotificationChannel
+    ) -> NotificationDelivery:
+        """Send a test message now (no retries) and log it like any other delivery."""
+        now = self.clock()
+        title = "Unity test notification"
+        body = f"This is a test from Unity for the channel {channel.name!r}. It works."
+        delivery = NotificationDelivery(
+            channel_id=channel.id,
+            incident_id=None,
+            kind="test",
+            title=title,
+            body=body,
+            notify_type="info",
+            status="pending",
+            attempts=0,
+            created_at=now,
+        )
+        try:
+            url = str(self.box.decrypt(channel.url_encrypted)["url"])
+        except (ValueError, KeyError) as exc:
+            error: str | None = f"The channel's URL cannot be read: {exc}"
+        else:
+            error = await self.send(url, title, body, "info")
+        delivery.attempts = 1
+        delivery.status = "sent" if error is None else "failed"
+        delivery.sent_at = self.clock() if error is None else None
+        delivery.last_error = error
+        session.add(delivery)
+        await session.commit()
+        log.info("test notification %s", delivery.status, extra={"channel_id": channel.id})
+        return delivery
+
+
+def enqueue(
+    session: AsyncSession,
+    channel_ids: list[int],
+    *,
+    incident_id: int,
+    kind: str,
+    title: str,
+    body: str,
+    notify_type: str,
+    now: datetime,
+) -> list[NotificationDelivery]:
+    """Queue one delivery per channel (the caller commits, then wakes the notifier)."""
+    out = []
+    for channel_id in channel_ids:
+        d = NotificationDelivery(
+            channel_id=channel_id,
+            incident_id=incident_id,
+            kind=kind,
+            title=title[:300],
+            body=body,
+            notify_type=notify_type,
+            status="pending",
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        session.add(d)
+        out.append(d)
+    return out
+
+
+# --------------------------------------------------------------------- channel CRUD
+async def list_channels(session: AsyncSession) -> list[NotificationChannel]:
+    return list(await session.scalars(select(NotificationChannel).order_by(NotificationChannel.id)))
+
+
+async def get_channel(session: AsyncSession, channel_id: int) -> NotificationChannel:
+    channel = await session.get(NotificationChannel, channel_id)
+    if channel is None:
+        raise NotFound(
+            f"No notification channel with id {channel_id}; list them with GET /api/v1/channels."
+        )
+    return channel
+
+
+async def create_channel(
+    session: AsyncSession,
+    box: SecretBox,
+    *,
+    name: str,
+    url: str,
+    enabled: bool,
+    send_resolved: bool,
+) -> NotificationChannel:
+    service = describe_url(url)
+    channel = NotificationChannel(
+        name=name,
+        url_encrypted=box.encrypt({"url": url}),
+        service=service,
+        enabled=enabled,
+        send_resolved=send_resolved,
+    )
+    session.add(channel)
+    await _commit_unique(session, name)
+    log.info("notification channel created", extra={"channel_id": channel.id, "service": service})
+    return channel
+
+
+async def update_channel(
+    session: AsyncSession, box: SecretBox, channel: NotificationChannel, changes: dict[str, Any]
+) -> NotificationChannel:
+    url = changes.get("url")
+    if url is not None and url != SECRET_MASK:
+        channel.service = describe_url(url)
+        channel.url_encrypted = box.encrypt({"url": url})
+    for field in ("name", "enabled", "send_resolved"):
+        if changes.get(field) is not None:
+            setattr(channel, field, changes[field])
+    await _commit_unique(session, channel.name)
+    log.info("notification channel updated", extra={"channel_id": channel.id})
+    return channel
+
+
+async def delete_channel(session: AsyncSession, channel: NotificationChannel) -> None:
+    await session.delete(channel)
+    await session.commit()
+    log.info("notification channel deleted", extra={"channel_id": channel.id})
+
+
+async def list_deliveries(
+    session: AsyncSession, channel_id: int, limit: int, offset: int, status: str | None = None
+) -> tuple[list[NotificationDelivery], int]:
+    where = [NotificationDelivery.channel_id == channel_id]
+    if status:
+        where.append(NotificationDelivery.status == status)
+    total = await session.scalar(
+        select(func.count()).select_from(NotificationDelivery).where(*where)
+    )
+    rows = await session.scalars(
+        select(NotificationDelivery)
+        .where(*where)
+        .order_by(NotificationDelivery.created_at.desc(), NotificationDelivery.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows), int(total or 0)
+
+
+async def _commit_unique(session: AsyncSession, name: str) -> None:
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict(f"A channel named {name!r} already exists; pick another name.") from None
+
+
+async def rotate_channel_urls(session: AsyncSession, box: SecretBox) -> int:
+    """Re-encrypt every channel URL under the newest key (for `python -m app rotate-key`)."""
+    count = 0
+    for channel in await session.scalars(select(NotificationChannel)):
+        try:
+            channel.url_encrypted = box.rotate(channel.url_encrypted)
+        except ValueError as exc:
+            raise ValueError(
+                f"notification channel {channel.id} ({channel.name!r}): {exc}; nothing was changed"
+            ) from None
+        count += 1
+    return count

@@ -1,0 +1,242 @@
+"""Prometheus text exposition (format 0.0.4): every series' latest value plus Unity's own health."""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import VERSION
+from app.models import Plugin, PluginHealth, Series
+from app.models.alert import SEVERITIES
+from app.models.plugin import HEALTH_STATUSES
+from app.services import alerts
+from app.services.state import AppState
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+PREFIX = "unity_"
+# Labels Unity sets on every plugin series; a series label of the same name becomes exported_<name>.
+RESERVED_LABELS = frozenset({"plugin", "plugin_id", "instance", "job"})
+QUANTILES = (0.5, 0.9, 0.99)
+
+_BAD_NAME = re.compile(r"[^a-zA-Z0-9_:]")
+_BAD_LABEL = re.compile(r"[^a-zA-Z0-9_]")
+
+
+def metric_name(name: str) -> str:
+    """`unity_` + the name with every character Prometheus refuses turned into `_`."""
+    return PREFIX + _BAD_NAME.sub("_", name)
+
+
+def label_name(name: str) -> str:
+    clean = _BAD_LABEL.sub("_", name) or "_"
+    if clean[0].isdigit():
+        clean = "_" + clean
+    if clean.startswith("__"):  # reserved for Prometheus' own use
+        clean = "x" + clean
+    return clean
+
+
+def escape_label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def escape_help(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def fmt_value(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
+
+
+Labels = tuple[tuple[str, str], ...]
+
+
+@dataclass
+class Family:
+    name: str
+    type: str
+    help: str
+    samples: dict[tuple[str, Labels], float] = field(default_factory=dict)
+
+    def add(
+        self, labels: dict[str, str] | None = None, value: float = 0.0, suffix: str = ""
+    ) -> None:
+        key = (suffix, tuple(labels.items()) if labels else ())
+        self.samples.setdefault(key, float(value))  # the first of two colliding series wins
+
+    def render(self) -> Iterable[str]:
+        yield f"# HELP {self.name} {escape_help(self.help)}"
+        yield f"# TYPE {self.name} {self.type}"
+        for (suffix, labels), value in self.samples.items():
+            inner = ",".join(f'{k}="{escape_label(v)}"' for k, v in labels)
+            yield (
+                f"{self.name}{suffix}{{{inner}}} {fmt_value(value)}"
+                if inner
+                else (f"{self.name}{suffix} {fmt_value(value)}")
+            )
+
+
+class Exposition:
+    def __init__(self) -> None:
+        self.families: dict[str, Family] = {}
+
+    def family(self, name: str, type_: str, help_: str) -> Family:
+        fam = self.families.get(name)
+        if fam is None:
+            fam = self.families[name] = Family(name, type_, help_)
+        return fam
+
+    def render(self) -> str:
+        lines: list[str] = []
+        for fam in self.families.values():
+            lines.extend(fam.render())
+        return "\n".join(lines) + "\n"
+
+
+def _series_labels(plugin: Plugin, labels: dict[str, str]) -> dict[str, str]:
+    out = {"plugin": plugin.type, "plugin_id": str(plugin.id), "instance": plugin.name}
+    for key in sorted(labels):
+        name = label_name(str(key))
+        if name in RESERVED_LABELS:
+            name = f"exported_{name}"
+        while name in out:
+            name += "_"
+        out[name] = str(labels[key])
+    return out
+
+
+def _own_metrics(exp: Exposition, state: AppState) -> None:
+    exp.family("unity_build_info", "gauge", "Unity's version; always 1").add(
+        {"version": VERSION}, 1
+    )
+    sched = state.scheduler
+    exp.family(
+        "unity_scheduler_leader",
+        "gauge",
+        "1 when this replica runs the plugin scheduler (the counters below are its own)",
+    ).add(None, 1 if sched.role == "leader" else 0)
+    runs = exp.family(
+        "unity_scheduler_runs_total", "counter", "Plugin runs finished by this replica, by status"
+    )
+    counts = {"success": 0, "error": 0, "timeout": 0, **sched.run_counts}
+    for status in sorted(counts):
+        runs.add({"status": status}, counts[status])
+    late = [v / 1000 for v in sched.lateness_ms]
+    lateness = exp.family(
+        "unity_scheduler_lateness_seconds",
+        "summary",
+        f"How late scheduled runs started, over the last {sched.lateness_ms.maxlen} runs",
+    )
+    if late:
+        cuts = statistics.quantiles(late, n=100, method="inclusive") if len(late) > 1 else []
+        for q in QUANTILES:
+            value = cuts[round(q * 100) - 1] if cuts else late[0]
+            lateness.add({"quantile": str(q)}, value)
+    lateness.add(None, sum(late), "_sum")
+    lateness.add(None, len(late), "_count")
+
+    w = state.writer.stats
+    exp.family(
+        "unity_writer_buffered_samples", "gauge", "Samples waiting to be written to the database"
+    ).add(None, w.buffered)
+    exp.family(
+        "unity_writer_written_samples_total", "counter", "Samples written to the database"
+    ).add(None, w.written)
+    exp.family(
+        "unity_writer_dropped_samples_total",
+        "counter",
+        "Samples dropped because the write buffer overflowed",
+    ).add(None, w.dropped)
+    exp.family("unity_writer_failures_total", "counter", "Failed batch writes (retried)").add(
+        None, w.failures
+    )
+    exp.family(
+        "unity_websocket_clients", "gauge", "WebSocket clients connected to this replica"
+    ).add(None, len(state.hub.clients))
+    exp.family(
+        "unity_websocket_events_published_total", "counter", "Events published by this replica"
+    ).add(None, state.hub.events_published)
+    notifier = state.alerts.notifier
+    exp.family(
+        "unity_notifications_sent_total", "counter", "Alert notifications delivered by this replica"
+    ).add(None, notifier.sent_total)
+    exp.family(
+        "unity_notification_failures_total",
+        "counter",
+        "Failed notification attempts (each retry counts)",
+    ).add(None, notifier.failed_attempts_total)
+
+
+async def render(state: AppState, session: AsyncSession) -> str:
+    exp = Exposition()
+    _own_metrics(exp, state)
+    own = set(exp.families)
+
+    health = exp.family(
+        "unity_plugin_health",
+        "gauge",
+        "1 for each plugin instance's current health status, 0 for the others",
+    )
+    for plugin, status in (
+        await session.execute(
+            select(Plugin, PluginHealth.status)
+            .outerjoin(PluginHealth, PluginHealth.plugin_id == Plugin.id)
+            .order_by(Plugin.id)
+        )
+    ).all():
+        for s in HEALTH_STATUSES:
+            base = {"plugin": plugin.type, "plugin_id": str(plugin.id), "instance": plugin.name}
+            health.add({**base, "status": s}, 1 if (status or "unknown") == s else 0)
+
+    firing = await alerts.firing_incidents(session)
+    by_severity = exp.family("unity_alerts_firing", "gauge", "Firing alerts by severity")
+    for severity in SEVERITIES:
+        by_severity.add({"severity": severity}, sum(1 for i in firing if i.severity == severity))
+    active = exp.family(
+        "unity_alert_active", "gauge", "1 for every firing alert (rule, plugin and series)"
+    )
+    for i in firing:
+        labels = {"rule": i.rule_name, "severity": i.severity}
+        if i.plugin_id is not None:
+            labels.update({"plugin_id": str(i.plugin_id), "instance": i.plugin_name or ""})
+        if i.series_id is not None:
+            labels["series_id"] = str(i.series_id)
+        active.add(labels, 1)
+    own |= {"unity_plugin_health", "unity_alerts_firing", "unity_alert_active"}
+
+    rows = await session.execute(
+        select(Series, Plugin)
+        .join(Plugin, Plugin.id == Series.plugin_id)
+        .where(Series.last_value.is_not(None))
+        .order_by(Series.name, Series.id)
+    )
+    units: dict[str, set[str]] = {}
+    for series, plugin in rows.all():
+        name = metric_name(series.name)
+        if name in own or (name.endswith(("_sum", "_count")) and name.rsplit("_", 1)[0] in own):
+            name = PREFIX + "plugin_" + name.removeprefix(PREFIX)
+        fam = exp.family(name, "gauge", "")
+        if series.unit:
+            units.setdefault(name, set()).add(series.unit)
+        units.setdefault(name, set())
+        assert series.last_value is not None
+        fam.add(_series_labels(plugin, dict(series.labels or {})), series.last_value)
+        if not fam.help:
+            fam.help = f"Latest value of the plugin metric {series.name!r}"
+    for name, found in units.items():
+        if found:
+            fam = exp.families[name]
+            fam.help += f" (unit: {', '.join(sorted(found))})"
+    return exp.render()
