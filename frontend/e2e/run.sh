@@ -4,7 +4,9 @@
 # in Debian's Chromium. Everything it starts is stopped and the database dropped on exit.
 #
 # Outside CI a missing nginx/Chromium/PostgreSQL/backend prints what to install and exits 0;
-# with CI=true it fails instead.  Extra arguments go to `playwright test`.
+# with CI=true it fails instead.  Extra arguments go to `playwright test`; with `--exec CMD...`
+# the stack runs CMD instead (the budget script uses this), with E2E_BASE_URL, E2E_BACKEND_URL
+# and E2E_TARGET_URL in its environment.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 FRONTEND="$(dirname "$HERE")"
@@ -122,5 +124,11 @@ done
 curl -fsS "http://127.0.0.1:$NPORT/health" >/dev/null || { echo "e2e: nginx does not proxy /health" >&2; exit 1; }
 
 cd "$FRONTEND"
-E2E_BASE_URL="http://127.0.0.1:$NPORT" E2E_TARGET_URL="http://127.0.0.1:$TPORT/" CHROMIUM_PATH="$CHROMIUM" \
+export E2E_BASE_URL="http://127.0.0.1:$NPORT" E2E_BACKEND_URL="http://127.0.0.1:$BPORT" \
+  E2E_TARGET_URL="http://127.0.0.1:$TPORT/" CHROMIUM_PATH="$CHROMIUM"
+if [ "${1:-}" = "--exec" ]; then
+  shift
+  "$@"
+else
   npx playwright test "$@"
+fi

@@ -1,6 +1,6 @@
 // Top-level routing and the auth gate: setup or login when signed out, the app shell when signed in.
 import { useState, useSyncExternalStore } from "react";
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { auth } from "./api/auth";
 import * as api from "./api/endpoints";
 import { qk, useMe } from "./api/queries";
@@ -65,6 +65,14 @@ function Routes({ user }: { user: User }) {
 }
 
 function SignedIn({ token }: { token: string }) {
+  const qc = useQueryClient();
+  // Start the dashboard's requests alongside /auth/me instead of after it: one round trip less.
+  useState(() => {
+    void qc.prefetchQuery({ queryKey: qk.plugins, queryFn: api.listPlugins });
+    void qc.prefetchQuery({ queryKey: qk.latestAll, queryFn: () => api.latest() });
+    void qc.prefetchQuery({ queryKey: qk.types, queryFn: api.listPluginTypes });
+    return null;
+  });
   const me = useMe();
   if (me.isPending) return <Spinner label="Loading your account…" />;
   if (me.isError) {

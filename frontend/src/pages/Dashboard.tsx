@@ -1,5 +1,5 @@
 // The dashboard: one card per plugin instance with health, last run, key values and a live sparkline.
-import { memo, useMemo, useState } from "react";
+import { memo, useEffect, useMemo, useRef, useState } from "react";
 import { useQueries, useQuery } from "@tanstack/react-query";
 import { qk, useLatestAll, usePlugins, usePluginTypes } from "../api/queries";
 import * as api from "../api/endpoints";
@@ -69,10 +69,23 @@ function mergeValues(rest: LatestValue[], live: LivePoint[]): CardValue[] {
   return rankValues([...m.values()]);
 }
 
-function useSparkData(seriesId: number | undefined) {
+/** True once the element has come near the viewport: off-screen cards skip chart work at load. */
+function useNearViewport<T extends Element>(): [React.RefObject<T | null>, boolean] {
+  const ref = useRef<T>(null);
+  const [seen, setSeen] = useState(typeof IntersectionObserver === "undefined");
+  useEffect(() => {
+    if (seen || !ref.current) return;
+    const io = new IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && setSeen(true), { rootMargin: "200px" });
+    io.observe(ref.current);
+    return () => io.disconnect();
+  }, [seen]);
+  return [ref, seen];
+}
+
+function useSparkData(seriesId: number | undefined, enabled: boolean) {
   return useQuery({
     queryKey: ["metrics", "spark", seriesId],
-    enabled: seriesId !== undefined,
+    enabled: seriesId !== undefined && enabled,
     staleTime: Infinity,
     queryFn: async (): Promise<[number[], (number | null)[]]> => {
       const end = new Date();
@@ -100,13 +113,14 @@ const PluginCard = memo(function PluginCard({
   const run = store.runs.get(plugin.id);
   const values = mergeValues(rest, store.latestForPlugin(plugin.id));
   const primary = values[0];
-  const spark = useSparkData(plugin.enabled ? primary?.seriesId : undefined);
+  const [cardRef, near] = useNearViewport<HTMLElement>();
+  const spark = useSparkData(plugin.enabled ? primary?.seriesId : undefined, near);
   const lastRun = run?.finished_at ?? run?.started_at ?? health?.last_run_at ?? null;
   const status: HealthStatus = (health?.status as HealthStatus) ?? "unknown";
   const shown = headlineValues(values);
 
   return (
-    <article className={`card plugin-card status-${plugin.enabled ? status : "disabled"}`} data-plugin-id={plugin.id} data-health={plugin.enabled ? status : "disabled"}>
+    <article ref={cardRef} className={`card plugin-card status-${plugin.enabled ? status : "disabled"}`} data-plugin-id={plugin.id} data-health={plugin.enabled ? status : "disabled"}>
       <header className="card-head">
         <div className="card-title">
           <h3>
@@ -137,7 +151,7 @@ const PluginCard = memo(function PluginCard({
           {plugin.enabled ? "Waiting for the first run to report data…" : "Disabled: no data is being collected."}
         </p>
       )}
-      {primary && plugin.enabled ? (
+      {primary && plugin.enabled && near ? (
         <Sparkline seriesId={primary.seriesId} initial={spark.data ?? null} label={shortMetricName(primary.name, plugin.type)} />
       ) : (
         <div className="sparkline sparkline-empty" aria-hidden="true" />
