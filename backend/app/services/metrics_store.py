@@ -39,6 +39,7 @@ class Batch:
     plugin_id: int
     ts: datetime
     samples: list[Sample]
+    written: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 @dataclass
@@ -103,17 +104,23 @@ class MetricsWriter:
         self.oldest_since_rollup: dict[str, datetime] = {}
 
     # ----------------------------------------------------------------- producer side
-    def submit(self, plugin_id: int, ts: datetime, samples: list[Sample]) -> None:
-        """Queue samples for writing; never blocks. Drops the oldest when the buffer is full."""
+    def submit(self, plugin_id: int, ts: datetime, samples: list[Sample]) -> Batch:
+        """Queue samples for writing; never blocks. Drops the oldest when the buffer is full.
+
+        The returned batch's `written` event is set once it is committed (or dropped).
+        """
+        batch = Batch(plugin_id, ts, samples)
         if not samples:
-            return
-        self._queue.append(Batch(plugin_id, ts, samples))
+            batch.written.set()
+            return batch
+        self._queue.append(batch)
         self.stats.buffered += len(samples)
         self._idle.clear()
         while self.stats.buffered > self.buffer_max and len(self._queue) > 1:
             old = self._queue.popleft()
             self.stats.buffered -= len(old.samples)
             self.stats.dropped += len(old.samples)
+            old.written.set()
             log.warning(
                 "metrics buffer full: dropped %d samples",
                 len(old.samples),
@@ -121,6 +128,7 @@ class MetricsWriter:
             )
         if self.stats.buffered >= self.batch_size:
             self._wake.set()
+        return batch
 
     def rolled_up(self, tier: str, hint: datetime | None) -> None:
         """A roll-up covered everything from `hint` on; forget it unless older data came since."""
@@ -196,6 +204,8 @@ class MetricsWriter:
                 log.info("metrics writes recovered", extra={"buffered": self.stats.buffered})
             self.stats.last_error = None
             self.stats.last_flush_at = datetime.now(UTC)
+            for b in batches:
+                b.written.set()
             if self.on_commit is not None:
                 for plugin_id, ts, rows in committed:
                     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
@@ -123,7 +124,11 @@ async def execute(
         status, error = "error", f"{type(exc).__name__}: {exc}"[:2000]
     finished = datetime.now(UTC)
     duration = (time.perf_counter() - t0) * 1000
-    writer.submit(plugin_id, started, samples)
+    batch = writer.submit(plugin_id, started, samples)
+    if trigger == "manual":
+        # Whoever pressed "run now" expects to see the data when the answer comes.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(batch.written.wait(), 5)
     result = RunResult(
         run_id,
         plugin_id,

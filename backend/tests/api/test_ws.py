@@ -141,11 +141,14 @@ async def test_a_plugin_run_reaches_clients_after_commit(live: Any) -> None:
         async with connect(f"ws://{host}/ws/metrics?token={token}") as ws:
             await recv(ws)
             await c.post(f"/api/v1/plugins/{pid}/run", headers=h)
-            run = await recv_type(ws, "run")
+            got: dict[str, dict[str, Any]] = {}
+            while len(got) < 3:
+                msg = await recv(ws)
+                if msg["type"] in ("run", "health", "metrics"):
+                    got.setdefault(msg["type"], msg)
+            run, health, metrics = got["run"], got["health"], got["metrics"]
             assert run["plugin_id"] == pid and run["run"]["status"] == "success"
-            health = await recv_type(ws, "health")
             assert health["health"]["status"] == "healthy"
-            metrics = await recv_type(ws, "metrics")
             names = {s["name"] for s in metrics["samples"]}
             assert {"up", "tcp_connect_time"} <= names
             # committed: the same series is readable through the API right now
