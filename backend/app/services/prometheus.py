@@ -225,6 +225,10 @@ async def render(state: AppState, session: AsyncSession) -> str:
     units: dict[str, set[str]] = {}
     for series, plugin in rows.all():
         name = metric_name(series.name)
+        if name.endswith("_total"):
+            # Prometheus reserves _total for counters; these are gauges (memory_total, disk_total).
+            unit = series.unit.lower() if re.fullmatch(r"[A-Za-z]+", series.unit or "") else ""
+            name += f"_{unit or 'value'}"
         if name in own or (name.endswith(("_sum", "_count")) and name.rsplit("_", 1)[0] in own):
             name = PREFIX + "plugin_" + name.removeprefix(PREFIX)
         fam = exp.family(name, "gauge", "")
