@@ -27,7 +27,26 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from app.plugins.base import Plugin, PluginError, Sample, validate_samples
+
 CERT_VALID_DAYS = 30
+MAX_SAMPLES = 1000
+
+
+async def collect(plugin: Plugin) -> tuple[list[Sample], str | None]:
+    """One run as the engine sees it: (samples, down reason), the reason None when up.
+
+    A down target raises PluginError carrying what was still measured; those samples are
+    validated like returned ones. A PluginError without samples (misconfiguration) is not
+    a down target and propagates.
+    """
+    try:
+        samples = await plugin.collect_data()
+    except PluginError as exc:
+        if not exc.samples:
+            raise
+        return validate_samples(exc.samples, MAX_SAMPLES), str(exc)
+    return validate_samples(samples, MAX_SAMPLES), None
 
 
 def make_self_signed(directory: Path, days: int = CERT_VALID_DAYS) -> tuple[Path, Path]:

@@ -7,8 +7,10 @@ import socket
 import pytest
 from pydantic import ValidationError
 
-from app.plugins.base import PluginContext, validate_samples
+from app.plugins.base import PluginContext
 from app.plugins.builtin.http import HttpPlugin
+
+from .conftest import collect
 
 
 def make(tmp_path, **config):
@@ -20,13 +22,13 @@ def values(samples):
 
 
 async def run(tmp_path, **config):
-    plugin = make(tmp_path, **config)
-    samples = validate_samples(await plugin.collect_data(), 100)
-    return plugin, samples, values(samples)
+    """(down reason or None, samples, {name: value}) for one run."""
+    samples, reason = await collect(make(tmp_path, **config))
+    return reason, samples, values(samples)
 
 
 async def test_page_up_with_status_time_size(tmp_path, http_servers):
-    plugin, samples, v = await run(tmp_path, url=http_servers.http_url + "/", keyword="homelab")
+    reason, samples, v = await run(tmp_path, url=http_servers.http_url + "/", keyword="homelab")
     assert v["up"] == 1
     assert v["http_status_code"] == 200
     assert 0 < v["http_response_time"] < 2000
@@ -37,19 +39,19 @@ async def test_page_up_with_status_time_size(tmp_path, http_servers):
     assert units["up"] == "bool"
     assert units["http_response_size"] == "bytes"
     assert "tls_cert_days_remaining" not in v  # plain http has no certificate
-    assert plugin.status_message is None
+    assert reason is None
 
 
 async def test_missing_keyword_is_down(tmp_path, http_servers):
-    plugin, _, v = await run(tmp_path, url=http_servers.http_url + "/", keyword="Grafana")
+    reason, _, v = await run(tmp_path, url=http_servers.http_url + "/", keyword="Grafana")
     assert v["up"] == 0 and v["http_status_code"] == 200 and v["http_keyword_found"] == 0
-    assert "keyword 'Grafana' not found" in plugin.status_message
+    assert "keyword 'Grafana' not found" in reason
 
 
 async def test_unexpected_status_is_down_but_reports_code(tmp_path, http_servers):
-    plugin, _, v = await run(tmp_path, url=http_servers.http_url + "/status/503")
+    reason, _, v = await run(tmp_path, url=http_servers.http_url + "/status/503")
     assert v["up"] == 0 and v["http_status_code"] == 503
-    assert "unexpected status 503" in plugin.status_message
+    assert "unexpected status 503" in reason
 
 
 async def test_expected_status_codes_override_default(tmp_path, http_servers):
@@ -57,8 +59,8 @@ async def test_expected_status_codes_override_default(tmp_path, http_servers):
         tmp_path, url=http_servers.http_url + "/status/401", expected_status_codes=[401]
     )
     assert v["up"] == 1 and v["http_status_code"] == 401
-    _, _, v = await run(tmp_path, url=http_servers.http_url + "/", expected_status_codes=[204])
-    assert v["up"] == 0
+    reason, _, v = await run(tmp_path, url=http_servers.http_url + "/", expected_status_codes=[204])
+    assert v["up"] == 0 and reason == f"{http_servers.http_url}/: unexpected status 200"
 
 
 async def test_redirects_followed_or_not(tmp_path, http_servers):
@@ -66,28 +68,29 @@ async def test_redirects_followed_or_not(tmp_path, http_servers):
     assert v["http_status_code"] == 200 and v["up"] == 1
     _, _, v = await run(tmp_path, url=http_servers.http_url + "/redirect", follow_redirects=False)
     assert v["http_status_code"] == 302 and v["up"] == 1  # 3xx counts as up by default
-    plugin, _, v = await run(tmp_path, url=http_servers.http_url + "/loop")
-    assert v["up"] == 0 and "more than 10 redirects" in plugin.status_message
+    reason, _, v = await run(tmp_path, url=http_servers.http_url + "/loop")
+    assert v["up"] == 0 and "more than 10 redirects" in reason
 
 
 async def test_timeout_is_down(tmp_path, http_servers):
-    plugin, _, v = await run(tmp_path, url=http_servers.http_url + "/slow", timeout_seconds=0.3)
+    reason, _, v = await run(tmp_path, url=http_servers.http_url + "/slow", timeout_seconds=0.3)
     assert v == {"up": 0}
-    assert "no response within 0.3 s" in plugin.status_message
+    assert "no response within 0.3 s" in reason
 
 
 async def test_connection_refused_is_down(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    plugin, _, v = await run(tmp_path, url=f"http://127.0.0.1:{port}/")
+    reason, _, v = await run(tmp_path, url=f"http://127.0.0.1:{port}/")
     assert v == {"up": 0}
-    assert "cannot connect" in plugin.status_message
+    assert "cannot connect" in reason
 
 
 async def test_basic_auth_and_headers(tmp_path, http_servers):
-    _, _, v = await run(tmp_path, url=http_servers.http_url + "/auth")
+    reason, _, v = await run(tmp_path, url=http_servers.http_url + "/auth")
     assert v["http_status_code"] == 401 and v["up"] == 0
+    assert reason == f"{http_servers.http_url}/auth: unexpected status 401"
     _, _, v = await run(
         tmp_path,
         url=http_servers.http_url + "/auth",
@@ -109,10 +112,10 @@ async def test_basic_auth_and_headers(tmp_path, http_servers):
 
 
 async def test_https_self_signed_refused_when_verifying_but_expiry_reported(tmp_path, http_servers):
-    plugin, _, v = await run(tmp_path, url=http_servers.https_url + "/")
+    reason, _, v = await run(tmp_path, url=http_servers.https_url + "/")
     assert v["up"] == 0
-    assert "certificate not trusted" in plugin.status_message
-    assert "verify_tls" in plugin.status_message
+    assert "certificate not trusted" in reason
+    assert "verify_tls" in reason
     # The expiry is still what a user wants to know about a broken certificate.
     assert v["tls_cert_days_remaining"] == pytest.approx(http_servers.cert_days, abs=0.1)
 

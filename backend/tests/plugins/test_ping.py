@@ -15,6 +15,8 @@ from pydantic import ValidationError
 from app.plugins.base import PluginContext, PluginError, validate_samples
 from app.plugins.builtin.ping import PingPlugin
 
+from .conftest import collect
+
 BACKEND = Path(__file__).resolve().parents[2]
 
 
@@ -40,19 +42,18 @@ async def test_loopback_answers(tmp_path):
 
 
 async def test_unresolvable_host_is_down(tmp_path):
-    plugin = make(tmp_path, host="no-such-host.invalid", count=1)
-    samples = await plugin.collect_data()
+    samples, reason = await collect(make(tmp_path, host="no-such-host.invalid", count=1))
     assert [(x.name, x.value) for x in samples] == [("up", 0.0)]
-    assert plugin.status_message == "cannot resolve no-such-host.invalid"
+    assert reason == "cannot resolve no-such-host.invalid"
 
 
 async def test_silent_host_is_down_with_full_loss(tmp_path):
     # 240.0.0.0/4 is reserved and never answers, whether it is routed or not.
-    plugin = make(tmp_path, host="240.0.0.1", count=2, timeout_seconds=0.3)
-    s = {x.name: x.value for x in await plugin.collect_data()}
+    samples, reason = await collect(make(tmp_path, host="240.0.0.1", count=2, timeout_seconds=0.3))
+    s = {x.name: x.value for x in samples}
     assert s["up"] == 0 and s["ping_packet_loss"] == 100
     assert "ping_rtt_avg" not in s
-    assert plugin.status_message
+    assert reason
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="dropping to an unprivileged user needs root")

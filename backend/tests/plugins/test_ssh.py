@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from app.plugins.base import PluginContext, PluginError, validate_samples
 from app.plugins.builtin.ssh import SshPlugin
 
-from .conftest import SSH_PASSWORD, SSH_USER, start_ssh_server
+from .conftest import SSH_PASSWORD, SSH_USER, collect, start_ssh_server
 
 
 def make(data_dir, port, **config):
@@ -160,15 +160,15 @@ async def test_changed_host_key_fails_the_run(tmp_path, ssh_keys):
         await listener.wait_closed()
 
 
-async def test_unreachable_server_is_down_not_an_error(tmp_path, ssh_server):
+async def test_unreachable_server_is_down_with_the_reason(tmp_path, ssh_server):
     import socket
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    plugin = make(tmp_path, port, password=SSH_PASSWORD)
-    assert [(s.name, s.value) for s in await plugin.collect_data()] == [("up", 0.0)]
-    assert plugin.status_message.startswith(f"cannot connect to 127.0.0.1:{port}")
+    samples, reason = await collect(make(tmp_path, port, password=SSH_PASSWORD))
+    assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
+    assert reason is not None and reason.startswith(f"cannot connect to 127.0.0.1:{port}")
 
 
 async def test_non_linux_host_is_a_clear_error(tmp_path, ssh_server):

@@ -11,6 +11,8 @@ from pydantic import ValidationError
 from app.plugins.base import PluginContext
 from app.plugins.builtin.tcp import TcpPlugin
 
+from .conftest import collect
+
 
 def make(tmp_path, **config):
     return TcpPlugin(TcpPlugin.Config(**config), PluginContext(1, tmp_path))
@@ -33,12 +35,11 @@ async def test_open_port_is_up_with_connect_time(tmp_path):
     assert 0 < by["tcp_connect_time"].value < 1000
 
 
-async def test_closed_port_is_a_successful_run_reporting_down(tmp_path):
+async def test_closed_port_fails_the_run_and_still_reports_down(tmp_path):
     port = free_port()
-    plugin = make(tmp_path, host="127.0.0.1", port=port)
-    samples = await plugin.collect_data()
-    assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
-    assert f"127.0.0.1:{port} refused" in plugin.status_message
+    samples, reason = await collect(make(tmp_path, host="127.0.0.1", port=port))
+    assert [(s.name, s.value, s.unit) for s in samples] == [("up", 0.0, "bool")]
+    assert f"127.0.0.1:{port} refused" in reason
 
 
 async def test_port_that_never_accepts_times_out_as_down(tmp_path):
@@ -57,13 +58,13 @@ async def test_port_that_never_accepts_times_out_as_down(tmp_path):
     await asyncio.sleep(0.1)
     try:
         plugin = make(tmp_path, host="127.0.0.1", port=port, timeout_seconds=0.3)
-        samples = await asyncio.wait_for(plugin.collect_data(), 5)
+        samples, reason = await asyncio.wait_for(collect(plugin), 5)
     finally:
         for c in fillers:
             c.close()
         listener.close()
     assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
-    assert plugin.status_message == f"127.0.0.1:{port} did not accept within 0.3 s"
+    assert reason == f"127.0.0.1:{port} did not accept within 0.3 s"
 
 
 @pytest.mark.parametrize(

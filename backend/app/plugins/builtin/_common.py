@@ -8,7 +8,7 @@ import re
 import time
 from collections.abc import Mapping
 
-from app.plugins.base import Plugin, Sample
+from app.plugins.base import Plugin, PluginError, Sample
 
 log = logging.getLogger("app.plugins.builtin")
 
@@ -38,26 +38,18 @@ def up_sample(is_up: bool, labels: Mapping[str, str] | None = None) -> Sample:
     return Sample("up", 1.0 if is_up else 0.0, "bool", dict(labels or {}))
 
 
-class StatusMixin:
-    """Keeps a one-line, human reason for the last run's outcome.
+def target_down(plugin: Plugin, reason: str, samples: list[Sample]) -> PluginError:
+    """The error to raise for a target that is down: `reason` becomes the run's error.
 
-    A down target is a *successful* run that reports `up = 0`; samples cannot carry
-    text, so the reason is logged and kept in `status_message` for the engine or a
-    UI to show next to the run.
+    The run then counts against the plugin's health, while `samples` (`up` = 0 and
+    whatever was still measured) are stored and charted. The reason is logged once here.
     """
-
-    status_message: str | None = None
-
-    def _note_down(self, plugin: Plugin, reason: str) -> None:
-        self.status_message = reason
-        log.warning(
-            "plugin target down: %s",
-            reason,
-            extra={"plugin_id": plugin.ctx.plugin_id, "plugin_type": plugin.type},
-        )
-
-    def _note_up(self, message: str | None = None) -> None:
-        self.status_message = message
+    log.warning(
+        "plugin target down: %s",
+        reason,
+        extra={"plugin_id": plugin.ctx.plugin_id, "plugin_type": plugin.type},
+    )
+    return PluginError(reason, samples=samples)
 
 
 def describe_exc(exc: BaseException) -> str:

@@ -14,7 +14,12 @@ import dns.resolver
 from pydantic import Field, field_validator
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample
-from app.plugins.builtin._common import StatusMixin, describe_exc, elapsed_ms, up_sample
+from app.plugins.builtin._common import (
+    describe_exc,
+    elapsed_ms,
+    target_down,
+    up_sample,
+)
 
 RecordType = Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA", "SRV", "PTR", "CAA"]
 
@@ -85,7 +90,7 @@ class DnsConfig(PluginConfig):
             raise ValueError("the DNS server must be an IP address, like 192.168.1.2") from exc
 
 
-class DnsPlugin(StatusMixin, Plugin):
+class DnsPlugin(Plugin):
     type = "dns"
     name = "DNS lookup"
     description = (
@@ -151,11 +156,9 @@ class DnsPlugin(StatusMixin, Plugin):
                         f"{cfg.name} {cfg.record_type} answered {sorted(values)}, "
                         f"expected {missing} among them"
                     )
-        if reason is None:
-            self._note_up()
-        else:
-            self._note_down(self, reason)
-        return [up_sample(reason is None), *samples]
+        if reason is not None:
+            raise target_down(self, reason, [up_sample(False), *samples])
+        return [up_sample(True), *samples]
 
 
 PLUGIN = DnsPlugin

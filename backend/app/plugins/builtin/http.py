@@ -15,7 +15,12 @@ from cryptography import x509
 from pydantic import Field, field_validator, model_validator
 
 from app.plugins.base import Plugin, PluginConfig, Sample, SecretField
-from app.plugins.builtin._common import StatusMixin, describe_exc, elapsed_ms, up_sample
+from app.plugins.builtin._common import (
+    describe_exc,
+    elapsed_ms,
+    target_down,
+    up_sample,
+)
 
 MAX_BODY_BYTES = 5 * 1024 * 1024  # keyword search reads at most this much of the body
 
@@ -147,7 +152,7 @@ async def fetch_certificate_expiry(host: str, port: int, wait_seconds: float) ->
     return x509.load_der_x509_certificate(der).not_valid_after_utc
 
 
-class HttpPlugin(StatusMixin, Plugin):
+class HttpPlugin(Plugin):
     type = "http"
     name = "HTTP(S) check"
     description = (
@@ -221,11 +226,9 @@ class HttpPlugin(StatusMixin, Plugin):
         if cfg.check_certificate:
             samples += await self._certificate(final_url)
 
-        if reason is None:
-            self._note_up()
-        else:
-            self._note_down(self, f"{cfg.url}: {reason}")
-        return [up_sample(reason is None), *samples]
+        if reason is not None:
+            raise target_down(self, f"{cfg.url}: {reason}", [up_sample(False), *samples])
+        return [up_sample(True), *samples]
 
     async def _certificate(self, url: httpx.URL) -> list[Sample]:
         if url.scheme != "https":

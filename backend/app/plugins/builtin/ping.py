@@ -6,7 +6,12 @@ import icmplib
 from pydantic import Field, field_validator, model_validator
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample
-from app.plugins.builtin._common import StatusMixin, describe_exc, up_sample, validate_host
+from app.plugins.builtin._common import (
+    describe_exc,
+    target_down,
+    up_sample,
+    validate_host,
+)
 
 ICMP_NOT_ALLOWED = (
     "this host does not allow ICMP echo (ping) for Unity's user: allow unprivileged ping "
@@ -51,7 +56,7 @@ class PingConfig(PluginConfig):
         return self
 
 
-class PingPlugin(StatusMixin, Plugin):
+class PingPlugin(Plugin):
     type = "ping"
     name = "Ping"
     description = "ICMP echo to a host: reachable or not, round-trip times, jitter and loss."
@@ -81,30 +86,30 @@ class PingPlugin(StatusMixin, Plugin):
                 result = await self._ping(cfg, privileged=True)
         except icmplib.SocketPermissionError as exc:
             raise PluginError(ICMP_NOT_ALLOWED) from exc
-        except icmplib.NameLookupError:
-            reason = f"cannot resolve {cfg.host}"
-            self._note_down(self, reason)
-            return [up_sample(False)]
+        except icmplib.NameLookupError as exc:
+            raise target_down(self, f"cannot resolve {cfg.host}", [up_sample(False)]) from exc
         except (icmplib.ICMPLibError, OSError) as exc:
-            reason = f"cannot ping {cfg.host}: {describe_exc(exc)}"
-            self._note_down(self, reason)
-            return [up_sample(False), Sample("ping_packet_loss", 100.0, "percent")]
+            raise target_down(
+                self,
+                f"cannot ping {cfg.host}: {describe_exc(exc)}",
+                [up_sample(False), Sample("ping_packet_loss", 100.0, "percent")],
+            ) from exc
 
-        samples = [
-            up_sample(result.is_alive),
-            Sample("ping_packet_loss", float(result.packet_loss) * 100.0, "percent"),
+        loss = Sample("ping_packet_loss", float(result.packet_loss) * 100.0, "percent")
+        if not result.is_alive:
+            raise target_down(
+                self,
+                f"{cfg.host} did not answer {cfg.count} echo requests",
+                [up_sample(False), loss],
+            )
+        return [
+            up_sample(True),
+            loss,
+            Sample("ping_rtt_avg", float(result.avg_rtt), "ms"),
+            Sample("ping_rtt_min", float(result.min_rtt), "ms"),
+            Sample("ping_rtt_max", float(result.max_rtt), "ms"),
+            Sample("ping_jitter", float(result.jitter), "ms"),
         ]
-        if result.is_alive:
-            samples += [
-                Sample("ping_rtt_avg", float(result.avg_rtt), "ms"),
-                Sample("ping_rtt_min", float(result.min_rtt), "ms"),
-                Sample("ping_rtt_max", float(result.max_rtt), "ms"),
-                Sample("ping_jitter", float(result.jitter), "ms"),
-            ]
-            self._note_up()
-        else:
-            self._note_down(self, f"{cfg.host} did not answer {cfg.count} echo requests")
-        return samples
 
 
 PLUGIN = PingPlugin

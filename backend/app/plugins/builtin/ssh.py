@@ -13,9 +13,9 @@ from pydantic import Field, field_validator, model_validator
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
 from app.plugins.builtin._common import (
-    StatusMixin,
     describe_exc,
     elapsed_ms,
+    target_down,
     up_sample,
     validate_host,
 )
@@ -165,7 +165,7 @@ def _pct(prev: tuple[float, float], cur: tuple[float, float]) -> float | None:
     return min(100.0, busy / (busy + idle) * 100.0)
 
 
-class SshPlugin(StatusMixin, Plugin):
+class SshPlugin(Plugin):
     type = "ssh"
     name = "Linux server over SSH"
     description = (
@@ -285,8 +285,7 @@ class SshPlugin(StatusMixin, Plugin):
             reason = f"cannot connect to {cfg.host}:{cfg.port}: {describe_exc(exc)}"
             if isinstance(exc, TimeoutError):
                 reason = f"{cfg.host}:{cfg.port} did not complete SSH login in time"
-            self._note_down(self, reason)
-            return [up_sample(False)]
+            raise target_down(self, reason, [up_sample(False)]) from exc
 
         connect_ms = elapsed_ms(start)
         async with conn:
@@ -309,7 +308,6 @@ class SshPlugin(StatusMixin, Plugin):
                 f"{cfg.host} answered in an unexpected format ({describe_exc(exc)}); "
                 "is it a Linux server?"
             ) from exc
-        self._note_up()
         return [up_sample(True), Sample("ssh_connect_time", connect_ms, "ms"), *samples]
 
     async def _run(self, conn: asyncssh.SSHClientConnection, command: str) -> str:

@@ -11,9 +11,9 @@ from pydantic import Field, field_validator
 
 from app.plugins.base import Plugin, PluginConfig, Sample
 from app.plugins.builtin._common import (
-    StatusMixin,
     describe_exc,
     elapsed_ms,
+    target_down,
     up_sample,
     validate_host,
 )
@@ -43,7 +43,7 @@ class TcpConfig(PluginConfig):
         return validate_host(v)
 
 
-class TcpPlugin(StatusMixin, Plugin):
+class TcpPlugin(Plugin):
     type = "tcp"
     name = "TCP port"
     description = "Checks that a TCP port accepts connections and measures the connect time."
@@ -70,10 +70,8 @@ class TcpPlugin(StatusMixin, Plugin):
             writer.close()
             with contextlib.suppress(OSError):  # it answered; how it hung up does not matter
                 await writer.wait_closed()
-            self._note_up()
             return [up_sample(True), Sample("tcp_connect_time", connect_ms, "ms")]
-        self._note_down(self, reason)
-        return [up_sample(False)]
+        raise target_down(self, reason, [up_sample(False)])
 
 
 PLUGIN = TcpPlugin
