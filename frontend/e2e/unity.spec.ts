@@ -85,10 +85,12 @@ test("setup, login, add a plugin, watch it live, chart, disable, delete", async 
   await card.getByRole("link", { name: PLUGIN }).click();
   await expect(page.getByTestId("plugin-detail")).toBeVisible();
   await expect(page.locator(".timechart canvas").first()).toBeVisible();
-  await page.getByRole("button", { name: "24 h" }).click();
-  await expect(page.locator(".timechart canvas").first()).toBeVisible();
   await expect(page.locator("table.table tbody tr").first()).toBeVisible();
+  await page.waitForTimeout(2500); // let a live sample or two land on the chart
   await page.screenshot({ path: "test-results/plugin-detail.png", fullPage: true });
+  await page.getByRole("button", { name: "24 h" }).click();
+  await expect(page.getByRole("button", { name: "24 h" })).toHaveAttribute("aria-pressed", "true");
+  await expect(page.locator(".timechart canvas").first()).toBeVisible();
 
   // Disable, with confirmation.
   await page.getByRole("button", { name: "Disable" }).click();

@@ -17,6 +17,8 @@ interface Props {
   liveWindowSec: number | null;
   height?: number;
   title: string;
+  /** The requested window in unix seconds, so an empty chart still shows sensible axes. */
+  window?: [number, number];
 }
 
 /** Merges per-series points into uPlot's aligned columns (shared x, nulls where a series has no point). */
@@ -35,7 +37,7 @@ export function alignSeries(series: QuerySeries[]): [number[], ...(number | null
   return [xs, ...maps.map((m) => xs.map((x) => (m.has(x) ? m.get(x)! : null)))];
 }
 
-export function TimeChart({ series, unit, liveWindowSec, height = 220, title }: Props) {
+export function TimeChart({ series, unit, liveWindowSec, height = 220, title, window: win }: Props) {
   const ref = useRef<HTMLDivElement>(null);
   const { store } = useLive();
   const { resolved } = useTheme();
@@ -58,8 +60,20 @@ export function TimeChart({ series, unit, liveWindowSec, height = 220, title }: 
         height,
         cursor: { drag: { x: false, y: false } },
         legend: { show: series.length > 1, live: true },
-        scales: { x: { time: true } },
-        axes: [axis, { ...axis, size: 64, values: (_u, vals) => vals.map((v) => formatValue(v, unit)) }],
+        scales: {
+          x: {
+            time: true,
+            range: (_u, min, max) => (data[0].length < 2 && win ? [Math.min(win[0], min ?? win[0]), Math.max(win[1], max ?? win[1])] : [min, max]),
+          },
+        },
+        axes: [
+          axis,
+          {
+            ...axis,
+            size: 64,
+            values: (_u, vals) => vals.map((v) => (/^bool/i.test(unit) ? String(v) : formatValue(v, unit))),
+          },
+        ],
         series: [
           { value: (_u, v) => (v == null ? "—" : new Date(v * 1000).toLocaleTimeString()) },
           ...series.map((s, i) => {
@@ -103,7 +117,17 @@ export function TimeChart({ series, unit, liveWindowSec, height = 220, title }: 
       ro?.disconnect();
       u.destroy();
     };
-  }, [series, unit, liveWindowSec, height, store, resolved]);
+  }, [series, unit, liveWindowSec, height, store, resolved, win]);
 
-  return <div className="timechart" ref={ref} role="img" aria-label={`Chart of ${title}`} />;
+  const empty = series.every((s) => s.points.length === 0);
+  return (
+    <div className="timechart-wrap">
+      <div className="timechart" ref={ref} role="img" aria-label={`Chart of ${title}`} />
+      {empty ? (
+        <p className="chart-empty muted small">
+          No stored data in this range yet{liveWindowSec ? "; new samples appear here live" : ""}.
+        </p>
+      ) : null}
+    </div>
+  );
 }

@@ -88,10 +88,11 @@ function Charts({ plugin, range }: { plugin: Plugin; range: RangeState }) {
     queryKey: qk.query(ids, rangeKey, 300),
     enabled: ids.length > 0,
     staleTime: preset ? Infinity : 60_000,
-    queryFn: () => {
+    queryFn: async () => {
       const end = preset ? new Date() : new Date(range.end!);
       const start = preset ? new Date(end.getTime() - preset.seconds * 1000) : new Date(range.start!);
-      return api.queryMetrics(ids, start, end, 300);
+      const r = await api.queryMetrics(ids, start, end, 300);
+      return { ...r, window: [start.getTime() / 1000, end.getTime() / 1000] as [number, number] };
     },
   });
   const groups = useMemo(() => {
@@ -127,7 +128,7 @@ function Charts({ plugin, range }: { plugin: Plugin; range: RangeState }) {
           {g.series.every((s) => s.points.length === 0) && !preset ? (
             <p className="muted small">No data in this range.</p>
           ) : (
-            <TimeChart series={g.series} unit={g.unit} liveWindowSec={preset ? preset.seconds : null} title={metricTitle(name)} />
+            <TimeChart series={g.series} unit={g.unit} liveWindowSec={preset ? preset.seconds : null} title={metricTitle(name)} window={data.data?.window} />
           )}
           {g.series.length === 1 && labelText(g.series[0].labels) ? <p className="muted small">{labelText(g.series[0].labels)}</p> : null}
         </section>
@@ -265,7 +266,16 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
     return <ErrorState title="Could not load the plugin" error={plugin.error} onRetry={() => plugin.refetch()} />;
   }
   const p = plugin.data;
-  const health = store.health.get(id) ?? healthQ.data ?? p.health ?? undefined;
+  const baseHealth = store.health.get(id) ?? healthQ.data ?? p.health ?? undefined;
+  // Health events arrive only when the status changes; run events keep the times current.
+  const liveRun = store.runs.get(id);
+  const runAt = liveRun?.finished_at ?? liveRun?.started_at ?? null;
+  const newer = (a?: string | null, b?: string | null) => ((a ? Date.parse(a) : 0) >= (b ? Date.parse(b) : 0) ? a : b);
+  const health = baseHealth && {
+    ...baseHealth,
+    last_run_at: newer(baseHealth.last_run_at, runAt),
+    last_success_at: liveRun?.status === "success" ? newer(baseHealth.last_success_at, runAt) : baseHealth.last_success_at,
+  };
   const type = types.data?.find((t) => t.type === p.type);
 
   return (
@@ -312,7 +322,7 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
         <dl className="stats">
           <div>
             <dt>Status</dt>
-            <dd>{p.enabled ? (health?.status ?? "unknown") : "disabled"}</dd>
+            <dd className="capitalize">{p.enabled ? (health?.status ?? "unknown") : "disabled"}</dd>
           </div>
           <div>
             <dt>Last run</dt>
