@@ -85,7 +85,15 @@ try {
       const lts = window.__longTaskEnds.filter((e) => e <= window.__ready + 1000);
       const tti = Math.max(window.__idle, ...lts.filter((e) => e <= window.__ready + 50));
       const nav = performance.getEntriesByType("navigation")[0];
+      const apiEnd = Math.max(
+        0,
+        ...performance
+          .getEntriesByType("resource")
+          .filter((e) => /\/api\/v1\/(plugins|metrics\/latest|auth\/me)(\?|$)/.test(e.name))
+          .map((e) => e.responseEnd),
+      );
       return {
+        apiDone: Math.round(apiEnd),
         tti: Math.round(tti),
         cardsReady: Math.round(window.__ready),
         domContentLoaded: Math.round(nav.domContentLoadedEventEnd),
