@@ -87,7 +87,10 @@ async def _rotate(settings: Settings) -> int:
                 newest.decrypt(plugin.secrets)  # prove the newest key alone now opens it
                 count += 1
             for rotate_more in _EXTRA_ROTATIONS:
-                count += await rotate_more(session, box)
+                try:
+                    count += await rotate_more(session, box)
+                except ValueError as exc:  # a credential no key opens: say which, change nothing
+                    _fail(str(exc))
             await session.commit()
     finally:
         await db.dispose()
@@ -95,7 +98,8 @@ async def _rotate(settings: Settings) -> int:
 
 
 # Other tables holding Fernet ciphertext register a coroutine here (e.g. notification channels):
-# it re-encrypts its rows with `box.rotate` in the given session and returns how many it changed.
+# it re-encrypts its rows with `box.rotate` in the given session, returns how many it changed,
+# and raises ValueError naming the row when one cannot be decrypted.
 _EXTRA_ROTATIONS: list[Callable[[AsyncSession, SecretBox], Awaitable[int]]] = [
     rotate_channel_urls,
 ]

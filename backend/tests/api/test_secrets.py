@@ -246,6 +246,16 @@ async def test_a_plugin_secret_never_leaves_in_a_response_or_a_log_line(
             assert secret not in line and second_secret not in line, line
 
 
+async def _fernet_values(app: Any) -> list[str]:
+    """Every stored value that looks like a Fernet token, in any column of any table."""
+    found = []
+    async with app.state.unity.db.session() as session:
+        for table in Base.metadata.sorted_tables:
+            for row in (await session.execute(select(table))).all():
+                found += [v for v in row if isinstance(v, str) and v.startswith("gAAAAA")]
+    return found
+
+
 def _rotate_key(database_url: str, keys: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME")}
     env.update(
@@ -289,6 +299,15 @@ async def test_rotate_key_moves_every_credential_to_the_new_key(
         )
         assert r.status_code == 201, r.text
 
+    secrets["channel"] = _unique_secret()
+    r = await client.post(
+        "/api/v1/channels",
+        json={"name": "hook", "url": f"json://127.0.0.1:9/{secrets['channel']}", "enabled": False},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    assert secrets["channel"] not in r.text
+
     async def ciphertexts() -> dict[str, str | None]:
         async with app.state.unity.db.engine.connect() as conn:
             rows = await conn.execute(text("SELECT name, secrets FROM plugins"))
@@ -306,11 +325,22 @@ async def test_rotate_key_moves_every_credential_to_the_new_key(
     assert "Traceback" not in failed.stderr
     assert await ciphertexts() == before
 
+    fernet_before = await _fernet_values(app)
     done = _rotate_key(database_url, f"{new_key},{TEST_KEY}", tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "re-encrypted 2 stored credentials" in done.stdout + done.stderr
+    assert "re-encrypted 3 stored credentials" in done.stdout + done.stderr
     after = await ciphertexts()
     assert after["plain"] is None
+
+    # every Fernet value in any column of any table, whoever added it, opens with the new key alone
+    fernet_after = await _fernet_values(app)
+    assert len(fernet_after) == len(fernet_before) == 3
+    assert not set(fernet_after) & set(fernet_before)
+    opened = [SecretBox([new_key]).decrypt(value) for value in fernet_after]
+    assert {"url": f"json://127.0.0.1:9/{secrets['channel']}"} in opened
+    for value in fernet_after:
+        with pytest.raises(InvalidToken):
+            Fernet(TEST_KEY).decrypt(value.encode())
 
     only_new = SecretBox([new_key])
     for name, field in (("basic", "basic_auth_password"), ("bearer", "bearer_token")):
