@@ -231,14 +231,11 @@ async def render(state: AppState, session: AsyncSession) -> str:
             name += f"_{unit or 'value'}"
         if name in own or (name.endswith(("_sum", "_count")) and name.rsplit("_", 1)[0] in own):
             name = PREFIX + "plugin_" + name.removeprefix(PREFIX)
-        fam = exp.family(name, "gauge", "")
-        if series.unit:
-            units.setdefault(name, set()).add(series.unit)
-        units.setdefault(name, set())
-        assert series.last_value is not None
+        if series.last_value is None:  # excluded by the query; this narrows the type
+            continue
+        fam = exp.family(name, "gauge", f"Latest value of the plugin metric {series.name!r}")
+        units.setdefault(name, set()).update([series.unit] if series.unit else [])
         fam.add(_series_labels(plugin, dict(series.labels or {})), series.last_value)
-        if not fam.help:
-            fam.help = f"Latest value of the plugin metric {series.name!r}"
     for name, found in units.items():
         if found:
             fam = exp.families[name]
