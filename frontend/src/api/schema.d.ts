@@ -4,6 +4,131 @@
  */
 
 export interface paths {
+    "/api/v1/alerts/incidents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Incident history, newest first */
+        get: operations["alerts-list_incidents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/incidents/{incident_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One incident with its notifications */
+        get: operations["alerts-get_incident"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List alert rules with how many series are pending and firing */
+        get: operations["alerts-list_rules"];
+        put?: never;
+        /** Create an alert rule */
+        post: operations["alerts-create_rule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/rules/{rule_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one alert rule */
+        get: operations["alerts-get_rule"];
+        put?: never;
+        post?: never;
+        /** Delete an alert rule (its incidents stay in the history) */
+        delete: operations["alerts-delete_rule"];
+        options?: never;
+        head?: never;
+        /** Change any field of an alert rule */
+        patch: operations["alerts-update_rule"];
+        trace?: never;
+    };
+    "/api/v1/alerts/silences": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Silences (maintenance windows), newest first */
+        get: operations["alerts-list_silences"];
+        put?: never;
+        /** Silence one plugin, one rule, or everything for a time window */
+        post: operations["alerts-create_silence"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/silences/{silence_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one silence */
+        get: operations["alerts-get_silence"];
+        put?: never;
+        post?: never;
+        /** Delete a silence */
+        delete: operations["alerts-delete_silence"];
+        options?: never;
+        head?: never;
+        /** Change a silence (set ends_at to now to end it early) */
+        patch: operations["alerts-update_silence"];
+        trace?: never;
+    };
+    "/api/v1/alerts/states": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Current alert states (pending and firing unless `state` says otherwise) */
+        get: operations["alerts-list_states"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/login": {
         parameters: {
             query?: never;
@@ -47,7 +172,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Change your own password (ends your other sessions) */
+        /** Change your own password (ends all your sessions: sign in again) */
         post: operations["auth-change_password"];
         delete?: never;
         options?: never;
@@ -67,6 +192,77 @@ export interface paths {
         put?: never;
         /** Create the first admin (only while no user exists) */
         post: operations["auth-setup"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List notification channels (URLs masked) */
+        get: operations["channels-list_channels"];
+        put?: never;
+        /** Add a channel from an Apprise URL (stored encrypted) */
+        post: operations["channels-create_channel"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/channels/{channel_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get one channel (URL masked) */
+        get: operations["channels-get_channel"];
+        put?: never;
+        post?: never;
+        /** Delete a channel and its delivery log */
+        delete: operations["channels-delete_channel"];
+        options?: never;
+        head?: never;
+        /** Change a channel; a url of "********" keeps the stored one */
+        patch: operations["channels-update_channel"];
+        trace?: never;
+    };
+    "/api/v1/channels/{channel_id}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The channel's delivery log, newest first */
+        get: operations["channels-list_deliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/channels/{channel_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Send a test notification now */
+        post: operations["channels-test_channel"];
         delete?: never;
         options?: never;
         head?: never;
@@ -334,6 +530,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Latest value of every series and Unity's own health, for Prometheus to scrape */
+        get: operations["prometheus-metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -414,6 +627,115 @@ export interface components {
             /** Username */
             username: string;
         };
+        /**
+         * ChannelCreate
+         * @example {
+         *       "enabled": true,
+         *       "name": "Phone (ntfy)",
+         *       "send_resolved": true,
+         *       "url": "ntfys://ntfy.sh/my-homelab-alerts"
+         *     }
+         */
+        ChannelCreate: {
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /** Name */
+            name: string;
+            /**
+             * Send Resolved
+             * @description Also send a notice when an alert resolves.
+             * @default true
+             */
+            send_resolved: boolean;
+            /**
+             * Url
+             * @description An Apprise URL; stored encrypted.
+             */
+            url: string;
+        };
+        /** ChannelOut */
+        ChannelOut: {
+            /** Created At */
+            created_at: string;
+            /** Enabled */
+            enabled: boolean;
+            /** Id */
+            id: number;
+            /** Name */
+            name: string;
+            /** Send Resolved */
+            send_resolved: boolean;
+            /**
+             * Service
+             * @description Apprise's name for the service, e.g. ntfy or Discord.
+             */
+            service: string;
+            /** Updated At */
+            updated_at: string;
+            /**
+             * Url
+             * @description Always "********": the URL is never returned.
+             */
+            url: string;
+        };
+        /** ChannelTestOut */
+        ChannelTestOut: {
+            delivery: components["schemas"]["DeliveryOut"];
+            /** Error */
+            error: string | null;
+            /** Ok */
+            ok: boolean;
+        };
+        /** ChannelUpdate */
+        ChannelUpdate: {
+            /** Enabled */
+            enabled?: boolean | null;
+            /** Name */
+            name?: string | null;
+            /** Send Resolved */
+            send_resolved?: boolean | null;
+            /**
+             * Url
+             * @description "********" or absent keeps the stored URL.
+             */
+            url?: string | null;
+        };
+        /** DeliveryOut */
+        DeliveryOut: {
+            /** Attempts */
+            attempts: number;
+            /** Body */
+            body: string;
+            /** Channel Id */
+            channel_id: number;
+            /** Created At */
+            created_at: string;
+            /** Id */
+            id: number;
+            /** Incident Id */
+            incident_id: number | null;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "firing" | "resolved" | "test";
+            /** Last Error */
+            last_error: string | null;
+            /** Next Attempt At */
+            next_attempt_at: string | null;
+            /** Sent At */
+            sent_at: string | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "pending" | "sent" | "failed";
+            /** Title */
+            title: string;
+        };
         /** ErrorBody */
         ErrorBody: {
             /** Detail */
@@ -462,6 +784,144 @@ export interface components {
              */
             status: "healthy" | "degraded" | "down" | "unknown";
         };
+        /** IncidentDetail */
+        IncidentDetail: {
+            /** Deliveries */
+            deliveries: components["schemas"]["DeliveryOut"][];
+            /** Fired At */
+            fired_at: string;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "metric" | "health";
+            /** Labels */
+            labels: {
+                [key: string]: string;
+            };
+            /** Last Value */
+            last_value: number | null;
+            /** Metric */
+            metric: string | null;
+            /** Notified */
+            notified: boolean;
+            /** Plugin Id */
+            plugin_id: number | null;
+            /** Plugin Name */
+            plugin_name: string | null;
+            /** Resolved At */
+            resolved_at: string | null;
+            /** Resolved Reason */
+            resolved_reason: string | null;
+            /** Resolved Value */
+            resolved_value: number | null;
+            /**
+             * Rule
+             * @description The rule as it was when the incident fired.
+             */
+            rule: {
+                [key: string]: unknown;
+            };
+            /** Rule Id */
+            rule_id: number | null;
+            /** Rule Name */
+            rule_name: string;
+            /** Series Id */
+            series_id: number | null;
+            /**
+             * Severity
+             * @enum {string}
+             */
+            severity: "info" | "warning" | "critical";
+            /** Silence Id */
+            silence_id: number | null;
+            /**
+             * Silenced
+             * @description It fired during a silence (notifications held back).
+             */
+            silenced: boolean;
+            /** Started At */
+            started_at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "firing" | "resolved";
+            /** Summary */
+            summary: string;
+            /** Value */
+            value: number | null;
+        };
+        /** IncidentOut */
+        IncidentOut: {
+            /** Fired At */
+            fired_at: string;
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "metric" | "health";
+            /** Labels */
+            labels: {
+                [key: string]: string;
+            };
+            /** Last Value */
+            last_value: number | null;
+            /** Metric */
+            metric: string | null;
+            /** Notified */
+            notified: boolean;
+            /** Plugin Id */
+            plugin_id: number | null;
+            /** Plugin Name */
+            plugin_name: string | null;
+            /** Resolved At */
+            resolved_at: string | null;
+            /** Resolved Reason */
+            resolved_reason: string | null;
+            /** Resolved Value */
+            resolved_value: number | null;
+            /**
+             * Rule
+             * @description The rule as it was when the incident fired.
+             */
+            rule: {
+                [key: string]: unknown;
+            };
+            /** Rule Id */
+            rule_id: number | null;
+            /** Rule Name */
+            rule_name: string;
+            /** Series Id */
+            series_id: number | null;
+            /**
+             * Severity
+             * @enum {string}
+             */
+            severity: "info" | "warning" | "critical";
+            /** Silence Id */
+            silence_id: number | null;
+            /**
+             * Silenced
+             * @description It fired during a silence (notifications held back).
+             */
+            silenced: boolean;
+            /** Started At */
+            started_at: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "firing" | "resolved";
+            /** Summary */
+            summary: string;
+            /** Value */
+            value: number | null;
+        };
         /** LatestList */
         LatestList: {
             /** Items */
@@ -485,6 +945,28 @@ export interface components {
             unit: string;
             /** Value */
             value: number;
+        };
+        /** Page[DeliveryOut] */
+        Page_DeliveryOut_: {
+            /** Items */
+            items: components["schemas"]["DeliveryOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[IncidentOut] */
+        Page_IncidentOut_: {
+            /** Items */
+            items: components["schemas"]["IncidentOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
         };
         /** Page[RunOut] */
         Page_RunOut_: {
@@ -660,6 +1142,190 @@ export interface components {
             /** Unit */
             unit: string;
         };
+        /**
+         * RuleCreate
+         * @example {
+         *       "channel_ids": [
+         *         1
+         *       ],
+         *       "for_seconds": 300,
+         *       "keep_firing_seconds": 120,
+         *       "kind": "metric",
+         *       "labels": {
+         *         "mount": "/"
+         *       },
+         *       "metric": "disk_used_percent",
+         *       "name": "Disk almost full",
+         *       "op": ">",
+         *       "plugin_id": 1,
+         *       "severity": "warning",
+         *       "threshold": 90
+         *     }
+         * @example {
+         *       "channel_ids": [
+         *         1
+         *       ],
+         *       "for_seconds": 300,
+         *       "kind": "health",
+         *       "name": "Any plugin down 5 min",
+         *       "severity": "critical"
+         *     }
+         */
+        RuleCreate: {
+            /** Channel Ids */
+            channel_ids?: number[];
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Enabled
+             * @default true
+             */
+            enabled: boolean;
+            /**
+             * For Seconds
+             * @description How long the condition (health rules: 'down') must hold before firing.
+             * @default 60
+             */
+            for_seconds: number;
+            /**
+             * Keep Firing Seconds
+             * @description How long the condition must stay clear before a firing alert resolves.
+             * @default 60
+             */
+            keep_firing_seconds: number;
+            /**
+             * Kind
+             * @default metric
+             * @enum {string}
+             */
+            kind: "metric" | "health";
+            /**
+             * Labels
+             * @description Exact-match label matchers (metric rules).
+             */
+            labels?: {
+                [key: string]: string;
+            };
+            /**
+             * Metric
+             * @description Sample name; required for metric rules.
+             */
+            metric?: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Op
+             * @default >
+             * @enum {string}
+             */
+            op: ">" | ">=" | "<" | "<=" | "==" | "!=";
+            /**
+             * Plugin Id
+             * @description None: every plugin.
+             */
+            plugin_id?: number | null;
+            /**
+             * Severity
+             * @default warning
+             * @enum {string}
+             */
+            severity: "info" | "warning" | "critical";
+            /**
+             * Threshold
+             * @default 0
+             */
+            threshold: number;
+        };
+        /** RuleOut */
+        RuleOut: {
+            /** Channel Ids */
+            channel_ids: number[];
+            /** Created At */
+            created_at: string;
+            /** Description */
+            description: string;
+            /** Enabled */
+            enabled: boolean;
+            /**
+             * Firing
+             * @description Series or plugins currently firing for this rule.
+             */
+            firing: number;
+            /** For Seconds */
+            for_seconds: number;
+            /** Id */
+            id: number;
+            /** Keep Firing Seconds */
+            keep_firing_seconds: number;
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "metric" | "health";
+            /** Labels */
+            labels: {
+                [key: string]: string;
+            };
+            /** Metric */
+            metric: string | null;
+            /** Name */
+            name: string;
+            /**
+             * Op
+             * @enum {string}
+             */
+            op: ">" | ">=" | "<" | "<=" | "==" | "!=";
+            /**
+             * Pending
+             * @description Series or plugins currently pending for this rule.
+             */
+            pending: number;
+            /** Plugin Id */
+            plugin_id: number | null;
+            /**
+             * Severity
+             * @enum {string}
+             */
+            severity: "info" | "warning" | "critical";
+            /** Threshold */
+            threshold: number;
+            /** Updated At */
+            updated_at: string;
+        };
+        /** RuleUpdate */
+        RuleUpdate: {
+            /** Channel Ids */
+            channel_ids?: number[] | null;
+            /** Description */
+            description?: string | null;
+            /** Enabled */
+            enabled?: boolean | null;
+            /** For Seconds */
+            for_seconds?: number | null;
+            /** Keep Firing Seconds */
+            keep_firing_seconds?: number | null;
+            /** Kind */
+            kind?: ("metric" | "health") | null;
+            /** Labels */
+            labels?: {
+                [key: string]: string;
+            } | null;
+            /** Metric */
+            metric?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Op */
+            op?: (">" | ">=" | "<" | "<=" | "==" | "!=") | null;
+            /** Plugin Id */
+            plugin_id?: number | null;
+            /** Severity */
+            severity?: ("info" | "warning" | "critical") | null;
+            /** Threshold */
+            threshold?: number | null;
+        };
         /** RunOut */
         RunOut: {
             /** Duration Ms */
@@ -745,6 +1411,115 @@ export interface components {
         SetupStatus: {
             /** Needs Setup */
             needs_setup: boolean;
+        };
+        /**
+         * SilenceCreate
+         * @example {
+         *       "comment": "NAS firmware upgrade",
+         *       "ends_at": "2026-01-11T02:00:00Z",
+         *       "plugin_id": 1,
+         *       "starts_at": "2026-01-10T22:00:00Z"
+         *     }
+         */
+        SilenceCreate: {
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+            /**
+             * Ends At
+             * Format: date-time
+             */
+            ends_at: string;
+            /**
+             * Plugin Id
+             * @description None (and no rule_id): silences everything.
+             */
+            plugin_id?: number | null;
+            /**
+             * Rule Id
+             * @description Only this rule's alerts.
+             */
+            rule_id?: number | null;
+            /**
+             * Starts At
+             * Format: date-time
+             */
+            starts_at: string;
+        };
+        /** SilenceOut */
+        SilenceOut: {
+            /**
+             * Active
+             * @default false
+             */
+            active: boolean;
+            /** Comment */
+            comment: string;
+            /** Created At */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Ends At */
+            ends_at: string;
+            /** Id */
+            id: number;
+            /** Plugin Id */
+            plugin_id: number | null;
+            /** Rule Id */
+            rule_id: number | null;
+            /** Starts At */
+            starts_at: string;
+        };
+        /** SilenceUpdate */
+        SilenceUpdate: {
+            /** Comment */
+            comment?: string | null;
+            /** Ends At */
+            ends_at?: string | null;
+            /** Plugin Id */
+            plugin_id?: number | null;
+            /** Rule Id */
+            rule_id?: number | null;
+            /** Starts At */
+            starts_at?: string | null;
+        };
+        /** StateOut */
+        StateOut: {
+            /** Active Since */
+            active_since: string | null;
+            /** Clear Since */
+            clear_since: string | null;
+            /** Evaluated At */
+            evaluated_at: string | null;
+            /** Firing Since */
+            firing_since: string | null;
+            /** Id */
+            id: number;
+            /** Incident Id */
+            incident_id: number | null;
+            /** Key */
+            key: string;
+            /** Labels */
+            labels: {
+                [key: string]: string;
+            };
+            /** Plugin Id */
+            plugin_id: number | null;
+            /** Resolved At */
+            resolved_at: string | null;
+            /** Rule Id */
+            rule_id: number;
+            /** Series Id */
+            series_id: number | null;
+            /**
+             * State
+             * @enum {string}
+             */
+            state: "pending" | "firing" | "resolved";
+            /** Value */
+            value: number | null;
         };
         /** TokenResponse */
         TokenResponse: {
@@ -840,6 +1615,679 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    "alerts-list_incidents": {
+        parameters: {
+            query?: {
+                status?: ("firing" | "resolved") | null;
+                rule_id?: number | null;
+                plugin_id?: number | null;
+                severity?: ("info" | "warning" | "critical") | null;
+                silenced?: boolean | null;
+                /** @description Fired at or after (ISO 8601) */
+                since?: string | null;
+                /** @description Fired before (ISO 8601) */
+                until?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_IncidentOut_"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "alerts-get_incident": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                incident_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentDetail"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "alerts-list_rules": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "alerts-create_rule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "alerts-get_rule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "alerts-delete_rule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "alerts-update_rule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                rule_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RuleUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RuleOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "alerts-list_silences": {
+        parameters: {
+            query?: {
+                /** @description Only the ones in force now */
+                active?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SilenceOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "alerts-create_silence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SilenceCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SilenceOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "alerts-get_silence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                silence_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SilenceOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "alerts-delete_silence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                silence_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "alerts-update_silence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                silence_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SilenceUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SilenceOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "alerts-list_states": {
+        parameters: {
+            query?: {
+                rule_id?: number | null;
+                state?: ("pending" | "firing" | "resolved") | null;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StateOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
     "auth-login": {
         parameters: {
             query?: never;
@@ -1013,6 +2461,382 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "channels-list_channels": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "channels-create_channel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "channels-get_channel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "channels-delete_channel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "channels-update_channel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChannelUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "channels-list_deliveries": {
+        parameters: {
+            query?: {
+                status?: ("pending" | "sent" | "failed") | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path: {
+                channel_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_DeliveryOut_"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HTTPValidationError"];
+                };
+            };
+        };
+    };
+    "channels-test_channel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                channel_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChannelTestOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2051,6 +3875,35 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["HealthBody"];
+                };
+            };
+        };
+    };
+    "prometheus-metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Prometheus text format 0.0.4 */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": components["schemas"]["ErrorBody"];
                 };
             };
         };
