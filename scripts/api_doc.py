@@ -15,6 +15,8 @@ import re
 import subprocess
 import sys
 import threading
+import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "RUN4_API_LAYER.md"
 DOC_BACKEND = "http://localhost:8000"
-DOC_TARGET = "http://127.0.0.1:8089"
+DOC_TARGET = "127.0.0.1:8089"  # host:port of the example HTTP target and webhook
 EXAMPLE = re.compile(
     r"^### `(?P<method>[A-Z]+) (?P<path>\S+)`\n(?P<text>(?:(?!^#).)*?)```bash\n(?P<cmd>.*?)\n```\n"
     r"(?:```(?:json|text)\n(?P<answer>.*?)\n```\n)?",
@@ -77,6 +79,13 @@ def shape(value: object) -> object:
 
 
 class _Target(http.server.SimpleHTTPRequestHandler):
+    """Serves a directory listing to the http plugin, and takes webhook notices."""
+
+    def do_POST(self) -> None:  # noqa: N802 - the handler's protocol
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(200)
+        self.end_headers()
+
     def log_message(self, *args: object) -> None:
         pass
 
@@ -86,9 +95,23 @@ def http_target() -> Iterator[str]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Target)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
+        yield f"127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
+
+
+def wait_healthy(backend: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            with urllib.request.urlopen(backend + "/health", timeout=2) as r:  # noqa: S310
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{backend}/health did not answer 200 within {seconds:g} s")
+        time.sleep(0.2)
 
 
 def main() -> None:
@@ -97,6 +120,7 @@ def main() -> None:
     parser.add_argument("--write", action="store_true", help="rewrite the answers in the doc")
     args = parser.parse_args()
     text = DOC.read_text()
+    wait_healthy(args.backend)
     with http_target() as target:
         results = list(run_examples(args.backend, target))
     for ex, answer in reversed(results):
