@@ -95,6 +95,21 @@ def require_postgres() -> str:
     raise AssertionError("unreachable")
 
 
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Argon2 at its production cost takes ~0.3 s a hash; tests need many, not strong ones.
+
+    Backends started as child processes keep the real cost.
+    """
+    from pwdlib import PasswordHash
+    from pwdlib.hashers.argon2 import Argon2Hasher
+
+    from app.core import security
+
+    cheap = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    monkeypatch.setattr(security, "_hasher", cheap)
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, migrated PostgreSQL database for one test (plain URL form)."""
