@@ -55,7 +55,8 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    for noisy in ("apscheduler", "httpx", "asyncssh", "aiosqlite", "websockets"):
+    # sqlalchemy.engine would log bound parameters (password hashes, ciphertext) at debug.
+    for noisy in ("apscheduler", "httpx", "asyncssh", "aiosqlite", "websockets", "sqlalchemy"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
     # uvicorn's own handlers would print a second, differently formatted line
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
