@@ -78,7 +78,8 @@ restore() {
     *.sql.gz|*.sql)
         db_running || [ "${BACKUP_MODE:-}" = postgres ] || die "the compose 'db' service is not running (docker compose up -d db)"
         local cat=(cat); [[ "$file" == *.gz ]] && cat=(gunzip -c)
-        "${cat[@]}" "$file" | head -c 4096 | grep -q "PostgreSQL database dump" || die "$file is not a pg_dump file"
+        local header; header=$("${cat[@]}" "$file" 2>/dev/null | head -c 4096 || true)  # head ends the pipe early
+        [[ "$header" == *"PostgreSQL database dump"* ]] || die "$file is not a pg_dump file"
         echo "stopping the backend while the database is replaced"
         "${compose[@]}" stop backend >/dev/null 2>&1 || true
         # A clean database, then the dump; the backend migrates it forward on start if it is older.

@@ -54,6 +54,7 @@ class Runner:
         self.compose = compose
         self.results: list[tuple[str, bool, float]] = []
         self.state: dict[str, Any] = {}
+        self.skipped: list[str] = []
 
     def dc(
         self, *args: str, timeout: float = 180, check: bool = True
@@ -73,6 +74,7 @@ class Runner:
         except CheckFailed as exc:
             ok, detail = False, str(exc)
         except Skipped as exc:
+            self.skipped.append(name)
             print(f"[{time.monotonic() - T0:6.1f}s] SKIP {name} - {exc}")
             return True
         except Exception as exc:  # a crash in a check is a failed check, not a traceback
@@ -398,8 +400,9 @@ def main() -> int:
         run.check("every service is healthy", lambda: check_all_healthy(run))
         run.check("Vite dev server on :18173", lambda: check_vite(run))
     failed = [name for name, ok, _ in run.results if not ok]
+    skipped = f", {len(run.skipped)} skipped" if run.skipped else ""
     print(
-        f"{args.mode}: {len(run.results) - len(failed)}/{len(run.results)} checks passed"
+        f"{args.mode}: {len(run.results) - len(failed)}/{len(run.results)} checks passed{skipped}"
         f" in {time.monotonic() - T0:.1f}s"
     )
     if failed:
