@@ -26,10 +26,31 @@ from app.plugins.base import Sample
 log = logging.getLogger(__name__)
 
 SeriesKey = tuple[int, str, str]  # plugin_id, name, labels_key
+YIELD_EVERY = 5000  # samples processed between yields to the event loop in big writes
+# With a backlog, up to this many batches' worth go into one transaction: one series update and
+# one commit for all of them (group commit). Without a backlog batches stay at batch_size.
+GROUP_BATCHES = 8
+
+
+_LABEL_KEYS: dict[tuple[tuple[str, Any], ...], str] = {}
+LABEL_KEYS_MAX = 100_000  # distinct label sets remembered by labels_key()
 
 
 def labels_key(labels: Any) -> str:
-    return ",".join(f"{k}={labels[k]}" for k in sorted(labels))
+    """Canonical "k=v,k=v" form; memoized, since it runs for every sample written."""
+    if not labels:
+        return ""
+    try:
+        items = tuple(labels.items())
+        key = _LABEL_KEYS.get(items)
+    except TypeError:  # an unhashable label value: just compute it
+        return ",".join([f"{k}={labels[k]}" for k in sorted(labels)])
+    if key is None:
+        key = ",".join([f"{k}={labels[k]}" for k in sorted(labels)])
+        if len(_LABEL_KEYS) >= LABEL_KEYS_MAX:
+            _LABEL_KEYS.clear()
+        _LABEL_KEYS[items] = key
+    return key
 
 
 @dataclass
@@ -40,9 +61,10 @@ class Batch:
     ts: datetime
     samples: list[Sample]
     written: asyncio.Event = field(default_factory=asyncio.Event)
+    keys: list[SeriesKey] = field(default_factory=list)  # per sample, filled by the writer
 
 
-@dataclass
+@dataclass(slots=True)
 class CommittedSample:
     series_id: int
     name: str
@@ -216,9 +238,9 @@ class MetricsWriter:
     def _take(self) -> list[Batch]:
         taken: list[Batch] = []
         count = 0
-        while self._queue and (
-            count == 0 or count + len(self._queue[0].samples) <= self.batch_size
-        ):
+        # SQLite has one write lock: long transactions would stall run records; no grouping there.
+        limit = self.batch_size * (1 if self.db.is_sqlite else GROUP_BATCHES)
+        while self._queue and (count == 0 or count + len(self._queue[0].samples) <= limit):
             b = self._queue.popleft()
             taken.append(b)
             count += len(b.samples)
@@ -230,30 +252,40 @@ class MetricsWriter:
     ) -> list[tuple[int, datetime, list[CommittedSample]]]:
         async with self.db.engine.connect() as conn:
             ids = await self._resolve_series(conn, batches)
-            rows: dict[tuple[int, datetime], float] = {}
+            records: list[tuple[int, datetime, float]] = []
+            # A repeated series in one run: last wins. Per run (plugin, ts): series -> record index.
+            seen_by_run: dict[tuple[int, datetime], dict[int, int]] = {}
             committed: list[tuple[int, datetime, list[CommittedSample]]] = []
             discarded = 0
+            n = 0
+            latest: dict[int, tuple[datetime, float]] = {}
             for b in batches:
                 out: list[CommittedSample] = []
-                for s in b.samples:
-                    key = (b.plugin_id, s.name, labels_key(s.labels))
+                plugin_id, ts = b.plugin_id, b.ts
+                seen = seen_by_run.setdefault((plugin_id, ts), {})
+                for key, s in zip(b.keys, b.samples, strict=True):
+                    n += 1
+                    if n % YIELD_EVERY == 0:
+                        await asyncio.sleep(0)
                     ref = ids.get(key)
                     if ref is None:
                         discarded += 1
                         continue
-                    rows[(ref[0], b.ts)] = float(s.value)  # a repeated series in one run: last wins
-                    out.append(
-                        CommittedSample(ref[0], s.name, float(s.value), ref[1], dict(s.labels))
-                    )
+                    sid, value = ref[0], float(s.value)
+                    i = seen.get(sid)
+                    if i is None:
+                        seen[sid] = len(records)
+                        records.append((sid, ts, value))
+                    else:
+                        records[i] = (sid, ts, value)
+                    last = latest.get(sid)
+                    if last is None or ts >= last[0]:
+                        latest[sid] = (ts, value)
+                    out.append(CommittedSample(sid, s.name, value, ref[1], dict(s.labels)))
                 if out:
-                    committed.append((b.plugin_id, b.ts, out))
-            records = [(sid, ts, v) for (sid, ts), v in rows.items()]
+                    committed.append((plugin_id, ts, out))
             if records:
                 await self._insert_samples(conn, records)
-                latest: dict[int, tuple[datetime, float]] = {}
-                for sid, ts, v in records:
-                    if sid not in latest or ts >= latest[sid][0]:
-                        latest[sid] = (ts, v)
                 await self._update_latest(conn, latest)
             await conn.commit()
         if records:
@@ -270,6 +302,22 @@ class MetricsWriter:
     async def _update_latest(
         self, conn: AsyncConnection, latest: dict[int, tuple[datetime, float]]
     ) -> None:
+        if not self.db.is_sqlite:
+            # One statement for the whole batch: an executemany would run one UPDATE per series.
+            await conn.execute(
+                text(
+                    "UPDATE series AS s SET last_ts = v.ts, last_value = v.val "
+                    "FROM unnest(CAST(:ids AS bigint[]), CAST(:tss AS timestamptz[]), "
+                    "CAST(:vals AS float8[])) AS v(id, ts, val) "
+                    "WHERE s.id = v.id AND (s.last_ts IS NULL OR s.last_ts <= v.ts)"
+                ),
+                {
+                    "ids": list(latest),
+                    "tss": [ts for ts, _ in latest.values()],
+                    "vals": [v for _, v in latest.values()],
+                },
+            )
+            return
         stmt = text(
             "UPDATE series SET last_ts = :lts, last_value = :lval "
             "WHERE id = :sid AND (last_ts IS NULL OR last_ts <= :lts)"
@@ -282,10 +330,21 @@ class MetricsWriter:
         self, conn: AsyncConnection, batches: list[Batch]
     ) -> dict[SeriesKey, tuple[int, str]]:
         wanted: dict[SeriesKey, Sample] = {}
+        cache = self._series
+        n = 0
         for b in batches:
-            for s in b.samples:
-                key = (b.plugin_id, s.name, labels_key(s.labels))
-                if key not in self._series:
+            # Each sample's key is computed once here and kept on the batch for _write.
+            pid, samples, keys = b.plugin_id, b.samples, []
+            for start in range(0, len(samples), YIELD_EVERY):
+                chunk = samples[start : start + YIELD_EVERY]
+                keys += [(pid, s.name, labels_key(s.labels)) for s in chunk]
+                n += len(chunk)
+                if n >= YIELD_EVERY:
+                    n = 0
+                    await asyncio.sleep(0)  # a 100,000-sample run must not hold the loop
+            b.keys = keys
+            for key, s in zip(keys, samples, strict=True):
+                if key not in cache:
                     wanted.setdefault(key, s)
         if wanted:
             plugin_ids = {k[0] for k in wanted}
