@@ -39,7 +39,7 @@ from app.services.maintenance import StorageMaintenance
 from app.services.metrics_store import MetricsWriter
 from app.services.notifications import Notifier
 from app.services.plugin_scheduler import PluginScheduler
-from app.services.rate_limit import RateLimiter
+from app.services.rate_limit import RateLimiter, TrustedProxies
 from app.services.spa import mount_spa
 from app.services.state import AppState
 from app.services.ws_hub import Hub
@@ -82,6 +82,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             hub=hub,
             scheduler=sched,
             login_limiter=RateLimiter(),
+            trusted_proxies=TrustedProxies(settings.trusted_proxies),
             maintenance=maintenance,
             alerts=alert_service,
         )

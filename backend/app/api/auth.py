@@ -48,7 +48,7 @@ async def login(
     settings = state.settings
     limiter = state.login_limiter
     # The peer's X-Forwarded-For counts only when the peer is a trusted proxy (nginx).
-    ip_key = "ip:" + client_address(request, settings.trusted_proxies)
+    ip_key = "ip:" + client_address(request, await state.trusted_proxies.networks())
     user_key = "user:" + form.username.lower()
     ip_wait = limiter.retry_after(ip_key, settings.login_rate_per_minute_ip)
     user_wait = limiter.retry_after(user_key, settings.login_rate_per_minute_user)

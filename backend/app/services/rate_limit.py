@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import time
 from collections import deque
@@ -43,6 +44,39 @@ class RateLimiter:
 
     def reset(self, key: str) -> None:
         self._hits.pop(key, None)
+
+
+class TrustedProxies:
+    """TRUSTED_PROXIES: addresses, networks, or host names such as the compose service `frontend`.
+
+    Names are resolved without blocking the event loop, at most every `ttl` seconds, so a proxy
+    container that restarts with a new address is followed; a failed lookup keeps the last answer.
+    """
+
+    def __init__(self, entries: list[str], ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._static: list[str] = []
+        self._names: list[str] = []
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+                self._static.append(entry)
+            except ValueError:
+                self._names.append(entry)
+        self._resolved: dict[str, list[str]] = {}
+        self._at = -ttl
+
+    async def networks(self) -> list[str]:
+        if self._names and time.monotonic() - self._at >= self.ttl:
+            self._at = time.monotonic()
+            loop = asyncio.get_running_loop()
+            for name in self._names:
+                try:
+                    infos = await asyncio.wait_for(loop.getaddrinfo(name, None), 2)
+                except (OSError, TimeoutError):
+                    continue
+                self._resolved[name] = sorted({str(info[4][0]) for info in infos})
+        return self._static + [a for addrs in self._resolved.values() for a in addrs]
 
 
 def _in(addr: str, networks: list[str]) -> bool:

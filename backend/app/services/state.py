@@ -14,7 +14,7 @@ from app.services.alerts import AlertService
 from app.services.maintenance import StorageMaintenance
 from app.services.metrics_store import MetricsWriter
 from app.services.plugin_scheduler import PluginScheduler
-from app.services.rate_limit import RateLimiter
+from app.services.rate_limit import RateLimiter, TrustedProxies
 from app.services.ws_hub import Hub
 
 
@@ -29,6 +29,7 @@ class AppState:
     hub: Hub
     scheduler: PluginScheduler
     login_limiter: RateLimiter
+    trusted_proxies: TrustedProxies
     maintenance: StorageMaintenance
     alerts: AlertService
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))

@@ -179,3 +179,14 @@ def test_client_address_believes_forwarded_for_only_from_trusted_proxies() -> No
         "198.51.100.7"
     )
     assert client_address(_request("10.0.0.5"), proxies) == "10.0.0.5"
+
+
+async def test_trusted_proxies_may_be_host_names_resolved_without_blocking() -> None:
+    from app.services.rate_limit import TrustedProxies
+
+    proxies = TrustedProxies(["10.0.0.0/8", "localhost", "no-such-host.invalid"])
+    nets = await proxies.networks()
+    assert "10.0.0.0/8" in nets
+    assert "127.0.0.1" in nets  # localhost resolved
+    assert client_address(_request("127.0.0.1", "198.51.100.1"), nets) == "198.51.100.1"
+    assert client_address(_request("192.0.2.1", "198.51.100.1"), nets) == "192.0.2.1"
