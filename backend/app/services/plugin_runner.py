@@ -5,21 +5,123 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
+from collections.abc import Awaitable, Callable, Coroutine, Generator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import update
 
 from app.core.config import Settings
 from app.db.session import Database
 from app.models import PluginHealth, PluginRun
-from app.plugins.base import Plugin, PluginError, validate_samples
+from app.plugins.base import Plugin, PluginError, Sample, validate_samples
 from app.services.metrics_store import MetricsWriter
 from app.services.ws_hub import Hub
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# A single step of a plugin's coroutine that holds the event loop this long blocked everything
+# else (other plugins, the API, the writer): the run says so and the instance gets isolated.
+LOOP_BLOCK_MS = 500.0
+# Outputs larger than this are validated in a worker thread, so a huge run does not stall the loop.
+VALIDATE_OFF_LOOP = 5000
+
+
+class StepTimer:
+    """Awaits a coroutine step by step and records the longest step (time it held the loop).
+
+    Each `send`/`throw` into the coroutine runs synchronously on the event loop; a step that takes
+    long is code that blocks the loop (a CPU loop, `time.sleep`, a blocking socket).
+    """
+
+    __slots__ = ("coro", "max_step_ms")
+
+    def __init__(self, coro: Coroutine[Any, Any, T]) -> None:
+        self.coro = coro
+        self.max_step_ms = 0.0
+
+    def _note(self, t0: float) -> None:
+        ms = (time.perf_counter() - t0) * 1000
+        if ms > self.max_step_ms:
+            self.max_step_ms = ms
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro = self.coro
+        value: Any = None
+        error: BaseException | None = None
+        while True:
+            t0 = time.perf_counter()
+            try:
+                yielded = coro.send(value) if error is None else coro.throw(error)
+            except StopIteration as stop:
+                self._note(t0)
+                return stop.value
+            except BaseException:
+                self._note(t0)
+                raise
+            self._note(t0)
+            value, error = None, None
+            try:
+                value = yield yielded
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:  # cancellation and the like: hand it to the plugin
+                error = exc
+
+
+class IsolatedLoop:
+    """An event loop in a thread of its own, for a plugin instance that blocked the main loop.
+
+    Its runs can then block only this thread; the scheduler, the API and the writer keep going.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._main, name=name, daemon=True)
+        self._thread.start()
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_forever()
+            pending = asyncio.all_tasks(self.loop)
+            for task in pending:
+                task.cancel()
+            if pending:
+                self.loop.run_until_complete(
+                    asyncio.wait(pending, timeout=1)  # a stuck plugin must not hold shutdown
+                )
+        finally:
+            self.loop.close()
+
+    async def run(self, func: Callable[[], Awaitable[T]]) -> T:
+        """Run `func()` on the isolated loop; cancelling the caller cancels it there too."""
+
+        async def call() -> T:
+            return await func()
+
+        fut = asyncio.run_coroutine_threadsafe(call(), self.loop)
+        return await asyncio.wrap_future(fut)
+
+    def stop(self, join_seconds: float = 1.0) -> None:
+        if not self.loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(join_seconds)
+
+
+def blocked_message(ms: float) -> str:
+    return (
+        f"collect_data blocked the event loop for {ms:.0f} ms; use ctx.run_blocking for "
+        "blocking code. This instance now runs in a thread of its own, so it cannot delay "
+        "other plugins."
+    )
 
 
 @dataclass
@@ -34,6 +136,7 @@ class RunResult:
     error: str | None
     sample_count: int
     lateness_ms: float | None = None
+    blocked_ms: float | None = None  # set when collect_data held the event loop too long
 
     def event(self) -> dict[str, Any]:
         return {
@@ -100,14 +203,23 @@ async def execute(
     hub: Hub,
     trigger: str = "schedule",
     lateness_ms: float | None = None,
+    isolated: IsolatedLoop | None = None,
 ) -> RunResult:
+    """One run. With `isolated`, collect_data runs on that loop instead of the caller's."""
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     run_id = await _open_run(db, plugin_id, started, trigger, lateness_ms)
-    status, error, samples = "success", None, []
+    status: str = "success"
+    error: str | None = None
+    samples: list[Sample] = []
+    timer: StepTimer | None = None
     try:
-        raw = await asyncio.wait_for(plugin.collect_data(), timeout_s)
-        samples = validate_samples(raw, settings.plugin_max_samples)
+        if isolated is not None:
+            raw = await asyncio.wait_for(isolated.run(plugin.collect_data), timeout_s)
+        else:
+            timer = StepTimer(plugin.collect_data())
+            raw = await asyncio.wait_for(timer, timeout_s)
+        samples = await _validate(raw, settings.plugin_max_samples)
     except TimeoutError:
         status, error = "timeout", f"The run did not finish within its {timeout_s:g} s timeout."
     except PluginError as exc:
@@ -122,6 +234,11 @@ async def execute(
         raise
     except Exception as exc:
         status, error = "error", f"{type(exc).__name__}: {exc}"[:2000]
+    blocked_ms = None
+    if timer is not None and timer.max_step_ms >= LOOP_BLOCK_MS:
+        blocked_ms = timer.max_step_ms
+        # The samples are fine and kept; the run says what is wrong without failing health.
+        error = f"{error} {blocked_message(blocked_ms)}" if error else blocked_message(blocked_ms)
     finished = datetime.now(UTC)
     duration = (time.perf_counter() - t0) * 1000
     batch = writer.submit(plugin_id, started, samples)
@@ -140,6 +257,7 @@ async def execute(
         error,
         len(samples),
         lateness_ms,
+        blocked_ms,
     )
     health = await _close_run(db, settings, result)
     level = logging.INFO if status == "success" else logging.WARNING
@@ -155,10 +273,24 @@ async def execute(
             **({"error": error} if error else {}),
         },
     )
+    if blocked_ms is not None:
+        log.warning(
+            "plugin blocked the event loop for %.0f ms",
+            blocked_ms,
+            extra={"plugin_id": plugin_id, "run_id": run_id},
+        )
     await hub.publish(result.event())
     if health is not None:
         await hub.publish(health_event(health))
     return result
+
+
+async def _validate(raw: object, limit: int) -> list[Sample]:
+    """validate_samples, in a worker thread for big outputs (100,000 samples take a while)."""
+    if isinstance(raw, list) and len(raw) > VALIDATE_OFF_LOOP:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, validate_samples, raw, limit)
+    return validate_samples(raw, limit)
 
 
 async def _open_run(

@@ -80,6 +80,11 @@ class PluginScheduler:
         self._election: asyncio.Task[None] | None = None
         self._maintenance: list[tuple[str, Any, int]] = []
         self._inflight: set[asyncio.Task[Any]] = set()
+        # Last known timeout per instance: runs go on from the cached instance while the
+        # database is unreachable, their samples waiting in the writer's buffer.
+        self._timeouts: dict[int, float] = {}
+        # Instances whose collect_data blocked the event loop run on a loop in their own thread.
+        self._isolated: dict[int, plugin_runner.IsolatedLoop] = {}
 
     # ----------------------------------------------------------------- lifecycle
     @property
@@ -116,10 +121,12 @@ class PluginScheduler:
                 task.cancel()
             await asyncio.wait(self._inflight, timeout=2)
             await self._mark_interrupted()
-        for _, impl in self._instances.values():
-            with contextlib.suppress(Exception):
-                await impl.close()
+        for plugin_id, (_, impl) in list(self._instances.items()):
+            await self._close_impl(plugin_id, impl)
         self._instances.clear()
+        for isolated in self._isolated.values():
+            isolated.stop()
+        self._isolated.clear()
         await self._release_lock()
 
     # ----------------------------------------------------------------- leadership
@@ -130,8 +137,9 @@ class PluginScheduler:
                 if self.role != "leader":
                     if await self._try_lock():
                         await self._become_leader()
+                elif self._leader_conn is None:
+                    raise ConnectionError("the leader lock's connection is gone")
                 else:
-                    assert self._leader_conn is not None
                     await self._leader_conn.execute(text("SELECT 1"))
             except asyncio.CancelledError:
                 raise
@@ -223,6 +231,10 @@ class PluginScheduler:
         if plugin is None:
             self.unschedule(plugin_id)
             self.writer.forget_plugin(plugin_id)
+            self._timeouts.pop(plugin_id, None)
+            isolated = self._isolated.pop(plugin_id, None)
+            if isolated is not None:
+                isolated.stop(join_seconds=0)
             return
         await self._drop_instance(plugin_id, keep_if=plugin.updated_at)
         if self.role == "leader":
@@ -234,7 +246,7 @@ class PluginScheduler:
             job.remove()
         entry = self._instances.pop(plugin_id, None)
         if entry:
-            task = asyncio.get_running_loop().create_task(entry[1].close())
+            task = asyncio.get_running_loop().create_task(self._close_impl(plugin_id, entry[1]))
             task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
     def _schedule(self, plugin: Plugin) -> None:
@@ -269,8 +281,34 @@ class PluginScheduler:
         entry = self._instances.get(plugin_id)
         if entry and entry[0] != keep_if:
             self._instances.pop(plugin_id, None)
-            with contextlib.suppress(Exception):
-                await entry[1].close()
+            await self._close_impl(plugin_id, entry[1])
+
+    async def _close_impl(self, plugin_id: int, impl: PluginImpl) -> None:
+        """Close an instance on the loop it ran on; a plugin's close must not stop ours."""
+        isolated = self._isolated.get(plugin_id)
+        with contextlib.suppress(Exception):
+            if isolated is not None:
+                await asyncio.wait_for(isolated.run(impl.close), 2)
+            else:
+                await asyncio.wait_for(impl.close(), 5)
+
+    async def _isolate(self, plugin_id: int) -> None:
+        """From now on run this instance's collect_data on an event loop in its own thread."""
+        if plugin_id in self._isolated:
+            return
+        entry = self._instances.pop(plugin_id, None)
+        if entry is not None:  # it was built on (and may hold resources of) the main loop
+            await self._close_impl(plugin_id, entry[1])
+        self._isolated[plugin_id] = plugin_runner.IsolatedLoop(f"plugin-{plugin_id}-isolated")
+        log.warning(
+            "plugin blocked the event loop: its runs now go to a thread of their own",
+            extra={"plugin_id": plugin_id},
+        )
+
+    @property
+    def isolated(self) -> list[int]:
+        """Ids of the instances running in a thread of their own (they blocked the loop)."""
+        return sorted(self._isolated)
 
     def jobs(self) -> list[dict[str, Any]]:
         out = []
@@ -311,27 +349,48 @@ class PluginScheduler:
         self, lock: asyncio.Lock, plugin_id: int, trigger: str, lateness_ms: float | None
     ) -> plugin_runner.RunResult | None:
         async with lock:
-            async with self.db.session() as session:
-                plugin = await session.get(Plugin, plugin_id)
-            if plugin is None:
-                self.unschedule(plugin_id)
-                return None
+            impl: PluginImpl
             try:
-                impl = await self._instance(plugin)
-            except Exception as exc:  # unreadable secrets, a missing type: a failed run, said so
-                impl = _Broken(f"The plugin could not be prepared: {exc}")
+                async with self.db.session() as session:
+                    plugin = await session.get(Plugin, plugin_id)
+            except Exception as exc:
+                # The database is unreachable: keep collecting with the instance as last
+                # configured; its samples wait in the writer's buffer until it answers again.
+                cached = self._instances.get(plugin_id)
+                timeout = self._timeouts.get(plugin_id)
+                if cached is None or timeout is None:
+                    log.warning(
+                        "plugin run skipped, database unreachable: %s",
+                        exc,
+                        extra={"plugin_id": plugin_id},
+                    )
+                    return None
+                impl = cached[1]
+            else:
+                if plugin is None:
+                    self.unschedule(plugin_id)
+                    return None
+                timeout = plugin.timeout_seconds
+                self._timeouts[plugin_id] = timeout
+                try:
+                    impl = await self._instance(plugin)
+                except Exception as exc:  # unreadable secrets, a missing type: a failed run
+                    impl = _Broken(f"The plugin could not be prepared: {exc}")
             result = await plugin_runner.execute(
-                plugin.id,
+                plugin_id,
                 impl,
-                plugin.timeout_seconds,
+                timeout,
                 db=self.db,
                 settings=self.settings,
                 writer=self.writer,
                 hub=self.hub,
                 trigger=trigger,
                 lateness_ms=lateness_ms,
+                isolated=self._isolated.get(plugin_id),
             )
             self.run_counts[result.status] = self.run_counts.get(result.status, 0) + 1
+            if result.blocked_ms is not None:
+                await self._isolate(plugin_id)
             return result
 
     async def _instance(self, plugin: Plugin) -> PluginImpl:
@@ -345,7 +404,6 @@ class PluginScheduler:
         ctx = PluginContext(plugin.id, self.settings.data_dir, self.executor)
         impl = entry.cls(config, ctx)
         if cached:
-            with contextlib.suppress(Exception):
-                await cached[1].close()
+            await self._close_impl(plugin.id, cached[1])
         self._instances[plugin.id] = (plugin.updated_at, impl)
         return impl

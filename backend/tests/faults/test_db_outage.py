@@ -1,0 +1,128 @@
+"""PostgreSQL unreachable for 20 s under plugins running every second.
+
+Two backends (each with its own database) sit behind one cuttable proxy: one with the default
+buffer, which must lose nothing, and one with WRITER_BUFFER_MAX=30, whose drop counter must equal
+exactly what is missing. Samples are counted exactly: each run of `fault_seq` emits one numbered
+sample and logs the number, so "produced" is the log and "stored" is the samples table.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.faults.conftest import (
+    Api,
+    TcpProxy,
+    backend_env,
+    graceful_stop,
+    produced,
+    seq_values,
+    via,
+    wait_until,
+)
+from tests.live import Backend
+
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]
+
+PLUGINS = 4
+OUTAGE_S = 20
+SMALL_BUFFER = 30
+
+
+async def test_database_outage_buffers_then_writes_everything(
+    pg_url: str,
+    pg_url2: str,
+    pg_proxy: TcpProxy,
+    faultkit: Path,
+    tmp_path: Path,
+    backends: list[Backend],
+) -> None:
+    roomy = Backend(backend_env(via(pg_proxy, pg_url), faultkit), tmp_path / "roomy").start()
+    small_env = backend_env(via(pg_proxy, pg_url2), faultkit, writer_buffer_max=SMALL_BUFFER)
+    small = Backend(small_env, tmp_path / "small").start()
+    backends += [roomy, small]
+    for b in (roomy, small):
+        b.wait_healthy()
+    apis = [Api(roomy), Api(small)]
+    ids = [[api.create("fault_seq", interval_seconds=1) for _ in range(PLUGINS)] for api in apis]
+    wait_until(
+        lambda: all(
+            len(produced(b.log.parent, i)) >= 2
+            for b, pl in zip(backends, ids, strict=True)
+            for i in pl
+        ),
+        15,
+        "the plugins to run",
+    )
+
+    pg_proxy.cut()
+    cut_at = time.monotonic()
+    before = [
+        sum(len(produced(b.log.parent, i)) for i in pl) for b, pl in zip(backends, ids, strict=True)
+    ]
+    degraded: list[tuple[int, dict]] = []
+    while time.monotonic() - cut_at < OUTAGE_S:
+        for b, api in zip(backends, apis, strict=True):
+            assert b.proc is not None and b.proc.poll() is None, "backend died during the outage"
+            t0 = time.monotonic()
+            code, body = api.health()
+            assert time.monotonic() - t0 < 5, "/health hung during the outage"
+            if time.monotonic() - cut_at > 2:
+                degraded.append((code, body))
+        time.sleep(1)
+    during = [
+        sum(len(produced(b.log.parent, i)) for i in pl) for b, pl in zip(backends, ids, strict=True)
+    ]
+    pg_proxy.restore()
+
+    assert degraded
+    for code, body in degraded:
+        assert code == 503
+        assert body["status"] == "degraded"
+        assert body["database"] == "unreachable"
+        assert "database unreachable" in (body["reason"] or "")
+    # Collection went on while the database was away (about one sample per plugin per second).
+    for b_before, b_during in zip(before, during, strict=True):
+        assert b_during - b_before >= PLUGINS * (OUTAGE_S - 3)
+
+    # Recovery: healthy again and the buffer drained.
+    for api in apis:
+        wait_until(
+            lambda api=api: (
+                (h := api.health())[0] == 200
+                and h[1]["status"] == "healthy"
+                and h[1]["writer"]["buffered"] == 0
+            ),
+            40,
+            "recovery",
+        )
+    dropped = [api.health()[1]["writer"]["dropped"] for api in apis]
+    for api in apis:
+        api.close()
+    for b in backends:  # a graceful stop flushes whatever the last runs produced
+        graceful_stop(b)
+
+    report = []
+    for b, pl, drop, url in zip(backends, ids, dropped, (pg_url, pg_url2), strict=True):
+        made = stored = 0
+        for pid in pl:
+            p = produced(b.log.parent, pid)
+            s = await seq_values(url, pid)
+            assert set(s) <= set(p)
+            assert len(s) == len(set(s))
+            made += len(p)
+            stored += len(s)
+        report.append((made, stored, drop))
+    (roomy_made, roomy_stored, roomy_drop), (small_made, small_stored, small_drop) = report
+    print(
+        f"\noutage {OUTAGE_S}s: default buffer produced={roomy_made} stored={roomy_stored} "
+        f"dropped={roomy_drop}; WRITER_BUFFER_MAX={SMALL_BUFFER} produced={small_made} "
+        f"stored={small_stored} dropped={small_drop}"
+    )
+    assert roomy_drop == 0
+    assert roomy_stored == roomy_made, "samples produced during the outage were lost"
+    assert small_drop > 0, "the small buffer should have overflowed"
+    assert small_made - small_stored == small_drop, "the drop counter must equal the missing count"
