@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-BACKEND = ROOT / "backend"
+# UNITY_BENCH_BACKEND points the benchmarks at another checkout's backend (A/B experiments).
+BACKEND = Path(os.environ.get("UNITY_BENCH_BACKEND", ROOT / "backend")).resolve()
 if str(BACKEND) not in sys.path:
     sys.path.insert(0, str(BACKEND))
 

@@ -125,11 +125,6 @@ def parse_labels(items: list[str]) -> dict[str, str]:
     return out
 
 
-async def _done_until(session: AsyncSession) -> dict[str, datetime]:
-    rows = await session.execute(select(RollupState.name, RollupState.done_until))
-    return {name: ts for name, ts in rows}
-
-
 def _source_sql(
     tier_index: int,
     done: dict[str, datetime],
@@ -177,14 +172,34 @@ async def query(
         raise InvalidInput("end must be after start.")
     if not series_ids:
         raise InvalidInput("Give at least one series_id (see GET /api/v1/metrics/series).")
-    found = {
-        s.id: s for s in await session.scalars(select(Series).where(Series.id.in_(series_ids)))
-    }
+    # One round trip for the series and how far each roll-up tier is done (every request pays
+    # for each round trip: see bench/bench_query.py).
+    done_cols = [
+        select(RollupState.done_until)
+        .where(RollupState.name == t.name)
+        .scalar_subquery()
+        .label(f"done_{t.name}")
+        for t in TIERS
+        if t is not RAW
+    ]
+    rows_found = (
+        await session.execute(
+            select(
+                Series.id, Series.plugin_id, Series.name, Series.unit, Series.labels, *done_cols
+            ).where(Series.id.in_(series_ids))
+        )
+    ).all()
+    found = {r.id: r for r in rows_found}
     missing = [i for i in series_ids if i not in found]
     if missing:
         raise NotFound(f"No series with id {', '.join(map(str, missing))}.")
     tier, width = choose_tier(settings, start, end, points)
-    done = await _done_until(session)
+    first = rows_found[0]._mapping
+    done: dict[str, datetime] = {
+        t.name: first[f"done_{t.name}"]
+        for t in TIERS
+        if t is not RAW and first[f"done_{t.name}"] is not None
+    }
     tier_index = TIERS.index(tier)
     sqlite = session.bind.dialect.name == "sqlite" if session.bind else False
     out = []

@@ -1,0 +1,268 @@
+"""Query: GET /api/v1/metrics/query (24 h of one series, 500 points) next to the bare SQL.
+
+10 million samples (1,000 series x 10,000 points, one every 17.28 s over the last 2 days) are
+COPYed into the partitioned `samples` table of a fresh database. The real app then serves on a
+loopback port (in-process uvicorn) and an admin token comes from first-run setup + login.
+
+The bare SQL is not re-typed here: one API call is made with a SQLAlchemy cursor hook on the
+app's engine, which records the bucketing statement the service ran and its parameters; the
+benchmark then runs exactly that statement through a plain asyncpg connection. For every call
+i the API and the SQL read the same series, alternating which goes first, so machine load
+(other work shares the 2 cores) hits both alike. The HTTP client is a minimal keep-alive
+HTTP/1.1 client on the same loop, so the API figure is request-in to body-out plus loopback.
+
+Two phases: raw only (before any roll-up: 24 h / 500 points reads ~5,000 raw rows), then after
+a maintenance pass as production runs it every 5 minutes (the 1 m tier serves the range).
+
+Environment: BENCH_QUERY_SERIES (default 1000), BENCH_QUERY_POINTS (default 10000 per series),
+BENCH_QUERY_CALLS (default 50).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common
+import asyncpg
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+
+from app.main import create_app
+from app.services.metrics_store import ensure_partitions
+
+SERIES = int(os.environ.get("BENCH_QUERY_SERIES", "1000"))
+POINTS = int(os.environ.get("BENCH_QUERY_POINTS", "10000"))
+CALLS = int(os.environ.get("BENCH_QUERY_CALLS", "50"))
+SPAN = timedelta(days=2)
+SERIES_PER_COPY = 50
+
+
+async def load(dsn: str, now: datetime) -> None:
+    """1,000 series under 10 plugins, then 10 M rows by COPY (one transaction per 50 series)."""
+    apg = await asyncpg.connect(dsn)
+    try:
+        await apg.execute(
+            "INSERT INTO plugins (id, name, type, config, interval_seconds, timeout_seconds,"
+            " enabled, created_at, updated_at) SELECT p, 'bench-' || p, 'system', '{}', 60, 5,"
+            " false, now(), now() FROM generate_series(1, 10) p"
+        )
+        await apg.execute(
+            "INSERT INTO series (id, plugin_id, name, unit, labels, labels_key) SELECT i,"
+            " 1 + i % 10, 'metric_' || i, '%', json_build_object('n', i::text), 'n=' || i"
+            " FROM generate_series(1, $1::int) i",
+            SERIES,
+        )
+        await apg.execute("SELECT setval('series_id_seq', $1)", SERIES)
+        step = SPAN / POINTS
+        first = now - SPAN
+        from app.db.session import Database
+
+        db = Database(make_url(dsn).set(drivername="postgresql+asyncpg"))
+        async with db.engine.connect() as conn:
+            days = {(first + d * timedelta(days=1)).date() for d in range(4)}
+            await ensure_partitions(conn, days | {now.date()})
+            await conn.commit()
+        await db.dispose()
+        times = [first + i * step for i in range(POINTS)]
+        await apg.execute("SET synchronous_commit = off")
+        t0 = time.perf_counter()
+        for lo in range(1, SERIES + 1, SERIES_PER_COPY):
+            sids = range(lo, min(lo + SERIES_PER_COPY, SERIES + 1))
+            records = [
+                (sid, ts, float((sid * 31 + i) % 1000))
+                for sid in sids
+                for i, ts in enumerate(times)
+            ]
+            async with apg.transaction():
+                await apg.copy_records_to_table(
+                    "samples", records=records, columns=["series_id", "ts", "value"]
+                )
+        n = await apg.fetchval("SELECT count(*) FROM samples")
+        await apg.execute("ANALYZE samples")
+        took = time.perf_counter() - t0
+        print(f"   loaded {n:,} samples by COPY in {took:.1f} s ({n / took:,.0f}/s)", flush=True)
+    finally:
+        await apg.close()
+
+
+class HttpClient:
+    """Just enough HTTP/1.1 (keep-alive, Content-Length bodies) to time a GET cheaply."""
+
+    def __init__(self, host: str) -> None:
+        self.host = host
+        self.reader: asyncio.StreamReader
+        self.writer: asyncio.StreamWriter
+
+    async def connect(self) -> None:
+        h, p = self.host.split(":")
+        self.reader, self.writer = await asyncio.open_connection(h, int(p))
+
+    async def get(self, path: str, token: str) -> tuple[int, bytes]:
+        self.writer.write(
+            f"GET {path} HTTP/1.1\r\nHost: {self.host}\r\nAuthorization: Bearer {token}\r\n"
+            "Accept: application/json\r\n\r\n".encode()
+        )
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(head.split(b" ", 2)[1])
+        length = 0
+        for line in head.split(b"\r\n"):
+            if line.lower().startswith(b"content-length:"):
+                length = int(line.split(b":", 1)[1])
+        return status, await self.reader.readexactly(length)
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+async def phase(
+    name: str, app: Any, host: str, token: str, dsn: str, now: datetime
+) -> dict[str, Any]:
+    start, end = now - timedelta(hours=24), now
+    engine = app.state.unity.db.engine.sync_engine
+    captured: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: Any):
+        if "date_bin" in statement:
+            captured.append((statement, params))
+
+    def path(sid: int) -> str:
+        query = urlencode(
+            {"series_id": sid, "start": start.isoformat(), "end": end.isoformat(), "points": 500}
+        )
+        return f"/api/v1/metrics/query?{query}"
+
+    client = HttpClient(host)
+    await client.connect()
+    event.listen(engine, "before_cursor_execute", capture)
+    status, body = await client.get(path(1), token)
+    event.remove(engine, "before_cursor_execute", capture)
+    assert status == 200, body
+    result = json.loads(body)
+    statement, params = captured[-1]
+    # The asyncpg dialect hands over `$n` placeholders and a positional tuple: reuse both.
+    sid_index = next(i for i, v in enumerate(params) if v == 1)
+    apg = await asyncpg.connect(dsn)
+
+    async def bare(sid: int) -> int:
+        args = list(params)
+        args[sid_index] = sid
+        return len(await apg.fetch(statement, *args))
+
+    series_ids = [1 + (i * 37) % SERIES for i in range(CALLS)]
+    api_ms: list[float] = []
+    sql_ms: list[float] = []
+    me_ms: list[float] = []  # GET /api/v1/auth/me: HTTP + auth + a session, no metrics work
+    for warm in range(5):
+        await client.get(path(series_ids[warm]), token)
+        await bare(series_ids[warm])
+    for i, sid in enumerate(series_ids):
+        for kind in ("api", "sql", "me") if i % 2 == 0 else ("me", "sql", "api"):
+            t0 = time.perf_counter()
+            if kind == "api":
+                status, body = await client.get(path(sid), token)
+                assert status == 200, body
+            elif kind == "me":
+                status, body = await client.get("/api/v1/auth/me", token)
+                assert status == 200, body
+            else:
+                await bare(sid)
+            took = (time.perf_counter() - t0) * 1000
+            {"api": api_ms, "sql": sql_ms, "me": me_ms}[kind].append(took)
+    plan = await apg.fetch("EXPLAIN (ANALYZE, BUFFERS) " + statement, *params)
+    await apg.close()
+    client.close()
+    out = {
+        "name": name,
+        "resolution": result["resolution"],
+        "bucket_seconds": result["bucket_seconds"],
+        "points": len(result["series"][0]["points"]),
+        "api_p50": _common.pct(api_ms, 50),
+        "api_p99": _common.pct(api_ms, 99),
+        "sql_p50": _common.pct(sql_ms, 50),
+        "sql_p99": _common.pct(sql_ms, 99),
+        "me_p50": _common.pct(me_ms, 50),
+        "plan": "\n".join("      " + r[0] for r in plan),
+        "statement": statement,
+    }
+    print(
+        f"   {name}: resolution {out['resolution']} ({out['bucket_seconds']} s buckets, "
+        f"{out['points']} points); API p50 {out['api_p50']:.2f} ms p99 {out['api_p99']:.2f} ms; "
+        f"bare SQL p50 {out['sql_p50']:.2f} ms p99 {out['sql_p99']:.2f} ms; "
+        f"ratio {out['api_p50'] / out['sql_p50']:.2f}; GET /auth/me p50 {out['me_p50']:.2f} ms; "
+        f"load {_common.loadavg()}",
+        flush=True,
+    )
+    return out
+
+
+async def main() -> None:
+    _common.header("query")
+    now = datetime.now(UTC).replace(microsecond=0)
+    async with _common.bench_database("query") as dsn:
+        await load(dsn, now)
+        url = make_url(dsn).set(drivername="postgresql+asyncpg")
+        settings = _common.make_settings(
+            url.render_as_string(hide_password=False),
+            Path(tempfile.mkdtemp(prefix="unity-bench-")),
+            # No scheduler: maintenance runs by hand below, never in the middle of a phase.
+            scheduler_enabled=False,
+        )
+        app = create_app(settings)
+        async with _common.serve_in_process(app) as host:
+            setup = HttpClient(host)
+            await setup.connect()
+            body = json.dumps({"username": "admin", "password": _common.PASSWORD})
+            setup.writer.write(
+                f"POST /api/v1/auth/setup HTTP/1.1\r\nHost: {host}\r\nContent-Type: "
+                f"application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}".encode()
+            )
+            await setup.reader.readuntil(b"\r\n\r\n")
+            setup.close()
+            import httpx
+
+            async with httpx.AsyncClient(base_url=f"http://{host}") as c:
+                r = await c.post(
+                    "/api/v1/auth/login",
+                    data={"username": "admin", "password": _common.PASSWORD},
+                )
+                token = r.json()["access_token"]
+            raw = await phase("raw only", app, host, token, dsn, now)
+            t0 = time.perf_counter()
+            report = await app.state.unity.maintenance.run()
+            print(
+                f"   maintenance pass: {time.perf_counter() - t0:.1f} s, "
+                f"{report.get('rolled_1m')} 1 m rows, {report.get('rolled_1h')} 1 h rows",
+                flush=True,
+            )
+            async with app.state.unity.db.engine.connect() as conn:
+                from sqlalchemy import text
+
+                await conn.execute(text("ANALYZE samples_1m"))
+                await conn.execute(text("ANALYZE samples_1h"))
+                await conn.commit()
+            rolled = await phase("with roll-ups", app, host, token, dsn, now)
+    if os.environ.get("BENCH_VERBOSE"):
+        for p in (raw, rolled):
+            print(f"   {p['name']} statement: {p['statement']}\n{p['plan']}")
+    ratio = rolled["api_p50"] / rolled["sql_p50"]
+    raw_ratio = raw["api_p50"] / raw["sql_p50"]
+    print(
+        f"query: API p50 {rolled['api_p50']:.2f} ms (p99 {rolled['api_p99']:.2f}), bare SQL p50 "
+        f"{rolled['sql_p50']:.2f} ms (p99 {rolled['sql_p99']:.2f}), ratio {ratio:.2f} "
+        f"(target <= 1.5) with roll-ups [{rolled['resolution']}]; raw only: API p50 "
+        f"{raw['api_p50']:.2f} ms, SQL p50 {raw['sql_p50']:.2f} ms, ratio {raw_ratio:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
