@@ -3,6 +3,9 @@
 # (only upstream, listen and root replaced) serving dist/ → a loopback HTTP target → Playwright
 # in Debian's Chromium. Everything it starts is stopped and the database dropped on exit.
 #
+# The alerts test gets a fast alert timer (ALERT_EVAL_SECONDS=2) and uses the target server as its
+# Apprise json:// receiver too (E2E_NOTIFY_URL).
+#
 # Outside CI a missing nginx/Chromium/PostgreSQL/backend prints what to install and exits 0;
 # with CI=true it fails instead.  Extra arguments go to `playwright test`; with `--exec CMD...`
 # the stack runs CMD instead (the budget script uses this), with E2E_BASE_URL, E2E_BACKEND_URL
@@ -77,6 +80,7 @@ JWT_KEY="$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"
   cd "$BACKEND"
   DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/$DB" \
   ENCRYPTION_KEY="$ENC_KEY" JWT_SECRET_KEY="$JWT_KEY" DEBUG=true LOG_LEVEL=info \
+  ALERT_EVAL_SECONDS=2 NOTIFY_RETRY_BASE_SECONDS=2 \
   DATA_DIR="$WORK/data" \
     exec .venv/bin/uvicorn app.main:create_app --factory --host 127.0.0.1 --port "$BPORT" --no-access-log
 ) >"$WORK/backend.log" 2>&1 &
@@ -125,7 +129,7 @@ curl -fsS "http://127.0.0.1:$NPORT/health" >/dev/null || { echo "e2e: nginx does
 
 cd "$FRONTEND"
 export E2E_BASE_URL="http://127.0.0.1:$NPORT" E2E_BACKEND_URL="http://127.0.0.1:$BPORT" \
-  E2E_TARGET_URL="http://127.0.0.1:$TPORT/" CHROMIUM_PATH="$CHROMIUM"
+  E2E_TARGET_URL="http://127.0.0.1:$TPORT/" E2E_NOTIFY_URL="json://127.0.0.1:$TPORT/notify" CHROMIUM_PATH="$CHROMIUM"
 if [ "${1:-}" = "--exec" ]; then
   shift
   "$@"

@@ -132,3 +132,133 @@ test("phone width and deep links work through nginx", async ({ page, request }) 
   await page.getByRole("link", { name: "Settings" }).click();
   await expect(page.getByTestId("server-health")).toContainText("status");
 });
+
+const NOTIFY = process.env.E2E_NOTIFY_URL ?? "json://127.0.0.1:9/notify";
+const RECEIVER = TARGET.replace(/\/$/, "");
+
+async function received(request: import("@playwright/test").APIRequestContext): Promise<{ title?: string }[]> {
+  return (await (await request.get(`${RECEIVER}/__notifications`)).json()) as { title?: string }[];
+}
+
+async function shoot(page: Page, name: string) {
+  for (const scheme of ["light", "dark"] as const) {
+    await page.emulateMedia({ colorScheme: scheme });
+    await expect(page.locator("html")).toHaveAttribute("data-theme", scheme);
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: `test-results/${name}-${scheme}.png`, fullPage: true });
+  }
+  await page.emulateMedia({ colorScheme: "light" });
+}
+
+test("alerts: a channel gets a test, a health rule fires and shows as an incident", async ({ page, request }) => {
+  const problems = watchConsole(page);
+  await page.goto("/");
+  // Runs alone too (`-g alerts`): then the first-run setup is still open.
+  const setup = page.getByRole("heading", { name: "Welcome to Unity" });
+  await expect(setup.or(page.getByRole("heading", { name: "Sign in" }))).toBeVisible();
+  if (await setup.isVisible()) {
+    await field(page, "Admin username").fill("admin");
+    await field(page, "Password").fill(PASSWORD);
+    await field(page, "Confirm password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Create account and sign in" }).click();
+  } else {
+    await field(page, "Username").fill("admin");
+    await field(page, "Password").fill(PASSWORD);
+    await page.getByRole("button", { name: "Sign in" }).click();
+  }
+  await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
+
+  // A plugin to watch (through the API: the UI flow for plugins is covered above).
+  const token = await page.evaluate(() => localStorage.getItem("unity.token"));
+  const headers = { Authorization: `Bearer ${token}` };
+  const created = await request.post("/api/v1/plugins", {
+    headers,
+    data: { name: "Alert target", type: "http", config: { url: TARGET }, interval_seconds: 1, timeout_seconds: 1 },
+  });
+  expect(created.status(), await created.text()).toBe(201);
+
+  // Empty states say what to do.
+  await page.getByRole("link", { name: "Alerts" }).click();
+  await expect(page.getByRole("heading", { name: "Alerts" })).toBeVisible();
+  await expect(page.getByText("No incidents yet")).toBeVisible();
+
+  // A channel pointing at the loopback receiver; "Send test" reaches it.
+  await page.getByRole("navigation", { name: "Alerts sections" }).getByRole("link", { name: "Channels" }).click();
+  await expect(page.getByText("No channels yet")).toBeVisible();
+  await page.getByRole("button", { name: "+ Add channel" }).click();
+  const dialog = page.getByRole("dialog");
+  await dialog.getByLabel("Name").fill("E2E receiver");
+  await dialog.getByLabel("Apprise URL").fill("not a url");
+  await dialog.getByRole("button", { name: "Add channel" }).click();
+  await expect(dialog.locator(".field-error")).toContainText("scheme");
+  await dialog.getByLabel("Apprise URL").fill(NOTIFY);
+  await dialog.getByRole("button", { name: "Add channel" }).click();
+  await expect(dialog).toHaveCount(0);
+  await page.getByRole("button", { name: "Send a test to E2E receiver" }).click();
+  await expect(page.getByTestId("test-result")).toHaveText(/Test sent/);
+  await expect.poll(async () => (await received(request)).length).toBeGreaterThan(0);
+
+  // A health rule on the plugin, notifying the channel.
+  await page.getByRole("navigation", { name: "Alerts sections" }).getByRole("link", { name: "Rules" }).click();
+  await expect(page.getByText("No rules yet")).toBeVisible();
+  await page.getByRole("link", { name: "+ Add rule" }).click();
+  await page.getByRole("button", { name: "Add rule" }).click();
+  await expect(page.locator("#rule-name-error")).toBeVisible(); // client validation
+  await page.getByRole("radio", { name: /Health/ }).check();
+  await expect(page.getByLabel("Metric", { exact: true })).toHaveCount(0);
+  await field(page, "Name").fill("Alert target down");
+  await page.getByLabel("Plugin", { exact: true }).selectOption({ label: "Alert target" });
+  await page.getByRole("spinbutton", { name: "Down for (seconds)" }).fill("1");
+  await page.getByRole("spinbutton", { name: "Keep firing (seconds)" }).fill("0");
+  await page.getByRole("combobox", { name: "Severity", exact: true }).selectOption("critical");
+  await page.getByRole("checkbox", { name: /E2E receiver/ }).check();
+  await page.getByRole("button", { name: "Add rule" }).click();
+  await expect(page.locator("tr[data-rule]")).toContainText("Alert target down");
+
+  // Break the target: the plugin goes down, the rule fires, the incident shows and is announced.
+  expect((await request.post(`${RECEIVER}/__fail`)).status()).toBe(204);
+  await page.getByRole("navigation", { name: "Alerts sections" }).getByRole("link", { name: "Incidents" }).click();
+  const firing = page.locator('tr[data-status="firing"]', { hasText: "Alert target down" });
+  await expect(firing).toBeVisible({ timeout: 40_000 });
+  await expect(firing).toContainText("critical");
+  await expect(page.getByTestId("firing-badge")).toContainText("1");
+  await expect
+    .poll(async () => (await received(request)).some((n) => /FIRING/.test(n.title ?? "")), { timeout: 15_000 })
+    .toBe(true);
+  await expect(firing).toContainText("notified", { timeout: 20_000 });
+  await shoot(page, "alerts-incidents");
+
+  await firing.getByRole("link", { name: "Alert target down" }).click();
+  await expect(page.getByTestId("incident-detail")).toBeVisible();
+  await expect(page.getByRole("heading", { name: "Notifications" })).toBeVisible();
+  await expect(page.locator("tr[data-delivery]").first()).toBeVisible();
+  await page.screenshot({ path: "test-results/alerts-incident-light.png", fullPage: true });
+
+  await page.getByRole("navigation", { name: "Alerts sections" }).getByRole("link", { name: "Rules" }).click();
+  await expect(page.getByTestId("rule-counts")).toContainText("1 firing");
+  await shoot(page, "alerts-rules");
+
+  // A silence for the plugin, with a quick duration.
+  await page.getByRole("navigation", { name: "Alerts sections" }).getByRole("link", { name: "Silences" }).click();
+  await page.getByRole("button", { name: "+ New silence" }).click();
+  await page.getByRole("combobox", { name: "Plugin", exact: true }).selectOption({ label: "Alert target" });
+  await page.getByRole("button", { name: "4 h" }).click();
+  await expect(page.locator("#sil-end-help")).toHaveText("Lasts 4 h.");
+  await page.getByLabel("Comment", { exact: true }).fill("Router firmware upgrade");
+  await page.getByRole("button", { name: "Create silence" }).click();
+  await expect(page.locator("tr[data-silence]")).toContainText("active");
+  await shoot(page, "alerts-silences");
+
+  await page.getByRole("navigation", { name: "Alerts sections" }).getByRole("link", { name: "Channels" }).click();
+  await expect(page.locator("tr[data-channel]")).toBeVisible();
+  await shoot(page, "alerts-channels");
+
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.getByRole("navigation", { name: "Alerts sections" }).getByRole("link", { name: "Incidents" }).click();
+  await expect(firing).toBeVisible();
+  expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(1);
+  await page.screenshot({ path: "test-results/alerts-phone.png", fullPage: true });
+
+  await request.post(`${RECEIVER}/__ok`);
+  expect(problems, problems.join("\n")).toEqual([]);
+});

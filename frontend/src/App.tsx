@@ -1,5 +1,5 @@
 // Top-level routing and the auth gate: setup or login when signed out, the app shell when signed in.
-import { useState, useSyncExternalStore } from "react";
+import { lazy, Suspense, useState, useSyncExternalStore } from "react";
 import { useQuery, useQueryClient } from "@tanstack/react-query";
 import { auth } from "./api/auth";
 import * as api from "./api/endpoints";
@@ -17,6 +17,9 @@ import { TokensPage, UsersPage } from "./pages/Admin";
 import { SettingsPage } from "./pages/Settings";
 import type { User } from "./api/types";
 import { Link } from "./router";
+
+// The alerts pages are a separate chunk: most visits never open them.
+const AlertsSection = lazy(() => import("./pages/alerts"));
 
 function useToken(): string | null {
   return useSyncExternalStore(auth.subscribe, auth.get);
@@ -57,6 +60,12 @@ function Routes({ user }: { user: User }) {
   if (pathname === "/users") return <UsersPage me={user} />;
   if (pathname === "/tokens") return <TokensPage />;
   if (pathname === "/settings") return <SettingsPage user={user} />;
+  if (pathname === "/alerts" || pathname.startsWith("/alerts/"))
+    return (
+      <Suspense fallback={<Spinner label="Loading alerts…" />}>
+        <AlertsSection pathname={pathname} user={user} />
+      </Suspense>
+    );
   return (
     <EmptyState title="Page not found" action={<Link to="/" className="btn">Go to the dashboard</Link>}>
       There is nothing at {pathname}.

@@ -97,8 +97,14 @@ export async function listPluginTypes(): Promise<PluginType[]> {
   return asList<PluginType>(await unwrap(client.GET(`${V1}/plugin-types`)));
 }
 
-export async function listSeries(pluginId: number): Promise<Series[]> {
-  return asList<Series>(await unwrap(client.GET(`${V1}/metrics/series`, { params: { query: { plugin_id: pluginId } } })));
+export async function listSeries(pluginId?: number): Promise<Series[]> {
+  const query = pluginId === undefined ? { limit: 1000 } : { plugin_id: pluginId };
+  return asList<Series>(await unwrap(client.GET(`${V1}/metrics/series`, { params: { query } })));
+}
+
+/** How many alerts are firing right now: the header badge polls this. */
+export async function firingCount(): Promise<number> {
+  return asList(await unwrap(client.GET(`${V1}/alerts/states`, { params: { query: { state: "firing" } } }))).length;
 }
 
 export async function latest(pluginId?: number): Promise<LatestValue[]> {

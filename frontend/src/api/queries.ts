@@ -18,6 +18,7 @@ export const qk = {
   tokens: ["tokens"] as const,
   systemHealth: ["system-health"] as const,
   scheduler: ["scheduler"] as const,
+  firingCount: ["alerts", "firing-count"] as const,
 };
 
 export const useMe = (enabled = true) => useQuery({ queryKey: qk.me, queryFn: api.me, enabled, staleTime: 60_000 });
@@ -34,3 +35,6 @@ export const useSeries = (id: number) =>
   useQuery({ queryKey: qk.series(id), queryFn: () => api.listSeries(id), staleTime: 60_000 });
 export const useLatestAll = () =>
   useQuery({ queryKey: qk.latestAll, queryFn: () => api.latest(), staleTime: 30_000 });
+/** The header badge: polled every 30 s (and refreshed on health changes by LiveProvider). */
+export const useFiringCount = () =>
+  useQuery({ queryKey: qk.firingCount, queryFn: api.firingCount, refetchInterval: 30_000, staleTime: 10_000, retry: false });

@@ -6,6 +6,7 @@ import { setChoice, useTheme } from "../theme";
 import { auth } from "../api/auth";
 import type { User } from "../api/types";
 import { useQueryClient } from "@tanstack/react-query";
+import { useFiringCount } from "../api/queries";
 
 export function Logo() {
   return (
@@ -125,8 +126,10 @@ export function ThemeToggle() {
 export function Layout({ user, children }: { user: User; children: ReactNode }) {
   const { pathname } = useLocation();
   const qc = useQueryClient();
-  const nav: { to: string; label: string; show: boolean }[] = [
+  const firing = useFiringCount().data ?? 0;
+  const nav: { to: string; label: string; show: boolean; badge?: number }[] = [
     { to: "/", label: "Dashboard", show: true },
+    { to: "/alerts", label: "Alerts", show: true, badge: firing },
     { to: "/users", label: "Users", show: user.role === "admin" },
     { to: "/tokens", label: "API tokens", show: true },
     { to: "/settings", label: "Settings", show: true },
@@ -149,6 +152,12 @@ export function Layout({ user, children }: { user: User; children: ReactNode }) 
               .map((n) => (
                 <Link key={n.to} to={n.to} className={active(n.to) ? "active" : undefined} aria-current={active(n.to) ? "page" : undefined}>
                   {n.label}
+                  {n.badge ? (
+                    <span className="nav-badge" data-testid="firing-badge" title={`${n.badge} alert${n.badge === 1 ? "" : "s"} firing`}>
+                      {n.badge}
+                      <span className="sr-only"> firing</span>
+                    </span>
+                  ) : null}
                 </Link>
               ))}
           </nav>

@@ -274,7 +274,7 @@ function StringList({
   );
 }
 
-function KeyValueList({
+export function KeyValueList({
   id,
   rows,
   onChange,

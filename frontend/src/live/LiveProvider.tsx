@@ -60,6 +60,8 @@ export function LiveProvider({ token, children }: { token: string | null; childr
           if (health.status) {
             store.ingestHealth(id, health);
             qc.setQueryData<PluginHealth>(qk.health(id), (old) => ({ ...(old ?? {}), ...health }));
+            // Health changes are rare and may fire or resolve a health alert: refresh the badge.
+            void qc.invalidateQueries({ queryKey: qk.firingCount });
           }
         }
       },

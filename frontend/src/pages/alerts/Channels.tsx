@@ -1,0 +1,335 @@
+// Notification channels (Apprise URLs, stored encrypted and never shown again), "send test",
+// and each channel's delivery log.
+import { useState, type FormEvent } from "react";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
+import * as al from "../../api/alerts";
+import type { Channel, ChannelTest } from "../../api/alerts";
+import type { User } from "../../api/types";
+import { ApiError, errorMessage } from "../../api/client";
+import { Link } from "../../router";
+import { ConfirmDialog, EmptyState, ErrorState, Modal, Spinner, useToast } from "../../components/ui";
+import { FieldShell } from "../../forms/SchemaForm";
+import { timeAgo } from "../../format";
+import { DeliveryTable } from "./Incidents";
+import { AdminNote, Pill } from "./common";
+
+export const MASK = "********";
+
+function ChannelDialog({ channel, onClose }: { channel?: Channel; onClose: () => void }) {
+  const [v, setV] = useState({
+    name: channel?.name ?? "",
+    url: channel ? MASK : "",
+    enabled: channel?.enabled ?? true,
+    send_resolved: channel?.send_resolved ?? true,
+  });
+  const [show, setShow] = useState(false);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [formError, setFormError] = useState<string | null>(null);
+  const qc = useQueryClient();
+  const toast = useToast();
+  const save = useMutation({
+    mutationFn: () => {
+      const body = { name: v.name.trim(), enabled: v.enabled, send_resolved: v.send_resolved, url: v.url.trim() };
+      return channel ? al.updateChannel(channel.id, body) : al.createChannel(body);
+    },
+    onSuccess: (c) => {
+      void qc.invalidateQueries({ queryKey: al.ak.channels });
+      toast(channel ? "Channel saved." : `Channel added (${c.service}). Send a test to check it.`);
+      onClose();
+    },
+    onError: (e) => {
+      if (e instanceof ApiError && Object.keys(e.fieldErrors).length) {
+        setErrors(e.fieldErrors);
+        setFormError(e.message);
+      } else if (e instanceof ApiError && /apprise|url/i.test(e.message)) {
+        setErrors({ url: e.message });
+        setFormError(null);
+      } else if (e instanceof ApiError && e.status === 409) {
+        setErrors({ name: e.message });
+        setFormError(null);
+      } else setFormError(errorMessage(e));
+    },
+  });
+  const submit = (e?: FormEvent) => {
+    e?.preventDefault();
+    const errs: Record<string, string> = {};
+    if (!v.name.trim()) errs.name = "Name the channel, e.g. “Phone (ntfy)”.";
+    if (v.url.trim().length < 3) errs.url = "Enter an Apprise URL, e.g. ntfys://ntfy.sh/my-topic.";
+    else if (v.url !== MASK && !/^[a-z][a-z0-9+.-]*:\/\//i.test(v.url.trim())) errs.url = "An Apprise URL starts with a scheme, e.g. ntfys://, discord:// or json://.";
+    setErrors(errs);
+    if (Object.keys(errs).length) return;
+    save.mutate();
+  };
+  return (
+    <Modal
+      title={channel ? `Edit “${channel.name}”` : "Add a channel"}
+      onClose={onClose}
+      footer={
+        <>
+          <button type="button" className="btn" onClick={onClose}>
+            Cancel
+          </button>
+          <button type="submit" form="channel-form" className="btn btn-primary" disabled={save.isPending}>
+            {save.isPending ? "Saving…" : channel ? "Save channel" : "Add channel"}
+          </button>
+        </>
+      }
+    >
+      <form id="channel-form" className="stack modal-form" onSubmit={submit} noValidate>
+        <FieldShell id="ch-name" label="Name" required error={errors.name}>
+          <input id="ch-name" data-autofocus value={v.name} autoComplete="off" onChange={(e) => setV({ ...v, name: e.target.value })} aria-invalid={errors.name ? true : undefined} />
+        </FieldShell>
+        <FieldShell
+          id="ch-url"
+          label="Apprise URL"
+          required
+          description={channel ? "Stored encrypted. Leave ******** to keep it, or type a new URL." : "Stored encrypted and never shown again. e.g. ntfys://ntfy.sh/topic, discord://id/token, json://host/path"}
+          error={errors.url}
+        >
+          <div className="copy-row tight">
+            <input
+              id="ch-url"
+              type={show ? "text" : "password"}
+              className="mono"
+              value={v.url}
+              autoComplete="off"
+              spellCheck={false}
+              onFocus={(e) => v.url === MASK && e.target.select()}
+              onChange={(e) => setV({ ...v, url: e.target.value })}
+              aria-invalid={errors.url ? true : undefined}
+              aria-describedby={["ch-url-help", errors.url ? "ch-url-error" : ""].filter(Boolean).join(" ")}
+            />
+            <button type="button" className="btn btn-sm" onClick={() => setShow(!show)} aria-pressed={show} disabled={v.url === MASK}>
+              {show ? "Hide" : "Show"}
+            </button>
+          </div>
+        </FieldShell>
+        <label className="check">
+          <input type="checkbox" checked={v.enabled} onChange={(e) => setV({ ...v, enabled: e.target.checked })} />
+          <span>Enabled</span>
+        </label>
+        <label className="check">
+          <input type="checkbox" checked={v.send_resolved} onChange={(e) => setV({ ...v, send_resolved: e.target.checked })} />
+          <span>Also send a notice when an alert resolves</span>
+        </label>
+        {formError ? (
+          <p className="form-error" role="alert">
+            {formError}
+          </p>
+        ) : null}
+      </form>
+    </Modal>
+  );
+}
+
+function TestResult({ r }: { r: ChannelTest | { ok: false; error: string } }) {
+  return (
+    <p className={`test-result ${r.ok ? "ok" : "bad"}`} role="status" data-testid="test-result">
+      {r.ok ? "✓ Test sent." : `✗ ${r.error ?? "The test failed."}`}
+    </p>
+  );
+}
+
+function useSendTest() {
+  const [results, setResults] = useState<Record<number, ChannelTest | { ok: false; error: string }>>({});
+  const qc = useQueryClient();
+  const m = useMutation({
+    mutationFn: (id: number) => al.testChannel(id),
+    onMutate: (id) => setResults(({ [id]: _d, ...rest }) => rest),
+    onSuccess: (r, id) => {
+      setResults((old) => ({ ...old, [id]: r }));
+      void qc.invalidateQueries({ queryKey: ["channels", "deliveries", id] });
+    },
+    onError: (e, id) => setResults((old) => ({ ...old, [id]: { ok: false, error: errorMessage(e) } })),
+  });
+  return { results, send: m.mutate, pendingId: m.isPending ? m.variables : undefined };
+}
+
+export function ChannelsPage({ user }: { user: User }) {
+  const channels = al.useChannels();
+  const qc = useQueryClient();
+  const toast = useToast();
+  const [editing, setEditing] = useState<Channel | "new" | null>(null);
+  const [doomed, setDoomed] = useState<Channel | null>(null);
+  const test = useSendTest();
+  const isAdmin = user.role === "admin";
+  const del = useMutation({
+    mutationFn: (id: number) => al.deleteChannel(id),
+    onSuccess: () => {
+      setDoomed(null);
+      void qc.invalidateQueries({ queryKey: al.ak.channels });
+      void qc.invalidateQueries({ queryKey: al.ak.rules });
+      toast("Channel deleted.");
+    },
+  });
+
+  return (
+    <div className="stack">
+      <div className="section-head tight">
+        <p className="muted">
+          Channels deliver notices through Apprise: ntfy, Gotify, Discord, Telegram, Slack, Matrix, email, webhooks and more.
+        </p>
+        {isAdmin ? (
+          <button type="button" className="btn btn-primary" onClick={() => setEditing("new")}>
+            + Add channel
+          </button>
+        ) : null}
+      </div>
+      {!isAdmin ? <AdminNote what="channels" /> : null}
+      {channels.isPending ? (
+        <Spinner label="Loading channels…" />
+      ) : channels.isError ? (
+        <ErrorState title="Could not load channels" error={channels.error} onRetry={() => channels.refetch()} />
+      ) : channels.data.length === 0 ? (
+        <EmptyState
+          title="No channels yet"
+          action={
+            isAdmin ? (
+              <button type="button" className="btn btn-primary" onClick={() => setEditing("new")}>
+                Add a channel
+              </button>
+            ) : undefined
+          }
+        >
+          Add one with an Apprise URL (for example <code>ntfys://ntfy.sh/my-topic</code>) so rules can notify you on your phone, chat or email.
+        </EmptyState>
+      ) : (
+        <section className="card">
+          <div className="table-wrap">
+            <table className="table">
+              <caption className="sr-only">Notification channels</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Channel</th>
+                  <th scope="col">Service</th>
+                  <th scope="col">Sends</th>
+                  <th scope="col">
+                    <span className="sr-only">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {channels.data.map((c) => (
+                  <tr key={c.id} data-channel={c.id} className={c.enabled ? undefined : "row-muted"}>
+                    <td>
+                      <Link to={`/alerts/channels/${c.id}`} className="strong-link">
+                        {c.name}
+                      </Link>
+                      {!c.enabled ? <div className="muted small">disabled</div> : null}
+                      {test.results[c.id] ? <TestResult r={test.results[c.id]} /> : null}
+                    </td>
+                    <td>{c.service}</td>
+                    <td className="small">{c.send_resolved ? "firing and resolved" : "firing only"}</td>
+                    <td>
+                      <div className="row-actions">
+                        {isAdmin ? (
+                          <>
+                            <button type="button" className="btn btn-sm" onClick={() => test.send(c.id)} disabled={test.pendingId === c.id} aria-label={`Send a test to ${c.name}`}>
+                              {test.pendingId === c.id ? "Sending…" : "Send test"}
+                            </button>
+                            <button type="button" className="btn btn-sm" onClick={() => setEditing(c)} aria-label={`Edit ${c.name}`}>
+                              Edit
+                            </button>
+                            <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDoomed(c)} aria-label={`Delete ${c.name}`}>
+                              Delete
+                            </button>
+                          </>
+                        ) : null}
+                        <Link to={`/alerts/channels/${c.id}`} className="btn btn-sm btn-ghost">
+                          Log
+                        </Link>
+                      </div>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </section>
+      )}
+      {editing ? <ChannelDialog channel={editing === "new" ? undefined : editing} onClose={() => setEditing(null)} /> : null}
+      {doomed ? (
+        <ConfirmDialog
+          title={`Delete “${doomed.name}”?`}
+          message="Rules stop notifying it and its delivery log is removed."
+          confirmLabel="Delete channel"
+          danger
+          busy={del.isPending}
+          error={del.error}
+          onConfirm={() => del.mutate(doomed.id)}
+          onCancel={() => setDoomed(null)}
+        />
+      ) : null}
+    </div>
+  );
+}
+
+const LOG_PAGE = 25;
+
+export function ChannelLogPage({ id, user }: { id: number; user: User }) {
+  const channels = al.useChannels();
+  const [page, setPage] = useState(0);
+  const log = useQuery({ queryKey: al.ak.deliveries(id, page), queryFn: () => al.listDeliveries(id, LOG_PAGE, page * LOG_PAGE), refetchInterval: 30_000 });
+  const test = useSendTest();
+  const c = channels.data?.find((x) => x.id === id);
+  if (channels.isPending) return <Spinner label="Loading channel…" />;
+  if (channels.isError) return <ErrorState title="Could not load the channel" error={channels.error} onRetry={() => channels.refetch()} />;
+  if (!c)
+    return (
+      <EmptyState title="Channel not found" action={<Link to="/alerts/channels" className="btn">All channels</Link>}>
+        It may have been deleted.
+      </EmptyState>
+    );
+  const pages = log.data ? Math.max(1, Math.ceil(log.data.total / LOG_PAGE)) : 1;
+  return (
+    <div className="stack">
+      <nav className="crumbs" aria-label="Breadcrumb">
+        <Link to="/alerts/channels">Channels</Link> <span aria-hidden="true">/</span> <span aria-current="page">{c.name}</span>
+      </nav>
+      <div className="page-head">
+        <div>
+          <h2 className="with-badge">
+            {c.name} {c.enabled ? <Pill kind="active">enabled</Pill> : <Pill kind="expired">disabled</Pill>}
+          </h2>
+          <p className="muted">
+            {c.service} · {c.send_resolved ? "firing and resolved notices" : "firing notices only"} · added {timeAgo(c.created_at)}
+          </p>
+          {test.results[c.id] ? <TestResult r={test.results[c.id]} /> : null}
+        </div>
+        {user.role === "admin" ? (
+          <button type="button" className="btn" onClick={() => test.send(c.id)} disabled={test.pendingId === c.id}>
+            {test.pendingId === c.id ? "Sending…" : "Send test"}
+          </button>
+        ) : null}
+      </div>
+      <section className="card" aria-labelledby="log-title">
+        <h2 id="log-title">Delivery log</h2>
+        {log.isPending ? (
+          <Spinner label="Loading deliveries…" />
+        ) : log.isError ? (
+          <ErrorState title="Could not load the delivery log" error={log.error} onRetry={() => log.refetch()} />
+        ) : log.data.items.length === 0 ? (
+          <EmptyState title="Nothing sent yet">Notices from rules that use this channel, and tests, are listed here.</EmptyState>
+        ) : (
+          <>
+            <DeliveryTable items={log.data.items} />
+            {pages > 1 ? (
+              <div className="pager">
+                <button type="button" className="btn btn-sm" disabled={page === 0} onClick={() => setPage(page - 1)}>
+                  Newer
+                </button>
+                <span className="muted small">
+                  Page {page + 1} of {pages}
+                </span>
+                <button type="button" className="btn btn-sm" disabled={page + 1 >= pages} onClick={() => setPage(page + 1)}>
+                  Older
+                </button>
+              </div>
+            ) : null}
+            <p className="muted small">Failed deliveries are retried with growing delays before they are marked failed.</p>
+          </>
+        )}
+      </section>
+    </div>
+  );
+}
