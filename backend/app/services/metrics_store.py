@@ -26,6 +26,7 @@ from app.plugins.base import Sample
 log = logging.getLogger(__name__)
 
 SeriesKey = tuple[int, str, str]  # plugin_id, name, labels_key
+SERIES_CHUNK = 1000  # new series per INSERT (5 parameters each) and per id lookup
 YIELD_EVERY = 5000  # samples processed between yields to the event loop in big writes
 # With a backlog, up to this many batches' worth go into one transaction: one series update and
 # one commit for all of them (group commit). Without a backlog batches stay at batch_size.
@@ -131,11 +132,17 @@ class MetricsWriter:
 
         The returned batch's `written` event is set once it is committed (or dropped).
         """
-        batch = Batch(plugin_id, ts, samples)
         if not samples:
+            batch = Batch(plugin_id, ts, samples)
             batch.written.set()
             return batch
-        self._queue.append(batch)
+        # A huge run (100,000 samples) goes in batch-sized pieces: each write, its commit
+        # callbacks and its events stay small, so other work on the loop goes on in between.
+        step = self.batch_size
+        for start in range(0, len(samples), step):
+            piece = samples if len(samples) <= step else samples[start : start + step]
+            batch = Batch(plugin_id, ts, piece)
+            self._queue.append(batch)
         self.stats.buffered += len(samples)
         self._idle.clear()
         while self.stats.buffered > self.buffer_max and len(self._queue) > 1:
@@ -234,6 +241,7 @@ class MetricsWriter:
                         await self.on_commit(plugin_id, ts, rows)
                     except Exception:
                         log.exception("metrics commit callback failed")
+                    await asyncio.sleep(0)  # each event is encoded on the loop: let others in
 
     def _take(self) -> list[Batch]:
         taken: list[Batch] = []
@@ -360,20 +368,30 @@ class MetricsWriter:
                 for k, s in wanted.items()
                 if k[0] in alive
             ]
-            if values:
-                ins = pg_insert(Series) if not self.db.is_sqlite else sqlite_insert(Series)
-                await conn.execute(
-                    ins.values(values).on_conflict_do_nothing(
+            ins = pg_insert(Series) if not self.db.is_sqlite else sqlite_insert(Series)
+            cols = (Series.id, Series.plugin_id, Series.name, Series.labels_key, Series.unit)
+            # Chunked: one statement may carry at most 32767 parameters (asyncpg, SQLite).
+            for start in range(0, len(values), SERIES_CHUNK):
+                chunk = values[start : start + SERIES_CHUNK]
+                created = await conn.execute(
+                    ins.on_conflict_do_nothing(
                         index_elements=["plugin_id", "name", "labels_key"]
-                    )
+                    ).returning(*cols),
+                    chunk,  # executemany: one cached statement, sent in pages of rows
                 )
-                keys = [(v["plugin_id"], v["name"], v["labels_key"]) for v in values]
-                for chunk_start in range(0, len(keys), 500):
-                    chunk = keys[chunk_start : chunk_start + 500]
+                for sid, pid, name, lk, unit in created:
+                    self._series[(pid, name, lk)] = (sid, unit)
+                # Those created meanwhile by another replica (or before a restart) are read back.
+                keys = [
+                    key
+                    for v in chunk
+                    if (key := (v["plugin_id"], v["name"], v["labels_key"])) not in self._series
+                ]
+                if keys:
                     found = await conn.execute(
-                        select(
-                            Series.id, Series.plugin_id, Series.name, Series.labels_key, Series.unit
-                        ).where(tuple_(Series.plugin_id, Series.name, Series.labels_key).in_(chunk))
+                        select(*cols).where(
+                            tuple_(Series.plugin_id, Series.name, Series.labels_key).in_(keys)
+                        )
                     )
                     for sid, pid, name, lk, unit in found:
                         self._series[(pid, name, lk)] = (sid, unit)
