@@ -5,11 +5,11 @@ const listeners = new Set<() => void>();
 const notify = () => listeners.forEach((l) => l());
 if (typeof window !== "undefined") window.addEventListener("popstate", notify);
 
-export function navigate(to: string, opts: { replace?: boolean } = {}): void {
+export function navigate(to: string, opts: { replace?: boolean; keepScroll?: boolean } = {}): void {
   if (opts.replace) window.history.replaceState(null, "", to);
   else window.history.pushState(null, "", to);
   notify();
-  window.scrollTo?.(0, 0);
+  if (!opts.keepScroll) window.scrollTo?.(0, 0);
 }
 
 function subscribe(l: () => void) {

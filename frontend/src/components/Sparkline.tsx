@@ -13,6 +13,26 @@ interface Props {
   color?: string;
 }
 
+/** At least 15 minutes (up to the window) ending now, so a few fresh points are not stretched into a slab. */
+export const SPARK_MIN_SPAN = 15 * 60;
+
+export function sparkWindow(xs: number[], windowSec: number, now = Date.now() / 1000): [number, number] {
+  const end = Math.max(now, xs.length ? xs[xs.length - 1] : now);
+  const first = xs.length ? xs[0] : end;
+  const span = Math.min(windowSec, Math.max(SPARK_MIN_SPAN, end - first));
+  return [end - span, end];
+}
+
+/** Pads the value range so a flat or two-value line sits inside the box instead of on its edges. */
+export function sparkYRange(min: number | null, max: number | null): [number, number] {
+  if (min === null || max === null || !Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
+  const spread = max - min;
+  const pad = spread > 0 ? spread * 0.2 : Math.abs(max) * 0.1 || 1;
+  let lo = min - pad;
+  if (min >= 0 && lo < 0) lo = 0;
+  return [lo, max + pad];
+}
+
 export function Sparkline({ seriesId, initial, windowSec = 3600, label, color }: Props) {
   const ref = useRef<HTMLDivElement>(null);
   const { store } = useLive();
@@ -39,15 +59,18 @@ export function Sparkline({ seriesId, initial, windowSec = 3600, label, color }:
         legend: { show: false },
         select: { show: false, left: 0, top: 0, width: 0, height: 0 },
         axes: [{ show: false }, { show: false }],
-        scales: { x: { time: true }, y: { range: (_u, min, max) => (min === max ? [min - 1, max + 1] : [min, max]) } },
+        scales: {
+          x: { time: true, range: () => sparkWindow(xs, windowSec) },
+          y: { range: (_u, min, max) => sparkYRange(min, max) },
+        },
         series: [
           {},
           {
             stroke,
             width: 1.75,
-            fill: stroke + "22",
-            // A line needs two points; until then show the lone value as a dot.
-            points: { show: (uu: uPlot) => uu.data[0].length < 2, size: 5 },
+            fill: stroke + "1a",
+            // Sparse data reads better as dots on the line (a lone value needs one to show at all).
+            points: { show: (uu: uPlot) => uu.data[0].length < 12, size: 4, fill: stroke },
             spanGaps: true,
           },
         ],

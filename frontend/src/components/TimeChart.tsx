@@ -37,6 +37,14 @@ export function alignSeries(series: QuerySeries[]): [number[], ...(number | null
   return [xs, ...maps.map((m) => xs.map((x) => (m.has(x) ? m.get(x)! : null)))];
 }
 
+/** The x range to show: the requested window (stretched to cover any newer data), else the data's extent. */
+export function chartWindow(win: [number, number] | undefined, xs: number[], liveWindowSec: number | null): [number, number] | null {
+  if (!win) return null;
+  const last = xs.length ? xs[xs.length - 1] : win[1];
+  if (liveWindowSec && last > win[1]) return [last - liveWindowSec, last];
+  return [Math.min(win[0], xs[0] ?? win[0]), Math.max(win[1], last)];
+}
+
 export function TimeChart({ series, unit, liveWindowSec, height = 220, title, window: win }: Props) {
   const ref = useRef<HTMLDivElement>(null);
   const { store } = useLive();
@@ -46,6 +54,7 @@ export function TimeChart({ series, unit, liveWindowSec, height = 220, title, wi
     const el = ref.current;
     if (!el) return;
     const data = alignSeries(series);
+    let view: [number, number] | null = chartWindow(win, data[0], liveWindowSec);
     const axisColor = cssVar("--muted", "#888");
     const gridColor = cssVar("--grid", "rgba(128,128,128,.15)");
     const axis: uPlot.Axis = {
@@ -61,10 +70,9 @@ export function TimeChart({ series, unit, liveWindowSec, height = 220, title, wi
         cursor: { drag: { x: false, y: false } },
         legend: { show: series.length > 1, live: true },
         scales: {
-          x: {
-            time: true,
-            range: (_u, min, max) => (data[0].length < 2 && win ? [Math.min(win[0], min ?? win[0]), Math.max(win[1], max ?? win[1])] : [min, max]),
-          },
+          // The axis shows the whole selected range, not just where data exists, so gaps and a
+          // plugin's recent start are visible; a live chart's window slides with new samples.
+          x: { time: true, range: (_u, min, max) => (view ? [view[0], view[1]] : [min, max]) },
         },
         axes: [
           axis,
@@ -104,6 +112,7 @@ export function TimeChart({ series, unit, liveWindowSec, height = 220, title, wi
               xs.push(p.ts);
               data.slice(1).forEach((col, j) => (col as (number | null)[]).push(j === idx ? p.value : null));
             }
+            if (view && p.ts > view[1]) view = [p.ts - liveWindowSec, p.ts];
             const cutoff = p.ts - liveWindowSec;
             while (xs.length > 2 && xs[0] < cutoff) data.forEach((col) => (col as unknown[]).shift());
             u.setData(data as uPlot.AlignedData);

@@ -50,12 +50,12 @@ export function json(body: unknown, status = 200): Response {
 
 /** Installs a fetch stub; routes are "GET /api/v1/plugins" → handler returning a body or a Response. */
 export function mockFetch(routes: Record<string, Handler>) {
-  const calls: { method: string; path: string; body: string | null }[] = [];
+  const calls: { method: string; path: string; search: string; body: string | null }[] = [];
   const fn = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
     const req = input instanceof Request ? input : new Request(String(input), init);
     const url = new URL(req.url);
     const body = req.method === "GET" ? null : await req.clone().text();
-    calls.push({ method: req.method, path: url.pathname, body });
+    calls.push({ method: req.method, path: url.pathname, search: url.search, body });
     const key = `${req.method} ${url.pathname}`;
     const handler = routes[key];
     if (!handler) return json({ error: "NotFound", detail: `no mock for ${key}` }, 404);

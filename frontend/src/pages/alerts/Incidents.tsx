@@ -272,7 +272,7 @@ export function IncidentsPage() {
   const { search } = useLocation();
   const f = useMemo(() => parseFilters(search), [search]);
   const rules = al.useRules();
-  const go = (next: Filters) => navigate(`/alerts${filtersToSearch(next)}`, { replace: true });
+  const go = (next: Filters) => navigate(`/alerts${filtersToSearch(next)}`, { replace: true, keepScroll: true });
   return (
     <div className="stack">
       <FilterBar f={f} onChange={go} />

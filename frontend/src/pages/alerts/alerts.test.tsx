@@ -1,0 +1,225 @@
+import { beforeEach, describe, expect, it } from "vitest";
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { renderApp } from "../../test/render";
+import { json, mockFetch } from "../../test/fakes";
+import { ApiError, toApiError } from "../../api/client";
+import { RuleForm, formToBody, ruleErrorsFromApi, ruleToForm, validateRule } from "./RuleForm";
+import { IncidentsPage, filtersToSearch, parseFilters, toQuery } from "./Incidents";
+import { chartWindow } from "../../components/TimeChart";
+import { sparkWindow, sparkYRange } from "../../components/Sparkline";
+import { silenceState } from "./Silences";
+
+const now = new Date().toISOString();
+const plugins = [
+  { id: 1, name: "NAS", type: "system", config: {}, interval_seconds: 30, enabled: true },
+  { id: 2, name: "Router", type: "http", config: {}, interval_seconds: 60, enabled: true },
+];
+const series = [
+  { id: 10, plugin_id: 1, name: "disk_percent", unit: "%", labels: { mount: "/" } },
+  { id: 11, plugin_id: 1, name: "disk_percent", unit: "%", labels: { mount: "/data" } },
+  { id: 12, plugin_id: 1, name: "cpu_percent", unit: "%", labels: {} },
+];
+const channels = [{ id: 5, name: "Phone", url: "********", service: "ntfy", enabled: true, send_resolved: true, created_at: now, updated_at: now }];
+
+function incident(id: number, status: "firing" | "resolved", extra: Record<string, unknown> = {}) {
+  return {
+    id,
+    rule_id: 3,
+    rule_name: status === "firing" ? "Disk almost full" : "NAS down",
+    rule: { kind: "metric", op: ">", threshold: 90, for_seconds: 60 },
+    kind: "metric",
+    severity: status === "firing" ? "critical" : "warning",
+    plugin_id: 1,
+    plugin_name: "NAS",
+    series_id: 10,
+    metric: "disk_percent",
+    labels: { mount: "/" },
+    status,
+    summary: `summary ${id}`,
+    started_at: now,
+    fired_at: now,
+    resolved_at: status === "resolved" ? now : null,
+    value: 93.5,
+    last_value: 94,
+    resolved_value: status === "resolved" ? 80 : null,
+    resolved_reason: null,
+    silenced: false,
+    silence_id: null,
+    notified: true,
+    ...extra,
+  };
+}
+
+describe("rule form helpers", () => {
+  it("validates per kind: a health rule needs no metric or threshold", () => {
+    const v = { ...ruleToForm(), name: "" };
+    expect(Object.keys(validateRule(v)).sort()).toEqual(["metric", "name", "threshold"]);
+    expect(validateRule({ ...v, name: "Down", kind: "health" })).toEqual({});
+    expect(validateRule({ ...v, name: "x", kind: "health", for_seconds: "1.5" }).for_seconds).toMatch(/whole seconds/);
+    expect(validateRule({ ...v, name: "x", metric: "m", threshold: "1", labels: [{ key: "", value: "/" }] }).labels).toMatch(/needs a name/);
+  });
+
+  it("sends metric fields only for metric rules", () => {
+    const base = { ...ruleToForm(), name: " Disk ", metric: "disk_percent", threshold: "90", plugin: "1", labels: [{ key: "mount", value: "/" }, { key: "", value: "" }] };
+    expect(formToBody(base)).toMatchObject({ name: "Disk", kind: "metric", plugin_id: 1, metric: "disk_percent", labels: { mount: "/" }, op: ">", threshold: 90 });
+    const health = formToBody({ ...base, kind: "health", plugin: "" });
+    expect(health.plugin_id).toBeNull();
+    expect(health).not.toHaveProperty("metric");
+    expect(health).not.toHaveProperty("threshold");
+  });
+
+  it("maps API errors onto fields", () => {
+    const pyd = toApiError(422, { detail: [{ loc: ["body", "for_seconds"], msg: "Input should be less than or equal to 604800" }] });
+    expect(ruleErrorsFromApi(pyd).fields).toEqual({ for_seconds: "Input should be less than or equal to 604800" });
+    const svc = toApiError(422, { error: "InvalidInput", detail: "A metric rule needs `metric`: the sample name, e.g. cpu_percent." });
+    expect(ruleErrorsFromApi(svc).fields.metric).toMatch(/needs `metric`/);
+    expect(ruleErrorsFromApi(toApiError(422, { detail: "No plugin with id 9." })).fields.plugin_id).toBe("No plugin with id 9.");
+    expect(ruleErrorsFromApi(toApiError(422, { detail: "No notification channel with id 4." })).fields.channel_ids).toMatch(/channel/);
+    expect(ruleErrorsFromApi(new ApiError(409, "Conflict", "An alert rule named 'x' already exists; pick another name.")).fields.name).toMatch(/already exists/);
+    const other = ruleErrorsFromApi(new ApiError(500, "HTTP500", "The server failed."));
+    expect(other).toEqual({ fields: {}, message: "The server failed." });
+  });
+});
+
+describe("RuleForm", () => {
+  beforeEach(() => window.history.replaceState(null, "", "/alerts/rules/new"));
+
+  it("switches between metric and health fields and offers the plugin's metric names", async () => {
+    mockFetch({
+      "GET /api/v1/plugins": () => plugins,
+      "GET /api/v1/channels": () => channels,
+      "GET /api/v1/metrics/series": (_r, url) => ({ items: url.searchParams.get("plugin_id") === "1" ? series : [] }),
+    });
+    const user = userEvent.setup();
+    renderApp(<RuleForm />);
+    await screen.findByRole("option", { name: "NAS" });
+    await user.selectOptions(screen.getByRole("combobox", { name: "Plugin" }), "NAS");
+    const metric = await screen.findByRole("combobox", { name: "Metric" });
+    await waitFor(() => expect(within(metric).getAllByRole("option").map((o) => o.textContent)).toEqual(["Choose a metric…", "cpu_percent", "disk_percent", "Another name…"]));
+    await user.selectOptions(metric, "disk_percent");
+    expect(screen.getByText(/This metric has: mount=\/ · mount=\/data/)).toBeInTheDocument();
+    expect(screen.getByRole("spinbutton", { name: "Threshold" })).toBeInTheDocument();
+    expect(screen.getByRole("spinbutton", { name: "For (seconds)" })).toBeInTheDocument();
+
+    await user.click(screen.getByRole("radio", { name: /Health/ }));
+    expect(screen.queryByRole("combobox", { name: "Metric" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("spinbutton", { name: "Threshold" })).not.toBeInTheDocument();
+    expect(screen.getByRole("spinbutton", { name: "Down for (seconds)" })).toBeInTheDocument();
+    expect(screen.getByRole("checkbox", { name: /Phone/ })).toBeInTheDocument();
+  });
+
+  it("shows client errors, then the API's 422 next to the field it names", async () => {
+    const { calls } = mockFetch({
+      "GET /api/v1/plugins": () => plugins,
+      "GET /api/v1/channels": () => channels,
+      "GET /api/v1/metrics/series": () => ({ items: [] }),
+      "POST /api/v1/alerts/rules": () => json({ detail: [{ loc: ["body", "keep_firing_seconds"], msg: "Input should be greater than or equal to 0", type: "x" }] }, 422),
+    });
+    const user = userEvent.setup();
+    renderApp(<RuleForm />);
+    await user.click(await screen.findByRole("button", { name: "Add rule" }));
+    expect(await screen.findByText(/Give the rule a name/)).toBeInTheDocument();
+    expect(screen.getByText("Choose the metric to watch.")).toBeInTheDocument();
+    expect(calls.some((c) => c.method === "POST")).toBe(false);
+
+    await user.click(screen.getByRole("radio", { name: /Health/ }));
+    await user.type(screen.getByRole("textbox", { name: "Name" }), "NAS down");
+    await user.click(screen.getByRole("checkbox", { name: /Phone/ }));
+    await user.click(screen.getByRole("button", { name: "Add rule" }));
+    const keep = screen.getByRole("spinbutton", { name: "Keep firing (seconds)" });
+    await waitFor(() => expect(keep).toHaveAttribute("aria-invalid", "true"));
+    expect(screen.getByText("Input should be greater than or equal to 0")).toBeInTheDocument();
+    const post = calls.find((c) => c.method === "POST")!;
+    expect(JSON.parse(post.body!)).toEqual({
+      name: "NAS down",
+      description: "",
+      kind: "health",
+      plugin_id: null,
+      for_seconds: 60,
+      keep_firing_seconds: 60,
+      severity: "warning",
+      enabled: true,
+      channel_ids: [5],
+    });
+  });
+});
+
+describe("incident filters", () => {
+  it("round-trips through the URL and ignores junk", () => {
+    const f = parseFilters("?status=resolved&plugin=2&severity=critical&silenced=false&page=3");
+    expect(f).toEqual({ status: "resolved", plugin: "2", severity: "critical", silenced: "false", page: 3 });
+    expect(parseFilters(filtersToSearch(f))).toEqual(f);
+    expect(parseFilters("?status=bogus&plugin=x&severity=loud&page=-4")).toEqual({ status: "", plugin: "", severity: "", silenced: "", page: 0 });
+    expect(toQuery(f, "resolved", 25, 75)).toEqual({ status: "resolved", plugin_id: 2, severity: "critical", silenced: false, limit: 25, offset: 75 });
+  });
+
+  it("lists firing first, then history, and a filter change refetches with it", async () => {
+    window.history.replaceState(null, "", "/alerts");
+    const { calls } = mockFetch({
+      "GET /api/v1/plugins": () => plugins,
+      "GET /api/v1/alerts/rules": () => [{ id: 3 }],
+      "GET /api/v1/alerts/incidents": (_r, url) => {
+        const st = url.searchParams.get("status");
+        const items = st === "firing" ? [incident(1, "firing")] : [incident(2, "resolved")];
+        return { items, total: items.length, limit: 25, offset: 0 };
+      },
+    });
+    const user = userEvent.setup();
+    renderApp(<IncidentsPage />);
+    const firing = await screen.findByRole("region", { name: /Firing now/ });
+    expect(await within(firing).findByText("Disk almost full")).toBeInTheDocument();
+    expect(within(firing).getByText("93.5")).toBeInTheDocument();
+    const history = screen.getByRole("region", { name: "History" });
+    expect(await within(history).findByText("NAS down")).toBeInTheDocument();
+    expect(within(history).getByText("resolved")).toBeInTheDocument();
+    expect(within(history).getByText("notified")).toBeInTheDocument();
+
+    await user.selectOptions(screen.getByRole("combobox", { name: "Severity" }), "critical");
+    expect(window.location.search).toBe("?severity=critical");
+    await waitFor(() =>
+      expect(calls.some((c) => c.path === "/api/v1/alerts/incidents" && /severity=critical/.test(c.search))).toBe(true),
+    );
+    await user.selectOptions(screen.getByRole("combobox", { name: "Status" }), "resolved");
+    await waitFor(() => expect(screen.queryByRole("region", { name: /Firing now/ })).not.toBeInTheDocument());
+    expect(window.location.search).toBe("?status=resolved&severity=critical");
+  });
+
+  it("says what to do when there are no rules", async () => {
+    window.history.replaceState(null, "", "/alerts");
+    mockFetch({
+      "GET /api/v1/plugins": () => plugins,
+      "GET /api/v1/alerts/rules": () => [],
+      "GET /api/v1/alerts/incidents": () => ({ items: [], total: 0, limit: 25, offset: 0 }),
+    });
+    renderApp(<IncidentsPage />);
+    expect(await screen.findByText("No incidents yet")).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "Add a rule" })).toHaveAttribute("href", "/alerts/rules/new");
+    expect(await screen.findByTestId("all-clear")).toHaveTextContent("Nothing is firing");
+  });
+});
+
+describe("chart ranges", () => {
+  it("spans the selected window, sliding when live data passes its end", () => {
+    expect(chartWindow([1000, 4600], [4000, 4500], 3600)).toEqual([1000, 4600]);
+    expect(chartWindow([1000, 4600], [], null)).toEqual([1000, 4600]);
+    expect(chartWindow([1000, 4600], [4000, 4700], 3600)).toEqual([1100, 4700]);
+    expect(chartWindow(undefined, [1, 2], 3600)).toBeNull();
+  });
+
+  it("gives sparklines a sensible span and padding with few points", () => {
+    expect(sparkWindow([9990, 10000], 3600, 10000)).toEqual([10000 - 900, 10000]);
+    expect(sparkWindow([5000, 10000], 3600, 10000)).toEqual([6400, 10000]);
+    expect(sparkYRange(5, 5)).toEqual([4.5, 5.5]);
+    expect(sparkYRange(0, 0)).toEqual([0, 1]);
+    expect(sparkYRange(10, 20)).toEqual([8, 22]);
+    expect(sparkYRange(1, 100)[0]).toBe(0);
+  });
+
+  it("knows a silence's state", () => {
+    const t = Date.parse("2026-01-01T12:00:00Z");
+    expect(silenceState({ starts_at: "2026-01-01T11:00:00Z", ends_at: "2026-01-01T13:00:00Z" }, t)).toBe("active");
+    expect(silenceState({ starts_at: "2026-01-01T12:30:00Z", ends_at: "2026-01-01T13:00:00Z" }, t)).toBe("upcoming");
+    expect(silenceState({ starts_at: "2026-01-01T10:00:00Z", ends_at: "2026-01-01T12:00:00Z" }, t)).toBe("expired");
+  });
+});
