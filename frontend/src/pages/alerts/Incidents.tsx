@@ -1,10 +1,10 @@
 // Incidents: what is firing now (first), then the history, with filters kept in the URL so a
 // filtered view can be bookmarked or shared; and one incident's detail with its notifications.
 import { useMemo } from "react";
-import { useQuery } from "@tanstack/react-query";
+import { useQuery, useQueryClient } from "@tanstack/react-query";
 import * as al from "../../api/alerts";
 import type { Incident, IncidentFilters, Severity } from "../../api/alerts";
-import { usePlugins } from "../../api/queries";
+import { qk, usePlugins } from "../../api/queries";
 import { ApiError } from "../../api/client";
 import { Link, navigate, useLocation } from "../../router";
 import { EmptyState, ErrorState, Spinner } from "../../components/ui";
@@ -201,7 +201,18 @@ function FilterBar({ f, onChange }: { f: Filters; onChange: (f: Filters) => void
 
 function FiringSection({ f }: { f: Filters }) {
   const q = toQuery(f, "firing", 200, 0);
-  const firing = useQuery({ queryKey: al.ak.incidents(q), queryFn: () => al.listIncidents(q), refetchInterval: 15_000 });
+  const qc = useQueryClient();
+  const unfiltered = !f.plugin && !f.severity && !f.silenced;
+  const firing = useQuery({
+    queryKey: al.ak.incidents(q),
+    queryFn: async () => {
+      const page = await al.listIncidents(q);
+      // Keep the header badge in step with what this page shows.
+      if (unfiltered) qc.setQueryData(qk.firingCount, page.total);
+      return page;
+    },
+    refetchInterval: 15_000,
+  });
   return (
     <section className="card" aria-labelledby="firing-title">
       <div className="card-title-row">
