@@ -13,13 +13,16 @@ interface Props {
   color?: string;
 }
 
-/** At least 15 minutes (up to the window) ending now, so a few fresh points are not stretched into a slab. */
-export const SPARK_MIN_SPAN = 15 * 60;
-
+/**
+ * The x range: ends now and covers the data, but at least ~20 sample intervals (and a minute), so
+ * a plugin's first few points sit as dots at the right instead of being stretched across the card.
+ */
 export function sparkWindow(xs: number[], windowSec: number, now = Date.now() / 1000): [number, number] {
   const end = Math.max(now, xs.length ? xs[xs.length - 1] : now);
   const first = xs.length ? xs[0] : end;
-  const span = Math.min(windowSec, Math.max(SPARK_MIN_SPAN, end - first));
+  const step = xs.length > 1 ? (xs[xs.length - 1] - first) / (xs.length - 1) : 60;
+  const minSpan = Math.max(60, step * 20);
+  const span = Math.min(windowSec, Math.max(minSpan, end - first));
   return [end - span, end];
 }
 

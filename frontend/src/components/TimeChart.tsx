@@ -92,7 +92,8 @@ export function TimeChart({ series, unit, liveWindowSec, height = 220, title, wi
               width: 1.75,
               fill: series.length === 1 ? stroke + "1f" : undefined,
               spanGaps: true,
-              points: { show: false },
+              // uPlot's default: dots only where points are far apart, e.g. a plugin's first minutes in a long range.
+              points: { size: 5 },
               value: (_u: uPlot, v: number | null) => formatValue(v, unit),
             };
           }),
@@ -129,6 +130,9 @@ export function TimeChart({ series, unit, liveWindowSec, height = 220, title, wi
   }, [series, unit, liveWindowSec, height, store, resolved, win]);
 
   const empty = series.every((s) => s.points.length === 0);
+  // When data covers only the end of the range, say so: the line may be a few pixels wide.
+  const firstTs = Math.min(...series.map((s) => (s.points.length ? toUnixSeconds(s.points[0][0]) : Infinity)));
+  const lateStart = win && Number.isFinite(firstTs) && firstTs > win[0] + (win[1] - win[0]) * 0.1 ? firstTs : null;
   return (
     <div className="timechart-wrap">
       <div className="timechart" ref={ref} role="img" aria-label={`Chart of ${title}`} />
@@ -137,6 +141,7 @@ export function TimeChart({ series, unit, liveWindowSec, height = 220, title, wi
           No stored data in this range yet{liveWindowSec ? "; new samples appear here live" : ""}.
         </p>
       ) : null}
+      {lateStart ? <p className="chart-note muted small">Data from {new Date(lateStart * 1000).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })} on.</p> : null}
     </div>
   );
 }

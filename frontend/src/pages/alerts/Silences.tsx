@@ -70,7 +70,8 @@ function SilenceForm({ onDone }: { onDone: () => void }) {
   const submit = (e: FormEvent) => {
     e.preventDefault();
     const errs: Record<string, string> = {};
-    const startsAt = start ? new Date(start) : new Date();
+    // "Now" at the inputs' one-minute resolution, so a "4 h" preset makes a 4 h window.
+    const startsAt = start ? new Date(start) : new Date(Math.floor(Date.now() / 60_000) * 60_000);
     const endsAt = new Date(end);
     if (scope !== "global" && !target) errs[scope === "plugin" ? "plugin_id" : "rule_id"] = `Choose the ${scope} to silence.`;
     if (start && Number.isNaN(startsAt.getTime())) errs.starts_at = "Enter a start date and time, or leave it empty for now.";

@@ -208,8 +208,10 @@ describe("chart ranges", () => {
   });
 
   it("gives sparklines a sensible span and padding with few points", () => {
-    expect(sparkWindow([9990, 10000], 3600, 10000)).toEqual([10000 - 900, 10000]);
-    expect(sparkWindow([5000, 10000], 3600, 10000)).toEqual([6400, 10000]);
+    expect(sparkWindow([9990, 10000], 3600, 10000)).toEqual([10000 - 200, 10000]); // 20 intervals of 10 s
+    expect(sparkWindow([9996, 9998, 10000], 3600, 10000)).toEqual([9940, 10000]); // at least a minute
+    expect(sparkWindow([10000], 3600, 10000)).toEqual([8800, 10000]);
+    expect(sparkWindow([5000, 10000], 3600, 10000)).toEqual([6400, 10000]); // at most the window
     expect(sparkYRange(5, 5)).toEqual([4.5, 5.5]);
     expect(sparkYRange(0, 0)).toEqual([0, 1]);
     expect(sparkYRange(10, 20)).toEqual([8, 22]);
