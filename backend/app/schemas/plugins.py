@@ -97,6 +97,7 @@ class SchedulerJob(BaseModel):
     id: str
     name: str
     next_run_at: UTCTime | None
+    interval_seconds: float | None = None
 
 
 class SchedulerOut(BaseModel):

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 
 LEADER_LOCK_ID = 0x756E6974_0002  # "unit" + 2: the scheduler leadership lock
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+RECONCILE_SECONDS = 10
 
 
 def _stagger(plugin_id: int, interval: int) -> datetime:
@@ -80,6 +81,7 @@ class PluginScheduler:
         self._election: asyncio.Task[None] | None = None
         self._maintenance: list[tuple[str, Any, int]] = []
         self._inflight: set[asyncio.Task[Any]] = set()
+        self._seen: dict[int, datetime] = {}  # plugin id -> updated_at the jobs reflect
         # Last known timeout per instance: runs go on from the cached instance while the
         # database is unreachable, their samples waiting in the writer's buffer.
         self._timeouts: dict[int, float] = {}
@@ -106,6 +108,8 @@ class PluginScheduler:
             await self._become_leader()
         else:
             self.role = "standby"
+            # Only PostgreSQL can have several replicas, each with its own API.
+            self.add_maintenance("reconcile", self.reconcile, RECONCILE_SECONDS)
             self._election = asyncio.create_task(self._elect(), name="scheduler-election")
 
     async def stop(self) -> None:
@@ -223,6 +227,16 @@ class PluginScheduler:
             plugins = list(await session.scalars(select(Plugin)))
         for p in plugins:
             self._schedule(p)
+        self._seen = {p.id: p.updated_at for p in plugins}
+
+    async def reconcile(self) -> None:
+        """Pick up changes made through other replicas' APIs (the leader's own apply at once)."""
+        async with self.db.session() as session:
+            rows = await session.execute(select(Plugin.id, Plugin.updated_at))
+            current = {plugin_id: updated for plugin_id, updated in rows}
+        for plugin_id in set(self._seen) | set(current):
+            if self._seen.get(plugin_id) != current.get(plugin_id):
+                await self.sync(plugin_id)
 
     async def sync(self, plugin_id: int) -> None:
         """Re-read one instance after an API change and (re)schedule or remove its job."""
@@ -235,7 +249,9 @@ class PluginScheduler:
             isolated = self._isolated.pop(plugin_id, None)
             if isolated is not None:
                 isolated.stop(join_seconds=0)
+            self._seen.pop(plugin_id, None)
             return
+        self._seen[plugin_id] = plugin.updated_at
         await self._drop_instance(plugin_id, keep_if=plugin.updated_at)
         if self.role == "leader":
             self._schedule(plugin)
@@ -313,7 +329,15 @@ class PluginScheduler:
     def jobs(self) -> list[dict[str, Any]]:
         out = []
         for job in self.scheduler.get_jobs():
-            out.append({"id": job.id, "name": job.name, "next_run_at": job.next_run_time})
+            interval = getattr(job.trigger, "interval", None)
+            out.append(
+                {
+                    "id": job.id,
+                    "name": job.name,
+                    "next_run_at": job.next_run_time,
+                    "interval_seconds": interval.total_seconds() if interval else None,
+                }
+            )
         return out
 
     # ----------------------------------------------------------------- running

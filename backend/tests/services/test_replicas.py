@@ -119,6 +119,21 @@ async def test_one_leader_shared_events_and_failover(replicas: Any, pg_url: str)
         assert len(before) >= 3
         assert min(gaps) > 0.5, f"two replicas ran the same job: gaps {gaps}"
 
+        # A change made through the standby's API reaches the leader's jobs.
+        async with httpx.AsyncClient(base_url=b.url, timeout=10) as cb:
+            r = await cb.patch(f"/api/v1/plugins/{pid}", headers=h, json={"interval_seconds": 7})
+            assert r.status_code == 200
+            deadline = time.monotonic() + 15
+            while True:
+                jobs = (await cb.get(a.url + "/api/v1/scheduler", headers=h)).json()["jobs"]
+                if {"id": f"plugin:{pid}", "interval_seconds": 7} in [
+                    {"id": j["id"], "interval_seconds": j["interval_seconds"]} for j in jobs
+                ]:
+                    break
+                assert time.monotonic() < deadline, "the leader never picked up the change"
+                await asyncio.sleep(0.5)
+            await cb.patch(f"/api/v1/plugins/{pid}", headers=h, json={"interval_seconds": 1})
+
         a.kill()  # kill -9: no goodbye, the lock goes with its connection
         killed_at = time.monotonic()
         while role(b) != "leader":
@@ -128,6 +143,6 @@ async def test_one_leader_shared_events_and_failover(replicas: Any, pg_url: str)
         await asyncio.sleep(3)
         after = [r for r in await runs(pg_url, pid) if r.id not in {x.id for x in before}]
         assert len([r for r in after if r.status == "success"]) >= 2, "runs did not continue on B"
-        print(f"failover took {took_over:.1f}s")  # noqa: T201 - shown with -s
+        print(f"failover took {took_over:.1f}s")
     finally:
         listener.close()
