@@ -141,7 +141,7 @@ export function TimeChart({ series, unit, liveWindowSec, height = 220, title, wi
           No stored data in this range yet{liveWindowSec ? "; new samples appear here live" : ""}.
         </p>
       ) : null}
-      {lateStart ? <p className="chart-note muted small">Data from {new Date(lateStart * 1000).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })} on.</p> : null}
+      {lateStart ? <p className="chart-note muted small">Data starts {new Date(lateStart * 1000).toLocaleString(undefined, { month: "short", day: "numeric", hour: "2-digit", minute: "2-digit" })}.</p> : null}
     </div>
   );
 }
