@@ -80,5 +80,50 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+INT64_MAX = 2**63 - 1
+
+
+async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+    """A number too large for the database (found by fuzzing: it used to answer 500).
+
+    An id in the path that large names nothing: 404. Elsewhere it is invalid input, answered in
+    FastAPI's own 422 shape, which every operation with parameters already declares.
+    """
+    for name, raw in request.path_params.items():
+        value = raw if isinstance(raw, int) else int(raw) if str(raw).lstrip("-").isdigit() else 0
+        if abs(value) > INT64_MAX:
+            return JSONResponse(
+                {"error": NotFound.kind, "detail": f"No object has the {name} {value}."},
+                status_code=404,
+            )
+    msg = "A number in the request is out of range (at most 2**63 - 1)."
+    route = request.scope.get("route")
+    declared = getattr(route, "responses", None) or {}
+    if declared.get(422, {}).get("model") is ErrorBody:  # the route answers 422 as InvalidInput
+        return JSONResponse({"error": InvalidInput.kind, "detail": msg}, status_code=422)
+    return JSONResponse(
+        {
+            "detail": [
+                {
+                    "loc": ["query"],
+                    "msg": msg,
+                    "type": "value_error",
+                }
+            ]
+        },
+        status_code=422,
+    )
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    if "out of range" in str(exc) or isinstance(getattr(exc, "orig", None), OverflowError):
+        return await _out_of_range(request, exc)
+    raise exc
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    from sqlalchemy.exc import DBAPIError
+
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(DBAPIError, _database_error)
