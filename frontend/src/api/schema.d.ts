@@ -1352,6 +1352,8 @@ export interface components {
         SchedulerJob: {
             /** Id */
             id: string;
+            /** Interval Seconds */
+            interval_seconds?: number | null;
             /** Name */
             name: string;
             /** Next Run At */
