@@ -79,7 +79,7 @@ async def _rotate(settings: Settings) -> int:
     try:
         async with db.session() as session:
             for plugin in await session.scalars(select(Plugin).where(Plugin.secrets.is_not(None))):
-                assert plugin.secrets is not None
+                assert plugin.secrets is not None  # nosec B101 # type narrowing for mypy; the invariant holds by construction
                 try:
                     plugin.secrets = box.rotate(plugin.secrets)
                 except ValueError as exc:
@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="unity", description="Unity homelab monitoring hub")
     sub = parser.add_subparsers(dest="cmd")
     serve = sub.add_parser("serve", help="migrate, then serve the API (and the built UI)")
-    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server meant to be reached
+    serve.add_argument("--host", default="0.0.0.0")  # noqa: S104 - a server meant to be reached  # nosec B104
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--reload", action="store_true", help="restart on code changes (dev)")
     sub.add_parser("migrate", help="upgrade the database schema to the newest version")
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> None:
         uvicorn.run(
             "app.main:create_app",
             factory=True,
-            host=getattr(args, "host", "0.0.0.0"),  # noqa: S104
+            host=getattr(args, "host", "0.0.0.0"),  # noqa: S104  # nosec B104
             port=getattr(args, "port", 8000),
             reload=getattr(args, "reload", False),
             log_config=None,

@@ -66,7 +66,7 @@ async def login(
         limiter.hit(user_key)
         raise
     limiter.reset(user_key)
-    return {"access_token": token, "token_type": "bearer", "expires_in": expires_in}
+    return {"access_token": token, "token_type": "bearer", "expires_in": expires_in}  # nosec B105 # a token type/marker/display mask, not a credential
 
 
 @router.get("/me", response_model=UserOut, responses=responses(*AUTH), summary="The signed-in user")

@@ -74,7 +74,7 @@ ADMIN = (Unauthorized, Forbidden)
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainError)
+    assert isinstance(exc, DomainError)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
     return JSONResponse(
         {"error": exc.kind, "detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
     )

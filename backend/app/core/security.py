@@ -14,7 +14,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pwdlib import PasswordHash
 
 JWT_ALGORITHM = "HS256"
-API_TOKEN_PREFIX = "unity_"  # noqa: S105 - a marker, not a credential
+API_TOKEN_PREFIX = "unity_"  # noqa: S105 - a marker, not a credential  # nosec B105
 # Every claim a token we issue carries; a token without one was not made by this server.
 _REQUIRED_CLAIMS = ["exp", "iat", "sub", "gen", "typ"]
 

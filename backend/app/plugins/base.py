@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 T = TypeVar("T")
 
-SECRET_MASK = "********"  # noqa: S105 - the display mask, not a credential
+SECRET_MASK = "********"  # noqa: S105 - the display mask, not a credential  # nosec B105
 
 
 @dataclass(frozen=True, slots=True)

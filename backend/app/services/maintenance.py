@@ -53,14 +53,14 @@ def _rollup_sql(dialect: str, source: str, target: str, seconds: int) -> str:
     )
     if dialect == "postgresql":
         return (
-            f"INSERT INTO {target} (series_id, ts, vmin, vmax, vsum, vcount, vlast) "  # noqa: S608 - identifiers are constants
+            f"INSERT INTO {target} (series_id, ts, vmin, vmax, vsum, vcount, vlast) "  # noqa: S608 - identifiers are constants  # nosec B608
             f"SELECT series_id, {bucket}, min({mn}), max({mx}), sum({sm}), sum({ct}), "
             f"(array_agg({lv} ORDER BY ts DESC))[1] FROM {source} "
             f"WHERE ts >= :lo AND ts < :hi GROUP BY 1, 2 {upsert}"
         )
     # SQLite: the bare column `lv` comes from the row holding max(ts)
     return (
-        f"INSERT INTO {target} (series_id, ts, vmin, vmax, vsum, vcount, vlast) "  # noqa: S608 - identifiers are constants
+        f"INSERT INTO {target} (series_id, ts, vmin, vmax, vsum, vcount, vlast) "  # noqa: S608 - identifiers are constants  # nosec B608
         f"SELECT series_id, b, mn, mx, sm, ct, lv FROM ("
         f"SELECT series_id, {bucket} AS b, min({mn}) AS mn, max({mx}) AS mx, sum({sm}) AS sm, "
         f"sum({ct}) AS ct, {lv} AS lv, max(ts) FROM {source} "
@@ -181,7 +181,7 @@ class StorageMaintenance:
         """Delete in small batches, committing between them, so writers are never held up."""
         key = "id" if table == "plugin_runs" else "series_id, ts"
         stmt = text(
-            f"DELETE FROM {table} WHERE ({key}) IN "  # noqa: S608 - identifiers are constants
+            f"DELETE FROM {table} WHERE ({key}) IN "  # noqa: S608 - identifiers are constants  # nosec B608
             f"(SELECT {key} FROM {table} WHERE {column} < :cutoff LIMIT {DELETE_BATCH})"
         ).bindparams(bindparam("cutoff", type_=UTCDateTime()))
         total = 0

@@ -147,7 +147,7 @@ def _source_sql(
         else:
             cols = "ts, vmin, vmax, vsum, vcount, vlast"
         parts.append(
-            f"SELECT {cols} FROM {tier.table} WHERE series_id = :sid AND ts >= :{lo} AND ts < :{hi}"  # noqa: S608 - identifiers are constants
+            f"SELECT {cols} FROM {tier.table} WHERE series_id = :sid AND ts >= :{lo} AND ts < :{hi}"  # noqa: S608 - identifiers are constants  # nosec B608
         )
         lower = upper
     return " UNION ALL ".join(parts)
@@ -212,14 +212,14 @@ async def query(
                 bucket = f"(CAST(strftime('%s', ts) AS INTEGER) / {width}) * {width}"
                 last = "vlast"  # SQLite takes bare columns from the max(ts) row
                 sql = (
-                    f"SELECT {bucket} AS b, {AGG_SQL.get(agg, last)} AS v, max(ts) "  # noqa: S608 - identifiers are constants
+                    f"SELECT {bucket} AS b, {AGG_SQL.get(agg, last)} AS v, max(ts) "  # noqa: S608 - identifiers are constants  # nosec B608
                     f"FROM ({source}) GROUP BY b ORDER BY b"
                 )
             else:
                 bucket = f"date_bin(interval '{width} seconds', ts, timestamptz '{ORIGIN}')"
                 last = "(array_agg(vlast ORDER BY ts DESC))[1]"
                 sql = (
-                    f"SELECT {bucket} AS b, {AGG_SQL.get(agg, last)} AS v "  # noqa: S608 - identifiers are constants
+                    f"SELECT {bucket} AS b, {AGG_SQL.get(agg, last)} AS v "  # noqa: S608 - identifiers are constants  # nosec B608
                     f"FROM ({source}) AS src GROUP BY b ORDER BY b"
                 )
             stmt = text(sql).bindparams(

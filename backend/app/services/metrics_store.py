@@ -408,7 +408,7 @@ class MetricsWriter:
             return
         raw = await conn.get_raw_connection()
         apg = raw.driver_connection
-        assert apg is not None
+        assert apg is not None  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         for attempt in range(2):
             try:
                 async with apg.transaction():  # a savepoint inside the outer transaction

@@ -65,7 +65,7 @@ def validate_config(
 
 def materialize(entry: PluginType, plugin: Plugin, box: SecretBox) -> PluginConfig:
     """The full config object a plugin instance runs with (secrets decrypted)."""
-    assert entry.cls is not None
+    assert entry.cls is not None  # nosec B101 # type narrowing for mypy; the invariant holds by construction
     secrets = box.decrypt(plugin.secrets) if plugin.secrets else {}
     return entry.cls.Config.model_validate({**plugin.config, **secrets})
 
@@ -109,7 +109,7 @@ async def create_plugin(
 ) -> Plugin:
     entry = plugin_type(registry, type_)
     data, secrets = validate_config(entry, config)
-    assert entry.cls is not None
+    assert entry.cls is not None  # nosec B101 # type narrowing for mypy; the invariant holds by construction
     interval = interval_seconds or entry.cls.default_interval_seconds
     timeout = timeout_seconds or min(entry.cls.default_timeout_seconds, interval)
     _check_timing(interval, timeout)

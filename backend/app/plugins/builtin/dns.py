@@ -119,7 +119,7 @@ class DnsPlugin(Plugin):
 
     async def collect_data(self) -> list[Sample]:
         cfg = self.config
-        assert isinstance(cfg, DnsConfig)
+        assert isinstance(cfg, DnsConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         resolver = self._resolver(cfg)
         where = f"{cfg.server}:{cfg.port}" if cfg.server else "the system resolver"
         start = time.perf_counter()

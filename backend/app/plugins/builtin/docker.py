@@ -123,7 +123,7 @@ class DockerPlugin(Plugin):
 
     @property
     def cfg(self) -> DockerConfig:
-        assert isinstance(self.config, DockerConfig)
+        assert isinstance(self.config, DockerConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         return self.config
 
     def _client(self) -> httpx.AsyncClient:

@@ -165,7 +165,7 @@ class HttpPlugin(Plugin):
 
     @property
     def cfg(self) -> HttpConfig:
-        assert isinstance(self.config, HttpConfig)
+        assert isinstance(self.config, HttpConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         return self.config
 
     def _is_expected(self, status: int) -> bool:

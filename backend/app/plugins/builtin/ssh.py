@@ -182,7 +182,7 @@ class SshPlugin(Plugin):
 
     @property
     def cfg(self) -> SshConfig:
-        assert isinstance(self.config, SshConfig)
+        assert isinstance(self.config, SshConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         return self.config
 
     @property
@@ -220,7 +220,7 @@ class SshPlugin(Plugin):
     # --- credentials ---------------------------------------------------------------
 
     def _key_file_path(self) -> Path:
-        assert self.cfg.key_file is not None
+        assert self.cfg.key_file is not None  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         base = self.ctx.data_dir.resolve()
         path = (base / self.cfg.key_file).resolve()
         if not path.is_relative_to(base):  # a symlink pointing outside the data dir

@@ -123,7 +123,7 @@ class SystemPlugin(Plugin):
 
     @property
     def cfg(self) -> SystemConfig:
-        assert isinstance(self.config, SystemConfig)
+        assert isinstance(self.config, SystemConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         return self.config
 
     def _counters(self) -> _Counters:

@@ -53,7 +53,7 @@ class TcpPlugin(Plugin):
 
     async def collect_data(self) -> list[Sample]:
         cfg = self.config
-        assert isinstance(cfg, TcpConfig)
+        assert isinstance(cfg, TcpConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         start = time.perf_counter()
         try:
             _, writer = await asyncio.wait_for(
