@@ -372,19 +372,19 @@ class MetricsWriter:
             cols = (Series.id, Series.plugin_id, Series.name, Series.labels_key, Series.unit)
             # Chunked: one statement may carry at most 32767 parameters (asyncpg, SQLite).
             for start in range(0, len(values), SERIES_CHUNK):
-                chunk = values[start : start + SERIES_CHUNK]
+                rows = values[start : start + SERIES_CHUNK]
                 created = await conn.execute(
                     ins.on_conflict_do_nothing(
                         index_elements=["plugin_id", "name", "labels_key"]
                     ).returning(*cols),
-                    chunk,  # executemany: one cached statement, sent in pages of rows
+                    rows,  # executemany: one cached statement, sent in pages of rows
                 )
                 for sid, pid, name, lk, unit in created:
                     self._series[(pid, name, lk)] = (sid, unit)
                 # Those created meanwhile by another replica (or before a restart) are read back.
                 keys = [
                     key
-                    for v in chunk
+                    for v in rows
                     if (key := (v["plugin_id"], v["name"], v["labels_key"])) not in self._series
                 ]
                 if keys:
