@@ -368,6 +368,7 @@ class MetricsWriter:
                 for k, s in wanted.items()
                 if k[0] in alive
             ]
+            new_keys = [k for k in wanted if k[0] in alive]  # in the order of `values`
             ins = pg_insert(Series) if not self.db.is_sqlite else sqlite_insert(Series)
             cols = (Series.id, Series.plugin_id, Series.name, Series.labels_key, Series.unit)
             # Chunked: one statement may carry at most 32767 parameters (asyncpg, SQLite).
@@ -382,11 +383,7 @@ class MetricsWriter:
                 for sid, pid, name, lk, unit in created:
                     self._series[(pid, name, lk)] = (sid, unit)
                 # Those created meanwhile by another replica (or before a restart) are read back.
-                keys = [
-                    key
-                    for v in rows
-                    if (key := (v["plugin_id"], v["name"], v["labels_key"])) not in self._series
-                ]
+                keys = [k for k in new_keys[start : start + SERIES_CHUNK] if k not in self._series]
                 if keys:
                     found = await conn.execute(
                         select(*cols).where(
