@@ -266,7 +266,8 @@ class MetricsWriter:
             committed: list[tuple[int, datetime, list[CommittedSample]]] = []
             discarded = 0
             n = 0
-            latest: dict[int, tuple[datetime, float]] = {}
+            latest: dict[int, int] = {}  # series -> index of its newest record
+            oldest: datetime | None = None
             for b in batches:
                 out: list[CommittedSample] = []
                 plugin_id, ts = b.plugin_id, b.ts
@@ -282,22 +283,24 @@ class MetricsWriter:
                     sid, value = ref[0], float(s.value)
                     i = seen.get(sid)
                     if i is None:
-                        seen[sid] = len(records)
+                        i = seen[sid] = len(records)
                         records.append((sid, ts, value))
                     else:
                         records[i] = (sid, ts, value)
-                    last = latest.get(sid)
-                    if last is None or ts >= last[0]:
-                        latest[sid] = (ts, value)
+                    j = latest.get(sid)
+                    if j is None or ts >= records[j][1]:
+                        latest[sid] = i
                     out.append(CommittedSample(sid, s.name, value, ref[1], dict(s.labels)))
                 if out:
                     committed.append((plugin_id, ts, out))
+                    oldest = ts if oldest is None or ts < oldest else oldest
             if records:
                 await self._insert_samples(conn, records)
-                await self._update_latest(conn, latest)
+                await self._update_latest(
+                    conn, {sid: (records[j][1], records[j][2]) for sid, j in latest.items()}
+                )
             await conn.commit()
-        if records:
-            oldest = min(r[1] for r in records)
+        if oldest is not None:
             for tier in ("1m", "1h"):
                 current = self.oldest_since_rollup.get(tier)
                 if current is None or oldest < current:
@@ -351,9 +354,8 @@ class MetricsWriter:
                     n = 0
                     await asyncio.sleep(0)  # a 100,000-sample run must not hold the loop
             b.keys = keys
-            for key, s in zip(keys, samples, strict=True):
-                if key not in cache:
-                    wanted.setdefault(key, s)
+            for i in [i for i, key in enumerate(keys) if key not in cache]:  # usually none
+                wanted.setdefault(keys[i], samples[i])
         if wanted:
             plugin_ids = {k[0] for k in wanted}
             alive = set(await conn.scalars(select(Plugin.id).where(Plugin.id.in_(plugin_ids))))
