@@ -40,6 +40,7 @@ from app.services.metrics_store import MetricsWriter
 from app.services.notifications import Notifier
 from app.services.plugin_scheduler import PluginScheduler
 from app.services.rate_limit import RateLimiter, TrustedProxies
+from app.services.run_recorder import RunRecorder
 from app.services.spa import mount_spa
 from app.services.state import AppState
 from app.services.ws_hub import Hub
@@ -66,7 +67,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         box = SecretBox(settings.encryption_keys)
         hub = Hub(settings)
         writer = MetricsWriter(db, settings, on_commit=hub.publish_metrics)
-        sched = PluginScheduler(db, settings, registry, box, writer, hub, executor)
+        recorder = RunRecorder(db, settings, hub)
+        sched = PluginScheduler(db, settings, registry, box, writer, recorder, executor)
         maintenance = StorageMaintenance(db, settings, writer)
         sched.add_maintenance("storage", maintenance.run, settings.maintenance_interval_seconds)
         alert_service = AlertService(db, settings, Notifier(db, settings, box))
@@ -89,6 +91,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         app.state.unity = state
         await bootstrap.first_start(state)
         await writer.start()
+        await recorder.start()
         await hub.start()
         await alert_service.start()
         await sched.start()
@@ -102,6 +105,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         finally:
             log.info("Unity stopping")
             await sched.stop()
+            await recorder.stop(settings.shutdown_timeout_seconds / 2)
             await writer.stop(settings.shutdown_timeout_seconds)
             await alert_service.stop()
             await hub.stop()

@@ -16,7 +16,9 @@ from app.services.state import AppState
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
 
-def get_state(request: Request) -> AppState:
+async def get_state(request: Request) -> AppState:
+    # async on purpose: FastAPI runs a plain `def` dependency in a worker thread, a thread
+    # switch on every request for one attribute lookup.
     state: AppState = request.app.state.unity
     return state
 

@@ -115,15 +115,37 @@ async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    return JSONResponse(
+        {
+            "error": Unavailable.kind,
+            "detail": "The database is unreachable or overloaded; try again in a few seconds "
+            "(GET /health tells more).",
+        },
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
 async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
     if "out of range" in str(exc) or isinstance(getattr(exc, "orig", None), OverflowError):
         return await _out_of_range(request, exc)
+    if isinstance(exc, OperationalError | InterfaceError) or getattr(
+        exc, "connection_invalidated", False
+    ):
+        return await _unavailable(request, exc)
     raise exc
 
 
 def install_error_handlers(app: FastAPI) -> None:
     from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
 
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(DBAPIError, _database_error)
+    # No pooled connection free in time, or the server refused/dropped the connection.
+    app.add_exception_handler(PoolTimeout, _unavailable)
+    app.add_exception_handler(ConnectionError, _unavailable)

@@ -12,14 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import update
-
 from app.core.config import Settings
-from app.db.session import Database
-from app.models import PluginHealth, PluginRun
 from app.plugins.base import Plugin, PluginError, Sample, validate_samples
 from app.services.metrics_store import MetricsWriter
-from app.services.ws_hub import Hub
+from app.services.run_recorder import RunRecorder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -138,69 +134,15 @@ class RunResult:
     lateness_ms: float | None = None
     blocked_ms: float | None = None  # set when collect_data held the event loop too long
 
-    def event(self) -> dict[str, Any]:
-        return {
-            "type": "run",
-            "plugin_id": self.plugin_id,
-            "run": {
-                "id": self.id,
-                "status": self.status,
-                "trigger": self.trigger,
-                "started_at": self.started_at,
-                "finished_at": self.finished_at,
-                "duration_ms": self.duration_ms,
-                "error": self.error,
-                "sample_count": self.sample_count,
-            },
-        }
-
-
-def next_health(
-    health: PluginHealth, ok: bool, error: str | None, now: datetime, settings: Settings
-) -> bool:
-    """Apply one run's outcome; True when the status changed."""
-    before = health.status
-    health.last_run_at = now
-    if ok:
-        health.consecutive_failures = 0
-        health.last_success_at = now
-        health.status = "healthy"
-    else:
-        health.consecutive_failures = (health.consecutive_failures or 0) + 1
-        health.last_error = error
-        if health.consecutive_failures >= settings.health_down_after:
-            health.status = "down"
-        elif health.consecutive_failures >= settings.health_degraded_after:
-            health.status = "degraded"
-    if health.status != before:
-        health.changed_at = now
-        return True
-    return False
-
-
-def health_event(health: PluginHealth) -> dict[str, Any]:
-    return {
-        "type": "health",
-        "plugin_id": health.plugin_id,
-        "health": {
-            "status": health.status,
-            "consecutive_failures": health.consecutive_failures,
-            "last_run_at": health.last_run_at,
-            "last_success_at": health.last_success_at,
-            "last_error": health.last_error,
-        },
-    }
-
 
 async def execute(
     plugin_id: int,
     plugin: Plugin,
     timeout_s: float,
     *,
-    db: Database,
     settings: Settings,
     writer: MetricsWriter,
-    hub: Hub,
+    recorder: RunRecorder,
     trigger: str = "schedule",
     lateness_ms: float | None = None,
     isolated: IsolatedLoop | None = None,
@@ -208,7 +150,7 @@ async def execute(
     """One run. With `isolated`, collect_data runs on that loop instead of the caller's."""
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    run_id = await _open_run(db, plugin_id, started, trigger, lateness_ms)
+    record = recorder.begin(plugin_id, trigger, started, lateness_ms)
     status: str = "success"
     error: str | None = None
     samples: list[Sample] = []
@@ -242,12 +184,33 @@ async def execute(
     finished = datetime.now(UTC)
     duration = (time.perf_counter() - t0) * 1000
     batch = writer.submit(plugin_id, started, samples)
+    await recorder.finish(record, status, error, len(samples), finished, duration)
     if trigger == "manual":
-        # Whoever pressed "run now" expects to see the data when the answer comes.
+        # Whoever pressed "run now" expects the run, its health and its data to be readable
+        # when the answer comes.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(batch.written.wait(), 5)
-    result = RunResult(
-        run_id,
+            await asyncio.wait_for(asyncio.gather(batch.written.wait(), record.saved.wait()), 5)
+    level = logging.INFO if status == "success" else logging.WARNING
+    log.log(
+        level,
+        "plugin run %s",
+        status,
+        extra={
+            "plugin_id": plugin_id,
+            "run_id": record.id,
+            "duration_ms": round(duration, 1),
+            "samples": len(samples),
+            **({"error": error} if error else {}),
+        },
+    )
+    if blocked_ms is not None:
+        log.warning(
+            "plugin blocked the event loop for %.0f ms",
+            blocked_ms,
+            extra={"plugin_id": plugin_id, "run_id": record.id},
+        )
+    return RunResult(
+        record.id,
         plugin_id,
         status,
         trigger,
@@ -259,30 +222,6 @@ async def execute(
         lateness_ms,
         blocked_ms,
     )
-    health = await _close_run(db, settings, result)
-    level = logging.INFO if status == "success" else logging.WARNING
-    log.log(
-        level,
-        "plugin run %s",
-        status,
-        extra={
-            "plugin_id": plugin_id,
-            "run_id": run_id,
-            "duration_ms": round(duration, 1),
-            "samples": len(samples),
-            **({"error": error} if error else {}),
-        },
-    )
-    if blocked_ms is not None:
-        log.warning(
-            "plugin blocked the event loop for %.0f ms",
-            blocked_ms,
-            extra={"plugin_id": plugin_id, "run_id": run_id},
-        )
-    await hub.publish(result.event())
-    if health is not None:
-        await hub.publish(health_event(health))
-    return result
 
 
 async def _validate(raw: object, limit: int) -> list[Sample]:
@@ -291,65 +230,3 @@ async def _validate(raw: object, limit: int) -> list[Sample]:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, validate_samples, raw, limit)
     return validate_samples(raw, limit)
-
-
-async def _open_run(
-    db: Database, plugin_id: int, started: datetime, trigger: str, lateness_ms: float | None
-) -> int | None:
-    """Record the run as `running` so a crash leaves a trace; None when the database is down."""
-    try:
-        async with db.session() as session:
-            run = PluginRun(
-                plugin_id=plugin_id,
-                status="running",
-                trigger=trigger,
-                started_at=started,
-                sample_count=0,
-                lateness_ms=lateness_ms,
-            )
-            session.add(run)
-            await session.commit()
-            return run.id
-    except Exception as exc:
-        log.warning("could not record run start: %s", exc, extra={"plugin_id": plugin_id})
-        return None
-
-
-async def _close_run(db: Database, settings: Settings, r: RunResult) -> PluginHealth | None:
-    """Store the outcome and health; returns the health when its status changed."""
-    try:
-        async with db.session() as session:
-            values = dict(
-                status=r.status,
-                finished_at=r.finished_at,
-                duration_ms=r.duration_ms,
-                error=r.error,
-                sample_count=r.sample_count,
-            )
-            if r.id is not None:
-                await session.execute(
-                    update(PluginRun).where(PluginRun.id == r.id).values(**values)
-                )
-            else:
-                run = PluginRun(
-                    plugin_id=r.plugin_id,
-                    trigger=r.trigger,
-                    started_at=r.started_at,
-                    lateness_ms=r.lateness_ms,
-                    **values,
-                )
-                session.add(run)
-            health = await session.get(PluginHealth, r.plugin_id)
-            if health is None:
-                health = PluginHealth(
-                    plugin_id=r.plugin_id, status="unknown", consecutive_failures=0
-                )
-                session.add(health)
-            changed = next_health(health, r.status == "success", r.error, r.finished_at, settings)
-            await session.commit()
-            if r.id is None and run.id is not None:
-                r.id = run.id
-            return health if changed else None
-    except Exception as exc:
-        log.warning("could not record run result: %s", exc, extra={"plugin_id": r.plugin_id})
-        return None

@@ -25,13 +25,14 @@ from app.plugins.registry import PluginRegistry
 from app.services import plugin_runner
 from app.services.metrics_store import MetricsWriter
 from app.services.plugins import materialize
-from app.services.ws_hub import Hub
+from app.services.run_recorder import RunRecorder
 
 log = logging.getLogger(__name__)
 
 LEADER_LOCK_ID = 0x756E6974_0002  # "unit" + 2: the scheduler leadership lock
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 RECONCILE_SECONDS = 10
+INTERRUPTED = "The backend stopped during this run."
 
 
 def _stagger(plugin_id: int, interval: int) -> datetime:
@@ -61,7 +62,7 @@ class PluginScheduler:
         registry: PluginRegistry,
         box: SecretBox,
         writer: MetricsWriter,
-        hub: Hub,
+        recorder: RunRecorder,
         executor: ThreadPoolExecutor,
     ) -> None:
         self.db = db
@@ -69,7 +70,7 @@ class PluginScheduler:
         self.registry = registry
         self.box = box
         self.writer = writer
-        self.hub = hub
+        self.recorder = recorder
         self.executor = executor
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.role = "disabled" if not settings.scheduler_enabled else "starting"
@@ -124,7 +125,16 @@ class PluginScheduler:
             for task in self._inflight:
                 task.cancel()
             await asyncio.wait(self._inflight, timeout=2)
-            await self._mark_interrupted()
+            now = datetime.now(UTC)
+            for record in list(self.recorder.inflight):
+                await self.recorder.finish(
+                    record,
+                    "interrupted",
+                    INTERRUPTED,
+                    0,
+                    now,
+                    (now - record.started_at).total_seconds() * 1000,
+                )
         for plugin_id, (_, impl) in list(self._instances.items()):
             await self._close_impl(plugin_id, impl)
         self._instances.clear()
@@ -180,6 +190,7 @@ class PluginScheduler:
     async def _become_leader(self) -> None:
         self.role = "leader"
         log.info("this replica is the scheduler leader")
+        self.recorder.forget_health()  # the previous leader kept it until now
         await self._mark_interrupted()
         await self.reload()
         for name, func, seconds in self._maintenance:
@@ -210,7 +221,7 @@ class PluginScheduler:
                     .where(PluginRun.status == "running")
                     .values(
                         status="interrupted",
-                        error="The backend stopped during this run.",
+                        error=INTERRUPTED,
                         finished_at=datetime.now(UTC),
                     )
                 )
@@ -374,6 +385,13 @@ class PluginScheduler:
     ) -> plugin_runner.RunResult | None:
         async with lock:
             impl: PluginImpl
+            cached = self._instances.get(plugin_id)
+            if cached is not None and plugin_id in self._timeouts and trigger != "manual":
+                # sync() and reconcile() drop the instance when its row changes, so a
+                # scheduled run needs no database read of its own.
+                return await self._execute(
+                    plugin_id, cached[1], self._timeouts[plugin_id], trigger, lateness_ms
+                )
             try:
                 async with self.db.session() as session:
                     plugin = await session.get(Plugin, plugin_id)
@@ -400,22 +418,31 @@ class PluginScheduler:
                     impl = await self._instance(plugin)
                 except Exception as exc:  # unreadable secrets, a missing type: a failed run
                     impl = _Broken(f"The plugin could not be prepared: {exc}")
-            result = await plugin_runner.execute(
-                plugin_id,
-                impl,
-                timeout,
-                db=self.db,
-                settings=self.settings,
-                writer=self.writer,
-                hub=self.hub,
-                trigger=trigger,
-                lateness_ms=lateness_ms,
-                isolated=self._isolated.get(plugin_id),
-            )
-            self.run_counts[result.status] = self.run_counts.get(result.status, 0) + 1
-            if result.blocked_ms is not None:
-                await self._isolate(plugin_id)
-            return result
+            return await self._execute(plugin_id, impl, timeout, trigger, lateness_ms)
+
+    async def _execute(
+        self,
+        plugin_id: int,
+        impl: PluginImpl,
+        timeout_s: float,
+        trigger: str,
+        lateness_ms: float | None,
+    ) -> plugin_runner.RunResult:
+        result = await plugin_runner.execute(
+            plugin_id,
+            impl,
+            timeout_s,
+            settings=self.settings,
+            writer=self.writer,
+            recorder=self.recorder,
+            trigger=trigger,
+            lateness_ms=lateness_ms,
+            isolated=self._isolated.get(plugin_id),
+        )
+        self.run_counts[result.status] = self.run_counts.get(result.status, 0) + 1
+        if result.blocked_ms is not None:
+            await self._isolate(plugin_id)
+        return result
 
     async def _instance(self, plugin: Plugin) -> PluginImpl:
         cached = self._instances.get(plugin.id)

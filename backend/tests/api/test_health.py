@@ -50,3 +50,30 @@ async def test_unreachable_database_gives_503_and_the_process_stays_up(
             assert "database unreachable" in body["reason"]
             # still serving
             assert (await c.get("/health")).status_code == 503
+
+
+async def test_api_answers_503_with_a_sentence_while_the_database_is_down(
+    pg_url: str, tmp_path
+) -> None:
+    settings = make_settings(pg_url, tmp_path)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            await c.post("/api/v1/auth/setup", json={"username": "a", "password": "password123"})
+            r = await c.post(
+                "/api/v1/auth/login", data={"username": "a", "password": "password123"}
+            )
+            h = {"Authorization": f"Bearer {r.json()['access_token']}"}
+            state = app.state.unity
+            await state.db.engine.dispose()
+            from app.db.session import make_engine
+
+            state.db.engine = make_engine(
+                make_url(pg_url).set(drivername="postgresql+asyncpg", port=1)
+            )
+            state.db.sessionmaker.configure(bind=state.db.engine)
+            r = await c.get("/api/v1/plugins", headers=h)
+            assert r.status_code == 503
+            assert r.json()["error"] == "Unavailable"
+            assert "try again" in r.json()["detail"]

@@ -238,7 +238,8 @@ async def test_faulty_plugins_do_not_delay_others_or_the_api(
     assert "did not accept" in (tcp_runs[0].error or "")
     http_runs = [r for r in await runs_of(app, http) if r.status != "running"]
     assert http_runs and http_runs[0].status == "timeout"
-    assert LOOP_BLOCK_MS <= 250
+    # One blocking run may delay the others by up to this much before it is isolated.
+    assert LOOP_BLOCK_MS < 1000
 
 
 async def test_an_isolated_instance_still_times_out_and_stops_cleanly(

@@ -31,7 +31,7 @@ from app.models import (
 from app.plugins.base import Sample
 from app.services import alerts as alerts_svc
 from app.services import notifications
-from app.services.plugin_runner import health_event
+from app.services.run_recorder import health_event
 from app.services.state import AppState
 from tests.alert_helpers import FakeClock, Receiver
 from tests.conftest import make_settings

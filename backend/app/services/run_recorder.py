@@ -1,0 +1,327 @@
+"""Run bookkeeping in batches: run rows and plugin health for many runs in one transaction.
+
+A run's own slot only collects; recording it costs no database round trip of its own. Runs
+still going after CHECKPOINT_SECONDS are written as `running`, so a crash leaves a trace that
+the next leader marks `interrupted`. Health is kept in memory (loaded from the table) and
+written with the runs; run and health events go out after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app.core.config import Settings
+from app.db.session import Database
+from app.models import Plugin, PluginHealth, PluginRun
+from app.services.ws_hub import Hub
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_SECONDS = 1.0
+FLUSH_SECONDS = 0.2
+MAX_PENDING = 100_000  # finished runs waiting while the database is down
+
+
+@dataclass
+class Health:
+    plugin_id: int
+    status: str = "unknown"
+    consecutive_failures: int = 0
+    last_run_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    changed_at: datetime | None = None
+
+    def row(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(eq=False)
+class RunRecord:
+    plugin_id: int
+    trigger: str
+    started_at: datetime
+    lateness_ms: float | None
+    id: int | None = None
+    status: str = "running"
+    finished_at: datetime | None = None
+    duration_ms: float | None = None
+    error: str | None = None
+    sample_count: int = 0
+    t0: float = field(default_factory=time.monotonic)
+    saved: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "plugin_id": self.plugin_id,
+            "trigger": self.trigger,
+            "started_at": self.started_at,
+            "lateness_ms": self.lateness_ms,
+            "status": self.status,
+            "finished_at": self.finished_at,
+            "duration_ms": self.duration_ms,
+            "error": self.error,
+            "sample_count": self.sample_count,
+        }
+
+    def event(self) -> dict[str, Any]:
+        keys = (
+            "status",
+            "trigger",
+            "started_at",
+            "finished_at",
+            "duration_ms",
+            "error",
+            "sample_count",
+        )
+        return {
+            "type": "run",
+            "plugin_id": self.plugin_id,
+            "run": {"id": self.id, **{k: getattr(self, k) for k in keys}},
+        }
+
+
+def next_health(
+    health: Health, ok: bool, error: str | None, now: datetime, settings: Settings
+) -> bool:
+    """Apply one run's outcome; True when the status changed."""
+    before = health.status
+    health.last_run_at = now
+    if ok:
+        health.consecutive_failures = 0
+        health.last_success_at = now
+        health.status = "healthy"
+    else:
+        health.consecutive_failures += 1
+        health.last_error = error
+        if health.consecutive_failures >= settings.health_down_after:
+            health.status = "down"
+        elif health.consecutive_failures >= settings.health_degraded_after:
+            health.status = "degraded"
+    if health.status != before:
+        health.changed_at = now
+        return True
+    return False
+
+
+def health_event(health: Health) -> dict[str, Any]:
+    return {
+        "type": "health",
+        "plugin_id": health.plugin_id,
+        "health": {
+            "status": health.status,
+            "consecutive_failures": health.consecutive_failures,
+            "last_run_at": health.last_run_at,
+            "last_success_at": health.last_success_at,
+            "last_error": health.last_error,
+        },
+    }
+
+
+class RunRecorder:
+    def __init__(self, db: Database, settings: Settings, hub: Hub) -> None:
+        self.db = db
+        self.settings = settings
+        self.hub = hub
+        self.inflight: set[RunRecord] = set()
+        self._finished: list[RunRecord] = []
+        self._health: dict[int, Health] = {}
+        self._changed: dict[int, Health] = {}  # health rows to write, with status changes noted
+        self._status_changed: set[int] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.failures = 0
+        self.last_error: str | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="run-recorder")
+
+    async def stop(self, deadline: float) -> None:
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(self._task), deadline)
+            except TimeoutError:
+                self._task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._task
+                log.error(
+                    "shutdown deadline reached with %d run records unsaved", len(self._finished)
+                )
+
+    def forget_health(self) -> None:
+        """Another replica may have written health meanwhile: read it again when needed."""
+        self._health.clear()
+
+    # ----------------------------------------------------------------- a run's life
+    def begin(
+        self, plugin_id: int, trigger: str, started: datetime, lateness_ms: float | None
+    ) -> RunRecord:
+        record = RunRecord(plugin_id, trigger, started, lateness_ms)
+        self.inflight.add(record)
+        return record
+
+    async def finish(
+        self,
+        record: RunRecord,
+        status: str,
+        error: str | None,
+        samples: int,
+        finished: datetime,
+        duration_ms: float,
+    ) -> None:
+        """Queue the outcome and apply it to the plugin's health (saved with the next batch)."""
+        record.status, record.error, record.sample_count = status, error, samples
+        record.finished_at, record.duration_ms = finished, duration_ms
+        self.inflight.discard(record)
+        if status != "interrupted":
+            health = await self._health_of(record.plugin_id)
+            if next_health(health, status == "success", error, finished, self.settings):
+                self._status_changed.add(record.plugin_id)
+            self._changed[record.plugin_id] = health
+        if len(self._finished) >= MAX_PENDING:
+            dropped = self._finished.pop(0)
+            dropped.saved.set()
+            log.warning(
+                "run records waiting too long: dropped one", extra={"plugin_id": dropped.plugin_id}
+            )
+        self._finished.append(record)
+        self._wake.set()
+
+    async def _health_of(self, plugin_id: int) -> Health:
+        health = self._health.get(plugin_id)
+        if health is None:
+            health = Health(plugin_id)
+            try:
+                async with self.db.session() as session:
+                    row = await session.get(PluginHealth, plugin_id)
+                if row is not None:
+                    health = Health(
+                        plugin_id,
+                        row.status,
+                        row.consecutive_failures,
+                        row.last_run_at,
+                        row.last_success_at,
+                        row.last_error,
+                        row.changed_at,
+                    )
+            except Exception as exc:  # the database is down: count from here
+                log.debug("health not readable: %s", exc)
+            self._health[plugin_id] = health
+        return health
+
+    # ----------------------------------------------------------------- writing
+    async def _loop(self) -> None:
+        backoff = FLUSH_SECONDS
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS)
+            self._wake.clear()
+            stale = [
+                r
+                for r in self.inflight
+                if r.id is None and time.monotonic() - r.t0 >= CHECKPOINT_SECONDS
+            ]
+            if not (self._finished or stale or self._changed):
+                if self._stopping:
+                    return
+                continue
+            finished, self._finished = self._finished, []
+            changed, self._changed = self._changed, {}
+            status_changed, self._status_changed = self._status_changed, set()
+            try:
+                await self._write(finished, stale, changed)
+            except Exception as exc:
+                self._finished[:0] = finished
+                for pid, h in changed.items():
+                    self._changed.setdefault(pid, h)
+                self._status_changed |= status_changed
+                self.failures += 1
+                self.last_error = (
+                    f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
+                )
+                log.warning(
+                    "run records not saved, retrying in %.1fs: %s", backoff, self.last_error
+                )
+                if self._stopping:
+                    return
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+                continue
+            backoff = FLUSH_SECONDS
+            self.last_error = None
+            for r in finished:
+                r.saved.set()
+                await self.hub.publish(r.event())
+            for pid in status_changed:
+                if pid in changed:
+                    await self.hub.publish(health_event(changed[pid]))
+
+    async def _write(
+        self, finished: list[RunRecord], stale: list[RunRecord], changed: dict[int, Health]
+    ) -> None:
+        async with self.db.engine.connect() as conn:
+            ids = {r.plugin_id for r in finished} | {r.plugin_id for r in stale} | set(changed)
+            alive = (
+                set(await conn.scalars(select(Plugin.id).where(Plugin.id.in_(ids))))
+                if ids
+                else set()
+            )
+            # Runs of plugins deleted meanwhile have nowhere to go.
+            new = [
+                r for r in (*stale, *(f for f in finished if f.id is None)) if r.plugin_id in alive
+            ]
+            if new:
+                result = await conn.execute(
+                    insert(PluginRun).returning(PluginRun.id, sort_by_parameter_order=True),
+                    [r.row() for r in new],
+                )
+                for r, (rid,) in zip(new, result.all(), strict=True):
+                    r.id = rid
+            done = [
+                r for r in finished if r.id is not None and r not in new and r.plugin_id in alive
+            ]
+            if done:
+                await conn.execute(
+                    update(PluginRun)
+                    .where(PluginRun.id == bindparam("rid"))
+                    .values(
+                        status=bindparam("status"),
+                        finished_at=bindparam("finished_at"),
+                        duration_ms=bindparam("duration_ms"),
+                        error=bindparam("error"),
+                        sample_count=bindparam("sample_count"),
+                    ),
+                    [{**r.row(), "rid": r.id} for r in done],
+                )
+            rows = [h.row() for pid, h in changed.items() if pid in alive]
+            if rows:
+                ins = sqlite_insert(PluginHealth) if self.db.is_sqlite else pg_insert(PluginHealth)
+                cols = (
+                    "status",
+                    "consecutive_failures",
+                    "last_run_at",
+                    "last_success_at",
+                    "last_error",
+                    "changed_at",
+                )
+                await conn.execute(
+                    ins.on_conflict_do_update(
+                        index_elements=["plugin_id"],
+                        set_={c: getattr(ins.excluded, c) for c in cols},
+                    ),
+                    rows,
+                )
+            await conn.commit()
