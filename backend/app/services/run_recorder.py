@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from app.core.config import Settings
 from app.db.session import Database
@@ -28,7 +29,8 @@ from app.services.ws_hub import Hub
 log = logging.getLogger(__name__)
 
 CHECKPOINT_SECONDS = 1.0
-FLUSH_SECONDS = 0.2
+FLUSH_SECONDS = 1.0  # how stale run history and health may be (run-now does not wait for it)
+URGENT_BACKLOG = 500
 MAX_PENDING = 100_000  # finished runs waiting while the database is down
 
 
@@ -143,6 +145,31 @@ class RunRecorder:
         self._stopping = False
         self.failures = 0
         self.last_error: str | None = None
+        # Built once: compiling an upsert's `excluded` columns costs more than running it.
+        ins = sqlite_insert(PluginHealth) if db.is_sqlite else pg_insert(PluginHealth)
+        cols = (
+            "status",
+            "consecutive_failures",
+            "last_run_at",
+            "last_success_at",
+            "last_error",
+            "changed_at",
+        )
+        self._upsert_health = ins.on_conflict_do_update(
+            index_elements=["plugin_id"], set_={c: getattr(ins.excluded, c) for c in cols}
+        )
+        self._insert_runs = insert(PluginRun).returning(PluginRun.id, sort_by_parameter_order=True)
+        self._update_runs = (
+            update(PluginRun)
+            .where(PluginRun.id == bindparam("rid"))
+            .values(
+                status=bindparam("status"),
+                finished_at=bindparam("finished_at"),
+                duration_ms=bindparam("duration_ms"),
+                error=bindparam("error"),
+                sample_count=bindparam("sample_count"),
+            )
+        )
 
     async def start(self) -> None:
         self._task = asyncio.create_task(self._loop(), name="run-recorder")
@@ -198,7 +225,8 @@ class RunRecorder:
                 "run records waiting too long: dropped one", extra={"plugin_id": dropped.plugin_id}
             )
         self._finished.append(record)
-        self._wake.set()
+        if record.trigger == "manual" or len(self._finished) >= URGENT_BACKLOG:
+            self._wake.set()  # someone waits for this one (or there is a backlog to clear)
 
     async def _health_of(self, plugin_id: int) -> Health:
         health = self._health.get(plugin_id)
@@ -272,56 +300,40 @@ class RunRecorder:
     async def _write(
         self, finished: list[RunRecord], stale: list[RunRecord], changed: dict[int, Health]
     ) -> None:
+        try:
+            await self._write_batch(finished, stale, changed, alive=None)
+        except IntegrityError:
+            # A plugin was deleted meanwhile: its runs and health have nowhere to go.
+            async with self.db.engine.connect() as conn:
+                ids = {r.plugin_id for r in (*finished, *stale)} | set(changed)
+                alive = set(await conn.scalars(select(Plugin.id).where(Plugin.id.in_(ids))))
+            for r in (*finished, *stale):
+                if r.plugin_id not in alive:
+                    r.id = None
+            await self._write_batch(finished, stale, changed, alive=alive)
+
+    async def _write_batch(
+        self,
+        finished: list[RunRecord],
+        stale: list[RunRecord],
+        changed: dict[int, Health],
+        alive: set[int] | None,
+    ) -> None:
+        def keep(plugin_id: int) -> bool:
+            return alive is None or plugin_id in alive
+
         async with self.db.engine.connect() as conn:
-            ids = {r.plugin_id for r in finished} | {r.plugin_id for r in stale} | set(changed)
-            alive = (
-                set(await conn.scalars(select(Plugin.id).where(Plugin.id.in_(ids))))
-                if ids
-                else set()
-            )
-            # Runs of plugins deleted meanwhile have nowhere to go.
-            new = [
-                r for r in (*stale, *(f for f in finished if f.id is None)) if r.plugin_id in alive
-            ]
+            new = [r for r in (*stale, *(f for f in finished if f.id is None)) if keep(r.plugin_id)]
             if new:
-                result = await conn.execute(
-                    insert(PluginRun).returning(PluginRun.id, sort_by_parameter_order=True),
-                    [r.row() for r in new],
-                )
-                for r, (rid,) in zip(new, result.all(), strict=True):
-                    r.id = rid
-            done = [
-                r for r in finished if r.id is not None and r not in new and r.plugin_id in alive
-            ]
+                result = await conn.execute(self._insert_runs, [r.row() for r in new])
+                ids = [rid for (rid,) in result.all()]
+            done = [r for r in finished if r.id is not None and keep(r.plugin_id)]
             if done:
-                await conn.execute(
-                    update(PluginRun)
-                    .where(PluginRun.id == bindparam("rid"))
-                    .values(
-                        status=bindparam("status"),
-                        finished_at=bindparam("finished_at"),
-                        duration_ms=bindparam("duration_ms"),
-                        error=bindparam("error"),
-                        sample_count=bindparam("sample_count"),
-                    ),
-                    [{**r.row(), "rid": r.id} for r in done],
-                )
-            rows = [h.row() for pid, h in changed.items() if pid in alive]
+                await conn.execute(self._update_runs, [{**r.row(), "rid": r.id} for r in done])
+            rows = [h.row() for pid, h in changed.items() if keep(pid)]
             if rows:
-                ins = sqlite_insert(PluginHealth) if self.db.is_sqlite else pg_insert(PluginHealth)
-                cols = (
-                    "status",
-                    "consecutive_failures",
-                    "last_run_at",
-                    "last_success_at",
-                    "last_error",
-                    "changed_at",
-                )
-                await conn.execute(
-                    ins.on_conflict_do_update(
-                        index_elements=["plugin_id"],
-                        set_={c: getattr(ins.excluded, c) for c in cols},
-                    ),
-                    rows,
-                )
+                await conn.execute(self._upsert_health, rows)
             await conn.commit()
+        # ids only once committed: a failed batch is retried whole
+        for r, rid in zip(new, ids if new else [], strict=True):
+            r.id = rid
