@@ -6,11 +6,9 @@ runs), which puts backend/ on sys.path so `import app` works from any working di
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import platform
-import socket
 import statistics
 import sys
 import uuid
@@ -27,6 +25,8 @@ if str(BACKEND) not in sys.path:
 import asyncpg  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
+
+from tests.live import free_port, serve_in_process  # noqa: E402,F401 - shared with the tests
 
 PG_ADMIN_URL = os.environ.get("UNITY_BENCH_PG", "postgresql://root@127.0.0.1:5432/postgres")
 PASSWORD = "correct-horse-battery"  # noqa: S105 - a throw-away bench account
@@ -77,32 +77,6 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Any:
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def serve_in_process(app: Any, **config: Any) -> AsyncIterator[str]:
-    """uvicorn on 127.0.0.1 in this event loop (lifespan included); yields host:port."""
-    import uvicorn
-
-    port = free_port()
-    cfg = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="on", **config)
-    server = uvicorn.Server(cfg)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
-        yield f"127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 30)
 
 
 def pct(values: list[float], q: float) -> float:

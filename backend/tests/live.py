@@ -27,12 +27,11 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serve_in_process(app: Any) -> AsyncIterator[str]:
-    """Serve an app (lifespan included) on 127.0.0.1; yields its base URL."""
+async def serve_in_process(app: Any, **overrides: Any) -> AsyncIterator[str]:
+    """Serve an app (lifespan included) on 127.0.0.1; yields its host:port."""
     port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_config=None, lifespan="on", ws_ping_interval=None
-    )
+    options: dict[str, Any] = {"log_config": None, "lifespan": "on", "ws_ping_interval": None}
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, **{**options, **overrides})
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
@@ -43,7 +42,7 @@ async def serve_in_process(app: Any) -> AsyncIterator[str]:
         yield f"127.0.0.1:{port}"
     finally:
         server.should_exit = True
-        await asyncio.wait_for(task, 15)
+        await asyncio.wait_for(task, 30)
 
 
 class Backend:

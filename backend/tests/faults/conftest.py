@@ -23,7 +23,7 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import PASSWORD, TEST_JWT, TEST_KEY, _pg_admin, _pg_dsn, require_postgres
+from tests.conftest import PASSWORD, TEST_JWT, TEST_KEY, _pg_dsn, fresh_pg_database
 from tests.live import Backend, free_port
 
 # Test plugin types for backends run as child processes, installed the way a user would: a
@@ -214,13 +214,8 @@ def wait_until(predicate: Any, timeout: float, what: str, every: float = 0.2) ->
 @pytest.fixture
 def pg_url2() -> Iterator[str]:
     """A second fresh, migrated PostgreSQL database (for two backends side by side)."""
-    template = require_postgres()
-    name = f"unity_t_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    try:
-        yield _pg_dsn(name)
-    finally:
-        asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_pg_database() as url:
+        yield url
 
 
 class TcpProxy:
