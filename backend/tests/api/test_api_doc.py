@@ -61,7 +61,7 @@ def test_every_route_is_documented(tmp_path: Path) -> None:
 def test_documented_examples_still_answer_as_shown(tmp_path: Path) -> None:
     missing = [tool for tool in ("curl", "jq") if not shutil.which(tool)]
     if missing:
-        message = f"the documented examples need {' and '.join(missing)}: apt-get install -y curl jq"
+        message = f"the documented examples need {' and '.join(missing)}: apt-get install curl jq"
         if IN_CI:
             pytest.fail(message)
         pytest.skip(message)
