@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -99,10 +98,6 @@ def new_api_token() -> tuple[str, str, str]:
 def hash_api_token(token: str) -> str:
     # API tokens carry 256 bits of entropy, so a fast hash is enough (no brute force possible).
     return hashlib.sha256(token.encode()).hexdigest()
-
-
-def constant_time_equals(a: str, b: str) -> bool:
-    return hmac.compare_digest(a.encode(), b.encode())
 
 
 class SecretBox:

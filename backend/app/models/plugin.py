@@ -10,7 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
 
-RUN_STATUSES = ("running", "success", "error", "timeout", "interrupted")
 HEALTH_STATUSES = ("healthy", "degraded", "down", "unknown")
 
 

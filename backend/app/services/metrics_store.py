@@ -167,10 +167,6 @@ class MetricsWriter:
     def forget_plugin(self, plugin_id: int) -> None:
         self._series = {k: v for k, v in self._series.items() if k[0] != plugin_id}
 
-    @property
-    def healthy(self) -> bool:
-        return self.stats.last_error is None
-
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="metrics-writer")

@@ -83,10 +83,6 @@ class Hub:
         if self._redis is not None:
             await self._redis.aclose()
 
-    @property
-    def mode(self) -> str:
-        return "redis" if self._redis is not None else "local"
-
     # ----------------------------------------------------------------- publishing
     async def publish_metrics(self, plugin_id: int, ts: datetime, samples: list[Any]) -> None:
         await self.publish(
