@@ -86,6 +86,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             login_limiter=RateLimiter(),
             trusted_proxies=TrustedProxies(settings.trusted_proxies),
             maintenance=maintenance,
+            recorder=recorder,
             alerts=alert_service,
         )
         app.state.unity = state

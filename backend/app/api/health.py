@@ -51,6 +51,8 @@ async def health(state: StateDep, response: Response) -> dict[str, Any]:
     w = state.writer.stats
     if w.last_error and database == "ok":
         reasons.append(f"metrics writes failing: {w.last_error}")
+    if state.recorder.last_error and database == "ok":
+        reasons.append(f"run history not saved: {state.recorder.last_error}")
     if state.hub.redis_error:
         reasons.append(f"Redis unreachable: {state.hub.redis_error}")
     if database != "ok":

@@ -15,6 +15,7 @@ from app.services.maintenance import StorageMaintenance
 from app.services.metrics_store import MetricsWriter
 from app.services.plugin_scheduler import PluginScheduler
 from app.services.rate_limit import RateLimiter, TrustedProxies
+from app.services.run_recorder import RunRecorder
 from app.services.ws_hub import Hub
 
 
@@ -31,5 +32,6 @@ class AppState:
     login_limiter: RateLimiter
     trusted_proxies: TrustedProxies
     maintenance: StorageMaintenance
+    recorder: RunRecorder
     alerts: AlertService
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
