@@ -7,6 +7,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from pydantic import ValidationError
 from sqlalchemy import select, text
@@ -133,16 +134,23 @@ def main(argv: list[str] | None = None) -> None:
             count,
         )
     else:
-        import uvicorn
+        _serve(args, settings)
 
-        uvicorn.run(
-            "app.main:create_app",
-            factory=True,
-            host=getattr(args, "host", "0.0.0.0"),  # noqa: S104  # nosec B104
-            port=getattr(args, "port", 8000),
-            reload=getattr(args, "reload", False),
-            log_config=None,
-            proxy_headers=False,
-            timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
-            ws_ping_interval=settings.ws_ping_seconds,
-        )
+
+def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    from app.server import Server
+
+    options: dict[str, Any] = {
+        "host": getattr(args, "host", "0.0.0.0"),  # noqa: S104  # nosec B104
+        "port": getattr(args, "port", 8000),
+        "log_config": None,
+        "proxy_headers": False,
+        "timeout_graceful_shutdown": int(settings.shutdown_timeout_seconds),
+        "ws_ping_interval": settings.ws_ping_seconds,
+    }
+    if getattr(args, "reload", False):  # dev: uvicorn's reloader runs its own server
+        uvicorn.run("app.main:create_app", factory=True, reload=True, **options)
+    else:
+        Server(uvicorn.Config("app.main:create_app", factory=True, **options)).run()
