@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -25,21 +27,50 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+# A pooled connection idle at least this long is pinged before use; a busy one is not.
+PING_AFTER_IDLE_SECONDS = 30.0
+
+
+def _checked_in(_dbapi_conn: Any, record: Any) -> None:
+    record.info["idle_since"] = time.monotonic()
+
+
+def _check_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    """Hand out only live connections, without a round trip per request.
+
+    pool_pre_ping would cost three (asyncpg's ping is BEGIN; ";"; ROLLBACK) on every checkout,
+    more than many of our queries. asyncpg keeps reading its socket, so a connection the server
+    closed (restart, idle timeout) already knows it is closed; one idle for long is pinged.
+    """
+    driver = record.driver_connection
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("the database closed this connection")
+    idle = time.monotonic() - record.info.get("idle_since", time.monotonic())
+    if idle >= PING_AFTER_IDLE_SECONDS:
+        try:
+            dbapi_conn.ping()
+        except Exception as exc:
+            raise DisconnectionError(str(exc)) from exc
+
+
 def make_engine(url: URL, *, echo: bool = False) -> AsyncEngine:
     if url.get_backend_name() == "sqlite":
         engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=echo,
         pool_size=10,
         max_overflow=10,
-        pool_pre_ping=True,
         pool_timeout=10,
         # a dead database must fail fast, not hang requests and plugin runs
         connect_args={"timeout": 5, "command_timeout": 60},
     )
+    # The pool retries a checkout that raises DisconnectionError with a fresh connection.
+    event.listen(engine.sync_engine.pool, "checkin", _checked_in)
+    event.listen(engine.sync_engine.pool, "checkout", _check_out)
+    return engine
 
 
 class Database:
@@ -49,14 +80,20 @@ class Database:
         self.url = url
         self.engine = make_engine(url, echo=echo)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # For reads: no BEGIN and ROLLBACK round trips around them. Under READ COMMITTED each
+        # statement takes its own snapshot inside a transaction too, so reads see the same data.
+        self.read_sessionmaker = async_sessionmaker(
+            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
 
     @property
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        async with self.sessionmaker() as session:
+    async def session(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
+        """A session; `read_only` ones autocommit each statement (use them only to read)."""
+        async with (self.read_sessionmaker if read_only else self.sessionmaker)() as session:
             yield session
 
     async def dispose(self) -> None:
