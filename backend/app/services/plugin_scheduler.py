@@ -32,12 +32,20 @@ log = logging.getLogger(__name__)
 LEADER_LOCK_ID = 0x756E6974_0002  # "unit" + 2: the scheduler leadership lock
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 RECONCILE_SECONDS = 10
+# The leader hears at once when its lock's connection closes (a termination listener); this
+# slower check is for a connection that went silent without closing.
+LEADER_CHECK_SECONDS = 15.0
 INTERRUPTED = "The backend stopped during this run."
 
 
 def _stagger(plugin_id: int, interval: int) -> datetime:
-    """A fixed start offset per plugin, so instances with one interval don't all fire at once."""
-    return EPOCH + timedelta(seconds=(plugin_id * 7919 % (interval * 1000)) / 1000)
+    """A fixed start offset per plugin, so instances with one interval don't all fire at once.
+
+    Offsets are whole seconds: the instances sharing a second start together and the process
+    wakes once a second for all of them, not once per instance (each wake-up of an idle box
+    costs more CPU than a loopback check). Spread over `interval` slots, no slot is a herd.
+    """
+    return EPOCH + timedelta(seconds=plugin_id * 7919 % interval)
 
 
 class _Broken(PluginImpl):
@@ -80,6 +88,7 @@ class PluginScheduler:
         self._locks: dict[int, asyncio.Lock] = {}
         self._leader_conn: AsyncConnection | None = None
         self._election: asyncio.Task[None] | None = None
+        self._lock_lost = asyncio.Event()
         self._maintenance: list[tuple[str, Any, int]] = []
         self._inflight: set[asyncio.Task[Any]] = set()
         self._seen: dict[int, datetime] = {}  # plugin id -> updated_at the jobs reflect
@@ -168,11 +177,26 @@ class PluginScheduler:
                             await self._step_down("another replica took the scheduler lock")
                     except Exception:
                         log.debug("database still unreachable for the leader lock: %s", exc)
-            await asyncio.sleep(self.settings.leader_retry_seconds)
+            if self.role == "leader" and self._leader_conn is not None:
+                wait = max(LEADER_CHECK_SECONDS, self.settings.leader_retry_seconds)
+            else:
+                wait = self.settings.leader_retry_seconds
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lock_lost.wait(), wait)
+            self._lock_lost.clear()
 
     async def _try_lock(self) -> bool:
         if self._leader_conn is None:
-            self._leader_conn = await self.db.engine.connect()
+            self._leader_conn = conn = await self.db.engine.connect()
+
+            def closed(_driver: Any) -> None:
+                if self._leader_conn is conn:  # not when _release_lock closed it on purpose
+                    self._lock_lost.set()
+
+            # asyncpg calls this when the server or the network closes the connection.
+            driver = (await conn.get_raw_connection()).driver_connection
+            if driver is not None:
+                driver.add_termination_listener(closed)
         got = await self._leader_conn.scalar(
             text("SELECT pg_try_advisory_lock(:id)"), {"id": LEADER_LOCK_ID}
         )

@@ -246,3 +246,50 @@ async def test_external_plugin_from_an_entry_point_is_listed_and_runs(
             run = (await c.post(f"/api/v1/plugins/{r.json()['id']}/run", headers=h)).json()
             assert run["status"] == "success"
             assert run["sample_count"] == 1
+
+
+async def lock_holder(app: Any) -> int | None:
+    """The PostgreSQL backend pid holding the scheduler leadership lock, if any."""
+    from sqlalchemy import text
+
+    from app.services.plugin_scheduler import LEADER_LOCK_ID
+
+    async with app.state.unity.db.engine.connect() as conn:
+        return await conn.scalar(  # type: ignore[no-any-return]
+            text(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
+                "AND ((classid::bigint << 32) | objid::bigint) = :id"
+            ),
+            {"id": LEADER_LOCK_ID},
+        )
+
+
+@pytest.mark.postgres
+async def test_leader_takes_the_lock_again_as_soon_as_its_connection_is_killed(
+    pg_url: str, tmp_path: Path
+) -> None:
+    from sqlalchemy import text
+
+    from app.services.plugin_scheduler import LEADER_CHECK_SECONDS
+
+    application = create_app(make_settings(pg_url, tmp_path, leader_retry_seconds=0.2))
+    async with application.router.lifespan_context(application):
+        sched = application.state.unity.scheduler
+        for _ in range(100):
+            if sched.role == "leader":
+                break
+            await asyncio.sleep(0.05)
+        first = await lock_holder(application)
+        assert sched.role == "leader" and first is not None
+        await asyncio.sleep(0.5)  # the leader is in its long wait now
+
+        async with application.state.unity.db.engine.connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+        # The termination listener wakes the leader: it does not wait for its slow check.
+        for _ in range(int(LEADER_CHECK_SECONDS / 2 / 0.1)):
+            again = await lock_holder(application)
+            if again not in (None, first):
+                break
+            await asyncio.sleep(0.1)
+        assert again not in (None, first), "the lock was not taken again"
+        assert sched.role == "leader"
