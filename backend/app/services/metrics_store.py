@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from itertools import repeat
 from typing import Any
 
 from sqlalchemy import bindparam, select, text, tuple_
@@ -65,15 +67,6 @@ class Batch:
     keys: list[SeriesKey] = field(default_factory=list)  # per sample, filled by the writer
 
 
-@dataclass(slots=True)
-class CommittedSample:
-    series_id: int
-    name: str
-    value: float
-    unit: str
-    labels: dict[str, str]
-
-
 @dataclass
 class WriterStats:
     buffered: int = 0
@@ -88,7 +81,9 @@ class WriterStats:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-OnCommit = Callable[[int, datetime, list[CommittedSample]], Awaitable[None]]
+# What one run wrote, once committed: plugin, time, and per sample its (series id, unit).
+Committed = tuple[int, datetime, list[tuple[tuple[int, str], Sample]]]
+OnCommit = Callable[[int, datetime, list[tuple[tuple[int, str], Sample]]], Awaitable[None]]
 
 
 def partition_name(day: date) -> str:
@@ -108,6 +103,12 @@ async def ensure_partitions(conn: AsyncConnection, days: Iterable[date]) -> None
         )
 
 
+def _upsert_samples(ins: Any) -> Any:
+    return ins.on_conflict_do_update(
+        index_elements=["series_id", "ts"], set_={"value": ins.excluded.value}
+    )
+
+
 class MetricsWriter:
     def __init__(self, db: Database, settings: Settings, on_commit: OnCommit | None = None) -> None:
         self.db = db
@@ -121,6 +122,7 @@ class MetricsWriter:
         self._task: asyncio.Task[None] | None = None
         self._series: dict[SeriesKey, tuple[int, str]] = {}
         self._stopping = False
+        self._first_at = 0.0  # monotonic time the oldest unwritten batch arrived
         self._idle = asyncio.Event()
         self._idle.set()
         # Oldest sample time written since each roll-up tier last ran: where it must restart.
@@ -139,11 +141,16 @@ class MetricsWriter:
         # A huge run (100,000 samples) goes in batch-sized pieces: each write, its commit
         # callbacks and its events stay small, so other work on the loop goes on in between.
         step = self.batch_size
+        was_empty = not self._queue
+        if was_empty:
+            self._first_at = time.monotonic()
         for start in range(0, len(samples), step):
             piece = samples if len(samples) <= step else samples[start : start + step]
             batch = Batch(plugin_id, ts, piece)
             self._queue.append(batch)
         self.stats.buffered += len(samples)
+        if was_empty or self.stats.buffered >= self.batch_size:
+            self._wake.set()  # start the flush timer, or flush a full batch now
         self._idle.clear()
         while self.stats.buffered > self.buffer_max and len(self._queue) > 1:
             old = self._queue.popleft()
@@ -155,8 +162,6 @@ class MetricsWriter:
                 len(old.samples),
                 extra={"plugin_id": old.plugin_id},
             )
-        if self.stats.buffered >= self.batch_size:
-            self._wake.set()
         return batch
 
     def rolled_up(self, tier: str, hint: datetime | None) -> None:
@@ -198,15 +203,17 @@ class MetricsWriter:
                 self._idle.set()
                 if self._stopping:
                     return
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.flush_seconds)
+                await self._wake.wait()  # nothing to write: sleep until something comes
                 self._wake.clear()
                 continue
-            # Let a batch fill up unless we are stopping or already have enough.
-            if not self._stopping and self.stats.buffered < self.batch_size:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.flush_seconds)
+            # Let a batch fill up for flush_seconds from its first sample, unless we are stopping
+            # or already have enough; submit() wakes us when it is full.
+            wait = self._first_at + self.flush_seconds - time.monotonic()
+            if not self._stopping and self.stats.buffered < self.batch_size and wait > 0:
                 self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), wait)
+            self._wake.clear()
             batches = self._take()
             try:
                 committed = await self._write(batches)
@@ -251,45 +258,62 @@ class MetricsWriter:
         self.stats.buffered -= count
         return taken
 
-    async def _write(
-        self, batches: list[Batch]
-    ) -> list[tuple[int, datetime, list[CommittedSample]]]:
+    async def _write(self, batches: list[Batch]) -> list[Committed]:
         async with self.db.engine.connect() as conn:
             ids = await self._resolve_series(conn, batches)
+            get = ids.get
             records: list[tuple[int, datetime, float]] = []
-            # A repeated series in one run: last wins. Per run (plugin, ts): series -> record index.
-            seen_by_run: dict[tuple[int, datetime], dict[int, int]] = {}
-            committed: list[tuple[int, datetime, list[CommittedSample]]] = []
-            discarded = 0
-            n = 0
+            # A run split in pieces shares (plugin, ts): its record range, for repeated series.
+            runs: dict[tuple[int, datetime], list[int]] = {}
+            committed: list[Committed] = []
+            discarded = n = 0
             latest: dict[int, int] = {}  # series -> index of its newest record
+            newest: datetime | None = None
             oldest: datetime | None = None
             for b in batches:
-                out: list[CommittedSample] = []
-                plugin_id, ts = b.plugin_id, b.ts
-                seen = seen_by_run.setdefault((plugin_id, ts), {})
-                for key, s in zip(b.keys, b.samples, strict=True):
-                    n += 1
-                    if n % YIELD_EVERY == 0:
-                        await asyncio.sleep(0)
-                    ref = ids.get(key)
-                    if ref is None:
-                        discarded += 1
-                        continue
-                    sid, value = ref[0], float(s.value)
-                    i = seen.get(sid)
-                    if i is None:
-                        i = seen[sid] = len(records)
-                        records.append((sid, ts, value))
-                    else:
-                        records[i] = (sid, ts, value)
-                    j = latest.get(sid)
-                    if j is None or ts >= records[j][1]:
-                        latest[sid] = i
-                    out.append(CommittedSample(sid, s.name, value, ref[1], dict(s.labels)))
-                if out:
-                    committed.append((plugin_id, ts, out))
-                    oldest = ts if oldest is None or ts < oldest else oldest
+                plugin_id, ts, samples = b.plugin_id, b.ts, b.samples
+                refs = [get(k) for k in b.keys]
+                if None in refs:  # series of a plugin deleted meanwhile: nowhere to go
+                    kept = [(r, x) for r, x in zip(refs, samples, strict=True) if r is not None]
+                    discarded += len(samples) - len(kept)
+                    refs, samples = [r for r, _ in kept], [x for _, x in kept]
+                if not samples:
+                    continue
+                sids = [r[0] for r in refs]  # type: ignore[index]
+                values = [float(x.value) for x in samples]
+                first = len(records)
+                placed = runs.setdefault((plugin_id, ts), [])
+                if not placed and len(set(sids)) == len(sids):
+                    # The usual run: every series once. Whole-list operations, no per-sample code.
+                    records.extend(zip(sids, repeat(ts), values))
+                    placed.extend(range(first, len(records)))
+                    index: Iterable[int] = range(first, len(records))
+                else:  # a series repeated within one run: the last value wins
+                    seen = {records[i][0]: i for i in placed}
+                    index = []
+                    for sid, value in zip(sids, values, strict=True):
+                        i = seen.get(sid)
+                        if i is None:
+                            i = seen[sid] = len(records)
+                            records.append((sid, ts, value))
+                            placed.append(i)
+                        else:
+                            records[i] = (sid, ts, value)
+                        index.append(i)
+                if newest is None or ts >= newest:  # in order: this run is every series' newest
+                    newest = ts
+                    latest.update(zip(sids, index, strict=True))
+                else:
+                    for sid, i in zip(sids, index, strict=True):
+                        j = latest.get(sid)
+                        if j is None or ts >= records[j][1]:
+                            latest[sid] = i
+                committed.append((plugin_id, ts, list(zip(refs, samples, strict=True))))  # type: ignore[arg-type]
+                oldest = ts if oldest is None or ts < oldest else oldest
+                n += len(samples)
+                if n >= YIELD_EVERY:
+                    n = 0
+                    await asyncio.sleep(0)  # a 100,000-sample write must not hold the loop
             if records:
                 await self._insert_samples(conn, records)
                 await self._update_latest(
@@ -397,7 +421,7 @@ class MetricsWriter:
     ) -> None:
         if self.db.is_sqlite:
             await conn.execute(
-                sqlite_insert(SampleRow).on_conflict_do_nothing(),
+                _upsert_samples(sqlite_insert(SampleRow)),
                 [{"series_id": s, "ts": t, "value": v} for s, t, v in records],
             )
             return
@@ -416,9 +440,10 @@ class MetricsWriter:
                 if sqlstate == "23514" and attempt == 0:  # no partition for these days yet
                     await ensure_partitions(conn, (r[1].astimezone(UTC).date() for r in records))
                     continue
-                if sqlstate == "23505":  # written before by an ambiguous commit: keep the rest
+                if sqlstate == "23505":  # written before (an earlier piece of this run, or
+                    # an ambiguous commit retried): the newest value wins, as within a batch
                     await conn.execute(
-                        pg_insert(SampleRow).on_conflict_do_nothing(),
+                        _upsert_samples(pg_insert(SampleRow)),
                         [{"series_id": s, "ts": t, "value": v} for s, t, v in records],
                     )
                     return

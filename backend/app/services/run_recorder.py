@@ -143,6 +143,7 @@ class RunRecorder:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._asleep = False  # the loop waits with no timeout: begin() must wake it
         self.failures = 0
         self.last_error: str | None = None
         # Built once: compiling an upsert's `excluded` columns costs more than running it.
@@ -198,6 +199,8 @@ class RunRecorder:
     ) -> RunRecord:
         record = RunRecord(plugin_id, trigger, started, lateness_ms)
         self.inflight.add(record)
+        if self._asleep:
+            self._wake.set()  # from now on, check every FLUSH_SECONDS for it
         return record
 
     async def finish(
@@ -254,8 +257,13 @@ class RunRecorder:
     async def _loop(self) -> None:
         backoff = FLUSH_SECONDS
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS)
+            if self._finished or self._changed or self.inflight:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS)
+            else:  # nothing running, nothing to save: sleep until a run begins
+                self._asleep = True
+                await self._wake.wait()
+                self._asleep = False
             self._wake.clear()
             stale = [
                 r

@@ -92,13 +92,13 @@ class Hub:
                 "ts": ts,
                 "samples": [
                     {
-                        "series_id": s.series_id,
+                        "series_id": sid,
                         "name": s.name,
-                        "value": s.value,
-                        "unit": s.unit,
+                        "value": float(s.value),
+                        "unit": unit,
                         "labels": s.labels,
                     }
-                    for s in samples
+                    for (sid, unit), s in samples
                 ],
             }
         )

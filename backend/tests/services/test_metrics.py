@@ -72,6 +72,53 @@ async def test_writer_creates_each_series_once_and_keeps_latest(app: Any, plugin
     assert app.state.unity.writer.stats.written == 50
 
 
+async def test_a_repeated_series_keeps_its_last_value_and_late_runs_keep_latest(
+    app: Any, plugin_id: int
+) -> None:
+    writer = app.state.unity.writer
+    writer.batch_size = 2  # the first run goes in three pieces, as a huge run would
+    events: list[tuple[int, datetime, list[Any]]] = []
+
+    async def capture(pid: int, ts: datetime, rows: list[Any]) -> None:
+        events.append((pid, ts, rows))
+
+    writer.on_commit = capture
+    t1, t2, late = T0 + timedelta(seconds=60), T0 + timedelta(seconds=120), T0
+    produced = [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("b", 3)]
+    writer.submit(plugin_id, t1, [Sample(n, v, "C") for n, v in produced])
+    writer.submit(plugin_id, t2, [Sample("a", 10, "C")])
+    writer.submit(plugin_id, late, [Sample("a", -1, "C"), Sample("b", -1, "C")])
+    await writer.flushed(30)
+    async with app.state.unity.db.session() as s:
+        names = {sid: name for sid, name in await s.execute(select(Series.id, Series.name))}
+        stored = {
+            (names[sid], ts.astimezone(UTC)): v
+            for sid, ts, v in await s.execute(
+                select(SampleRow.series_id, SampleRow.ts, SampleRow.value)
+            )
+        }
+        latest = {
+            name: (ts.astimezone(UTC), v)
+            for name, ts, v in await s.execute(
+                select(Series.name, Series.last_ts, Series.last_value)
+            )
+        }
+    assert stored == {
+        ("a", t1): 2.0,
+        ("b", t1): 3.0,
+        ("c", t1): 1.0,
+        ("a", t2): 10.0,
+        ("a", late): -1.0,
+        ("b", late): -1.0,
+    }
+    assert latest == {"a": (t2, 10.0), "b": (t1, 3.0), "c": (t1, 1.0)}
+    # Live events carry every sample as produced, with its series id and unit.
+    seen = [(ts, names[sid], unit, x.value) for _, ts, rows in events for (sid, unit), x in rows]
+    expected = [(t1, n, "C", v) for n, v in produced]
+    expected += [(t2, "a", "C", 10), (late, "a", "C", -1), (late, "b", "C", -1)]
+    assert sorted(seen) == sorted(expected)
+
+
 async def test_query_buckets_in_sql_with_every_aggregation(
     app: Any, client: httpx.AsyncClient, admin: dict[str, str], plugin_id: int
 ) -> None:
