@@ -64,7 +64,8 @@ class Batch:
     ts: datetime
     samples: list[Sample]
     written: asyncio.Event = field(default_factory=asyncio.Event)
-    keys: list[SeriesKey] = field(default_factory=list)  # per sample, filled by the writer
+    # per sample its (series id, unit), or None when its plugin is gone; set by the writer
+    refs: list[tuple[int, str] | None] = field(default_factory=list)
 
 
 @dataclass
@@ -83,6 +84,19 @@ class WriterStats:
 
 # What one run wrote, once committed: plugin, time, and per sample its (series id, unit).
 Committed = tuple[int, datetime, list[tuple[tuple[int, str], Sample]]]
+
+
+@dataclass(slots=True)
+class Prepared:
+    """A group of batches ready to store."""
+
+    records: list[tuple[int, datetime, float]]  # (series id, ts, value) for COPY
+    latest: dict[int, tuple[datetime, float]]  # series -> its newest (ts, value) in the group
+    committed: list[Committed]  # what goes to on_commit once stored
+    discarded: int  # samples of plugins deleted meanwhile
+    oldest: datetime | None
+
+
 OnCommit = Callable[[int, datetime, list[tuple[tuple[int, str], Sample]]], Awaitable[None]]
 
 
@@ -121,6 +135,8 @@ class MetricsWriter:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._series: dict[SeriesKey, tuple[int, str]] = {}
+        # (plugin, name, labels items as the plugin ordered them) -> the same (id, unit)
+        self._by_sample: dict[tuple[int, str, tuple[tuple[str, str], ...]], tuple[int, str]] = {}
         self._stopping = False
         self._first_at = 0.0  # monotonic time the oldest unwritten batch arrived
         self._idle = asyncio.Event()
@@ -171,6 +187,7 @@ class MetricsWriter:
 
     def forget_plugin(self, plugin_id: int) -> None:
         self._series = {k: v for k, v in self._series.items() if k[0] != plugin_id}
+        self._by_sample = {k: v for k, v in self._by_sample.items() if k[0] != plugin_id}
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -197,31 +214,63 @@ class MetricsWriter:
 
     # ----------------------------------------------------------------- consumer side
     async def _run(self) -> None:
+        """Take batches, prepare them, store them: the two stages overlap.
+
+        While one group's COPY and commit are in the database, the next group is prepared
+        (series ids, records) on the loop, so Python and PostgreSQL work at the same time.
+        """
         backoff = 0.5
+        storing: tuple[asyncio.Task[None], list[Batch], Prepared] | None = None
         while True:
-            if not self._queue:
+            if not self._queue and storing is None:
                 self._idle.set()
                 if self._stopping:
                     return
                 await self._wake.wait()  # nothing to write: sleep until something comes
                 self._wake.clear()
                 continue
-            # Let a batch fill up for flush_seconds from its first sample, unless we are stopping
-            # or already have enough; submit() wakes us when it is full.
-            wait = self._first_at + self.flush_seconds - time.monotonic()
-            if not self._stopping and self.stats.buffered < self.batch_size and wait > 0:
+            batches: list[Batch] = []
+            prepared = None
+            if self._queue:
+                # Let a batch fill up for flush_seconds from its first sample, unless a store is
+                # under way, we are stopping or already have enough (submit() wakes us then).
+                wait = self._first_at + self.flush_seconds - time.monotonic()
+                if (
+                    storing is None
+                    and not self._stopping
+                    and self.stats.buffered < self.batch_size
+                    and wait > 0
+                ):
+                    self._wake.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._wake.wait(), wait)
                 self._wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), wait)
-            self._wake.clear()
-            batches = self._take()
-            try:
-                committed = await self._write(batches)
-            except Exception as exc:  # the database is down or refused: keep the data, retry
-                self._queue.extendleft(reversed(batches))
-                self.stats.buffered += sum(len(b.samples) for b in batches)
+                batches = self._take()
+            error: Exception | None = None
+            if batches:
+                try:
+                    prepared = await self._prepare(batches)
+                except Exception as exc:
+                    error = exc
+            requeue = [batches] if error is not None else []
+            if storing is not None:
+                task, stored, done = storing
+                storing = None
+                try:
+                    await task
+                except Exception as exc:
+                    error = exc
+                    requeue = [batches, stored]  # the older group ends up first
+                else:
+                    await self._committed(stored, done)
+            if error is not None:  # the database is down or refused: keep the data, retry
+                for group in requeue:
+                    self._queue.extendleft(reversed(group))
+                    self.stats.buffered += sum(len(b.samples) for b in group)
                 self.stats.failures += 1
-                self.stats.last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}"
+                self.stats.last_error = (
+                    f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
+                )
                 self.stats.last_error_at = datetime.now(UTC)
                 log.warning(
                     "metrics write failed, retrying in %.1fs: %s", backoff, self.stats.last_error
@@ -232,19 +281,23 @@ class MetricsWriter:
                 backoff = min(backoff * 2, 10.0)
                 continue
             backoff = 0.5
-            if self.stats.last_error is not None:
-                log.info("metrics writes recovered", extra={"buffered": self.stats.buffered})
-            self.stats.last_error = None
-            self.stats.last_flush_at = datetime.now(UTC)
-            for b in batches:
-                b.written.set()
-            if self.on_commit is not None:
-                for plugin_id, ts, rows in committed:
-                    try:
-                        await self.on_commit(plugin_id, ts, rows)
-                    except Exception:
-                        log.exception("metrics commit callback failed")
-                    await asyncio.sleep(0)  # each event is encoded on the loop: let others in
+            if prepared is not None:
+                storing = (asyncio.create_task(self._store(prepared)), batches, prepared)
+
+    async def _committed(self, batches: list[Batch], done: Prepared) -> None:
+        if self.stats.last_error is not None:
+            log.info("metrics writes recovered", extra={"buffered": self.stats.buffered})
+        self.stats.last_error = None
+        self.stats.last_flush_at = datetime.now(UTC)
+        for b in batches:
+            b.written.set()
+        if self.on_commit is not None:
+            for plugin_id, ts, rows in done.committed:
+                try:
+                    await self.on_commit(plugin_id, ts, rows)
+                except Exception:
+                    log.exception("metrics commit callback failed")
+                await asyncio.sleep(0)  # each event is encoded on the loop: let others in
 
     def _take(self) -> list[Batch]:
         taken: list[Batch] = []
@@ -258,77 +311,79 @@ class MetricsWriter:
         self.stats.buffered -= count
         return taken
 
-    async def _write(self, batches: list[Batch]) -> list[Committed]:
+    async def _prepare(self, batches: list[Batch]) -> Prepared:
+        """Series ids and the rows to write (Python work; the database only for new series)."""
+        await self._resolve_series(batches)
+        records: list[tuple[int, datetime, float]] = []
+        # A run split in pieces shares (plugin, ts): its record range, for repeated series.
+        runs: dict[tuple[int, datetime], list[int]] = {}
+        committed: list[Committed] = []
+        discarded = n = 0
+        latest: dict[int, int] = {}  # series -> index of its newest record
+        newest: datetime | None = None
+        oldest: datetime | None = None
+        for b in batches:
+            plugin_id, ts, samples = b.plugin_id, b.ts, b.samples
+            refs = b.refs
+            if None in refs:  # series of a plugin deleted meanwhile: nowhere to go
+                kept = [(r, x) for r, x in zip(refs, samples, strict=True) if r is not None]
+                discarded += len(samples) - len(kept)
+                refs, samples = [r for r, _ in kept], [x for _, x in kept]
+            if not samples:
+                continue
+            sids = [r[0] for r in refs]  # type: ignore[index]
+            values = [float(x.value) for x in samples]
+            first = len(records)
+            placed = runs.setdefault((plugin_id, ts), [])
+            if not placed and len(set(sids)) == len(sids):
+                # The usual run: every series once. Whole-list operations, no per-sample code.
+                records.extend(zip(sids, repeat(ts), values))
+                placed.extend(range(first, len(records)))
+                index: Iterable[int] = range(first, len(records))
+            else:  # a series repeated within one run: the last value wins
+                seen = {records[i][0]: i for i in placed}
+                index = []
+                for sid, value in zip(sids, values, strict=True):
+                    i = seen.get(sid)
+                    if i is None:
+                        i = seen[sid] = len(records)
+                        records.append((sid, ts, value))
+                        placed.append(i)
+                    else:
+                        records[i] = (sid, ts, value)
+                    index.append(i)
+            if newest is None or ts >= newest:  # in order: this run is every series' newest
+                newest = ts
+                latest.update(zip(sids, index, strict=True))
+            else:
+                for sid, i in zip(sids, index, strict=True):
+                    j = latest.get(sid)
+                    if j is None or ts >= records[j][1]:
+                        latest[sid] = i
+            committed.append((plugin_id, ts, list(zip(refs, samples, strict=True))))  # type: ignore[arg-type]
+            oldest = ts if oldest is None or ts < oldest else oldest
+            n += len(samples)
+            if n >= YIELD_EVERY:
+                n = 0
+                await asyncio.sleep(0)  # a 100,000-sample write must not hold the loop
+        latest_rows = {sid: (records[j][1], records[j][2]) for sid, j in latest.items()}
+        return Prepared(records, latest_rows, committed, discarded, oldest)
+
+    async def _store(self, p: Prepared) -> None:
+        """COPY the rows, move each series' latest value, commit: one transaction."""
         async with self.db.engine.connect() as conn:
-            ids = await self._resolve_series(conn, batches)
-            get = ids.get
-            records: list[tuple[int, datetime, float]] = []
-            # A run split in pieces shares (plugin, ts): its record range, for repeated series.
-            runs: dict[tuple[int, datetime], list[int]] = {}
-            committed: list[Committed] = []
-            discarded = n = 0
-            latest: dict[int, int] = {}  # series -> index of its newest record
-            newest: datetime | None = None
-            oldest: datetime | None = None
-            for b in batches:
-                plugin_id, ts, samples = b.plugin_id, b.ts, b.samples
-                refs = [get(k) for k in b.keys]
-                if None in refs:  # series of a plugin deleted meanwhile: nowhere to go
-                    kept = [(r, x) for r, x in zip(refs, samples, strict=True) if r is not None]
-                    discarded += len(samples) - len(kept)
-                    refs, samples = [r for r, _ in kept], [x for _, x in kept]
-                if not samples:
-                    continue
-                sids = [r[0] for r in refs]  # type: ignore[index]
-                values = [float(x.value) for x in samples]
-                first = len(records)
-                placed = runs.setdefault((plugin_id, ts), [])
-                if not placed and len(set(sids)) == len(sids):
-                    # The usual run: every series once. Whole-list operations, no per-sample code.
-                    records.extend(zip(sids, repeat(ts), values))
-                    placed.extend(range(first, len(records)))
-                    index: Iterable[int] = range(first, len(records))
-                else:  # a series repeated within one run: the last value wins
-                    seen = {records[i][0]: i for i in placed}
-                    index = []
-                    for sid, value in zip(sids, values, strict=True):
-                        i = seen.get(sid)
-                        if i is None:
-                            i = seen[sid] = len(records)
-                            records.append((sid, ts, value))
-                            placed.append(i)
-                        else:
-                            records[i] = (sid, ts, value)
-                        index.append(i)
-                if newest is None or ts >= newest:  # in order: this run is every series' newest
-                    newest = ts
-                    latest.update(zip(sids, index, strict=True))
-                else:
-                    for sid, i in zip(sids, index, strict=True):
-                        j = latest.get(sid)
-                        if j is None or ts >= records[j][1]:
-                            latest[sid] = i
-                committed.append((plugin_id, ts, list(zip(refs, samples, strict=True))))  # type: ignore[arg-type]
-                oldest = ts if oldest is None or ts < oldest else oldest
-                n += len(samples)
-                if n >= YIELD_EVERY:
-                    n = 0
-                    await asyncio.sleep(0)  # a 100,000-sample write must not hold the loop
-            if records:
-                await self._insert_samples(conn, records)
-                await self._update_latest(
-                    conn, {sid: (records[j][1], records[j][2]) for sid, j in latest.items()}
-                )
+            if p.records:
+                await self._insert_samples(conn, p.records)
+                await self._update_latest(conn, p.latest)
             await conn.commit()
-        if oldest is not None:
+        if p.oldest is not None:
             for tier in ("1m", "1h"):
                 current = self.oldest_since_rollup.get(tier)
-                if current is None or oldest < current:
-                    self.oldest_since_rollup[tier] = oldest
-        self.stats.written += len(records)
-        self.stats.discarded += discarded
+                if current is None or p.oldest < current:
+                    self.oldest_since_rollup[tier] = p.oldest
+        self.stats.written += len(p.records)
+        self.stats.discarded += p.discarded
         self.stats.batches += 1
-        return committed
 
     async def _update_latest(
         self, conn: AsyncConnection, latest: dict[int, tuple[datetime, float]]
@@ -357,64 +412,86 @@ class MetricsWriter:
             stmt, [{"sid": sid, "lts": ts, "lval": v} for sid, (ts, v) in latest.items()]
         )
 
-    async def _resolve_series(
-        self, conn: AsyncConnection, batches: list[Batch]
-    ) -> dict[SeriesKey, tuple[int, str]]:
+    async def _resolve_series(self, batches: list[Batch]) -> None:
+        """Set each batch's `refs`: per sample its (series id, unit), None if its plugin is gone.
+
+        A sample is looked up by (plugin, name, its labels as given) first, which needs no
+        canonical key; only unseen ones get one and, if new, a series row.
+        """
+        fast = self._by_sample
+        if len(fast) > LABEL_KEYS_MAX:
+            fast.clear()
         wanted: dict[SeriesKey, Sample] = {}
-        cache = self._series
+        unresolved: list[tuple[Batch, list[int], list[SeriesKey], list[Any] | None]] = []
         n = 0
         for b in batches:
-            # Each sample's key is computed once here and kept on the batch for _write.
-            pid, samples, keys = b.plugin_id, b.samples, []
-            for start in range(0, len(samples), YIELD_EVERY):
-                chunk = samples[start : start + YIELD_EVERY]
-                keys += [(pid, s.name, labels_key(s.labels)) for s in chunk]
-                n += len(chunk)
-                if n >= YIELD_EVERY:
-                    n = 0
-                    await asyncio.sleep(0)  # a 100,000-sample run must not hold the loop
-            b.keys = keys
-            for i in [i for i, key in enumerate(keys) if key not in cache]:  # usually none
-                wanted.setdefault(keys[i], samples[i])
+            pid, samples = b.plugin_id, b.samples
+            raw: list[Any] | None
+            try:
+                raw = [(pid, x.name, tuple(x.labels.items())) for x in samples]
+                b.refs = [fast.get(k) for k in raw]
+            except TypeError:  # an unhashable label value: canonical keys only
+                raw, b.refs = None, [None] * len(samples)
+            if None in b.refs:
+                missing = [i for i, r in enumerate(b.refs) if r is None]
+                keys = [(pid, samples[i].name, labels_key(samples[i].labels)) for i in missing]
+                unresolved.append((b, missing, keys, raw))
+                for i, key in zip(missing, keys, strict=True):
+                    if key not in self._series:
+                        wanted.setdefault(key, samples[i])
+            n += len(samples)
+            if n >= YIELD_EVERY:
+                n = 0
+                await asyncio.sleep(0)  # a 100,000-sample run must not hold the loop
         if wanted:
-            plugin_ids = {k[0] for k in wanted}
-            alive = set(await conn.scalars(select(Plugin.id).where(Plugin.id.in_(plugin_ids))))
-            values = [
-                {
-                    "plugin_id": k[0],
-                    "name": k[1],
-                    "labels_key": k[2],
-                    "unit": s.unit[:32],
-                    "labels": dict(s.labels),
-                }
-                for k, s in wanted.items()
-                if k[0] in alive
-            ]
-            new_keys = [k for k in wanted if k[0] in alive]  # in the order of `values`
-            ins = pg_insert(Series) if not self.db.is_sqlite else sqlite_insert(Series)
-            cols = (Series.id, Series.plugin_id, Series.name, Series.labels_key, Series.unit)
-            # Chunked: one statement may carry at most 32767 parameters (asyncpg, SQLite).
-            for start in range(0, len(values), SERIES_CHUNK):
-                rows = values[start : start + SERIES_CHUNK]
-                created = await conn.execute(
-                    ins.on_conflict_do_nothing(
-                        index_elements=["plugin_id", "name", "labels_key"]
-                    ).returning(*cols),
-                    rows,  # executemany: one cached statement, sent in pages of rows
-                )
-                for sid, pid, name, lk, unit in created:
-                    self._series[(pid, name, lk)] = (sid, unit)
-                # Those created meanwhile by another replica (or before a restart) are read back.
-                keys = [k for k in new_keys[start : start + SERIES_CHUNK] if k not in self._series]
-                if keys:
-                    found = await conn.execute(
-                        select(*cols).where(
-                            tuple_(Series.plugin_id, Series.name, Series.labels_key).in_(keys)
-                        )
+            async with self.db.engine.connect() as conn:
+                await self._create_series(conn, wanted)
+                await conn.commit()
+        for b, missing, keys, raw in unresolved:
+            for i, key in zip(missing, keys, strict=True):
+                ref = b.refs[i] = self._series.get(key)
+                if ref is not None and raw is not None:
+                    fast[raw[i]] = ref
+
+    async def _create_series(self, conn: AsyncConnection, wanted: dict[SeriesKey, Sample]) -> None:
+        """Insert the series not seen before (or read back those another replica made)."""
+        plugin_ids = {k[0] for k in wanted}
+        alive = set(await conn.scalars(select(Plugin.id).where(Plugin.id.in_(plugin_ids))))
+        values = [
+            {
+                "plugin_id": k[0],
+                "name": k[1],
+                "labels_key": k[2],
+                "unit": s.unit[:32],
+                "labels": dict(s.labels),
+            }
+            for k, s in wanted.items()
+            if k[0] in alive
+        ]
+        new_keys = [k for k in wanted if k[0] in alive]  # in the order of `values`
+        ins = pg_insert(Series) if not self.db.is_sqlite else sqlite_insert(Series)
+        cols = (Series.id, Series.plugin_id, Series.name, Series.labels_key, Series.unit)
+        # Chunked: one statement may carry at most 32767 parameters (asyncpg, SQLite).
+        for start in range(0, len(values), SERIES_CHUNK):
+            rows = values[start : start + SERIES_CHUNK]
+            created = await conn.execute(
+                ins.on_conflict_do_nothing(
+                    index_elements=["plugin_id", "name", "labels_key"]
+                ).returning(*cols),
+                rows,  # executemany: one cached statement, sent in pages of rows
+            )
+            for sid, pid, name, lk, unit in created:
+                self._series[(pid, name, lk)] = (sid, unit)
+            # Those created meanwhile by another replica (or before a restart) are read back.
+            keys = [k for k in new_keys[start : start + SERIES_CHUNK] if k not in self._series]
+            if keys:
+                found = await conn.execute(
+                    select(*cols).where(
+                        tuple_(Series.plugin_id, Series.name, Series.labels_key).in_(keys)
                     )
-                    for sid, pid, name, lk, unit in found:
-                        self._series[(pid, name, lk)] = (sid, unit)
-        return self._series
+                )
+                for sid, pid, name, lk, unit in found:
+                    self._series[(pid, name, lk)] = (sid, unit)
 
     async def _insert_samples(
         self, conn: AsyncConnection, records: list[tuple[int, datetime, float]]

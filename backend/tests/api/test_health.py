@@ -66,14 +66,17 @@ async def test_api_answers_503_with_a_sentence_while_the_database_is_down(
             )
             h = {"Authorization": f"Bearer {r.json()['access_token']}"}
             state = app.state.unity
-            await state.db.engine.dispose()
-            from app.db.session import make_engine
+            from app.db.session import Database
 
-            state.db.engine = make_engine(
+            real, state.db = state.db, Database(
                 make_url(pg_url).set(drivername="postgresql+asyncpg", port=1)
             )
-            state.db.sessionmaker.configure(bind=state.db.engine)
-            r = await c.get("/api/v1/plugins", headers=h)
-            assert r.status_code == 503
-            assert r.json()["error"] == "Unavailable"
-            assert "try again" in r.json()["detail"]
+            try:
+                for method in ("GET", "POST"):  # read-only and read-write sessions alike
+                    r = await c.request(method, "/api/v1/plugins", headers=h, json={})
+                    assert r.status_code == 503
+                    assert r.json()["error"] == "Unavailable"
+                    assert "try again" in r.json()["detail"]
+            finally:
+                await state.db.dispose()
+                state.db = real
