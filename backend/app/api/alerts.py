@@ -71,8 +71,11 @@ async def list_rules(user: CurrentUser, session: SessionDep) -> list[dict[str, A
     responses=responses(*ADMIN, InvalidInput, Conflict),
     summary="Create an alert rule",
 )
-async def create_rule(body: RuleCreate, admin: AdminUser, session: SessionDep) -> dict[str, Any]:
+async def create_rule(
+    body: RuleCreate, admin: AdminUser, session: SessionDep, state: StateDep
+) -> dict[str, Any]:
     rule = await svc.create_rule(session, body.model_dump())
+    state.alerts.rules_changed()
     return _rule_out(rule, {})
 
 
@@ -94,10 +97,11 @@ async def get_rule(rule_id: int, user: CurrentUser, session: SessionDep) -> dict
     summary="Change any field of an alert rule",
 )
 async def update_rule(
-    rule_id: int, body: RuleUpdate, admin: AdminUser, session: SessionDep
+    rule_id: int, body: RuleUpdate, admin: AdminUser, session: SessionDep, state: StateDep
 ) -> dict[str, Any]:
     rule = await svc.get_rule(session, rule_id)
     rule = await svc.update_rule(session, rule, body.model_dump(exclude_unset=True))
+    state.alerts.rules_changed()
     return _rule_out(rule, await svc.state_counts(session))
 
 

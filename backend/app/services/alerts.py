@@ -116,6 +116,7 @@ class AlertService:
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(EVENT_QUEUE)
         self._worker: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._any_rules: bool | None = None  # None: not known, look in the database
         self._wake = False
 
     # ----------------------------------------------------------------- lifecycle
@@ -161,9 +162,18 @@ class AlertService:
                     self._queue.task_done()
 
     # ----------------------------------------------------------------- evaluation
+    def rules_changed(self) -> None:
+        """A rule was created or changed here: look them up again with the next events."""
+        self._any_rules = None
+
     async def evaluate_events(self, events: Iterable[dict[str, Any]]) -> None:
+        if self._any_rules is False:
+            # No enabled rule at the last look (the timer looks every ALERT_EVAL_SECONDS, and a
+            # change through this replica's API at once): no session for every run's events.
+            return
         async with self._lock, self.db.session() as session:
             rules = await _enabled_rules(session)
+            self._any_rules = bool(rules)
             if not rules:
                 return
             now = self.clock()
@@ -182,6 +192,7 @@ class AlertService:
             async with self._lock, self.db.session() as session:
                 now = self.clock()
                 rules = await _enabled_rules(session)
+                self._any_rules = bool(rules)
                 for rule in rules:
                     await self._evaluate_rule(session, rule, now)
                 await self._close_inactive_rules(session, {r.id for r in rules}, now)

@@ -110,8 +110,10 @@ class Hub:
                 await listener(event)
             except Exception:
                 log.exception("event listener failed")
-        data = encode(event)
         self.events_published += 1
+        if self._redis is None and not self.clients:
+            return  # nobody to send it to: do not encode it
+        data = encode(event)
         if self._redis is not None:
             try:
                 await self._redis.publish(self.settings.redis_channel, data)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app.core.config import Settings
 from app.main import create_app
@@ -444,3 +444,31 @@ async def test_disabling_a_rule_resolves_its_states(env: Env) -> None:
     await env.tick(advance=15)
     [incident] = await env.incidents()
     assert incident.status == "resolved" and incident.resolved_reason == "the rule was disabled"
+
+
+async def test_without_rules_events_cost_no_query_until_a_rule_is_known(env: Env) -> None:
+    await env.sample(95)  # no rule: nothing to evaluate, and now known to be so
+    assert await env.states() == []
+    await env.rule(for_seconds=0)  # as if made through another replica's API
+    queries: list[str] = []
+
+    def record(*args: Any) -> None:
+        queries.append(args[2])
+
+    engine = env.state.db.engine.sync_engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        await env.sample(96, advance=1)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert queries and not any("alert_rules" in q for q in queries)  # only the writer's
+    assert await env.states() == []
+    await env.tick(advance=1)  # the timer looks again: from now on events are evaluated
+    await env.sample(97, advance=1)
+    [st] = await env.states()
+    assert st.value == 97
+    # A rule made through this replica's API is known at once: the route says so.
+    await env.rule(name="cpu very hot", threshold=96, for_seconds=0)
+    env.state.alerts.rules_changed()
+    await env.sample(98, advance=1)
+    assert sorted(s.value for s in await env.states()) == [98, 98]
