@@ -68,8 +68,9 @@ async def test_api_answers_503_with_a_sentence_while_the_database_is_down(
             state = app.state.unity
             from app.db.session import Database
 
-            real, state.db = state.db, Database(
-                make_url(pg_url).set(drivername="postgresql+asyncpg", port=1)
+            real, state.db = (
+                state.db,
+                Database(make_url(pg_url).set(drivername="postgresql+asyncpg", port=1)),
             )
             try:
                 for method in ("GET", "POST"):  # read-only and read-write sessions alike
