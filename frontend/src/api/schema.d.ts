@@ -1138,7 +1138,10 @@ export interface components {
              * Points
              * @description [timestamp, value] pairs, oldest first; gaps omitted
              */
-            points: unknown[][];
+            points: [
+                string,
+                number | null
+            ][];
             /** Unit */
             unit: string;
         };
