@@ -3,7 +3,8 @@
 An idle backend is woken by nothing but its own timers, and on a small always-on box each
 wake-up costs more than the work it does: uvicorn's 0.1 s tick alone was most of an idle
 process's CPU. The tick only refreshes the `date` header (once a second anyway) and notices
-`should_exit`; a signal now wakes it at once, so SIGTERM is as quick as before.
+`should_exit`; a signal now wakes it at once, so SIGTERM is as quick as before. It ticks on
+whole seconds, with the scheduled runs (see app.core.timers).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import contextlib
 from types import FrameType
 
 import uvicorn
+
+from app.core.timers import SERVER_PHASE, until_next
 
 TICK_SECONDS = 1.0
 
@@ -28,7 +31,7 @@ class Server(uvicorn.Server):
         while not await self.on_tick(counter):
             counter = (counter + 10) % 864000
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
+                await asyncio.wait_for(self._wake.wait(), until_next(TICK_SECONDS, SERVER_PHASE))
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         super().handle_exit(sig, frame)

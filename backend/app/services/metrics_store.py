@@ -19,6 +19,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.config import Settings
+from app.core.timers import WRITER_PHASE, until_next
 from app.db.session import Database
 from app.models import Plugin, Series
 from app.models import Sample as SampleRow
@@ -232,9 +233,13 @@ class MetricsWriter:
             batches: list[Batch] = []
             prepared = None
             if self._queue:
-                # Let a batch fill up for flush_seconds from its first sample, unless a store is
-                # under way, we are stopping or already have enough (submit() wakes us then).
-                wait = self._first_at + self.flush_seconds - time.monotonic()
+                # Let a batch fill up until the next shared flush instant, at most flush_seconds
+                # after its first sample; not while a store is under way, when stopping or when
+                # there is enough already (submit() wakes us then).
+                wait = min(
+                    self._first_at + self.flush_seconds - time.monotonic(),
+                    until_next(self.flush_seconds, WRITER_PHASE),  # with the other timers
+                )
                 if (
                     storing is None
                     and not self._stopping

@@ -22,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from app.core.config import Settings
+from app.core.timers import RECORDER_PHASE, until_next
 from app.db.session import Database
 from app.models import Plugin, PluginHealth, PluginRun
 from app.services.ws_hub import Hub
@@ -268,7 +269,9 @@ class RunRecorder:
         while True:
             if self._finished or self._changed or self.inflight:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), FLUSH_SECONDS)
+                    await asyncio.wait_for(
+                        self._wake.wait(), until_next(FLUSH_SECONDS, RECORDER_PHASE)
+                    )
             else:  # nothing running, nothing to save: sleep until a run begins
                 self._asleep = True
                 await self._wake.wait()
