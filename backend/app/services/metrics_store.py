@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
@@ -233,13 +234,10 @@ class MetricsWriter:
             batches: list[Batch] = []
             prepared = None
             if self._queue:
-                # Let a batch fill up until the next shared flush instant, at most flush_seconds
-                # after its first sample; not while a store is under way, when stopping or when
-                # there is enough already (submit() wakes us then).
-                wait = min(
-                    self._first_at + self.flush_seconds - time.monotonic(),
-                    until_next(self.flush_seconds, WRITER_PHASE),  # with the other timers
-                )
+                # Let a batch fill up for about flush_seconds from its first sample; not while a
+                # store is under way, when stopping or when there is enough already (submit()
+                # wakes us then).
+                wait = self._flush_wait()
                 if (
                     storing is None
                     and not self._stopping
@@ -288,6 +286,16 @@ class MetricsWriter:
             backoff = 0.5
             if prepared is not None:
                 storing = (asyncio.create_task(self._store(prepared)), batches, prepared)
+
+    def _flush_wait(self) -> float:
+        """Seconds until the flush: flush_seconds after the first sample.
+
+        Moved earlier to the last shared instant (whole second + WRITER_PHASE) before that,
+        when there is one, so the flush comes with the other timers of that second.
+        """
+        left = self._first_at + self.flush_seconds - time.monotonic()
+        aligned = until_next(1.0, WRITER_PHASE)
+        return aligned + math.floor(left - aligned) if aligned < left else left
 
     async def _committed(self, batches: list[Batch], done: Prepared) -> None:
         if self.stats.last_error is not None:
@@ -375,12 +383,34 @@ class MetricsWriter:
         return Prepared(records, latest_rows, committed, discarded, oldest)
 
     async def _store(self, p: Prepared) -> None:
-        """COPY the rows, move each series' latest value, commit: one transaction."""
-        async with self.db.engine.connect() as conn:
-            if p.records:
-                await self._insert_samples(conn, p.records)
-                await self._update_latest(conn, p.latest)
-            await conn.commit()
+        """Move each series' latest value, COPY the rows, commit: one transaction.
+
+        The UPDATE goes first so that the transaction is open when COPY runs on the driver
+        connection (asyncpg would otherwise wrap the COPY in a transaction of its own). The
+        rare conflicts roll it all back and go again once: a day without a partition yet
+        (create it), or rows written before (an earlier piece of this run, or an ambiguous
+        commit retried: upsert, the newest value winning as within a batch).
+        """
+        upsert = self.db.is_sqlite
+        for attempt in (1, 2):
+            try:
+                async with self.db.engine.connect() as conn:
+                    if p.records:
+                        await self._update_latest(conn, p.latest)
+                        await self._insert_samples(conn, p.records, upsert)
+                    await conn.commit()
+                break
+            except Exception as exc:
+                sqlstate = getattr(exc, "sqlstate", None)
+                if attempt == 1 and sqlstate == "23514":  # no partition for these days yet
+                    async with self.db.engine.connect() as conn:
+                        days = (r[1].astimezone(UTC).date() for r in p.records)
+                        await ensure_partitions(conn, days)
+                        await conn.commit()
+                elif attempt == 1 and sqlstate == "23505":
+                    upsert = True
+                else:
+                    raise
         if p.oldest is not None:
             for tier in ("1m", "1h"):
                 current = self.oldest_since_rollup.get(tier)
@@ -499,34 +529,16 @@ class MetricsWriter:
                     self._series[(pid, name, lk)] = (sid, unit)
 
     async def _insert_samples(
-        self, conn: AsyncConnection, records: list[tuple[int, datetime, float]]
+        self, conn: AsyncConnection, records: list[tuple[int, datetime, float]], upsert: bool
     ) -> None:
-        if self.db.is_sqlite:
+        if upsert:
+            ins = sqlite_insert(SampleRow) if self.db.is_sqlite else pg_insert(SampleRow)
             await conn.execute(
-                _upsert_samples(sqlite_insert(SampleRow)),
-                [{"series_id": s, "ts": t, "value": v} for s, t, v in records],
+                _upsert_samples(ins), [{"series_id": s, "ts": t, "value": v} for s, t, v in records]
             )
             return
-        raw = await conn.get_raw_connection()
-        apg = raw.driver_connection
+        apg = (await conn.get_raw_connection()).driver_connection
         assert apg is not None  # nosec B101 # type narrowing for mypy; the invariant holds by construction
-        for attempt in range(2):
-            try:
-                async with apg.transaction():  # a savepoint inside the outer transaction
-                    await apg.copy_records_to_table(
-                        "samples", records=records, columns=["series_id", "ts", "value"]
-                    )
-                return
-            except Exception as exc:
-                sqlstate = getattr(exc, "sqlstate", None)
-                if sqlstate == "23514" and attempt == 0:  # no partition for these days yet
-                    await ensure_partitions(conn, (r[1].astimezone(UTC).date() for r in records))
-                    continue
-                if sqlstate == "23505":  # written before (an earlier piece of this run, or
-                    # an ambiguous commit retried): the newest value wins, as within a batch
-                    await conn.execute(
-                        _upsert_samples(pg_insert(SampleRow)),
-                        [{"series_id": s, "ts": t, "value": v} for s, t, v in records],
-                    )
-                    return
-                raise
+        await apg.copy_records_to_table(
+            "samples", records=records, columns=["series_id", "ts", "value"]
+        )

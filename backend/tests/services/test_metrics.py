@@ -117,6 +117,12 @@ async def test_a_repeated_series_keeps_its_last_value_and_late_runs_keep_latest(
     expected = [(t1, n, "C", v) for n, v in produced]
     expected += [(t2, "a", "C", 10), (late, "a", "C", -1), (late, "b", "C", -1)]
     assert sorted(seen) == sorted(expected)
+    # The same run time again in a later write (a retried commit): the newer value wins.
+    writer.submit(plugin_id, t2, [Sample("a", 11, "C")])
+    await writer.flushed(30)
+    async with app.state.unity.db.session() as s:
+        rows = await s.execute(select(SampleRow.value).where(SampleRow.ts == t2))
+        assert [v for (v,) in rows] == [11.0]
 
 
 async def test_query_buckets_in_sql_with_every_aggregation(
@@ -325,3 +331,22 @@ async def test_retention_drops_old_partitions_or_rows(app: Any, plugin_id: int) 
             assert f"samples_p{old:%Y%m%d}" not in {n for (n,) in names}
         else:
             assert report["raw_deleted"] == 10
+
+
+@pytest.mark.parametrize("flush_seconds", [0.05, 0.5, 60.0])
+def test_the_flush_waits_at_most_flush_seconds_and_lands_on_a_shared_instant(
+    settings: Any, flush_seconds: float
+) -> None:
+    import time
+
+    from app.core.timers import WRITER_PHASE
+    from app.services.metrics_store import MetricsWriter
+
+    writer = MetricsWriter(None, settings)  # type: ignore[arg-type] # no database needed
+    writer.flush_seconds = flush_seconds
+    writer._first_at = time.monotonic()
+    wait = writer._flush_wait()
+    assert 0 < wait <= flush_seconds
+    if flush_seconds >= 1:  # long enough to contain a shared instant: it ends on one
+        assert wait > flush_seconds - 1
+        assert (time.time() + wait) % 1 == pytest.approx(WRITER_PHASE, abs=0.01)
