@@ -37,25 +37,12 @@ YIELD_EVERY = 5000  # samples processed between yields to the event loop in big 
 GROUP_BATCHES = 8
 
 
-_LABEL_KEYS: dict[tuple[tuple[str, Any], ...], str] = {}
-LABEL_KEYS_MAX = 100_000  # distinct label sets remembered by labels_key()
+SAMPLE_KEYS_MAX = 100_000  # (plugin, name, labels) lookups the writer remembers
 
 
 def labels_key(labels: Any) -> str:
-    """Canonical "k=v,k=v" form; memoized, since it runs for every sample written."""
-    if not labels:
-        return ""
-    try:
-        items = tuple(labels.items())
-        key = _LABEL_KEYS.get(items)
-    except TypeError:  # an unhashable label value: just compute it
-        return ",".join([f"{k}={labels[k]}" for k in sorted(labels)])
-    if key is None:
-        key = ",".join([f"{k}={labels[k]}" for k in sorted(labels)])
-        if len(_LABEL_KEYS) >= LABEL_KEYS_MAX:
-            _LABEL_KEYS.clear()
-        _LABEL_KEYS[items] = key
-    return key
+    """Canonical "k=v,k=v" form: computed only for samples the writer has not seen before."""
+    return ",".join([f"{k}={labels[k]}" for k in sorted(labels)]) if labels else ""
 
 
 @dataclass
@@ -454,7 +441,7 @@ class MetricsWriter:
         canonical key; only unseen ones get one and, if new, a series row.
         """
         fast = self._by_sample
-        if len(fast) > LABEL_KEYS_MAX:
+        if len(fast) > SAMPLE_KEYS_MAX:
             fast.clear()
         wanted: dict[SeriesKey, Sample] = {}
         unresolved: list[tuple[Batch, list[int], list[SeriesKey], list[Any] | None]] = []
