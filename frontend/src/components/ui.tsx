@@ -1,5 +1,6 @@
 // Small shared pieces: health badge, loading/empty/error states, modal dialog, toasts.
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
+import type { UseQueryResult } from "@tanstack/react-query";
 import type { HealthStatus } from "../api/types";
 import { errorMessage } from "../api/client";
 
@@ -59,6 +60,23 @@ export function EmptyState({ title, children, action }: { title: string; childre
       {action}
     </div>
   );
+}
+
+/** A query's loading and error states; once its data is there, renders `children(data)`. */
+export function QueryState<T>({
+  query,
+  loading,
+  failed,
+  children,
+}: {
+  query: UseQueryResult<T>;
+  loading?: string;
+  failed: string;
+  children: (data: T) => ReactNode;
+}) {
+  if (query.isPending) return <Spinner label={loading} />;
+  if (query.isError) return <ErrorState title={failed} error={query.error} onRetry={() => query.refetch()} />;
+  return <>{children(query.data)}</>;
 }
 
 /** An accessible modal: focus moves in, Tab stays inside, Escape and the backdrop close it. */

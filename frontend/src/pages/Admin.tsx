@@ -5,7 +5,7 @@ import * as api from "../api/endpoints";
 import { qk } from "../api/queries";
 import type { ApiToken, ApiTokenCreated, Role, User } from "../api/types";
 import { ApiError, errorMessage } from "../api/client";
-import { ConfirmDialog, EmptyState, ErrorState, Modal, Spinner, useToast } from "../components/ui";
+import { ConfirmDialog, EmptyState, Modal, QueryState, useToast } from "../components/ui";
 import { FieldShell } from "../forms/SchemaForm";
 import { formatDateTime, timeAgo } from "../format";
 
@@ -64,54 +64,52 @@ export function UsersPage({ me }: { me: User }) {
         </div>
       </div>
       <section className="card">
-        {users.isPending ? (
-          <Spinner />
-        ) : users.isError ? (
-          <ErrorState title="Could not load users" error={users.error} onRetry={() => users.refetch()} />
-        ) : (
-          <div className="table-wrap">
-            <table className="table">
-              <caption className="sr-only">Users</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Username</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {users.data.map((u) => (
-                  <tr key={u.id}>
-                    <td>
-                      {u.username} {u.id === me.id ? <span className="muted small">(you)</span> : null}
-                    </td>
-                    <td>
-                      <label className="sr-only" htmlFor={`role-${u.id}`}>
-                        Role of {u.username}
-                      </label>
-                      <select id={`role-${u.id}`} value={u.role} disabled={u.id === me.id} onChange={(e) => update.mutate({ id: u.id, body: { role: e.target.value as Role } })}>
-                        <option value="admin">admin</option>
-                        <option value="viewer">viewer</option>
-                      </select>
-                    </td>
-                    <td>{u.disabled ? <span className="badge badge-disabled">disabled</span> : <span className="badge badge-healthy">active</span>}</td>
-                    <td className="row-actions">
-                      <button type="button" className="btn btn-sm" onClick={() => setPwUser(u)}>
-                        Set password
-                      </button>
-                      <button type="button" className="btn btn-sm" disabled={u.id === me.id} onClick={() => update.mutate({ id: u.id, body: { disabled: !u.disabled } })}>
-                        {u.disabled ? "Enable" : "Disable"}
-                      </button>
-                    </td>
+        <QueryState query={users} failed="Could not load users">
+          {(data) => (
+            <div className="table-wrap">
+              <table className="table">
+                <caption className="sr-only">Users</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Username</th>
+                    <th scope="col">Role</th>
+                    <th scope="col">Status</th>
+                    <th scope="col">
+                      <span className="sr-only">Actions</span>
+                    </th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+                </thead>
+                <tbody>
+                  {data.map((u) => (
+                    <tr key={u.id}>
+                      <td>
+                        {u.username} {u.id === me.id ? <span className="muted small">(you)</span> : null}
+                      </td>
+                      <td>
+                        <label className="sr-only" htmlFor={`role-${u.id}`}>
+                          Role of {u.username}
+                        </label>
+                        <select id={`role-${u.id}`} value={u.role} disabled={u.id === me.id} onChange={(e) => update.mutate({ id: u.id, body: { role: e.target.value as Role } })}>
+                          <option value="admin">admin</option>
+                          <option value="viewer">viewer</option>
+                        </select>
+                      </td>
+                      <td>{u.disabled ? <span className="badge badge-disabled">disabled</span> : <span className="badge badge-healthy">active</span>}</td>
+                      <td className="row-actions">
+                        <button type="button" className="btn btn-sm" onClick={() => setPwUser(u)}>
+                          Set password
+                        </button>
+                        <button type="button" className="btn btn-sm" disabled={u.id === me.id} onClick={() => update.mutate({ id: u.id, body: { disabled: !u.disabled } })}>
+                          {u.disabled ? "Enable" : "Disable"}
+                        </button>
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )}
+        </QueryState>
       </section>
       <section className="card form-card">
         <h2>Add a user</h2>
@@ -273,45 +271,44 @@ export function TokensPage() {
         ) : null}
       </section>
       <section className="card">
-        {tokens.isPending ? (
-          <Spinner />
-        ) : tokens.isError ? (
-          <ErrorState title="Could not load tokens" error={tokens.error} onRetry={() => tokens.refetch()} />
-        ) : tokens.data.length === 0 ? (
-          <EmptyState title="No API tokens">Create one above to script Unity.</EmptyState>
-        ) : (
-          <div className="table-wrap">
-            <table className="table">
-              <caption className="sr-only">API tokens</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {tokens.data.map((t) => (
-                  <tr key={t.id}>
-                    <td>
-                      {t.name} {t.prefix ? <code className="muted">{t.prefix}…</code> : null}
-                    </td>
-                    <td title={formatDateTime(t.created_at)}>{timeAgo(t.created_at)}</td>
-                    <td>{t.last_used_at ? timeAgo(t.last_used_at) : "never"}</td>
-                    <td className="row-actions">
-                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setRevoke(t)}>
-                        Revoke
-                      </button>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        )}
+        <QueryState query={tokens} failed="Could not load tokens">
+          {(data) =>
+            data.length === 0 ? (
+              <EmptyState title="No API tokens">Create one above to script Unity.</EmptyState>
+            ) : (
+              <div className="table-wrap">
+                <table className="table">
+                  <caption className="sr-only">API tokens</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Name</th>
+                      <th scope="col">Created</th>
+                      <th scope="col">Last used</th>
+                      <th scope="col">
+                        <span className="sr-only">Actions</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {data.map((t) => (
+                      <tr key={t.id}>
+                        <td>
+                          {t.name} {t.prefix ? <code className="muted">{t.prefix}…</code> : null}
+                        </td>
+                        <td title={formatDateTime(t.created_at)}>{timeAgo(t.created_at)}</td>
+                        <td>{t.last_used_at ? timeAgo(t.last_used_at) : "never"}</td>
+                        <td className="row-actions">
+                          <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setRevoke(t)}>
+                            Revoke
+                          </button>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            )}
+        </QueryState>
       </section>
       {revoke ? (
         <ConfirmDialog

@@ -4,7 +4,7 @@ import * as api from "../api/endpoints";
 import { qk } from "../api/queries";
 import type { User } from "../api/types";
 import { setChoice, useTheme, type ThemeChoice } from "../theme";
-import { ErrorState, Spinner } from "../components/ui";
+import { QueryState } from "../components/ui";
 import { useLive } from "../live/LiveProvider";
 
 const APP_VERSION = import.meta.env.VITE_APP_VERSION ?? __APP_VERSION__;
@@ -66,22 +66,20 @@ export function SettingsPage({ user }: { user: User }) {
       </section>
       <section className="card">
         <h2>Server health</h2>
-        {health.isPending ? (
-          <Spinner label="Checking /health…" />
-        ) : health.isError ? (
-          <ErrorState title="Health check failed" error={health.error} onRetry={() => health.refetch()} />
-        ) : (
-          <dl className="props" data-testid="server-health">
-            {Object.entries(health.data)
-              .filter(([k]) => k !== "httpStatus")
-              .map(([k, v]) => (
-                <div key={k}>
-                  <dt>{k}</dt>
-                  <dd className={k === "status" ? `health-${String(v)}` : undefined}>{renderValue(v)}</dd>
-                </div>
-              ))}
-          </dl>
-        )}
+        <QueryState query={health} loading="Checking /health…" failed="Health check failed">
+          {(data) => (
+            <dl className="props" data-testid="server-health">
+              {Object.entries(data)
+                .filter(([k]) => k !== "httpStatus")
+                .map(([k, v]) => (
+                  <div key={k}>
+                    <dt>{k}</dt>
+                    <dd className={k === "status" ? `health-${String(v)}` : undefined}>{renderValue(v)}</dd>
+                  </div>
+                ))}
+            </dl>
+          )}
+        </QueryState>
       </section>
     </div>
   );

@@ -7,7 +7,7 @@ import type { Channel, ChannelTest } from "../../api/alerts";
 import type { User } from "../../api/types";
 import { ApiError, errorMessage } from "../../api/client";
 import { Link } from "../../router";
-import { ConfirmDialog, EmptyState, ErrorState, Modal, Spinner, useToast } from "../../components/ui";
+import { ConfirmDialog, EmptyState, ErrorState, Modal, QueryState, Spinner, useToast } from "../../components/ui";
 import { FieldShell } from "../../forms/SchemaForm";
 import { timeAgo } from "../../format";
 import { DeliveryTable } from "./Incidents";
@@ -176,77 +176,76 @@ export function ChannelsPage({ user }: { user: User }) {
         ) : null}
       </div>
       {!isAdmin ? <AdminNote what="channels" /> : null}
-      {channels.isPending ? (
-        <Spinner label="Loading channels…" />
-      ) : channels.isError ? (
-        <ErrorState title="Could not load channels" error={channels.error} onRetry={() => channels.refetch()} />
-      ) : channels.data.length === 0 ? (
-        <EmptyState
-          title="No channels yet"
-          action={
-            isAdmin ? (
-              <button type="button" className="btn btn-primary" onClick={() => setEditing("new")}>
-                Add a channel
-              </button>
-            ) : undefined
-          }
-        >
-          Add one with an Apprise URL (for example <code>ntfys://ntfy.sh/my-topic</code>) so rules can notify you on your phone, chat or email.
-        </EmptyState>
-      ) : (
-        <section className="card">
-          <div className="table-wrap">
-            <table className="table">
-              <caption className="sr-only">Notification channels</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Channel</th>
-                  <th scope="col">Service</th>
-                  <th scope="col">Sends</th>
-                  <th scope="col">
-                    <span className="sr-only">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {channels.data.map((c) => (
-                  <tr key={c.id} data-channel={c.id} className={c.enabled ? undefined : "row-muted"}>
-                    <td>
-                      <Link to={`/alerts/channels/${c.id}`} className="strong-link">
-                        {c.name}
-                      </Link>
-                      {!c.enabled ? <div className="muted small">disabled</div> : null}
-                      {test.results[c.id] ? <TestResult r={test.results[c.id]} /> : null}
-                    </td>
-                    <td>{c.service}</td>
-                    <td className="small">{c.send_resolved ? "firing and resolved" : "firing only"}</td>
-                    <td>
-                      <div className="row-actions">
-                        {isAdmin ? (
-                          <>
-                            <button type="button" className="btn btn-sm" onClick={() => test.send(c.id)} disabled={test.pendingId === c.id} aria-label={`Send a test to ${c.name}`}>
-                              {test.pendingId === c.id ? "Sending…" : "Send test"}
-                            </button>
-                            <button type="button" className="btn btn-sm" onClick={() => setEditing(c)} aria-label={`Edit ${c.name}`}>
-                              Edit
-                            </button>
-                            <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDoomed(c)} aria-label={`Delete ${c.name}`}>
-                              Delete
-                            </button>
-                          </>
-                        ) : null}
-                        <Link to={`/alerts/channels/${c.id}`} className="btn btn-sm btn-ghost">
-                          Log
-                        </Link>
-                      </div>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        </section>
-      )}
+      <QueryState query={channels} loading="Loading channels…" failed="Could not load channels">
+        {(data) =>
+          data.length === 0 ? (
+            <EmptyState
+              title="No channels yet"
+              action={
+                isAdmin ? (
+                  <button type="button" className="btn btn-primary" onClick={() => setEditing("new")}>
+                    Add a channel
+                  </button>
+                ) : undefined
+              }
+            >
+              Add one with an Apprise URL (for example <code>ntfys://ntfy.sh/my-topic</code>) so rules can notify you on your phone, chat or email.
+            </EmptyState>
+          ) : (
+            <section className="card">
+              <div className="table-wrap">
+                <table className="table">
+                  <caption className="sr-only">Notification channels</caption>
+                  <thead>
+                    <tr>
+                      <th scope="col">Channel</th>
+                      <th scope="col">Service</th>
+                      <th scope="col">Sends</th>
+                      <th scope="col">
+                        <span className="sr-only">Actions</span>
+                      </th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {data.map((c) => (
+                      <tr key={c.id} data-channel={c.id} className={c.enabled ? undefined : "row-muted"}>
+                        <td>
+                          <Link to={`/alerts/channels/${c.id}`} className="strong-link">
+                            {c.name}
+                          </Link>
+                          {!c.enabled ? <div className="muted small">disabled</div> : null}
+                          {test.results[c.id] ? <TestResult r={test.results[c.id]} /> : null}
+                        </td>
+                        <td>{c.service}</td>
+                        <td className="small">{c.send_resolved ? "firing and resolved" : "firing only"}</td>
+                        <td>
+                          <div className="row-actions">
+                            {isAdmin ? (
+                              <>
+                                <button type="button" className="btn btn-sm" onClick={() => test.send(c.id)} disabled={test.pendingId === c.id} aria-label={`Send a test to ${c.name}`}>
+                                  {test.pendingId === c.id ? "Sending…" : "Send test"}
+                                </button>
+                                <button type="button" className="btn btn-sm" onClick={() => setEditing(c)} aria-label={`Edit ${c.name}`}>
+                                  Edit
+                                </button>
+                                <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDoomed(c)} aria-label={`Delete ${c.name}`}>
+                                  Delete
+                                </button>
+                              </>
+                            ) : null}
+                            <Link to={`/alerts/channels/${c.id}`} className="btn btn-sm btn-ghost">
+                              Log
+                            </Link>
+                          </div>
+                        </td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </div>
+            </section>
+          )}
+      </QueryState>
       {editing ? <ChannelDialog channel={editing === "new" ? undefined : editing} onClose={() => setEditing(null)} /> : null}
       {doomed ? (
         <ConfirmDialog
@@ -304,31 +303,30 @@ export function ChannelLogPage({ id, user }: { id: number; user: User }) {
       </div>
       <section className="card" aria-labelledby="log-title">
         <h2 id="log-title">Delivery log</h2>
-        {log.isPending ? (
-          <Spinner label="Loading deliveries…" />
-        ) : log.isError ? (
-          <ErrorState title="Could not load the delivery log" error={log.error} onRetry={() => log.refetch()} />
-        ) : log.data.items.length === 0 ? (
-          <EmptyState title="Nothing sent yet">Notices from rules that use this channel, and tests, are listed here.</EmptyState>
-        ) : (
-          <>
-            <DeliveryTable items={log.data.items} />
-            {pages > 1 ? (
-              <div className="pager">
-                <button type="button" className="btn btn-sm" disabled={page === 0} onClick={() => setPage(page - 1)}>
-                  Newer
-                </button>
-                <span className="muted small">
-                  Page {page + 1} of {pages}
-                </span>
-                <button type="button" className="btn btn-sm" disabled={page + 1 >= pages} onClick={() => setPage(page + 1)}>
-                  Older
-                </button>
-              </div>
-            ) : null}
-            <p className="muted small">Failed deliveries are retried with growing delays before they are marked failed.</p>
-          </>
-        )}
+        <QueryState query={log} loading="Loading deliveries…" failed="Could not load the delivery log">
+          {(data) =>
+            data.items.length === 0 ? (
+              <EmptyState title="Nothing sent yet">Notices from rules that use this channel, and tests, are listed here.</EmptyState>
+            ) : (
+              <>
+                <DeliveryTable items={data.items} />
+                {pages > 1 ? (
+                  <div className="pager">
+                    <button type="button" className="btn btn-sm" disabled={page === 0} onClick={() => setPage(page - 1)}>
+                      Newer
+                    </button>
+                    <span className="muted small">
+                      Page {page + 1} of {pages}
+                    </span>
+                    <button type="button" className="btn btn-sm" disabled={page + 1 >= pages} onClick={() => setPage(page + 1)}>
+                      Older
+                    </button>
+                  </div>
+                ) : null}
+                <p className="muted small">Failed deliveries are retried with growing delays before they are marked failed.</p>
+              </>
+            )}
+        </QueryState>
       </section>
     </div>
   );

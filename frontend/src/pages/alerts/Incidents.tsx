@@ -7,7 +7,7 @@ import type { Incident, IncidentFilters, Severity } from "../../api/alerts";
 import { qk, usePlugins } from "../../api/queries";
 import { ApiError } from "../../api/client";
 import { Link, navigate, useLocation } from "../../router";
-import { EmptyState, ErrorState, Spinner } from "../../components/ui";
+import { EmptyState, ErrorState, QueryState, Spinner } from "../../components/ui";
 import { formatDateTime, formatValue, labelText, timeAgo } from "../../format";
 import { Pill, SeverityBadge, humanSeconds } from "./common";
 
@@ -219,17 +219,16 @@ function FiringSection({ f }: { f: Filters }) {
         <h2 id="firing-title">Firing now</h2>
         {firing.data ? <span className={`count-pill${firing.data.total ? " hot" : ""}`}>{firing.data.total}</span> : null}
       </div>
-      {firing.isPending ? (
-        <Spinner label="Loading firing alerts…" />
-      ) : firing.isError ? (
-        <ErrorState title="Could not load firing alerts" error={firing.error} onRetry={() => firing.refetch()} />
-      ) : firing.data.items.length === 0 ? (
-        <p className="all-clear" data-testid="all-clear">
-          <span aria-hidden="true">✓</span> Nothing is firing{f.plugin || f.severity || f.silenced ? " that matches these filters" : ""}.
-        </p>
-      ) : (
-        <IncidentTable items={firing.data.items} caption="Firing incidents" />
-      )}
+      <QueryState query={firing} loading="Loading firing alerts…" failed="Could not load firing alerts">
+        {(data) =>
+          data.items.length === 0 ? (
+            <p className="all-clear" data-testid="all-clear">
+              <span aria-hidden="true">✓</span> Nothing is firing{f.plugin || f.severity || f.silenced ? " that matches these filters" : ""}.
+            </p>
+          ) : (
+            <IncidentTable items={data.items} caption="Firing incidents" />
+          )}
+      </QueryState>
     </section>
   );
 }

@@ -8,7 +8,7 @@ import type { Rule, RuleInput } from "../../api/alerts";
 import * as api from "../../api/endpoints";
 import { ApiError, errorMessage } from "../../api/client";
 import { Link, navigate } from "../../router";
-import { EmptyState, ErrorState, Spinner, useToast } from "../../components/ui";
+import { EmptyState, ErrorState, QueryState, Spinner, useToast } from "../../components/ui";
 import { FieldShell, KeyValueList } from "../../forms/SchemaForm";
 import type { KeyValue } from "../../forms/schema";
 import { labelText } from "../../format";
@@ -386,37 +386,36 @@ export function RuleForm({ rule, onSaved }: { rule?: Rule; onSaved?: (r: Rule) =
           <legend>
             <h2>Notify</h2>
           </legend>
-          {channels.isPending ? (
-            <Spinner label="Loading channels…" />
-          ) : channels.isError ? (
-            <ErrorState title="Could not load channels" error={channels.error} onRetry={() => channels.refetch()} />
-          ) : channels.data.length === 0 ? (
-            <p className="muted small" id="rule-channels-help">
-              No notification channels yet. The rule still records incidents; <Link to="/alerts/channels">add a channel</Link> to be told.
-            </p>
-          ) : (
-            <>
-              <div className="check-list">
-                {channels.data.map((c) => (
-                  <label key={c.id} className="check">
-                    <input
-                      type="checkbox"
-                      checked={v.channel_ids.includes(c.id)}
-                      onChange={(e) =>
-                        set("channel_ids", e.target.checked ? [...v.channel_ids, c.id] : v.channel_ids.filter((x) => x !== c.id), "channel_ids")
-                      }
-                    />
-                    <span>
-                      {c.name} <span className="muted small">({c.service}{c.enabled ? "" : ", disabled"})</span>
-                    </span>
-                  </label>
-                ))}
-              </div>
-              <p className="field-help" id="rule-channels-help">
-                None ticked: incidents are recorded but nobody is notified.
-              </p>
-            </>
-          )}
+          <QueryState query={channels} loading="Loading channels…" failed="Could not load channels">
+            {(data) =>
+              data.length === 0 ? (
+                <p className="muted small" id="rule-channels-help">
+                  No notification channels yet. The rule still records incidents; <Link to="/alerts/channels">add a channel</Link> to be told.
+                </p>
+              ) : (
+                <>
+                  <div className="check-list">
+                    {data.map((c) => (
+                      <label key={c.id} className="check">
+                        <input
+                          type="checkbox"
+                          checked={v.channel_ids.includes(c.id)}
+                          onChange={(e) =>
+                            set("channel_ids", e.target.checked ? [...v.channel_ids, c.id] : v.channel_ids.filter((x) => x !== c.id), "channel_ids")
+                          }
+                        />
+                        <span>
+                          {c.name} <span className="muted small">({c.service}{c.enabled ? "" : ", disabled"})</span>
+                        </span>
+                      </label>
+                    ))}
+                  </div>
+                  <p className="field-help" id="rule-channels-help">
+                    None ticked: incidents are recorded but nobody is notified.
+                  </p>
+                </>
+              )}
+          </QueryState>
           {errors.channel_ids ? (
             <p className="field-error" id="rule-channels-error" role="alert">
               {errors.channel_ids}

@@ -1,0 +1,34 @@
+import { describe, expect, it, vi } from "vitest";
+import { render, screen } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import type { UseQueryResult } from "@tanstack/react-query";
+import { QueryState } from "./ui";
+
+function query(state: Partial<UseQueryResult<string[]>>): UseQueryResult<string[]> {
+  return { isPending: false, isError: false, refetch: vi.fn(), ...state } as unknown as UseQueryResult<string[]>;
+}
+
+describe("QueryState", () => {
+  const show = (data: string[]) => <p>{data.length ? data.join(", ") : "none yet"}</p>;
+
+  it("says it is loading, with the page's words", () => {
+    render(<QueryState query={query({ isPending: true })} loading="Loading rules…" failed="Could not load rules">{show}</QueryState>);
+    expect(screen.getByRole("status")).toHaveTextContent("Loading rules…");
+  });
+
+  it("says what failed and retries the query", async () => {
+    const q = query({ isError: true, error: new Error("network down") });
+    render(<QueryState query={q} failed="Could not load rules">{show}</QueryState>);
+    expect(screen.getByRole("alert")).toHaveTextContent("Could not load rules");
+    expect(screen.getByRole("alert")).toHaveTextContent("network down");
+    await userEvent.click(screen.getByRole("button", { name: "Try again" }));
+    expect(q.refetch).toHaveBeenCalledOnce();
+  });
+
+  it("renders its children with the data, empty or not", () => {
+    const { rerender } = render(<QueryState query={query({ data: [] })} failed="x">{show}</QueryState>);
+    expect(screen.getByText("none yet")).toBeInTheDocument();
+    rerender(<QueryState query={query({ data: ["a", "b"] })} failed="x">{show}</QueryState>);
+    expect(screen.getByText("a, b")).toBeInTheDocument();
+  });
+});
