@@ -335,13 +335,15 @@ async def test_retention_drops_old_partitions_or_rows(app: Any, plugin_id: int) 
 
 @pytest.mark.parametrize("flush_seconds", [0.05, 0.5, 60.0])
 def test_the_flush_waits_at_most_flush_seconds_and_lands_on_a_shared_instant(
-    settings: Any, flush_seconds: float
+    tmp_path: Any, flush_seconds: float
 ) -> None:
     import time
 
     from app.core.timers import WRITER_PHASE
     from app.services.metrics_store import MetricsWriter
+    from tests.conftest import make_settings
 
+    settings = make_settings(f"sqlite:///{tmp_path / 'unused.db'}", tmp_path)
     writer = MetricsWriter(None, settings)  # type: ignore[arg-type] # no database needed
     writer.flush_seconds = flush_seconds
     writer._first_at = time.monotonic()
