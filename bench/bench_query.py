@@ -10,6 +10,7 @@ benchmark then runs exactly that statement through a plain asyncpg connection. F
 i the API and the SQL read the same series, alternating which goes first, so machine load
 (other work shares the 2 cores) hits both alike. The HTTP client is a minimal keep-alive
 HTTP/1.1 client on the same loop, so the API figure is request-in to body-out plus loopback.
+The loop is uvloop, as under `python -m app serve` (uvicorn's `loop="auto"` picks it).
 
 Two phases: raw only (before any roll-up: 24 h / 500 points reads ~5,000 raw rows), then after
 a maintenance pass as production runs it every 5 minutes (the 1 m tier serves the range).
@@ -34,6 +35,7 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common
 import asyncpg
+import uvloop
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
@@ -265,4 +267,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    uvloop.run(main())
