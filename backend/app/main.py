@@ -32,9 +32,11 @@ from app.core.logging import setup_logging
 from app.core.security import SecretBox
 from app.db.migrate import migrate
 from app.db.session import Database
+from app.models import ApiToken, User
 from app.plugins.registry import PluginRegistry
 from app.services import bootstrap
 from app.services.alerts import AlertService
+from app.services.auth import Principals
 from app.services.maintenance import StorageMaintenance
 from app.services.metrics_store import MetricsWriter
 from app.services.notifications import Notifier
@@ -88,7 +90,10 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             maintenance=maintenance,
             recorder=recorder,
             alerts=alert_service,
+            principals=Principals(),
         )
+        # Any commit that changes a user or revokes an API token ends cached sign-ins.
+        db.after_commit_changing(state.principals.clear, changed=(User,), deleted=(ApiToken,))
         app.state.unity = state
         await bootstrap.first_start(state)
         await writer.start()

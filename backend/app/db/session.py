@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import ORMExecuteState, Session
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -79,12 +80,54 @@ class Database:
     def __init__(self, url: URL, *, echo: bool = False) -> None:
         self.url = url
         self.engine = make_engine(url, echo=echo)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # This database's own Session class, so session events (after_commit_changing) are
+        # listened for per app rather than process-wide.
+        self.session_class: type[Session] = type("UnitySession", (Session,), {})
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=self.session_class
+        )
         # For reads: no BEGIN and ROLLBACK round trips around them. Under READ COMMITTED each
         # statement takes its own snapshot inside a transaction too, so reads see the same data.
+        self.read_engine = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.read_sessionmaker = async_sessionmaker(
-            self.engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+            self.read_engine,
+            expire_on_commit=False,
+            sync_session_class=self.session_class,
         )
+
+    def after_commit_changing(
+        self,
+        callback: Callable[[], None],
+        *,
+        changed: tuple[type, ...] = (),
+        deleted: tuple[type, ...] = (),
+    ) -> None:
+        """Call `callback` after each commit, through this database's sessions, that changed an
+        instance of a class in `changed` or deleted one of `changed + deleted`. Bulk UPDATE and
+        DELETE statements on those classes count too. In-memory caches use this to forget
+        what a commit made stale."""
+        key = object()  # this watch's mark in session.info
+        watched = changed + deleted
+
+        def after_flush(session: Session, _context: Any) -> None:
+            if any(isinstance(o, changed) for o in session.dirty) or any(
+                isinstance(o, watched) for o in session.deleted
+            ):
+                session.info[key] = True
+
+        def do_orm_execute(state: ORMExecuteState) -> None:
+            mapper = state.bind_mapper
+            if (state.is_update or state.is_delete) and mapper and mapper.class_ in watched:
+                state.session.info[key] = True
+
+        def after_commit(session: Session) -> None:
+            if session.info.pop(key, False):
+                callback()
+
+        event.listen(self.session_class, "after_flush", after_flush)
+        event.listen(self.session_class, "do_orm_execute", do_orm_execute)
+        event.listen(self.session_class, "after_commit", after_commit)
+        event.listen(self.session_class, "after_rollback", lambda s: s.info.pop(key, None))
 
     @property
     def is_sqlite(self) -> bool:

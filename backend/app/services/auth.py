@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
@@ -28,6 +30,46 @@ log = logging.getLogger(__name__)
 ROLES = ("admin", "viewer")
 # Writing last_used_at on every request would turn reads into writes; once a minute is plenty.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
+# How long a token's owner, once looked up, answers GET and HEAD requests without another lookup.
+PRINCIPAL_TTL_SECONDS = 10.0
+PRINCIPALS_MAX = 1024
+
+
+class Principals:
+    """Who recently seen bearer tokens belong to, so reads skip the user lookup.
+
+    Only GET and HEAD requests use it; anything that changes data looks the caller up again.
+    A change to a user or the revocation of an API token made through this process empties
+    the cache when it commits (see main.py); one made by another replica takes effect within
+    PRINCIPAL_TTL_SECONDS. An entry never outlives its token. Keys are SHA-256 digests, so
+    no bearer secret is kept after its request.
+    """
+
+    def __init__(self) -> None:
+        self._entries: dict[bytes, tuple[float, User]] = {}
+        # Bumped by every clear(): a lookup that began before a change must not store what it
+        # read (it may be the state from before that change).
+        self.epoch = 0
+
+    def get(self, token: str) -> User | None:
+        entry = self._entries.get(hashlib.sha256(token.encode()).digest())
+        if entry is None or entry[0] <= time.monotonic():
+            return None
+        return entry[1]
+
+    def put(self, token: str, user: User, expires_at: datetime | None, epoch: int) -> None:
+        if epoch != self.epoch:
+            return
+        if len(self._entries) >= PRINCIPALS_MAX:
+            self._entries.clear()  # a burst of distinct tokens: start over rather than track age
+        ttl = PRINCIPAL_TTL_SECONDS
+        if expires_at is not None:
+            ttl = min(ttl, (expires_at - datetime.now(UTC)).total_seconds())
+        self._entries[hashlib.sha256(token.encode()).digest()] = (time.monotonic() + ttl, user)
+
+    def clear(self) -> None:
+        self.epoch += 1
+        self._entries.clear()
 
 
 async def user_count(session: AsyncSession) -> int:
@@ -76,6 +118,13 @@ async def login(
 
 async def authenticate(session: AsyncSession, settings: Settings, token: str | None) -> User:
     """The active user a bearer token (JWT or API token) belongs to, else Unauthorized."""
+    return (await identify(session, settings, token))[0]
+
+
+async def identify(
+    session: AsyncSession, settings: Settings, token: str | None
+) -> tuple[User, datetime | None]:
+    """authenticate(), and when the token itself expires (None: it does not)."""
     if not token:
         raise Unauthorized()
     now = datetime.now(UTC)
@@ -88,6 +137,7 @@ async def authenticate(session: AsyncSession, settings: Settings, token: str | N
         if api_token.expires_at and api_token.expires_at <= now:
             raise Unauthorized("This API token has expired; create a new one.")
         user = await session.get(User, api_token.user_id)
+        expires_at = api_token.expires_at
         if (
             user is not None
             and not user.disabled
@@ -105,6 +155,7 @@ async def authenticate(session: AsyncSession, settings: Settings, token: str | N
         except TokenError as exc:
             raise Unauthorized(str(exc)) from None
         user = await session.get(User, int(claims["sub"]))
+        expires_at = datetime.fromtimestamp(claims["exp"], UTC)
         # A password change or disable bumps the generation, ending every older session.
         if user is not None and claims["gen"] != user.token_generation:
             raise Unauthorized(
@@ -113,7 +164,7 @@ async def authenticate(session: AsyncSession, settings: Settings, token: str | N
             )
     if user is None or user.disabled:
         raise Unauthorized("This account no longer exists or is disabled.")
-    return user
+    return user, expires_at
 
 
 def require_admin(user: User) -> User:
@@ -178,7 +229,8 @@ async def update_user(
     return user
 
 
-async def change_own_password(session: AsyncSession, user: User, current: str, new: str) -> None:
+async def change_own_password(session: AsyncSession, caller: User, current: str, new: str) -> None:
+    user = await get_user(session, caller.id)  # the caller was looked up in another session
     if not verify_password(current, user.password_hash):
         raise Forbidden("The current password is wrong; your password was not changed.")
     user.password_hash = hash_password(new)

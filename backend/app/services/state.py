@@ -11,6 +11,7 @@ from app.core.security import SecretBox
 from app.db.session import Database
 from app.plugins.registry import PluginRegistry
 from app.services.alerts import AlertService
+from app.services.auth import Principals
 from app.services.maintenance import StorageMaintenance
 from app.services.metrics_store import MetricsWriter
 from app.services.plugin_scheduler import PluginScheduler
@@ -34,4 +35,5 @@ class AppState:
     maintenance: StorageMaintenance
     recorder: RunRecorder
     alerts: AlertService
+    principals: Principals
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
