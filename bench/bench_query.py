@@ -4,8 +4,8 @@
 COPYed into the partitioned `samples` table of a fresh database. The real app then serves on a
 loopback port (in-process uvicorn) and an admin token comes from first-run setup + login.
 
-The bare SQL is not re-typed here: one API call is made with a SQLAlchemy cursor hook on the
-app's engine, which records the bucketing statement the service ran and its parameters; the
+The bare SQL is not re-typed here: one API call is made with asyncpg's `Connection.fetch`
+wrapped, which records the bucketing statement the service ran and its parameters; the
 benchmark then runs exactly that statement through a plain asyncpg connection. For every call
 i the API and the SQL read the same series, alternating which goes first, so machine load
 (other work shares the 2 cores) hits both alike. The HTTP client is a minimal keep-alive
@@ -36,7 +36,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common
 import asyncpg
 import uvloop
-from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from app.main import create_app
@@ -130,12 +129,13 @@ async def phase(
     name: str, app: Any, host: str, token: str, dsn: str, now: datetime
 ) -> dict[str, Any]:
     start, end = now - timedelta(hours=24), now
-    engine = app.state.unity.db.engine.sync_engine
     captured: list[tuple[str, Any]] = []
+    fetch = asyncpg.Connection.fetch
 
-    def capture(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: Any):
-        if "date_bin" in statement:
-            captured.append((statement, params))
+    async def capture(conn: asyncpg.Connection, query: str, *args: Any, **kw: Any) -> Any:
+        if "date_bin" in query:
+            captured.append((query, args))
+        return await fetch(conn, query, *args, **kw)
 
     def path(sid: int) -> str:
         query = urlencode(
@@ -145,13 +145,14 @@ async def phase(
 
     client = HttpClient(host)
     await client.connect()
-    event.listen(engine, "before_cursor_execute", capture)
-    status, body = await client.get(path(1), token)
-    event.remove(engine, "before_cursor_execute", capture)
+    asyncpg.Connection.fetch = capture  # type: ignore[method-assign]
+    try:
+        status, body = await client.get(path(1), token)
+    finally:
+        asyncpg.Connection.fetch = fetch  # type: ignore[method-assign]
     assert status == 200, body
     result = json.loads(body)
     statement, params = captured[-1]
-    # The asyncpg dialect hands over `$n` placeholders and a positional tuple: reuse both.
     sid_index = next(i for i, v in enumerate(params) if v == 1)
     apg = await asyncpg.connect(dsn)
 

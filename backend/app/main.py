@@ -38,6 +38,7 @@ from app.services import bootstrap
 from app.services.alerts import AlertService
 from app.services.auth import Principals
 from app.services.maintenance import StorageMaintenance
+from app.services.metrics_query import MetricsReader
 from app.services.metrics_store import MetricsWriter
 from app.services.notifications import Notifier
 from app.services.plugin_scheduler import PluginScheduler
@@ -71,7 +72,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         writer = MetricsWriter(db, settings, on_commit=hub.publish_metrics)
         recorder = RunRecorder(db, settings, hub)
         sched = PluginScheduler(db, settings, registry, box, writer, recorder, executor)
-        maintenance = StorageMaintenance(db, settings, writer)
+        reader = MetricsReader(db, settings)
+        maintenance = StorageMaintenance(db, settings, writer, reader)
         sched.add_maintenance("storage", maintenance.run, settings.maintenance_interval_seconds)
         alert_service = AlertService(db, settings, Notifier(db, settings, box))
         hub.listeners.append(alert_service.on_event)
@@ -91,6 +93,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             recorder=recorder,
             alerts=alert_service,
             principals=Principals(),
+            reader=reader,
         )
         # Any commit that changes a user or revokes an API token ends cached sign-ins.
         db.after_commit_changing(state.principals.clear, changed=(User,), deleted=(ApiToken,))

@@ -14,6 +14,7 @@ from app.core.config import Settings
 from app.db.session import Database
 from app.models import RollupState
 from app.models.base import UTCDateTime
+from app.services.metrics_query import MetricsReader
 from app.services.metrics_store import MetricsWriter, ensure_partitions
 
 log = logging.getLogger(__name__)
@@ -70,11 +71,16 @@ def _rollup_sql(dialect: str, source: str, target: str, seconds: int) -> str:
 
 class StorageMaintenance:
     def __init__(
-        self, db: Database, settings: Settings, writer: MetricsWriter | None = None
+        self,
+        db: Database,
+        settings: Settings,
+        writer: MetricsWriter | None = None,
+        reader: MetricsReader | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.writer = writer
+        self.reader = reader
         self.last_run: dict[str, Any] = {}
 
     @property
@@ -126,6 +132,8 @@ class StorageMaintenance:
             await conn.commit()
         if self.writer:
             self.writer.rolled_up(name, hint)
+        if self.reader:
+            self.reader.rolled_up()
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def _set_done(self, conn: AsyncConnection, name: str, until: datetime) -> None:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import bindparam, func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.config import Settings
 from app.core.errors import InvalidInput, NotFound
-from app.models import RollupState, Series
+from app.db.session import Database
+from app.models import Plugin, RollupState, Series
 from app.models.base import UTCDateTime
+from app.schemas.metrics import QueryResult, QuerySeries
 
 Agg = Literal["avg", "min", "max", "last"]
 NICE_STEPS = (
@@ -42,7 +46,7 @@ NICE_STEPS = (
 
 @dataclass(frozen=True)
 class Tier:
-    name: str
+    name: Literal["raw", "1m", "1h"]
     seconds: int
     table: str
 
@@ -130,9 +134,12 @@ def _source_sql(
     done: dict[str, datetime],
     start: datetime,
     end: datetime,
-    params: dict[str, Any],
+    param: Callable[[datetime | None], str],
 ) -> str:
-    """UNION ALL of the chosen tier and every finer one, each up to where the coarser stops."""
+    """UNION ALL of the chosen tier and every finer one, each up to where the coarser stops.
+
+    The series id is the first parameter; `param` adds a bound value and returns its marker.
+    """
     parts = []
     lower = start
     for i in range(tier_index, len(TIERS)):
@@ -140,14 +147,13 @@ def _source_sql(
         upper = end if tier is RAW else min(end, done.get(tier.name, start))
         if upper <= lower:
             continue
-        lo, hi = f"lo{i}", f"hi{i}"
-        params[lo], params[hi] = lower, upper
         if tier is RAW:
             cols = "ts, value AS vmin, value AS vmax, value AS vsum, 1 AS vcount, value AS vlast"
         else:
             cols = "ts, vmin, vmax, vsum, vcount, vlast"
         parts.append(
-            f"SELECT {cols} FROM {tier.table} WHERE series_id = :sid AND ts >= :{lo} AND ts < :{hi}"  # noqa: S608 - identifiers are constants  # nosec B608
+            f"SELECT {cols} FROM {tier.table} WHERE series_id = {param(None)} "  # noqa: S608 - identifiers are constants  # nosec B608
+            f"AND ts >= {param(lower)} AND ts < {param(upper)}"
         )
         lower = upper
     return " UNION ALL ".join(parts)
@@ -155,97 +161,168 @@ def _source_sql(
 
 ORIGIN = "2000-01-01 00:00:00+00"  # bucket boundaries align to this instant
 AGG_SQL = {"avg": "sum(vsum) / sum(vcount)", "min": "min(vmin)", "max": "max(vmax)"}
+# What a range query looks up before it reads samples, kept in memory for this long: series
+# are never changed once created (a deleted plugin's series are forgotten on its commit, and
+# within SERIES_TTL_SECONDS on other replicas); a roll-up tier only ever moves forward, and a
+# stale mark just means reading finer data for the last minutes.
+SERIES_TTL_SECONDS = 60.0
+SERIES_CACHED_MAX = 10_000
+DONE_TTL_SECONDS = 15.0
 
 
-async def query(
-    session: AsyncSession,
-    settings: Settings,
-    series_ids: list[int],
-    start: datetime,
-    end: datetime,
-    points: int,
-    agg: Agg,
-) -> dict[str, Any]:
-    if start.tzinfo is None or end.tzinfo is None:
-        raise InvalidInput("start and end need a timezone, e.g. 2026-01-01T00:00:00Z")
-    if end <= start:
-        raise InvalidInput("end must be after start.")
-    if not series_ids:
-        raise InvalidInput("Give at least one series_id (see GET /api/v1/metrics/series).")
-    # One round trip for the series and how far each roll-up tier is done (every request pays
-    # for each round trip: see bench/bench_query.py).
-    done_cols = [
-        select(RollupState.done_until)
-        .where(RollupState.name == t.name)
-        .scalar_subquery()
-        .label(f"done_{t.name}")
-        for t in TIERS
-        if t is not RAW
-    ]
-    rows_found = (
-        await session.execute(
-            select(
-                Series.id, Series.plugin_id, Series.name, Series.unit, Series.labels, *done_cols
-            ).where(Series.id.in_(series_ids))
+_LOOKUP = select(Series.id, Series.plugin_id, Series.name, Series.unit, Series.labels).where(
+    Series.id.in_(bindparam("ids", expanding=True))
+)
+
+
+@dataclass(frozen=True)
+class SeriesMeta:
+    id: int
+    plugin_id: int
+    name: str
+    unit: str
+    labels: dict[str, str]
+
+
+class MetricsReader:
+    """Range queries: one round trip to the database once a series has been seen.
+
+    The series' names and labels and how far each roll-up tier is done are kept in memory
+    (see SERIES_TTL_SECONDS); on PostgreSQL the bucketing statement goes straight to asyncpg,
+    and the answer is encoded to JSON by pydantic-core without a second validation pass.
+    """
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self._series: dict[int, tuple[float, SeriesMeta]] = {}
+        self._forgotten = 0  # bumped by each _forget(): a lookup begun before keeps nothing
+        self._done: tuple[float, dict[str, datetime]] = (0.0, {})
+        db.after_commit_changing(self._forget, deleted=(Plugin, Series))
+
+    def _forget(self) -> None:
+        self._forgotten += 1
+        self._series.clear()
+
+    def rolled_up(self) -> None:
+        """A roll-up tier moved forward (maintenance in this process): re-read the marks."""
+        self._done = (0.0, {})
+
+    async def query(
+        self,
+        series_ids: list[int],
+        start: datetime,
+        end: datetime,
+        points: int,
+        agg: Agg,
+    ) -> bytes:
+        """The QueryResult for these series, as JSON."""
+        if start.tzinfo is None or end.tzinfo is None:
+            raise InvalidInput("start and end need a timezone, e.g. 2026-01-01T00:00:00Z")
+        if end <= start:
+            raise InvalidInput("end must be after start.")
+        if not series_ids:
+            raise InvalidInput("Give at least one series_id (see GET /api/v1/metrics/series).")
+        tier, width = choose_tier(self.settings, start, end, points)
+        tier_index = TIERS.index(tier)
+        out = []
+        async with self.db.read_engine.connect() as conn:
+            found = await self._lookup(conn, series_ids)
+            missing = [i for i in series_ids if i not in found]
+            if missing:
+                raise NotFound(f"No series with id {', '.join(map(str, missing))}.")
+            done = await self._done_until(conn)
+            for sid in dict.fromkeys(series_ids):
+                rows = await self._buckets(conn, sid, tier_index, done, start, end, width, agg)
+                meta = found[sid]
+                out.append(
+                    QuerySeries.model_construct(
+                        id=meta.id,
+                        plugin_id=meta.plugin_id,
+                        name=meta.name,
+                        unit=meta.unit,
+                        labels=meta.labels,
+                        points=rows,
+                    )
+                )
+        result = QueryResult.model_construct(
+            series=out, resolution=tier.name, bucket_seconds=width, start=start, end=end
         )
-    ).all()
-    found = {r.id: r for r in rows_found}
-    missing = [i for i in series_ids if i not in found]
-    if missing:
-        raise NotFound(f"No series with id {', '.join(map(str, missing))}.")
-    tier, width = choose_tier(settings, start, end, points)
-    first = rows_found[0]._mapping
-    done: dict[str, datetime] = {
-        t.name: first[f"done_{t.name}"]
-        for t in TIERS
-        if t is not RAW and first[f"done_{t.name}"] is not None
-    }
-    tier_index = TIERS.index(tier)
-    sqlite = session.bind.dialect.name == "sqlite" if session.bind else False
-    out = []
-    for sid in dict.fromkeys(series_ids):
-        params: dict[str, Any] = {"sid": sid}
-        source = _source_sql(tier_index, done, start, end, params)
-        rows: list[Any] = []
-        if source:
-            if sqlite:
-                bucket = f"(CAST(strftime('%s', ts) AS INTEGER) / {width}) * {width}"
-                last = "vlast"  # SQLite takes bare columns from the max(ts) row
-                sql = (
-                    f"SELECT {bucket} AS b, {AGG_SQL.get(agg, last)} AS v, max(ts) "  # noqa: S608 - identifiers are constants  # nosec B608
-                    f"FROM ({source}) GROUP BY b ORDER BY b"
-                )
-            else:
-                bucket = f"date_bin(interval '{width} seconds', ts, timestamptz '{ORIGIN}')"
-                last = "(array_agg(vlast ORDER BY ts DESC))[1]"
-                sql = (
-                    f"SELECT {bucket} AS b, {AGG_SQL.get(agg, last)} AS v "  # noqa: S608 - identifiers are constants  # nosec B608
-                    f"FROM ({source}) AS src GROUP BY b ORDER BY b"
-                )
-            stmt = text(sql).bindparams(
-                *(bindparam(k, type_=UTCDateTime()) for k in params if k != "sid")
+        return result.model_dump_json().encode()
+
+    async def _lookup(self, conn: AsyncConnection, series_ids: list[int]) -> dict[int, SeriesMeta]:
+        now = time.monotonic()
+        found = {}
+        for sid in series_ids:
+            entry = self._series.get(sid)
+            if entry is not None and entry[0] > now:
+                found[sid] = entry[1]
+        unknown = [sid for sid in series_ids if sid not in found]
+        if unknown:
+            forgotten = self._forgotten
+            rows = await conn.execute(_LOOKUP, {"ids": unknown})
+            if len(self._series) >= SERIES_CACHED_MAX:
+                self._series.clear()
+            for row in rows:
+                meta = found[row.id] = SeriesMeta(*row)
+                if forgotten == self._forgotten:
+                    self._series[row.id] = (now + SERIES_TTL_SECONDS, meta)
+        return found
+
+    async def _done_until(self, conn: AsyncConnection) -> dict[str, datetime]:
+        now = time.monotonic()
+        if self._done[0] <= now:
+            rows = await conn.execute(select(RollupState.name, RollupState.done_until))
+            self._done = (now + DONE_TTL_SECONDS, {name: until for name, until in rows})
+        return self._done[1]
+
+    async def _buckets(
+        self,
+        conn: AsyncConnection,
+        sid: int,
+        tier_index: int,
+        done: dict[str, datetime],
+        start: datetime,
+        end: datetime,
+        width: int,
+        agg: Agg,
+    ) -> list[tuple[datetime, float | None]]:
+        if self.db.is_sqlite:
+            params: dict[str, Any] = {}
+
+            def named(value: datetime | None) -> str:
+                if value is None:
+                    return ":sid"
+                params[f"t{len(params)}"] = value
+                return f":t{len(params) - 1}"
+
+            source = _source_sql(tier_index, done, start, end, named)
+            if not source:
+                return []
+            bucket = f"(CAST(strftime('%s', ts) AS INTEGER) / {width}) * {width}"
+            # SQLite takes bare columns (vlast) from the max(ts) row
+            sql = (
+                f"SELECT {bucket} AS b, {AGG_SQL.get(agg, 'vlast')} AS v, max(ts) "  # noqa: S608 - identifiers are constants  # nosec B608
+                f"FROM ({source}) GROUP BY b ORDER BY b"
             )
-            rows = list(await session.execute(stmt, params))
-        s = found[sid]
-        points_out = []
-        for row in rows:
-            b = row[0]
-            ts = datetime.fromtimestamp(b, UTC) if isinstance(b, int | float) else b.astimezone(UTC)
-            points_out.append([ts, row[1]])
-        out.append(
-            {
-                "id": s.id,
-                "plugin_id": s.plugin_id,
-                "name": s.name,
-                "unit": s.unit,
-                "labels": s.labels,
-                "points": points_out,
-            }
+            stmt = text(sql).bindparams(*(bindparam(k, type_=UTCDateTime()) for k in params))
+            rows = await conn.execute(stmt, {"sid": sid, **params})
+            return [(datetime.fromtimestamp(b, UTC), v) for b, v, _ in rows]
+        args: list[Any] = []
+
+        def positional(value: datetime | None) -> str:
+            args.append(sid if value is None else value)
+            return f"${len(args)}"
+
+        source = _source_sql(tier_index, done, start, end, positional)
+        if not source:
+            return []
+        bucket = f"date_bin(interval '{width} seconds', ts, timestamptz '{ORIGIN}')"
+        last = "(array_agg(vlast ORDER BY ts DESC))[1]"
+        sql = (
+            f"SELECT {bucket} AS b, {AGG_SQL.get(agg, last)} AS v "  # noqa: S608 - identifiers are constants  # nosec B608
+            f"FROM ({source}) AS src GROUP BY b ORDER BY b"
         )
-    return {
-        "series": out,
-        "resolution": tier.name,
-        "bucket_seconds": width,
-        "start": start,
-        "end": end,
-    }
+        apg = (await conn.get_raw_connection()).driver_connection
+        assert apg is not None  # nosec B101 # type narrowing for mypy; the invariant holds by construction
+        return [(b, v) for b, v in await apg.fetch(sql, *args)]

@@ -13,6 +13,7 @@ from app.plugins.registry import PluginRegistry
 from app.services.alerts import AlertService
 from app.services.auth import Principals
 from app.services.maintenance import StorageMaintenance
+from app.services.metrics_query import MetricsReader
 from app.services.metrics_store import MetricsWriter
 from app.services.plugin_scheduler import PluginScheduler
 from app.services.rate_limit import RateLimiter, TrustedProxies
@@ -36,4 +37,5 @@ class AppState:
     recorder: RunRecorder
     alerts: AlertService
     principals: Principals
+    reader: MetricsReader
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))

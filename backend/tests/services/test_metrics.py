@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -352,3 +353,70 @@ def test_the_flush_waits_at_most_flush_seconds_and_lands_on_a_shared_instant(
     if flush_seconds >= 1:  # long enough to contain a shared instant: it ends on one
         assert wait > flush_seconds - 1
         assert (time.time() + wait) % 1 == pytest.approx(WRITER_PHASE, abs=0.01)
+
+
+async def _query(client: httpx.AsyncClient, admin: dict[str, str], sid: int, start: datetime):
+    return await client.get(
+        "/api/v1/metrics/query",
+        headers=admin,
+        params={
+            "series_id": sid,
+            "start": start.isoformat(),
+            "end": (start + timedelta(hours=3)).isoformat(),
+            "points": 18,
+        },
+    )
+
+
+async def test_a_roll_up_pass_is_read_by_the_very_next_query(
+    app: Any, client: httpx.AsyncClient, admin: dict[str, str], plugin_id: int
+) -> None:
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=4)
+    await write_series(app, plugin_id, start, 3 * 360, 10)
+    sid = await series_id(app)
+    before = (await _query(client, admin, sid, start)).json()["series"][0]["points"]
+    assert len(before) == 18  # read from raw samples: nothing is rolled up yet
+    await app.state.unity.maintenance.run()
+    async with app.state.unity.db.session() as s:
+        await s.execute(text("DELETE FROM samples"))
+        await s.commit()
+    # Only the 1 m tier holds the range now: the reader must know the pass moved it forward.
+    after = (await _query(client, admin, sid, start)).json()["series"][0]["points"]
+    assert [p[1] for p in after] == pytest.approx([p[1] for p in before])
+
+
+async def test_a_deleted_plugin_takes_its_series_out_of_queries_at_once(
+    app: Any, client: httpx.AsyncClient, admin: dict[str, str], plugin_id: int
+) -> None:
+    start = T0
+    await write_series(app, plugin_id, start, 30, 10)
+    sid = await series_id(app)
+    assert (await _query(client, admin, sid, start)).status_code == 200
+    r = await client.delete(f"/api/v1/plugins/{plugin_id}", headers=admin)
+    assert r.status_code == 204, r.text
+    r = await _query(client, admin, sid, start)
+    assert r.status_code == 404
+    assert f"No series with id {sid}" in r.json()["detail"]
+
+
+async def test_a_series_deleted_by_another_replica_is_forgotten_within_the_ttl(
+    app: Any,
+    client: httpx.AsyncClient,
+    admin: dict[str, str],
+    plugin_id: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from app.services import metrics_query
+
+    monkeypatch.setattr(metrics_query, "SERIES_TTL_SECONDS", 0.3)
+    await write_series(app, plugin_id, T0, 30, 10)
+    sid = await series_id(app)
+    assert (await _query(client, admin, sid, T0)).status_code == 200
+    other = make_engine(app.state.unity.db.url)  # no session of this app sees the delete
+    try:
+        async with other.begin() as conn:
+            await conn.execute(text("DELETE FROM series"))
+    finally:
+        await other.dispose()
+    await asyncio.sleep(0.4)
+    assert (await _query(client, admin, sid, T0)).status_code == 404
