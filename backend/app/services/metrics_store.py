@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.config import Settings
-from app.core.timers import WRITER_PHASE, until_next
+from app.core.timers import FLUSH_PHASE, until_next
 from app.db.session import Database
 from app.models import Plugin, Series
 from app.models import Sample as SampleRow
@@ -277,11 +277,11 @@ class MetricsWriter:
     def _flush_wait(self) -> float:
         """Seconds until the flush: flush_seconds after the first sample.
 
-        Moved earlier to the last shared instant (whole second + WRITER_PHASE) before that,
+        Moved earlier to the last shared instant (whole second + FLUSH_PHASE) before that,
         when there is one, so the flush comes with the other timers of that second.
         """
         left = self._first_at + self.flush_seconds - time.monotonic()
-        aligned = until_next(1.0, WRITER_PHASE)
+        aligned = until_next(1.0, FLUSH_PHASE)
         return aligned + math.floor(left - aligned) if aligned < left else left
 
     async def _committed(self, batches: list[Batch], done: Prepared) -> None:

@@ -22,7 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
 from app.core.config import Settings
-from app.core.timers import RECORDER_PHASE, until_next
+from app.core.timers import FLUSH_PHASE, until_next
 from app.db.session import Database
 from app.models import Plugin, PluginHealth, PluginRun
 from app.services.ws_hub import Hub
@@ -226,6 +226,8 @@ class RunRecorder:
         record.status, record.error, record.sample_count = status, error, samples
         record.finished_at, record.duration_ms = finished, duration_ms
         self.inflight.discard(record)
+        # The record leaves `inflight` only once it is in `_finished`: the loop, which may run
+        # while the health is read below, must never find it in neither and go to sleep.
         if status != "interrupted":
             health = await self._health_of(record.plugin_id)
             if next_health(health, status == "success", error, finished, self.settings):
@@ -270,7 +272,7 @@ class RunRecorder:
             if self._finished or self._changed or self.inflight:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
-                        self._wake.wait(), until_next(FLUSH_SECONDS, RECORDER_PHASE)
+                        self._wake.wait(), until_next(FLUSH_SECONDS, FLUSH_PHASE)
                     )
             else:  # nothing running, nothing to save: sleep until a run begins
                 self._asleep = True

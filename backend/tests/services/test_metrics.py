@@ -340,7 +340,7 @@ def test_the_flush_waits_at_most_flush_seconds_and_lands_on_a_shared_instant(
 ) -> None:
     import time
 
-    from app.core.timers import WRITER_PHASE
+    from app.core.timers import FLUSH_PHASE
     from app.services.metrics_store import MetricsWriter
     from tests.conftest import make_settings
 
@@ -352,7 +352,7 @@ def test_the_flush_waits_at_most_flush_seconds_and_lands_on_a_shared_instant(
     assert 0 < wait <= flush_seconds
     if flush_seconds >= 1:  # long enough to contain a shared instant: it ends on one
         assert wait > flush_seconds - 1
-        assert (time.time() + wait) % 1 == pytest.approx(WRITER_PHASE, abs=0.01)
+        assert (time.time() + wait) % 1 == pytest.approx(FLUSH_PHASE, abs=0.01)
 
 
 async def _query(client: httpx.AsyncClient, admin: dict[str, str], sid: int, start: datetime):

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import event, select
 
+from app.core.timers import FLUSH_PHASE, until_next
 from app.main import create_app
 from app.models import Plugin, PluginRun
+from app.plugins.base import Sample
 from tests.conftest import make_settings
 
 
@@ -57,3 +62,43 @@ async def test_runs_get_their_ids_and_the_insert_text_does_not_depend_on_the_cou
         assert rows == {r.id: (r.plugin_id, r.started_at) for r in made}
         if not state.db.is_sqlite:
             assert len(inserts) == 1, inserts  # one statement text: prepared once per connection
+
+
+async def test_a_run_and_its_samples_are_written_in_the_same_wake_up(
+    database_url: str, tmp_path: Path
+) -> None:
+    """The writer and the recorder flush at one shared instant: one wake-up, not two."""
+    app = create_app(make_settings(database_url, tmp_path, scheduler_enabled=False))
+    async with app.router.lifespan_context(app):
+        state = app.state.unity
+        async with state.db.session() as s:
+            plugin = Plugin(name="p", type="system", config={}, interval_seconds=60)
+            s.add(plugin)
+            await s.commit()
+        writes: list[tuple[str, float]] = []
+
+        def record(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+            head = statement.lstrip()[:24].upper()
+            if head.startswith(("INSERT INTO PLUGIN_RUNS", "UPDATE SERIES", "INSERT INTO SAMPLES")):
+                writes.append(("run" if "RUNS" in head else "samples", time.time()))
+
+        async def one_run() -> None:
+            # Scheduled runs start just after whole seconds; so does this one.
+            await asyncio.sleep(until_next(1.0, 0.005))
+            t0 = datetime.now(UTC)
+            run = state.recorder.begin(plugin.id, "schedule", t0, None)
+            await asyncio.sleep(0.005)  # the check itself
+            state.writer.submit(plugin.id, t0, [Sample("temp", 1.0, "C", {})])
+            await state.recorder.finish(run, "success", None, 1, t0, 1.0)
+            await asyncio.wait_for(run.saved.wait(), 5)
+            await state.writer.flushed(5)
+
+        await one_run()  # creates the series and warms the connections
+        event.listen(state.db.engine.sync_engine, "before_cursor_execute", record)
+        await one_run()
+        event.remove(state.db.engine.sync_engine, "before_cursor_execute", record)
+        run_at = next(t for kind, t in writes if kind == "run")
+        samples_at = next(t for kind, t in writes if kind == "samples")
+        assert abs(run_at - samples_at) < 0.015, writes
+        assert run_at % 1 == pytest.approx(FLUSH_PHASE, abs=0.03)
+
