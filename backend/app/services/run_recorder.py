@@ -225,7 +225,6 @@ class RunRecorder:
         """Queue the outcome and apply it to the plugin's health (saved with the next batch)."""
         record.status, record.error, record.sample_count = status, error, samples
         record.finished_at, record.duration_ms = finished, duration_ms
-        self.inflight.discard(record)
         # The record leaves `inflight` only once it is in `_finished`: the loop, which may run
         # while the health is read below, must never find it in neither and go to sleep.
         if status != "interrupted":
@@ -240,6 +239,7 @@ class RunRecorder:
                 "run records waiting too long: dropped one", extra={"plugin_id": dropped.plugin_id}
             )
         self._finished.append(record)
+        self.inflight.discard(record)
         if record.trigger == "manual" or len(self._finished) >= URGENT_BACKLOG:
             self._wake.set()  # someone waits for this one (or there is a backlog to clear)
 

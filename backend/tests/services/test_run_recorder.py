@@ -102,3 +102,23 @@ async def test_a_run_and_its_samples_are_written_in_the_same_wake_up(
         assert abs(run_at - samples_at) < 0.015, writes
         assert run_at % 1 == pytest.approx(FLUSH_PHASE, abs=0.03)
 
+
+async def test_a_run_finished_while_its_health_is_read_is_still_saved(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A scheduled run that ends at once, before the recorder knows its plugin's health: the
+    recorder wakes for begin(), runs while finish() reads the health, and must not go back to
+    sleep with the record pending (it used to, until the next run began)."""
+    app = create_app(make_settings(database_url, tmp_path, scheduler_enabled=False))
+    async with app.router.lifespan_context(app):
+        state = app.state.unity
+        async with state.db.session() as s:
+            plugin = Plugin(name="p", type="system", config={}, interval_seconds=3600)
+            s.add(plugin)
+            await s.commit()
+        state.recorder.forget_health()
+        t0 = datetime.now(UTC)
+        run = state.recorder.begin(plugin.id, "schedule", t0, None)
+        await state.recorder.finish(run, "success", None, 0, t0, 1.0)
+        await asyncio.wait_for(run.saved.wait(), 3)
+        assert run.id is not None
