@@ -12,6 +12,10 @@ i the API and the SQL read the same series, alternating which goes first, so mac
 HTTP/1.1 client on the same loop, so the API figure is request-in to body-out plus loopback.
 The loop is uvloop, as under `python -m app serve` (uvicorn's `loop="auto"` picks it).
 
+A third figure puts FastAPI's own cost beside them: `/bench/floor`, a route the benchmark adds
+to the app, takes the same query parameters, runs the same statement on a dedicated asyncpg
+connection and encodes the points the same way, with no authentication, no pool and no lookups.
+
 Two phases: raw only (before any roll-up: 24 h / 500 points reads ~5,000 raw rows), then after
 a maintenance pass as production runs it every 5 minutes (the 1 m tier serves the range).
 
@@ -29,16 +33,19 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common
 import asyncpg
 import uvloop
+from fastapi import APIRouter, Query, Response
+from pydantic import TypeAdapter
 from sqlalchemy.engine import make_url
 
 from app.main import create_app
+from app.schemas.metrics import Point
 from app.services.metrics_store import ensure_partitions
 
 SERIES = int(os.environ.get("BENCH_QUERY_SERIES", "1000"))
@@ -96,6 +103,26 @@ async def load(dsn: str, now: datetime) -> None:
         await apg.close()
 
 
+FLOOR: dict[str, Any] = {}  # the statement /bench/floor runs, and its connection
+
+
+def add_floor_route(app: Any) -> None:
+    encode = TypeAdapter(list[Point]).dump_json
+    router = APIRouter()
+
+    @router.get("/bench/floor")
+    async def floor(
+        series_id: Annotated[list[int], Query()], start: datetime, end: datetime, points: int
+    ) -> Response:
+        args = list(FLOOR["params"])
+        args[FLOOR["sid_index"]] = series_id[0]
+        rows = await FLOOR["conn"].fetch(FLOOR["statement"], *args)
+        return Response(encode([(b, v) for b, v in rows]), media_type="application/json")
+
+    app.include_router(router)
+    app.router.routes.insert(0, app.router.routes.pop())  # ahead of any catch-all
+
+
 class HttpClient:
     """Just enough HTTP/1.1 (keep-alive, Content-Length bodies) to time a GET cheaply."""
 
@@ -137,11 +164,11 @@ async def phase(
             captured.append((query, args))
         return await fetch(conn, query, *args, **kw)
 
-    def path(sid: int) -> str:
+    def path(sid: int, route: str = "/api/v1/metrics/query") -> str:
         query = urlencode(
             {"series_id": sid, "start": start.isoformat(), "end": end.isoformat(), "points": 500}
         )
-        return f"/api/v1/metrics/query?{query}"
+        return f"{route}?{query}"
 
     client = HttpClient(host)
     await client.connect()
@@ -155,6 +182,9 @@ async def phase(
     statement, params = captured[-1]
     sid_index = next(i for i, v in enumerate(params) if v == 1)
     apg = await asyncpg.connect(dsn)
+    FLOOR.update(
+        statement=statement, params=params, sid_index=sid_index, conn=await asyncpg.connect(dsn)
+    )
 
     async def bare(sid: int) -> int:
         args = list(params)
@@ -164,25 +194,27 @@ async def phase(
     series_ids = [1 + (i * 37) % SERIES for i in range(CALLS)]
     api_ms: list[float] = []
     sql_ms: list[float] = []
-    me_ms: list[float] = []  # GET /api/v1/auth/me: HTTP + auth + a session, no metrics work
+    me_ms: list[float] = []  # GET /api/v1/auth/me: HTTP + auth, no metrics work
+    floor_ms: list[float] = []  # the same statement behind a bare FastAPI route
     for warm in range(5):
         await client.get(path(series_ids[warm]), token)
+        await client.get(path(series_ids[warm], "/bench/floor"), token)
         await bare(series_ids[warm])
+    kinds = ("api", "sql", "me", "floor")
     for i, sid in enumerate(series_ids):
-        for kind in ("api", "sql", "me") if i % 2 == 0 else ("me", "sql", "api"):
+        for kind in kinds if i % 2 == 0 else kinds[::-1]:
             t0 = time.perf_counter()
-            if kind == "api":
-                status, body = await client.get(path(sid), token)
-                assert status == 200, body
-            elif kind == "me":
-                status, body = await client.get("/api/v1/auth/me", token)
-                assert status == 200, body
-            else:
+            if kind == "sql":
                 await bare(sid)
+            else:
+                route = {"api": path(sid), "me": "/api/v1/auth/me", "floor": ""}[kind]
+                status, body = await client.get(route or path(sid, "/bench/floor"), token)
+                assert status == 200, body
             took = (time.perf_counter() - t0) * 1000
-            {"api": api_ms, "sql": sql_ms, "me": me_ms}[kind].append(took)
+            {"api": api_ms, "sql": sql_ms, "me": me_ms, "floor": floor_ms}[kind].append(took)
     plan = await apg.fetch("EXPLAIN (ANALYZE, BUFFERS) " + statement, *params)
     await apg.close()
+    await FLOOR["conn"].close()
     client.close()
     out = {
         "name": name,
@@ -194,6 +226,7 @@ async def phase(
         "sql_p50": _common.pct(sql_ms, 50),
         "sql_p99": _common.pct(sql_ms, 99),
         "me_p50": _common.pct(me_ms, 50),
+        "floor_p50": _common.pct(floor_ms, 50),
         "plan": "\n".join("      " + r[0] for r in plan),
         "statement": statement,
     }
@@ -202,6 +235,8 @@ async def phase(
         f"{out['points']} points); API p50 {out['api_p50']:.2f} ms p99 {out['api_p99']:.2f} ms; "
         f"bare SQL p50 {out['sql_p50']:.2f} ms p99 {out['sql_p99']:.2f} ms; "
         f"ratio {out['api_p50'] / out['sql_p50']:.2f}; GET /auth/me p50 {out['me_p50']:.2f} ms; "
+        f"bare FastAPI route with the same SQL p50 {out['floor_p50']:.2f} ms "
+        f"(ratio {out['floor_p50'] / out['sql_p50']:.2f}); "
         f"load {_common.loadavg()}",
         flush=True,
     )
@@ -221,6 +256,7 @@ async def main() -> None:
             scheduler_enabled=False,
         )
         app = create_app(settings)
+        add_floor_route(app)
         async with _common.serve_in_process(app) as host:
             setup = HttpClient(host)
             await setup.connect()
@@ -262,7 +298,8 @@ async def main() -> None:
     print(
         f"query: API p50 {rolled['api_p50']:.2f} ms (p99 {rolled['api_p99']:.2f}), bare SQL p50 "
         f"{rolled['sql_p50']:.2f} ms (p99 {rolled['sql_p99']:.2f}), ratio {ratio:.2f} "
-        f"(target <= 1.5) with roll-ups [{rolled['resolution']}]; raw only: API p50 "
+        f"(target <= 1.5) with roll-ups [{rolled['resolution']}]; a bare FastAPI route running "
+        f"the same SQL: ratio {rolled['floor_p50'] / rolled['sql_p50']:.2f}; raw only: API p50 "
         f"{raw['api_p50']:.2f} ms, SQL p50 {raw['sql_p50']:.2f} ms, ratio {raw_ratio:.2f}"
     )
 

@@ -138,7 +138,8 @@ def _source_sql(
 ) -> str:
     """UNION ALL of the chosen tier and every finer one, each up to where the coarser stops.
 
-    The series id is the first parameter; `param` adds a bound value and returns its marker.
+    `param(value)` binds a value and returns its placeholder; `param(None)` stands for the
+    series id.
     """
     parts = []
     lower = start
