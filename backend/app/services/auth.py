@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.cache import ExpiringCache
 from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from app.core.security import (
@@ -46,30 +46,23 @@ class Principals:
     """
 
     def __init__(self) -> None:
-        self._entries: dict[bytes, tuple[float, User]] = {}
-        # Bumped by every clear(): a lookup that began before a change must not store what it
-        # read (it may be the state from before that change).
-        self.epoch = 0
+        self._cache: ExpiringCache[bytes, User] = ExpiringCache(PRINCIPALS_MAX)
+
+    @property
+    def epoch(self) -> int:
+        return self._cache.epoch
 
     def get(self, token: str) -> User | None:
-        entry = self._entries.get(hashlib.sha256(token.encode()).digest())
-        if entry is None or entry[0] <= time.monotonic():
-            return None
-        return entry[1]
+        return self._cache.get(hashlib.sha256(token.encode()).digest())
 
     def put(self, token: str, user: User, expires_at: datetime | None, epoch: int) -> None:
-        if epoch != self.epoch:
-            return
-        if len(self._entries) >= PRINCIPALS_MAX:
-            self._entries.clear()  # a burst of distinct tokens: start over rather than track age
         ttl = PRINCIPAL_TTL_SECONDS
         if expires_at is not None:
             ttl = min(ttl, (expires_at - datetime.now(UTC)).total_seconds())
-        self._entries[hashlib.sha256(token.encode()).digest()] = (time.monotonic() + ttl, user)
+        self._cache.put(hashlib.sha256(token.encode()).digest(), user, ttl, epoch)
 
     def clear(self) -> None:
-        self.epoch += 1
-        self._entries.clear()
+        self._cache.clear()
 
 
 async def user_count(session: AsyncSession) -> int:

@@ -12,6 +12,7 @@ from typing import Any, Literal
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from app.core.cache import ExpiringCache
 from app.core.config import Settings
 from app.core.errors import InvalidInput, NotFound
 from app.db.session import Database
@@ -196,14 +197,9 @@ class MetricsReader:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
-        self._series: dict[int, tuple[float, SeriesMeta]] = {}
-        self._forgotten = 0  # bumped by each _forget(): a lookup begun before keeps nothing
+        self._series: ExpiringCache[int, SeriesMeta] = ExpiringCache(SERIES_CACHED_MAX)
         self._done: tuple[float, dict[str, datetime]] = (0.0, {})
-        db.after_commit_changing(self._forget, deleted=(Plugin, Series))
-
-    def _forget(self) -> None:
-        self._forgotten += 1
-        self._series.clear()
+        db.after_commit_changing(self._series.clear, deleted=(Plugin, Series))
 
     def rolled_up(self) -> None:
         """A roll-up tier moved forward (maintenance in this process): re-read the marks."""
@@ -252,22 +248,13 @@ class MetricsReader:
         return result.model_dump_json().encode()
 
     async def _lookup(self, conn: AsyncConnection, series_ids: list[int]) -> dict[int, SeriesMeta]:
-        now = time.monotonic()
-        found = {}
-        for sid in series_ids:
-            entry = self._series.get(sid)
-            if entry is not None and entry[0] > now:
-                found[sid] = entry[1]
+        found = {sid: meta for sid in series_ids if (meta := self._series.get(sid)) is not None}
         unknown = [sid for sid in series_ids if sid not in found]
         if unknown:
-            forgotten = self._forgotten
-            rows = await conn.execute(_LOOKUP, {"ids": unknown})
-            if len(self._series) >= SERIES_CACHED_MAX:
-                self._series.clear()
-            for row in rows:
+            epoch = self._series.epoch
+            for row in await conn.execute(_LOOKUP, {"ids": unknown}):
                 meta = found[row.id] = SeriesMeta(*row)
-                if forgotten == self._forgotten:
-                    self._series[row.id] = (now + SERIES_TTL_SECONDS, meta)
+                self._series.put(row.id, meta, SERIES_TTL_SECONDS, epoch)
         return found
 
     async def _done_until(self, conn: AsyncConnection) -> dict[str, datetime]:
