@@ -10,15 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 import httpx
 import pytest
 from cryptography.fernet import Fernet
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
@@ -150,6 +152,27 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+class Statement(NamedTuple):
+    at: float  # time.time() when it was sent
+    sql: str
+
+
+@contextlib.contextmanager
+def recorded_statements(db: Database) -> Iterator[list[Statement]]:
+    """Every SQL statement sent through this database's engine inside the block, in order."""
+    statements: list[Statement] = []
+    engine = db.engine.sync_engine
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(Statement(time.time(), statement))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

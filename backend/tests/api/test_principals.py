@@ -9,36 +9,26 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from app.db.session import make_engine
 from app.models import User
 from app.services import auth
-
-
-def _statements(app: Any) -> list[str]:
-    """Every SQL statement the app sends from now on (the list fills as they run)."""
-    seen: list[str] = []
-    event.listen(
-        app.state.unity.db.engine.sync_engine,
-        "before_cursor_execute",
-        lambda _c, _cur, statement, *_a: seen.append(statement),
-    )
-    return seen
+from tests.conftest import recorded_statements
 
 
 async def test_a_read_with_a_recent_token_skips_the_user_lookup(
     app: Any, client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
     assert (await client.get("/api/v1/auth/me", headers=admin)).status_code == 200
-    seen = _statements(app)
-    r = await client.get("/api/v1/auth/me", headers=admin)
-    assert r.status_code == 200 and r.json()["username"] == "admin"
-    assert seen == []
-    # a write looks the caller up again
-    r = await client.post("/api/v1/tokens", json={"name": "ci"}, headers=admin)
-    assert r.status_code == 201, r.text
-    assert any("FROM users" in s for s in seen)
+    with recorded_statements(app.state.unity.db) as seen:
+        r = await client.get("/api/v1/auth/me", headers=admin)
+        assert r.status_code == 200 and r.json()["username"] == "admin"
+        assert seen == []
+        # a write looks the caller up again
+        r = await client.post("/api/v1/tokens", json={"name": "ci"}, headers=admin)
+        assert r.status_code == 201, r.text
+    assert any("FROM users" in s.sql for s in seen)
 
 
 async def test_a_change_made_here_ends_cached_reads_at_once(

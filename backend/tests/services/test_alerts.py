@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.core.config import Settings
 from app.main import create_app
@@ -34,7 +34,7 @@ from app.services import notifications
 from app.services.run_recorder import health_event
 from app.services.state import AppState
 from tests.alert_helpers import FakeClock, Receiver
-from tests.conftest import make_settings
+from tests.conftest import make_settings, recorded_statements
 
 
 @pytest.fixture
@@ -450,18 +450,9 @@ async def test_without_rules_events_cost_no_query_until_a_rule_is_known(env: Env
     await env.sample(95)  # no rule: nothing to evaluate, and now known to be so
     assert await env.states() == []
     await env.rule(for_seconds=0)  # as if made through another replica's API
-    queries: list[str] = []
-
-    def record(*args: Any) -> None:
-        queries.append(args[2])
-
-    engine = env.state.db.engine.sync_engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with recorded_statements(env.state.db) as queries:
         await env.sample(96, advance=1)
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    assert queries and not any("alert_rules" in q for q in queries)  # only the writer's
+    assert queries and not any("alert_rules" in q.sql for q in queries)  # only the writer's
     assert await env.states() == []
     await env.tick(advance=1)  # the timer looks again: from now on events are evaluated
     await env.sample(97, advance=1)

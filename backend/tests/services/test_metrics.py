@@ -197,14 +197,11 @@ async def test_rollups_serve_long_ranges_and_match_raw(
     assert [p[1] for p in body["series"][0]["points"]] == [49.0] * 6
 
 
-async def test_recent_data_not_yet_rolled_up_still_shows(
-    app: Any, client: httpx.AsyncClient, admin: dict[str, str], plugin_id: int
-) -> None:
-    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
-    await write_series(app, plugin_id, start, 3 * 360, 10)
-    await app.state.unity.maintenance.run(now=start + timedelta(hours=2))  # last hour not rolled
-    sid = await series_id(app)
-    r = await client.get(
+async def _query(
+    client: httpx.AsyncClient, admin: dict[str, str], sid: int, start: datetime, **extra: str
+) -> httpx.Response:
+    """Three hours from `start` in 18 buckets."""
+    return await client.get(
         "/api/v1/metrics/query",
         headers=admin,
         params={
@@ -212,9 +209,19 @@ async def test_recent_data_not_yet_rolled_up_still_shows(
             "start": start.isoformat(),
             "end": (start + timedelta(hours=3)).isoformat(),
             "points": 18,
-            "agg": "last",
+            **extra,
         },
     )
+
+
+async def test_recent_data_not_yet_rolled_up_still_shows(
+    app: Any, client: httpx.AsyncClient, admin: dict[str, str], plugin_id: int
+) -> None:
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    await write_series(app, plugin_id, start, 3 * 360, 10)
+    await app.state.unity.maintenance.run(now=start + timedelta(hours=2))  # last hour not rolled
+    sid = await series_id(app)
+    r = await _query(client, admin, sid, start, agg="last")
     body = r.json()
     assert body["resolution"] == "1m"
     pts = body["series"][0]["points"]
@@ -353,19 +360,6 @@ def test_the_flush_waits_at_most_flush_seconds_and_lands_on_a_shared_instant(
     if flush_seconds >= 1:  # long enough to contain a shared instant: it ends on one
         assert wait > flush_seconds - 1
         assert (time.time() + wait) % 1 == pytest.approx(FLUSH_PHASE, abs=0.01)
-
-
-async def _query(client: httpx.AsyncClient, admin: dict[str, str], sid: int, start: datetime):
-    return await client.get(
-        "/api/v1/metrics/query",
-        headers=admin,
-        params={
-            "series_id": sid,
-            "start": start.isoformat(),
-            "end": (start + timedelta(hours=3)).isoformat(),
-            "points": 18,
-        },
-    )
 
 
 async def test_a_roll_up_pass_is_read_by_the_very_next_query(
