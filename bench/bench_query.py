@@ -12,9 +12,16 @@ i the API and the SQL read the same series, alternating which goes first, so mac
 HTTP/1.1 client on the same loop, so the API figure is request-in to body-out plus loopback.
 The loop is uvloop, as under `python -m app serve` (uvicorn's `loop="auto"` picks it).
 
-A third figure puts FastAPI's own cost beside them: `/bench/floor`, a route the benchmark adds
-to the app, takes the same query parameters, runs the same statement on a dedicated asyncpg
-connection and encodes the points the same way, with no authentication, no pool and no lookups.
+Three more routes the benchmark adds to the app split the API's cost into parts, each measured
+in the same loop as the rest:
+- `/bench/http`, a plain Starlette route returning a fixed body: uvicorn, the middleware stack
+  and routing, nothing else;
+- `/bench/floor`, a FastAPI route that takes the same query parameters, runs the same statement
+  on a dedicated asyncpg connection and encodes the points the same way, with no
+  authentication, no pool and no lookups: the least a FastAPI route with this SQL costs;
+- `/bench/starlette`, a plain Starlette route doing what the real route does (the sign-in cache,
+  then `MetricsReader.query`) without FastAPI's parameter validation and dependency injection:
+  what leaving FastAPI for this route would gain.
 
 Two phases: raw only (before any roll-up: 24 h / 500 points reads ~5,000 raw rows), then after
 a maintenance pass as production runs it every 5 minutes (the 1 m tier serves the range).
@@ -40,9 +47,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common
 import asyncpg
 import uvloop
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
 from sqlalchemy.engine import make_url
+from starlette.routing import Route
 
 from app.main import create_app
 from app.schemas.metrics import Point
@@ -106,7 +114,8 @@ async def load(dsn: str, now: datetime) -> None:
 FLOOR: dict[str, Any] = {}  # the statement /bench/floor runs, and its connection
 
 
-def add_floor_route(app: Any) -> None:
+def add_reference_routes(app: Any) -> None:
+    """/bench/http, /bench/floor and /bench/starlette (see the module docstring)."""
     encode = TypeAdapter(list[Point]).dump_json
     router = APIRouter()
 
@@ -119,8 +128,28 @@ def add_floor_route(app: Any) -> None:
         rows = await FLOOR["conn"].fetch(FLOOR["statement"], *args)
         return Response(encode([(b, v) for b, v in rows]), media_type="application/json")
 
+    async def http(request: Request) -> Response:
+        return Response(b"[]", media_type="application/json")
+
+    async def starlette(request: Request) -> Response:
+        state = request.app.state.unity
+        token = request.headers["authorization"].removeprefix("Bearer ")
+        if state.principals.get(token) is None:  # the real route would look the caller up
+            return Response(status_code=401)
+        q = request.query_params
+        body = await state.reader.query(
+            [int(sid) for sid in q.getlist("series_id")],
+            datetime.fromisoformat(q["start"]),
+            datetime.fromisoformat(q["end"]),
+            int(q["points"]),
+            "avg",
+        )
+        return Response(body, media_type="application/json")
+
     app.include_router(router)
     app.router.routes.insert(0, app.router.routes.pop())  # ahead of any catch-all
+    app.router.routes.insert(0, Route("/bench/http", http))
+    app.router.routes.insert(0, Route("/bench/starlette", starlette))
 
 
 class HttpClient:
@@ -192,26 +221,26 @@ async def phase(
         return len(await apg.fetch(statement, *args))
 
     series_ids = [1 + (i * 37) % SERIES for i in range(CALLS)]
-    api_ms: list[float] = []
-    sql_ms: list[float] = []
-    me_ms: list[float] = []  # GET /api/v1/auth/me: HTTP + auth, no metrics work
-    floor_ms: list[float] = []  # the same statement behind a bare FastAPI route
-    for warm in range(5):
-        await client.get(path(series_ids[warm]), token)
-        await client.get(path(series_ids[warm], "/bench/floor"), token)
-        await bare(series_ids[warm])
-    kinds = ("api", "sql", "me", "floor")
-    for i, sid in enumerate(series_ids):
-        for kind in kinds if i % 2 == 0 else kinds[::-1]:
+    # What each figure requests; "sql" is the statement itself on a plain connection.
+    routes: dict[str, Any] = {
+        "api": path,
+        "sql": None,
+        "me": lambda sid: "/api/v1/auth/me",  # HTTP + sign-in, no metrics work
+        "http": lambda sid: "/bench/http",
+        "floor": lambda sid: path(sid, "/bench/floor"),
+        "starlette": lambda sid: path(sid, "/bench/starlette"),
+    }
+    took: dict[str, list[float]] = {kind: [] for kind in routes}
+    for i, sid in enumerate(series_ids[:5] + series_ids):  # the first five warm up
+        for kind, route in routes.items() if i % 2 == 0 else reversed(routes.items()):
             t0 = time.perf_counter()
-            if kind == "sql":
+            if route is None:
                 await bare(sid)
             else:
-                route = {"api": path(sid), "me": "/api/v1/auth/me", "floor": ""}[kind]
-                status, body = await client.get(route or path(sid, "/bench/floor"), token)
+                status, body = await client.get(route(sid), token)
                 assert status == 200, body
-            took = (time.perf_counter() - t0) * 1000
-            {"api": api_ms, "sql": sql_ms, "me": me_ms, "floor": floor_ms}[kind].append(took)
+            if i >= 5:
+                took[kind].append((time.perf_counter() - t0) * 1000)
     plan = await apg.fetch("EXPLAIN (ANALYZE, BUFFERS) " + statement, *params)
     await apg.close()
     await FLOOR["conn"].close()
@@ -221,23 +250,23 @@ async def phase(
         "resolution": result["resolution"],
         "bucket_seconds": result["bucket_seconds"],
         "points": len(result["series"][0]["points"]),
-        "api_p50": _common.pct(api_ms, 50),
-        "api_p99": _common.pct(api_ms, 99),
-        "sql_p50": _common.pct(sql_ms, 50),
-        "sql_p99": _common.pct(sql_ms, 99),
-        "me_p50": _common.pct(me_ms, 50),
-        "floor_p50": _common.pct(floor_ms, 50),
+        **{f"{kind}_p50": _common.pct(values, 50) for kind, values in took.items()},
+        "api_p99": _common.pct(took["api"], 99),
+        "sql_p99": _common.pct(took["sql"], 99),
         "plan": "\n".join("      " + r[0] for r in plan),
         "statement": statement,
     }
+    sql = out["sql_p50"]
     print(
         f"   {name}: resolution {out['resolution']} ({out['bucket_seconds']} s buckets, "
         f"{out['points']} points); API p50 {out['api_p50']:.2f} ms p99 {out['api_p99']:.2f} ms; "
-        f"bare SQL p50 {out['sql_p50']:.2f} ms p99 {out['sql_p99']:.2f} ms; "
-        f"ratio {out['api_p50'] / out['sql_p50']:.2f}; GET /auth/me p50 {out['me_p50']:.2f} ms; "
-        f"bare FastAPI route with the same SQL p50 {out['floor_p50']:.2f} ms "
-        f"(ratio {out['floor_p50'] / out['sql_p50']:.2f}); "
-        f"load {_common.loadavg()}",
+        f"bare SQL p50 {sql:.2f} ms p99 {out['sql_p99']:.2f} ms; "
+        f"ratio {out['api_p50'] / sql:.2f}; load {_common.loadavg()}\n"
+        f"      same loop, p50: GET /auth/me {out['me_p50']:.2f} ms; plain Starlette route, "
+        f"fixed body {out['http_p50']:.2f} ms; bare FastAPI route with the same SQL "
+        f"{out['floor_p50']:.2f} ms (ratio {out['floor_p50'] / sql:.2f}); the real work "
+        f"(sign-in cache + MetricsReader) in a plain Starlette route {out['starlette_p50']:.2f} ms "
+        f"(ratio {out['starlette_p50'] / sql:.2f})",
         flush=True,
     )
     return out
@@ -256,7 +285,7 @@ async def main() -> None:
             scheduler_enabled=False,
         )
         app = create_app(settings)
-        add_floor_route(app)
+        add_reference_routes(app)
         async with _common.serve_in_process(app) as host:
             setup = HttpClient(host)
             await setup.connect()
@@ -299,8 +328,9 @@ async def main() -> None:
         f"query: API p50 {rolled['api_p50']:.2f} ms (p99 {rolled['api_p99']:.2f}), bare SQL p50 "
         f"{rolled['sql_p50']:.2f} ms (p99 {rolled['sql_p99']:.2f}), ratio {ratio:.2f} "
         f"(target <= 1.5) with roll-ups [{rolled['resolution']}]; a bare FastAPI route running "
-        f"the same SQL: ratio {rolled['floor_p50'] / rolled['sql_p50']:.2f}; raw only: API p50 "
-        f"{raw['api_p50']:.2f} ms, SQL p50 {raw['sql_p50']:.2f} ms, ratio {raw_ratio:.2f}"
+        f"the same SQL: ratio {rolled['floor_p50'] / rolled['sql_p50']:.2f}; the real work "
+        f"outside FastAPI: ratio {rolled['starlette_p50'] / rolled['sql_p50']:.2f}; raw only: "
+        f"API p50 {raw['api_p50']:.2f} ms, SQL p50 {raw['sql_p50']:.2f} ms, ratio {raw_ratio:.2f}"
     )
 
 
