@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import type { UseQueryResult } from "@tanstack/react-query";
-import { QueryState } from "./ui";
+import { QueryState, Table } from "./ui";
 
 function query(state: Partial<UseQueryResult<string[]>>): UseQueryResult<string[]> {
   return { isPending: false, isError: false, refetch: vi.fn(), ...state } as unknown as UseQueryResult<string[]>;
@@ -30,5 +30,25 @@ describe("QueryState", () => {
     expect(screen.getByText("none yet")).toBeInTheDocument();
     rerender(<QueryState query={query({ data: ["a", "b"] })} failed="x">{show}</QueryState>);
     expect(screen.getByText("a, b")).toBeInTheDocument();
+  });
+});
+
+describe("Table", () => {
+  it("names itself and its columns, leaving out the ones not wanted", () => {
+    render(
+      <Table caption="Users" columns={["Name", false, "Role"]} actions>
+        <tr>
+          <td>ada</td>
+          <td>admin</td>
+          <td>
+            <button type="button">Delete</button>
+          </td>
+        </tr>
+      </Table>,
+    );
+    const table = screen.getByRole("table", { name: "Users" });
+    const headers = screen.getAllByRole("columnheader").map((h) => h.textContent);
+    expect(headers).toEqual(["Name", "Role", "Actions"]);
+    expect(table.querySelector("tbody td")).toHaveTextContent("ada");
   });
 });

@@ -1,4 +1,4 @@
-// Small shared pieces: health badge, loading/empty/error states, modal dialog, toasts.
+// Small shared pieces: health badge, loading/empty/error states, tables, modal dialog, toasts.
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import type { UseQueryResult } from "@tanstack/react-query";
 import type { HealthStatus } from "../api/types";
@@ -77,6 +77,49 @@ export function QueryState<T>({
   if (query.isPending) return <Spinner label={loading} />;
   if (query.isError) return <ErrorState title={failed} error={query.error} onRetry={() => query.refetch()} />;
   return <>{children(query.data)}</>;
+}
+
+/**
+ * A data table with the page's rows: a caption for screen readers, scoped column headers (a
+ * falsy entry is a column left out) and, with `actions`, a last column for per-row buttons.
+ */
+export function Table({
+  caption,
+  columns,
+  actions = false,
+  className,
+  children,
+}: {
+  caption: string;
+  columns: (string | false | null | undefined)[];
+  actions?: boolean;
+  className?: string;
+  children: ReactNode;
+}) {
+  return (
+    <div className="table-wrap">
+      <table className={className ? `table ${className}` : "table"}>
+        <caption className="sr-only">{caption}</caption>
+        <thead>
+          <tr>
+            {columns.map((c) =>
+              c ? (
+                <th scope="col" key={c}>
+                  {c}
+                </th>
+              ) : null,
+            )}
+            {actions ? (
+              <th scope="col">
+                <span className="sr-only">Actions</span>
+              </th>
+            ) : null}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
 }
 
 /** An accessible modal: focus moves in, Tab stays inside, Escape and the backdrop close it. */

@@ -5,7 +5,7 @@ import * as api from "../api/endpoints";
 import { qk } from "../api/queries";
 import type { ApiToken, ApiTokenCreated, Role, User } from "../api/types";
 import { ApiError, errorMessage } from "../api/client";
-import { ConfirmDialog, EmptyState, Modal, QueryState, useToast } from "../components/ui";
+import { ConfirmDialog, EmptyState, Modal, QueryState, Table, useToast } from "../components/ui";
 import { FieldShell } from "../forms/SchemaForm";
 import { formatDateTime, timeAgo } from "../format";
 
@@ -66,48 +66,33 @@ export function UsersPage({ me }: { me: User }) {
       <section className="card">
         <QueryState query={users} failed="Could not load users">
           {(data) => (
-            <div className="table-wrap">
-              <table className="table">
-                <caption className="sr-only">Users</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Username</th>
-                    <th scope="col">Role</th>
-                    <th scope="col">Status</th>
-                    <th scope="col">
-                      <span className="sr-only">Actions</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.map((u) => (
-                    <tr key={u.id}>
-                      <td>
-                        {u.username} {u.id === me.id ? <span className="muted small">(you)</span> : null}
-                      </td>
-                      <td>
-                        <label className="sr-only" htmlFor={`role-${u.id}`}>
-                          Role of {u.username}
-                        </label>
-                        <select id={`role-${u.id}`} value={u.role} disabled={u.id === me.id} onChange={(e) => update.mutate({ id: u.id, body: { role: e.target.value as Role } })}>
-                          <option value="admin">admin</option>
-                          <option value="viewer">viewer</option>
-                        </select>
-                      </td>
-                      <td>{u.disabled ? <span className="badge badge-disabled">disabled</span> : <span className="badge badge-healthy">active</span>}</td>
-                      <td className="row-actions">
-                        <button type="button" className="btn btn-sm" onClick={() => setPwUser(u)}>
-                          Set password
-                        </button>
-                        <button type="button" className="btn btn-sm" disabled={u.id === me.id} onClick={() => update.mutate({ id: u.id, body: { disabled: !u.disabled } })}>
-                          {u.disabled ? "Enable" : "Disable"}
-                        </button>
-                      </td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
-            </div>
+            <Table caption="Users" columns={["Username", "Role", "Status"]} actions>
+              {data.map((u) => (
+                <tr key={u.id}>
+                  <td>
+                    {u.username} {u.id === me.id ? <span className="muted small">(you)</span> : null}
+                  </td>
+                  <td>
+                    <label className="sr-only" htmlFor={`role-${u.id}`}>
+                      Role of {u.username}
+                    </label>
+                    <select id={`role-${u.id}`} value={u.role} disabled={u.id === me.id} onChange={(e) => update.mutate({ id: u.id, body: { role: e.target.value as Role } })}>
+                      <option value="admin">admin</option>
+                      <option value="viewer">viewer</option>
+                    </select>
+                  </td>
+                  <td>{u.disabled ? <span className="badge badge-disabled">disabled</span> : <span className="badge badge-healthy">active</span>}</td>
+                  <td className="row-actions">
+                    <button type="button" className="btn btn-sm" onClick={() => setPwUser(u)}>
+                      Set password
+                    </button>
+                    <button type="button" className="btn btn-sm" disabled={u.id === me.id} onClick={() => update.mutate({ id: u.id, body: { disabled: !u.disabled } })}>
+                      {u.disabled ? "Enable" : "Disable"}
+                    </button>
+                  </td>
+                </tr>
+              ))}
+            </Table>
           )}
         </QueryState>
       </section>
@@ -276,37 +261,22 @@ export function TokensPage() {
             data.length === 0 ? (
               <EmptyState title="No API tokens">Create one above to script Unity.</EmptyState>
             ) : (
-              <div className="table-wrap">
-                <table className="table">
-                  <caption className="sr-only">API tokens</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Name</th>
-                      <th scope="col">Created</th>
-                      <th scope="col">Last used</th>
-                      <th scope="col">
-                        <span className="sr-only">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {data.map((t) => (
-                      <tr key={t.id}>
-                        <td>
-                          {t.name} {t.prefix ? <code className="muted">{t.prefix}…</code> : null}
-                        </td>
-                        <td title={formatDateTime(t.created_at)}>{timeAgo(t.created_at)}</td>
-                        <td>{t.last_used_at ? timeAgo(t.last_used_at) : "never"}</td>
-                        <td className="row-actions">
-                          <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setRevoke(t)}>
-                            Revoke
-                          </button>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table caption="API tokens" columns={["Name", "Created", "Last used"]} actions>
+                {data.map((t) => (
+                  <tr key={t.id}>
+                    <td>
+                      {t.name} {t.prefix ? <code className="muted">{t.prefix}…</code> : null}
+                    </td>
+                    <td title={formatDateTime(t.created_at)}>{timeAgo(t.created_at)}</td>
+                    <td>{t.last_used_at ? timeAgo(t.last_used_at) : "never"}</td>
+                    <td className="row-actions">
+                      <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setRevoke(t)}>
+                        Revoke
+                      </button>
+                    </td>
+                  </tr>
+                ))}
+              </Table>
             )}
         </QueryState>
       </section>

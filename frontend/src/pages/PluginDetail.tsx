@@ -8,7 +8,7 @@ import type { Plugin, PluginRun, Series, User } from "../api/types";
 import { ApiError, errorMessage } from "../api/client";
 import { Link, navigate } from "../router";
 import { useLive, usePluginLiveVersion } from "../live/LiveProvider";
-import { ConfirmDialog, EmptyState, ErrorState, HealthBadge, Spinner, useToast } from "../components/ui";
+import { ConfirmDialog, EmptyState, ErrorState, HealthBadge, Spinner, Table, useToast } from "../components/ui";
 import { TimeChart } from "../components/TimeChart";
 import { formatDateTime, formatDuration, formatInterval, labelText, metricTitle, timeAgo } from "../format";
 
@@ -155,33 +155,19 @@ function RunHistory({ pluginId }: { pluginId: number }) {
   return (
     <>
       <HealthTimeline runs={items} />
-      <div className="table-wrap">
-        <table className="table">
-          <caption className="sr-only">Run history</caption>
-          <thead>
-            <tr>
-              <th scope="col">Status</th>
-              <th scope="col">Started</th>
-              <th scope="col">Duration</th>
-              <th scope="col">Samples</th>
-              <th scope="col">Error</th>
-            </tr>
-          </thead>
-          <tbody>
-            {items.map((r) => (
-              <tr key={r.id} className={r.status !== "success" ? "row-error" : undefined}>
-                <td>
-                  <RunStatus status={r.status} />
-                </td>
-                <td title={formatDateTime(r.started_at)}>{timeAgo(r.started_at)}</td>
-                <td>{formatDuration(r.duration_ms)}</td>
-                <td>{r.sample_count ?? "—"}</td>
-                <td className="error-cell">{r.error ?? ""}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <Table caption="Run history" columns={["Status", "Started", "Duration", "Samples", "Error"]}>
+        {items.map((r) => (
+          <tr key={r.id} className={r.status !== "success" ? "row-error" : undefined}>
+            <td>
+              <RunStatus status={r.status} />
+            </td>
+            <td title={formatDateTime(r.started_at)}>{timeAgo(r.started_at)}</td>
+            <td>{formatDuration(r.duration_ms)}</td>
+            <td>{r.sample_count ?? "—"}</td>
+            <td className="error-cell">{r.error ?? ""}</td>
+          </tr>
+        ))}
+      </Table>
       {pages > 1 ? (
         <div className="pager">
           <button type="button" className="btn btn-sm" disabled={page === 0} onClick={() => setPage(page - 1)}>

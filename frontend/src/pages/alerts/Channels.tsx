@@ -7,7 +7,7 @@ import type { Channel, ChannelTest } from "../../api/alerts";
 import type { User } from "../../api/types";
 import { ApiError, errorMessage } from "../../api/client";
 import { Link } from "../../router";
-import { ConfirmDialog, EmptyState, ErrorState, Modal, QueryState, Spinner, useToast } from "../../components/ui";
+import { ConfirmDialog, EmptyState, ErrorState, Modal, QueryState, Spinner, Table, useToast } from "../../components/ui";
 import { FieldShell } from "../../forms/SchemaForm";
 import { timeAgo } from "../../format";
 import { DeliveryTable } from "./Incidents";
@@ -193,56 +193,41 @@ export function ChannelsPage({ user }: { user: User }) {
             </EmptyState>
           ) : (
             <section className="card">
-              <div className="table-wrap">
-                <table className="table">
-                  <caption className="sr-only">Notification channels</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Channel</th>
-                      <th scope="col">Service</th>
-                      <th scope="col">Sends</th>
-                      <th scope="col">
-                        <span className="sr-only">Actions</span>
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {data.map((c) => (
-                      <tr key={c.id} data-channel={c.id} className={c.enabled ? undefined : "row-muted"}>
-                        <td>
-                          <Link to={`/alerts/channels/${c.id}`} className="strong-link">
-                            {c.name}
-                          </Link>
-                          {!c.enabled ? <div className="muted small">disabled</div> : null}
-                          {test.results[c.id] ? <TestResult r={test.results[c.id]} /> : null}
-                        </td>
-                        <td>{c.service}</td>
-                        <td className="small">{c.send_resolved ? "firing and resolved" : "firing only"}</td>
-                        <td>
-                          <div className="row-actions">
-                            {isAdmin ? (
-                              <>
-                                <button type="button" className="btn btn-sm" onClick={() => test.send(c.id)} disabled={test.pendingId === c.id} aria-label={`Send a test to ${c.name}`}>
-                                  {test.pendingId === c.id ? "Sending…" : "Send test"}
-                                </button>
-                                <button type="button" className="btn btn-sm" onClick={() => setEditing(c)} aria-label={`Edit ${c.name}`}>
-                                  Edit
-                                </button>
-                                <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDoomed(c)} aria-label={`Delete ${c.name}`}>
-                                  Delete
-                                </button>
-                              </>
-                            ) : null}
-                            <Link to={`/alerts/channels/${c.id}`} className="btn btn-sm btn-ghost">
-                              Log
-                            </Link>
-                          </div>
-                        </td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table caption="Notification channels" columns={["Channel", "Service", "Sends"]} actions>
+                {data.map((c) => (
+                  <tr key={c.id} data-channel={c.id} className={c.enabled ? undefined : "row-muted"}>
+                    <td>
+                      <Link to={`/alerts/channels/${c.id}`} className="strong-link">
+                        {c.name}
+                      </Link>
+                      {!c.enabled ? <div className="muted small">disabled</div> : null}
+                      {test.results[c.id] ? <TestResult r={test.results[c.id]} /> : null}
+                    </td>
+                    <td>{c.service}</td>
+                    <td className="small">{c.send_resolved ? "firing and resolved" : "firing only"}</td>
+                    <td>
+                      <div className="row-actions">
+                        {isAdmin ? (
+                          <>
+                            <button type="button" className="btn btn-sm" onClick={() => test.send(c.id)} disabled={test.pendingId === c.id} aria-label={`Send a test to ${c.name}`}>
+                              {test.pendingId === c.id ? "Sending…" : "Send test"}
+                            </button>
+                            <button type="button" className="btn btn-sm" onClick={() => setEditing(c)} aria-label={`Edit ${c.name}`}>
+                              Edit
+                            </button>
+                            <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDoomed(c)} aria-label={`Delete ${c.name}`}>
+                              Delete
+                            </button>
+                          </>
+                        ) : null}
+                        <Link to={`/alerts/channels/${c.id}`} className="btn btn-sm btn-ghost">
+                          Log
+                        </Link>
+                      </div>
+                    </td>
+                  </tr>
+                ))}
+              </Table>
             </section>
           )}
       </QueryState>

@@ -7,7 +7,7 @@ import type { Incident, IncidentFilters, Severity } from "../../api/alerts";
 import { qk, usePlugins } from "../../api/queries";
 import { ApiError } from "../../api/client";
 import { Link, navigate, useLocation } from "../../router";
-import { EmptyState, ErrorState, QueryState, Spinner } from "../../components/ui";
+import { EmptyState, ErrorState, QueryState, Spinner, Table } from "../../components/ui";
 import { formatDateTime, formatValue, labelText, timeAgo } from "../../format";
 import { Pill, SeverityBadge, humanSeconds } from "./common";
 
@@ -95,54 +95,40 @@ function Times({ i }: { i: Incident }) {
 
 export function IncidentTable({ items, caption }: { items: Incident[]; caption: string }) {
   return (
-    <div className="table-wrap">
-      <table className="table incident-table">
-        <caption className="sr-only">{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">Severity</th>
-            <th scope="col">Alert</th>
-            <th scope="col">Value</th>
-            <th scope="col">When</th>
-            <th scope="col">Notes</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((i) => (
-            <tr key={i.id} data-incident={i.id} data-status={i.status} className={i.status === "firing" ? "row-firing" : undefined}>
-              <td>
-                <SeverityBadge severity={i.severity} />
-              </td>
-              <td className="incident-main">
-                <Link to={`/alerts/incidents/${i.id}`} className="strong-link">
-                  {i.rule_name}
-                </Link>
-                <span className="muted small">
-                  {" · "}
-                  {i.plugin_name ?? (i.plugin_id ? `plugin #${i.plugin_id}` : "no plugin")}
-                  {i.metric ? ` · ${i.metric}` : ""}
-                  {Object.keys(i.labels ?? {}).length ? ` {${labelText(i.labels)}}` : ""}
-                </span>
-                {i.summary ? <div className="small incident-summary">{i.summary}</div> : null}
-              </td>
-              <td>
-                <IncidentValues i={i} />
-              </td>
-              <td>
-                <Times i={i} />
-              </td>
-              <td>
-                <div className="pills">
-                  <Pill kind={i.status} />
-                  {i.silenced ? <Pill kind="silenced" title="Fired during a silence: notifications were held back" /> : null}
-                  {i.notified ? <Pill kind="notified" title="A notification went out" /> : null}
-                </div>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table caption={caption} columns={["Severity", "Alert", "Value", "When", "Notes"]} className="incident-table">
+      {items.map((i) => (
+        <tr key={i.id} data-incident={i.id} data-status={i.status} className={i.status === "firing" ? "row-firing" : undefined}>
+          <td>
+            <SeverityBadge severity={i.severity} />
+          </td>
+          <td className="incident-main">
+            <Link to={`/alerts/incidents/${i.id}`} className="strong-link">
+              {i.rule_name}
+            </Link>
+            <span className="muted small">
+              {" · "}
+              {i.plugin_name ?? (i.plugin_id ? `plugin #${i.plugin_id}` : "no plugin")}
+              {i.metric ? ` · ${i.metric}` : ""}
+              {Object.keys(i.labels ?? {}).length ? ` {${labelText(i.labels)}}` : ""}
+            </span>
+            {i.summary ? <div className="small incident-summary">{i.summary}</div> : null}
+          </td>
+          <td>
+            <IncidentValues i={i} />
+          </td>
+          <td>
+            <Times i={i} />
+          </td>
+          <td>
+            <div className="pills">
+              <Pill kind={i.status} />
+              {i.silenced ? <Pill kind="silenced" title="Fired during a silence: notifications were held back" /> : null}
+              {i.notified ? <Pill kind="notified" title="A notification went out" /> : null}
+            </div>
+          </td>
+        </tr>
+      ))}
+    </Table>
   );
 }
 
@@ -416,36 +402,20 @@ export function IncidentDetailPage({ id }: { id: number }) {
 
 export function DeliveryTable({ items, channelNames }: { items: al.Delivery[]; channelNames?: Map<number, string> }) {
   return (
-    <div className="table-wrap">
-      <table className="table">
-        <caption className="sr-only">Deliveries</caption>
-        <thead>
-          <tr>
-            <th scope="col">Kind</th>
-            <th scope="col">Status</th>
-            <th scope="col">Title</th>
-            {channelNames ? <th scope="col">Channel</th> : null}
-            <th scope="col">Attempts</th>
-            <th scope="col">Created</th>
-            <th scope="col">Error</th>
-          </tr>
-        </thead>
-        <tbody>
-          {items.map((d) => (
-            <tr key={d.id} data-delivery={d.id}>
-              <td className="capitalize">{d.kind}</td>
-              <td>
-                <Pill kind={d.status} title={d.sent_at ? `Sent ${formatDateTime(d.sent_at)}` : d.next_attempt_at ? `Next attempt ${formatDateTime(d.next_attempt_at)}` : undefined} />
-              </td>
-              <td>{d.title}</td>
-              {channelNames ? <td>{channelNames.get(d.channel_id) ?? `#${d.channel_id}`}</td> : null}
-              <td>{d.attempts}</td>
-              <td title={formatDateTime(d.created_at)}>{timeAgo(d.created_at)}</td>
-              <td className="error-cell">{d.last_error ?? ""}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <Table caption="Deliveries" columns={["Kind", "Status", "Title", channelNames && "Channel", "Attempts", "Created", "Error"]}>
+      {items.map((d) => (
+        <tr key={d.id} data-delivery={d.id}>
+          <td className="capitalize">{d.kind}</td>
+          <td>
+            <Pill kind={d.status} title={d.sent_at ? `Sent ${formatDateTime(d.sent_at)}` : d.next_attempt_at ? `Next attempt ${formatDateTime(d.next_attempt_at)}` : undefined} />
+          </td>
+          <td>{d.title}</td>
+          {channelNames ? <td>{channelNames.get(d.channel_id) ?? `#${d.channel_id}`}</td> : null}
+          <td>{d.attempts}</td>
+          <td title={formatDateTime(d.created_at)}>{timeAgo(d.created_at)}</td>
+          <td className="error-cell">{d.last_error ?? ""}</td>
+        </tr>
+      ))}
+    </Table>
   );
 }

@@ -6,7 +6,7 @@ import type { Rule } from "../../api/alerts";
 import { usePlugins } from "../../api/queries";
 import type { User } from "../../api/types";
 import { Link } from "../../router";
-import { ConfirmDialog, EmptyState, QueryState, useToast } from "../../components/ui";
+import { ConfirmDialog, EmptyState, QueryState, Table, useToast } from "../../components/ui";
 import { labelText } from "../../format";
 import { AdminNote, Pill, SeverityBadge, humanSeconds, pluginName } from "./common";
 
@@ -63,64 +63,45 @@ export function RulesPage({ user }: { user: User }) {
             </EmptyState>
           ) : (
             <section className="card">
-              <div className="table-wrap">
-                <table className="table rules-table">
-                  <caption className="sr-only">Alert rules</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">Rule</th>
-                      <th scope="col">Condition</th>
-                      <th scope="col">Severity</th>
-                      <th scope="col">Now</th>
-                      <th scope="col">Notifies</th>
-                      {isAdmin ? (
-                        <th scope="col">
-                          <span className="sr-only">Actions</span>
-                        </th>
-                      ) : null}
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {data.map((r) => (
-                      <tr key={r.id} data-rule={r.id} className={r.enabled ? undefined : "row-muted"}>
-                        <td>
-                          <strong>{r.name}</strong>
-                          <div className="muted small">
-                            {pluginName(plugins.data, r.plugin_id)}
-                            {r.enabled ? "" : " · disabled"}
-                          </div>
-                        </td>
-                        <td>
-                          <code className="condition">{ruleCondition(r)}</code>
-                        </td>
-                        <td>
-                          <SeverityBadge severity={r.severity} />
-                        </td>
-                        <td>
-                          <div className="pills" data-testid="rule-counts">
-                            {r.firing ? <Pill kind="firing">{r.firing} firing</Pill> : null}
-                            {r.pending ? <Pill kind="pending">{r.pending} pending</Pill> : null}
-                            {!r.firing && !r.pending ? <span className="muted small">{r.enabled ? "OK" : "—"}</span> : null}
-                          </div>
-                        </td>
-                        <td className="small">{r.channel_ids.length ? r.channel_ids.map((id) => chName.get(id) ?? `#${id}`).join(", ") : <span className="muted">nobody</span>}</td>
-                        {isAdmin ? (
-                          <td>
-                            <div className="row-actions">
-                              <Link to={`/alerts/rules/${r.id}/edit`} className="btn btn-sm" aria-label={`Edit ${r.name}`}>
-                                Edit
-                              </Link>
-                              <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDoomed(r)} aria-label={`Delete ${r.name}`}>
-                                Delete
-                              </button>
-                            </div>
-                          </td>
-                        ) : null}
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
+              <Table caption="Alert rules" columns={["Rule", "Condition", "Severity", "Now", "Notifies"]} actions={isAdmin} className="rules-table">
+                {data.map((r) => (
+                  <tr key={r.id} data-rule={r.id} className={r.enabled ? undefined : "row-muted"}>
+                    <td>
+                      <strong>{r.name}</strong>
+                      <div className="muted small">
+                        {pluginName(plugins.data, r.plugin_id)}
+                        {r.enabled ? "" : " · disabled"}
+                      </div>
+                    </td>
+                    <td>
+                      <code className="condition">{ruleCondition(r)}</code>
+                    </td>
+                    <td>
+                      <SeverityBadge severity={r.severity} />
+                    </td>
+                    <td>
+                      <div className="pills" data-testid="rule-counts">
+                        {r.firing ? <Pill kind="firing">{r.firing} firing</Pill> : null}
+                        {r.pending ? <Pill kind="pending">{r.pending} pending</Pill> : null}
+                        {!r.firing && !r.pending ? <span className="muted small">{r.enabled ? "OK" : "—"}</span> : null}
+                      </div>
+                    </td>
+                    <td className="small">{r.channel_ids.length ? r.channel_ids.map((id) => chName.get(id) ?? `#${id}`).join(", ") : <span className="muted">nobody</span>}</td>
+                    {isAdmin ? (
+                      <td>
+                        <div className="row-actions">
+                          <Link to={`/alerts/rules/${r.id}/edit`} className="btn btn-sm" aria-label={`Edit ${r.name}`}>
+                            Edit
+                          </Link>
+                          <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDoomed(r)} aria-label={`Delete ${r.name}`}>
+                            Delete
+                          </button>
+                        </div>
+                      </td>
+                    ) : null}
+                  </tr>
+                ))}
+              </Table>
             </section>
           )}
       </QueryState>

@@ -6,7 +6,7 @@ import * as al from "../../api/alerts";
 import type { Silence } from "../../api/alerts";
 import type { User } from "../../api/types";
 import { ApiError, errorMessage } from "../../api/client";
-import { ConfirmDialog, EmptyState, QueryState, useToast } from "../../components/ui";
+import { ConfirmDialog, EmptyState, QueryState, Table, useToast } from "../../components/ui";
 import { FieldShell } from "../../forms/SchemaForm";
 import { formatDateTime } from "../../format";
 import { AdminNote, Pill, humanSeconds, pluginName, useFreshPlugins } from "./common";
@@ -243,59 +243,41 @@ export function SilencesPage({ user }: { user: User }) {
             <EmptyState title="No silences">Create one before maintenance, such as a reboot or an upgrade, so planned downtime does not page you.</EmptyState>
           ) : (
             <section className="card">
-              <div className="table-wrap">
-                <table className="table">
-                  <caption className="sr-only">Silences</caption>
-                  <thead>
-                    <tr>
-                      <th scope="col">State</th>
-                      <th scope="col">Covers</th>
-                      <th scope="col">Window</th>
-                      <th scope="col">Comment</th>
+              <Table caption="Silences" columns={["State", "Covers", "Window", "Comment"]} actions={isAdmin}>
+                {list.map((s) => {
+                  const st = silenceState(s);
+                  return (
+                    <tr key={s.id} data-silence={s.id} className={st === "expired" ? "row-muted" : undefined}>
+                      <td>
+                        <Pill kind={st} />
+                      </td>
+                      <td>{scope(s)}</td>
+                      <td className="small">
+                        {formatDateTime(s.starts_at)} → {formatDateTime(s.ends_at)}
+                        <div className="muted">{humanSeconds((Date.parse(s.ends_at) - Date.parse(s.starts_at)) / 1000)}</div>
+                      </td>
+                      <td className="small">
+                        {s.comment || <span className="muted">—</span>}
+                        <div className="muted">by {s.created_by}</div>
+                      </td>
                       {isAdmin ? (
-                        <th scope="col">
-                          <span className="sr-only">Actions</span>
-                        </th>
+                        <td>
+                          <div className="row-actions">
+                            {st === "active" ? (
+                              <button type="button" className="btn btn-sm" onClick={() => endNow.mutate(s.id)} disabled={endNow.isPending}>
+                                End now
+                              </button>
+                            ) : null}
+                            <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDoomed(s)}>
+                              Delete
+                            </button>
+                          </div>
+                        </td>
                       ) : null}
                     </tr>
-                  </thead>
-                  <tbody>
-                    {list.map((s) => {
-                      const st = silenceState(s);
-                      return (
-                        <tr key={s.id} data-silence={s.id} className={st === "expired" ? "row-muted" : undefined}>
-                          <td>
-                            <Pill kind={st} />
-                          </td>
-                          <td>{scope(s)}</td>
-                          <td className="small">
-                            {formatDateTime(s.starts_at)} → {formatDateTime(s.ends_at)}
-                            <div className="muted">{humanSeconds((Date.parse(s.ends_at) - Date.parse(s.starts_at)) / 1000)}</div>
-                          </td>
-                          <td className="small">
-                            {s.comment || <span className="muted">—</span>}
-                            <div className="muted">by {s.created_by}</div>
-                          </td>
-                          {isAdmin ? (
-                            <td>
-                              <div className="row-actions">
-                                {st === "active" ? (
-                                  <button type="button" className="btn btn-sm" onClick={() => endNow.mutate(s.id)} disabled={endNow.isPending}>
-                                    End now
-                                  </button>
-                                ) : null}
-                                <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDoomed(s)}>
-                                  Delete
-                                </button>
-                              </div>
-                            </td>
-                          ) : null}
-                        </tr>
-                      );
-                    })}
-                  </tbody>
-                </table>
-              </div>
+                  );
+                })}
+              </Table>
             </section>
           )}
       </QueryState>
