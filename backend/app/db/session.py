@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -141,3 +142,10 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def asyncpg_of(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under a PostgreSQL connection, for COPY and prepared statements."""
+    driver = (await conn.get_raw_connection()).driver_connection
+    assert driver is not None  # nosec B101 # type narrowing for mypy; the invariant holds by construction
+    return driver

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from app.core.cache import ExpiringCache
 from app.core.config import Settings
 from app.core.errors import InvalidInput, NotFound
-from app.db.session import Database
+from app.db.session import Database, asyncpg_of
 from app.models import Plugin, RollupState, Series
 from app.models.base import UTCDateTime
 from app.schemas.metrics import QueryResult, QuerySeries
@@ -311,6 +311,5 @@ class MetricsReader:
             f"SELECT {bucket} AS b, {AGG_SQL.get(agg, last)} AS v "  # noqa: S608 - identifiers are constants  # nosec B608
             f"FROM ({source}) AS src GROUP BY b ORDER BY b"
         )
-        apg = (await conn.get_raw_connection()).driver_connection
-        assert apg is not None  # nosec B101 # type narrowing for mypy; the invariant holds by construction
+        apg = await asyncpg_of(conn)
         return [(b, v) for b, v in await apg.fetch(sql, *args)]

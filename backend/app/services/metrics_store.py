@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.config import Settings
 from app.core.timers import FLUSH_PHASE, until_next
-from app.db.session import Database
+from app.db.session import Database, asyncpg_of
 from app.models import Plugin, Series
 from app.models import Sample as SampleRow
 from app.models.base import UTCDateTime
@@ -524,8 +524,7 @@ class MetricsWriter:
                 _upsert_samples(ins), [{"series_id": s, "ts": t, "value": v} for s, t, v in records]
             )
             return
-        apg = (await conn.get_raw_connection()).driver_connection
-        assert apg is not None  # nosec B101 # type narrowing for mypy; the invariant holds by construction
+        apg = await asyncpg_of(conn)
         await apg.copy_records_to_table(
             "samples", records=records, columns=["series_id", "ts", "value"]
         )
