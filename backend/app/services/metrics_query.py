@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -198,12 +197,12 @@ class MetricsReader:
         self.db = db
         self.settings = settings
         self._series: ExpiringCache[int, SeriesMeta] = ExpiringCache(SERIES_CACHED_MAX)
-        self._done: tuple[float, dict[str, datetime]] = (0.0, {})
+        self._done: ExpiringCache[None, dict[str, datetime]] = ExpiringCache(1)
         db.after_commit_changing(self._series.clear, deleted=(Plugin, Series))
 
     def rolled_up(self) -> None:
         """A roll-up tier moved forward (maintenance in this process): re-read the marks."""
-        self._done = (0.0, {})
+        self._done.clear()
 
     async def query(
         self,
@@ -258,11 +257,13 @@ class MetricsReader:
         return found
 
     async def _done_until(self, conn: AsyncConnection) -> dict[str, datetime]:
-        now = time.monotonic()
-        if self._done[0] <= now:
+        done = self._done.get(None)
+        if done is None:
+            epoch = self._done.epoch
             rows = await conn.execute(select(RollupState.name, RollupState.done_until))
-            self._done = (now + DONE_TTL_SECONDS, {name: until for name, until in rows})
-        return self._done[1]
+            done = {name: until for name, until in rows}
+            self._done.put(None, done, DONE_TTL_SECONDS, epoch)
+        return done
 
     async def _buckets(
         self,
