@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import statistics
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -11,10 +12,14 @@ import httpx
 import pytest
 from sqlalchemy import func, select, text
 
+from app.core.timers import FLUSH_PHASE
 from app.db.session import make_engine
 from app.models import Plugin, Rollup1h, Rollup1m, Series
 from app.models import Sample as SampleRow
 from app.plugins.base import Sample
+from app.services import metrics_query
+from app.services.metrics_store import MetricsWriter
+from tests.conftest import make_settings
 
 T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
 
@@ -313,8 +318,6 @@ async def test_outage_buffers_then_writes_everything(app: Any, plugin_id: int) -
 
 
 async def test_a_full_buffer_drops_the_oldest_and_counts_them(settings: Any) -> None:
-    from app.services.metrics_store import MetricsWriter
-
     writer = MetricsWriter(db=None, settings=settings.model_copy(update={"writer_buffer_max": 10}))  # type: ignore[arg-type]
     for i in range(8):
         writer.submit(1, T0 + timedelta(seconds=i), [Sample("a", i), Sample("b", i)])
@@ -345,12 +348,6 @@ async def test_retention_drops_old_partitions_or_rows(app: Any, plugin_id: int) 
 def test_the_flush_waits_at_most_flush_seconds_and_lands_on_a_shared_instant(
     tmp_path: Any, flush_seconds: float
 ) -> None:
-    import time
-
-    from app.core.timers import FLUSH_PHASE
-    from app.services.metrics_store import MetricsWriter
-    from tests.conftest import make_settings
-
     settings = make_settings(f"sqlite:///{tmp_path / 'unused.db'}", tmp_path)
     writer = MetricsWriter(None, settings)  # type: ignore[arg-type] # no database needed
     writer.flush_seconds = flush_seconds
@@ -400,8 +397,6 @@ async def test_a_series_deleted_by_another_replica_is_forgotten_within_the_ttl(
     plugin_id: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from app.services import metrics_query
-
     monkeypatch.setattr(metrics_query, "SERIES_TTL_SECONDS", 0.3)
     await write_series(app, plugin_id, T0, 30, 10)
     sid = await series_id(app)
