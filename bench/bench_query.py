@@ -46,12 +46,15 @@ from urllib.parse import urlencode
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common
 import asyncpg
+import httpx
 import uvloop
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from starlette.routing import Route
 
+from app.db.session import Database
 from app.main import create_app
 from app.schemas.metrics import Point
 from app.services.metrics_store import ensure_partitions
@@ -81,8 +84,6 @@ async def load(dsn: str, now: datetime) -> None:
         await apg.execute("SELECT setval('series_id_seq', $1)", SERIES)
         step = SPAN / POINTS
         first = now - SPAN
-        from app.db.session import Database
-
         db = Database(make_url(dsn).set(drivername="postgresql+asyncpg"))
         async with db.engine.connect() as conn:
             days = {(first + d * timedelta(days=1)).date() for d in range(4)}
@@ -296,8 +297,6 @@ async def main() -> None:
             )
             await setup.reader.readuntil(b"\r\n\r\n")
             setup.close()
-            import httpx
-
             async with httpx.AsyncClient(base_url=f"http://{host}") as c:
                 r = await c.post(
                     "/api/v1/auth/login",
@@ -313,8 +312,6 @@ async def main() -> None:
                 flush=True,
             )
             async with app.state.unity.db.engine.connect() as conn:
-                from sqlalchemy import text
-
                 await conn.execute(text("ANALYZE samples_1m"))
                 await conn.execute(text("ANALYZE samples_1h"))
                 await conn.commit()
