@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import type { UseQueryResult } from "@tanstack/react-query";
-import { QueryState, Table } from "./ui";
+import { Pager, QueryState, Table } from "./ui";
 
 function query(state: Partial<UseQueryResult<string[]>>): UseQueryResult<string[]> {
   return { isPending: false, isError: false, refetch: vi.fn(), ...state } as unknown as UseQueryResult<string[]>;
@@ -50,5 +50,20 @@ describe("Table", () => {
     const headers = screen.getAllByRole("columnheader").map((h) => h.textContent);
     expect(headers).toEqual(["Name", "Role", "Actions"]);
     expect(table.querySelector("tbody td")).toHaveTextContent("ada");
+  });
+});
+
+describe("Pager", () => {
+  it("goes newer and older, and not past either end", async () => {
+    const onPage = vi.fn();
+    const { rerender } = render(<Pager page={0} pages={3} onPage={onPage} note=" · 25 incidents" />);
+    expect(screen.getByText("Page 1 of 3 · 25 incidents")).toBeInTheDocument();
+    expect(screen.getByRole("button", { name: "Newer" })).toBeDisabled();
+    await userEvent.click(screen.getByRole("button", { name: "Older" }));
+    expect(onPage).toHaveBeenLastCalledWith(1);
+    rerender(<Pager page={2} pages={3} onPage={onPage} />);
+    expect(screen.getByRole("button", { name: "Older" })).toBeDisabled();
+    await userEvent.click(screen.getByRole("button", { name: "Newer" }));
+    expect(onPage).toHaveBeenLastCalledWith(1);
   });
 });

@@ -1,4 +1,4 @@
-// Small shared pieces: health badge, loading/empty/error states, tables, modal dialog, toasts.
+// Small shared pieces: health badge, loading/empty/error states, tables, pager, modal dialog, toasts.
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import type { UseQueryResult } from "@tanstack/react-query";
 import type { HealthStatus } from "../api/types";
@@ -118,6 +118,24 @@ export function Table({
         </thead>
         <tbody>{children}</tbody>
       </table>
+    </div>
+  );
+}
+
+/** Newer / Older buttons around "Page n of m" for a list shown newest first; `page` counts from 0. */
+export function Pager({ page, pages, onPage, note }: { page: number; pages: number; onPage: (page: number) => void; note?: string }) {
+  return (
+    <div className="pager">
+      <button type="button" className="btn btn-sm" disabled={page === 0} onClick={() => onPage(page - 1)}>
+        Newer
+      </button>
+      <span className="muted small">
+        Page {page + 1} of {pages}
+        {note}
+      </span>
+      <button type="button" className="btn btn-sm" disabled={page + 1 >= pages} onClick={() => onPage(page + 1)}>
+        Older
+      </button>
     </div>
   );
 }

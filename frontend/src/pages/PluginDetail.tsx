@@ -8,7 +8,7 @@ import type { Plugin, PluginRun, Series, User } from "../api/types";
 import { ApiError, errorMessage } from "../api/client";
 import { Link, navigate } from "../router";
 import { useLive, usePluginLiveVersion } from "../live/LiveProvider";
-import { ConfirmDialog, EmptyState, ErrorState, HealthBadge, Spinner, Table, useToast } from "../components/ui";
+import { ConfirmDialog, EmptyState, ErrorState, HealthBadge, Pager, Spinner, Table, useToast } from "../components/ui";
 import { TimeChart } from "../components/TimeChart";
 import { formatDateTime, formatDuration, formatInterval, labelText, metricTitle, timeAgo } from "../format";
 
@@ -168,19 +168,7 @@ function RunHistory({ pluginId }: { pluginId: number }) {
           </tr>
         ))}
       </Table>
-      {pages > 1 ? (
-        <div className="pager">
-          <button type="button" className="btn btn-sm" disabled={page === 0} onClick={() => setPage(page - 1)}>
-            Newer
-          </button>
-          <span className="muted small">
-            Page {page + 1} of {pages}
-          </span>
-          <button type="button" className="btn btn-sm" disabled={page + 1 >= pages} onClick={() => setPage(page + 1)}>
-            Older
-          </button>
-        </div>
-      ) : null}
+      {pages > 1 ? <Pager page={page} pages={pages} onPage={setPage} /> : null}
     </>
   );
 }

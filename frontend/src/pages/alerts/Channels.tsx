@@ -7,7 +7,7 @@ import type { Channel, ChannelTest } from "../../api/alerts";
 import type { User } from "../../api/types";
 import { ApiError, errorMessage } from "../../api/client";
 import { Link } from "../../router";
-import { ConfirmDialog, EmptyState, ErrorState, Modal, QueryState, Spinner, Table, useToast } from "../../components/ui";
+import { ConfirmDialog, EmptyState, ErrorState, Modal, Pager, QueryState, Spinner, Table, useToast } from "../../components/ui";
 import { FieldShell } from "../../forms/SchemaForm";
 import { timeAgo } from "../../format";
 import { DeliveryTable } from "./Incidents";
@@ -295,19 +295,7 @@ export function ChannelLogPage({ id, user }: { id: number; user: User }) {
             ) : (
               <>
                 <DeliveryTable items={data.items} />
-                {pages > 1 ? (
-                  <div className="pager">
-                    <button type="button" className="btn btn-sm" disabled={page === 0} onClick={() => setPage(page - 1)}>
-                      Newer
-                    </button>
-                    <span className="muted small">
-                      Page {page + 1} of {pages}
-                    </span>
-                    <button type="button" className="btn btn-sm" disabled={page + 1 >= pages} onClick={() => setPage(page + 1)}>
-                      Older
-                    </button>
-                  </div>
-                ) : null}
+                {pages > 1 ? <Pager page={page} pages={pages} onPage={setPage} /> : null}
                 <p className="muted small">Failed deliveries are retried with growing delays before they are marked failed.</p>
               </>
             )}

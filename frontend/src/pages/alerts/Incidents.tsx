@@ -7,7 +7,7 @@ import type { Incident, IncidentFilters, Severity } from "../../api/alerts";
 import { qk, usePlugins } from "../../api/queries";
 import { ApiError } from "../../api/client";
 import { Link, navigate, useLocation } from "../../router";
-import { EmptyState, ErrorState, QueryState, Spinner, Table } from "../../components/ui";
+import { EmptyState, ErrorState, Pager, QueryState, Spinner, Table } from "../../components/ui";
 import { formatDateTime, formatValue, labelText, timeAgo } from "../../format";
 import { Pill, SeverityBadge, humanSeconds } from "./common";
 
@@ -242,17 +242,7 @@ function HistorySection({ f, onPage, hasRules }: { f: Filters; onPage: (p: numbe
     body = (
       <>
         <IncidentTable items={hist.data.items} caption={title} />
-        <div className="pager">
-          <button type="button" className="btn btn-sm" disabled={f.page === 0} onClick={() => onPage(f.page - 1)}>
-            Newer
-          </button>
-          <span className="muted small">
-            Page {f.page + 1} of {pages} · {hist.data.total} incident{hist.data.total === 1 ? "" : "s"}
-          </span>
-          <button type="button" className="btn btn-sm" disabled={f.page + 1 >= pages} onClick={() => onPage(f.page + 1)}>
-            Older
-          </button>
-        </div>
+        <Pager page={f.page} pages={pages} onPage={onPage} note={` · ${hist.data.total} incident${hist.data.total === 1 ? "" : "s"}`} />
       </>
     );
   }
