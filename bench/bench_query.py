@@ -182,9 +182,7 @@ class HttpClient:
         self.writer.close()
 
 
-async def phase(
-    name: str, app: Any, host: str, token: str, dsn: str, now: datetime
-) -> dict[str, Any]:
+async def phase(name: str, host: str, token: str, dsn: str, now: datetime) -> dict[str, Any]:
     start, end = now - timedelta(hours=24), now
     captured: list[tuple[str, Any]] = []
     fetch = asyncpg.Connection.fetch
@@ -303,7 +301,7 @@ async def main() -> None:
                     data={"username": "admin", "password": _common.PASSWORD},
                 )
                 token = r.json()["access_token"]
-            raw = await phase("raw only", app, host, token, dsn, now)
+            raw = await phase("raw only", host, token, dsn, now)
             t0 = time.perf_counter()
             report = await app.state.unity.maintenance.run()
             print(
@@ -315,7 +313,7 @@ async def main() -> None:
                 await conn.execute(text("ANALYZE samples_1m"))
                 await conn.execute(text("ANALYZE samples_1h"))
                 await conn.commit()
-            rolled = await phase("with roll-ups", app, host, token, dsn, now)
+            rolled = await phase("with roll-ups", host, token, dsn, now)
     if os.environ.get("BENCH_VERBOSE"):
         for p in (raw, rolled):
             print(f"   {p['name']} statement: {p['statement']}\n{p['plan']}")
