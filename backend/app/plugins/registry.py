@@ -23,6 +23,7 @@ BUILTIN_MODULES = (
     "docker",
     "postgres",
     "redis",
+    "mysql",
 )
 
 

@@ -15,6 +15,7 @@ EXPECTED_SECRETS = {
     "docker": set(),
     "postgres": {"password"},
     "redis": {"password"},
+    "mysql": {"password"},
 }
 
 

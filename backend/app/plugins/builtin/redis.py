@@ -90,8 +90,8 @@ class RedisPlugin(Plugin):
 
     async def collect_data(self) -> list[Sample]:
         import redis.asyncio as aioredis  # only where used (house style 15)
-        from redis.backoff import NoBackoff
         from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
 
         cfg = self.cfg
         client = aioredis.Redis(
