@@ -24,6 +24,7 @@ BUILTIN_MODULES = (
     "postgres",
     "redis",
     "mysql",
+    "proxmox",
 )
 
 

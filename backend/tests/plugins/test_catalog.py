@@ -16,6 +16,7 @@ EXPECTED_SECRETS = {
     "postgres": {"password"},
     "redis": {"password"},
     "mysql": {"password"},
+    "proxmox": {"token_secret"},
 }
 
 
