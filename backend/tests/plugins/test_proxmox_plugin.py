@@ -16,6 +16,7 @@ the caller's privileges.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import http.server
 import json
@@ -77,6 +78,7 @@ class FakePve:
     fingerprint: str
     resources: list[dict[str, Any]] = field(default_factory=lambda: copy.deepcopy(CLUSTER))
     body_override: bytes | None = None
+    status_override: int | None = None
     auth_seen: list[str] = field(default_factory=list)
 
     def set_status(self, vmid: int, status: str) -> None:
@@ -110,6 +112,9 @@ def _handler(state: FakePve) -> type[http.server.BaseHTTPRequestHandler]:
                 return
             if auth != f"PVEAPIToken={TOKEN_ID}={SECRET}":
                 self._send(401, b'{"data":null}', "invalid token value!")
+                return
+            if state.status_override is not None:
+                self._send(state.status_override, b'{"data":null}')
                 return
             if state.body_override is not None:
                 self._send(200, state.body_override)
@@ -283,3 +288,27 @@ def test_config_checks_what_people_paste():
         with pytest.raises(ValidationError):
             ProxmoxPlugin.Config(**(base | bad))
     assert ProxmoxPlugin.secret_fields() == ["token_secret"]
+
+
+async def test_a_server_error_is_down_with_its_status(tmp_path, pve):
+    pve.status_override = 500
+    samples, reason = await collect(make(tmp_path, pve))
+    assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
+    assert reason == f"{pve.url}: answered HTTP 500 Internal Server Error"
+
+
+async def test_a_node_that_never_answers_times_out(tmp_path):
+    async def silent(reader, writer):
+        await asyncio.sleep(5)
+        writer.close()
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    cfg = {"url": f"https://127.0.0.1:{port}", "token_id": TOKEN_ID, "token_secret": SECRET}
+    plugin = ProxmoxPlugin(
+        ProxmoxPlugin.Config(**cfg, timeout_seconds=0.5), PluginContext(1, tmp_path)
+    )
+    async with server:
+        samples, reason = await collect(plugin)
+    assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
+    assert "no answer within 0.5 s" in reason
