@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import ssl
 from typing import Any
@@ -13,6 +12,7 @@ from pydantic import Field, field_validator
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
 from app.plugins.builtin._common import describe_exc, target_down, up_sample
+from app.plugins.builtin._tls_pin import FingerprintMismatch, normalize_fingerprint, pinned_context
 
 RESOURCES_PATH = "/api2/json/cluster/resources"
 MAX_NAME = 64  # label values are cut to this length
@@ -129,10 +129,7 @@ class ProxmoxConfig(PluginConfig):
     def _fingerprint(cls, v: str | None) -> str | None:
         if v is None or not v.strip():
             return None
-        hexdigits = re.sub(r"[\s:]", "", v).lower()
-        if not re.fullmatch(r"[0-9a-f]{64}", hexdigits):
-            raise ValueError("must be a SHA-256 fingerprint: 32 hex bytes, colons allowed")
-        return ":".join(hexdigits[i : i + 2] for i in range(0, 64, 2)).upper()
+        return normalize_fingerprint(v)
 
     @field_validator("ca_cert")
     @classmethod
@@ -144,32 +141,12 @@ class ProxmoxConfig(PluginConfig):
         return v.strip()
 
 
-class FingerprintMismatch(ssl.SSLError):
-    """The server's certificate is not the pinned one; raised before any request is sent."""
-
-
 def tls_context(cfg: ProxmoxConfig) -> ssl.SSLContext | bool:
     """How to trust the node: a pinned certificate, a given CA, the system CAs, or nothing."""
     if cfg.url.lower().startswith("http://"):
         return True
     if cfg.fingerprint:
-        expected = bytes.fromhex(cfg.fingerprint.replace(":", ""))
-
-        class Pinned(ssl.SSLObject):
-            # Checked right after the handshake, so the token never reaches a wrong server.
-            def do_handshake(self) -> None:
-                super().do_handshake()
-                der = self.getpeercert(binary_form=True) or b""
-                got = hashlib.sha256(der).digest()
-                if got != expected:
-                    shown = ":".join(f"{b:02X}" for b in got)
-                    raise FingerprintMismatch(f"certificate fingerprint is {shown}")
-
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE  # nosec B501 # the fingerprint pin above replaces it
-        ctx.sslobject_class = Pinned
-        return ctx
+        return pinned_context(cfg.fingerprint)
     if not cfg.verify_tls:
         return False
     if cfg.ca_cert:
