@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from app.plugins.base import PluginContext, PluginError
 from app.plugins.builtin.mysql import MysqlPlugin, replica_samples
 
-from .conftest import collect
+from .conftest import collect, make_self_signed
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 MARIADBD = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
@@ -95,12 +95,15 @@ def start_mariadb(server_id: int) -> MariaDB:
         capture_output=True, timeout=120, check=True,
     )  # fmt: skip
     port = free_port()
+    cert, key = make_self_signed(root)  # so TLS can be tested; plain logins still work
+    os.chmod(key, 0o644)  # readable by mariadbd whichever user it runs as (a throwaway key)
     log = open(root / "err.log", "wb")  # noqa: SIM115 - the child keeps it; closed with it
     proc = subprocess.Popen(
         [MARIADBD, "--no-defaults", f"--datadir={root / 'data'}", f"--port={port}",
          "--bind-address=127.0.0.1", f"--socket={root / 'sock'}", f"--pid-file={root / 'pid'}",
          "--skip-name-resolve", f"--server-id={server_id}", f"--log-bin={root / 'binlog'}",
-         "--innodb-buffer-pool-size=16M", "--performance-schema=OFF", *user],
+         "--innodb-buffer-pool-size=16M", "--performance-schema=OFF",
+         f"--ssl-cert={cert}", f"--ssl-key={key}", *user],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     log.close()
@@ -214,6 +217,14 @@ def test_mysql8_source_replica_words_are_understood():
         "mysql_replica_sql_running": 0,
         "mysql_replica_lag_seconds": 7,
     }
+
+
+async def test_tls_with_a_self_signed_certificate(tmp_path, primary):
+    samples, reason = await collect(make(tmp_path, primary.port, tls=True, verify_tls=False))
+    assert reason is None and values(samples)["up"] == 1
+    samples, reason = await collect(make(tmp_path, primary.port, tls=True))
+    assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
+    assert "TLS failed" in reason and "verify_tls" in reason
 
 
 async def test_wrong_password_is_refused_with_a_sentence(tmp_path, primary):
