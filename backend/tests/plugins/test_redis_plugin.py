@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from app.plugins.base import PluginContext, PluginError
 from app.plugins.builtin.redis import RedisPlugin
 
-from .conftest import collect
+from .conftest import collect, make_self_signed
 
 SHARED = ("127.0.0.1", 6379)
 PASSWORD = "s3cret-for-tests"
@@ -185,6 +185,45 @@ async def test_a_server_that_never_answers_times_out(tmp_path):
         samples, reason = await collect(plugin)
     assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
     assert "no answer within 0.5 s" in reason
+
+
+@pytest.fixture
+def tls_redis(tmp_path) -> Iterator[int]:
+    """A redis-server that only speaks TLS (self-signed certificate), no client certificates."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        _unavailable("redis-server")
+    cert, key = make_self_signed(tmp_path)
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--port", "0", "--tls-port", str(port), "--bind", "127.0.0.1",
+         "--tls-cert-file", str(cert), "--tls-key-file", str(key), "--tls-auth-clients", "no",
+         "--save", "", "--appendonly", "no", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("the TLS redis-server did not start (built without TLS?)")
+                time.sleep(0.05)
+        yield port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+async def test_tls_with_and_without_certificate_verification(tmp_path, tls_redis):
+    plugin = make(tmp_path, host="127.0.0.1", port=tls_redis, tls=True, verify_tls=False)
+    samples, reason = await collect(plugin)
+    assert reason is None and {s.name: s.value for s in samples}["up"] == 1
+    samples, reason = await collect(make(tmp_path, host="127.0.0.1", port=tls_redis, tls=True))
+    assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
+    assert "TLS failed" in reason and "verify_tls" in reason
 
 
 def test_config_refuses_a_url_as_host_and_hides_the_password():
