@@ -226,6 +226,36 @@ async def test_tls_with_and_without_certificate_verification(tmp_path, tls_redis
     assert "TLS failed" in reason and "verify_tls" in reason
 
 
+async def test_a_replica_and_its_master_report_their_roles(tmp_path, private_redis):
+    port = free_port()
+    proc = subprocess.Popen(
+        [shutil.which("redis-server") or "redis-server", "--port", str(port),
+         "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(tmp_path),
+         "--replicaof", "127.0.0.1", str(private_redis.port), "--masterauth", PASSWORD],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        replica = make(tmp_path, host="127.0.0.1", port=port)
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                samples, _ = await collect(replica)
+                got = {s.name: s.value for s in samples if not s.labels}
+                if got.get("redis_master_link_up") == 1:
+                    break
+            except PluginError:
+                pass
+            assert time.monotonic() < deadline, "the test replica never linked to its master"
+            await asyncio.sleep(0.1)
+        assert got["redis_role_master"] == 0 and got["redis_master_last_io_seconds"] >= 0
+        master = make(tmp_path, host="127.0.0.1", port=private_redis.port, password=PASSWORD)
+        got = {s.name: s.value for s in (await collect(master))[0] if not s.labels}
+        assert got["redis_role_master"] == 1 and got["redis_connected_replicas"] == 1
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
 def test_config_refuses_a_url_as_host_and_hides_the_password():
     with pytest.raises(ValidationError):
         RedisPlugin.Config(host="redis://cache.lan:6379")
