@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import ssl
 import uuid
 from collections.abc import AsyncIterator
 
@@ -22,7 +23,7 @@ from sqlalchemy.engine import make_url
 from app.plugins.base import PluginContext, PluginError
 from app.plugins.builtin.postgres import PostgresPlugin
 
-from .conftest import collect
+from .conftest import collect, make_self_signed
 
 PG_URL = os.environ.get("UNITY_TEST_PG", "postgresql://root@127.0.0.1:5432/postgres")
 _url = make_url(PG_URL)
@@ -173,6 +174,38 @@ async def test_a_server_that_never_answers_times_out(tmp_path):
         samples, reason = await collect(plugin)
     assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
     assert "no answer within 0.5 s" in reason
+
+
+async def test_requiring_tls_from_a_server_without_it_says_what_to_change(tmp_path, admin):
+    if await admin.fetchval("SHOW ssl") == "on":  # Debian's default; this workplace has it off
+        pytest.skip("this server offers TLS; the untrusted-certificate test covers TLS")
+    with pytest.raises(PluginError, match="does not offer TLS but ssl is 'require'"):
+        await make(tmp_path, ssl="require").collect_data()
+
+
+async def test_an_untrusted_certificate_with_verify_full_says_what_to_change(tmp_path):
+    # The first steps of a real server's TLS start: it answers the 8-byte SSLRequest with
+    # "S", then handshakes, here with a self-signed certificate the system does not trust.
+    cert, key = make_self_signed(tmp_path)
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert, key)
+
+    async def tls_only(reader, writer):
+        await reader.readexactly(8)
+        writer.write(b"S")
+        await writer.drain()
+        with contextlib.suppress(OSError, ssl.SSLError):
+            await writer.start_tls(server_tls)
+        writer.close()
+
+    server = await asyncio.start_server(tls_only, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    async with server:
+        plugin = make(tmp_path, host="127.0.0.1", port=port, ssl="verify-full")
+        with pytest.raises(PluginError) as err:
+            await plugin.collect_data()
+    assert "TLS failed" in str(err.value) and "CERTIFICATE_VERIFY_FAILED" in str(err.value)
+    assert "use ssl=require" in str(err.value)
 
 
 def test_config_refuses_a_url_as_host():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import time
 from typing import Any, Literal
 
@@ -150,7 +151,9 @@ class PostgresPlugin(Plugin):
                     user=cfg.user,
                     password=cfg.password,
                     database=cfg.database,
-                    ssl=cfg.ssl,
+                    # asyncpg's own verify-full wants libpq's ~/.postgresql/root.crt; the
+                    # system's CA store is what people expect.
+                    ssl=ssl.create_default_context() if cfg.ssl == "verify-full" else cfg.ssl,
                     timeout=cfg.timeout_seconds,
                     command_timeout=cfg.timeout_seconds,
                 ),
@@ -255,6 +258,16 @@ class PostgresPlugin(Plugin):
             exc, asyncpg.PostgresConnectionError
         ):
             return PluginError(f"{where}: the server refused the connection: {describe_exc(exc)}")
+        if "rejected SSL upgrade" in str(exc):
+            return PluginError(
+                f"{where}: the server does not offer TLS but ssl is {cfg.ssl!r}; set ssl to "
+                "prefer or disable, or turn on ssl in postgresql.conf"
+            )
+        if isinstance(exc, ssl.SSLError):
+            return PluginError(
+                f"{where}: TLS failed ({describe_exc(exc)}); with a self-signed server "
+                "certificate use ssl=require (encrypts without checking the certificate)"
+            )
         if isinstance(exc, TimeoutError):
             reason = f"{where}: no answer within {cfg.timeout_seconds:g} s"
         elif isinstance(exc, socket.gaierror):
