@@ -76,7 +76,7 @@ class MariaDB:
         shutil.rmtree(self.root, ignore_errors=True)
 
 
-def start_mariadb(server_id: int) -> MariaDB:
+def start_mariadb(server_id: int, tls: bool = True) -> MariaDB:
     missing = [p for p in (MARIADBD, INSTALL_DB, CLIENT) if not os.path.exists(p)]
     if missing:
         message = (
@@ -95,15 +95,18 @@ def start_mariadb(server_id: int) -> MariaDB:
         capture_output=True, timeout=120, check=True,
     )  # fmt: skip
     port = free_port()
-    cert, key = make_self_signed(root)  # so TLS can be tested; plain logins still work
-    os.chmod(key, 0o644)  # readable by mariadbd whichever user it runs as (a throwaway key)
+    tls_args: list[str] = []
+    if tls:  # so TLS can be tested; plain logins still work
+        cert, key = make_self_signed(root)
+        os.chmod(key, 0o644)  # readable by mariadbd whichever user it runs as (a throwaway key)
+        tls_args = [f"--ssl-cert={cert}", f"--ssl-key={key}"]
     log = open(root / "err.log", "wb")  # noqa: SIM115 - the child keeps it; closed with it
     proc = subprocess.Popen(
         [MARIADBD, "--no-defaults", f"--datadir={root / 'data'}", f"--port={port}",
          "--bind-address=127.0.0.1", f"--socket={root / 'sock'}", f"--pid-file={root / 'pid'}",
          "--skip-name-resolve", f"--server-id={server_id}", f"--log-bin={root / 'binlog'}",
          "--innodb-buffer-pool-size=16M", "--performance-schema=OFF",
-         f"--ssl-cert={cert}", f"--ssl-key={key}", *user],
+         *tls_args, *user],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
     )  # fmt: skip
     log.close()
@@ -225,6 +228,16 @@ async def test_tls_with_a_self_signed_certificate(tmp_path, primary):
     samples, reason = await collect(make(tmp_path, primary.port, tls=True))
     assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
     assert "TLS failed" in reason and "verify_tls" in reason
+
+
+async def test_requiring_tls_from_a_server_without_it_says_so(tmp_path):
+    server = start_mariadb(server_id=3, tls=False)
+    try:
+        create_users(server)
+        with pytest.raises(PluginError, match="the server does not offer TLS; turn off tls"):
+            await make(tmp_path, server.port, tls=True).collect_data()
+    finally:
+        server.stop()
 
 
 async def test_wrong_password_is_refused_with_a_sentence(tmp_path, primary):

@@ -29,6 +29,7 @@ _ACCESS_DENIED = 1045
 _NO_PRIVILEGE = {1044, 1142, 1227, 1370}
 _CANNOT_CONNECT = {2003, 2006}
 _LOST = 2013
+_NO_TLS = 2026
 
 GRANT_HINT = (
     "GRANT PROCESS, REPLICATION CLIENT ON *.* TO 'unity'@'%' on MySQL, "
@@ -59,7 +60,10 @@ class MysqlConfig(PluginConfig):
         max_length=500,
     )
     tls: bool = Field(
-        False, title="TLS", description="Connect with TLS (the server must have it set up)."
+        False,
+        title="Require TLS",
+        description="Refuse to connect without TLS. Off: TLS is still used when the server "
+        "offers it, but its certificate is not checked.",
     )
     verify_tls: bool = Field(
         True,
@@ -181,6 +185,11 @@ class MysqlPlugin(Plugin):
         if code in _NO_PRIVILEGE:
             return PluginError(
                 f"{where}: user {cfg.user!r} lacks a privilege ({exc.args[1]}); {GRANT_HINT}"
+            )
+        if code == _NO_TLS and "doesn't support" in text:
+            return PluginError(
+                f"{where}: the server does not offer TLS; turn off tls, or configure "
+                "ssl_cert and ssl_key on the server"
             )
         if code in _CANNOT_CONNECT:
             detail = str(exc.args[1]) if len(exc.args) > 1 else text
