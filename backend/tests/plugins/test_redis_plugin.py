@@ -256,6 +256,16 @@ async def test_a_replica_and_its_master_report_their_roles(tmp_path, private_red
         proc.wait(timeout=10)
 
 
+async def test_tls_against_a_plain_port_says_so(tmp_path, private_redis):
+    port = private_redis.port
+    plugin = make(tmp_path, host="127.0.0.1", port=port, tls=True, timeout_seconds=1)
+    samples, reason = await collect(plugin)
+    assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
+    assert reason == (
+        f"127.0.0.1:{port}: no answer within 1 s; if the port is plain (no TLS), turn off tls"
+    )
+
+
 def test_config_refuses_a_url_as_host_and_hides_the_password():
     with pytest.raises(ValidationError):
         RedisPlugin.Config(host="redis://cache.lan:6379")

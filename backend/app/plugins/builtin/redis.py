@@ -151,6 +151,8 @@ class RedisPlugin(Plugin):
         cause = exc.__cause__ or exc.__context__
         if isinstance(exc, rex.TimeoutError) or isinstance(cause, TimeoutError):
             reason = f"{where}: no answer within {cfg.timeout_seconds:g} s"
+            if cfg.tls:  # a plain port waits for a command and never answers a TLS hello
+                reason += "; if the port is plain (no TLS), turn off tls"
         elif isinstance(cause, socket.gaierror):
             reason = f"cannot resolve {cfg.host}: {describe_exc(cause)}"
         elif isinstance(cause, ConnectionRefusedError) or "Connection refused" in text:
