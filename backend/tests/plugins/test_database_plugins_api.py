@@ -4,6 +4,9 @@ secrets masked, and a real run recorded (against the shared PostgreSQL and Redis
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import httpx
 from sqlalchemy.engine import make_url
@@ -60,3 +63,21 @@ async def test_postgres_and_redis_run_now_with_masked_secrets(
         assert run["sample_count"] >= 5
         health = (await client.get(f"/api/v1/plugins/{plugin['id']}/health", headers=admin)).json()
         assert health["status"] == "healthy"
+
+
+def test_loading_the_catalog_imports_no_database_client():
+    """Client libraries load with the first run of an instance, not at start-up (house style
+    15): a fresh interpreter that loads every plugin type has none of them imported."""
+    code = (
+        "import sys; from app.plugins.registry import PluginRegistry; PluginRegistry().load(); "
+        "print(sorted(m for m in ('pymysql', 'redis', 'asyncpg') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert out.stdout.strip() == "[]"
