@@ -13,6 +13,10 @@ EXPECTED_SECRETS = {
     "dns": set(),
     "ssh": {"password", "private_key", "private_key_passphrase"},
     "docker": set(),
+    "postgres": {"password"},
+    "redis": {"password"},
+    "mysql": {"password"},
+    "proxmox": {"token_secret"},
 }
 
 
