@@ -13,7 +13,16 @@ from app.plugins.base import Plugin
 log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "unity.plugins"
-BUILTIN_MODULES = ("system", "http", "tcp", "ping", "dns", "ssh", "docker")
+BUILTIN_MODULES = (
+    "system",
+    "http",
+    "tcp",
+    "ping",
+    "dns",
+    "ssh",
+    "docker",
+    "nut",
+)
 
 
 @dataclass

@@ -13,6 +13,7 @@ EXPECTED_SECRETS = {
     "dns": set(),
     "ssh": {"password", "private_key", "private_key_passphrase"},
     "docker": set(),
+    "nut": {"password"},
 }
 
 
