@@ -22,6 +22,7 @@ BUILTIN_MODULES = (
     "ssh",
     "docker",
     "nut",
+    "smart",
 )
 
 

@@ -14,6 +14,7 @@ EXPECTED_SECRETS = {
     "ssh": {"password", "private_key", "private_key_passphrase"},
     "docker": set(),
     "nut": {"password"},
+    "smart": {"password", "private_key", "private_key_passphrase"},
 }
 
 
