@@ -23,6 +23,7 @@ BUILTIN_MODULES = (
     "docker",
     "nut",
     "smart",
+    "snmp",
 )
 
 

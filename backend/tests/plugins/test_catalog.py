@@ -15,6 +15,7 @@ EXPECTED_SECRETS = {
     "docker": set(),
     "nut": {"password"},
     "smart": {"password", "private_key", "private_key_passphrase"},
+    "snmp": {"community", "auth_key", "priv_key"},
 }
 
 
