@@ -24,6 +24,7 @@ BUILTIN_MODULES = (
     "nut",
     "smart",
     "snmp",
+    "storage_pools",
 )
 
 

@@ -16,6 +16,7 @@ EXPECTED_SECRETS = {
     "nut": {"password"},
     "smart": {"password", "private_key", "private_key_passphrase"},
     "snmp": {"community", "auth_key", "priv_key"},
+    "storage_pools": {"password", "private_key", "private_key_passphrase"},
 }
 
 

@@ -165,7 +165,12 @@ class LocalShell(Shell):
         exe = shutil.which(full[0]) or shutil.which(full[0], path=SBIN_PATH)
         if exe is None:
             return CommandResult(NOT_FOUND, "", f"{full[0]}: command not found")
-        env = {**os.environ, "LC_ALL": "C", "PATH": os.environ.get("PATH", "") + ":" + SBIN_PATH}
+        env = {
+            **os.environ,
+            "LC_ALL": "C",
+            "TZ": "UTC",
+            "PATH": os.environ.get("PATH", "") + ":" + SBIN_PATH,
+        }
         try:
             proc = await asyncio.create_subprocess_exec(
                 exe,
@@ -204,7 +209,7 @@ class SshShell(Shell):
         self.where = where
 
     async def run(self, argv: list[str]) -> CommandResult:
-        command = f'PATH="$PATH:{SBIN_PATH}" LC_ALL=C {shlex.join(self.argv(argv))}'
+        command = f'PATH="$PATH:{SBIN_PATH}" TZ=UTC LC_ALL=C {shlex.join(self.argv(argv))}'
         try:
             result = await asyncio.wait_for(self.conn.run(command, check=False), self.timeout)
         except TimeoutError as exc:
