@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
-from typing import Any, Literal, NoReturn
+from typing import Any, NoReturn
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
-from app.plugins.builtin._common import describe_exc, target_down, up_sample, validate_host
+from app.plugins.base import Plugin, PluginError, Sample
+from app.plugins.builtin._common import describe_exc, target_down, up_sample
+from app.plugins.builtin._snmp import (
+    MAX_INTERFACES,
+    SnmpConfig,
+    index_key,
+    is_exception,
+    to_number,
+    to_text,
+)
 
 SYS_UPTIME = "1.3.6.1.2.1.1.3.0"
 # IF-MIB columns, indexed by ifIndex. The HC (64-bit) counters come from ifXTable.
@@ -45,153 +50,7 @@ COUNTERS = {
     ),
 }
 WRAP_32 = 2**32
-MAX_INTERFACES = 256
 MAX_ROWS = 4096
-_OID = re.compile(r"^\.?[0-2](\.\d{1,10}){1,127}$")
-_METRIC = re.compile(r"^[a-z_][a-z0-9_]{0,99}$")
-_UNIT = re.compile(r"^[A-Za-z0-9 /%._-]{0,20}$")
-
-
-class SnmpOid(BaseModel):
-    """One extra value to read, e.g. a temperature or a PoE budget."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    oid: str = Field(
-        ...,
-        title="OID",
-        description="Numeric OID of a single value (not a table), e.g. 1.3.6.1.4.1.2021.10.1.3.1.",
-        examples=["1.3.6.1.4.1.2021.10.1.3.1"],
-    )
-    name: str = Field(
-        ...,
-        title="Metric name",
-        description="Name to chart it under: lower case, digits and _, e.g. "
-        "switch_temperature_celsius.",
-        examples=["switch_temperature_celsius"],
-    )
-    unit: str = Field(
-        "",
-        title="Unit",
-        description="Unit shown next to the value, e.g. celsius, percent, watts.",
-        max_length=20,
-    )
-    scale: float = Field(
-        1.0,
-        title="Multiply by",
-        description="Factor applied to the raw value, e.g. 0.1 for tenths of a degree.",
-    )
-
-    @field_validator("oid")
-    @classmethod
-    def _check_oid(cls, v: str) -> str:
-        if not _OID.match(v.strip()):
-            raise ValueError("must be a numeric OID like 1.3.6.1.2.1.1.3.0")
-        return v.strip().lstrip(".")
-
-    @field_validator("name")
-    @classmethod
-    def _check_name(cls, v: str) -> str:
-        if not _METRIC.match(v):
-            raise ValueError("use lower case letters, digits and _ (e.g. ups_load_percent)")
-        return v
-
-    @field_validator("unit")
-    @classmethod
-    def _check_unit(cls, v: str) -> str:
-        if not _UNIT.match(v):
-            raise ValueError("keep the unit short and plain (e.g. celsius, percent)")
-        return v
-
-
-class SnmpConfig(PluginConfig):
-    host: str = Field(
-        ...,
-        title="Device",
-        description="Switch, router, access point or NAS to ask, by name or IP address.",
-        examples=["switch.lan", "192.168.1.2"],
-    )
-    port: int = Field(161, title="Port", description="SNMP's UDP port.", ge=1, le=65535)
-    version: Literal["2c", "3"] = Field(
-        "2c",
-        title="SNMP version",
-        description="2c uses a community string; 3 uses a user with keys (safer).",
-    )
-    community: str | None = SecretField(
-        None,
-        title="Community",
-        description="The SNMP v2c read community (often 'public' out of the box: change it).",
-        max_length=200,
-    )
-    username: str | None = Field(
-        None,
-        title="v3 user",
-        description="SNMPv3 user name (securityName).",
-        max_length=100,
-        examples=["unity"],
-    )
-    auth_protocol: Literal["MD5", "SHA", "SHA224", "SHA256", "SHA384", "SHA512"] = Field(
-        "SHA", title="v3 auth protocol", description="How the v3 user is authenticated."
-    )
-    auth_key: str | None = SecretField(
-        None,
-        title="v3 auth passphrase",
-        description="At least 8 characters. Leave empty for a user without authentication.",
-        max_length=200,
-    )
-    priv_protocol: Literal["AES", "AES192", "AES256", "DES"] = Field(
-        "AES", title="v3 privacy protocol", description="How v3 traffic is encrypted."
-    )
-    priv_key: str | None = SecretField(
-        None,
-        title="v3 privacy passphrase",
-        description="At least 8 characters. Leave empty to send unencrypted (authNoPriv).",
-        max_length=200,
-    )
-    interfaces: list[str] = Field(
-        [],
-        title="Interfaces",
-        description="Only these interfaces (by name, e.g. eth0 or Gi0/1). Empty: all of them.",
-        max_length=MAX_INTERFACES,
-    )
-    oids: list[SnmpOid] = Field(
-        [],
-        title="Extra values",
-        description="More values to read, each with a numeric OID, a metric name and a unit.",
-        max_length=50,
-    )
-    timeout_seconds: float = Field(
-        3.0,
-        title="Timeout (s)",
-        description="Wait this long for each answer before retrying.",
-        gt=0,
-        le=30,
-    )
-    retries: int = Field(
-        1, title="Retries", description="Requests resent after a timeout.", ge=0, le=5
-    )
-
-    @field_validator("host")
-    @classmethod
-    def _check_host(cls, v: str) -> str:
-        return validate_host(v)
-
-    @model_validator(mode="after")
-    def _credentials(self) -> SnmpConfig:
-        if self.version == "2c" and not self.community:
-            raise ValueError("SNMP v2c needs a community")
-        if self.version == "3":
-            if not self.username:
-                raise ValueError("SNMP v3 needs a user name")
-            if self.priv_key and not self.auth_key:
-                raise ValueError("an SNMPv3 privacy passphrase needs an auth passphrase too")
-            for key in (self.auth_key, self.priv_key):
-                if key is not None and len(key) < 8:
-                    raise ValueError("SNMPv3 passphrases must be at least 8 characters")
-        names = [o.name for o in self.oids]
-        if len(set(names)) != len(names):
-            raise ValueError("each extra value needs its own metric name")
-        return self
 
 
 class SnmpFailure(Exception):
@@ -303,7 +162,7 @@ class SnmpPlugin(Plugin):
             self._check(snmp, err_ind, err_status)
             for oid, value in var_binds:
                 text = str(oid)
-                if text.startswith(prefix) and not _is_exception(value):
+                if text.startswith(prefix) and not is_exception(value):
                     rows[text[len(prefix) :]] = value
         return rows
 
@@ -335,16 +194,16 @@ class SnmpPlugin(Plugin):
         except SnmpFailure as exc:
             self._fail(exc, where)
         now = time.monotonic()
-        uptime = _number(uptime_raw)
+        uptime = to_number(uptime_raw)
         samples = [up_sample(True)]
         if uptime is not None:
             samples.append(Sample("snmp_uptime_seconds", uptime / 100.0, "seconds"))
         samples += self._interfaces(columns, now, uptime)
         problems: list[str] = []
         for spec, value in zip(cfg.oids, extra, strict=True):
-            number = None if _is_exception(value) else _number(value)
+            number = None if is_exception(value) else to_number(value)
             if number is None:
-                what = "does not exist" if _is_exception(value) else "is not a number"
+                what = "does not exist" if is_exception(value) else "is not a number"
                 problems.append(f"{spec.oid} ({spec.name}) {what} on {cfg.host}")
                 continue
             samples.append(Sample(spec.name, number * spec.scale, spec.unit))
@@ -389,9 +248,9 @@ class SnmpPlugin(Plugin):
         self, columns: dict[str, dict[str, Any]], now: float, uptime: float | None
     ) -> list[Sample]:
         names: dict[str, str] = {}
-        for index in sorted(set(columns["descr"]) | set(columns["name"]), key=_index_key):
+        for index in sorted(set(columns["descr"]) | set(columns["name"]), key=index_key):
             raw = columns["name"].get(index) or columns["descr"].get(index)
-            name = _text(raw) or f"if{index}"
+            name = to_text(raw) or f"if{index}"
             if name in names.values():
                 name = f"{name}#{index}"
             names[index] = name
@@ -404,7 +263,7 @@ class SnmpPlugin(Plugin):
         samples: list[Sample] = []
         for index, name in names.items():
             labels = {"interface": name}
-            status = _number(columns["oper_status"].get(index))
+            status = to_number(columns["oper_status"].get(index))
             if status is not None:
                 samples.append(Sample("interface_up", 1.0 if status == 1 else 0.0, "bool", labels))
             sources = {
@@ -416,7 +275,7 @@ class SnmpPlugin(Plugin):
             for counter, (wide, narrow) in sources.items():
                 raw = wide.get(index)
                 is_32 = raw is None
-                value = _number(raw if raw is not None else narrow.get(index))
+                value = to_number(raw if raw is not None else narrow.get(index))
                 if value is None:
                     continue
                 total_name, _, _ = COUNTERS[counter]
@@ -453,36 +312,6 @@ class SnmpPlugin(Plugin):
         if self._engine is not None:
             self._engine.close_dispatcher()
             self._engine = None
-
-
-def _is_exception(value: Any) -> bool:
-    return type(value).__name__ in ("NoSuchObject", "NoSuchInstance", "EndOfMibView")
-
-
-def _number(value: Any) -> float | None:
-    if value is None or _is_exception(value):
-        return None
-    try:
-        return float(int(value))
-    except (TypeError, ValueError):
-        pass
-    try:
-        return float(_text(value))
-    except ValueError:
-        return None
-
-
-def _text(value: Any) -> str:
-    if value is None:
-        return ""
-    try:
-        return bytes(value).decode("utf-8", "replace").strip("\x00 ")
-    except (TypeError, ValueError):
-        return str(value).strip()
-
-
-def _index_key(index: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in index.split(".") if p.isdigit())
 
 
 PLUGIN = SnmpPlugin
