@@ -1,4 +1,4 @@
-"""The `snmp` plugin's settings and the small value helpers it shares with its tests."""
+"""The `snmp` plugin's settings (its form) and helpers turning SNMP values into numbers."""
 
 from __future__ import annotations
 
