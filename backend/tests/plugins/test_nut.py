@@ -42,6 +42,7 @@ class Upsd:
     dir: Path
     port: int
     dev: Path
+    driver: subprocess.Popen[bytes]
 
     def set_status(self, text: str) -> None:
         self.dev.write_text(text)
@@ -119,7 +120,7 @@ def upsd(tmp_path: Path) -> Iterator[Upsd]:
             )
         )
         _wait_for_port(port, procs, log_path)
-        yield Upsd(conf, port, dev)
+        yield Upsd(conf, port, dev, procs[0])
     finally:
         for p in reversed(procs):
             if p.poll() is None:
@@ -194,6 +195,23 @@ async def test_unknown_ups_lists_the_known_names(tmp_path, upsd):
     plugin = make(tmp_path, upsd.port, ups="garage")
     with pytest.raises(PluginError, match=r"no UPS named 'garage'; it knows: rack\."):
         await plugin.collect_data()
+
+
+async def test_a_dead_driver_points_at_the_driver(tmp_path, upsd):
+    upsd.driver.send_signal(signal.SIGTERM)
+    upsd.driver.wait(timeout=10)
+    plugin = make(tmp_path, upsd.port, ups="rack")
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            await plugin.collect_data()
+        except PluginError as exc:
+            message = str(exc)
+            break
+        assert time.monotonic() < deadline, "upsd kept serving the dead driver's data"
+        await asyncio.sleep(0.5)
+    assert message.startswith("upsd has no fresh data for 'rack'")
+    assert "upsdrvctl start" in message
 
 
 async def test_refused_connection_points_at_listen_in_upsd_conf(tmp_path):
