@@ -195,6 +195,33 @@ async def test_zpool_without_permission(tmp_path, ssh_keys):
         await server.close()
 
 
+async def test_this_machine_has_nothing_to_check(tmp_path):
+    mounts = Path("/proc/mounts").read_text()
+    if Path("/proc/mdstat").exists() or " btrfs " in mounts or ZFS_SOCKET.exists():
+        pytest.skip("this machine has md, btrfs or a running ZFS")
+    with pytest.raises(PluginError) as err:
+        await make(tmp_path).collect_data()
+    assert str(err.value).startswith(
+        "no ZFS pool, mdadm array or btrfs filesystem found on this host"
+    )
+
+
+async def test_zfs_not_running_is_skipped_not_an_error(tmp_path, ssh_keys):
+    answers = nas_answers()
+    answers[ZPOOL_LIST] = (
+        1,
+        "",
+        "The ZFS modules are not loaded.\nTry running '/sbin/modprobe zfs' as root to load them.\n",
+    )
+    server = await start_command_server(ssh_keys["host"], answers)
+    try:
+        samples, _ = await collect(make(tmp_path, **server.config()))
+    finally:
+        await server.close()
+    assert not [s for s in samples if s.name.startswith("zfs_")]
+    assert get(samples, "md_array_healthy", array="md0", level="raid1").value == 1
+
+
 def test_bad_config_is_refused():
     with pytest.raises(ValidationError):
         StoragePoolsPlugin.Config(host="nas.lan", username="u")

@@ -21,6 +21,8 @@ from app.plugins.builtin._storage import (
 ZPOOL_LIST = ["zpool", "list", "-Hp", "-o", "name,size,alloc,free,frag,cap,health"]
 # zpool before OpenZFS 0.7 (and zfs-fuse) knows neither -p nor the frag property.
 ZPOOL_LIST_OLD = ["zpool", "list", "-H", "-o", "name,size,alloc,free,cap,health"]
+# zpool's words when ZFS is installed but not running (OpenZFS module, zfs-fuse daemon).
+ZFS_NOT_RUNNING = ("modules are not loaded", "failed to initialize ZFS library")
 BTRFS_ERRORS = {
     "write_io_errs": "btrfs_device_write_errors",
     "read_io_errs": "btrfs_device_read_errors",
@@ -89,7 +91,8 @@ class StoragePoolsPlugin(Plugin):
         if not found:
             raise PluginError(
                 f"no ZFS pool, mdadm array or btrfs filesystem found on {shell.where} "
-                "(zpool is not installed, /proc/mdstat lists no array and no btrfs is mounted)"
+                "(zpool is missing or ZFS is not running, /proc/mdstat lists no array and no "
+                "btrfs is mounted)"
             )
         if problems:
             raise target_down(self, "; ".join(problems), samples)
@@ -113,6 +116,8 @@ class StoragePoolsPlugin(Plugin):
             with_frag = False
             result = await self._run(shell, ZPOOL_LIST_OLD, "zpool")
         if result.exit_status != 0:
+            if any(text in result.stderr for text in ZFS_NOT_RUNNING):
+                return None  # tools installed, ZFS itself not running: no pools to watch
             raise PluginError(self._zfs_failure(shell, result))
         try:
             pools = parse_zpool_list(result.stdout, with_frag)
