@@ -309,3 +309,41 @@ def test_bad_config_is_refused(config):
 
 def test_secrets():
     assert set(SmartPlugin.secret_fields()) == {"password", "private_key", "private_key_passphrase"}
+
+
+# --- the health change, through the API as a user sees it --------------------------------
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'homelab.db'}"
+
+
+async def test_a_disk_that_starts_failing_turns_the_plugin_degraded(client, admin, ssh_keys):
+    command = "smartctl --json -a /dev/sda"
+    server = await start_command_server(ssh_keys["host"], {command: (0, fixture(SSD), "")})
+    try:
+        r = await client.post(
+            "/api/v1/plugins",
+            json={
+                "name": "nas disks",
+                "type": "smart",
+                "config": server.config(devices=["/dev/sda"]),
+                "interval_seconds": 3600,
+            },
+            headers=admin,
+        )
+        assert r.status_code == 201, r.text
+        assert r.json()["config"]["password"] == "********"
+        pid = r.json()["id"]
+        run = (await client.post(f"/api/v1/plugins/{pid}/run", headers=admin)).json()
+        assert run["status"] == "success", run
+
+        server.answers[command] = (216, fixture(FAILING), "")
+        run = (await client.post(f"/api/v1/plugins/{pid}/run", headers=admin)).json()
+        assert run["status"] == "error"
+        assert "FAILS its SMART health check" in run["error"]
+        health = (await client.get(f"/api/v1/plugins/{pid}/health", headers=admin)).json()
+        assert health["status"] == "degraded"
+    finally:
+        await server.close()

@@ -253,3 +253,39 @@ def test_secrets_and_lazy_import():
     import app.plugins.builtin.snmp as module
 
     assert "pysnmp" not in module.__dict__  # imported inside collect_data only
+
+
+def test_type_is_unavailable_without_pysnmp(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "pysnmp" else real(name, *a)
+    )
+    ok, reason = SnmpPlugin.available()
+    assert not ok and reason is not None and "pysnmp" in reason
+
+
+# --- through the API: secrets stay hidden, nested extra values round-trip -------------------
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'homelab.db'}"
+
+
+async def test_api_masks_v3_keys_and_runs(client, admin, snmpd):
+    config = {"host": "127.0.0.1", "port": snmpd.port, **v3()}
+    config["oids"] = [{"oid": "1.3.6.1.2.1.1.3.0", "name": "ticks", "unit": "", "scale": 1}]
+    r = await client.post(
+        "/api/v1/plugins",
+        json={"name": "switch", "type": "snmp", "config": config, "interval_seconds": 3600},
+        headers=admin,
+    )
+    assert r.status_code == 201, r.text
+    shown = r.json()["config"]
+    assert shown["auth_key"] == "********" and shown["priv_key"] == "********"
+    assert V3_AUTH not in r.text and V3_PRIV not in r.text
+    assert shown["oids"][0]["name"] == "ticks"
+    run = (await client.post(f"/api/v1/plugins/{r.json()['id']}/run", headers=admin)).json()
+    assert run["status"] == "success", run

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -83,6 +84,13 @@ class SnmpPlugin(Plugin):
         super().__init__(*args, **kwargs)
         self._engine: Any = None
         self._prev: _Reading | None = None
+
+    @classmethod
+    def available(cls) -> tuple[bool, str | None]:
+        # find_spec looks for the package without importing it (idle memory stays low).
+        if importlib.util.find_spec("pysnmp") is None:
+            return False, "the pysnmp package is not installed (pip install 'pysnmp>=7.1')"
+        return True, None
 
     @property
     def cfg(self) -> SnmpConfig:
