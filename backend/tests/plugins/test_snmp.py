@@ -7,6 +7,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -250,9 +251,16 @@ def test_bad_config_is_refused(config):
 
 def test_secrets_and_lazy_import():
     assert set(SnmpPlugin.secret_fields()) == {"community", "auth_key", "priv_key"}
-    import app.plugins.builtin.snmp as module
-
-    assert "pysnmp" not in module.__dict__  # imported inside collect_data only
+    # Loading every plugin type (as the app does at start) must not import pysnmp.
+    probe = (
+        "import sys; from app.plugins.registry import PluginRegistry; "
+        "r = PluginRegistry().load(); assert r.get('snmp').available; "
+        "print('pysnmp' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert out.stdout.strip() == "False"
 
 
 def test_type_is_unavailable_without_pysnmp(monkeypatch):
