@@ -26,6 +26,13 @@ from app.plugins.builtin._common import describe_exc, validate_host
 # smartctl, zpool and mdadm live.
 SBIN_PATH = "/usr/local/sbin:/usr/sbin:/sbin"
 NOT_FOUND = 127
+PACKAGES = {"smartctl": "smartmontools", "zpool": "zfsutils-linux", "btrfs": "btrfs-progs"}
+# Where Debian and Ubuntu put them, for the sudoers line Unity suggests.
+TOOL_PATHS = {
+    "smartctl": "/usr/sbin/smartctl",
+    "zpool": "/usr/sbin/zpool",
+    "btrfs": "/usr/bin/btrfs",
+}
 OUTPUT_LIMIT = 8 * 1024 * 1024
 
 
@@ -151,12 +158,9 @@ class Shell:
             raise PluginError(
                 f"sudo on {self.where} asked for a password or refused {tool}: allow it "
                 f"without one with a sudoers line like `<user> ALL=(root) NOPASSWD: "
-                f"{shutil.which(tool, path=SBIN_PATH) or '/usr/sbin/' + tool}` (visudo -f "
-                f"/etc/sudoers.d/unity), or turn off sudo and give the user access"
+                f"{TOOL_PATHS.get(tool, tool)}` (visudo -f /etc/sudoers.d/unity; check the "
+                f"path with `command -v {tool}`), or turn off sudo and give the user access"
             )
-
-
-PACKAGES = {"smartctl": "smartmontools", "zpool": "zfsutils-linux", "btrfs": "btrfs-progs"}
 
 
 class LocalShell(Shell):
