@@ -139,6 +139,17 @@ async def test_v3_auth_priv_user_and_interface_filter(tmp_path, snmpd):
     assert get(samples, "interface_transmit_bytes_total", interface="lo").value > 0
 
 
+async def test_a_listed_interface_the_device_lacks_is_named(tmp_path, snmpd):
+    plugin = make(tmp_path, snmpd.port, interfaces=["lo", "sfp-plus1"])
+    try:
+        samples, reason = await collect(plugin)
+    finally:
+        await plugin.close()
+    assert reason is not None
+    assert reason.startswith("127.0.0.1 has no interface sfp-plus1 (it has: lo")
+    assert get(samples, "interface_up", interface="lo").value == 1
+
+
 async def test_extra_oids_with_names_units_and_scale(tmp_path, snmpd):
     oids = [
         {
@@ -174,7 +185,8 @@ async def test_missing_and_non_numeric_oids_fail_the_run_but_keep_the_rest(tmp_p
         await plugin.close()
     assert reason == (
         "1.3.6.1.2.1.1.99.0 (nothing_here) does not exist on 127.0.0.1; "
-        "1.3.6.1.2.1.1.6.0 (location) is not a number on 127.0.0.1: check the OID"
+        "1.3.6.1.2.1.1.6.0 (location) is not a number on 127.0.0.1: check the OID, and that "
+        "the device's SNMP view lets this community or user read it"
     )
     assert get(samples, "ticks").value > 0 and get(samples, "up").value == 1
 

@@ -206,17 +206,26 @@ class SnmpPlugin(Plugin):
         samples = [up_sample(True)]
         if uptime is not None:
             samples.append(Sample("snmp_uptime_seconds", uptime / 100.0, "seconds"))
-        samples += self._interfaces(columns, now, uptime)
+        interface_samples, missing = self._interfaces(columns, now, uptime)
+        samples += interface_samples
         problems: list[str] = []
+        if missing:
+            problems.append(missing)
+        oid_problems: list[str] = []
         for spec, value in zip(cfg.oids, extra, strict=True):
             number = None if is_exception(value) else to_number(value)
             if number is None:
                 what = "does not exist" if is_exception(value) else "is not a number"
-                problems.append(f"{spec.oid} ({spec.name}) {what} on {cfg.host}")
+                oid_problems.append(f"{spec.oid} ({spec.name}) {what} on {cfg.host}")
                 continue
             samples.append(Sample(spec.name, number * spec.scale, spec.unit))
+        if oid_problems:
+            problems.append(
+                "; ".join(oid_problems) + ": check the OID, and that the device's SNMP view "
+                "lets this community or user read it"
+            )
         if problems:
-            raise target_down(self, "; ".join(problems) + ": check the OID", samples)
+            raise target_down(self, "; ".join(problems), samples)
         return samples
 
     def _fail(self, exc: SnmpFailure, where: str) -> NoReturn:
@@ -254,7 +263,8 @@ class SnmpPlugin(Plugin):
 
     def _interfaces(
         self, columns: dict[str, dict[str, Any]], now: float, uptime: float | None
-    ) -> list[Sample]:
+    ) -> tuple[list[Sample], str | None]:
+        """The interface samples, and a sentence naming configured interfaces not found."""
         names: dict[str, str] = {}
         for index in sorted(set(columns["descr"]) | set(columns["name"]), key=index_key):
             raw = columns["name"].get(index) or columns["descr"].get(index)
@@ -262,8 +272,13 @@ class SnmpPlugin(Plugin):
             if name in names.values():
                 name = f"{name}#{index}"
             names[index] = name
+        missing = None
         if self.cfg.interfaces:
             wanted = set(self.cfg.interfaces)
+            absent = sorted(wanted - set(names.values()))
+            if absent:
+                known = ", ".join(list(names.values())[:30]) or "none"
+                missing = f"{self.cfg.host} has no interface {', '.join(absent)} (it has: {known})"
             names = {i: n for i, n in names.items() if n in wanted}
         names = dict(list(names.items())[:MAX_INTERFACES])
 
@@ -292,7 +307,7 @@ class SnmpPlugin(Plugin):
                 )
                 counters[(name, counter)] = (int(value), is_32)
         samples += self._rates(_Reading(now, uptime, counters))
-        return samples
+        return samples, missing
 
     def _rates(self, cur: _Reading) -> list[Sample]:
         prev, self._prev = self._prev, cur
