@@ -25,6 +25,10 @@ BUILTIN_MODULES = (
     "redis",
     "mysql",
     "proxmox",
+    "nut",
+    "smart",
+    "snmp",
+    "storage_pools",
 )
 
 

@@ -1,4 +1,4 @@
-"""All seven built-ins load through the registry with the metadata the UI needs."""
+"""Every built-in load through the registry with the metadata the UI needs."""
 
 from __future__ import annotations
 
@@ -17,6 +17,10 @@ EXPECTED_SECRETS = {
     "redis": {"password"},
     "mysql": {"password"},
     "proxmox": {"token_secret"},
+    "nut": {"password"},
+    "smart": {"password", "private_key", "private_key_passphrase"},
+    "snmp": {"community", "auth_key", "priv_key"},
+    "storage_pools": {"password", "private_key", "private_key_passphrase"},
 }
 
 

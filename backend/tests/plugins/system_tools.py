@@ -1,0 +1,42 @@
+"""Finding the Debian tools the homelab-pack tests run for real (upsd, snmpd, smartctl, zfs)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def unavailable(reason: str, package: str) -> None:
+    """In CI a missing tool is a failure; elsewhere a loud skip that names the install."""
+    message = f"{reason}. Install with: apt-get install -y --no-install-recommends {package}"
+    if IN_CI:
+        pytest.fail(message, pytrace=False)
+    pytest.skip(message)
+
+
+def require(binary: str, package: str) -> str:
+    """The path of `binary` (a name on PATH or an absolute path), or fail/skip."""
+    found = binary if os.path.isabs(binary) and os.access(binary, os.X_OK) else None
+    found = found or shutil.which(binary) or shutil.which(binary, path="/usr/sbin:/sbin")
+    if not found:
+        unavailable(f"{binary} is not installed", package)
+    return str(found)
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def tail(path: Path, chars: int = 2000) -> str:
+    try:
+        return path.read_text(errors="replace")[-chars:]
+    except OSError:
+        return "(no log)"
