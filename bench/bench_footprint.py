@@ -202,8 +202,12 @@ class Floor:
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = (data_dir / "floor.log").open("wb")
         cmd = [sys.executable, str(HERE / "_floor_app.py"), "--port", str(self.port)]
+        # The environment Unity gets from tests.live.Backend: no PYTHONDONTWRITEBYTECODE or
+        # other settings from the caller's shell, so both run from the same bytecode caches.
+        env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
         self.proc = subprocess.Popen(  # noqa: S603 - our own script
             [*cmd, "--interval", str(interval)],
+            env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
