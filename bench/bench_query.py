@@ -23,18 +23,28 @@ in the same loop as the rest:
   then `MetricsReader.query`) without FastAPI's parameter validation and dependency injection:
   what leaving FastAPI for this route would gain.
 
+Issue 18's target 4 is printed as PASS/MISS lines: (a) the API within 1.5x of the bare FastAPI
+route, (b) API p50 < 2 ms and p99 < 5 ms, (c) API p50 no slower than Prometheus: the same samples
+are written as OpenMetrics, built into a TSDB by promtool and served by Debian's `prometheus` on a
+loopback port (`_prometheus.py`); `query_range` of `avg_over_time(metric_N{n="N"}[<step>s])` at the
+API's bucket step over the same 24 h is timed in the same loop, on its own keep-alive connection.
+Prometheus gets the series the benchmark reads (BENCH_QUERY_PROM_SERIES=all writes every series;
+promtool needs ~13 s per million samples here).
+
 Two phases: raw only (before any roll-up: 24 h / 500 points reads ~5,000 raw rows), then after
 a maintenance pass as production runs it every 5 minutes (the 1 m tier serves the range).
 
 Environment: BENCH_QUERY_SERIES (default 1000), BENCH_QUERY_POINTS (default 10000 per series),
-BENCH_QUERY_CALLS (default 50).
+BENCH_QUERY_CALLS (default 50), BENCH_QUERY_PROM_SERIES (queried|all, default queried).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -45,6 +55,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common
+import _prometheus
 import asyncpg
 import httpx
 import uvloop
@@ -64,6 +75,24 @@ POINTS = int(os.environ.get("BENCH_QUERY_POINTS", "10000"))
 CALLS = int(os.environ.get("BENCH_QUERY_CALLS", "50"))
 SPAN = timedelta(days=2)
 SERIES_PER_COPY = 50
+PROM_SERIES = os.environ.get("BENCH_QUERY_PROM_SERIES", "queried")
+
+
+def queried(calls: int = CALLS) -> list[int]:
+    return [1 + (i * 37) % SERIES for i in range(calls)]
+
+
+def prom_series(now: datetime) -> Any:
+    """The samples load() writes, as (name, labels, points) for Prometheus."""
+    step, first = SPAN / POINTS, now - SPAN
+    times = [(first + i * step).timestamp() for i in range(POINTS)]
+    sids = range(1, SERIES + 1) if PROM_SERIES == "all" else sorted(set(queried()) | {1})
+    for sid in sids:
+        yield (
+            f"metric_{sid}",
+            {"n": str(sid)},
+            [(ts, float((sid * 31 + i) % 1000)) for i, ts in enumerate(times)],
+        )
 
 
 async def load(dsn: str, now: datetime) -> None:
@@ -182,7 +211,9 @@ class HttpClient:
         self.writer.close()
 
 
-async def phase(name: str, host: str, token: str, dsn: str, now: datetime) -> dict[str, Any]:
+async def phase(
+    name: str, host: str, token: str, dsn: str, now: datetime, prom: Any = None
+) -> dict[str, Any]:
     start, end = now - timedelta(hours=24), now
     captured: list[tuple[str, Any]] = []
     fetch = asyncpg.Connection.fetch
@@ -219,11 +250,18 @@ async def phase(name: str, host: str, token: str, dsn: str, now: datetime) -> di
         args[sid_index] = sid
         return len(await apg.fetch(statement, *args))
 
-    series_ids = [1 + (i * 37) % SERIES for i in range(CALLS)]
+    step = result["bucket_seconds"]
+
+    async def prometheus(sid: int) -> int:
+        expr = f'avg_over_time(metric_{sid}{{n="{sid}"}}[{step}s])'
+        return len((await prom.query_range(expr, start, end, step))[0]["values"])
+
+    series_ids = queried()
     # What each figure requests; "sql" is the statement itself on a plain connection.
     routes: dict[str, Any] = {
         "api": path,
         "sql": None,
+        **({"prom": None} if prom is not None else {}),
         "me": lambda sid: "/api/v1/auth/me",  # HTTP + sign-in, no metrics work
         "http": lambda sid: "/bench/http",
         "floor": lambda sid: path(sid, "/bench/floor"),
@@ -234,7 +272,7 @@ async def phase(name: str, host: str, token: str, dsn: str, now: datetime) -> di
         for kind, route in routes.items() if i % 2 == 0 else reversed(routes.items()):
             t0 = time.perf_counter()
             if route is None:
-                await bare(sid)
+                await (prometheus(sid) if kind == "prom" else bare(sid))
             else:
                 status, body = await client.get(route(sid), token)
                 assert status == 200, body
@@ -251,6 +289,7 @@ async def phase(name: str, host: str, token: str, dsn: str, now: datetime) -> di
         "points": len(result["series"][0]["points"]),
         **{f"{kind}_p50": _common.pct(values, 50) for kind, values in took.items()},
         "api_p99": _common.pct(took["api"], 99),
+        "prom_p99": _common.pct(took.get("prom", []), 99),
         "sql_p99": _common.pct(took["sql"], 99),
         "plan": "\n".join("      " + r[0] for r in plan),
         "statement": statement,
@@ -268,14 +307,70 @@ async def phase(name: str, host: str, token: str, dsn: str, now: datetime) -> di
         f"(ratio {out['starlette_p50'] / sql:.2f})",
         flush=True,
     )
+    if prom is not None:
+        print(
+            f"      Prometheus query_range (avg_over_time, {step} s step) p50 "
+            f"{out['prom_p50']:.2f} ms p99 {out['prom_p99']:.2f} ms",
+            flush=True,
+        )
     return out
+
+
+def target_lines(p: dict[str, Any]) -> list[str]:
+    """Issue 18, target 4, for one phase: (a) vs the bare FastAPI route, (b) latency, (c) vs
+    Prometheus."""
+
+    def verdict(ok: bool) -> str:
+        return "PASS" if ok else "MISS"
+
+    ratio = p["api_p50"] / p["floor_p50"]
+    lines = [
+        f"query target 4a [{p['name']}]: API p50 {p['api_p50']:.2f} ms / bare FastAPI route "
+        f"{p['floor_p50']:.2f} ms = {ratio:.2f} (target <= 1.5) {verdict(ratio <= 1.5)}",
+        f"query target 4b [{p['name']}]: API p50 {p['api_p50']:.2f} ms (< 2), p99 "
+        f"{p['api_p99']:.2f} ms (< 5) {verdict(p['api_p50'] < 2 and p['api_p99'] < 5)}",
+    ]
+    if "prom_p50" in p:
+        lines.append(
+            f"query target 4c [{p['name']}]: API p50 {p['api_p50']:.2f} ms vs Prometheus "
+            f"query_range p50 {p['prom_p50']:.2f} ms (target <=) "
+            f"{verdict(p['api_p50'] <= p['prom_p50'])}"
+        )
+    else:
+        lines.append(f"query target 4c [{p['name']}]: not measured (no prometheus/promtool)")
+    return lines
 
 
 async def main() -> None:
     _common.header("query")
     now = datetime.now(UTC).replace(microsecond=0)
+    async with contextlib.AsyncExitStack() as stack:
+        prom = None
+        if _prometheus.available():
+            workdir = Path(tempfile.mkdtemp(prefix="unity-bench-prom-"))
+            stack.callback(shutil.rmtree, workdir, True)
+            prom = _prometheus.Prometheus.from_series(prom_series(now), workdir)
+            await stack.enter_async_context(prom)  # started now: it compacts during the load
+            print(
+                f"   Prometheus: {prom.samples:,} samples built into a TSDB in "
+                f"{prom.build_seconds:.1f} s, {prom.size_bytes / 2**20:.1f} MB on disk",
+                flush=True,
+            )
+        else:
+            print("   Prometheus: /usr/bin/prometheus or promtool missing, target 4c skipped")
+        await run(now, prom)
+
+
+async def run(now: datetime, prom: Any) -> None:
     async with _common.bench_database("query") as dsn:
         await load(dsn, now)
+        if prom is not None:
+            blocks = await prom.settle()
+            print(
+                f"   Prometheus: {blocks} blocks loaded after its start-up compaction, "
+                f"{prom.size_bytes / 2**20:.1f} MB on disk",
+                flush=True,
+            )
         url = make_url(dsn).set(drivername="postgresql+asyncpg")
         settings = _common.make_settings(
             url.render_as_string(hide_password=False),
@@ -301,7 +396,7 @@ async def main() -> None:
                     data={"username": "admin", "password": _common.PASSWORD},
                 )
                 token = r.json()["access_token"]
-            raw = await phase("raw only", host, token, dsn, now)
+            raw = await phase("raw only", host, token, dsn, now, prom)
             t0 = time.perf_counter()
             report = await app.state.unity.maintenance.run()
             print(
@@ -313,7 +408,7 @@ async def main() -> None:
                 await conn.execute(text("ANALYZE samples_1m"))
                 await conn.execute(text("ANALYZE samples_1h"))
                 await conn.commit()
-            rolled = await phase("with roll-ups", host, token, dsn, now)
+            rolled = await phase("with roll-ups", host, token, dsn, now, prom)
     if os.environ.get("BENCH_VERBOSE"):
         for p in (raw, rolled):
             print(f"   {p['name']} statement: {p['statement']}\n{p['plan']}")
@@ -327,6 +422,8 @@ async def main() -> None:
         f"outside FastAPI: ratio {rolled['starlette_p50'] / rolled['sql_p50']:.2f}; raw only: "
         f"API p50 {raw['api_p50']:.2f} ms, SQL p50 {raw['sql_p50']:.2f} ms, ratio {raw_ratio:.2f}"
     )
+    for line in target_lines(rolled) + target_lines(raw):
+        print(line)
 
 
 if __name__ == "__main__":
