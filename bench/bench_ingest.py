@@ -32,7 +32,7 @@ from sqlalchemy.engine import make_url
 
 from app.db.session import Database
 from app.plugins.base import Sample
-from app.services.metrics_store import (
+from app.services.metrics.writer import (
     GROUP_BATCHES,
     MetricsWriter,
     ensure_partitions,
@@ -143,7 +143,7 @@ async def main() -> None:
                 (r["plugin_id"], r["name"], r["labels_key"]): r["id"]
                 for r in await apg.fetch("SELECT id, plugin_id, name, labels_key FROM series")
             }
-            from app.services.metrics_store import labels_key
+            from app.services.metrics.writer import labels_key
 
             records = [
                 (ids[(p, s.name, labels_key(s.labels))], ts, float(s.value))

@@ -18,7 +18,7 @@ from app.core.logging import setup_logging
 from app.core.security import SecretBox
 from app.db.migrate import migrate
 from app.db.session import Database
-from app.services.notifications import rotate_channel_urls
+from app.services.notify.notifier import rotate_channel_urls
 
 log = logging.getLogger("app.cli")
 

@@ -25,8 +25,8 @@ from app.schemas.alerts import (
     StateOut,
 )
 from app.schemas.common import Page
-from app.services import alerts as svc
-from app.services.state import AppState
+from app.services.alerts import engine as svc
+from app.state import AppState
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 

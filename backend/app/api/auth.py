@@ -11,8 +11,8 @@ from app.api.deps import CurrentUser, SessionDep, StateDep
 from app.core.errors import AUTH, Conflict, Forbidden, TooManyRequests, Unauthorized, responses
 from app.models import User
 from app.schemas.auth import PasswordChange, SetupRequest, SetupStatus, TokenResponse, UserOut
-from app.services import auth
-from app.services.rate_limit import client_address
+from app.services.auth import users as auth
+from app.services.auth.login_limits import client_address
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

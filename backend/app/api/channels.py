@@ -19,7 +19,7 @@ from app.schemas.alerts import (
     DeliveryStatus,
 )
 from app.schemas.common import Page
-from app.services import notifications as svc
+from app.services.notify import notifier as svc
 
 router = APIRouter(prefix="/channels", tags=["channels"])
 

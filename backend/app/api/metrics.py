@@ -12,7 +12,7 @@ from app.core.errors import AUTH, InvalidInput, NotFound, responses
 from app.models import Series
 from app.schemas.common import Page
 from app.schemas.metrics import LatestList, QueryResult, SeriesOut
-from app.services import metrics_query as svc
+from app.services.metrics import reader as svc
 
 router = APIRouter(prefix="/metrics", tags=["metrics"])
 

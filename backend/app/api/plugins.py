@@ -11,9 +11,9 @@ from app.core.errors import ADMIN, AUTH, Conflict, InvalidInput, NotFound, respo
 from app.models import Plugin
 from app.schemas.common import Page
 from app.schemas.plugins import HealthOut, PluginCreate, PluginOut, PluginUpdate, RunOut, RunStatus
-from app.services import plugins as svc
-from app.services.plugin_runner import RunResult
-from app.services.state import AppState
+from app.services.plugins import instances as svc
+from app.services.plugins.runner import RunResult
+from app.state import AppState
 
 router = APIRouter(prefix="/plugins", tags=["plugins"])
 

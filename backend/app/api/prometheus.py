@@ -9,8 +9,8 @@ from fastapi.responses import PlainTextResponse
 
 from app.api.deps import SessionDep, StateDep, oauth2
 from app.core.errors import AUTH, responses
-from app.services import auth
-from app.services import prometheus as svc
+from app.services.auth import users as auth
+from app.services.metrics import prometheus as svc
 
 router = APIRouter(tags=["prometheus"])
 

@@ -10,7 +10,7 @@ from app.api.deps import AdminUser, CurrentUser, SessionDep
 from app.core.errors import ADMIN, AUTH, NotFound, responses
 from app.models import ApiToken
 from app.schemas.auth import ApiTokenCreate, ApiTokenCreated, ApiTokenOut
-from app.services import auth
+from app.services.auth import users as auth
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 

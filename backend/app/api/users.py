@@ -8,7 +8,7 @@ from app.api.deps import AdminUser, SessionDep
 from app.core.errors import ADMIN, Conflict, InvalidInput, NotFound, responses
 from app.models import User
 from app.schemas.auth import UserCreate, UserOut, UserUpdate
-from app.services import auth
+from app.services.auth import users as auth
 
 router = APIRouter(prefix="/users", tags=["users"])
 

@@ -9,9 +9,9 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, WebSocket
 
 from app.core.errors import Unauthorized
-from app.services import auth
-from app.services.state import AppState
-from app.services.ws_hub import CLOSE_POLICY
+from app.services.auth import users as auth
+from app.services.live.hub import CLOSE_POLICY
+from app.state import AppState
 
 router = APIRouter(tags=["ws"])
 AUTH_TIMEOUT = 5.0

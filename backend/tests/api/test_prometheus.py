@@ -25,7 +25,7 @@ from app.core.config import Settings
 from app.main import create_app
 from app.models import Plugin
 from app.plugins.base import Sample
-from app.services import prometheus
+from app.services.metrics import prometheus
 from tests.conftest import IN_CI, PASSWORD, TEST_JWT, TEST_KEY, make_settings
 
 BACKEND = Path(__file__).resolve().parents[2]

@@ -29,10 +29,10 @@ from app.models import (
     PluginHealth,
 )
 from app.plugins.base import Sample
-from app.services import alerts as alerts_svc
-from app.services import notifications
-from app.services.run_recorder import health_event
-from app.services.state import AppState
+from app.services.alerts import engine as alerts_svc
+from app.services.notify import notifier as notifications
+from app.services.plugins.recorder import health_event
+from app.state import AppState
 from tests.alert_helpers import FakeClock, Receiver
 from tests.conftest import make_settings, recorded_statements
 

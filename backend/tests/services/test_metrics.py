@@ -17,8 +17,8 @@ from app.db.session import make_engine
 from app.models import Plugin, Rollup1h, Rollup1m, Series
 from app.models import Sample as SampleRow
 from app.plugins.base import Sample
-from app.services import metrics_query
-from app.services.metrics_store import MetricsWriter
+from app.services.metrics import reader as metrics_query
+from app.services.metrics.writer import MetricsWriter
 from tests.conftest import make_settings
 
 T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)

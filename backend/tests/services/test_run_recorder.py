@@ -14,7 +14,7 @@ from app.core.timers import FLUSH_PHASE, until_next
 from app.main import create_app
 from app.models import Plugin, PluginRun
 from app.plugins.base import Sample
-from app.services.state import AppState
+from app.state import AppState
 from tests.conftest import make_settings, recorded_statements
 
 

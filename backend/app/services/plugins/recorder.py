@@ -25,7 +25,7 @@ from app.core.config import Settings
 from app.core.timers import FLUSH_PHASE, until_next
 from app.db.session import Database
 from app.models import Plugin, PluginHealth, PluginRun
-from app.services.ws_hub import Hub
+from app.services.live.hub import Hub
 
 log = logging.getLogger(__name__)
 

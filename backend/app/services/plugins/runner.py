@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 
 from app.core.config import Settings
 from app.plugins.base import Plugin, PluginError, Sample, validate_samples
-from app.services.metrics_store import MetricsWriter
-from app.services.run_recorder import RunRecorder
+from app.services.metrics.writer import MetricsWriter
+from app.services.plugins.recorder import RunRecorder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")

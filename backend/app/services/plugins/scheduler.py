@@ -22,10 +22,10 @@ from app.models import Plugin, PluginRun
 from app.plugins.base import Plugin as PluginImpl
 from app.plugins.base import PluginConfig, PluginContext, PluginError, Sample
 from app.plugins.registry import PluginRegistry
-from app.services import plugin_runner
-from app.services.metrics_store import MetricsWriter
-from app.services.plugins import materialize
-from app.services.run_recorder import RunRecorder
+from app.services.metrics.writer import MetricsWriter
+from app.services.plugins import runner as plugin_runner
+from app.services.plugins.instances import materialize
+from app.services.plugins.recorder import RunRecorder
 
 log = logging.getLogger(__name__)
 

@@ -43,8 +43,8 @@ from app.models import (
     PluginHealth,
     Series,
 )
-from app.services import notifications
-from app.services.notifications import Clock, Notifier, utc_now
+from app.services.notify import notifier as notifications
+from app.services.notify.notifier import Clock, Notifier, utc_now
 
 log = logging.getLogger(__name__)
 

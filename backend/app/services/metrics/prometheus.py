@@ -15,8 +15,8 @@ from app.core.config import VERSION
 from app.models import Plugin, PluginHealth, Series
 from app.models.alert import SEVERITIES
 from app.models.plugin import HEALTH_STATUSES
-from app.services import alerts
-from app.services.state import AppState
+from app.services.alerts import engine as alerts
+from app.state import AppState
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PREFIX = "unity_"

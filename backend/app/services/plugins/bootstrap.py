@@ -7,8 +7,9 @@ import logging
 from sqlalchemy import func, select
 
 from app.models import Plugin
-from app.services import auth, plugins
-from app.services.state import AppState
+from app.services.auth import users as auth
+from app.services.plugins import instances as plugins
+from app.state import AppState
 
 log = logging.getLogger(__name__)
 
