@@ -18,7 +18,7 @@ from app.core.logging import setup_logging
 from app.core.security import SecretBox
 from app.db.migrate import migrate
 from app.db.session import Database
-from app.services.notify.notifier import rotate_channel_urls
+from app.services.notify.channels import rotate_channel_urls
 
 log = logging.getLogger("app.cli")
 
@@ -80,7 +80,7 @@ async def _rotate(settings: Settings) -> int:
     try:
         async with db.session() as session:
             for plugin in await session.scalars(select(Plugin).where(Plugin.secrets.is_not(None))):
-                assert plugin.secrets is not None  # nosec B101 # type narrowing for mypy; the invariant holds by construction
+                assert plugin.secrets is not None
                 try:
                     plugin.secrets = box.rotate(plugin.secrets)
                 except ValueError as exc:

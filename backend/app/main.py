@@ -26,6 +26,7 @@ from app.api import (
     users,
     ws,
 )
+from app.api.client_address import TrustedProxies
 from app.api.spa import mount_spa
 from app.core.config import VERSION, Settings, get_settings
 from app.core.errors import install_error_handlers
@@ -36,8 +37,8 @@ from app.db.session import Database
 from app.models import ApiToken, User
 from app.plugins.registry import PluginRegistry
 from app.services.alerts.engine import AlertService
-from app.services.auth.login_limits import RateLimiter, TrustedProxies
-from app.services.auth.users import Principals
+from app.services.auth.login_limits import RateLimiter
+from app.services.auth.principals import Principals
 from app.services.live.hub import Hub
 from app.services.metrics.maintenance import StorageMaintenance
 from app.services.metrics.reader import MetricsReader

@@ -6,13 +6,14 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from app.api.client_address import TrustedProxies
 from app.core.config import Settings
 from app.core.security import SecretBox
 from app.db.session import Database
 from app.plugins.registry import PluginRegistry
 from app.services.alerts.engine import AlertService
-from app.services.auth.login_limits import RateLimiter, TrustedProxies
-from app.services.auth.users import Principals
+from app.services.auth.login_limits import RateLimiter
+from app.services.auth.principals import Principals
 from app.services.live.hub import Hub
 from app.services.metrics.maintenance import StorageMaintenance
 from app.services.metrics.reader import MetricsReader

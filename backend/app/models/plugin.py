@@ -10,8 +10,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
 
-HEALTH_STATUSES = ("healthy", "degraded", "down", "unknown")
-
 
 class Plugin(Base):
     __tablename__ = "plugins"

@@ -18,19 +18,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
-import operator
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.errors import Conflict, InvalidInput, NotFound
 from app.db.session import Database
 from app.models import (
     AlertIncident,
@@ -38,67 +33,19 @@ from app.models import (
     AlertSilence,
     AlertState,
     NotificationChannel,
-    NotificationDelivery,
     Plugin,
-    PluginHealth,
-    Series,
 )
+from app.services.alerts import observations as observations_of
+from app.services.alerts.messages import message, summary
+from app.services.alerts.observations import Observation
+from app.services.alerts.rules import ACTIVE
+from app.services.alerts.silences import active_silence
 from app.services.notify import notifier as notifications
 from app.services.notify.notifier import Clock, Notifier, utc_now
 
 log = logging.getLogger(__name__)
 
-OPS: dict[str, Callable[[float, float], bool]] = {
-    ">": operator.gt,
-    ">=": operator.ge,
-    "<": operator.lt,
-    "<=": operator.le,
-    "==": operator.eq,
-    "!=": operator.ne,
-}
-ACTIVE = ("pending", "firing")
 EVENT_QUEUE = 10_000
-
-
-def condition(op: str, value: float | None, threshold: float) -> bool:
-    if value is None or math.isnan(value):
-        return False
-    return OPS[op](value, threshold)
-
-
-def labels_match(matchers: dict[str, str] | None, labels: dict[str, str] | None) -> bool:
-    labels = labels or {}
-    return all(labels.get(k) == v for k, v in (matchers or {}).items())
-
-
-def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:g}"
-
-
-def _labels_text(labels: dict[str, str]) -> str:
-    if not labels:
-        return ""
-    return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds < 120:
-        return f"{seconds} s"
-    if seconds < 7200:
-        return f"{seconds // 60} min"
-    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
-
-
-@dataclass
-class Observation:
-    key: str
-    plugin_id: int | None
-    series_id: int | None
-    labels: dict[str, str]
-    active: bool
-    value: float | None
-    reason: str = "the condition cleared"
 
 
 class AlertService:
@@ -182,7 +129,7 @@ class AlertService:
                 for rule in rules:
                     if rule.plugin_id is not None and rule.plugin_id != plugin_id:
                         continue
-                    for obs in _event_observations(rule, event):
+                    for obs in observations_of.from_event(rule, event):
                         await self._observe(session, rule, obs, now)
             await self._commit(session)
 
@@ -210,7 +157,9 @@ class AlertService:
             self.notifier.wake()
 
     async def _evaluate_rule(self, session: AsyncSession, rule: AlertRule, now: datetime) -> None:
-        observations, known = await self._current(session, rule, now)
+        observations, known = await observations_of.current(
+            session, rule, now, self.settings.alert_eval_seconds
+        )
         for obs in observations:
             await self._observe(session, rule, obs, now)
         seen = {o.key for o in observations}
@@ -227,64 +176,6 @@ class AlertService:
             )
             gone = Observation(st.key, st.plugin_id, st.series_id, st.labels, False, st.value, why)
             await self._end(session, rule, st, gone, now)
-
-    async def _current(
-        self, session: AsyncSession, rule: AlertRule, now: datetime
-    ) -> tuple[list[Observation], set[str]]:
-        """Observations from the database, and the keys that exist but have no fresh value."""
-        observations: list[Observation] = []
-        known: set[str] = set()
-        if rule.kind == "health":
-            hq = select(PluginHealth, Plugin.enabled).join(
-                Plugin, Plugin.id == PluginHealth.plugin_id
-            )
-            if rule.plugin_id is not None:
-                hq = hq.where(PluginHealth.plugin_id == rule.plugin_id)
-            for health, enabled in (await session.execute(hq)).all():
-                active = enabled and health.status == "down"
-                reason = "the plugin is healthy again" if enabled else "the plugin was disabled"
-                observations.append(
-                    Observation(
-                        f"plugin:{health.plugin_id}",
-                        health.plugin_id,
-                        None,
-                        {},
-                        active,
-                        float(health.consecutive_failures or 0),
-                        reason,
-                    )
-                )
-            return observations, known
-        q = (
-            select(Series, Plugin.interval_seconds)
-            .join(Plugin, Plugin.id == Series.plugin_id)
-            .where(Series.name == rule.metric, Plugin.enabled.is_(True))
-        )
-        if rule.plugin_id is not None:
-            q = q.where(Series.plugin_id == rule.plugin_id)
-        for series, interval in (await session.execute(q)).all():
-            if not labels_match(rule.labels, series.labels):
-                continue
-            key = f"series:{series.id}"
-            fresh_for = timedelta(seconds=2 * interval + self.settings.alert_eval_seconds)
-            if (
-                series.last_ts is None
-                or series.last_value is None
-                or now - series.last_ts > fresh_for
-            ):
-                known.add(key)
-                continue
-            observations.append(
-                Observation(
-                    key,
-                    series.plugin_id,
-                    series.id,
-                    dict(series.labels or {}),
-                    condition(rule.op, series.last_value, rule.threshold),
-                    series.last_value,
-                )
-            )
-        return observations, known
 
     async def _observe(
         self, session: AsyncSession, rule: AlertRule, obs: Observation, now: datetime
@@ -493,331 +384,5 @@ class AlertService:
         await session.execute(delete(AlertSilence).where(AlertSilence.ends_at < cutoff))
 
 
-def _event_observations(rule: AlertRule, event: dict[str, Any]) -> list[Observation]:
-    plugin_id = event.get("plugin_id")
-    if rule.kind == "health" and event.get("type") == "health":
-        health = event.get("health") or {}
-        return [
-            Observation(
-                f"plugin:{plugin_id}",
-                plugin_id,
-                None,
-                {},
-                health.get("status") == "down",
-                float(health.get("consecutive_failures") or 0),
-                "the plugin is healthy again",
-            )
-        ]
-    if rule.kind != "metric" or event.get("type") != "metrics":
-        return []
-    out = []
-    for s in event.get("samples") or []:
-        if s.get("name") != rule.metric or not labels_match(rule.labels, s.get("labels")):
-            continue
-        value = s.get("value")
-        value = float(value) if isinstance(value, int | float) else None
-        out.append(
-            Observation(
-                f"series:{s.get('series_id')}",
-                plugin_id,
-                s.get("series_id"),
-                dict(s.get("labels") or {}),
-                condition(rule.op, value, rule.threshold),
-                value,
-            )
-        )
-    return out
-
-
 async def _enabled_rules(session: AsyncSession) -> list[AlertRule]:
     return list(await session.scalars(select(AlertRule).where(AlertRule.enabled.is_(True))))
-
-
-async def active_silence(
-    session: AsyncSession, now: datetime, plugin_id: int | None, rule_id: int | None
-) -> AlertSilence | None:
-    q = select(AlertSilence).where(AlertSilence.starts_at <= now, AlertSilence.ends_at > now)
-    q = q.where((AlertSilence.plugin_id.is_(None)) | (AlertSilence.plugin_id == plugin_id))
-    q = q.where((AlertSilence.rule_id.is_(None)) | (AlertSilence.rule_id == rule_id))
-    return await session.scalar(q.order_by(AlertSilence.id).limit(1))
-
-
-def summary(incident: AlertIncident) -> str:
-    where = incident.plugin_name or (f"plugin {incident.plugin_id}" if incident.plugin_id else "")
-    rule = incident.rule or {}
-    if incident.kind == "health":
-        return f"{where} is down (for at least {_duration(rule.get('for_seconds', 0))})"
-    return (
-        f"{incident.metric}{_labels_text(incident.labels)} on {where} is {_fmt(incident.value)} "
-        f"({rule.get('op')} {_fmt(rule.get('threshold'))})"
-    )
-
-
-def message(incident: AlertIncident, kind: str) -> tuple[str, str, str]:
-    """(title, body, Apprise notify type) for a firing or resolved notice."""
-    if kind == "firing":
-        title = f"[FIRING] {incident.rule_name}: {incident.plugin_name or 'Unity'}"
-        lines = [
-            incident.summary,
-            f"Severity: {incident.severity}",
-            f"Since: {incident.fired_at:%Y-%m-%d %H:%M:%S} UTC",
-        ]
-        if incident.silenced:
-            lines.append("It started during a silence that has now ended.")
-        notify_type = (
-            "failure"
-            if incident.severity == "critical"
-            else ("warning" if incident.severity == "warning" else "info")
-        )
-    else:
-        title = f"[RESOLVED] {incident.rule_name}: {incident.plugin_name or 'Unity'}"
-        lasted = (incident.resolved_at or incident.fired_at) - incident.fired_at
-        lines = [
-            incident.summary,
-            f"Resolved: {incident.resolved_reason}",
-            f"Value now: {_fmt(incident.resolved_value)}",
-            f"Fired for {_duration(lasted.total_seconds())}",
-        ]
-        notify_type = "success"
-    return title, "\n".join(lines), notify_type
-
-
-# --------------------------------------------------------------------- rule CRUD
-async def list_rules(session: AsyncSession) -> list[AlertRule]:
-    return list(await session.scalars(select(AlertRule).order_by(AlertRule.id)))
-
-
-async def state_counts(session: AsyncSession) -> dict[int, dict[str, int]]:
-    rows = await session.execute(
-        select(AlertState.rule_id, AlertState.state, func.count())
-        .where(AlertState.state.in_(ACTIVE))
-        .group_by(AlertState.rule_id, AlertState.state)
-    )
-    out: dict[int, dict[str, int]] = {}
-    for rule_id, state, count in rows.all():
-        out.setdefault(rule_id, {})[state] = int(count)
-    return out
-
-
-async def get_rule(session: AsyncSession, rule_id: int) -> AlertRule:
-    rule = await session.get(AlertRule, rule_id)
-    if rule is None:
-        raise NotFound(f"No alert rule with id {rule_id}; list them with GET /api/v1/alerts/rules.")
-    return rule
-
-
-async def _channels(session: AsyncSession, ids: list[int]) -> list[NotificationChannel]:
-    wanted = sorted(set(ids))
-    found = list(
-        await session.scalars(select(NotificationChannel).where(NotificationChannel.id.in_(wanted)))
-    )
-    missing = set(wanted) - {c.id for c in found}
-    if missing:
-        raise InvalidInput(
-            f"No notification channel with id {', '.join(map(str, sorted(missing)))}."
-        )
-    return found
-
-
-async def _check_plugin(session: AsyncSession, plugin_id: int | None) -> None:
-    if plugin_id is not None and await session.get(Plugin, plugin_id) is None:
-        raise InvalidInput(f"No plugin with id {plugin_id}.")
-
-
-RULE_FIELDS = (
-    "name",
-    "kind",
-    "description",
-    "plugin_id",
-    "metric",
-    "labels",
-    "op",
-    "threshold",
-    "for_seconds",
-    "keep_firing_seconds",
-    "severity",
-    "enabled",
-)
-
-
-def _check_rule(rule: AlertRule) -> None:
-    if rule.kind == "metric":
-        if not rule.metric:
-            raise InvalidInput("A metric rule needs `metric`: the sample name, e.g. cpu_percent.")
-    else:
-        rule.metric, rule.labels = None, {}
-
-
-async def create_rule(session: AsyncSession, data: dict[str, Any]) -> AlertRule:
-    channel_ids = data.pop("channel_ids", []) or []
-    rule = AlertRule(**{k: v for k, v in data.items() if k in RULE_FIELDS})
-    _check_rule(rule)
-    await _check_plugin(session, rule.plugin_id)
-    rule.channels = await _channels(session, channel_ids)
-    session.add(rule)
-    await _commit_unique(session, rule.name)
-    log.info("alert rule created", extra={"rule_id": rule.id, "kind": rule.kind})
-    return rule
-
-
-async def update_rule(session: AsyncSession, rule: AlertRule, changes: dict[str, Any]) -> AlertRule:
-    if "channel_ids" in changes:
-        rule.channels = await _channels(session, changes.pop("channel_ids") or [])
-    nullable = {"plugin_id", "metric"}
-    for field in RULE_FIELDS:
-        if field in changes and (changes[field] is not None or field in nullable):
-            setattr(rule, field, changes[field])
-    _check_rule(rule)
-    await _check_plugin(session, rule.plugin_id)
-    await _commit_unique(session, rule.name)
-    log.info("alert rule updated", extra={"rule_id": rule.id, "fields": ",".join(sorted(changes))})
-    return rule
-
-
-async def delete_rule(session: AsyncSession, rule: AlertRule) -> None:
-    # Its firing incidents stay in the history and resolve on the next evaluation tick.
-    await session.delete(rule)
-    await session.commit()
-    log.info("alert rule deleted", extra={"rule_id": rule.id})
-
-
-async def _commit_unique(session: AsyncSession, name: str) -> None:
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        raise Conflict(f"An alert rule named {name!r} already exists; pick another name.") from None
-
-
-# --------------------------------------------------------------------- states and incidents
-async def list_states(
-    session: AsyncSession, rule_id: int | None, state: str | None
-) -> list[AlertState]:
-    q = select(AlertState)
-    if rule_id is not None:
-        q = q.where(AlertState.rule_id == rule_id)
-    q = q.where(AlertState.state == state) if state else q.where(AlertState.state.in_(ACTIVE))
-    return list(await session.scalars(q.order_by(AlertState.rule_id, AlertState.id)))
-
-
-async def list_incidents(
-    session: AsyncSession,
-    *,
-    status: str | None = None,
-    rule_id: int | None = None,
-    plugin_id: int | None = None,
-    severity: str | None = None,
-    silenced: bool | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[AlertIncident], int]:
-    where: list[Any] = []
-    if status:
-        where.append(AlertIncident.status == status)
-    if rule_id is not None:
-        where.append(AlertIncident.rule_id == rule_id)
-    if plugin_id is not None:
-        where.append(AlertIncident.plugin_id == plugin_id)
-    if severity:
-        where.append(AlertIncident.severity == severity)
-    if silenced is not None:
-        where.append(AlertIncident.silenced.is_(silenced))
-    if since is not None:
-        where.append(AlertIncident.fired_at >= since)
-    if until is not None:
-        where.append(AlertIncident.fired_at < until)
-    total = await session.scalar(select(func.count()).select_from(AlertIncident).where(*where))
-    rows = await session.scalars(
-        select(AlertIncident)
-        .where(*where)
-        .order_by(AlertIncident.fired_at.desc(), AlertIncident.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows), int(total or 0)
-
-
-async def get_incident(session: AsyncSession, incident_id: int) -> AlertIncident:
-    incident = await session.get(AlertIncident, incident_id)
-    if incident is None:
-        raise NotFound(f"No incident with id {incident_id}.")
-    return incident
-
-
-async def incident_deliveries(
-    session: AsyncSession, incident_id: int
-) -> list[NotificationDelivery]:
-    return list(
-        await session.scalars(
-            select(NotificationDelivery)
-            .where(NotificationDelivery.incident_id == incident_id)
-            .order_by(NotificationDelivery.id)
-        )
-    )
-
-
-async def firing_incidents(session: AsyncSession) -> list[AlertIncident]:
-    """Every firing incident (for the Prometheus export)."""
-    return list(
-        await session.scalars(
-            select(AlertIncident).where(AlertIncident.status == "firing").order_by(AlertIncident.id)
-        )
-    )
-
-
-# --------------------------------------------------------------------- silences
-async def list_silences(session: AsyncSession, active_at: datetime | None) -> list[AlertSilence]:
-    q = select(AlertSilence)
-    if active_at is not None:
-        q = q.where(AlertSilence.starts_at <= active_at, AlertSilence.ends_at > active_at)
-    return list(
-        await session.scalars(q.order_by(AlertSilence.starts_at.desc(), AlertSilence.id.desc()))
-    )
-
-
-async def get_silence(session: AsyncSession, silence_id: int) -> AlertSilence:
-    silence = await session.get(AlertSilence, silence_id)
-    if silence is None:
-        raise NotFound(f"No silence with id {silence_id}.")
-    return silence
-
-
-def _check_window(silence: AlertSilence) -> None:
-    if silence.ends_at <= silence.starts_at:
-        raise InvalidInput("ends_at must be after starts_at.")
-
-
-async def create_silence(session: AsyncSession, data: dict[str, Any], user: str) -> AlertSilence:
-    await _check_plugin(session, data.get("plugin_id"))
-    if data.get("rule_id") is not None:
-        await get_rule(session, data["rule_id"])
-    silence = AlertSilence(**data, created_by=user)
-    _check_window(silence)
-    session.add(silence)
-    await session.commit()
-    log.info("silence created", extra={"silence_id": silence.id, "plugin_id": silence.plugin_id})
-    return silence
-
-
-async def update_silence(
-    session: AsyncSession, silence: AlertSilence, changes: dict[str, Any]
-) -> AlertSilence:
-    if "plugin_id" in changes:
-        await _check_plugin(session, changes["plugin_id"])
-    if changes.get("rule_id") is not None:
-        await get_rule(session, changes["rule_id"])
-    for field in ("plugin_id", "rule_id", "starts_at", "ends_at", "comment"):
-        if field in changes and (changes[field] is not None or field in ("plugin_id", "rule_id")):
-            setattr(silence, field, changes[field])
-    _check_window(silence)
-    await session.commit()
-    log.info("silence updated", extra={"silence_id": silence.id})
-    return silence
-
-
-async def delete_silence(session: AsyncSession, silence: AlertSilence) -> None:
-    await session.delete(silence)
-    await session.commit()
-    log.info("silence deleted", extra={"silence_id": silence.id})

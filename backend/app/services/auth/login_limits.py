@@ -1,13 +1,15 @@
-"""In-memory sliding-window rate limiter, and the client address as seen through trusted proxies."""
+"""Login limits: a sliding-window rate limiter, and the rule that guards sign-in with it."""
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
 import time
 from collections import deque
 
-from starlette.requests import HTTPConnection
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.config import Settings
+from app.core.errors import TooManyRequests, Unauthorized
+from app.services.auth import users
 
 
 class RateLimiter:
@@ -46,61 +48,35 @@ class RateLimiter:
         self._hits.pop(key, None)
 
 
-class TrustedProxies:
-    """TRUSTED_PROXIES: addresses, networks, or host names such as the compose service `frontend`.
+async def sign_in(
+    session: AsyncSession,
+    settings: Settings,
+    limiter: RateLimiter,
+    address: str,
+    username: str,
+    password: str,
+) -> tuple[str, int]:
+    """users.login, refused while the address or the account has too many recent failures.
 
-    Names are resolved without blocking the event loop, at most every `ttl` seconds, so a proxy
-    container that restarts with a new address is followed; a failed lookup keeps the last answer.
+    Failures count against both keys; a success clears the account's count but not the
+    address's, so one good password does not reopen guessing at other accounts.
     """
-
-    def __init__(self, entries: list[str], ttl: float = 30.0) -> None:
-        self.ttl = ttl
-        self._static: list[str] = []
-        self._names: list[str] = []
-        for entry in entries:
-            try:
-                ipaddress.ip_network(entry, strict=False)
-                self._static.append(entry)
-            except ValueError:
-                self._names.append(entry)
-        self._resolved: dict[str, list[str]] = {}
-        self._at = -ttl
-
-    async def networks(self) -> list[str]:
-        if self._names and time.monotonic() - self._at >= self.ttl:
-            self._at = time.monotonic()
-            loop = asyncio.get_running_loop()
-            for name in self._names:
-                try:
-                    infos = await asyncio.wait_for(loop.getaddrinfo(name, None), 2)
-                except (OSError, TimeoutError):
-                    continue
-                self._resolved[name] = sorted({str(info[4][0]) for info in infos})
-        return self._static + [a for addrs in self._resolved.values() for a in addrs]
-
-
-def _in(addr: str, networks: list[str]) -> bool:
+    ip_key = "ip:" + address
+    user_key = "user:" + username.lower()
+    ip_wait = limiter.retry_after(ip_key, settings.login_rate_per_minute_ip)
+    user_wait = limiter.retry_after(user_key, settings.login_rate_per_minute_user)
+    if ip_wait > 0 or user_wait > 0:
+        seconds = int(max(ip_wait, user_wait)) + 1
+        which = "from your address" if ip_wait >= user_wait else "for this account"
+        raise TooManyRequests(
+            f"Too many failed sign-in attempts {which}; try again in {seconds} seconds.",
+            headers={"Retry-After": str(seconds)},
+        )
     try:
-        ip = ipaddress.ip_address(addr)
-    except ValueError:
-        return False
-    for net in networks:
-        try:
-            if ip in ipaddress.ip_network(net, strict=False):
-                return True
-        except ValueError:
-            continue
-    return False
-
-
-def client_address(conn: HTTPConnection, trusted_proxies: list[str]) -> str:
-    """The caller's address: X-Forwarded-For is believed only when the peer is a trusted proxy."""
-    peer = conn.client.host if conn.client else "unknown"
-    if not _in(peer, trusted_proxies):
-        return peer
-    forwarded = [a.strip() for a in conn.headers.get("x-forwarded-for", "").split(",") if a.strip()]
-    # Walk from the nearest hop back; the first address that is not a trusted proxy is the client.
-    for addr in reversed(forwarded):
-        if not _in(addr, trusted_proxies):
-            return addr
-    return peer
+        token = await users.login(session, settings, username, password)
+    except Unauthorized:
+        limiter.hit(ip_key)
+        limiter.hit(user_key)
+        raise
+    limiter.reset(user_key)
+    return token

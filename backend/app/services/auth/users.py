@@ -1,68 +1,24 @@
-"""Who is calling: users, passwords, access tokens and API tokens."""
+"""User accounts: first-run setup, sign-in, CRUD and password changes."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.cache import ExpiringCache
 from app.core.config import Settings
 from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized
 from app.core.security import (
-    API_TOKEN_PREFIX,
-    TokenError,
     create_access_token,
-    decode_access_token,
-    hash_api_token,
     hash_password,
-    new_api_token,
     verify_password,
 )
-from app.models import ApiToken, User
+from app.models import User
 
 log = logging.getLogger(__name__)
-
-ROLES = ("admin", "viewer")
-# Writing last_used_at on every request would turn reads into writes; once a minute is plenty.
-_LAST_USED_RESOLUTION = timedelta(minutes=1)
-# How long a token's owner, once looked up, answers GET and HEAD requests without another lookup.
-PRINCIPAL_TTL_SECONDS = 10.0
-PRINCIPALS_MAX = 1024
-
-
-class Principals:
-    """Who recently seen bearer tokens belong to, so reads skip the user lookup.
-
-    Only GET and HEAD requests use it; anything that changes data looks the caller up again.
-    A change to a user or the revocation of an API token made through this process empties
-    the cache when it commits (see main.py); one made by another replica takes effect within
-    PRINCIPAL_TTL_SECONDS. An entry never outlives its token. Keys are SHA-256 digests, so
-    no bearer secret is kept after its request.
-    """
-
-    def __init__(self) -> None:
-        self._cache: ExpiringCache[bytes, User] = ExpiringCache(PRINCIPALS_MAX)
-
-    @property
-    def epoch(self) -> int:
-        return self._cache.epoch
-
-    def get(self, token: str) -> User | None:
-        return self._cache.get(hashlib.sha256(token.encode()).digest())
-
-    def put(self, token: str, user: User, expires_at: datetime | None, epoch: int) -> None:
-        ttl = PRINCIPAL_TTL_SECONDS
-        if expires_at is not None:
-            ttl = min(ttl, (expires_at - datetime.now(UTC)).total_seconds())
-        self._cache.put(hashlib.sha256(token.encode()).digest(), user, ttl, epoch)
-
-    def clear(self) -> None:
-        self._cache.clear()
 
 
 async def user_count(session: AsyncSession) -> int:
@@ -100,70 +56,13 @@ async def login(
         raise Unauthorized("This account is disabled; ask an admin to enable it.")
     user.last_login_at = datetime.now(UTC)
     await session.commit()
-    assert settings.jwt_secret_key  # nosec B101 # type narrowing for mypy; the invariant holds by construction
+    assert settings.jwt_secret_key
     return create_access_token(
         settings.jwt_secret_key,
         user.id,
         user.token_generation,
         settings.access_token_expire_minutes,
     )
-
-
-async def authenticate(session: AsyncSession, settings: Settings, token: str | None) -> User:
-    """The active user a bearer token (JWT or API token) belongs to, else Unauthorized."""
-    return (await identify(session, settings, token))[0]
-
-
-async def identify(
-    session: AsyncSession, settings: Settings, token: str | None
-) -> tuple[User, datetime | None]:
-    """authenticate(), and when the token itself expires (None: it does not)."""
-    if not token:
-        raise Unauthorized()
-    now = datetime.now(UTC)
-    if token.startswith(API_TOKEN_PREFIX):
-        api_token = await session.scalar(
-            select(ApiToken).where(ApiToken.token_hash == hash_api_token(token))
-        )
-        if api_token is None:
-            raise Unauthorized("This API token is unknown or was revoked.")
-        if api_token.expires_at and api_token.expires_at <= now:
-            raise Unauthorized("This API token has expired; create a new one.")
-        user = await session.get(User, api_token.user_id)
-        expires_at = api_token.expires_at
-        if (
-            user is not None
-            and not user.disabled
-            and (
-                api_token.last_used_at is None
-                or now - api_token.last_used_at > _LAST_USED_RESOLUTION
-            )
-        ):
-            api_token.last_used_at = now
-            await session.commit()
-    else:
-        assert settings.jwt_secret_key  # nosec B101 # type narrowing for mypy; the invariant holds by construction
-        try:
-            claims = decode_access_token(settings.jwt_secret_key, token)
-        except TokenError as exc:
-            raise Unauthorized(str(exc)) from None
-        user = await session.get(User, int(claims["sub"]))
-        expires_at = datetime.fromtimestamp(claims["exp"], UTC)
-        # A password change or disable bumps the generation, ending every older session.
-        if user is not None and claims["gen"] != user.token_generation:
-            raise Unauthorized(
-                "This session ended because the password was changed or the account was "
-                "disabled; sign in again."
-            )
-    if user is None or user.disabled:
-        raise Unauthorized("This account no longer exists or is disabled.")
-    return user, expires_at
-
-
-def require_admin(user: User) -> User:
-    if user.role != "admin":
-        raise Forbidden("This needs an admin account; viewers can only read.")
-    return user
 
 
 async def list_users(session: AsyncSession) -> list[User]:
@@ -240,33 +139,3 @@ async def delete_user(session: AsyncSession, actor: User, user_id: int) -> None:
     await session.delete(user)  # its API tokens go with it (ON DELETE CASCADE)
     await session.commit()
     log.info("user deleted", extra={"user": user.username, "by": actor.username})
-
-
-async def create_api_token(
-    session: AsyncSession, user: User, name: str, expires_in_days: int | None
-) -> tuple[ApiToken, str]:
-    secret, prefix, digest = new_api_token()
-    expires = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
-    token = ApiToken(
-        user_id=user.id, name=name, prefix=prefix, token_hash=digest, expires_at=expires
-    )
-    session.add(token)
-    await session.commit()
-    log.info("API token created", extra={"user": user.username, "token_prefix": prefix})
-    return token, secret
-
-
-async def list_api_tokens(session: AsyncSession, user: User) -> list[ApiToken]:
-    query = select(ApiToken).order_by(ApiToken.id)
-    if user.role != "admin":
-        query = query.where(ApiToken.user_id == user.id)
-    return list(await session.scalars(query))
-
-
-async def revoke_api_token(session: AsyncSession, user: User, token_id: int) -> None:
-    token = await session.get(ApiToken, token_id)
-    if token is None or (token.user_id != user.id and user.role != "admin"):
-        raise NotFound(f"No API token with id {token_id}.")
-    await session.delete(token)
-    await session.commit()
-    log.info("API token revoked", extra={"user": user.username, "token_prefix": token.prefix})

@@ -10,9 +10,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-from starlette.websockets import WebSocket, WebSocketState
+from typing import Any, Protocol
 
 from app.core.config import Settings
 
@@ -23,9 +21,17 @@ CLOSE_TOO_SLOW = 1013  # "try again later": the client's send queue overflowed
 CLOSE_GOING_AWAY = 1001  # server shutting down
 
 
+class Socket(Protocol):
+    """What the hub needs of an accepted WebSocket (the API layer adapts Starlette's)."""
+
+    async def send_text(self, data: str) -> None: ...
+    async def receive_text(self) -> str: ...
+    async def close(self, code: int, reason: str) -> None: ...
+
+
 @dataclass(eq=False)
 class Client:
-    ws: WebSocket
+    ws: Socket
     user: str
     queue: asyncio.Queue[str]
     plugins: set[int] | None = None  # None means all
@@ -161,7 +167,7 @@ class Hub:
                 backoff = min(backoff * 2, 10)
 
     # ----------------------------------------------------------------- one connection
-    async def serve(self, ws: WebSocket, user: str) -> None:
+    async def serve(self, ws: Socket, user: str) -> None:
         """Pump events to an authenticated, accepted socket and read its subscriptions."""
         client = Client(ws, user, asyncio.Queue(self.settings.ws_queue_size))
         self.clients.add(client)
@@ -180,9 +186,10 @@ class Hub:
             for t in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
-            if ws.application_state == WebSocketState.CONNECTED:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(ws.close(client.close_code, client.close_reason), 2)
+            try:
+                await asyncio.wait_for(ws.close(client.close_code, client.close_reason), 2)
+            except Exception as exc:  # already gone: nothing to close
+                log.debug("closing a WebSocket failed: %s", exc, extra={"user": user})
             log.info(
                 "WebSocket client disconnected",
                 extra={
@@ -197,7 +204,8 @@ class Hub:
             while True:
                 data = await client.queue.get()
                 await client.ws.send_text(data)
-        except Exception:
+        except Exception as exc:  # the client went away: the usual end of a connection
+            log.debug("WebSocket send ended: %s", exc, extra={"user": client.user})
             client.close(1000, "")
 
     async def _ping_loop(self, client: Client) -> None:
@@ -216,7 +224,8 @@ class Hub:
                 if reply is not None:
                     with contextlib.suppress(asyncio.QueueFull):
                         client.queue.put_nowait(encode(reply))
-        except Exception:
+        except Exception as exc:  # the client went away: the usual end of a connection
+            log.debug("WebSocket receive ended: %s", exc, extra={"user": client.user})
             client.close(1000, "")
 
     @staticmethod

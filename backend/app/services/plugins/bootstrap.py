@@ -7,7 +7,7 @@ import logging
 from sqlalchemy import func, select
 
 from app.models import Plugin
-from app.services.auth import users as auth
+from app.services.auth import users
 from app.services.plugins import instances as plugins
 from app.state import AppState
 
@@ -17,9 +17,9 @@ log = logging.getLogger(__name__)
 async def first_start(state: AppState) -> None:
     settings = state.settings
     async with state.db.session() as session:
-        fresh = await auth.user_count(session) == 0
+        fresh = await users.user_count(session) == 0
         if fresh and settings.admin_username and settings.admin_password:
-            await auth.create_user(
+            await users.create_user(
                 session, settings.admin_username, settings.admin_password, "admin"
             )
             log.info("created admin %r from ADMIN_USERNAME/ADMIN_PASSWORD", settings.admin_username)

@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.errors import InvalidInput, NotFound
 from app.core.security import SecretBox
+from app.core.validation import fields_of, summary
+from app.db.queries import commit_unique, paginate
 from app.models import Plugin, PluginHealth, PluginRun
 from app.plugins.base import SECRET_MASK, PluginConfig
+from app.plugins.base import Plugin as PluginImpl
 from app.plugins.registry import PluginRegistry, PluginType
+from app.schemas.plugins import HealthOut, PluginOut, PluginTypeOut
+
+if TYPE_CHECKING:  # the scheduler imports this module
+    from app.services.plugins.scheduler import PluginScheduler
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +31,6 @@ def plugin_type(registry: PluginRegistry, type_: str) -> PluginType:
         known = ", ".join(t.type for t in registry.all())
         raise InvalidInput(f"Unknown plugin type {type_!r}; choose one of: {known}.")
     return entry
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "config"
-        parts.append(f"config.{where}: {err['msg']}")
-    return "; ".join(parts)
 
 
 def validate_config(
@@ -55,7 +53,9 @@ def validate_config(
     try:
         model = entry.cls.Config.model_validate(merged)
     except ValidationError as exc:
-        raise InvalidInput(_describe(exc)) from None
+        schema = entry.cls.Config.model_json_schema()
+        fields = fields_of(exc.errors(), "config", schema)
+        raise InvalidInput(summary(fields), fields) from None
     data = model.model_dump(mode="json")
     secrets = {k: data.pop(k) for k in list(data) if k in secret_names and data[k] is not None}
     for k in secret_names:
@@ -65,7 +65,7 @@ def validate_config(
 
 def materialize(entry: PluginType, plugin: Plugin, box: SecretBox) -> PluginConfig:
     """The full config object a plugin instance runs with (secrets decrypted)."""
-    assert entry.cls is not None  # nosec B101 # type narrowing for mypy; the invariant holds by construction
+    assert entry.cls is not None
     secrets = box.decrypt(plugin.secrets) if plugin.secrets else {}
     return entry.cls.Config.model_validate({**plugin.config, **secrets})
 
@@ -106,10 +106,11 @@ async def create_plugin(
     interval_seconds: int | None,
     timeout_seconds: int | None,
     enabled: bool,
+    scheduler: PluginScheduler | None = None,
 ) -> Plugin:
     entry = plugin_type(registry, type_)
     data, secrets = validate_config(entry, config)
-    assert entry.cls is not None  # nosec B101 # type narrowing for mypy; the invariant holds by construction
+    assert entry.cls is not None
     interval = interval_seconds or entry.cls.default_interval_seconds
     timeout = timeout_seconds or min(entry.cls.default_timeout_seconds, interval)
     _check_timing(interval, timeout)
@@ -122,10 +123,12 @@ async def create_plugin(
         timeout_seconds=timeout,
         enabled=enabled,
     )
-    plugin.health = PluginHealth(status="unknown", consecutive_failures=0)
+    plugin.health = unknown_health()
     session.add(plugin)
-    await _commit_unique(session, name)
+    await commit_unique(session, "A plugin", name)
     log.info("plugin created", extra={"plugin_id": plugin.id, "type": type_})
+    if scheduler is not None:
+        await scheduler.sync(plugin.id)
     return plugin
 
 
@@ -135,6 +138,7 @@ async def update_plugin(
     box: SecretBox,
     plugin: Plugin,
     changes: dict[str, Any],
+    scheduler: PluginScheduler | None = None,
 ) -> Plugin:
     if "type" in changes and changes["type"] != plugin.type:
         raise InvalidInput("A plugin's type cannot change; create a new plugin instead.")
@@ -148,31 +152,31 @@ async def update_plugin(
         if field in changes and changes[field] is not None:
             setattr(plugin, field, changes[field])
     _check_timing(plugin.interval_seconds, plugin.timeout_seconds)
-    await _commit_unique(session, plugin.name)
+    await commit_unique(session, "A plugin", plugin.name)
     log.info("plugin updated", extra={"plugin_id": plugin.id, "fields": ",".join(sorted(changes))})
+    if scheduler is not None:
+        await scheduler.sync(plugin.id)  # changes take effect now, not at the next run
     return plugin
 
 
-async def delete_plugin(session: AsyncSession, plugin: Plugin) -> None:
+async def delete_plugin(
+    session: AsyncSession, plugin: Plugin, scheduler: PluginScheduler | None = None
+) -> None:
+    plugin_id = plugin.id
     await session.delete(plugin)
     await session.commit()
-    log.info("plugin deleted", extra={"plugin_id": plugin.id})
+    log.info("plugin deleted", extra={"plugin_id": plugin_id})
+    if scheduler is not None:
+        await scheduler.sync(plugin_id)
 
 
 def _check_timing(interval: int, timeout: int) -> None:
     if timeout > interval:
         raise InvalidInput(
             f"timeout_seconds ({timeout}) must not exceed interval_seconds ({interval}); "
-            "a run must finish before the next one is due."
+            "a run must finish before the next one is due.",
+            {"timeout_seconds": f"must not exceed the interval ({interval} s)"},
         )
-
-
-async def _commit_unique(session: AsyncSession, name: str) -> None:
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        raise Conflict(f"A plugin named {name!r} already exists; pick another name.") from None
 
 
 async def list_runs(
@@ -181,17 +185,51 @@ async def list_runs(
     where = [PluginRun.plugin_id == plugin_id]
     if status:
         where.append(PluginRun.status == status)
-    total = await session.scalar(select(func.count()).select_from(PluginRun).where(*where))
-    rows = await session.scalars(
-        select(PluginRun)
-        .where(*where)
-        .order_by(PluginRun.started_at.desc(), PluginRun.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows), int(total or 0)
+    order = (PluginRun.started_at.desc(), PluginRun.id.desc())
+    return await paginate(session, PluginRun, *where, order_by=order, limit=limit, offset=offset)
+
+
+def unknown_health(plugin_id: int | None = None) -> PluginHealth:
+    """The health of a plugin that has not run yet."""
+    return PluginHealth(plugin_id=plugin_id, status="unknown", consecutive_failures=0)
 
 
 async def get_health(session: AsyncSession, plugin_id: int) -> PluginHealth:
-    health = await session.get(PluginHealth, plugin_id)
-    return health or PluginHealth(plugin_id=plugin_id, status="unknown", consecutive_failures=0)
+    return await session.get(PluginHealth, plugin_id) or unknown_health(plugin_id)
+
+
+def view(registry: PluginRegistry, box: SecretBox, plugin: Plugin) -> PluginOut:
+    """An instance as the API shows it: secrets masked, health `unknown` until its first run."""
+    return PluginOut(
+        id=plugin.id,
+        name=plugin.name,
+        type=plugin.type,
+        config=masked_config(registry, box, plugin),
+        interval_seconds=plugin.interval_seconds,
+        timeout_seconds=plugin.timeout_seconds,
+        enabled=plugin.enabled,
+        created_at=plugin.created_at,
+        updated_at=plugin.updated_at,
+        health=HealthOut.model_validate(plugin.health or unknown_health(plugin.id)),
+    )
+
+
+def catalog(registry: PluginRegistry) -> list[PluginTypeOut]:
+    """Every installed type; one that failed to load keeps the contract's defaults and says why."""
+    out = []
+    for entry in registry.all():
+        cls = entry.cls or PluginImpl
+        out.append(
+            PluginTypeOut(
+                type=entry.type,
+                name=entry.cls.name if entry.cls else entry.type,
+                description=entry.cls.description if entry.cls else "",
+                category=cls.category,
+                config_schema=entry.cls.config_schema() if entry.cls else {},
+                secret_fields=cls.secret_fields() if entry.cls else [],
+                default_interval_seconds=cls.default_interval_seconds,
+                available=entry.available,
+                unavailable_reason=entry.error,
+            )
+        )
+    return out

@@ -12,8 +12,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import select, update
 
 from app.core.config import Settings
 from app.core.security import SecretBox
@@ -22,19 +21,17 @@ from app.models import Plugin, PluginRun
 from app.plugins.base import Plugin as PluginImpl
 from app.plugins.base import PluginConfig, PluginContext, PluginError, Sample
 from app.plugins.registry import PluginRegistry
+from app.services.metrics.prometheus import percentile
 from app.services.metrics.writer import MetricsWriter
 from app.services.plugins import runner as plugin_runner
 from app.services.plugins.instances import materialize
+from app.services.plugins.leader import LeaderElection
 from app.services.plugins.recorder import RunRecorder
 
 log = logging.getLogger(__name__)
 
-LEADER_LOCK_ID = 0x756E6974_0002  # "unit" + 2: the scheduler leadership lock
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 RECONCILE_SECONDS = 10
-# The leader hears at once when its lock's connection closes (a termination listener); this
-# slower check is for a connection that went silent without closing.
-LEADER_CHECK_SECONDS = 15.0
 INTERRUPTED = "The backend stopped during this run."
 
 
@@ -86,9 +83,9 @@ class PluginScheduler:
         self.run_counts: dict[str, int] = {}
         self._instances: dict[int, tuple[datetime, PluginImpl]] = {}
         self._locks: dict[int, asyncio.Lock] = {}
-        self._leader_conn: AsyncConnection | None = None
-        self._election: asyncio.Task[None] | None = None
-        self._lock_lost = asyncio.Event()
+        self.election = LeaderElection(
+            db, settings, self._become_leader, self._step_down, lambda: self.role == "leader"
+        )
         self._maintenance: list[tuple[str, Any, int]] = []
         self._inflight: set[asyncio.Task[Any]] = set()
         self._seen: dict[int, datetime] = {}  # plugin id -> updated_at the jobs reflect
@@ -120,13 +117,10 @@ class PluginScheduler:
             self.role = "standby"
             # Only PostgreSQL can have several replicas, each with its own API.
             self.add_maintenance("reconcile", self.reconcile, RECONCILE_SECONDS)
-            self._election = asyncio.create_task(self._elect(), name="scheduler-election")
+            self.election.start()
 
     async def stop(self) -> None:
-        if self._election:
-            self._election.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._election
+        await self.election.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self._inflight:
@@ -150,67 +144,9 @@ class PluginScheduler:
         for isolated in self._isolated.values():
             isolated.stop()
         self._isolated.clear()
-        await self._release_lock()
+        await self.election.release()
 
     # ----------------------------------------------------------------- leadership
-    async def _elect(self) -> None:
-        """Standby replicas retry the advisory lock; the leader checks it still holds it."""
-        while True:
-            try:
-                if self.role != "leader":
-                    if await self._try_lock():
-                        await self._become_leader()
-                elif self._leader_conn is None:
-                    raise ConnectionError("the leader lock's connection is gone")
-                else:
-                    await self._leader_conn.execute(text("SELECT 1"))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                # The lock's connection broke (database restart or outage). Keep running jobs:
-                # nobody else can run them while the database is unreachable, and samples are
-                # buffered. Re-acquire as soon as it answers again; step down if someone else won.
-                await self._release_lock()
-                if self.role == "leader":
-                    try:
-                        if not await self._try_lock():
-                            await self._step_down("another replica took the scheduler lock")
-                    except Exception:
-                        log.debug("database still unreachable for the leader lock: %s", exc)
-            if self.role == "leader" and self._leader_conn is not None:
-                wait = max(LEADER_CHECK_SECONDS, self.settings.leader_retry_seconds)
-            else:
-                wait = self.settings.leader_retry_seconds
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._lock_lost.wait(), wait)
-            self._lock_lost.clear()
-
-    async def _try_lock(self) -> bool:
-        if self._leader_conn is None:
-            self._leader_conn = conn = await self.db.engine.connect()
-
-            def closed(_driver: Any) -> None:
-                if self._leader_conn is conn:  # not when _release_lock closed it on purpose
-                    self._lock_lost.set()
-
-            # asyncpg calls this when the server or the network closes the connection.
-            driver = (await conn.get_raw_connection()).driver_connection
-            if driver is not None:
-                driver.add_termination_listener(closed)
-        got = await self._leader_conn.scalar(
-            text("SELECT pg_try_advisory_lock(:id)"), {"id": LEADER_LOCK_ID}
-        )
-        await self._leader_conn.commit()
-        return bool(got)
-
-    async def _release_lock(self) -> None:
-        conn, self._leader_conn = self._leader_conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.invalidate()  # closing the session releases the advisory lock
-            with contextlib.suppress(Exception):
-                await conn.close()
-
     async def _become_leader(self) -> None:
         self.role = "leader"
         log.info("this replica is the scheduler leader")
@@ -360,6 +296,18 @@ class PluginScheduler:
     def isolated(self) -> list[int]:
         """Ids of the instances running in a thread of their own (they blocked the loop)."""
         return sorted(self._isolated)
+
+    def summary(self) -> dict[str, Any]:
+        """State, role, jobs, start lateness (p50, p99) and run counts, for the API."""
+        late = list(self.lateness_ms)
+        return {
+            "state": self.state,
+            "role": self.role,
+            "jobs": self.jobs(),
+            "lateness_ms_p50": percentile(late, 0.5),
+            "lateness_ms_p99": percentile(late, 0.99),
+            "runs": dict(self.run_counts),
+        }
 
     def jobs(self) -> list[dict[str, Any]]:
         out = []
