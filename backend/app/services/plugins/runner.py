@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from app.core.config import Settings
-from app.plugins.base import Plugin, PluginError, Sample, validate_samples
+from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, validate_samples
 from app.services.metrics.writer import MetricsWriter
 from app.services.plugins.recorder import RunRecorder
 
@@ -230,3 +230,17 @@ async def _validate(raw: object, limit: int) -> list[Sample]:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, validate_samples, raw, limit)
     return validate_samples(raw, limit)
+
+
+class BrokenInstance(Plugin):
+    """Stands in for an instance that cannot be built, so the failure is recorded as a run."""
+
+    type = "broken"
+    name = description = "unavailable"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(PluginConfig())
+        self.reason = reason
+
+    async def collect_data(self) -> list[Sample]:
+        raise PluginError(self.reason)

@@ -19,7 +19,7 @@ from app.core.security import SecretBox
 from app.db.session import Database
 from app.models import Plugin, PluginRun
 from app.plugins.base import Plugin as PluginImpl
-from app.plugins.base import PluginConfig, PluginContext, PluginError, Sample
+from app.plugins.base import PluginContext
 from app.plugins.registry import PluginRegistry
 from app.services.metrics.prometheus import percentile
 from app.services.metrics.writer import MetricsWriter
@@ -43,20 +43,6 @@ def _stagger(plugin_id: int, interval: int) -> datetime:
     costs more CPU than a loopback check). Spread over `interval` slots, no slot is a herd.
     """
     return EPOCH + timedelta(seconds=plugin_id * 7919 % interval)
-
-
-class _Broken(PluginImpl):
-    """Stands in for an instance that cannot be built, so the failure is recorded as a run."""
-
-    type = "broken"
-    name = description = "unavailable"
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(PluginConfig())
-        self.reason = reason
-
-    async def collect_data(self) -> list[Sample]:
-        raise PluginError(self.reason)
 
 
 class PluginScheduler:
@@ -389,7 +375,7 @@ class PluginScheduler:
                 try:
                     impl = await self._instance(plugin)
                 except Exception as exc:  # unreadable secrets, a missing type: a failed run
-                    impl = _Broken(f"The plugin could not be prepared: {exc}")
+                    impl = plugin_runner.BrokenInstance(f"The plugin could not be prepared: {exc}")
             return await self._execute(plugin_id, impl, timeout, trigger, lateness_ms)
 
     async def _execute(
