@@ -71,7 +71,7 @@ async def _rotate(settings: Settings) -> int:
 
     All or nothing: one transaction, and a credential no key opens aborts it with a sentence.
     """
-    from app.models import Plugin
+    from app.models import PluginInstance
 
     box = SecretBox(settings.encryption_keys)
     newest = SecretBox(settings.encryption_keys[:1])
@@ -79,7 +79,9 @@ async def _rotate(settings: Settings) -> int:
     count = 0
     try:
         async with db.session() as session:
-            for plugin in await session.scalars(select(Plugin).where(Plugin.secrets.is_not(None))):
+            for plugin in await session.scalars(
+                select(PluginInstance).where(PluginInstance.secrets.is_not(None))
+            ):
                 assert plugin.secrets is not None
                 try:
                     plugin.secrets = box.rotate(plugin.secrets)

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.models.base import Base, UTCDateTime, utcnow
 
 
-class Plugin(Base):
+class PluginInstance(Base):
     __tablename__ = "plugins"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -60,4 +60,4 @@ class PluginHealth(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    plugin: Mapped[Plugin] = relationship(back_populates="health")
+    plugin: Mapped[PluginInstance] = relationship(back_populates="health")

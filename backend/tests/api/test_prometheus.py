@@ -23,7 +23,7 @@ import pytest
 
 from app.core.config import Settings
 from app.main import create_app
-from app.models import Plugin
+from app.models import PluginInstance
 from app.plugins.base import Sample
 from app.services.metrics import prometheus
 from tests.conftest import IN_CI, PASSWORD, TEST_JWT, TEST_KEY, make_settings
@@ -51,7 +51,7 @@ def free_port() -> int:
 async def _plugin_with_samples(app: Any) -> int:
     state = app.state.unity
     async with state.db.session() as s:
-        plugin = Plugin(
+        plugin = PluginInstance(
             name='NAS "main"',
             type="system",
             config={},

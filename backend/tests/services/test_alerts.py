@@ -25,8 +25,8 @@ from app.models import (
     AlertState,
     NotificationChannel,
     NotificationDelivery,
-    Plugin,
     PluginHealth,
+    PluginInstance,
 )
 from app.plugins.base import Sample
 from app.services.alerts import rules, silences
@@ -75,7 +75,7 @@ class Env:
         state.alerts.notifier.clock = clock
         env = cls(state, receiver, clock)
         async with state.db.session() as s:
-            plugin = Plugin(
+            plugin = PluginInstance(
                 name="nas",
                 type="system",
                 config={},
@@ -278,7 +278,7 @@ async def test_disabling_the_plugin_resolves_its_health_alert(env: Env) -> None:
     await env.health("down")
     assert (await env.incidents())[0].status == "firing"
     async with env.state.db.session() as s:
-        plugin = await s.get(Plugin, env.plugin_id)
+        plugin = await s.get(PluginInstance, env.plugin_id)
         assert plugin is not None
         plugin.enabled = False
         await s.commit()
@@ -339,7 +339,7 @@ async def test_an_alert_still_firing_when_its_silence_ends_is_announced(env: Env
 async def test_a_silence_on_another_plugin_does_not_hold_notices(env: Env) -> None:
     await env.rule(for_seconds=0)
     async with env.state.db.session() as s:
-        other = Plugin(
+        other = PluginInstance(
             name="router",
             type="system",
             config={},

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 
 from app.core.timers import FLUSH_PHASE
 from app.db.session import make_engine
-from app.models import Plugin, Rollup1h, Rollup1m, Series
+from app.models import PluginInstance, Rollup1h, Rollup1m, Series
 from app.models import Sample as SampleRow
 from app.plugins.base import Sample
 from app.services.metrics import reader as metrics_query
@@ -27,7 +27,7 @@ T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(da
 @pytest.fixture
 async def plugin_id(app: Any) -> int:
     async with app.state.unity.db.session() as s:
-        p = Plugin(
+        p = PluginInstance(
             name="synthetic",
             type="system",
             config={},

@@ -33,7 +33,7 @@ from app.models import (
     AlertSilence,
     AlertState,
     NotificationChannel,
-    Plugin,
+    PluginInstance,
 )
 from app.services.alerts import observations as observations_of
 from app.services.alerts.messages import message, summary
@@ -221,7 +221,9 @@ class AlertService:
     async def _fire(
         self, session: AsyncSession, rule: AlertRule, st: AlertState, now: datetime
     ) -> None:
-        plugin = await session.get(Plugin, st.plugin_id) if st.plugin_id is not None else None
+        plugin = (
+            await session.get(PluginInstance, st.plugin_id) if st.plugin_id is not None else None
+        )
         silence = await active_silence(session, now, st.plugin_id, rule.id)
         incident = AlertIncident(
             rule_id=rule.id,

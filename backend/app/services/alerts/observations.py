@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.models import AlertRule, Plugin, PluginHealth, Series
+from app.models import AlertRule, PluginHealth, PluginInstance, Series
 from app.services.alerts.rules import condition, labels_match
 
 
@@ -31,7 +31,9 @@ async def current(
     observations: list[Observation] = []
     known: set[str] = set()
     if rule.kind == "health":
-        hq = select(PluginHealth, Plugin.enabled).join(Plugin, Plugin.id == PluginHealth.plugin_id)
+        hq = select(PluginHealth, PluginInstance.enabled).join(
+            PluginInstance, PluginInstance.id == PluginHealth.plugin_id
+        )
         if rule.plugin_id is not None:
             hq = hq.where(PluginHealth.plugin_id == rule.plugin_id)
         for health, enabled in (await session.execute(hq)).all():
@@ -50,9 +52,9 @@ async def current(
             )
         return observations, known
     q = (
-        select(Series, Plugin.interval_seconds)
-        .join(Plugin, Plugin.id == Series.plugin_id)
-        .where(Series.name == rule.metric, Plugin.enabled.is_(True))
+        select(Series, PluginInstance.interval_seconds)
+        .join(PluginInstance, PluginInstance.id == Series.plugin_id)
+        .where(Series.name == rule.metric, PluginInstance.enabled.is_(True))
     )
     if rule.plugin_id is not None:
         q = q.where(Series.plugin_id == rule.plugin_id)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import InvalidInput, NotFound
 from app.db.queries import commit_unique
-from app.models import AlertRule, AlertState, NotificationChannel, Plugin
+from app.models import AlertRule, AlertState, NotificationChannel, PluginInstance
 from app.models.enums import AlertStateName
 from app.schemas.alerts import RuleOut
 
@@ -98,7 +98,7 @@ async def _channels(session: AsyncSession, ids: list[int]) -> list[NotificationC
 
 
 async def check_plugin(session: AsyncSession, plugin_id: int | None) -> None:
-    if plugin_id is not None and await session.get(Plugin, plugin_id) is None:
+    if plugin_id is not None and await session.get(PluginInstance, plugin_id) is None:
         raise InvalidInput(f"No plugin with id {plugin_id}.")
 
 

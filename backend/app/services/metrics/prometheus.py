@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import VERSION
-from app.models import Plugin, PluginHealth, Series
+from app.models import PluginHealth, PluginInstance, Series
 from app.models.enums import HealthStatus, Severity
 from app.services.alerts import incidents
 
@@ -116,7 +116,7 @@ class Exposition:
         return "\n".join(lines) + "\n"
 
 
-def _series_labels(plugin: Plugin, labels: dict[str, str]) -> dict[str, str]:
+def _series_labels(plugin: PluginInstance, labels: dict[str, str]) -> dict[str, str]:
     out = {"plugin": plugin.type, "plugin_id": str(plugin.id), "instance": plugin.name}
     for key in sorted(labels):
         name = label_name(str(key))
@@ -199,9 +199,9 @@ async def render(state: AppState, session: AsyncSession) -> str:
     )
     for plugin, status in (
         await session.execute(
-            select(Plugin, PluginHealth.status)
-            .outerjoin(PluginHealth, PluginHealth.plugin_id == Plugin.id)
-            .order_by(Plugin.id)
+            select(PluginInstance, PluginHealth.status)
+            .outerjoin(PluginHealth, PluginHealth.plugin_id == PluginInstance.id)
+            .order_by(PluginInstance.id)
         )
     ).all():
         for s in HealthStatus:
@@ -225,8 +225,8 @@ async def render(state: AppState, session: AsyncSession) -> str:
     own |= {"unity_plugin_health", "unity_alerts_firing", "unity_alert_active"}
 
     rows = await session.execute(
-        select(Series, Plugin)
-        .join(Plugin, Plugin.id == Series.plugin_id)
+        select(Series, PluginInstance)
+        .join(PluginInstance, PluginInstance.id == Series.plugin_id)
         .where(Series.last_value.is_not(None))
         .order_by(Series.name, Series.id)
     )

@@ -15,7 +15,7 @@ from app.core.config import Settings
 from app.core.errors import InvalidInput, NotFound
 from app.db.queries import paginate
 from app.db.session import Database, asyncpg_of
-from app.models import Plugin, RollupState, Series
+from app.models import PluginInstance, RollupState, Series
 from app.models.base import UTCDateTime
 from app.schemas.metrics import QueryResult, QuerySeries
 from app.services.metrics.tiers import RAW, TIERS, choose_tier
@@ -131,7 +131,7 @@ class MetricsReader:
         self.settings = settings
         self._series: ExpiringCache[int, SeriesMeta] = ExpiringCache(SERIES_CACHED_MAX)
         self._done: ExpiringCache[None, dict[str, datetime]] = ExpiringCache(1)
-        db.after_commit_changing(self._series.clear, deleted=(Plugin, Series))
+        db.after_commit_changing(self._series.clear, deleted=(PluginInstance, Series))
 
     def rolled_up(self) -> None:
         """A roll-up tier moved forward (maintenance in this process): re-read the marks."""

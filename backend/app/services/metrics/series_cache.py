@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.session import Database
-from app.models import Plugin, Series
+from app.models import PluginInstance, Series
 from app.plugins.base import Sample
 
 if TYPE_CHECKING:
@@ -85,7 +85,9 @@ class SeriesCache:
     async def _create(self, conn: AsyncConnection, wanted: dict[SeriesKey, Sample]) -> None:
         """Insert the series not seen before (or read back those another replica made)."""
         plugin_ids = {k[0] for k in wanted}
-        alive = set(await conn.scalars(select(Plugin.id).where(Plugin.id.in_(plugin_ids))))
+        alive = set(
+            await conn.scalars(select(PluginInstance.id).where(PluginInstance.id.in_(plugin_ids)))
+        )
         values = [
             {
                 "plugin_id": k[0],

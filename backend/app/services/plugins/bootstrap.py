@@ -6,7 +6,7 @@ import logging
 
 from sqlalchemy import func, select
 
-from app.models import Plugin
+from app.models import PluginInstance
 from app.services.auth import users
 from app.services.plugins import instances as plugins
 from app.state import AppState
@@ -25,7 +25,7 @@ async def first_start(state: AppState) -> None:
             log.info("created admin %r from ADMIN_USERNAME/ADMIN_PASSWORD", settings.admin_username)
         elif fresh:
             log.info("no users yet: open the UI (or POST /api/v1/auth/setup) to create the admin")
-        plugin_count = await session.scalar(select(func.count()).select_from(Plugin))
+        plugin_count = await session.scalar(select(func.count()).select_from(PluginInstance))
         entry = state.registry.get("system")
         if (
             fresh

@@ -13,9 +13,8 @@ from app.core.errors import InvalidInput, NotFound
 from app.core.security import SecretBox
 from app.core.validation import fields_of, summary
 from app.db.queries import commit_unique, paginate
-from app.models import Plugin, PluginHealth, PluginRun
-from app.plugins.base import SECRET_MASK, PluginConfig
-from app.plugins.base import Plugin as PluginImpl
+from app.models import PluginHealth, PluginInstance, PluginRun
+from app.plugins.base import SECRET_MASK, Plugin, PluginConfig
 from app.plugins.registry import PluginRegistry, PluginType
 from app.schemas.plugins import HealthOut, PluginOut, PluginTypeOut
 
@@ -63,14 +62,16 @@ def validate_config(
     return data, secrets
 
 
-def materialize(entry: PluginType, plugin: Plugin, box: SecretBox) -> PluginConfig:
+def materialize(entry: PluginType, plugin: PluginInstance, box: SecretBox) -> PluginConfig:
     """The full config object a plugin instance runs with (secrets decrypted)."""
     assert entry.cls is not None
     secrets = box.decrypt(plugin.secrets) if plugin.secrets else {}
     return entry.cls.Config.model_validate({**plugin.config, **secrets})
 
 
-def masked_config(registry: PluginRegistry, box: SecretBox, plugin: Plugin) -> dict[str, Any]:
+def masked_config(
+    registry: PluginRegistry, box: SecretBox, plugin: PluginInstance
+) -> dict[str, Any]:
     """The config as the API shows it: each stored secret as "********", unset ones as null."""
     config = dict(plugin.config)
     entry = registry.get(plugin.type)
@@ -84,12 +85,12 @@ def masked_config(registry: PluginRegistry, box: SecretBox, plugin: Plugin) -> d
     return config
 
 
-async def list_plugins(session: AsyncSession) -> list[Plugin]:
-    return list(await session.scalars(select(Plugin).order_by(Plugin.id)))
+async def list_plugins(session: AsyncSession) -> list[PluginInstance]:
+    return list(await session.scalars(select(PluginInstance).order_by(PluginInstance.id)))
 
 
-async def get_plugin(session: AsyncSession, plugin_id: int) -> Plugin:
-    plugin = await session.get(Plugin, plugin_id)
+async def get_plugin(session: AsyncSession, plugin_id: int) -> PluginInstance:
+    plugin = await session.get(PluginInstance, plugin_id)
     if plugin is None:
         raise NotFound(f"No plugin with id {plugin_id}; list them with GET /api/v1/plugins.")
     return plugin
@@ -107,14 +108,14 @@ async def create_plugin(
     timeout_seconds: int | None,
     enabled: bool,
     scheduler: PluginScheduler | None = None,
-) -> Plugin:
+) -> PluginInstance:
     entry = plugin_type(registry, type_)
     data, secrets = validate_config(entry, config)
     assert entry.cls is not None
     interval = interval_seconds or entry.cls.default_interval_seconds
     timeout = timeout_seconds or min(entry.cls.default_timeout_seconds, interval)
     _check_timing(interval, timeout)
-    plugin = Plugin(
+    plugin = PluginInstance(
         name=name,
         type=type_,
         config=data,
@@ -136,10 +137,10 @@ async def update_plugin(
     session: AsyncSession,
     registry: PluginRegistry,
     box: SecretBox,
-    plugin: Plugin,
+    plugin: PluginInstance,
     changes: dict[str, Any],
     scheduler: PluginScheduler | None = None,
-) -> Plugin:
+) -> PluginInstance:
     if "type" in changes and changes["type"] != plugin.type:
         raise InvalidInput("A plugin's type cannot change; create a new plugin instead.")
     if "config" in changes:
@@ -160,7 +161,7 @@ async def update_plugin(
 
 
 async def delete_plugin(
-    session: AsyncSession, plugin: Plugin, scheduler: PluginScheduler | None = None
+    session: AsyncSession, plugin: PluginInstance, scheduler: PluginScheduler | None = None
 ) -> None:
     plugin_id = plugin.id
     await session.delete(plugin)
@@ -198,7 +199,7 @@ async def get_health(session: AsyncSession, plugin_id: int) -> PluginHealth:
     return await session.get(PluginHealth, plugin_id) or unknown_health(plugin_id)
 
 
-def view(registry: PluginRegistry, box: SecretBox, plugin: Plugin) -> PluginOut:
+def view(registry: PluginRegistry, box: SecretBox, plugin: PluginInstance) -> PluginOut:
     """An instance as the API shows it: secrets masked, health `unknown` until its first run."""
     return PluginOut(
         id=plugin.id,
@@ -218,7 +219,7 @@ def catalog(registry: PluginRegistry) -> list[PluginTypeOut]:
     """Every installed type; one that failed to load keeps the contract's defaults and says why."""
     out = []
     for entry in registry.all():
-        cls = entry.cls or PluginImpl
+        cls = entry.cls or Plugin
         out.append(
             PluginTypeOut(
                 type=entry.type,

@@ -24,7 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from app.core.config import Settings
 from app.core.timers import FLUSH_PHASE, until_next
 from app.db.session import Database
-from app.models import Plugin, PluginHealth, PluginRun
+from app.models import PluginHealth, PluginInstance, PluginRun
 from app.services.live.hub import Hub
 
 log = logging.getLogger(__name__)
@@ -328,7 +328,9 @@ class RunRecorder:
             # A plugin was deleted meanwhile: its runs and health have nowhere to go.
             async with self.db.engine.connect() as conn:
                 ids = {r.plugin_id for r in (*finished, *stale)} | set(changed)
-                alive = set(await conn.scalars(select(Plugin.id).where(Plugin.id.in_(ids))))
+                alive = set(
+                    await conn.scalars(select(PluginInstance.id).where(PluginInstance.id.in_(ids)))
+                )
             for r in (*finished, *stale):
                 if r.plugin_id not in alive:
                     r.id = None

@@ -17,9 +17,8 @@ from sqlalchemy import select, update
 from app.core.config import Settings
 from app.core.security import SecretBox
 from app.db.session import Database
-from app.models import Plugin, PluginRun
-from app.plugins.base import Plugin as PluginImpl
-from app.plugins.base import PluginContext
+from app.models import PluginInstance, PluginRun
+from app.plugins.base import Plugin, PluginContext
 from app.plugins.registry import PluginRegistry
 from app.services.metrics.prometheus import percentile
 from app.services.metrics.writer import MetricsWriter
@@ -67,7 +66,7 @@ class PluginScheduler:
         self.role = "disabled" if not settings.scheduler_enabled else "starting"
         self.lateness_ms: deque[float] = deque(maxlen=2000)
         self.run_counts: dict[str, int] = {}
-        self._instances: dict[int, tuple[datetime, PluginImpl]] = {}
+        self._instances: dict[int, tuple[datetime, Plugin]] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self.election = LeaderElection(
             db, settings, self._become_leader, self._step_down, lambda: self.role == "leader"
@@ -181,7 +180,7 @@ class PluginScheduler:
     # ----------------------------------------------------------------- jobs
     async def reload(self) -> None:
         async with self.db.session() as session:
-            plugins = list(await session.scalars(select(Plugin)))
+            plugins = list(await session.scalars(select(PluginInstance)))
         for p in plugins:
             self._schedule(p)
         self._seen = {p.id: p.updated_at for p in plugins}
@@ -189,7 +188,7 @@ class PluginScheduler:
     async def reconcile(self) -> None:
         """Pick up changes made through other replicas' APIs (the leader's own apply at once)."""
         async with self.db.session() as session:
-            rows = await session.execute(select(Plugin.id, Plugin.updated_at))
+            rows = await session.execute(select(PluginInstance.id, PluginInstance.updated_at))
             current = {plugin_id: updated for plugin_id, updated in rows}
         for plugin_id in set(self._seen) | set(current):
             if self._seen.get(plugin_id) != current.get(plugin_id):
@@ -198,7 +197,7 @@ class PluginScheduler:
     async def sync(self, plugin_id: int) -> None:
         """Re-read one instance after an API change and (re)schedule or remove its job."""
         async with self.db.session() as session:
-            plugin = await session.get(Plugin, plugin_id)
+            plugin = await session.get(PluginInstance, plugin_id)
         if plugin is None:
             self.unschedule(plugin_id)
             self.writer.forget_plugin(plugin_id)
@@ -222,7 +221,7 @@ class PluginScheduler:
             task = asyncio.get_running_loop().create_task(self._close_impl(plugin_id, entry[1]))
             task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
-    def _schedule(self, plugin: Plugin) -> None:
+    def _schedule(self, plugin: PluginInstance) -> None:
         job_id = f"plugin:{plugin.id}"
         entry = self.registry.get(plugin.type)
         if not plugin.enabled or entry is None or not entry.available:
@@ -256,7 +255,7 @@ class PluginScheduler:
             self._instances.pop(plugin_id, None)
             await self._close_impl(plugin_id, entry[1])
 
-    async def _close_impl(self, plugin_id: int, impl: PluginImpl) -> None:
+    async def _close_impl(self, plugin_id: int, impl: Plugin) -> None:
         """Close an instance on the loop it ran on; a plugin's close must not stop ours."""
         isolated = self._isolated.get(plugin_id)
         with contextlib.suppress(Exception):
@@ -342,7 +341,7 @@ class PluginScheduler:
         self, lock: asyncio.Lock, plugin_id: int, trigger: str, lateness_ms: float | None
     ) -> plugin_runner.RunResult | None:
         async with lock:
-            impl: PluginImpl
+            impl: Plugin
             cached = self._instances.get(plugin_id)
             if cached is not None and plugin_id in self._timeouts and trigger != "manual":
                 # sync() and reconcile() drop the instance when its row changes, so a
@@ -352,7 +351,7 @@ class PluginScheduler:
                 )
             try:
                 async with self.db.session() as session:
-                    plugin = await session.get(Plugin, plugin_id)
+                    plugin = await session.get(PluginInstance, plugin_id)
             except Exception as exc:
                 # The database is unreachable: keep collecting with the instance as last
                 # configured; its samples wait in the writer's buffer until it answers again.
@@ -381,7 +380,7 @@ class PluginScheduler:
     async def _execute(
         self,
         plugin_id: int,
-        impl: PluginImpl,
+        impl: Plugin,
         timeout_s: float,
         trigger: str,
         lateness_ms: float | None,
@@ -402,7 +401,7 @@ class PluginScheduler:
             await self._isolate(plugin_id)
         return result
 
-    async def _instance(self, plugin: Plugin) -> PluginImpl:
+    async def _instance(self, plugin: PluginInstance) -> Plugin:
         cached = self._instances.get(plugin.id)
         if cached and cached[0] == plugin.updated_at:
             return cached[1]
