@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Conflict
+from app.core.errors import Conflict, NotFound
 
 T = TypeVar("T")
 
@@ -27,6 +27,14 @@ async def paginate(
         select(entity).where(*where).order_by(*order_by).limit(limit).offset(offset)
     )
     return list(rows), int(total or 0)
+
+
+async def get_or_not_found(session: AsyncSession, entity: type[T], ident: int, missing: str) -> T:
+    """The row with primary key `ident`, else NotFound with the sentence `missing`."""
+    row = await session.get(entity, ident)
+    if row is None:
+        raise NotFound(missing)
+    return row
 
 
 async def commit_unique(session: AsyncSession, what: str, name: str) -> None:

@@ -271,6 +271,7 @@ def backend(tmp_path: Path) -> Iterator[tuple[str, Proc]]:
         proc.stop()
 
 
+@pytest.mark.slow
 def test_a_real_prometheus_scrapes_unity(backend: tuple[str, Proc], tmp_path: Path) -> None:
     binary = need("prometheus")
     url, _ = backend

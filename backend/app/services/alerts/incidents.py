@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import NotFound
-from app.db.queries import paginate
+from app.db.queries import get_or_not_found, paginate
 from app.models import AlertIncident, NotificationDelivery
 
 
@@ -48,10 +47,9 @@ async def list_incidents(
 
 
 async def get_incident(session: AsyncSession, incident_id: int) -> AlertIncident:
-    incident = await session.get(AlertIncident, incident_id)
-    if incident is None:
-        raise NotFound(f"No incident with id {incident_id}.")
-    return incident
+    return await get_or_not_found(
+        session, AlertIncident, incident_id, f"No incident with id {incident_id}."
+    )
 
 
 async def incident_deliveries(

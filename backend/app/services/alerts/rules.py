@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import InvalidInput, NotFound
-from app.db.queries import commit_unique
+from app.core.errors import InvalidInput
+from app.db.queries import commit_unique, get_or_not_found
 from app.models import AlertRule, AlertState, NotificationChannel, PluginInstance
 from app.models.enums import AlertStateName
 from app.schemas.alerts import RuleOut
@@ -78,10 +78,12 @@ async def state_counts(session: AsyncSession) -> dict[int, dict[str, int]]:
 
 
 async def get_rule(session: AsyncSession, rule_id: int) -> AlertRule:
-    rule = await session.get(AlertRule, rule_id)
-    if rule is None:
-        raise NotFound(f"No alert rule with id {rule_id}; list them with GET /api/v1/alerts/rules.")
-    return rule
+    return await get_or_not_found(
+        session,
+        AlertRule,
+        rule_id,
+        f"No alert rule with id {rule_id}; list them with GET /api/v1/alerts/rules.",
+    )
 
 
 async def _channels(session: AsyncSession, ids: list[int]) -> list[NotificationChannel]:

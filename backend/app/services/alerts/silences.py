@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import InvalidInput, NotFound
+from app.core.errors import InvalidInput
+from app.db.queries import get_or_not_found
 from app.models import AlertSilence
 from app.services.alerts.rules import check_plugin, get_rule
 
@@ -35,10 +36,9 @@ async def list_silences(session: AsyncSession, active_at: datetime | None) -> li
 
 
 async def get_silence(session: AsyncSession, silence_id: int) -> AlertSilence:
-    silence = await session.get(AlertSilence, silence_id)
-    if silence is None:
-        raise NotFound(f"No silence with id {silence_id}.")
-    return silence
+    return await get_or_not_found(
+        session, AlertSilence, silence_id, f"No silence with id {silence_id}."
+    )
 
 
 def _check_window(silence: AlertSilence) -> None:

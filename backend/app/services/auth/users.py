@@ -10,12 +10,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.errors import Conflict, Forbidden, NotFound, Unauthorized
+from app.core.errors import Conflict, Forbidden, Unauthorized
 from app.core.security import (
     create_access_token,
     hash_password,
     verify_password,
 )
+from app.db.queries import get_or_not_found
 from app.models import User
 
 log = logging.getLogger(__name__)
@@ -70,10 +71,7 @@ async def list_users(session: AsyncSession) -> list[User]:
 
 
 async def get_user(session: AsyncSession, user_id: int) -> User:
-    user = await session.get(User, user_id)
-    if user is None:
-        raise NotFound(f"No user with id {user_id}.")
-    return user
+    return await get_or_not_found(session, User, user_id, f"No user with id {user_id}.")
 
 
 async def _keep_an_admin(session: AsyncSession, user: User) -> None:

@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from app.core.config import Settings
+from app.core.worker import Backoff, error_text
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +129,7 @@ class Hub:
             except Exception as exc:  # Redis down: at least this replica's clients get it
                 if self.redis_error is None:
                     log.warning("Redis publish failed, delivering locally only: %s", exc)
-                self.redis_error = str(exc)
+                self.redis_error = error_text(exc)
         self.deliver(event.get("plugin_id"), data)
 
     def deliver(self, plugin_id: int | None, data: str) -> None:
@@ -143,12 +144,12 @@ class Hub:
                 client.close(CLOSE_TOO_SLOW, "send queue full: client too slow, reconnect")
 
     async def _listen(self) -> None:
-        backoff = 0.5
+        backoff = Backoff()
         while True:
             try:
                 pubsub = self._redis.pubsub()
                 await pubsub.subscribe(self.settings.redis_channel)
-                backoff = 0.5
+                backoff.reset()
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
                         continue
@@ -161,10 +162,10 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self.redis_error = str(exc)
-                log.warning("Redis subscription lost, retrying in %.1fs: %s", backoff, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10)
+                self.redis_error = error_text(exc)
+                delay = backoff.failed()
+                log.warning("Redis subscription lost, retrying in %.1fs: %s", delay, exc)
+                await asyncio.sleep(delay)
 
     # ----------------------------------------------------------------- one connection
     async def serve(self, ws: Socket, user: str) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.config import Settings
 from app.core.timers import FLUSH_PHASE, until_next
+from app.core.worker import Backoff, drain, error_text
 from app.db.session import Database, asyncpg_of
 from app.models import Sample as SampleRow
 from app.models.base import UTCDateTime
@@ -156,14 +157,7 @@ class MetricsWriter:
         """Flush what can be flushed within `deadline` seconds, then stop."""
         self._stopping = True
         self._wake.set()
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), deadline)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if not await drain(self._task, deadline):
             log.error("shutdown deadline reached with %d samples unwritten", self.stats.buffered)
 
     async def flushed(self, within: float = 10.0) -> None:
@@ -178,7 +172,7 @@ class MetricsWriter:
         While one group's COPY and commit are in the database, the next group is prepared
         (series ids, records) on the loop, so Python and PostgreSQL work at the same time.
         """
-        backoff = 0.5
+        backoff = Backoff()
         storing: tuple[asyncio.Task[None], list[Batch], Prepared] | None = None
         while True:
             if not self._queue and storing is None:
@@ -228,19 +222,17 @@ class MetricsWriter:
                     self._queue.extendleft(reversed(group))
                     self.stats.buffered += sum(len(b.samples) for b in group)
                 self.stats.failures += 1
-                self.stats.last_error = (
-                    f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
-                )
+                self.stats.last_error = error_text(error)
                 self.stats.last_error_at = datetime.now(UTC)
+                delay = backoff.failed()
                 log.warning(
-                    "metrics write failed, retrying in %.1fs: %s", backoff, self.stats.last_error
+                    "metrics write failed, retrying in %.1fs: %s", delay, self.stats.last_error
                 )
                 if self._stopping:
                     return
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                await asyncio.sleep(delay)
                 continue
-            backoff = 0.5
+            backoff.reset()
             if prepared is not None:
                 storing = (asyncio.create_task(self._store(prepared)), batches, prepared)
 

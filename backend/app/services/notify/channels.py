@@ -8,9 +8,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import NotFound
 from app.core.security import SecretBox
-from app.db.queries import commit_unique, paginate
+from app.db.queries import commit_unique, get_or_not_found, paginate
 from app.models import NotificationChannel, NotificationDelivery
 from app.plugins.base import SECRET_MASK
 from app.schemas.alerts import ChannelOut
@@ -38,12 +37,12 @@ async def list_channels(session: AsyncSession) -> list[NotificationChannel]:
 
 
 async def get_channel(session: AsyncSession, channel_id: int) -> NotificationChannel:
-    channel = await session.get(NotificationChannel, channel_id)
-    if channel is None:
-        raise NotFound(
-            f"No notification channel with id {channel_id}; list them with GET /api/v1/channels."
-        )
-    return channel
+    return await get_or_not_found(
+        session,
+        NotificationChannel,
+        channel_id,
+        f"No notification channel with id {channel_id}; list them with GET /api/v1/channels.",
+    )
 
 
 async def create_channel(

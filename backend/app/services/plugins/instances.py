@@ -9,10 +9,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import InvalidInput, NotFound
+from app.core.errors import InvalidInput
 from app.core.security import SecretBox
 from app.core.validation import fields_of, summary
-from app.db.queries import commit_unique, paginate
+from app.db.queries import commit_unique, get_or_not_found, paginate
 from app.models import PluginHealth, PluginInstance, PluginRun
 from app.plugins.base import SECRET_MASK, Plugin, PluginConfig
 from app.plugins.registry import PluginRegistry, PluginType
@@ -90,10 +90,12 @@ async def list_plugins(session: AsyncSession) -> list[PluginInstance]:
 
 
 async def get_plugin(session: AsyncSession, plugin_id: int) -> PluginInstance:
-    plugin = await session.get(PluginInstance, plugin_id)
-    if plugin is None:
-        raise NotFound(f"No plugin with id {plugin_id}; list them with GET /api/v1/plugins.")
-    return plugin
+    return await get_or_not_found(
+        session,
+        PluginInstance,
+        plugin_id,
+        f"No plugin with id {plugin_id}; list them with GET /api/v1/plugins.",
+    )
 
 
 async def create_plugin(

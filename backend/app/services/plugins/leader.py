@@ -110,8 +110,11 @@ class LeaderElection:
 
     async def _release(self) -> None:
         conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.invalidate()  # closing the session releases the advisory lock
-            with contextlib.suppress(Exception):
-                await conn.close()
+        if conn is None:
+            return
+        # Closing the session releases the advisory lock; a connection already gone took it along.
+        for step in (conn.invalidate, conn.close):
+            try:
+                await step()
+            except Exception as exc:
+                log.debug("releasing the leader lock's connection: %s", exc)

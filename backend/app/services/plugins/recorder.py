@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.config import Settings
 from app.core.timers import FLUSH_PHASE, until_next
+from app.core.worker import Backoff, drain, error_text
 from app.db.session import Database
 from app.models import PluginHealth, PluginInstance, PluginRun
 from app.services.live.hub import Hub
@@ -188,16 +189,8 @@ class RunRecorder:
     async def stop(self, deadline: float) -> None:
         self._stopping = True
         self._wake.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), deadline)
-            except TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
-                log.error(
-                    "shutdown deadline reached with %d run records unsaved", len(self._finished)
-                )
+        if not await drain(self._task, deadline):
+            log.error("shutdown deadline reached with %d run records unsaved", len(self._finished))
 
     def forget_health(self) -> None:
         """Another replica may have written health meanwhile: read it again when needed."""
@@ -267,7 +260,7 @@ class RunRecorder:
 
     # ----------------------------------------------------------------- writing
     async def _loop(self) -> None:
-        backoff = FLUSH_SECONDS
+        backoff = Backoff(FLUSH_SECONDS)
         while True:
             if self._finished or self._changed or self.inflight:
                 with contextlib.suppress(TimeoutError):
@@ -299,18 +292,14 @@ class RunRecorder:
                     self._changed.setdefault(pid, h)
                 self._status_changed |= status_changed
                 self.failures += 1
-                self.last_error = (
-                    f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
-                )
-                log.warning(
-                    "run records not saved, retrying in %.1fs: %s", backoff, self.last_error
-                )
+                self.last_error = error_text(exc)
+                delay = backoff.failed()
+                log.warning("run records not saved, retrying in %.1fs: %s", delay, self.last_error)
                 if self._stopping:
                     return
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                await asyncio.sleep(delay)
                 continue
-            backoff = FLUSH_SECONDS
+            backoff.reset()
             self.last_error = None
             for r in finished:
                 r.saved.set()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -258,11 +257,13 @@ class PluginScheduler:
     async def _close_impl(self, plugin_id: int, impl: Plugin) -> None:
         """Close an instance on the loop it ran on; a plugin's close must not stop ours."""
         isolated = self._isolated.get(plugin_id)
-        with contextlib.suppress(Exception):
+        try:
             if isolated is not None:
                 await asyncio.wait_for(isolated.run(impl.close), 2)
             else:
                 await asyncio.wait_for(impl.close(), 5)
+        except Exception as exc:
+            log.debug("closing the plugin instance failed: %s", exc, extra={"plugin_id": plugin_id})
 
     async def _isolate(self, plugin_id: int) -> None:
         """From now on run this instance's collect_data on an event loop in its own thread."""
