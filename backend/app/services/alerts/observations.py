@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import AlertRule, PluginHealth, PluginInstance, Series
+from app.models.enums import HealthStatus
 from app.services.alerts.rules import condition, labels_match
 
 
@@ -37,7 +38,7 @@ async def current(
         if rule.plugin_id is not None:
             hq = hq.where(PluginHealth.plugin_id == rule.plugin_id)
         for health, enabled in (await session.execute(hq)).all():
-            active = enabled and health.status == "down"
+            active = enabled and health.status == HealthStatus.DOWN
             reason = "the plugin is healthy again" if enabled else "the plugin was disabled"
             observations.append(
                 Observation(
@@ -89,7 +90,7 @@ def from_event(rule: AlertRule, event: dict[str, Any]) -> list[Observation]:
                 plugin_id,
                 None,
                 {},
-                health.get("status") == "down",
+                health.get("status") == HealthStatus.DOWN,
                 float(health.get("consecutive_failures") or 0),
                 "the plugin is healthy again",
             )

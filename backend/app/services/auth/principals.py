@@ -13,6 +13,7 @@ from app.core.config import Settings
 from app.core.errors import Forbidden, Unauthorized
 from app.core.security import API_TOKEN_PREFIX, TokenError, decode_access_token, hash_api_token
 from app.models import ApiToken, User
+from app.models.enums import Role
 
 # Writing last_used_at on every request would turn reads into writes; once a minute is plenty.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -103,6 +104,6 @@ async def identify(
 
 
 def require_admin(user: User) -> User:
-    if user.role != "admin":
+    if user.role != Role.ADMIN:
         raise Forbidden("This needs an admin account; viewers can only read.")
     return user

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.errors import NotFound
 from app.core.security import new_api_token
 from app.models import ApiToken, User
+from app.models.enums import Role
 
 log = logging.getLogger(__name__)
 
@@ -31,14 +32,14 @@ async def create_api_token(
 
 async def list_api_tokens(session: AsyncSession, user: User) -> list[ApiToken]:
     query = select(ApiToken).order_by(ApiToken.id)
-    if user.role != "admin":
+    if user.role != Role.ADMIN:
         query = query.where(ApiToken.user_id == user.id)
     return list(await session.scalars(query))
 
 
 async def revoke_api_token(session: AsyncSession, user: User, token_id: int) -> None:
     token = await session.get(ApiToken, token_id)
-    if token is None or (token.user_id != user.id and user.role != "admin"):
+    if token is None or (token.user_id != user.id and user.role != Role.ADMIN):
         raise NotFound(f"No API token with id {token_id}.")
     await session.delete(token)
     await session.commit()

@@ -18,6 +18,7 @@ from app.core.security import (
 )
 from app.db.queries import get_or_not_found
 from app.models import User
+from app.models.enums import Role
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,7 @@ async def create_user(session: AsyncSession, username: str, password: str, role:
 async def setup_first_admin(session: AsyncSession, username: str, password: str) -> User:
     if await user_count(session):
         raise Conflict("Unity is already set up; sign in with an existing account instead.")
-    return await create_user(session, username, password, "admin")
+    return await create_user(session, username, password, Role.ADMIN)
 
 
 async def login(
@@ -76,10 +77,12 @@ async def get_user(session: AsyncSession, user_id: int) -> User:
 
 async def _keep_an_admin(session: AsyncSession, user: User) -> None:
     """Refuse to take away the last active admin: nobody could manage Unity afterwards."""
-    if user.role != "admin" or user.disabled:
+    if user.role != Role.ADMIN or user.disabled:
         return  # a viewer or an already disabled admin: no active admin is lost
     admins = await session.scalar(
-        select(func.count()).select_from(User).where(User.role == "admin", User.disabled.is_(False))
+        select(func.count())
+        .select_from(User)
+        .where(User.role == Role.ADMIN, User.disabled.is_(False))
     )
     if (admins or 0) <= 1:
         raise Conflict("This is the last active admin; make another user admin first.")
@@ -95,7 +98,7 @@ async def update_user(
     password: str | None = None,
 ) -> User:
     user = await get_user(session, user_id)
-    if (role is not None and role != "admin") or disabled is True:
+    if (role is not None and role != Role.ADMIN) or disabled is True:
         await _keep_an_admin(session, user)
     if role is not None:
         user.role = role

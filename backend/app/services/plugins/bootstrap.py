@@ -7,6 +7,7 @@ import logging
 from sqlalchemy import func, select
 
 from app.models import PluginInstance
+from app.models.enums import Role
 from app.services.auth import users
 from app.services.plugins import instances as plugins
 from app.state import AppState
@@ -20,7 +21,7 @@ async def first_start(state: AppState) -> None:
         fresh = await users.user_count(session) == 0
         if fresh and settings.admin_username and settings.admin_password:
             await users.create_user(
-                session, settings.admin_username, settings.admin_password, "admin"
+                session, settings.admin_username, settings.admin_password, Role.ADMIN
             )
             log.info("created admin %r from ADMIN_USERNAME/ADMIN_PASSWORD", settings.admin_username)
         elif fresh:

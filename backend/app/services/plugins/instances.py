@@ -14,6 +14,7 @@ from app.core.security import SecretBox
 from app.core.validation import fields_of, summary
 from app.db.queries import commit_unique, get_or_not_found, paginate
 from app.models import PluginHealth, PluginInstance, PluginRun
+from app.models.enums import HealthStatus
 from app.plugins.base import SECRET_MASK, Plugin, PluginConfig
 from app.plugins.registry import PluginRegistry, PluginType
 from app.schemas.plugins import HealthOut, PluginOut, PluginTypeOut
@@ -194,7 +195,7 @@ async def list_runs(
 
 def unknown_health(plugin_id: int | None = None) -> PluginHealth:
     """The health of a plugin that has not run yet."""
-    return PluginHealth(plugin_id=plugin_id, status="unknown", consecutive_failures=0)
+    return PluginHealth(plugin_id=plugin_id, status=HealthStatus.UNKNOWN, consecutive_failures=0)
 
 
 async def get_health(session: AsyncSession, plugin_id: int) -> PluginHealth:

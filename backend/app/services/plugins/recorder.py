@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, text, update
@@ -26,9 +26,12 @@ from app.core.timers import FLUSH_PHASE, until_next
 from app.core.worker import Backoff, drain, error_text
 from app.db.session import Database
 from app.models import PluginHealth, PluginInstance, PluginRun
+from app.models.enums import HealthStatus, RunStatus
 from app.services.live.hub import Hub
 
 log = logging.getLogger(__name__)
+
+INTERRUPTED = "The backend stopped during this run."
 
 CHECKPOINT_SECONDS = 1.0
 FLUSH_SECONDS = 1.0  # how stale run history and health may be (run-now does not wait for it)
@@ -39,7 +42,7 @@ MAX_PENDING = 100_000  # finished runs waiting while the database is down
 @dataclass
 class Health:
     plugin_id: int
-    status: str = "unknown"
+    status: str = HealthStatus.UNKNOWN
     consecutive_failures: int = 0
     last_run_at: datetime | None = None
     last_success_at: datetime | None = None
@@ -57,7 +60,7 @@ class RunRecord:
     started_at: datetime
     lateness_ms: float | None
     id: int | None = None
-    status: str = "running"
+    status: str = RunStatus.RUNNING
     finished_at: datetime | None = None
     duration_ms: float | None = None
     error: str | None = None
@@ -104,14 +107,14 @@ def next_health(
     if ok:
         health.consecutive_failures = 0
         health.last_success_at = now
-        health.status = "healthy"
+        health.status = HealthStatus.HEALTHY
     else:
         health.consecutive_failures += 1
         health.last_error = error
         if health.consecutive_failures >= settings.health_down_after:
-            health.status = "down"
+            health.status = HealthStatus.DOWN
         elif health.consecutive_failures >= settings.health_degraded_after:
-            health.status = "degraded"
+            health.status = HealthStatus.DEGRADED
     if health.status != before:
         health.changed_at = now
         return True
@@ -192,6 +195,26 @@ class RunRecorder:
         if not await drain(self._task, deadline):
             log.error("shutdown deadline reached with %d run records unsaved", len(self._finished))
 
+    async def mark_interrupted(self) -> None:
+        """Runs left `running` by a crashed leader will never finish: say so."""
+        try:
+            async with self.db.session() as session:
+                res = await session.execute(
+                    update(PluginRun)
+                    .where(PluginRun.status == RunStatus.RUNNING)
+                    .values(
+                        status=RunStatus.INTERRUPTED,
+                        error=INTERRUPTED,
+                        finished_at=datetime.now(UTC),
+                    )
+                )
+                await session.commit()
+                count = getattr(res, "rowcount", 0) or 0
+                if count:
+                    log.warning("marked %d unfinished runs as interrupted", count)
+        except Exception as exc:
+            log.warning("could not mark interrupted runs: %s", exc)
+
     def forget_health(self) -> None:
         """Another replica may have written health meanwhile: read it again when needed."""
         self._health.clear()
@@ -220,9 +243,9 @@ class RunRecorder:
         record.finished_at, record.duration_ms = finished, duration_ms
         # The record leaves `inflight` only once it is in `_finished`: the loop, which may run
         # while the health is read below, must never find it in neither and go to sleep.
-        if status != "interrupted":
+        if status != RunStatus.INTERRUPTED:
             health = await self._health_of(record.plugin_id)
-            if next_health(health, status == "success", error, finished, self.settings):
+            if next_health(health, status == RunStatus.SUCCESS, error, finished, self.settings):
                 self._status_changed.add(record.plugin_id)
             self._changed[record.plugin_id] = health
         if len(self._finished) >= MAX_PENDING:

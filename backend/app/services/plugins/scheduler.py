@@ -11,12 +11,13 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from app.core.config import Settings
 from app.core.security import SecretBox
 from app.db.session import Database
-from app.models import PluginInstance, PluginRun
+from app.models import PluginInstance
+from app.models.enums import RunStatus, SchedulerRole
 from app.plugins.base import Plugin, PluginContext
 from app.plugins.registry import PluginRegistry
 from app.services.metrics.prometheus import percentile
@@ -24,13 +25,12 @@ from app.services.metrics.writer import MetricsWriter
 from app.services.plugins import runner as plugin_runner
 from app.services.plugins.instances import materialize
 from app.services.plugins.leader import LeaderElection
-from app.services.plugins.recorder import RunRecorder
+from app.services.plugins.recorder import INTERRUPTED, RunRecorder
 
 log = logging.getLogger(__name__)
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 RECONCILE_SECONDS = 10
-INTERRUPTED = "The backend stopped during this run."
 
 
 def _stagger(plugin_id: int, interval: int) -> datetime:
@@ -62,13 +62,19 @@ class PluginScheduler:
         self.recorder = recorder
         self.executor = executor
         self.scheduler = AsyncIOScheduler(timezone=UTC)
-        self.role = "disabled" if not settings.scheduler_enabled else "starting"
+        self.role = (
+            SchedulerRole.DISABLED if not settings.scheduler_enabled else SchedulerRole.STARTING
+        )
         self.lateness_ms: deque[float] = deque(maxlen=2000)
         self.run_counts: dict[str, int] = {}
         self._instances: dict[int, tuple[datetime, Plugin]] = {}
         self._locks: dict[int, asyncio.Lock] = {}
         self.election = LeaderElection(
-            db, settings, self._become_leader, self._step_down, lambda: self.role == "leader"
+            db,
+            settings,
+            self._become_leader,
+            self._step_down,
+            lambda: self.role == SchedulerRole.LEADER,
         )
         self._maintenance: list[tuple[str, Any, int]] = []
         self._inflight: set[asyncio.Task[Any]] = set()
@@ -82,7 +88,7 @@ class PluginScheduler:
     # ----------------------------------------------------------------- lifecycle
     @property
     def state(self) -> str:
-        if self.role == "disabled":
+        if self.role == SchedulerRole.DISABLED:
             return "disabled"
         return "running" if self.scheduler.running else "stopped"
 
@@ -91,14 +97,14 @@ class PluginScheduler:
         self._maintenance.append((name, func, seconds))
 
     async def start(self) -> None:
-        if self.role == "disabled":
+        if self.role == SchedulerRole.DISABLED:
             log.info("scheduler disabled by SCHEDULER_ENABLED=false")
             return
         self.scheduler.start(paused=True)
         if self.db.is_sqlite:
             await self._become_leader()
         else:
-            self.role = "standby"
+            self.role = SchedulerRole.STANDBY
             # Only PostgreSQL can have several replicas, each with its own API.
             self.add_maintenance("reconcile", self.reconcile, RECONCILE_SECONDS)
             self.election.start()
@@ -116,7 +122,7 @@ class PluginScheduler:
             for record in list(self.recorder.inflight):
                 await self.recorder.finish(
                     record,
-                    "interrupted",
+                    RunStatus.INTERRUPTED,
                     INTERRUPTED,
                     0,
                     now,
@@ -132,10 +138,10 @@ class PluginScheduler:
 
     # ----------------------------------------------------------------- leadership
     async def _become_leader(self) -> None:
-        self.role = "leader"
+        self.role = SchedulerRole.LEADER
         log.info("this replica is the scheduler leader")
         self.recorder.forget_health()  # the previous leader kept it until now
-        await self._mark_interrupted()
+        await self.recorder.mark_interrupted()
         await self.reload()
         for name, func, seconds in self._maintenance:
             self.scheduler.add_job(
@@ -151,30 +157,10 @@ class PluginScheduler:
 
     async def _step_down(self, why: str) -> None:
         log.warning("scheduler standing by: %s", why)
-        self.role = "standby"
+        self.role = SchedulerRole.STANDBY
         self.scheduler.pause()
         for job in self.scheduler.get_jobs():
             job.remove()
-
-    async def _mark_interrupted(self) -> None:
-        """Runs left `running` by a crashed leader will never finish: say so."""
-        try:
-            async with self.db.session() as session:
-                res = await session.execute(
-                    update(PluginRun)
-                    .where(PluginRun.status == "running")
-                    .values(
-                        status="interrupted",
-                        error=INTERRUPTED,
-                        finished_at=datetime.now(UTC),
-                    )
-                )
-                await session.commit()
-                count = getattr(res, "rowcount", 0) or 0
-                if count:
-                    log.warning("marked %d unfinished runs as interrupted", count)
-        except Exception as exc:
-            log.warning("could not mark interrupted runs: %s", exc)
 
     # ----------------------------------------------------------------- jobs
     async def reload(self) -> None:
@@ -208,7 +194,7 @@ class PluginScheduler:
             return
         self._seen[plugin_id] = plugin.updated_at
         await self._drop_instance(plugin_id, keep_if=plugin.updated_at)
-        if self.role == "leader":
+        if self.role == SchedulerRole.LEADER:
             self._schedule(plugin)
 
     def unschedule(self, plugin_id: int) -> None:

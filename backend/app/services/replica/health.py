@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import text
 
 from app.core.config import VERSION
+from app.models.enums import HealthStatus
 from app.schemas.health import HealthBody, WriterHealth
 
 if TYPE_CHECKING:
@@ -34,7 +35,7 @@ async def check(state: AppState) -> HealthBody:
     if state.hub.redis_error:
         reasons.append(f"Redis unreachable: {state.hub.redis_error}")
     return HealthBody(
-        status="healthy" if not reasons else "degraded",
+        status=HealthStatus.HEALTHY if not reasons else HealthStatus.DEGRADED,
         scheduler=state.scheduler.state,
         database=database,
         role=state.scheduler.role,
