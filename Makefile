@@ -52,8 +52,9 @@ test: test-backend test-frontend test-e2e ## every test: backend (PostgreSQL + S
 	@if [ "$$CI" = "true" ] || docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory test-compose; \
 	 else echo "test-compose: no Docker engine reachable, skipped (runs in CI)"; fi
 
-test-quick: venv ## inner loop: backend on SQLite only, no browser, compose, PostgreSQL or `slow` tests
+test-quick: venv ## inner loop: backend on SQLite only, no browser, compose, Docker, PostgreSQL or `slow` tests
 	cd $(BACKEND) && $(PY) -m pytest -q -p no:cacheprovider --ignore=tests/deploy \
+	  --ignore=tests/plugins/test_docker.py \
 	  -m "not slow and not postgres" -k "not postgresql" $(PYTEST_ARGS)
 
 test-backend: venv ## backend tests (pytest) on PostgreSQL and SQLite

@@ -30,8 +30,7 @@ from app.models import (
 )
 from app.plugins.base import Sample
 from app.services.alerts import rules, silences
-from app.services.notify import channels
-from app.services.notify import notifier as notifications
+from app.services.notify import channels, notifier
 from app.services.plugins.recorder import health_event
 from app.state import AppState
 from tests.alert_helpers import FakeClock, Receiver
@@ -167,7 +166,7 @@ def test_backoff_doubles_and_is_capped(tmp_path: Path) -> None:
     s = make_settings(
         "sqlite:///x.db", tmp_path, notify_retry_base_seconds=30, notify_retry_max_seconds=100
     )
-    assert [notifications.backoff(s, n) for n in (1, 2, 3, 4)] == [30, 60, 100, 100]
+    assert [notifier.backoff(s, n) for n in (1, 2, 3, 4)] == [30, 60, 100, 100]
 
 
 # ------------------------------------------------------------------------- metric rules
@@ -398,13 +397,13 @@ async def test_apprise_runs_in_the_notifier_threads_not_on_the_event_loop(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     threads: list[str] = []
-    real = notifications._send_blocking
+    real = notifier._send_blocking
 
     def spy(*args: Any) -> str | None:
         threads.append(threading.current_thread().name)
         return real(*args)
 
-    monkeypatch.setattr(notifications, "_send_blocking", spy)
+    monkeypatch.setattr(notifier, "_send_blocking", spy)
     await env.rule(for_seconds=0)
     await env.sample(95)
     assert threads and all(t.startswith("notify") for t in threads)

@@ -17,7 +17,7 @@ from app.db.session import make_engine
 from app.models import PluginInstance, Rollup1h, Rollup1m, Series
 from app.models import Sample as SampleRow
 from app.plugins.base import Sample
-from app.services.metrics import reader as metrics_query
+from app.services.metrics import reader
 from app.services.metrics.writer import MetricsWriter
 from tests.conftest import make_settings
 
@@ -397,7 +397,7 @@ async def test_a_series_deleted_by_another_replica_is_forgotten_within_the_ttl(
     plugin_id: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(metrics_query, "SERIES_TTL_SECONDS", 0.3)
+    monkeypatch.setattr(reader, "SERIES_TTL_SECONDS", 0.3)
     await write_series(app, plugin_id, T0, 30, 10)
     sid = await series_id(app)
     assert (await _query(client, admin, sid, T0)).status_code == 200
