@@ -40,8 +40,7 @@ from app.services.alerts.messages import message, summary
 from app.services.alerts.observations import Observation
 from app.services.alerts.rules import ACTIVE
 from app.services.alerts.silences import active_silence
-from app.services.notify import notifier as notifications
-from app.services.notify.notifier import Clock, Notifier, utc_now
+from app.services.notify.notifier import Clock, Notifier, enqueue, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -317,7 +316,7 @@ class AlertService:
         if not channel_ids:
             return
         title, body, notify_type = message(incident, kind)
-        notifications.enqueue(
+        enqueue(
             session,
             channel_ids,
             incident_id=incident.id,

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.models import PluginInstance
 from app.models.enums import Role
 from app.services.auth import users
-from app.services.plugins import instances as plugins
+from app.services.plugins import instances
 from app.state import AppState
 
 log = logging.getLogger(__name__)
@@ -35,7 +35,7 @@ async def first_start(state: AppState) -> None:
             and entry
             and entry.available
         ):
-            await plugins.create_plugin(
+            await instances.create_plugin(
                 session,
                 state.registry,
                 state.box,

@@ -22,7 +22,7 @@ from app.plugins.base import Plugin, PluginContext
 from app.plugins.registry import PluginRegistry
 from app.services.metrics.prometheus import percentile
 from app.services.metrics.writer import MetricsWriter
-from app.services.plugins import runner as plugin_runner
+from app.services.plugins import runner
 from app.services.plugins.instances import materialize
 from app.services.plugins.leader import LeaderElection
 from app.services.plugins.recorder import INTERRUPTED, RunRecorder
@@ -83,7 +83,7 @@ class PluginScheduler:
         # database is unreachable, their samples waiting in the writer's buffer.
         self._timeouts: dict[int, float] = {}
         # Instances whose collect_data blocked the event loop run on a loop in their own thread.
-        self._isolated: dict[int, plugin_runner.IsolatedLoop] = {}
+        self._isolated: dict[int, runner.IsolatedLoop] = {}
 
     # ----------------------------------------------------------------- lifecycle
     @property
@@ -258,7 +258,7 @@ class PluginScheduler:
         entry = self._instances.pop(plugin_id, None)
         if entry is not None:  # it was built on (and may hold resources of) the main loop
             await self._close_impl(plugin_id, entry[1])
-        self._isolated[plugin_id] = plugin_runner.IsolatedLoop(f"plugin-{plugin_id}-isolated")
+        self._isolated[plugin_id] = runner.IsolatedLoop(f"plugin-{plugin_id}-isolated")
         log.warning(
             "plugin blocked the event loop: its runs now go to a thread of their own",
             extra={"plugin_id": plugin_id},
@@ -313,7 +313,7 @@ class PluginScheduler:
 
     async def run(
         self, plugin_id: int, trigger: str = "manual", lateness_ms: float | None = None
-    ) -> plugin_runner.RunResult | None:
+    ) -> runner.RunResult | None:
         lock = self._locks.setdefault(plugin_id, asyncio.Lock())
         task = asyncio.current_task()
         if task is not None:
@@ -326,7 +326,7 @@ class PluginScheduler:
 
     async def _run_locked(
         self, lock: asyncio.Lock, plugin_id: int, trigger: str, lateness_ms: float | None
-    ) -> plugin_runner.RunResult | None:
+    ) -> runner.RunResult | None:
         async with lock:
             impl: Plugin
             cached = self._instances.get(plugin_id)
@@ -361,7 +361,7 @@ class PluginScheduler:
                 try:
                     impl = await self._instance(plugin)
                 except Exception as exc:  # unreadable secrets, a missing type: a failed run
-                    impl = plugin_runner.BrokenInstance(f"The plugin could not be prepared: {exc}")
+                    impl = runner.BrokenInstance(f"The plugin could not be prepared: {exc}")
             return await self._execute(plugin_id, impl, timeout, trigger, lateness_ms)
 
     async def _execute(
@@ -371,8 +371,8 @@ class PluginScheduler:
         timeout_s: float,
         trigger: str,
         lateness_ms: float | None,
-    ) -> plugin_runner.RunResult:
-        result = await plugin_runner.execute(
+    ) -> runner.RunResult:
+        result = await runner.execute(
             plugin_id,
             impl,
             timeout_s,
