@@ -9,7 +9,7 @@ PY       := $(abspath $(VENV))/bin/python
 LOCK     := $(BACKEND)/requirements-dev.lock
 COMPOSE  ?= docker compose
 
-.PHONY: help venv run dev test test-backend test-frontend test-e2e test-compose lint format \
+.PHONY: help venv run dev test test-quick test-backend test-frontend test-e2e test-compose lint format audit \
         migrate openapi check-openapi frontend-build bench env up down logs backup restore \
         rotate-key clean
 
@@ -52,6 +52,11 @@ test: test-backend test-frontend test-e2e ## every test: backend (PostgreSQL + S
 	@if [ "$$CI" = "true" ] || docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory test-compose; \
 	 else echo "test-compose: no Docker engine reachable, skipped (runs in CI)"; fi
 
+test-quick: venv ## inner loop: backend on SQLite only, no browser, compose, Docker, PostgreSQL or `slow` tests
+	cd $(BACKEND) && $(PY) -m pytest -q -p no:cacheprovider --ignore=tests/deploy \
+	  --ignore=tests/plugins/test_docker.py \
+	  -m "not slow and not postgres" -k "not postgresql" $(PYTEST_ARGS)
+
 test-backend: venv ## backend tests (pytest) on PostgreSQL and SQLite
 	cd $(BACKEND) && $(PY) -m pytest $(PYTEST_ARGS)
 
@@ -64,10 +69,13 @@ test-e2e: venv $(FRONTEND)/node_modules/.installed ## Playwright in Chromium thr
 test-compose: ## docker-compose up of the shipped stack, checked through its ports
 	bash scripts/test-compose.sh
 
-lint: venv ## ruff, mypy (strict) and bandit on the backend; tsc on the frontend
+lint: venv $(FRONTEND)/node_modules/.installed ## ruff, mypy (strict), bandit; tsc and ESLint on the frontend
 	cd $(BACKEND) && $(PY) -m ruff check . && $(PY) -m ruff format --check . \
 	  && $(PY) -m mypy && $(PY) -m bandit -q -c pyproject.toml -r app
-	@if [ -d $(FRONTEND)/node_modules ]; then cd $(FRONTEND) && npm run lint; fi
+	cd $(FRONTEND) && npm run lint
+
+audit: venv ## known vulnerabilities in the locked dependencies (needs the network)
+	$(PY) scripts/audit.py
 
 format: venv ## apply ruff's formatting and safe fixes
 	cd $(BACKEND) && $(PY) -m ruff check --fix . && $(PY) -m ruff format .

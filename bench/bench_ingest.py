@@ -32,12 +32,8 @@ from sqlalchemy.engine import make_url
 
 from app.db.session import Database
 from app.plugins.base import Sample
-from app.services.metrics_store import (
-    GROUP_BATCHES,
-    MetricsWriter,
-    ensure_partitions,
-    partition_name,
-)
+from app.services.metrics.partitions import ensure_partitions, partition_name
+from app.services.metrics.writer import GROUP_BATCHES, MetricsWriter
 
 TOTAL = int(os.environ.get("BENCH_INGEST_SAMPLES", "1000000"))
 ROUNDS = int(os.environ.get("BENCH_INGEST_ROUNDS", "2"))
@@ -143,7 +139,7 @@ async def main() -> None:
                 (r["plugin_id"], r["name"], r["labels_key"]): r["id"]
                 for r in await apg.fetch("SELECT id, plugin_id, name, labels_key FROM series")
             }
-            from app.services.metrics_store import labels_key
+            from app.services.metrics.series_cache import labels_key
 
             records = [
                 (ids[(p, s.name, labels_key(s.labels))], ts, float(s.value))

@@ -68,7 +68,7 @@ from starlette.routing import Route
 from app.db.session import Database
 from app.main import create_app
 from app.schemas.metrics import Point
-from app.services.metrics_store import ensure_partitions
+from app.services.metrics.partitions import ensure_partitions
 
 SERIES = int(os.environ.get("BENCH_QUERY_SERIES", "1000"))
 POINTS = int(os.environ.get("BENCH_QUERY_POINTS", "10000"))

@@ -18,7 +18,7 @@ from app.core.logging import setup_logging
 from app.core.security import SecretBox
 from app.db.migrate import migrate
 from app.db.session import Database
-from app.services.notifications import rotate_channel_urls
+from app.services.notify.channels import rotate_channel_urls
 
 log = logging.getLogger("app.cli")
 
@@ -71,7 +71,7 @@ async def _rotate(settings: Settings) -> int:
 
     All or nothing: one transaction, and a credential no key opens aborts it with a sentence.
     """
-    from app.models import Plugin
+    from app.models import PluginInstance
 
     box = SecretBox(settings.encryption_keys)
     newest = SecretBox(settings.encryption_keys[:1])
@@ -79,8 +79,10 @@ async def _rotate(settings: Settings) -> int:
     count = 0
     try:
         async with db.session() as session:
-            for plugin in await session.scalars(select(Plugin).where(Plugin.secrets.is_not(None))):
-                assert plugin.secrets is not None  # nosec B101 # type narrowing for mypy; the invariant holds by construction
+            for plugin in await session.scalars(
+                select(PluginInstance).where(PluginInstance.secrets.is_not(None))
+            ):
+                assert plugin.secrets is not None
                 try:
                     plugin.secrets = box.rotate(plugin.secrets)
                 except ValueError as exc:

@@ -26,6 +26,8 @@ from app.api import (
     users,
     ws,
 )
+from app.api.client_address import TrustedProxies
+from app.api.spa import mount_spa
 from app.core.config import VERSION, Settings, get_settings
 from app.core.errors import install_error_handlers
 from app.core.logging import setup_logging
@@ -34,19 +36,18 @@ from app.db.migrate import migrate
 from app.db.session import Database
 from app.models import ApiToken, User
 from app.plugins.registry import PluginRegistry
-from app.services import bootstrap
-from app.services.alerts import AlertService
-from app.services.auth import Principals
-from app.services.maintenance import StorageMaintenance
-from app.services.metrics_query import MetricsReader
-from app.services.metrics_store import MetricsWriter
-from app.services.notifications import Notifier
-from app.services.plugin_scheduler import PluginScheduler
-from app.services.rate_limit import RateLimiter, TrustedProxies
-from app.services.run_recorder import RunRecorder
-from app.services.spa import mount_spa
-from app.services.state import AppState
-from app.services.ws_hub import Hub
+from app.services.alerts.engine import AlertService
+from app.services.auth.login_limits import RateLimiter
+from app.services.auth.principals import Principals
+from app.services.live.hub import Hub
+from app.services.metrics.maintenance import StorageMaintenance
+from app.services.metrics.reader import MetricsReader
+from app.services.metrics.writer import MetricsWriter
+from app.services.notify.notifier import Notifier
+from app.services.plugins import bootstrap
+from app.services.plugins.recorder import RunRecorder
+from app.services.plugins.scheduler import PluginScheduler
+from app.state import AppState
 
 log = logging.getLogger("app")
 

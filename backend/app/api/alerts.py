@@ -2,51 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
 from app.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
 from app.core.errors import ADMIN, AUTH, Conflict, InvalidInput, NotFound, responses
-from app.models import AlertRule, AlertSilence
+from app.models import AlertSilence, AlertState
+from app.models.enums import AlertStateName, IncidentStatus, Severity
 from app.schemas.alerts import (
     IncidentDetail,
     IncidentOut,
-    IncidentStatus,
     RuleCreate,
     RuleOut,
     RuleUpdate,
-    Severity,
     SilenceCreate,
     SilenceOut,
     SilenceUpdate,
-    StateName,
     StateOut,
 )
 from app.schemas.common import Page
-from app.services import alerts as svc
-from app.services.state import AppState
+from app.services.alerts import incidents, rules, silences
+from app.state import AppState
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
 
-def _rule_out(rule: AlertRule, counts: dict[int, dict[str, int]]) -> dict[str, Any]:
-    mine = counts.get(rule.id, {})
-    return {
-        **{f: getattr(rule, f) for f in svc.RULE_FIELDS},
-        "id": rule.id,
-        "labels": dict(rule.labels or {}),
-        "channel_ids": [c.id for c in rule.channels],
-        "pending": mine.get("pending", 0),
-        "firing": mine.get("firing", 0),
-        "created_at": rule.created_at,
-        "updated_at": rule.updated_at,
-    }
-
-
-def _silence_out(state: AppState, silence: AlertSilence) -> SilenceOut:
-    now = state.alerts.clock()
+def _silence_out(unity: AppState, silence: AlertSilence) -> SilenceOut:
+    now = unity.alerts.clock()
     out = SilenceOut.model_validate(silence)
     out.active = silence.starts_at <= now < silence.ends_at
     return out
@@ -59,9 +43,9 @@ def _silence_out(state: AppState, silence: AlertSilence) -> SilenceOut:
     responses=responses(*AUTH),
     summary="List alert rules with how many series are pending and firing",
 )
-async def list_rules(user: CurrentUser, session: SessionDep) -> list[dict[str, Any]]:
-    counts = await svc.state_counts(session)
-    return [_rule_out(r, counts) for r in await svc.list_rules(session)]
+async def list_rules(user: CurrentUser, session: SessionDep) -> list[RuleOut]:
+    counts = await rules.state_counts(session)
+    return [rules.rule_view(r, counts) for r in await rules.list_rules(session)]
 
 
 @router.post(
@@ -72,11 +56,10 @@ async def list_rules(user: CurrentUser, session: SessionDep) -> list[dict[str, A
     summary="Create an alert rule",
 )
 async def create_rule(
-    body: RuleCreate, admin: AdminUser, session: SessionDep, state: StateDep
-) -> dict[str, Any]:
-    rule = await svc.create_rule(session, body.model_dump())
-    state.alerts.rules_changed()
-    return _rule_out(rule, {})
+    body: RuleCreate, admin: AdminUser, session: SessionDep, unity: StateDep
+) -> RuleOut:
+    rule = await rules.create_rule(session, body.model_dump(), unity.alerts)
+    return rules.rule_view(rule, {})
 
 
 @router.get(
@@ -85,9 +68,9 @@ async def create_rule(
     responses=responses(*AUTH, NotFound),
     summary="Get one alert rule",
 )
-async def get_rule(rule_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
-    rule = await svc.get_rule(session, rule_id)
-    return _rule_out(rule, await svc.state_counts(session))
+async def get_rule(rule_id: int, user: CurrentUser, session: SessionDep) -> RuleOut:
+    rule = await rules.get_rule(session, rule_id)
+    return rules.rule_view(rule, await rules.state_counts(session))
 
 
 @router.patch(
@@ -97,12 +80,12 @@ async def get_rule(rule_id: int, user: CurrentUser, session: SessionDep) -> dict
     summary="Change any field of an alert rule",
 )
 async def update_rule(
-    rule_id: int, body: RuleUpdate, admin: AdminUser, session: SessionDep, state: StateDep
-) -> dict[str, Any]:
-    rule = await svc.get_rule(session, rule_id)
-    rule = await svc.update_rule(session, rule, body.model_dump(exclude_unset=True))
-    state.alerts.rules_changed()
-    return _rule_out(rule, await svc.state_counts(session))
+    rule_id: int, body: RuleUpdate, admin: AdminUser, session: SessionDep, unity: StateDep
+) -> RuleOut:
+    rule = await rules.get_rule(session, rule_id)
+    changes = body.model_dump(exclude_unset=True)
+    rule = await rules.update_rule(session, rule, changes, unity.alerts)
+    return rules.rule_view(rule, await rules.state_counts(session))
 
 
 @router.delete(
@@ -111,8 +94,8 @@ async def update_rule(
     responses=responses(*ADMIN, NotFound),
     summary="Delete an alert rule (its incidents stay in the history)",
 )
-async def delete_rule(rule_id: int, admin: AdminUser, session: SessionDep) -> None:
-    await svc.delete_rule(session, await svc.get_rule(session, rule_id))
+async def delete_rule(rule_id: int, admin: AdminUser, session: SessionDep, unity: StateDep) -> None:
+    await rules.delete_rule(session, await rules.get_rule(session, rule_id), unity.alerts)
 
 
 # ------------------------------------------------------------------------- states
@@ -126,9 +109,9 @@ async def list_states(
     user: CurrentUser,
     session: SessionDep,
     rule_id: int | None = None,
-    state: StateName | None = None,
-) -> Any:
-    return await svc.list_states(session, rule_id, state)
+    state_name: Annotated[AlertStateName | None, Query(alias="state")] = None,
+) -> list[AlertState]:
+    return await rules.list_states(session, rule_id, state_name)
 
 
 # ------------------------------------------------------------------------- incidents
@@ -152,8 +135,8 @@ async def list_incidents(
     until: Annotated[AwareDatetime | None, Query(description="Fired before (ISO 8601)")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
-    items, total = await svc.list_incidents(
+) -> Page[IncidentOut]:
+    items, total = await incidents.list_incidents(
         session,
         status=status,
         rule_id=rule_id,
@@ -165,7 +148,7 @@ async def list_incidents(
         limit=limit,
         offset=offset,
     )
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return Page[IncidentOut].of(items, total, limit, offset)
 
 
 @router.get(
@@ -175,8 +158,8 @@ async def list_incidents(
     summary="One incident with its notifications",
 )
 async def get_incident(incident_id: int, user: CurrentUser, session: SessionDep) -> IncidentDetail:
-    incident = await svc.get_incident(session, incident_id)
-    deliveries = await svc.incident_deliveries(session, incident_id)
+    incident = await incidents.get_incident(session, incident_id)
+    deliveries = await incidents.incident_deliveries(session, incident_id)
     base = IncidentOut.model_validate(incident).model_dump()
     return IncidentDetail.model_validate({**base, "deliveries": deliveries}, from_attributes=True)
 
@@ -189,13 +172,13 @@ async def get_incident(incident_id: int, user: CurrentUser, session: SessionDep)
     summary="Silences (maintenance windows), newest first",
 )
 async def list_silences(
-    state: StateDep,
+    unity: StateDep,
     user: CurrentUser,
     session: SessionDep,
     active: Annotated[bool, Query(description="Only the ones in force now")] = False,
 ) -> list[SilenceOut]:
-    at = state.alerts.clock() if active else None
-    return [_silence_out(state, s) for s in await svc.list_silences(session, at)]
+    at = unity.alerts.clock() if active else None
+    return [_silence_out(unity, s) for s in await silences.list_silences(session, at)]
 
 
 @router.post(
@@ -206,10 +189,10 @@ async def list_silences(
     summary="Silence one plugin, one rule, or everything for a time window",
 )
 async def create_silence(
-    body: SilenceCreate, state: StateDep, admin: AdminUser, session: SessionDep
+    body: SilenceCreate, unity: StateDep, admin: AdminUser, session: SessionDep
 ) -> SilenceOut:
-    silence = await svc.create_silence(session, body.model_dump(), admin.username)
-    return _silence_out(state, silence)
+    silence = await silences.create_silence(session, body.model_dump(), admin.username)
+    return _silence_out(unity, silence)
 
 
 @router.get(
@@ -219,9 +202,9 @@ async def create_silence(
     summary="Get one silence",
 )
 async def get_silence(
-    silence_id: int, state: StateDep, user: CurrentUser, session: SessionDep
+    silence_id: int, unity: StateDep, user: CurrentUser, session: SessionDep
 ) -> SilenceOut:
-    return _silence_out(state, await svc.get_silence(session, silence_id))
+    return _silence_out(unity, await silences.get_silence(session, silence_id))
 
 
 @router.patch(
@@ -231,11 +214,11 @@ async def get_silence(
     summary="Change a silence (set ends_at to now to end it early)",
 )
 async def update_silence(
-    silence_id: int, body: SilenceUpdate, state: StateDep, admin: AdminUser, session: SessionDep
+    silence_id: int, body: SilenceUpdate, unity: StateDep, admin: AdminUser, session: SessionDep
 ) -> SilenceOut:
-    silence = await svc.get_silence(session, silence_id)
-    silence = await svc.update_silence(session, silence, body.model_dump(exclude_unset=True))
-    return _silence_out(state, silence)
+    silence = await silences.get_silence(session, silence_id)
+    silence = await silences.update_silence(session, silence, body.model_dump(exclude_unset=True))
+    return _silence_out(unity, silence)
 
 
 @router.delete(
@@ -245,4 +228,4 @@ async def update_silence(
     summary="Delete a silence",
 )
 async def delete_silence(silence_id: int, admin: AdminUser, session: SessionDep) -> None:
-    await svc.delete_silence(session, await svc.get_silence(session, silence_id))
+    await silences.delete_silence(session, await silences.get_silence(session, silence_id))

@@ -2,39 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from app.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
 from app.core.errors import ADMIN, AUTH, Conflict, InvalidInput, NotFound, responses
-from app.models import NotificationChannel
-from app.plugins.base import SECRET_MASK
+from app.models.enums import DeliveryStatus
 from app.schemas.alerts import (
     ChannelCreate,
     ChannelOut,
     ChannelTestOut,
     ChannelUpdate,
     DeliveryOut,
-    DeliveryStatus,
 )
 from app.schemas.common import Page
-from app.services import notifications as svc
+from app.services.notify import channels as svc
 
 router = APIRouter(prefix="/channels", tags=["channels"])
-
-
-def _out(channel: NotificationChannel) -> dict[str, Any]:
-    return {
-        "id": channel.id,
-        "name": channel.name,
-        "url": SECRET_MASK,
-        "service": channel.service,
-        "enabled": channel.enabled,
-        "send_resolved": channel.send_resolved,
-        "created_at": channel.created_at,
-        "updated_at": channel.updated_at,
-    }
 
 
 @router.get(
@@ -43,8 +28,8 @@ def _out(channel: NotificationChannel) -> dict[str, Any]:
     responses=responses(*AUTH),
     summary="List notification channels (URLs masked)",
 )
-async def list_channels(user: CurrentUser, session: SessionDep) -> list[dict[str, Any]]:
-    return [_out(c) for c in await svc.list_channels(session)]
+async def list_channels(user: CurrentUser, session: SessionDep) -> list[ChannelOut]:
+    return [svc.view(c) for c in await svc.list_channels(session)]
 
 
 @router.post(
@@ -56,7 +41,7 @@ async def list_channels(user: CurrentUser, session: SessionDep) -> list[dict[str
 )
 async def create_channel(
     body: ChannelCreate, state: StateDep, admin: AdminUser, session: SessionDep
-) -> dict[str, Any]:
+) -> ChannelOut:
     channel = await svc.create_channel(
         session,
         state.box,
@@ -65,7 +50,7 @@ async def create_channel(
         enabled=body.enabled,
         send_resolved=body.send_resolved,
     )
-    return _out(channel)
+    return svc.view(channel)
 
 
 @router.get(
@@ -74,8 +59,8 @@ async def create_channel(
     responses=responses(*AUTH, NotFound),
     summary="Get one channel (URL masked)",
 )
-async def get_channel(channel_id: int, user: CurrentUser, session: SessionDep) -> dict[str, Any]:
-    return _out(await svc.get_channel(session, channel_id))
+async def get_channel(channel_id: int, user: CurrentUser, session: SessionDep) -> ChannelOut:
+    return svc.view(await svc.get_channel(session, channel_id))
 
 
 @router.patch(
@@ -86,12 +71,12 @@ async def get_channel(channel_id: int, user: CurrentUser, session: SessionDep) -
 )
 async def update_channel(
     channel_id: int, body: ChannelUpdate, state: StateDep, admin: AdminUser, session: SessionDep
-) -> dict[str, Any]:
+) -> ChannelOut:
     channel = await svc.get_channel(session, channel_id)
     channel = await svc.update_channel(
         session, state.box, channel, body.model_dump(exclude_unset=True)
     )
-    return _out(channel)
+    return svc.view(channel)
 
 
 @router.delete(
@@ -112,10 +97,13 @@ async def delete_channel(channel_id: int, admin: AdminUser, session: SessionDep)
 )
 async def test_channel(
     channel_id: int, state: StateDep, admin: AdminUser, session: SessionDep
-) -> dict[str, Any]:
+) -> ChannelTestOut:
     channel = await svc.get_channel(session, channel_id)
     delivery = await state.alerts.notifier.send_test(session, channel)
-    return {"ok": delivery.status == "sent", "error": delivery.last_error, "delivery": delivery}
+    return ChannelTestOut.model_validate(
+        {"ok": delivery.status == "sent", "error": delivery.last_error, "delivery": delivery},
+        from_attributes=True,
+    )
 
 
 @router.get(
@@ -131,7 +119,7 @@ async def list_deliveries(
     status: DeliveryStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> dict[str, Any]:
+) -> Page[DeliveryOut]:
     await svc.get_channel(session, channel_id)
     items, total = await svc.list_deliveries(session, channel_id, limit, offset, status)
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return Page[DeliveryOut].of(items, total, limit, offset)

@@ -10,8 +10,8 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import User
-from app.services import auth
-from app.services.state import AppState
+from app.services.auth import principals
+from app.state import AppState
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
 
@@ -45,7 +45,7 @@ async def get_current_user(
         return user
     epoch = state.principals.epoch
     async with state.db.session(read_only=True) as session:
-        user, expires_at = await auth.identify(session, state.settings, token)
+        user, expires_at = await principals.identify(session, state.settings, token)
     if reading:
         state.principals.put(token or "", user, expires_at, epoch)
     return user
@@ -55,7 +55,7 @@ CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
 async def get_admin_user(user: CurrentUser) -> User:
-    return auth.require_admin(user)
+    return principals.require_admin(user)
 
 
 AdminUser = Annotated[User, Depends(get_admin_user)]

@@ -2,44 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from app.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
 from app.core.errors import ADMIN, AUTH, Conflict, InvalidInput, NotFound, responses
-from app.models import Plugin
+from app.models.enums import RunStatus
 from app.schemas.common import Page
-from app.schemas.plugins import HealthOut, PluginCreate, PluginOut, PluginUpdate, RunOut, RunStatus
-from app.services import plugins as svc
-from app.services.plugin_runner import RunResult
-from app.services.state import AppState
+from app.schemas.plugins import HealthOut, PluginCreate, PluginOut, PluginUpdate, RunOut
+from app.services.plugins import instances as svc
+from app.services.plugins.runner import RunResult
 
 router = APIRouter(prefix="/plugins", tags=["plugins"])
-
-
-def _out(state: AppState, plugin: Plugin) -> dict[str, Any]:
-    health = plugin.health
-    return {
-        "id": plugin.id,
-        "name": plugin.name,
-        "type": plugin.type,
-        "config": svc.masked_config(state.registry, state.box, plugin),
-        "interval_seconds": plugin.interval_seconds,
-        "timeout_seconds": plugin.timeout_seconds,
-        "enabled": plugin.enabled,
-        "created_at": plugin.created_at,
-        "updated_at": plugin.updated_at,
-        "health": HealthOut.model_validate(health)
-        if health
-        else {
-            "status": "unknown",
-            "consecutive_failures": 0,
-            "last_run_at": None,
-            "last_success_at": None,
-            "last_error": None,
-        },
-    }
 
 
 @router.get(
@@ -48,10 +23,8 @@ def _out(state: AppState, plugin: Plugin) -> dict[str, Any]:
     responses=responses(*AUTH),
     summary="List plugin instances with their health",
 )
-async def list_plugins(
-    state: StateDep, user: CurrentUser, session: SessionDep
-) -> list[dict[str, Any]]:
-    return [_out(state, p) for p in await svc.list_plugins(session)]
+async def list_plugins(state: StateDep, user: CurrentUser, session: SessionDep) -> list[PluginOut]:
+    return [svc.view(state.registry, state.box, p) for p in await svc.list_plugins(session)]
 
 
 @router.post(
@@ -63,7 +36,7 @@ async def list_plugins(
 )
 async def create_plugin(
     body: PluginCreate, state: StateDep, admin: AdminUser, session: SessionDep
-) -> dict[str, Any]:
+) -> PluginOut:
     plugin = await svc.create_plugin(
         session,
         state.registry,
@@ -74,9 +47,9 @@ async def create_plugin(
         interval_seconds=body.interval_seconds,
         timeout_seconds=body.timeout_seconds,
         enabled=body.enabled,
+        scheduler=state.scheduler,
     )
-    await state.scheduler.sync(plugin.id)
-    return _out(state, plugin)
+    return svc.view(state.registry, state.box, plugin)
 
 
 @router.get(
@@ -87,8 +60,8 @@ async def create_plugin(
 )
 async def get_plugin(
     plugin_id: int, state: StateDep, user: CurrentUser, session: SessionDep
-) -> dict[str, Any]:
-    return _out(state, await svc.get_plugin(session, plugin_id))
+) -> PluginOut:
+    return svc.view(state.registry, state.box, await svc.get_plugin(session, plugin_id))
 
 
 @router.patch(
@@ -99,12 +72,13 @@ async def get_plugin(
 )
 async def update_plugin(
     plugin_id: int, body: PluginUpdate, state: StateDep, admin: AdminUser, session: SessionDep
-) -> dict[str, Any]:
+) -> PluginOut:
     plugin = await svc.get_plugin(session, plugin_id)
     changes = body.model_dump(exclude_unset=True)
-    plugin = await svc.update_plugin(session, state.registry, state.box, plugin, changes)
-    await state.scheduler.sync(plugin.id)
-    return _out(state, plugin)
+    plugin = await svc.update_plugin(
+        session, state.registry, state.box, plugin, changes, state.scheduler
+    )
+    return svc.view(state.registry, state.box, plugin)
 
 
 @router.delete(
@@ -117,8 +91,7 @@ async def delete_plugin(
     plugin_id: int, state: StateDep, admin: AdminUser, session: SessionDep
 ) -> None:
     plugin = await svc.get_plugin(session, plugin_id)
-    await svc.delete_plugin(session, plugin)
-    await state.scheduler.sync(plugin_id)
+    await svc.delete_plugin(session, plugin, state.scheduler)
 
 
 @router.post(
@@ -151,10 +124,10 @@ async def list_runs(
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
     status: RunStatus | None = None,
-) -> dict[str, Any]:
+) -> Page[RunOut]:
     await svc.get_plugin(session, plugin_id)
     items, total = await svc.list_runs(session, plugin_id, limit, offset, status)
-    return {"items": items, "total": total, "limit": limit, "offset": offset}
+    return Page[RunOut].of(items, total, limit, offset)
 
 
 @router.get(
@@ -163,6 +136,6 @@ async def list_runs(
     responses=responses(*AUTH, NotFound),
     summary="Current health",
 )
-async def get_health(plugin_id: int, user: CurrentUser, session: SessionDep) -> Any:
+async def get_health(plugin_id: int, user: CurrentUser, session: SessionDep) -> HealthOut:
     await svc.get_plugin(session, plugin_id)
-    return await svc.get_health(session, plugin_id)
+    return HealthOut.model_validate(await svc.get_health(session, plugin_id))

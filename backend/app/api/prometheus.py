@@ -9,8 +9,8 @@ from fastapi.responses import PlainTextResponse
 
 from app.api.deps import SessionDep, StateDep, oauth2
 from app.core.errors import AUTH, responses
-from app.services import auth
-from app.services import prometheus as svc
+from app.services.auth import principals
+from app.services.metrics import prometheus as svc
 
 router = APIRouter(tags=["prometheus"])
 
@@ -19,7 +19,7 @@ async def _allowed(
     state: StateDep, session: SessionDep, token: Annotated[str | None, Depends(oauth2)]
 ) -> None:
     if not state.settings.metrics_public:
-        await auth.authenticate(session, state.settings, token)
+        await principals.authenticate(session, state.settings, token)
 
 
 @router.get(

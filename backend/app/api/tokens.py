@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
 from app.api.deps import AdminUser, CurrentUser, SessionDep
 from app.core.errors import ADMIN, AUTH, NotFound, responses
 from app.models import ApiToken
 from app.schemas.auth import ApiTokenCreate, ApiTokenCreated, ApiTokenOut
-from app.services import auth
+from app.services.auth import tokens
 
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 
@@ -22,7 +20,7 @@ router = APIRouter(prefix="/tokens", tags=["tokens"])
     summary="List API tokens (yours; all of them for admins)",
 )
 async def list_tokens(user: CurrentUser, session: SessionDep) -> list[ApiToken]:
-    return await auth.list_api_tokens(session, user)
+    return await tokens.list_api_tokens(session, user)
 
 
 @router.post(
@@ -34,9 +32,11 @@ async def list_tokens(user: CurrentUser, session: SessionDep) -> list[ApiToken]:
 )
 async def create_token(
     body: ApiTokenCreate, user: AdminUser, session: SessionDep
-) -> dict[str, Any]:
-    token, secret = await auth.create_api_token(session, user, body.name, body.expires_in_days)
-    return {**ApiTokenOut.model_validate(token).model_dump(), "token": secret}
+) -> ApiTokenCreated:
+    token, secret = await tokens.create_api_token(session, user, body.name, body.expires_in_days)
+    return ApiTokenCreated.model_validate(
+        {**ApiTokenOut.model_validate(token).model_dump(), "token": secret}
+    )
 
 
 @router.delete(
@@ -46,4 +46,4 @@ async def create_token(
     summary="Revoke an API token",
 )
 async def revoke_token(token_id: int, user: AdminUser, session: SessionDep) -> None:
-    await auth.revoke_api_token(session, user, token_id)
+    await tokens.revoke_api_token(session, user, token_id)

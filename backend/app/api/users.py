@@ -8,14 +8,14 @@ from app.api.deps import AdminUser, SessionDep
 from app.core.errors import ADMIN, Conflict, InvalidInput, NotFound, responses
 from app.models import User
 from app.schemas.auth import UserCreate, UserOut, UserUpdate
-from app.services import auth
+from app.services.auth import users
 
 router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.get("", response_model=list[UserOut], responses=responses(*ADMIN), summary="List users")
 async def list_users(admin: AdminUser, session: SessionDep) -> list[User]:
-    return await auth.list_users(session)
+    return await users.list_users(session)
 
 
 @router.post(
@@ -26,7 +26,7 @@ async def list_users(admin: AdminUser, session: SessionDep) -> list[User]:
     summary="Create a user",
 )
 async def create_user(body: UserCreate, admin: AdminUser, session: SessionDep) -> User:
-    return await auth.create_user(session, body.username, body.password, body.role)
+    return await users.create_user(session, body.username, body.password, body.role)
 
 
 @router.patch(
@@ -38,7 +38,7 @@ async def create_user(body: UserCreate, admin: AdminUser, session: SessionDep) -
 async def update_user(
     user_id: int, body: UserUpdate, admin: AdminUser, session: SessionDep
 ) -> User:
-    return await auth.update_user(
+    return await users.update_user(
         session, admin, user_id, role=body.role, disabled=body.disabled, password=body.password
     )
 
@@ -50,4 +50,4 @@ async def update_user(
     summary="Delete a user and their API tokens",
 )
 async def delete_user(user_id: int, admin: AdminUser, session: SessionDep) -> None:
-    await auth.delete_user(session, admin, user_id)
+    await users.delete_user(session, admin, user_id)

@@ -4,17 +4,37 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
+from starlette.websockets import WebSocketState
 
 from app.core.errors import Unauthorized
-from app.services import auth
-from app.services.state import AppState
-from app.services.ws_hub import CLOSE_POLICY
+from app.services.auth import principals
+from app.services.live.hub import CLOSE_POLICY
+from app.state import AppState
 
+log = logging.getLogger(__name__)
 router = APIRouter(tags=["ws"])
 AUTH_TIMEOUT = 5.0
+
+
+class _Socket:
+    """Starlette's WebSocket as the hub's Socket: closing one already closed is a no-op."""
+
+    def __init__(self, ws: WebSocket) -> None:
+        self.ws = ws
+
+    async def send_text(self, data: str) -> None:
+        await self.ws.send_text(data)
+
+    async def receive_text(self) -> str:
+        return await self.ws.receive_text()
+
+    async def close(self, code: int, reason: str) -> None:
+        if self.ws.application_state == WebSocketState.CONNECTED:
+            await self.ws.close(code, reason)
 
 
 def origin_allowed(ws: WebSocket, allowed: list[str]) -> bool:
@@ -45,14 +65,15 @@ async def metrics_socket(ws: WebSocket) -> None:
             )
         except (TimeoutError, ValueError, RuntimeError):
             token = None
-        except Exception:
-            return  # the client went away before authenticating
+        except Exception as exc:
+            log.debug("WebSocket client left before authenticating: %s", exc)
+            return
     try:
         async with state.db.session() as session:
-            user = await auth.authenticate(session, state.settings, token)
+            user = await principals.authenticate(session, state.settings, token)
             username = user.username
     except Unauthorized as exc:
         await ws.close(CLOSE_POLICY, exc.detail[:120])
         return
     await ws.send_text(json.dumps({"type": "hello", "user": username, "subscribed": "all"}))
-    await state.hub.serve(ws, username)
+    await state.hub.serve(_Socket(ws), username)

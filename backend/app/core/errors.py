@@ -1,27 +1,53 @@
-"""Typed domain errors and the one handler that turns them into `{"error", "detail"}` bodies."""
+"""Typed domain errors and the handlers that give every error one body: `{"error", "detail"}`.
+
+Validation errors add `"fields": {"<path>": "<sentence>"}` so a form can show each message
+next to its field; unknown routes, wrong methods and malformed JSON answer the same shape.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.core.validation import fields_of, summary
 
 
 class ErrorBody(BaseModel):
-    error: str
-    detail: str
+    error: str = Field(description="The kind of error, e.g. NotFound or InvalidInput.")
+    detail: str = Field(description="A sentence saying what went wrong and what to do.")
+    fields: dict[str, str] | None = Field(
+        default=None,
+        description='Per wrong field its problem, e.g. {"config.port": "must be an integer '
+        'between 1 and 65535"}; only on validation errors.',
+    )
+
+
+def error_json(kind: str, detail: str, fields: dict[str, str] | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"error": kind, "detail": detail}
+    if fields:
+        body["fields"] = fields
+    return body
 
 
 class DomainError(Exception):
     status_code = 400
     kind = "BadRequest"
 
-    def __init__(self, detail: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        fields: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.headers = headers
+        self.fields = fields
 
 
 class NotFound(DomainError):
@@ -50,8 +76,13 @@ class Forbidden(DomainError):
 
 
 class InvalidInput(DomainError):
+    """Input a form can correct; `fields` maps field paths to what is wrong with each."""
+
     status_code = 422
     kind = "InvalidInput"
+
+    def __init__(self, detail: str, fields: dict[str, str] | None = None) -> None:
+        super().__init__(detail, fields=fields)
 
 
 class TooManyRequests(DomainError):
@@ -74,10 +105,44 @@ ADMIN = (Unauthorized, Forbidden)
 
 
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, DomainError)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
+    assert isinstance(exc, DomainError)
     return JSONResponse(
-        {"error": exc.kind, "detail": exc.detail}, status_code=exc.status_code, headers=exc.headers
+        error_json(exc.kind, exc.detail, exc.fields),
+        status_code=exc.status_code,
+        headers=exc.headers,
     )
+
+
+async def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = list(exc.errors())
+    broken = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if broken is not None:
+        where = (broken.get("ctx") or {}).get("error", "")
+        detail = "The request body is not valid JSON" + (f" ({where})" if where else "") + "."
+        return JSONResponse(error_json(InvalidInput.kind, detail), status_code=422)
+    fields = fields_of(errors)
+    return JSONResponse(error_json(InvalidInput.kind, summary(fields), fields), status_code=422)
+
+
+# Kinds for the HTTP errors Starlette raises itself (unknown route, wrong method, ...).
+_HTTP_KINDS = {404: NotFound.kind, 405: "MethodNotAllowed", 401: "Unauthorized"}
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = exc.status_code
+    if code == 404:
+        detail = f"Nothing at {request.url.path}; the API lives under /api/v1 (see /docs)."
+    elif code == 405:
+        allowed = (exc.headers or {}).get("allow") or (exc.headers or {}).get("Allow")
+        detail = f"{request.method} is not allowed on {request.url.path}" + (
+            f"; use {allowed}." if allowed else "."
+        )
+    else:
+        detail = str(exc.detail)
+    kind = _HTTP_KINDS.get(code, "BadRequest" if code < 500 else "ServerError")
+    return JSONResponse(error_json(kind, detail), status_code=code, headers=exc.headers)
 
 
 INT64_MAX = 2**63 - 1
@@ -86,8 +151,7 @@ INT64_MAX = 2**63 - 1
 async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
     """A number too large for the database (found by fuzzing: it used to answer 500).
 
-    An id in the path that large names nothing: 404. Elsewhere it is invalid input, answered in
-    FastAPI's own 422 shape, which every operation with parameters already declares.
+    An id in the path that large names nothing: 404. Elsewhere it is invalid input.
     """
     for name, raw in request.path_params.items():
         value = raw if isinstance(raw, int) else int(raw) if str(raw).lstrip("-").isdigit() else 0
@@ -97,22 +161,7 @@ async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
                 status_code=404,
             )
     msg = "A number in the request is out of range (at most 2**63 - 1)."
-    route = request.scope.get("route")
-    declared = getattr(route, "responses", None) or {}
-    if declared.get(422, {}).get("model") is ErrorBody:  # the route answers 422 as InvalidInput
-        return JSONResponse({"error": InvalidInput.kind, "detail": msg}, status_code=422)
-    return JSONResponse(
-        {
-            "detail": [
-                {
-                    "loc": ["query"],
-                    "msg": msg,
-                    "type": "value_error",
-                }
-            ]
-        },
-        status_code=422,
-    )
+    return JSONResponse(error_json(InvalidInput.kind, msg), status_code=422)
 
 
 async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
@@ -139,13 +188,42 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     raise exc
 
 
+def _one_error_shape_in_openapi(app: FastAPI) -> None:
+    """Document the 422 every operation with input can answer as ErrorBody, as it is sent."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        ref = {"$ref": "#/components/schemas/ErrorBody"}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                answers = operation.get("responses", {})
+                if "HTTPValidationError" in str(answers.get("422", "")):
+                    answers["422"] = {
+                        "description": InvalidInput.kind,
+                        "content": {"application/json": {"schema": ref}},
+                    }
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        components.setdefault("ErrorBody", ErrorBody.model_json_schema())
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
     app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _request_invalid)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(DBAPIError, _database_error)
     # No pooled connection free in time, or the server refused/dropped the connection.
     app.add_exception_handler(PoolTimeout, _unavailable)
     app.add_exception_handler(ConnectionError, _unavailable)
+    _one_error_shape_in_openapi(app)

@@ -147,5 +147,5 @@ class Database:
 async def asyncpg_of(conn: AsyncConnection) -> Any:
     """The asyncpg connection under a PostgreSQL connection, for COPY and prepared statements."""
     driver = (await conn.get_raw_connection()).driver_connection
-    assert driver is not None  # nosec B101 # type narrowing for mypy; the invariant holds by construction
+    assert driver is not None
     return driver

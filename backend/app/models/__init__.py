@@ -10,7 +10,7 @@ from app.models.alert import (
 )
 from app.models.base import Base
 from app.models.metrics import Rollup1h, Rollup1m, RollupState, Sample, Series
-from app.models.plugin import Plugin, PluginHealth, PluginRun
+from app.models.plugin import PluginHealth, PluginInstance, PluginRun
 from app.models.user import ApiToken, User
 
 __all__ = [
@@ -22,8 +22,8 @@ __all__ = [
     "Base",
     "NotificationChannel",
     "NotificationDelivery",
-    "Plugin",
     "PluginHealth",
+    "PluginInstance",
     "PluginRun",
     "Rollup1h",
     "Rollup1m",

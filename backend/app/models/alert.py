@@ -22,14 +22,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
 
-RULE_KINDS = ("metric", "health")
-COMPARISONS = (">", ">=", "<", "<=", "==", "!=")
-SEVERITIES = ("info", "warning", "critical")
-STATE_NAMES = ("pending", "firing", "resolved")
-INCIDENT_STATUSES = ("firing", "resolved")
-DELIVERY_STATUSES = ("pending", "sent", "failed")
-DELIVERY_KINDS = ("firing", "resolved", "test")
-
 alert_rule_channels = Table(
     "alert_rule_channels",
     Base.metadata,

@@ -9,11 +9,10 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
+from app.models.enums import HealthStatus
 
-HEALTH_STATUSES = ("healthy", "degraded", "down", "unknown")
 
-
-class Plugin(Base):
+class PluginInstance(Base):
     __tablename__ = "plugins"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -55,11 +54,11 @@ class PluginHealth(Base):
     plugin_id: Mapped[int] = mapped_column(
         ForeignKey("plugins.id", ondelete="CASCADE"), primary_key=True
     )
-    status: Mapped[str] = mapped_column(String(16), default="unknown")
+    status: Mapped[str] = mapped_column(String(16), default=HealthStatus.UNKNOWN)
     consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
     last_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    plugin: Mapped[Plugin] = relationship(back_populates="health")
+    plugin: Mapped[PluginInstance] = relationship(back_populates="health")

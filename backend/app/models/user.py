@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
+from app.models.enums import Role
 
 
 class User(Base):
@@ -16,7 +17,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
-    role: Mapped[str] = mapped_column(String(16), default="viewer")  # admin | viewer
+    role: Mapped[str] = mapped_column(String(16), default=Role.VIEWER)
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     # Bumped on password change or disable: every JWT carries it, so older tokens stop working.
     token_generation: Mapped[int] = mapped_column(Integer, default=0)

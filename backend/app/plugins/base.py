@@ -10,9 +10,10 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Generic
 
 from pydantic import BaseModel, ConfigDict, Field
+from typing_extensions import TypeVar
 
 T = TypeVar("T")
 
@@ -73,8 +74,16 @@ class PluginContext:
         return await loop.run_in_executor(self._executor, func, *args)
 
 
-class Plugin(ABC):
-    """A plugin type. One object per configured instance lives across runs (to keep rates)."""
+# With a default, a plain `Plugin` (no brackets) means Plugin[PluginConfig], also for mypy.
+C = TypeVar("C", bound="PluginConfig", default="PluginConfig", covariant=True)
+
+
+class Plugin(ABC, Generic[C]):
+    """A plugin type. One object per configured instance lives across runs (to keep rates).
+
+    `class X(Plugin[XConfig])` with `Config = XConfig` gives `self.config` the type XConfig;
+    a plain `class X(Plugin)` keeps working, its `self.config` typed as its Config's base.
+    """
 
     type: ClassVar[str]
     name: ClassVar[str]
@@ -84,7 +93,9 @@ class Plugin(ABC):
     default_interval_seconds: ClassVar[int] = 60
     default_timeout_seconds: ClassVar[int] = 30
 
-    def __init__(self, config: PluginConfig, context: PluginContext | None = None) -> None:
+    config: C
+
+    def __init__(self, config: C, context: PluginContext | None = None) -> None:
         self.config = config
         self.ctx = context or PluginContext()
 

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from app.models.enums import AlertStateName as StateName  # the name the API has always used
+from app.models.enums import (
+    Comparison,
+    DeliveryKind,
+    DeliveryStatus,
+    IncidentStatus,
+    RuleKind,
+    Severity,
+)
 from app.schemas.common import ORM, UTCTime
-
-RuleKind = Literal["metric", "health"]
-Comparison = Literal[">", ">=", "<", "<=", "==", "!="]
-Severity = Literal["info", "warning", "critical"]
-StateName = Literal["pending", "firing", "resolved"]
-IncidentStatus = Literal["firing", "resolved"]
-DeliveryStatus = Literal["pending", "sent", "failed"]
-DeliveryKind = Literal["firing", "resolved", "test"]
 
 WEEK = 7 * 86400
 
@@ -28,7 +29,7 @@ class RuleCreate(BaseModel):
                     "name": "Disk almost full",
                     "kind": "metric",
                     "plugin_id": 1,
-                    "metric": "disk_used_percent",
+                    "metric": "disk_percent",
                     "labels": {"mount": "/"},
                     "op": ">",
                     "threshold": 90,
@@ -50,7 +51,7 @@ class RuleCreate(BaseModel):
     )
 
     name: str = Field(min_length=1, max_length=100)
-    kind: RuleKind = "metric"
+    kind: RuleKind = RuleKind.METRIC
     description: str = Field("", max_length=2000)
     plugin_id: int | None = Field(None, description="None: every plugin.")
     metric: str | None = Field(
@@ -59,7 +60,7 @@ class RuleCreate(BaseModel):
     labels: dict[str, str] = Field(
         default_factory=dict, description="Exact-match label matchers (metric rules)."
     )
-    op: Comparison = ">"
+    op: Comparison = Comparison.GT
     threshold: float = 0.0
     for_seconds: int = Field(
         60,
@@ -73,7 +74,7 @@ class RuleCreate(BaseModel):
         le=WEEK,
         description="How long the condition must stay clear before a firing alert resolves.",
     )
-    severity: Severity = "warning"
+    severity: Severity = Severity.WARNING
     enabled: bool = True
     channel_ids: list[int] = Field(default_factory=list)
 

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from app.models.enums import Role
 from app.schemas.common import ORM, UTCTime
 
 Username = Field(
@@ -21,7 +22,6 @@ Password = Field(
     examples=["correct horse battery staple"],
     description="At least 8 characters.",
 )
-Role = Literal["admin", "viewer"]
 
 
 class SetupStatus(BaseModel):
@@ -51,7 +51,7 @@ class UserOut(ORM):
 class UserCreate(BaseModel):
     username: str = Username
     password: str = Password
-    role: Role = "viewer"
+    role: Role = Role.VIEWER
 
 
 class UserUpdate(BaseModel):

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
@@ -26,3 +27,11 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+    @classmethod
+    def of(cls, items: Sequence[object], total: int, limit: int, offset: int) -> Self:
+        """A page from the rows of `paginate()` (ORM objects are read by attribute)."""
+        return cls.model_validate(
+            {"items": items, "total": total, "limit": limit, "offset": offset},
+            from_attributes=True,
+        )

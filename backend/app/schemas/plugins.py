@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from app.models.enums import HealthStatus, RunStatus, SchedulerRole
 from app.schemas.common import ORM, UTCTime
-
-HealthStatus = Literal["healthy", "degraded", "down", "unknown"]
-RunStatus = Literal["running", "success", "error", "timeout", "interrupted"]
 
 
 class PluginTypeOut(BaseModel):
@@ -102,7 +100,7 @@ class SchedulerJob(BaseModel):
 
 class SchedulerOut(BaseModel):
     state: str
-    role: Literal["leader", "standby", "disabled", "starting"]
+    role: SchedulerRole
     jobs: list[SchedulerJob]
     lateness_ms_p50: float | None
     lateness_ms_p99: float | None

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.models import AlertIncident, NotificationChannel, Plugin
+from app.models import AlertIncident, NotificationChannel, PluginInstance
 from tests.alert_helpers import Receiver
 
 
@@ -24,7 +24,7 @@ def receiver() -> Iterator[Receiver]:
 @pytest.fixture
 async def plugin_id(app: Any) -> int:
     async with app.state.unity.db.session() as s:
-        plugin = Plugin(
+        plugin = PluginInstance(
             name="nas",
             type="system",
             config={},

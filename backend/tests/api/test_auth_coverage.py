@@ -17,7 +17,7 @@ from fastapi.routing import APIRoute
 from app.main import create_app
 from tests.conftest import make_settings
 
-# The only operations anyone may call without a token (DESIGN.md §3).
+# The only operations anyone may call without a token: health, login and first-run setup.
 PUBLIC = {
     ("GET", "/health"),
     ("POST", "/api/v1/auth/login"),

@@ -129,17 +129,17 @@ async def test_a_down_target_turns_the_plugin_down_with_a_reason(
 @pytest.mark.parametrize(
     ("body", "field", "phrase"),
     [
-        ({"type": "tcp", "config": {"host": "127.0.0.1"}}, "config.port", "Field required"),
+        ({"type": "tcp", "config": {"host": "127.0.0.1"}}, "config.port", "is required"),
         (
             {"type": "tcp", "config": {"host": "127.0.0.1", "port": 70000}},
             "config.port",
-            "less than",
+            "must be an integer between 1 and 65535",
         ),
         ({"type": "http", "config": {"url": "file:///etc/passwd"}}, "config.url", ""),
         (
             {"type": "tcp", "config": {"host": "x", "port": 1, "colour": "red"}},
             "config.colour",
-            "Extra inputs",
+            "is not a known field",
         ),
         ({"type": "nope", "config": {}}, "", "Unknown plugin type 'nope'"),
         (
@@ -163,6 +163,9 @@ async def test_bad_config_gets_a_422_naming_the_field(
     assert r.json()["error"] == "InvalidInput"
     assert field in detail
     assert phrase in detail
+    if field:  # the form shows the sentence next to the field, without its name
+        assert phrase in r.json()["fields"][field]
+        assert "Value error" not in r.json()["fields"][field]
 
 
 async def test_duplicate_name_is_a_conflict(

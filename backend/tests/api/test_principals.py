@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from app.db.session import make_engine
 from app.models import User
-from app.services import auth
+from app.services.auth import principals as auth
 from tests.conftest import recorded_statements
 
 

@@ -23,9 +23,9 @@ import pytest
 
 from app.core.config import Settings
 from app.main import create_app
-from app.models import Plugin
+from app.models import PluginInstance
 from app.plugins.base import Sample
-from app.services import prometheus
+from app.services.metrics import prometheus
 from tests.conftest import IN_CI, PASSWORD, TEST_JWT, TEST_KEY, make_settings
 
 BACKEND = Path(__file__).resolve().parents[2]
@@ -51,7 +51,7 @@ def free_port() -> int:
 async def _plugin_with_samples(app: Any) -> int:
     state = app.state.unity
     async with state.db.session() as s:
-        plugin = Plugin(
+        plugin = PluginInstance(
             name='NAS "main"',
             type="system",
             config={},
@@ -271,6 +271,7 @@ def backend(tmp_path: Path) -> Iterator[tuple[str, Proc]]:
         proc.stop()
 
 
+@pytest.mark.slow
 def test_a_real_prometheus_scrapes_unity(backend: tuple[str, Proc], tmp_path: Path) -> None:
     binary = need("prometheus")
     url, _ = backend

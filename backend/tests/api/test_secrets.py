@@ -22,7 +22,7 @@ from sqlalchemy import select, text
 
 from app.core.logging import JsonFormatter, TextFormatter
 from app.core.security import SecretBox
-from app.models import Base, Plugin
+from app.models import Base, PluginInstance
 from tests.api.test_auth_coverage import example, operations
 from tests.conftest import TEST_JWT, TEST_KEY
 
@@ -83,9 +83,9 @@ async def recorded(app: Any) -> AsyncIterator[tuple[httpx.AsyncClient, list[str]
         yield c, bodies
 
 
-async def _stored(app: Any, plugin_id: int) -> Plugin:
+async def _stored(app: Any, plugin_id: int) -> PluginInstance:
     async with app.state.unity.db.session() as session:
-        plugin = await session.get(Plugin, plugin_id)
+        plugin = await session.get(PluginInstance, plugin_id)
         assert plugin is not None
         return plugin
 

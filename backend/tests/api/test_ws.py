@@ -206,9 +206,9 @@ async def test_writer_events_carry_series_ids(live: Any) -> None:
     app, host, token, _c = live
     state = app.state.unity
     async with state.db.session() as s:
-        from app.models import Plugin
+        from app.models import PluginInstance
 
-        p = Plugin(
+        p = PluginInstance(
             name="x",
             type="system",
             config={},

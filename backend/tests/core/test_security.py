@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import ValidationError
 from starlette.requests import Request
 
+from app.api.client_address import client_address
 from app.core.config import Settings
 from app.core.security import (
     API_TOKEN_PREFIX,
@@ -26,7 +27,7 @@ from app.core.security import (
     new_api_token,
     verify_password,
 )
-from app.services.rate_limit import RateLimiter, client_address
+from app.services.auth.login_limits import RateLimiter
 
 SECRET = "unit-test-jwt-secret-" + "k" * 48
 
@@ -182,7 +183,7 @@ def test_client_address_believes_forwarded_for_only_from_trusted_proxies() -> No
 
 
 async def test_trusted_proxies_may_be_host_names_resolved_without_blocking() -> None:
-    from app.services.rate_limit import TrustedProxies
+    from app.api.client_address import TrustedProxies
 
     proxies = TrustedProxies(["10.0.0.0/8", "localhost", "no-such-host.invalid"])
     nets = await proxies.networks()

@@ -80,6 +80,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
         server.stop()
 
 
+@pytest.mark.slow
 def test_api_fuzz(live: dict[str, Any]) -> None:
     schema = schemathesis.openapi.from_url(live["url"] + "/openapi.json")
     checks = [

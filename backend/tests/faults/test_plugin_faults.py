@@ -22,7 +22,7 @@ from app.main import create_app
 from app.models import Sample as SampleRow
 from app.models import Series
 from app.plugins.base import Plugin, Sample
-from app.services.plugin_runner import LOOP_BLOCK_MS
+from app.services.plugins.runner import LOOP_BLOCK_MS
 from tests.conftest import make_settings
 from tests.services.test_scheduler import TEST_TYPES, make, runs_of
 

@@ -25,14 +25,14 @@ from app.models import (
     AlertState,
     NotificationChannel,
     NotificationDelivery,
-    Plugin,
     PluginHealth,
+    PluginInstance,
 )
 from app.plugins.base import Sample
-from app.services import alerts as alerts_svc
-from app.services import notifications
-from app.services.run_recorder import health_event
-from app.services.state import AppState
+from app.services.alerts import rules, silences
+from app.services.notify import channels, notifier
+from app.services.plugins.recorder import health_event
+from app.state import AppState
 from tests.alert_helpers import FakeClock, Receiver
 from tests.conftest import make_settings, recorded_statements
 
@@ -74,7 +74,7 @@ class Env:
         state.alerts.notifier.clock = clock
         env = cls(state, receiver, clock)
         async with state.db.session() as s:
-            plugin = Plugin(
+            plugin = PluginInstance(
                 name="nas",
                 type="system",
                 config={},
@@ -86,13 +86,13 @@ class Env:
             s.add(plugin)
             await s.commit()
             env.plugin_id = plugin.id
-            channel = await notifications.create_channel(
+            channel = await channels.create_channel(
                 s, state.box, name="hook", url=receiver.url(), enabled=True, send_resolved=True
             )
             env.channel_id = channel.id
         return env
 
-    async def rule(self, **fields: Any) -> AlertRule:
+    async def rule(self, engine: Any = None, **fields: Any) -> AlertRule:
         data: dict[str, Any] = {
             "name": "cpu hot",
             "kind": "metric",
@@ -107,7 +107,7 @@ class Env:
         }
         data.update(fields)
         async with self.state.db.session() as s:
-            return await alerts_svc.create_rule(s, data)
+            return await rules.create_rule(s, data, engine)
 
     async def sample(self, value: float, advance: float = 0, **labels: str) -> None:
         """A plugin run's sample, written and published the real way, at the clock's time."""
@@ -151,22 +151,22 @@ class Env:
 
 # ------------------------------------------------------------------------- pure rules
 def test_conditions_and_label_matchers() -> None:
-    assert alerts_svc.condition(">", 91, 90) and not alerts_svc.condition(">", 90, 90)
-    assert alerts_svc.condition(">=", 90, 90) and alerts_svc.condition("<", 1, 2)
-    assert alerts_svc.condition("<=", 2, 2) and alerts_svc.condition("==", 0, 0)
-    assert alerts_svc.condition("!=", 1, 0)
-    assert not alerts_svc.condition(">", float("nan"), 0)
-    assert not alerts_svc.condition(">", None, 0)
-    assert alerts_svc.labels_match({"mount": "/"}, {"mount": "/", "fs": "ext4"})
-    assert not alerts_svc.labels_match({"mount": "/"}, {"mount": "/boot"})
-    assert alerts_svc.labels_match({}, None)
+    assert rules.condition(">", 91, 90) and not rules.condition(">", 90, 90)
+    assert rules.condition(">=", 90, 90) and rules.condition("<", 1, 2)
+    assert rules.condition("<=", 2, 2) and rules.condition("==", 0, 0)
+    assert rules.condition("!=", 1, 0)
+    assert not rules.condition(">", float("nan"), 0)
+    assert not rules.condition(">", None, 0)
+    assert rules.labels_match({"mount": "/"}, {"mount": "/", "fs": "ext4"})
+    assert not rules.labels_match({"mount": "/"}, {"mount": "/boot"})
+    assert rules.labels_match({}, None)
 
 
 def test_backoff_doubles_and_is_capped(tmp_path: Path) -> None:
     s = make_settings(
         "sqlite:///x.db", tmp_path, notify_retry_base_seconds=30, notify_retry_max_seconds=100
     )
-    assert [notifications.backoff(s, n) for n in (1, 2, 3, 4)] == [30, 60, 100, 100]
+    assert [notifier.backoff(s, n) for n in (1, 2, 3, 4)] == [30, 60, 100, 100]
 
 
 # ------------------------------------------------------------------------- metric rules
@@ -277,7 +277,7 @@ async def test_disabling_the_plugin_resolves_its_health_alert(env: Env) -> None:
     await env.health("down")
     assert (await env.incidents())[0].status == "firing"
     async with env.state.db.session() as s:
-        plugin = await s.get(Plugin, env.plugin_id)
+        plugin = await s.get(PluginInstance, env.plugin_id)
         assert plugin is not None
         plugin.enabled = False
         await s.commit()
@@ -290,7 +290,7 @@ async def test_disabling_the_plugin_resolves_its_health_alert(env: Env) -> None:
 async def test_a_silence_records_the_incident_but_sends_nothing(env: Env) -> None:
     await env.rule(for_seconds=0, keep_firing_seconds=0)
     async with env.state.db.session() as s:
-        await alerts_svc.create_silence(
+        await silences.create_silence(
             s,
             {
                 "plugin_id": None,
@@ -338,7 +338,7 @@ async def test_an_alert_still_firing_when_its_silence_ends_is_announced(env: Env
 async def test_a_silence_on_another_plugin_does_not_hold_notices(env: Env) -> None:
     await env.rule(for_seconds=0)
     async with env.state.db.session() as s:
-        other = Plugin(
+        other = PluginInstance(
             name="router",
             type="system",
             config={},
@@ -397,13 +397,13 @@ async def test_apprise_runs_in_the_notifier_threads_not_on_the_event_loop(
     env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     threads: list[str] = []
-    real = notifications._send_blocking
+    real = notifier._send_blocking
 
     def spy(*args: Any) -> str | None:
         threads.append(threading.current_thread().name)
         return real(*args)
 
-    monkeypatch.setattr(notifications, "_send_blocking", spy)
+    monkeypatch.setattr(notifier, "_send_blocking", spy)
     await env.rule(for_seconds=0)
     await env.sample(95)
     assert threads and all(t.startswith("notify") for t in threads)
@@ -426,7 +426,7 @@ async def test_deleting_a_rule_resolves_its_open_incident(env: Env) -> None:
     rule = await env.rule(for_seconds=0)
     await env.sample(95)
     async with env.state.db.session() as s:
-        await alerts_svc.delete_rule(s, await alerts_svc.get_rule(s, rule.id))
+        await rules.delete_rule(s, await rules.get_rule(s, rule.id))
     await env.tick(advance=15)
     [incident] = await env.incidents()
     assert incident.status == "resolved" and incident.rule_id is None
@@ -440,10 +440,29 @@ async def test_disabling_a_rule_resolves_its_states(env: Env) -> None:
     rule = await env.rule(for_seconds=0)
     await env.sample(95)
     async with env.state.db.session() as s:
-        await alerts_svc.update_rule(s, await alerts_svc.get_rule(s, rule.id), {"enabled": False})
+        await rules.update_rule(s, await rules.get_rule(s, rule.id), {"enabled": False})
     await env.tick(advance=15)
     [incident] = await env.incidents()
     assert incident.status == "resolved" and incident.resolved_reason == "the rule was disabled"
+
+
+async def test_a_deleted_rule_is_forgotten_at_once(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rule = await env.rule(for_seconds=0)
+    await env.sample(95)
+    assert [st.rule_id for st in await env.states()] == [rule.id]
+    told: list[bool] = []
+    real = env.state.alerts.rules_changed
+    monkeypatch.setattr(env.state.alerts, "rules_changed", lambda: (told.append(True), real()))
+    async with env.state.db.session() as s:
+        await rules.delete_rule(s, await rules.get_rule(s, rule.id), env.state.alerts)
+    assert told, "deleting a rule must tell the engine, as creating and changing one do"
+    await env.sample(96, advance=1)
+    assert await env.states() == []
+    await env.tick(advance=15)
+    [incident] = await env.incidents()
+    assert incident.status == "resolved"
 
 
 async def test_without_rules_events_cost_no_query_until_a_rule_is_known(env: Env) -> None:
@@ -458,8 +477,7 @@ async def test_without_rules_events_cost_no_query_until_a_rule_is_known(env: Env
     await env.sample(97, advance=1)
     [st] = await env.states()
     assert st.value == 97
-    # A rule made through this replica's API is known at once: the route says so.
-    await env.rule(name="cpu very hot", threshold=96, for_seconds=0)
-    env.state.alerts.rules_changed()
+    # A rule made through this replica's API is known at once: the service tells the engine.
+    await env.rule(name="cpu very hot", threshold=96, for_seconds=0, engine=env.state.alerts)
     await env.sample(98, advance=1)
     assert sorted(s.value for s in await env.states()) == [98, 98]

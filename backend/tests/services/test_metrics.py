@@ -14,11 +14,11 @@ from sqlalchemy import func, select, text
 
 from app.core.timers import FLUSH_PHASE
 from app.db.session import make_engine
-from app.models import Plugin, Rollup1h, Rollup1m, Series
+from app.models import PluginInstance, Rollup1h, Rollup1m, Series
 from app.models import Sample as SampleRow
 from app.plugins.base import Sample
-from app.services import metrics_query
-from app.services.metrics_store import MetricsWriter
+from app.services.metrics import reader
+from app.services.metrics.writer import MetricsWriter
 from tests.conftest import make_settings
 
 T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
@@ -27,7 +27,7 @@ T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(da
 @pytest.fixture
 async def plugin_id(app: Any) -> int:
     async with app.state.unity.db.session() as s:
-        p = Plugin(
+        p = PluginInstance(
             name="synthetic",
             type="system",
             config={},
@@ -397,7 +397,7 @@ async def test_a_series_deleted_by_another_replica_is_forgotten_within_the_ttl(
     plugin_id: int,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(metrics_query, "SERIES_TTL_SECONDS", 0.3)
+    monkeypatch.setattr(reader, "SERIES_TTL_SECONDS", 0.3)
     await write_series(app, plugin_id, T0, 30, 10)
     sid = await series_id(app)
     assert (await _query(client, admin, sid, T0)).status_code == 200

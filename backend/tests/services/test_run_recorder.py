@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from app.core.timers import FLUSH_PHASE, until_next
 from app.main import create_app
-from app.models import Plugin, PluginRun
+from app.models import PluginInstance, PluginRun
 from app.plugins.base import Sample
-from app.services.state import AppState
+from app.state import AppState
 from tests.conftest import make_settings, recorded_statements
 
 
@@ -29,10 +29,10 @@ async def state(database_url: str, tmp_path: Path) -> AsyncIterator[AppState]:
         yield app.state.unity
 
 
-async def add_plugins(state: AppState, count: int) -> list[Plugin]:
+async def add_plugins(state: AppState, count: int) -> list[PluginInstance]:
     async with state.db.session() as s:
         plugins = [
-            Plugin(name=f"p{i}", type="system", config={}, interval_seconds=60)
+            PluginInstance(name=f"p{i}", type="system", config={}, interval_seconds=60)
             for i in range(count)
         ]
         s.add_all(plugins)

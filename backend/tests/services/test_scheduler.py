@@ -252,7 +252,7 @@ async def lock_holder(app: Any) -> int | None:
     """The PostgreSQL backend pid holding the scheduler leadership lock, if any."""
     from sqlalchemy import text
 
-    from app.services.plugin_scheduler import LEADER_LOCK_ID
+    from app.services.plugins.leader import LEADER_LOCK_ID
 
     async with app.state.unity.db.engine.connect() as conn:
         return await conn.scalar(  # type: ignore[no-any-return]
@@ -270,7 +270,7 @@ async def test_leader_takes_the_lock_again_as_soon_as_its_connection_is_killed(
 ) -> None:
     from sqlalchemy import text
 
-    from app.services.plugin_scheduler import LEADER_CHECK_SECONDS
+    from app.services.plugins.leader import LEADER_CHECK_SECONDS
 
     application = create_app(make_settings(pg_url, tmp_path, leader_retry_seconds=0.2))
     async with application.router.lifespan_context(application):

@@ -551,6 +551,11 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * AlertStateName
+         * @enum {string}
+         */
+        AlertStateName: "pending" | "firing" | "resolved";
         /** ApiTokenCreate */
         ApiTokenCreate: {
             /**
@@ -703,6 +708,16 @@ export interface components {
              */
             url?: string | null;
         };
+        /**
+         * Comparison
+         * @enum {string}
+         */
+        Comparison: ">" | ">=" | "<" | "<=" | "==" | "!=";
+        /**
+         * DeliveryKind
+         * @enum {string}
+         */
+        DeliveryKind: "firing" | "resolved" | "test";
         /** DeliveryOut */
         DeliveryOut: {
             /** Attempts */
@@ -717,36 +732,41 @@ export interface components {
             id: number;
             /** Incident Id */
             incident_id: number | null;
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "firing" | "resolved" | "test";
+            kind: components["schemas"]["DeliveryKind"];
             /** Last Error */
             last_error: string | null;
             /** Next Attempt At */
             next_attempt_at: string | null;
             /** Sent At */
             sent_at: string | null;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "pending" | "sent" | "failed";
+            status: components["schemas"]["DeliveryStatus"];
             /** Title */
             title: string;
         };
+        /**
+         * DeliveryStatus
+         * @enum {string}
+         */
+        DeliveryStatus: "pending" | "sent" | "failed";
         /** ErrorBody */
         ErrorBody: {
-            /** Detail */
+            /**
+             * Detail
+             * @description A sentence saying what went wrong and what to do.
+             */
             detail: string;
-            /** Error */
+            /**
+             * Error
+             * @description The kind of error, e.g. NotFound or InvalidInput.
+             */
             error: string;
-        };
-        /** HTTPValidationError */
-        HTTPValidationError: {
-            /** Detail */
-            detail?: components["schemas"]["ValidationError"][];
+            /**
+             * Fields
+             * @description Per wrong field its problem, e.g. {"config.port": "must be an integer between 1 and 65535"}; only on validation errors.
+             */
+            fields?: {
+                [key: string]: string;
+            } | null;
         };
         /** HealthBody */
         HealthBody: {
@@ -778,12 +798,13 @@ export interface components {
             last_run_at: string | null;
             /** Last Success At */
             last_success_at: string | null;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "healthy" | "degraded" | "down" | "unknown";
+            status: components["schemas"]["HealthStatus"];
         };
+        /**
+         * HealthStatus
+         * @enum {string}
+         */
+        HealthStatus: "healthy" | "degraded" | "down" | "unknown";
         /** IncidentDetail */
         IncidentDetail: {
             /** Deliveries */
@@ -792,11 +813,7 @@ export interface components {
             fired_at: string;
             /** Id */
             id: number;
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "metric" | "health";
+            kind: components["schemas"]["RuleKind"];
             /** Labels */
             labels: {
                 [key: string]: string;
@@ -830,11 +847,7 @@ export interface components {
             rule_name: string;
             /** Series Id */
             series_id: number | null;
-            /**
-             * Severity
-             * @enum {string}
-             */
-            severity: "info" | "warning" | "critical";
+            severity: components["schemas"]["Severity"];
             /** Silence Id */
             silence_id: number | null;
             /**
@@ -844,11 +857,7 @@ export interface components {
             silenced: boolean;
             /** Started At */
             started_at: string;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "firing" | "resolved";
+            status: components["schemas"]["IncidentStatus"];
             /** Summary */
             summary: string;
             /** Value */
@@ -860,11 +869,7 @@ export interface components {
             fired_at: string;
             /** Id */
             id: number;
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "metric" | "health";
+            kind: components["schemas"]["RuleKind"];
             /** Labels */
             labels: {
                 [key: string]: string;
@@ -898,11 +903,7 @@ export interface components {
             rule_name: string;
             /** Series Id */
             series_id: number | null;
-            /**
-             * Severity
-             * @enum {string}
-             */
-            severity: "info" | "warning" | "critical";
+            severity: components["schemas"]["Severity"];
             /** Silence Id */
             silence_id: number | null;
             /**
@@ -912,16 +913,17 @@ export interface components {
             silenced: boolean;
             /** Started At */
             started_at: string;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "firing" | "resolved";
+            status: components["schemas"]["IncidentStatus"];
             /** Summary */
             summary: string;
             /** Value */
             value: number | null;
         };
+        /**
+         * IncidentStatus
+         * @enum {string}
+         */
+        IncidentStatus: "firing" | "resolved";
         /** LatestList */
         LatestList: {
             /** Items */
@@ -1146,6 +1148,11 @@ export interface components {
             unit: string;
         };
         /**
+         * Role
+         * @enum {string}
+         */
+        Role: "admin" | "viewer";
+        /**
          * RuleCreate
          * @example {
          *       "channel_ids": [
@@ -1157,7 +1164,7 @@ export interface components {
          *       "labels": {
          *         "mount": "/"
          *       },
-         *       "metric": "disk_used_percent",
+         *       "metric": "disk_percent",
          *       "name": "Disk almost full",
          *       "op": ">",
          *       "plugin_id": 1,
@@ -1199,12 +1206,8 @@ export interface components {
              * @default 60
              */
             keep_firing_seconds: number;
-            /**
-             * Kind
-             * @default metric
-             * @enum {string}
-             */
-            kind: "metric" | "health";
+            /** @default metric */
+            kind: components["schemas"]["RuleKind"];
             /**
              * Labels
              * @description Exact-match label matchers (metric rules).
@@ -1219,29 +1222,26 @@ export interface components {
             metric?: string | null;
             /** Name */
             name: string;
-            /**
-             * Op
-             * @default >
-             * @enum {string}
-             */
-            op: ">" | ">=" | "<" | "<=" | "==" | "!=";
+            /** @default > */
+            op: components["schemas"]["Comparison"];
             /**
              * Plugin Id
              * @description None: every plugin.
              */
             plugin_id?: number | null;
-            /**
-             * Severity
-             * @default warning
-             * @enum {string}
-             */
-            severity: "info" | "warning" | "critical";
+            /** @default warning */
+            severity: components["schemas"]["Severity"];
             /**
              * Threshold
              * @default 0
              */
             threshold: number;
         };
+        /**
+         * RuleKind
+         * @enum {string}
+         */
+        RuleKind: "metric" | "health";
         /** RuleOut */
         RuleOut: {
             /** Channel Ids */
@@ -1263,11 +1263,7 @@ export interface components {
             id: number;
             /** Keep Firing Seconds */
             keep_firing_seconds: number;
-            /**
-             * Kind
-             * @enum {string}
-             */
-            kind: "metric" | "health";
+            kind: components["schemas"]["RuleKind"];
             /** Labels */
             labels: {
                 [key: string]: string;
@@ -1276,11 +1272,7 @@ export interface components {
             metric: string | null;
             /** Name */
             name: string;
-            /**
-             * Op
-             * @enum {string}
-             */
-            op: ">" | ">=" | "<" | "<=" | "==" | "!=";
+            op: components["schemas"]["Comparison"];
             /**
              * Pending
              * @description Series or plugins currently pending for this rule.
@@ -1288,11 +1280,7 @@ export interface components {
             pending: number;
             /** Plugin Id */
             plugin_id: number | null;
-            /**
-             * Severity
-             * @enum {string}
-             */
-            severity: "info" | "warning" | "critical";
+            severity: components["schemas"]["Severity"];
             /** Threshold */
             threshold: number;
             /** Updated At */
@@ -1310,8 +1298,7 @@ export interface components {
             for_seconds?: number | null;
             /** Keep Firing Seconds */
             keep_firing_seconds?: number | null;
-            /** Kind */
-            kind?: ("metric" | "health") | null;
+            kind?: components["schemas"]["RuleKind"] | null;
             /** Labels */
             labels?: {
                 [key: string]: string;
@@ -1320,12 +1307,10 @@ export interface components {
             metric?: string | null;
             /** Name */
             name?: string | null;
-            /** Op */
-            op?: (">" | ">=" | "<" | "<=" | "==" | "!=") | null;
+            op?: components["schemas"]["Comparison"] | null;
             /** Plugin Id */
             plugin_id?: number | null;
-            /** Severity */
-            severity?: ("info" | "warning" | "critical") | null;
+            severity?: components["schemas"]["Severity"] | null;
             /** Threshold */
             threshold?: number | null;
         };
@@ -1343,14 +1328,15 @@ export interface components {
             sample_count: number;
             /** Started At */
             started_at: string;
-            /**
-             * Status
-             * @enum {string}
-             */
-            status: "running" | "success" | "error" | "timeout" | "interrupted";
+            status: components["schemas"]["RunStatus"];
             /** Trigger */
             trigger: string;
         };
+        /**
+         * RunStatus
+         * @enum {string}
+         */
+        RunStatus: "running" | "success" | "error" | "timeout" | "interrupted";
         /** SchedulerJob */
         SchedulerJob: {
             /** Id */
@@ -1370,11 +1356,7 @@ export interface components {
             lateness_ms_p50: number | null;
             /** Lateness Ms P99 */
             lateness_ms_p99: number | null;
-            /**
-             * Role
-             * @enum {string}
-             */
-            role: "leader" | "standby" | "disabled" | "starting";
+            role: components["schemas"]["SchedulerRole"];
             /** Runs */
             runs: {
                 [key: string]: number;
@@ -1382,6 +1364,11 @@ export interface components {
             /** State */
             state: string;
         };
+        /**
+         * SchedulerRole
+         * @enum {string}
+         */
+        SchedulerRole: "leader" | "standby" | "disabled" | "starting";
         /** SeriesOut */
         SeriesOut: {
             /** Id */
@@ -1417,6 +1404,11 @@ export interface components {
             /** Needs Setup */
             needs_setup: boolean;
         };
+        /**
+         * Severity
+         * @enum {string}
+         */
+        Severity: "info" | "warning" | "critical";
         /**
          * SilenceCreate
          * @example {
@@ -1518,11 +1510,7 @@ export interface components {
             rule_id: number;
             /** Series Id */
             series_id: number | null;
-            /**
-             * State
-             * @enum {string}
-             */
-            state: "pending" | "firing" | "resolved";
+            state: components["schemas"]["AlertStateName"];
             /** Value */
             value: number | null;
         };
@@ -1547,12 +1535,8 @@ export interface components {
              * @example correct horse battery staple
              */
             password: string;
-            /**
-             * Role
-             * @default viewer
-             * @enum {string}
-             */
-            role: "admin" | "viewer";
+            /** @default viewer */
+            role: components["schemas"]["Role"];
             /**
              * Username
              * @description Letters, digits and _ . @ -
@@ -1570,11 +1554,7 @@ export interface components {
             id: number;
             /** Last Login At */
             last_login_at: string | null;
-            /**
-             * Role
-             * @enum {string}
-             */
-            role: "admin" | "viewer";
+            role: components["schemas"]["Role"];
             /** Username */
             username: string;
         };
@@ -1584,21 +1564,7 @@ export interface components {
             disabled?: boolean | null;
             /** Password */
             password?: string | null;
-            /** Role */
-            role?: ("admin" | "viewer") | null;
-        };
-        /** ValidationError */
-        ValidationError: {
-            /** Context */
-            ctx?: Record<string, never>;
-            /** Input */
-            input?: unknown;
-            /** Location */
-            loc: (string | number)[];
-            /** Message */
-            msg: string;
-            /** Error Type */
-            type: string;
+            role?: components["schemas"]["Role"] | null;
         };
         /** WriterHealth */
         WriterHealth: {
@@ -1623,10 +1589,10 @@ export interface operations {
     "alerts-list_incidents": {
         parameters: {
             query?: {
-                status?: ("firing" | "resolved") | null;
+                status?: components["schemas"]["IncidentStatus"] | null;
                 rule_id?: number | null;
                 plugin_id?: number | null;
-                severity?: ("info" | "warning" | "critical") | null;
+                severity?: components["schemas"]["Severity"] | null;
                 silenced?: boolean | null;
                 /** @description Fired at or after (ISO 8601) */
                 since?: string | null;
@@ -1659,13 +1625,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1708,13 +1674,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1846,13 +1812,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -1902,13 +1868,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2014,13 +1980,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2123,13 +2089,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2179,13 +2145,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2256,7 +2222,7 @@ export interface operations {
         parameters: {
             query?: {
                 rule_id?: number | null;
-                state?: ("pending" | "firing" | "resolved") | null;
+                state?: components["schemas"]["AlertStateName"] | null;
             };
             header?: never;
             path?: never;
@@ -2282,13 +2248,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2324,13 +2290,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description TooManyRequests */
@@ -2411,13 +2377,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2473,13 +2439,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2611,13 +2577,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2667,13 +2633,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2752,7 +2718,7 @@ export interface operations {
     "channels-list_deliveries": {
         parameters: {
             query?: {
-                status?: ("pending" | "sent" | "failed") | null;
+                status?: components["schemas"]["DeliveryStatus"] | null;
                 limit?: number;
                 offset?: number;
             };
@@ -2791,13 +2757,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2849,13 +2815,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -2889,13 +2855,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3158,13 +3124,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3214,13 +3180,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3334,13 +3300,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3392,13 +3358,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3408,7 +3374,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 offset?: number;
-                status?: ("running" | "success" | "error" | "timeout" | "interrupted") | null;
+                status?: components["schemas"]["RunStatus"] | null;
             };
             header?: never;
             path: {
@@ -3445,13 +3411,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3554,13 +3520,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3610,13 +3576,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3708,13 +3674,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };
@@ -3773,13 +3739,13 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Validation Error */
+            /** @description InvalidInput */
             422: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["HTTPValidationError"];
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
         };

@@ -6,11 +6,45 @@ import ipaddress
 import logging
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from app.plugins.base import Plugin, PluginError, Sample
 
 log = logging.getLogger("app.plugins.builtin")
+
+# Pseudo and read-only image filesystems: their "usage" says nothing about a host's storage.
+# Names are filesystem types (psutil) or df's device column, which shows the type for these.
+PSEUDO_FILESYSTEMS = (
+    "tmpfs",
+    "devtmpfs",
+    "devfs",
+    "udev",
+    "shm",
+    "none",
+    "overlay",
+    "squashfs",
+    "iso9660",
+    "proc",
+    "sysfs",
+    "efivarfs",
+    "cgroup",
+    "cgroup2",
+    "nsfs",
+    "autofs",
+    "ramfs",
+)
+# Kernel and runtime trees: never user data, whatever filesystem is mounted there.
+PSEUDO_MOUNT_ROOTS = ("/dev", "/proc", "/sys", "/run", "/snap")
+
+
+def is_pseudo_filesystem(
+    name: str, mount: str, names: Collection[str] = PSEUDO_FILESYSTEMS
+) -> bool:
+    """The one rule both host plugins (local and over SSH) use to leave a mount out."""
+    if name in names:
+        return True
+    return any(mount == root or mount.startswith(root + "/") for root in PSEUDO_MOUNT_ROOTS)
+
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])?$")
 

@@ -90,7 +90,7 @@ class DnsConfig(PluginConfig):
             raise ValueError("the DNS server must be an IP address, like 192.168.1.2") from exc
 
 
-class DnsPlugin(Plugin):
+class DnsPlugin(Plugin[DnsConfig]):
     type = "dns"
     name = "DNS lookup"
     description = (
@@ -119,7 +119,6 @@ class DnsPlugin(Plugin):
 
     async def collect_data(self) -> list[Sample]:
         cfg = self.config
-        assert isinstance(cfg, DnsConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         resolver = self._resolver(cfg)
         where = f"{cfg.server}:{cfg.port}" if cfg.server else "the system resolver"
         start = time.perf_counter()

@@ -110,7 +110,7 @@ def memory_usage(stats: dict[str, Any]) -> tuple[float, float] | None:
     return float(usage), float(limit)
 
 
-class DockerPlugin(Plugin):
+class DockerPlugin(Plugin[DockerConfig]):
     type = "docker"
     name = "Docker containers"
     description = (
@@ -123,7 +123,6 @@ class DockerPlugin(Plugin):
 
     @property
     def cfg(self) -> DockerConfig:
-        assert isinstance(self.config, DockerConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         return self.config
 
     def _client(self) -> httpx.AsyncClient:

@@ -152,7 +152,7 @@ async def fetch_certificate_expiry(host: str, port: int, wait_seconds: float) ->
     return x509.load_der_x509_certificate(der).not_valid_after_utc
 
 
-class HttpPlugin(Plugin):
+class HttpPlugin(Plugin[HttpConfig]):
     type = "http"
     name = "HTTP(S) check"
     description = (
@@ -165,7 +165,6 @@ class HttpPlugin(Plugin):
 
     @property
     def cfg(self) -> HttpConfig:
-        assert isinstance(self.config, HttpConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         return self.config
 
     def _is_expected(self, status: int) -> bool:

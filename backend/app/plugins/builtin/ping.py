@@ -56,7 +56,7 @@ class PingConfig(PluginConfig):
         return self
 
 
-class PingPlugin(Plugin):
+class PingPlugin(Plugin[PingConfig]):
     type = "ping"
     name = "Ping"
     description = "ICMP echo to a host: reachable or not, round-trip times, jitter and loss."
@@ -75,7 +75,6 @@ class PingPlugin(Plugin):
 
     async def collect_data(self) -> list[Sample]:
         cfg = self.config
-        assert isinstance(cfg, PingConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         try:
             try:
                 # Unprivileged ICMP sockets are the safe default; the kernel gates them

@@ -15,6 +15,7 @@ from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretFi
 from app.plugins.builtin._common import (
     describe_exc,
     elapsed_ms,
+    is_pseudo_filesystem,
     target_down,
     up_sample,
     validate_host,
@@ -27,10 +28,6 @@ COMMANDS = {
     "uptime": "cat /proc/uptime",
     "df": "df -P -B1",
 }
-# Filesystems whose usage says nothing about the server's storage.
-PSEUDO_DEVICES = {"tmpfs", "devtmpfs", "udev", "overlay", "shm", "none", "efivarfs", "cgroup"}
-PSEUDO_MOUNTS = ("/dev", "/proc", "/sys", "/run")
-PSEUDO_MOUNT_PREFIXES = ("/dev/", "/proc/", "/sys/", "/run/", "/snap/")
 FIRST_CPU_WINDOW_SECONDS = 0.5
 _known_hosts_lock = threading.Lock()
 
@@ -165,7 +162,7 @@ def _pct(prev: tuple[float, float], cur: tuple[float, float]) -> float | None:
     return min(100.0, busy / (busy + idle) * 100.0)
 
 
-class SshPlugin(Plugin):
+class SshPlugin(Plugin[SshConfig]):
     type = "ssh"
     name = "Linux server over SSH"
     description = (
@@ -182,7 +179,6 @@ class SshPlugin(Plugin):
 
     @property
     def cfg(self) -> SshConfig:
-        assert isinstance(self.config, SshConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         return self.config
 
     @property
@@ -220,7 +216,7 @@ class SshPlugin(Plugin):
     # --- credentials ---------------------------------------------------------------
 
     def _key_file_path(self) -> Path:
-        assert self.cfg.key_file is not None  # nosec B101 # type narrowing for mypy; the invariant holds by construction
+        assert self.cfg.key_file is not None
         base = self.ctx.data_dir.resolve()
         path = (base / self.cfg.key_file).resolve()
         if not path.is_relative_to(base):  # a symlink pointing outside the data dir
@@ -368,11 +364,7 @@ class SshPlugin(Plugin):
             if self.cfg.mounts:
                 if mount not in self.cfg.mounts:
                     continue
-            elif (
-                device in PSEUDO_DEVICES
-                or mount in PSEUDO_MOUNTS
-                or mount.startswith(PSEUDO_MOUNT_PREFIXES)
-            ):
+            elif is_pseudo_filesystem(device, mount):
                 continue
             if mount in seen or fs_total <= 0:
                 continue

@@ -12,23 +12,7 @@ import psutil
 from pydantic import Field
 
 from app.plugins.base import Plugin, PluginConfig, Sample
-
-# Pseudo and read-only image filesystems: their "usage" is noise on a dashboard.
-DEFAULT_EXCLUDED_FSTYPES = [
-    "tmpfs",
-    "devtmpfs",
-    "devfs",
-    "overlay",
-    "squashfs",
-    "iso9660",
-    "proc",
-    "sysfs",
-    "cgroup",
-    "cgroup2",
-    "nsfs",
-    "autofs",
-    "ramfs",
-]
+from app.plugins.builtin._common import PSEUDO_FILESYSTEMS, is_pseudo_filesystem
 
 # How long the first run waits between two CPU readings; CPU % since boot is meaningless.
 FIRST_CPU_WINDOW_SECONDS = 0.25
@@ -53,7 +37,7 @@ class SystemConfig(PluginConfig):
         max_length=100,
     )
     exclude_fstypes: list[str] = Field(
-        list(DEFAULT_EXCLUDED_FSTYPES),
+        list(PSEUDO_FILESYSTEMS),
         title="Skip filesystem types",
         description="Filesystem types left out of disk usage (pseudo and image filesystems).",
         max_length=100,
@@ -106,7 +90,7 @@ def _iface_excluded(name: str, patterns: list[str]) -> bool:
     return False
 
 
-class SystemPlugin(Plugin):
+class SystemPlugin(Plugin[SystemConfig]):
     type = "system"
     name = "Local system"
     description = (
@@ -123,7 +107,6 @@ class SystemPlugin(Plugin):
 
     @property
     def cfg(self) -> SystemConfig:
-        assert isinstance(self.config, SystemConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         return self.config
 
     def _counters(self) -> _Counters:
@@ -164,7 +147,9 @@ class SystemPlugin(Plugin):
 
         seen: set[str] = set()
         for part in psutil.disk_partitions(all=False):
-            if part.mountpoint in seen or part.fstype in cfg.exclude_fstypes:
+            if part.mountpoint in seen or is_pseudo_filesystem(
+                part.fstype, part.mountpoint, cfg.exclude_fstypes
+            ):
                 continue
             if cfg.mounts and part.mountpoint not in cfg.mounts:
                 continue

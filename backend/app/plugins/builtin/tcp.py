@@ -43,7 +43,7 @@ class TcpConfig(PluginConfig):
         return validate_host(v)
 
 
-class TcpPlugin(Plugin):
+class TcpPlugin(Plugin[TcpConfig]):
     type = "tcp"
     name = "TCP port"
     description = "Checks that a TCP port accepts connections and measures the connect time."
@@ -53,7 +53,6 @@ class TcpPlugin(Plugin):
 
     async def collect_data(self) -> list[Sample]:
         cfg = self.config
-        assert isinstance(cfg, TcpConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         start = time.perf_counter()
         try:
             _, writer = await asyncio.wait_for(

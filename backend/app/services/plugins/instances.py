@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.errors import InvalidInput
 from app.core.security import SecretBox
-from app.models import Plugin, PluginHealth, PluginRun
-from app.plugins.base import SECRET_MASK, PluginConfig
+from app.core.validation import fields_of, summary
+from app.db.queries import commit_unique, get_or_not_found, paginate
+from app.models import PluginHealth, PluginInstance, PluginRun
+from app.models.enums import HealthStatus
+from app.plugins.base import SECRET_MASK, Plugin, PluginConfig
 from app.plugins.registry import PluginRegistry, PluginType
+from app.schemas.plugins import HealthOut, PluginOut, PluginTypeOut
+
+if TYPE_CHECKING:  # the scheduler imports this module
+    from app.services.plugins.scheduler import PluginScheduler
 
 log = logging.getLogger(__name__)
 
@@ -25,14 +31,6 @@ def plugin_type(registry: PluginRegistry, type_: str) -> PluginType:
         known = ", ".join(t.type for t in registry.all())
         raise InvalidInput(f"Unknown plugin type {type_!r}; choose one of: {known}.")
     return entry
-
-
-def _describe(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "config"
-        parts.append(f"config.{where}: {err['msg']}")
-    return "; ".join(parts)
 
 
 def validate_config(
@@ -55,7 +53,9 @@ def validate_config(
     try:
         model = entry.cls.Config.model_validate(merged)
     except ValidationError as exc:
-        raise InvalidInput(_describe(exc)) from None
+        schema = entry.cls.Config.model_json_schema()
+        fields = fields_of(exc.errors(), "config", schema)
+        raise InvalidInput(summary(fields), fields) from None
     data = model.model_dump(mode="json")
     secrets = {k: data.pop(k) for k in list(data) if k in secret_names and data[k] is not None}
     for k in secret_names:
@@ -63,14 +63,16 @@ def validate_config(
     return data, secrets
 
 
-def materialize(entry: PluginType, plugin: Plugin, box: SecretBox) -> PluginConfig:
+def materialize(entry: PluginType, plugin: PluginInstance, box: SecretBox) -> PluginConfig:
     """The full config object a plugin instance runs with (secrets decrypted)."""
-    assert entry.cls is not None  # nosec B101 # type narrowing for mypy; the invariant holds by construction
+    assert entry.cls is not None
     secrets = box.decrypt(plugin.secrets) if plugin.secrets else {}
     return entry.cls.Config.model_validate({**plugin.config, **secrets})
 
 
-def masked_config(registry: PluginRegistry, box: SecretBox, plugin: Plugin) -> dict[str, Any]:
+def masked_config(
+    registry: PluginRegistry, box: SecretBox, plugin: PluginInstance
+) -> dict[str, Any]:
     """The config as the API shows it: each stored secret as "********", unset ones as null."""
     config = dict(plugin.config)
     entry = registry.get(plugin.type)
@@ -84,15 +86,17 @@ def masked_config(registry: PluginRegistry, box: SecretBox, plugin: Plugin) -> d
     return config
 
 
-async def list_plugins(session: AsyncSession) -> list[Plugin]:
-    return list(await session.scalars(select(Plugin).order_by(Plugin.id)))
+async def list_plugins(session: AsyncSession) -> list[PluginInstance]:
+    return list(await session.scalars(select(PluginInstance).order_by(PluginInstance.id)))
 
 
-async def get_plugin(session: AsyncSession, plugin_id: int) -> Plugin:
-    plugin = await session.get(Plugin, plugin_id)
-    if plugin is None:
-        raise NotFound(f"No plugin with id {plugin_id}; list them with GET /api/v1/plugins.")
-    return plugin
+async def get_plugin(session: AsyncSession, plugin_id: int) -> PluginInstance:
+    return await get_or_not_found(
+        session,
+        PluginInstance,
+        plugin_id,
+        f"No plugin with id {plugin_id}; list them with GET /api/v1/plugins.",
+    )
 
 
 async def create_plugin(
@@ -106,14 +110,15 @@ async def create_plugin(
     interval_seconds: int | None,
     timeout_seconds: int | None,
     enabled: bool,
-) -> Plugin:
+    scheduler: PluginScheduler | None = None,
+) -> PluginInstance:
     entry = plugin_type(registry, type_)
     data, secrets = validate_config(entry, config)
-    assert entry.cls is not None  # nosec B101 # type narrowing for mypy; the invariant holds by construction
+    assert entry.cls is not None
     interval = interval_seconds or entry.cls.default_interval_seconds
     timeout = timeout_seconds or min(entry.cls.default_timeout_seconds, interval)
     _check_timing(interval, timeout)
-    plugin = Plugin(
+    plugin = PluginInstance(
         name=name,
         type=type_,
         config=data,
@@ -122,10 +127,12 @@ async def create_plugin(
         timeout_seconds=timeout,
         enabled=enabled,
     )
-    plugin.health = PluginHealth(status="unknown", consecutive_failures=0)
+    plugin.health = unknown_health()
     session.add(plugin)
-    await _commit_unique(session, name)
+    await commit_unique(session, "A plugin", name)
     log.info("plugin created", extra={"plugin_id": plugin.id, "type": type_})
+    if scheduler is not None:
+        await scheduler.sync(plugin.id)
     return plugin
 
 
@@ -133,9 +140,10 @@ async def update_plugin(
     session: AsyncSession,
     registry: PluginRegistry,
     box: SecretBox,
-    plugin: Plugin,
+    plugin: PluginInstance,
     changes: dict[str, Any],
-) -> Plugin:
+    scheduler: PluginScheduler | None = None,
+) -> PluginInstance:
     if "type" in changes and changes["type"] != plugin.type:
         raise InvalidInput("A plugin's type cannot change; create a new plugin instead.")
     if "config" in changes:
@@ -148,31 +156,31 @@ async def update_plugin(
         if field in changes and changes[field] is not None:
             setattr(plugin, field, changes[field])
     _check_timing(plugin.interval_seconds, plugin.timeout_seconds)
-    await _commit_unique(session, plugin.name)
+    await commit_unique(session, "A plugin", plugin.name)
     log.info("plugin updated", extra={"plugin_id": plugin.id, "fields": ",".join(sorted(changes))})
+    if scheduler is not None:
+        await scheduler.sync(plugin.id)  # changes take effect now, not at the next run
     return plugin
 
 
-async def delete_plugin(session: AsyncSession, plugin: Plugin) -> None:
+async def delete_plugin(
+    session: AsyncSession, plugin: PluginInstance, scheduler: PluginScheduler | None = None
+) -> None:
+    plugin_id = plugin.id
     await session.delete(plugin)
     await session.commit()
-    log.info("plugin deleted", extra={"plugin_id": plugin.id})
+    log.info("plugin deleted", extra={"plugin_id": plugin_id})
+    if scheduler is not None:
+        await scheduler.sync(plugin_id)
 
 
 def _check_timing(interval: int, timeout: int) -> None:
     if timeout > interval:
         raise InvalidInput(
             f"timeout_seconds ({timeout}) must not exceed interval_seconds ({interval}); "
-            "a run must finish before the next one is due."
+            "a run must finish before the next one is due.",
+            {"timeout_seconds": f"must not exceed the interval ({interval} s)"},
         )
-
-
-async def _commit_unique(session: AsyncSession, name: str) -> None:
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        raise Conflict(f"A plugin named {name!r} already exists; pick another name.") from None
 
 
 async def list_runs(
@@ -181,17 +189,51 @@ async def list_runs(
     where = [PluginRun.plugin_id == plugin_id]
     if status:
         where.append(PluginRun.status == status)
-    total = await session.scalar(select(func.count()).select_from(PluginRun).where(*where))
-    rows = await session.scalars(
-        select(PluginRun)
-        .where(*where)
-        .order_by(PluginRun.started_at.desc(), PluginRun.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows), int(total or 0)
+    order = (PluginRun.started_at.desc(), PluginRun.id.desc())
+    return await paginate(session, PluginRun, *where, order_by=order, limit=limit, offset=offset)
+
+
+def unknown_health(plugin_id: int | None = None) -> PluginHealth:
+    """The health of a plugin that has not run yet."""
+    return PluginHealth(plugin_id=plugin_id, status=HealthStatus.UNKNOWN, consecutive_failures=0)
 
 
 async def get_health(session: AsyncSession, plugin_id: int) -> PluginHealth:
-    health = await session.get(PluginHealth, plugin_id)
-    return health or PluginHealth(plugin_id=plugin_id, status="unknown", consecutive_failures=0)
+    return await session.get(PluginHealth, plugin_id) or unknown_health(plugin_id)
+
+
+def view(registry: PluginRegistry, box: SecretBox, plugin: PluginInstance) -> PluginOut:
+    """An instance as the API shows it: secrets masked, health `unknown` until its first run."""
+    return PluginOut(
+        id=plugin.id,
+        name=plugin.name,
+        type=plugin.type,
+        config=masked_config(registry, box, plugin),
+        interval_seconds=plugin.interval_seconds,
+        timeout_seconds=plugin.timeout_seconds,
+        enabled=plugin.enabled,
+        created_at=plugin.created_at,
+        updated_at=plugin.updated_at,
+        health=HealthOut.model_validate(plugin.health or unknown_health(plugin.id)),
+    )
+
+
+def catalog(registry: PluginRegistry) -> list[PluginTypeOut]:
+    """Every installed type; one that failed to load keeps the contract's defaults and says why."""
+    out = []
+    for entry in registry.all():
+        cls = entry.cls or Plugin
+        out.append(
+            PluginTypeOut(
+                type=entry.type,
+                name=entry.cls.name if entry.cls else entry.type,
+                description=entry.cls.description if entry.cls else "",
+                category=cls.category,
+                config_schema=entry.cls.config_schema() if entry.cls else {},
+                secret_fields=cls.secret_fields() if entry.cls else [],
+                default_interval_seconds=cls.default_interval_seconds,
+                available=entry.available,
+                unavailable_reason=entry.error,
+            )
+        )
+    return out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -12,30 +11,26 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import select, text, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import select
 
 from app.core.config import Settings
 from app.core.security import SecretBox
 from app.db.session import Database
-from app.models import Plugin, PluginRun
-from app.plugins.base import Plugin as PluginImpl
-from app.plugins.base import PluginConfig, PluginContext, PluginError, Sample
+from app.models import PluginInstance
+from app.models.enums import RunStatus, SchedulerRole
+from app.plugins.base import Plugin, PluginContext
 from app.plugins.registry import PluginRegistry
-from app.services import plugin_runner
-from app.services.metrics_store import MetricsWriter
-from app.services.plugins import materialize
-from app.services.run_recorder import RunRecorder
+from app.services.metrics.prometheus import percentile
+from app.services.metrics.writer import MetricsWriter
+from app.services.plugins import runner
+from app.services.plugins.instances import materialize
+from app.services.plugins.leader import LeaderElection
+from app.services.plugins.recorder import INTERRUPTED, RunRecorder
 
 log = logging.getLogger(__name__)
 
-LEADER_LOCK_ID = 0x756E6974_0002  # "unit" + 2: the scheduler leadership lock
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 RECONCILE_SECONDS = 10
-# The leader hears at once when its lock's connection closes (a termination listener); this
-# slower check is for a connection that went silent without closing.
-LEADER_CHECK_SECONDS = 15.0
-INTERRUPTED = "The backend stopped during this run."
 
 
 def _stagger(plugin_id: int, interval: int) -> datetime:
@@ -46,20 +41,6 @@ def _stagger(plugin_id: int, interval: int) -> datetime:
     costs more CPU than a loopback check). Spread over `interval` slots, no slot is a herd.
     """
     return EPOCH + timedelta(seconds=plugin_id * 7919 % interval)
-
-
-class _Broken(PluginImpl):
-    """Stands in for an instance that cannot be built, so the failure is recorded as a run."""
-
-    type = "broken"
-    name = description = "unavailable"
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(PluginConfig())
-        self.reason = reason
-
-    async def collect_data(self) -> list[Sample]:
-        raise PluginError(self.reason)
 
 
 class PluginScheduler:
@@ -81,14 +62,20 @@ class PluginScheduler:
         self.recorder = recorder
         self.executor = executor
         self.scheduler = AsyncIOScheduler(timezone=UTC)
-        self.role = "disabled" if not settings.scheduler_enabled else "starting"
+        self.role = (
+            SchedulerRole.DISABLED if not settings.scheduler_enabled else SchedulerRole.STARTING
+        )
         self.lateness_ms: deque[float] = deque(maxlen=2000)
         self.run_counts: dict[str, int] = {}
-        self._instances: dict[int, tuple[datetime, PluginImpl]] = {}
+        self._instances: dict[int, tuple[datetime, Plugin]] = {}
         self._locks: dict[int, asyncio.Lock] = {}
-        self._leader_conn: AsyncConnection | None = None
-        self._election: asyncio.Task[None] | None = None
-        self._lock_lost = asyncio.Event()
+        self.election = LeaderElection(
+            db,
+            settings,
+            self._become_leader,
+            self._step_down,
+            lambda: self.role == SchedulerRole.LEADER,
+        )
         self._maintenance: list[tuple[str, Any, int]] = []
         self._inflight: set[asyncio.Task[Any]] = set()
         self._seen: dict[int, datetime] = {}  # plugin id -> updated_at the jobs reflect
@@ -96,12 +83,12 @@ class PluginScheduler:
         # database is unreachable, their samples waiting in the writer's buffer.
         self._timeouts: dict[int, float] = {}
         # Instances whose collect_data blocked the event loop run on a loop in their own thread.
-        self._isolated: dict[int, plugin_runner.IsolatedLoop] = {}
+        self._isolated: dict[int, runner.IsolatedLoop] = {}
 
     # ----------------------------------------------------------------- lifecycle
     @property
     def state(self) -> str:
-        if self.role == "disabled":
+        if self.role == SchedulerRole.DISABLED:
             return "disabled"
         return "running" if self.scheduler.running else "stopped"
 
@@ -110,23 +97,20 @@ class PluginScheduler:
         self._maintenance.append((name, func, seconds))
 
     async def start(self) -> None:
-        if self.role == "disabled":
+        if self.role == SchedulerRole.DISABLED:
             log.info("scheduler disabled by SCHEDULER_ENABLED=false")
             return
         self.scheduler.start(paused=True)
         if self.db.is_sqlite:
             await self._become_leader()
         else:
-            self.role = "standby"
+            self.role = SchedulerRole.STANDBY
             # Only PostgreSQL can have several replicas, each with its own API.
             self.add_maintenance("reconcile", self.reconcile, RECONCILE_SECONDS)
-            self._election = asyncio.create_task(self._elect(), name="scheduler-election")
+            self.election.start()
 
     async def stop(self) -> None:
-        if self._election:
-            self._election.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._election
+        await self.election.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self._inflight:
@@ -138,7 +122,7 @@ class PluginScheduler:
             for record in list(self.recorder.inflight):
                 await self.recorder.finish(
                     record,
-                    "interrupted",
+                    RunStatus.INTERRUPTED,
                     INTERRUPTED,
                     0,
                     now,
@@ -150,72 +134,14 @@ class PluginScheduler:
         for isolated in self._isolated.values():
             isolated.stop()
         self._isolated.clear()
-        await self._release_lock()
+        await self.election.release()
 
     # ----------------------------------------------------------------- leadership
-    async def _elect(self) -> None:
-        """Standby replicas retry the advisory lock; the leader checks it still holds it."""
-        while True:
-            try:
-                if self.role != "leader":
-                    if await self._try_lock():
-                        await self._become_leader()
-                elif self._leader_conn is None:
-                    raise ConnectionError("the leader lock's connection is gone")
-                else:
-                    await self._leader_conn.execute(text("SELECT 1"))
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                # The lock's connection broke (database restart or outage). Keep running jobs:
-                # nobody else can run them while the database is unreachable, and samples are
-                # buffered. Re-acquire as soon as it answers again; step down if someone else won.
-                await self._release_lock()
-                if self.role == "leader":
-                    try:
-                        if not await self._try_lock():
-                            await self._step_down("another replica took the scheduler lock")
-                    except Exception:
-                        log.debug("database still unreachable for the leader lock: %s", exc)
-            if self.role == "leader" and self._leader_conn is not None:
-                wait = max(LEADER_CHECK_SECONDS, self.settings.leader_retry_seconds)
-            else:
-                wait = self.settings.leader_retry_seconds
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._lock_lost.wait(), wait)
-            self._lock_lost.clear()
-
-    async def _try_lock(self) -> bool:
-        if self._leader_conn is None:
-            self._leader_conn = conn = await self.db.engine.connect()
-
-            def closed(_driver: Any) -> None:
-                if self._leader_conn is conn:  # not when _release_lock closed it on purpose
-                    self._lock_lost.set()
-
-            # asyncpg calls this when the server or the network closes the connection.
-            driver = (await conn.get_raw_connection()).driver_connection
-            if driver is not None:
-                driver.add_termination_listener(closed)
-        got = await self._leader_conn.scalar(
-            text("SELECT pg_try_advisory_lock(:id)"), {"id": LEADER_LOCK_ID}
-        )
-        await self._leader_conn.commit()
-        return bool(got)
-
-    async def _release_lock(self) -> None:
-        conn, self._leader_conn = self._leader_conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):
-                await conn.invalidate()  # closing the session releases the advisory lock
-            with contextlib.suppress(Exception):
-                await conn.close()
-
     async def _become_leader(self) -> None:
-        self.role = "leader"
+        self.role = SchedulerRole.LEADER
         log.info("this replica is the scheduler leader")
         self.recorder.forget_health()  # the previous leader kept it until now
-        await self._mark_interrupted()
+        await self.recorder.mark_interrupted()
         await self.reload()
         for name, func, seconds in self._maintenance:
             self.scheduler.add_job(
@@ -231,35 +157,15 @@ class PluginScheduler:
 
     async def _step_down(self, why: str) -> None:
         log.warning("scheduler standing by: %s", why)
-        self.role = "standby"
+        self.role = SchedulerRole.STANDBY
         self.scheduler.pause()
         for job in self.scheduler.get_jobs():
             job.remove()
 
-    async def _mark_interrupted(self) -> None:
-        """Runs left `running` by a crashed leader will never finish: say so."""
-        try:
-            async with self.db.session() as session:
-                res = await session.execute(
-                    update(PluginRun)
-                    .where(PluginRun.status == "running")
-                    .values(
-                        status="interrupted",
-                        error=INTERRUPTED,
-                        finished_at=datetime.now(UTC),
-                    )
-                )
-                await session.commit()
-                count = getattr(res, "rowcount", 0) or 0
-                if count:
-                    log.warning("marked %d unfinished runs as interrupted", count)
-        except Exception as exc:
-            log.warning("could not mark interrupted runs: %s", exc)
-
     # ----------------------------------------------------------------- jobs
     async def reload(self) -> None:
         async with self.db.session() as session:
-            plugins = list(await session.scalars(select(Plugin)))
+            plugins = list(await session.scalars(select(PluginInstance)))
         for p in plugins:
             self._schedule(p)
         self._seen = {p.id: p.updated_at for p in plugins}
@@ -267,7 +173,7 @@ class PluginScheduler:
     async def reconcile(self) -> None:
         """Pick up changes made through other replicas' APIs (the leader's own apply at once)."""
         async with self.db.session() as session:
-            rows = await session.execute(select(Plugin.id, Plugin.updated_at))
+            rows = await session.execute(select(PluginInstance.id, PluginInstance.updated_at))
             current = {plugin_id: updated for plugin_id, updated in rows}
         for plugin_id in set(self._seen) | set(current):
             if self._seen.get(plugin_id) != current.get(plugin_id):
@@ -276,7 +182,7 @@ class PluginScheduler:
     async def sync(self, plugin_id: int) -> None:
         """Re-read one instance after an API change and (re)schedule or remove its job."""
         async with self.db.session() as session:
-            plugin = await session.get(Plugin, plugin_id)
+            plugin = await session.get(PluginInstance, plugin_id)
         if plugin is None:
             self.unschedule(plugin_id)
             self.writer.forget_plugin(plugin_id)
@@ -288,7 +194,7 @@ class PluginScheduler:
             return
         self._seen[plugin_id] = plugin.updated_at
         await self._drop_instance(plugin_id, keep_if=plugin.updated_at)
-        if self.role == "leader":
+        if self.role == SchedulerRole.LEADER:
             self._schedule(plugin)
 
     def unschedule(self, plugin_id: int) -> None:
@@ -300,7 +206,7 @@ class PluginScheduler:
             task = asyncio.get_running_loop().create_task(self._close_impl(plugin_id, entry[1]))
             task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
-    def _schedule(self, plugin: Plugin) -> None:
+    def _schedule(self, plugin: PluginInstance) -> None:
         job_id = f"plugin:{plugin.id}"
         entry = self.registry.get(plugin.type)
         if not plugin.enabled or entry is None or not entry.available:
@@ -334,14 +240,16 @@ class PluginScheduler:
             self._instances.pop(plugin_id, None)
             await self._close_impl(plugin_id, entry[1])
 
-    async def _close_impl(self, plugin_id: int, impl: PluginImpl) -> None:
+    async def _close_impl(self, plugin_id: int, impl: Plugin) -> None:
         """Close an instance on the loop it ran on; a plugin's close must not stop ours."""
         isolated = self._isolated.get(plugin_id)
-        with contextlib.suppress(Exception):
+        try:
             if isolated is not None:
                 await asyncio.wait_for(isolated.run(impl.close), 2)
             else:
                 await asyncio.wait_for(impl.close(), 5)
+        except Exception as exc:
+            log.debug("closing the plugin instance failed: %s", exc, extra={"plugin_id": plugin_id})
 
     async def _isolate(self, plugin_id: int) -> None:
         """From now on run this instance's collect_data on an event loop in its own thread."""
@@ -350,7 +258,7 @@ class PluginScheduler:
         entry = self._instances.pop(plugin_id, None)
         if entry is not None:  # it was built on (and may hold resources of) the main loop
             await self._close_impl(plugin_id, entry[1])
-        self._isolated[plugin_id] = plugin_runner.IsolatedLoop(f"plugin-{plugin_id}-isolated")
+        self._isolated[plugin_id] = runner.IsolatedLoop(f"plugin-{plugin_id}-isolated")
         log.warning(
             "plugin blocked the event loop: its runs now go to a thread of their own",
             extra={"plugin_id": plugin_id},
@@ -360,6 +268,18 @@ class PluginScheduler:
     def isolated(self) -> list[int]:
         """Ids of the instances running in a thread of their own (they blocked the loop)."""
         return sorted(self._isolated)
+
+    def summary(self) -> dict[str, Any]:
+        """State, role, jobs, start lateness (p50, p99) and run counts, for the API."""
+        late = list(self.lateness_ms)
+        return {
+            "state": self.state,
+            "role": self.role,
+            "jobs": self.jobs(),
+            "lateness_ms_p50": percentile(late, 0.5),
+            "lateness_ms_p99": percentile(late, 0.99),
+            "runs": dict(self.run_counts),
+        }
 
     def jobs(self) -> list[dict[str, Any]]:
         out = []
@@ -393,7 +313,7 @@ class PluginScheduler:
 
     async def run(
         self, plugin_id: int, trigger: str = "manual", lateness_ms: float | None = None
-    ) -> plugin_runner.RunResult | None:
+    ) -> runner.RunResult | None:
         lock = self._locks.setdefault(plugin_id, asyncio.Lock())
         task = asyncio.current_task()
         if task is not None:
@@ -406,9 +326,9 @@ class PluginScheduler:
 
     async def _run_locked(
         self, lock: asyncio.Lock, plugin_id: int, trigger: str, lateness_ms: float | None
-    ) -> plugin_runner.RunResult | None:
+    ) -> runner.RunResult | None:
         async with lock:
-            impl: PluginImpl
+            impl: Plugin
             cached = self._instances.get(plugin_id)
             if cached is not None and plugin_id in self._timeouts and trigger != "manual":
                 # sync() and reconcile() drop the instance when its row changes, so a
@@ -418,7 +338,7 @@ class PluginScheduler:
                 )
             try:
                 async with self.db.session() as session:
-                    plugin = await session.get(Plugin, plugin_id)
+                    plugin = await session.get(PluginInstance, plugin_id)
             except Exception as exc:
                 # The database is unreachable: keep collecting with the instance as last
                 # configured; its samples wait in the writer's buffer until it answers again.
@@ -441,18 +361,18 @@ class PluginScheduler:
                 try:
                     impl = await self._instance(plugin)
                 except Exception as exc:  # unreadable secrets, a missing type: a failed run
-                    impl = _Broken(f"The plugin could not be prepared: {exc}")
+                    impl = runner.BrokenInstance(f"The plugin could not be prepared: {exc}")
             return await self._execute(plugin_id, impl, timeout, trigger, lateness_ms)
 
     async def _execute(
         self,
         plugin_id: int,
-        impl: PluginImpl,
+        impl: Plugin,
         timeout_s: float,
         trigger: str,
         lateness_ms: float | None,
-    ) -> plugin_runner.RunResult:
-        result = await plugin_runner.execute(
+    ) -> runner.RunResult:
+        result = await runner.execute(
             plugin_id,
             impl,
             timeout_s,
@@ -468,7 +388,7 @@ class PluginScheduler:
             await self._isolate(plugin_id)
         return result
 
-    async def _instance(self, plugin: Plugin) -> PluginImpl:
+    async def _instance(self, plugin: PluginInstance) -> Plugin:
         cached = self._instances.get(plugin.id)
         if cached and cached[0] == plugin.updated_at:
             return cached[1]

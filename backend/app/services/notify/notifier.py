@@ -1,4 +1,4 @@
-"""Notification channels (encrypted Apprise URLs) and the delivery queue with retry and backoff."""
+"""The Notifier: delivers queued notices to Apprise URLs with retries and backoff."""
 
 from __future__ import annotations
 
@@ -9,24 +9,20 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import apprise
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.errors import InvalidInput
 from app.core.security import SecretBox
 from app.db.session import Database
 from app.models import NotificationChannel, NotificationDelivery
-from app.plugins.base import SECRET_MASK
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-NOTIFY_TYPES = ("info", "success", "warning", "failure")
 BATCH = 50
 
 
@@ -295,102 +291,3 @@ def enqueue(
         session.add(d)
         out.append(d)
     return out
-
-
-# --------------------------------------------------------------------- channel CRUD
-async def list_channels(session: AsyncSession) -> list[NotificationChannel]:
-    return list(await session.scalars(select(NotificationChannel).order_by(NotificationChannel.id)))
-
-
-async def get_channel(session: AsyncSession, channel_id: int) -> NotificationChannel:
-    channel = await session.get(NotificationChannel, channel_id)
-    if channel is None:
-        raise NotFound(
-            f"No notification channel with id {channel_id}; list them with GET /api/v1/channels."
-        )
-    return channel
-
-
-async def create_channel(
-    session: AsyncSession,
-    box: SecretBox,
-    *,
-    name: str,
-    url: str,
-    enabled: bool,
-    send_resolved: bool,
-) -> NotificationChannel:
-    service = describe_url(url)
-    channel = NotificationChannel(
-        name=name,
-        url_encrypted=box.encrypt({"url": url}),
-        service=service,
-        enabled=enabled,
-        send_resolved=send_resolved,
-    )
-    session.add(channel)
-    await _commit_unique(session, name)
-    log.info("notification channel created", extra={"channel_id": channel.id, "service": service})
-    return channel
-
-
-async def update_channel(
-    session: AsyncSession, box: SecretBox, channel: NotificationChannel, changes: dict[str, Any]
-) -> NotificationChannel:
-    url = changes.get("url")
-    if url is not None and url != SECRET_MASK:
-        channel.service = describe_url(url)
-        channel.url_encrypted = box.encrypt({"url": url})
-    for field in ("name", "enabled", "send_resolved"):
-        if changes.get(field) is not None:
-            setattr(channel, field, changes[field])
-    await _commit_unique(session, channel.name)
-    log.info("notification channel updated", extra={"channel_id": channel.id})
-    return channel
-
-
-async def delete_channel(session: AsyncSession, channel: NotificationChannel) -> None:
-    await session.delete(channel)
-    await session.commit()
-    log.info("notification channel deleted", extra={"channel_id": channel.id})
-
-
-async def list_deliveries(
-    session: AsyncSession, channel_id: int, limit: int, offset: int, status: str | None = None
-) -> tuple[list[NotificationDelivery], int]:
-    where = [NotificationDelivery.channel_id == channel_id]
-    if status:
-        where.append(NotificationDelivery.status == status)
-    total = await session.scalar(
-        select(func.count()).select_from(NotificationDelivery).where(*where)
-    )
-    rows = await session.scalars(
-        select(NotificationDelivery)
-        .where(*where)
-        .order_by(NotificationDelivery.created_at.desc(), NotificationDelivery.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows), int(total or 0)
-
-
-async def _commit_unique(session: AsyncSession, name: str) -> None:
-    try:
-        await session.commit()
-    except IntegrityError:
-        await session.rollback()
-        raise Conflict(f"A channel named {name!r} already exists; pick another name.") from None
-
-
-async def rotate_channel_urls(session: AsyncSession, box: SecretBox) -> int:
-    """Re-encrypt every channel URL under the newest key (for `python -m app rotate-key`)."""
-    count = 0
-    for channel in await session.scalars(select(NotificationChannel)):
-        try:
-            channel.url_encrypted = box.rotate(channel.url_encrypted)
-        except ValueError as exc:
-            raise ValueError(
-                f"notification channel {channel.id} ({channel.name!r}): {exc}; nothing was changed"
-            ) from None
-        count += 1
-    return count

@@ -1,49 +1,12 @@
-"""In-memory sliding-window rate limiter, and the client address as seen through trusted proxies."""
+"""The caller's address as seen through trusted proxies (TRUSTED_PROXIES)."""
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
 import time
-from collections import deque
 
 from starlette.requests import HTTPConnection
-
-
-class RateLimiter:
-    """Counts events per key over a 60 s window; memory is bounded by pruning idle keys."""
-
-    def __init__(self, window_seconds: float = 60.0, max_keys: int = 100_000) -> None:
-        self.window = window_seconds
-        self.max_keys = max_keys
-        self._hits: dict[str, deque[float]] = {}
-
-    def _prune(self, key: str, now: float) -> deque[float]:
-        hits = self._hits.setdefault(key, deque())
-        while hits and hits[0] <= now - self.window:
-            hits.popleft()
-        return hits
-
-    def retry_after(self, key: str, limit: int, now: float | None = None) -> float:
-        """Seconds until another hit is allowed for `key` (0 when allowed now)."""
-        if key not in self._hits:  # only checking must not grow the table
-            return 0.0
-        now = time.monotonic() if now is None else now
-        hits = self._prune(key, now)
-        if len(hits) < limit:
-            return 0.0
-        # the oldest hit that still counts leaves the window after this long
-        return max(0.0, hits[len(hits) - limit] + self.window - now)
-
-    def hit(self, key: str, now: float | None = None) -> None:
-        now = time.monotonic() if now is None else now
-        if len(self._hits) >= self.max_keys:
-            for k in [k for k, v in self._hits.items() if not v or v[-1] <= now - self.window]:
-                del self._hits[k]
-        self._prune(key, now).append(now)
-
-    def reset(self, key: str) -> None:
-        self._hits.pop(key, None)
 
 
 class TrustedProxies:

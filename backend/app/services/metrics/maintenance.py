@@ -14,8 +14,9 @@ from app.core.config import Settings
 from app.db.session import Database
 from app.models import RollupState
 from app.models.base import UTCDateTime
-from app.services.metrics_query import MetricsReader
-from app.services.metrics_store import MetricsWriter, ensure_partitions
+from app.services.metrics.partitions import ensure_partitions
+from app.services.metrics.reader import MetricsReader
+from app.services.metrics.writer import MetricsWriter
 
 log = logging.getLogger(__name__)
 

@@ -7,16 +7,18 @@ import re
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import VERSION
-from app.models import Plugin, PluginHealth, Series
-from app.models.alert import SEVERITIES
-from app.models.plugin import HEALTH_STATUSES
-from app.services import alerts
-from app.services.state import AppState
+from app.models import PluginHealth, PluginInstance, Series
+from app.models.enums import HealthStatus, Severity
+from app.services.alerts import incidents
+
+if TYPE_CHECKING:  # the container imports the scheduler, which uses percentile() from here
+    from app.state import AppState
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PREFIX = "unity_"
@@ -26,6 +28,15 @@ QUANTILES = (0.5, 0.9, 0.99)
 
 _BAD_NAME = re.compile(r"[^a-zA-Z0-9_:]")
 _BAD_LABEL = re.compile(r"[^a-zA-Z0-9_]")
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The q-quantile (0 < q < 1) of `values`, inclusive method; None for no values."""
+    if not values:
+        return None
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[round(q * 100) - 1]
 
 
 def metric_name(name: str) -> str:
@@ -105,7 +116,7 @@ class Exposition:
         return "\n".join(lines) + "\n"
 
 
-def _series_labels(plugin: Plugin, labels: dict[str, str]) -> dict[str, str]:
+def _series_labels(plugin: PluginInstance, labels: dict[str, str]) -> dict[str, str]:
     out = {"plugin": plugin.type, "plugin_id": str(plugin.id), "instance": plugin.name}
     for key in sorted(labels):
         name = label_name(str(key))
@@ -139,11 +150,8 @@ def _own_metrics(exp: Exposition, state: AppState) -> None:
         "summary",
         f"How late scheduled runs started, over the last {sched.lateness_ms.maxlen} runs",
     )
-    if late:
-        cuts = statistics.quantiles(late, n=100, method="inclusive") if len(late) > 1 else []
-        for q in QUANTILES:
-            value = cuts[round(q * 100) - 1] if cuts else late[0]
-            lateness.add({"quantile": str(q)}, value)
+    for q in QUANTILES if late else ():
+        lateness.add({"quantile": str(q)}, percentile(late, q) or 0.0)
     lateness.add(None, sum(late), "_sum")
     lateness.add(None, len(late), "_count")
 
@@ -191,18 +199,18 @@ async def render(state: AppState, session: AsyncSession) -> str:
     )
     for plugin, status in (
         await session.execute(
-            select(Plugin, PluginHealth.status)
-            .outerjoin(PluginHealth, PluginHealth.plugin_id == Plugin.id)
-            .order_by(Plugin.id)
+            select(PluginInstance, PluginHealth.status)
+            .outerjoin(PluginHealth, PluginHealth.plugin_id == PluginInstance.id)
+            .order_by(PluginInstance.id)
         )
     ).all():
-        for s in HEALTH_STATUSES:
+        for s in HealthStatus:
             base = {"plugin": plugin.type, "plugin_id": str(plugin.id), "instance": plugin.name}
             health.add({**base, "status": s}, 1 if (status or "unknown") == s else 0)
 
-    firing = await alerts.firing_incidents(session)
+    firing = await incidents.firing_incidents(session)
     by_severity = exp.family("unity_alerts_firing", "gauge", "Firing alerts by severity")
-    for severity in SEVERITIES:
+    for severity in Severity:
         by_severity.add({"severity": severity}, sum(1 for i in firing if i.severity == severity))
     active = exp.family(
         "unity_alert_active", "gauge", "1 for every firing alert (rule, plugin and series)"
@@ -217,8 +225,8 @@ async def render(state: AppState, session: AsyncSession) -> str:
     own |= {"unity_plugin_health", "unity_alerts_firing", "unity_alert_active"}
 
     rows = await session.execute(
-        select(Series, Plugin)
-        .join(Plugin, Plugin.id == Series.plugin_id)
+        select(Series, PluginInstance)
+        .join(PluginInstance, PluginInstance.id == Series.plugin_id)
         .where(Series.last_value.is_not(None))
         .order_by(Series.name, Series.id)
     )

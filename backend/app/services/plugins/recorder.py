@@ -13,7 +13,7 @@ import contextlib
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, text, update
@@ -23,11 +23,15 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.config import Settings
 from app.core.timers import FLUSH_PHASE, until_next
+from app.core.worker import Backoff, drain, error_text
 from app.db.session import Database
-from app.models import Plugin, PluginHealth, PluginRun
-from app.services.ws_hub import Hub
+from app.models import PluginHealth, PluginInstance, PluginRun
+from app.models.enums import HealthStatus, RunStatus
+from app.services.live.hub import Hub
 
 log = logging.getLogger(__name__)
+
+INTERRUPTED = "The backend stopped during this run."
 
 CHECKPOINT_SECONDS = 1.0
 FLUSH_SECONDS = 1.0  # how stale run history and health may be (run-now does not wait for it)
@@ -38,7 +42,7 @@ MAX_PENDING = 100_000  # finished runs waiting while the database is down
 @dataclass
 class Health:
     plugin_id: int
-    status: str = "unknown"
+    status: str = HealthStatus.UNKNOWN
     consecutive_failures: int = 0
     last_run_at: datetime | None = None
     last_success_at: datetime | None = None
@@ -56,7 +60,7 @@ class RunRecord:
     started_at: datetime
     lateness_ms: float | None
     id: int | None = None
-    status: str = "running"
+    status: str = RunStatus.RUNNING
     finished_at: datetime | None = None
     duration_ms: float | None = None
     error: str | None = None
@@ -103,14 +107,14 @@ def next_health(
     if ok:
         health.consecutive_failures = 0
         health.last_success_at = now
-        health.status = "healthy"
+        health.status = HealthStatus.HEALTHY
     else:
         health.consecutive_failures += 1
         health.last_error = error
         if health.consecutive_failures >= settings.health_down_after:
-            health.status = "down"
+            health.status = HealthStatus.DOWN
         elif health.consecutive_failures >= settings.health_degraded_after:
-            health.status = "degraded"
+            health.status = HealthStatus.DEGRADED
     if health.status != before:
         health.changed_at = now
         return True
@@ -188,16 +192,28 @@ class RunRecorder:
     async def stop(self, deadline: float) -> None:
         self._stopping = True
         self._wake.set()
-        if self._task is not None:
-            try:
-                await asyncio.wait_for(asyncio.shield(self._task), deadline)
-            except TimeoutError:
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
-                log.error(
-                    "shutdown deadline reached with %d run records unsaved", len(self._finished)
+        if not await drain(self._task, deadline):
+            log.error("shutdown deadline reached with %d run records unsaved", len(self._finished))
+
+    async def mark_interrupted(self) -> None:
+        """Runs left `running` by a crashed leader will never finish: say so."""
+        try:
+            async with self.db.session() as session:
+                res = await session.execute(
+                    update(PluginRun)
+                    .where(PluginRun.status == RunStatus.RUNNING)
+                    .values(
+                        status=RunStatus.INTERRUPTED,
+                        error=INTERRUPTED,
+                        finished_at=datetime.now(UTC),
+                    )
                 )
+                await session.commit()
+                count = getattr(res, "rowcount", 0) or 0
+                if count:
+                    log.warning("marked %d unfinished runs as interrupted", count)
+        except Exception as exc:
+            log.warning("could not mark interrupted runs: %s", exc)
 
     def forget_health(self) -> None:
         """Another replica may have written health meanwhile: read it again when needed."""
@@ -227,9 +243,9 @@ class RunRecorder:
         record.finished_at, record.duration_ms = finished, duration_ms
         # The record leaves `inflight` only once it is in `_finished`: the loop, which may run
         # while the health is read below, must never find it in neither and go to sleep.
-        if status != "interrupted":
+        if status != RunStatus.INTERRUPTED:
             health = await self._health_of(record.plugin_id)
-            if next_health(health, status == "success", error, finished, self.settings):
+            if next_health(health, status == RunStatus.SUCCESS, error, finished, self.settings):
                 self._status_changed.add(record.plugin_id)
             self._changed[record.plugin_id] = health
         if len(self._finished) >= MAX_PENDING:
@@ -267,7 +283,7 @@ class RunRecorder:
 
     # ----------------------------------------------------------------- writing
     async def _loop(self) -> None:
-        backoff = FLUSH_SECONDS
+        backoff = Backoff(FLUSH_SECONDS)
         while True:
             if self._finished or self._changed or self.inflight:
                 with contextlib.suppress(TimeoutError):
@@ -299,18 +315,14 @@ class RunRecorder:
                     self._changed.setdefault(pid, h)
                 self._status_changed |= status_changed
                 self.failures += 1
-                self.last_error = (
-                    f"{type(exc).__name__}: {str(exc).splitlines()[0][:300] if str(exc) else ''}"
-                )
-                log.warning(
-                    "run records not saved, retrying in %.1fs: %s", backoff, self.last_error
-                )
+                self.last_error = error_text(exc)
+                delay = backoff.failed()
+                log.warning("run records not saved, retrying in %.1fs: %s", delay, self.last_error)
                 if self._stopping:
                     return
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                await asyncio.sleep(delay)
                 continue
-            backoff = FLUSH_SECONDS
+            backoff.reset()
             self.last_error = None
             for r in finished:
                 r.saved.set()
@@ -328,7 +340,9 @@ class RunRecorder:
             # A plugin was deleted meanwhile: its runs and health have nowhere to go.
             async with self.db.engine.connect() as conn:
                 ids = {r.plugin_id for r in (*finished, *stale)} | set(changed)
-                alive = set(await conn.scalars(select(Plugin.id).where(Plugin.id.in_(ids))))
+                alive = set(
+                    await conn.scalars(select(PluginInstance.id).where(PluginInstance.id.in_(ids)))
+                )
             for r in (*finished, *stale):
                 if r.plugin_id not in alive:
                     r.id = None

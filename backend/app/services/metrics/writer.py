@@ -1,4 +1,4 @@
-"""The metrics write path: a bounded buffer, batched COPY/INSERT, series cache, commit callbacks."""
+"""The metrics write path: a bounded buffer, batched COPY/INSERT and commit callbacks."""
 
 from __future__ import annotations
 
@@ -10,39 +10,30 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from itertools import repeat
 from typing import Any
 
-from sqlalchemy import bindparam, select, text, tuple_
+from sqlalchemy import bindparam, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.config import Settings
 from app.core.timers import FLUSH_PHASE, until_next
+from app.core.worker import Backoff, drain, error_text
 from app.db.session import Database, asyncpg_of
-from app.models import Plugin, Series
 from app.models import Sample as SampleRow
 from app.models.base import UTCDateTime
 from app.plugins.base import Sample
+from app.services.metrics.partitions import ensure_partitions
+from app.services.metrics.series_cache import YIELD_EVERY, SeriesCache
 
 log = logging.getLogger(__name__)
 
-SeriesKey = tuple[int, str, str]  # plugin_id, name, labels_key
-SERIES_CHUNK = 1000  # new series per INSERT (5 parameters each) and per id lookup
-YIELD_EVERY = 5000  # samples processed between yields to the event loop in big writes
 # With a backlog, up to this many batches' worth go into one transaction: one series update and
 # one commit for all of them (group commit). Without a backlog batches stay at batch_size.
 GROUP_BATCHES = 8
-
-
-SAMPLE_KEYS_MAX = 100_000  # (plugin, name, labels) lookups the writer remembers
-
-
-def labels_key(labels: Any) -> str:
-    """Canonical "k=v,k=v" form: computed only for samples the writer has not seen before."""
-    return ",".join([f"{k}={labels[k]}" for k in sorted(labels)]) if labels else ""
 
 
 @dataclass
@@ -89,23 +80,6 @@ class Prepared:
 OnCommit = Callable[[int, datetime, list[tuple[tuple[int, str], Sample]]], Awaitable[None]]
 
 
-def partition_name(day: date) -> str:
-    return f"samples_p{day:%Y%m%d}"
-
-
-async def ensure_partitions(conn: AsyncConnection, days: Iterable[date]) -> None:
-    """Create the daily partitions of `samples` that are missing (PostgreSQL only)."""
-    for day in sorted(set(days)):
-        start = datetime(day.year, day.month, day.day, tzinfo=UTC)
-        end = start + timedelta(days=1)
-        await conn.execute(
-            text(
-                f"CREATE TABLE IF NOT EXISTS {partition_name(day)} PARTITION OF samples "
-                f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
-            )
-        )
-
-
 def _upsert_samples(ins: Any) -> Any:
     return ins.on_conflict_do_update(
         index_elements=["series_id", "ts"], set_={"value": ins.excluded.value}
@@ -123,9 +97,7 @@ class MetricsWriter:
         self._queue: deque[Batch] = deque()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
-        self._series: dict[SeriesKey, tuple[int, str]] = {}
-        # (plugin, name, labels items as the plugin ordered them) -> the same (id, unit)
-        self._by_sample: dict[tuple[int, str, tuple[tuple[str, str], ...]], tuple[int, str]] = {}
+        self.series = SeriesCache(db)
         self._stopping = False
         self._first_at = 0.0  # monotonic time the oldest unwritten batch arrived
         self._idle = asyncio.Event()
@@ -175,8 +147,7 @@ class MetricsWriter:
             self.oldest_since_rollup.pop(tier, None)
 
     def forget_plugin(self, plugin_id: int) -> None:
-        self._series = {k: v for k, v in self._series.items() if k[0] != plugin_id}
-        self._by_sample = {k: v for k, v in self._by_sample.items() if k[0] != plugin_id}
+        self.series.forget_plugin(plugin_id)
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -186,14 +157,7 @@ class MetricsWriter:
         """Flush what can be flushed within `deadline` seconds, then stop."""
         self._stopping = True
         self._wake.set()
-        if self._task is None:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(self._task), deadline)
-        except TimeoutError:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if not await drain(self._task, deadline):
             log.error("shutdown deadline reached with %d samples unwritten", self.stats.buffered)
 
     async def flushed(self, within: float = 10.0) -> None:
@@ -208,7 +172,7 @@ class MetricsWriter:
         While one group's COPY and commit are in the database, the next group is prepared
         (series ids, records) on the loop, so Python and PostgreSQL work at the same time.
         """
-        backoff = 0.5
+        backoff = Backoff()
         storing: tuple[asyncio.Task[None], list[Batch], Prepared] | None = None
         while True:
             if not self._queue and storing is None:
@@ -258,19 +222,17 @@ class MetricsWriter:
                     self._queue.extendleft(reversed(group))
                     self.stats.buffered += sum(len(b.samples) for b in group)
                 self.stats.failures += 1
-                self.stats.last_error = (
-                    f"{type(error).__name__}: {str(error).splitlines()[0][:300]}"
-                )
+                self.stats.last_error = error_text(error)
                 self.stats.last_error_at = datetime.now(UTC)
+                delay = backoff.failed()
                 log.warning(
-                    "metrics write failed, retrying in %.1fs: %s", backoff, self.stats.last_error
+                    "metrics write failed, retrying in %.1fs: %s", delay, self.stats.last_error
                 )
                 if self._stopping:
                     return
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
+                await asyncio.sleep(delay)
                 continue
-            backoff = 0.5
+            backoff.reset()
             if prepared is not None:
                 storing = (asyncio.create_task(self._store(prepared)), batches, prepared)
 
@@ -313,7 +275,7 @@ class MetricsWriter:
 
     async def _prepare(self, batches: list[Batch]) -> Prepared:
         """Series ids and the rows to write (Python work; the database only for new series)."""
-        await self._resolve_series(batches)
+        await self.series.resolve(batches)
         records: list[tuple[int, datetime, float]] = []
         # A run split in pieces shares (plugin, ts): its record range, for repeated series.
         runs: dict[tuple[int, datetime], list[int]] = {}
@@ -433,87 +395,6 @@ class MetricsWriter:
         await conn.execute(
             stmt, [{"sid": sid, "lts": ts, "lval": v} for sid, (ts, v) in latest.items()]
         )
-
-    async def _resolve_series(self, batches: list[Batch]) -> None:
-        """Set each batch's `refs`: per sample its (series id, unit), None if its plugin is gone.
-
-        A sample is looked up by (plugin, name, its labels as given) first, which needs no
-        canonical key; only unseen ones get one and, if new, a series row.
-        """
-        fast = self._by_sample
-        if len(fast) > SAMPLE_KEYS_MAX:
-            fast.clear()
-        wanted: dict[SeriesKey, Sample] = {}
-        unresolved: list[tuple[Batch, list[int], list[SeriesKey], list[Any] | None]] = []
-        n = 0
-        for b in batches:
-            pid, samples = b.plugin_id, b.samples
-            raw: list[Any] | None
-            try:
-                raw = [(pid, x.name, tuple(x.labels.items())) for x in samples]
-                b.refs = [fast.get(k) for k in raw]
-            except TypeError:  # an unhashable label value: canonical keys only
-                raw, b.refs = None, [None] * len(samples)
-            if None in b.refs:
-                missing = [i for i, r in enumerate(b.refs) if r is None]
-                keys = [(pid, samples[i].name, labels_key(samples[i].labels)) for i in missing]
-                unresolved.append((b, missing, keys, raw))
-                for i, key in zip(missing, keys, strict=True):
-                    if key not in self._series:
-                        wanted.setdefault(key, samples[i])
-            n += len(samples)
-            if n >= YIELD_EVERY:
-                n = 0
-                await asyncio.sleep(0)  # a 100,000-sample run must not hold the loop
-        if wanted:
-            async with self.db.engine.connect() as conn:
-                await self._create_series(conn, wanted)
-                await conn.commit()
-        for b, missing, keys, raw in unresolved:
-            for i, key in zip(missing, keys, strict=True):
-                ref = b.refs[i] = self._series.get(key)
-                if ref is not None and raw is not None:
-                    fast[raw[i]] = ref
-
-    async def _create_series(self, conn: AsyncConnection, wanted: dict[SeriesKey, Sample]) -> None:
-        """Insert the series not seen before (or read back those another replica made)."""
-        plugin_ids = {k[0] for k in wanted}
-        alive = set(await conn.scalars(select(Plugin.id).where(Plugin.id.in_(plugin_ids))))
-        values = [
-            {
-                "plugin_id": k[0],
-                "name": k[1],
-                "labels_key": k[2],
-                "unit": s.unit[:32],
-                "labels": dict(s.labels),
-            }
-            for k, s in wanted.items()
-            if k[0] in alive
-        ]
-        new_keys = [k for k in wanted if k[0] in alive]  # in the order of `values`
-        ins = pg_insert(Series) if not self.db.is_sqlite else sqlite_insert(Series)
-        cols = (Series.id, Series.plugin_id, Series.name, Series.labels_key, Series.unit)
-        # Chunked: one statement may carry at most 32767 parameters (asyncpg, SQLite).
-        for start in range(0, len(values), SERIES_CHUNK):
-            rows = values[start : start + SERIES_CHUNK]
-            created = await conn.execute(
-                ins.on_conflict_do_nothing(
-                    index_elements=["plugin_id", "name", "labels_key"]
-                ).returning(*cols),
-                rows,  # executemany: one cached statement, sent in pages of rows
-            )
-            for sid, pid, name, lk, unit in created:
-                self._series[(pid, name, lk)] = (sid, unit)
-            # Those created meanwhile by another replica (or before a restart) are read back.
-            keys = [k for k in new_keys[start : start + SERIES_CHUNK] if k not in self._series]
-            if keys:
-                found = await conn.execute(
-                    select(*cols).where(
-                        tuple_(Series.plugin_id, Series.name, Series.labels_key).in_(keys)
-                    )
-                )
-                for sid, pid, name, lk, unit in found:
-                    self._series[(pid, name, lk)] = (sid, unit)
 
     async def _insert_samples(
         self, conn: AsyncConnection, records: list[tuple[int, datetime, float]], upsert: bool

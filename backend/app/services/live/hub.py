@@ -10,11 +10,10 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-from starlette.websockets import WebSocket, WebSocketState
+from typing import Any, Protocol
 
 from app.core.config import Settings
+from app.core.worker import Backoff, error_text
 
 log = logging.getLogger(__name__)
 
@@ -23,9 +22,17 @@ CLOSE_TOO_SLOW = 1013  # "try again later": the client's send queue overflowed
 CLOSE_GOING_AWAY = 1001  # server shutting down
 
 
+class Socket(Protocol):
+    """What the hub needs of an accepted WebSocket (the API layer adapts Starlette's)."""
+
+    async def send_text(self, data: str) -> None: ...
+    async def receive_text(self) -> str: ...
+    async def close(self, code: int, reason: str) -> None: ...
+
+
 @dataclass(eq=False)
 class Client:
-    ws: WebSocket
+    ws: Socket
     user: str
     queue: asyncio.Queue[str]
     plugins: set[int] | None = None  # None means all
@@ -122,7 +129,7 @@ class Hub:
             except Exception as exc:  # Redis down: at least this replica's clients get it
                 if self.redis_error is None:
                     log.warning("Redis publish failed, delivering locally only: %s", exc)
-                self.redis_error = str(exc)
+                self.redis_error = error_text(exc)
         self.deliver(event.get("plugin_id"), data)
 
     def deliver(self, plugin_id: int | None, data: str) -> None:
@@ -137,12 +144,12 @@ class Hub:
                 client.close(CLOSE_TOO_SLOW, "send queue full: client too slow, reconnect")
 
     async def _listen(self) -> None:
-        backoff = 0.5
+        backoff = Backoff()
         while True:
             try:
                 pubsub = self._redis.pubsub()
                 await pubsub.subscribe(self.settings.redis_channel)
-                backoff = 0.5
+                backoff.reset()
                 async for message in pubsub.listen():
                     if message.get("type") != "message":
                         continue
@@ -155,13 +162,13 @@ class Hub:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                self.redis_error = str(exc)
-                log.warning("Redis subscription lost, retrying in %.1fs: %s", backoff, exc)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10)
+                self.redis_error = error_text(exc)
+                delay = backoff.failed()
+                log.warning("Redis subscription lost, retrying in %.1fs: %s", delay, exc)
+                await asyncio.sleep(delay)
 
     # ----------------------------------------------------------------- one connection
-    async def serve(self, ws: WebSocket, user: str) -> None:
+    async def serve(self, ws: Socket, user: str) -> None:
         """Pump events to an authenticated, accepted socket and read its subscriptions."""
         client = Client(ws, user, asyncio.Queue(self.settings.ws_queue_size))
         self.clients.add(client)
@@ -180,9 +187,10 @@ class Hub:
             for t in tasks:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
-            if ws.application_state == WebSocketState.CONNECTED:
-                with contextlib.suppress(Exception):
-                    await asyncio.wait_for(ws.close(client.close_code, client.close_reason), 2)
+            try:
+                await asyncio.wait_for(ws.close(client.close_code, client.close_reason), 2)
+            except Exception as exc:  # already gone: nothing to close
+                log.debug("closing a WebSocket failed: %s", exc, extra={"user": user})
             log.info(
                 "WebSocket client disconnected",
                 extra={
@@ -197,7 +205,8 @@ class Hub:
             while True:
                 data = await client.queue.get()
                 await client.ws.send_text(data)
-        except Exception:
+        except Exception as exc:  # the client went away: the usual end of a connection
+            log.debug("WebSocket send ended: %s", exc, extra={"user": client.user})
             client.close(1000, "")
 
     async def _ping_loop(self, client: Client) -> None:
@@ -216,7 +225,8 @@ class Hub:
                 if reply is not None:
                     with contextlib.suppress(asyncio.QueueFull):
                         client.queue.put_nowait(encode(reply))
-        except Exception:
+        except Exception as exc:  # the client went away: the usual end of a connection
+            log.debug("WebSocket receive ended: %s", exc, extra={"user": client.user})
             client.close(1000, "")
 
     @staticmethod

@@ -6,9 +6,11 @@ import logging
 
 from sqlalchemy import func, select
 
-from app.models import Plugin
-from app.services import auth, plugins
-from app.services.state import AppState
+from app.models import PluginInstance
+from app.models.enums import Role
+from app.services.auth import users
+from app.services.plugins import instances
+from app.state import AppState
 
 log = logging.getLogger(__name__)
 
@@ -16,15 +18,15 @@ log = logging.getLogger(__name__)
 async def first_start(state: AppState) -> None:
     settings = state.settings
     async with state.db.session() as session:
-        fresh = await auth.user_count(session) == 0
+        fresh = await users.user_count(session) == 0
         if fresh and settings.admin_username and settings.admin_password:
-            await auth.create_user(
-                session, settings.admin_username, settings.admin_password, "admin"
+            await users.create_user(
+                session, settings.admin_username, settings.admin_password, Role.ADMIN
             )
             log.info("created admin %r from ADMIN_USERNAME/ADMIN_PASSWORD", settings.admin_username)
         elif fresh:
             log.info("no users yet: open the UI (or POST /api/v1/auth/setup) to create the admin")
-        plugin_count = await session.scalar(select(func.count()).select_from(Plugin))
+        plugin_count = await session.scalar(select(func.count()).select_from(PluginInstance))
         entry = state.registry.get("system")
         if (
             fresh
@@ -33,7 +35,7 @@ async def first_start(state: AppState) -> None:
             and entry
             and entry.available
         ):
-            await plugins.create_plugin(
+            await instances.create_plugin(
                 session,
                 state.registry,
                 state.box,

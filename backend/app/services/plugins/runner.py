@@ -13,9 +13,10 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from app.core.config import Settings
-from app.plugins.base import Plugin, PluginError, Sample, validate_samples
-from app.services.metrics_store import MetricsWriter
-from app.services.run_recorder import RunRecorder
+from app.models.enums import RunStatus
+from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, validate_samples
+from app.services.metrics.writer import MetricsWriter
+from app.services.plugins.recorder import RunRecorder
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -151,7 +152,7 @@ async def execute(
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     record = recorder.begin(plugin_id, trigger, started, lateness_ms)
-    status: str = "success"
+    status: str = RunStatus.SUCCESS
     error: str | None = None
     samples: list[Sample] = []
     timer: StepTimer | None = None
@@ -163,19 +164,22 @@ async def execute(
             raw = await asyncio.wait_for(timer, timeout_s)
         samples = await _validate(raw, settings.plugin_max_samples)
     except TimeoutError:
-        status, error = "timeout", f"The run did not finish within its {timeout_s:g} s timeout."
+        status, error = (
+            RunStatus.TIMEOUT,
+            f"The run did not finish within its {timeout_s:g} s timeout.",
+        )
     except PluginError as exc:
-        status, error = "error", str(exc) or type(exc).__name__
+        status, error = RunStatus.ERROR, str(exc) or type(exc).__name__
         try:
             samples = validate_samples(exc.samples, settings.plugin_max_samples)
         except ValueError:
             samples = []
     except ValueError as exc:
-        status, error = "error", f"Invalid plugin output: {exc}"
+        status, error = RunStatus.ERROR, f"Invalid plugin output: {exc}"
     except asyncio.CancelledError:
         raise
     except Exception as exc:
-        status, error = "error", f"{type(exc).__name__}: {exc}"[:2000]
+        status, error = RunStatus.ERROR, f"{type(exc).__name__}: {exc}"[:2000]
     blocked_ms = None
     if timer is not None and timer.max_step_ms >= LOOP_BLOCK_MS:
         blocked_ms = timer.max_step_ms
@@ -190,7 +194,7 @@ async def execute(
         # when the answer comes.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.gather(batch.written.wait(), record.saved.wait()), 5)
-    level = logging.INFO if status == "success" else logging.WARNING
+    level = logging.INFO if status == RunStatus.SUCCESS else logging.WARNING
     log.log(
         level,
         "plugin run %s",
@@ -230,3 +234,17 @@ async def _validate(raw: object, limit: int) -> list[Sample]:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(None, validate_samples, raw, limit)
     return validate_samples(raw, limit)
+
+
+class BrokenInstance(Plugin):
+    """Stands in for an instance that cannot be built, so the failure is recorded as a run."""
+
+    type = "broken"
+    name = description = "unavailable"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(PluginConfig())
+        self.reason = reason
+
+    async def collect_data(self) -> list[Sample]:
+        raise PluginError(self.reason)

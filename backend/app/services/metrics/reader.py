@@ -2,86 +2,26 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, func, select, text
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.cache import ExpiringCache
 from app.core.config import Settings
 from app.core.errors import InvalidInput, NotFound
+from app.db.queries import paginate
 from app.db.session import Database, asyncpg_of
-from app.models import Plugin, RollupState, Series
+from app.models import PluginInstance, RollupState, Series
 from app.models.base import UTCDateTime
 from app.schemas.metrics import QueryResult, QuerySeries
+from app.services.metrics.tiers import RAW, TIERS, choose_tier
 
 Agg = Literal["avg", "min", "max", "last"]
-NICE_STEPS = (
-    1,
-    2,
-    5,
-    10,
-    15,
-    30,
-    60,
-    120,
-    300,
-    600,
-    900,
-    1800,
-    3600,
-    7200,
-    10800,
-    21600,
-    43200,
-    86400,
-    172800,
-    604800,
-)
-
-
-@dataclass(frozen=True)
-class Tier:
-    name: Literal["raw", "1m", "1h"]
-    seconds: int
-    table: str
-
-
-RAW = Tier("raw", 0, "samples")
-TIERS = (Tier("1h", 3600, "samples_1h"), Tier("1m", 60, "samples_1m"), RAW)  # coarse to fine
-
-
-def retention(settings: Settings, tier: Tier) -> timedelta:
-    days = {
-        "raw": settings.raw_retention_days,
-        "1m": settings.rollup_1m_retention_days,
-        "1h": settings.rollup_1h_retention_days,
-    }[tier.name]
-    return timedelta(days=days)
-
-
-def nice_width(seconds: float) -> int:
-    for step in NICE_STEPS:
-        if step >= seconds:
-            return step
-    return int(math.ceil(seconds / 86400) * 86400)
-
-
-def choose_tier(
-    settings: Settings, start: datetime, end: datetime, points: int
-) -> tuple[Tier, int]:
-    """The coarsest tier that still yields `points` buckets, and whose retention reaches `start`."""
-    want = (end - start).total_seconds() / points
-    now = datetime.now(UTC)
-    index = next(i for i, t in enumerate(TIERS) if t.seconds <= want)
-    while index > 0 and start < now - retention(settings, TIERS[index]):
-        index -= 1  # that fine data is gone already: read a coarser tier
-    tier = TIERS[index]
-    return tier, nice_width(max(want, tier.seconds, 1))
+QUERY_MAX_SERIES = 50  # per request: each is its own bucketed scan
 
 
 async def list_series(
@@ -99,15 +39,8 @@ async def list_series(
         where.append(Series.name == name)
     for key, value in labels.items():
         where.append(Series.labels[key].as_string() == value)
-    total = await session.scalar(select(func.count()).select_from(Series).where(*where))
-    rows = await session.scalars(
-        select(Series)
-        .where(*where)
-        .order_by(Series.plugin_id, Series.name, Series.labels_key, Series.id)
-        .limit(limit)
-        .offset(offset)
-    )
-    return list(rows), int(total or 0)
+    order = (Series.plugin_id, Series.name, Series.labels_key, Series.id)
+    return await paginate(session, Series, *where, order_by=order, limit=limit, offset=offset)
 
 
 async def latest(session: AsyncSession, plugin_id: int | None) -> list[Series]:
@@ -198,7 +131,7 @@ class MetricsReader:
         self.settings = settings
         self._series: ExpiringCache[int, SeriesMeta] = ExpiringCache(SERIES_CACHED_MAX)
         self._done: ExpiringCache[None, dict[str, datetime]] = ExpiringCache(1)
-        db.after_commit_changing(self._series.clear, deleted=(Plugin, Series))
+        db.after_commit_changing(self._series.clear, deleted=(PluginInstance, Series))
 
     def rolled_up(self) -> None:
         """A roll-up tier moved forward (maintenance in this process): re-read the marks."""
@@ -207,12 +140,21 @@ class MetricsReader:
     async def query(
         self,
         series_ids: list[int],
-        start: datetime,
-        end: datetime,
+        start: datetime | None,
+        end: datetime | None,
         points: int,
         agg: Agg,
     ) -> bytes:
-        """The QueryResult for these series, as JSON."""
+        """The QueryResult for these series, as JSON; the range defaults to the last hour."""
+        if points > self.settings.query_max_points:
+            raise InvalidInput(
+                f"points must be at most {self.settings.query_max_points}.",
+                {"points": f"must be at most {self.settings.query_max_points}"},
+            )
+        if len(series_ids) > QUERY_MAX_SERIES:
+            raise InvalidInput(f"Ask for at most {QUERY_MAX_SERIES} series at once.")
+        end = end or datetime.now(UTC)
+        start = start or end - timedelta(hours=1)
         if start.tzinfo is None or end.tzinfo is None:
             raise InvalidInput("start and end need a timezone, e.g. 2026-01-01T00:00:00Z")
         if end <= start:

@@ -6,19 +6,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from app.api.client_address import TrustedProxies
 from app.core.config import Settings
 from app.core.security import SecretBox
 from app.db.session import Database
 from app.plugins.registry import PluginRegistry
-from app.services.alerts import AlertService
-from app.services.auth import Principals
-from app.services.maintenance import StorageMaintenance
-from app.services.metrics_query import MetricsReader
-from app.services.metrics_store import MetricsWriter
-from app.services.plugin_scheduler import PluginScheduler
-from app.services.rate_limit import RateLimiter, TrustedProxies
-from app.services.run_recorder import RunRecorder
-from app.services.ws_hub import Hub
+from app.services.alerts.engine import AlertService
+from app.services.auth.login_limits import RateLimiter
+from app.services.auth.principals import Principals
+from app.services.live.hub import Hub
+from app.services.metrics.maintenance import StorageMaintenance
+from app.services.metrics.reader import MetricsReader
+from app.services.metrics.writer import MetricsWriter
+from app.services.plugins.recorder import RunRecorder
+from app.services.plugins.scheduler import PluginScheduler
 
 
 @dataclass

@@ -1,0 +1,88 @@
+"""The fixed vocabularies, one StrEnum each, shared by the tables, the API schemas and the logic.
+
+Columns stay plain strings (a new member needs no migration); a StrEnum member is a str, so it
+compares equal to what the database returns.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"  # reads and writes
+    VIEWER = "viewer"  # reads only
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    SUCCESS = "success"
+    ERROR = "error"
+    TIMEOUT = "timeout"
+    INTERRUPTED = "interrupted"  # the backend stopped during the run
+
+
+class HealthStatus(StrEnum):
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"
+    DOWN = "down"
+    UNKNOWN = "unknown"  # not run yet
+
+
+class SchedulerRole(StrEnum):
+    LEADER = "leader"
+    STANDBY = "standby"
+    DISABLED = "disabled"
+    STARTING = "starting"
+
+
+class RuleKind(StrEnum):
+    METRIC = "metric"
+    HEALTH = "health"
+
+
+class Comparison(StrEnum):
+    GT = ">"
+    GE = ">="
+    LT = "<"
+    LE = "<="
+    EQ = "=="
+    NE = "!="
+
+
+class Severity(StrEnum):
+    INFO = "info"
+    WARNING = "warning"
+    CRITICAL = "critical"
+
+
+class AlertStateName(StrEnum):
+    PENDING = "pending"
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class IncidentStatus(StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class DeliveryKind(StrEnum):
+    FIRING = "firing"
+    RESOLVED = "resolved"
+    TEST = "test"
+
+
+class NotifyType(StrEnum):
+    """Apprise's notice types (they pick the colour or icon a service shows)."""
+
+    INFO = "info"
+    SUCCESS = "success"
+    WARNING = "warning"
+    FAILURE = "failure"
