@@ -4,9 +4,9 @@ import { Link, useLocation } from "../router";
 import { useLive } from "../live/LiveProvider";
 import { setChoice, useTheme } from "../theme";
 import { auth } from "../api/auth";
-import type { User } from "../api/types";
+import type { User } from "../api/session";
 import { useQueryClient } from "@tanstack/react-query";
-import { useFiringCount } from "../api/queries";
+import { useFiringCount } from "../api/alerts";
 
 export function Logo() {
   return (

@@ -1,7 +1,7 @@
 // Small shared pieces: health badge, loading/empty/error states, tables, pager, modal dialog, toasts.
 import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
 import type { UseQueryResult } from "@tanstack/react-query";
-import type { HealthStatus } from "../api/types";
+import type { HealthStatus } from "../api/plugins";
 import { errorMessage } from "../api/client";
 
 const HEALTH_LABEL: Record<HealthStatus, string> = {
