@@ -64,7 +64,7 @@ test-e2e: venv $(FRONTEND)/node_modules/.installed ## Playwright in Chromium thr
 test-compose: ## docker-compose up of the shipped stack, checked through its ports
 	bash scripts/test-compose.sh
 
-lint: venv ## ruff, mypy (strict) and bandit on the backend; tsc on the frontend
+lint: venv ## ruff, mypy (strict) and bandit on the backend; tsc and eslint on the frontend
 	cd $(BACKEND) && $(PY) -m ruff check . && $(PY) -m ruff format --check . \
 	  && $(PY) -m mypy && $(PY) -m bandit -q -c pyproject.toml -r app
 	@if [ -d $(FRONTEND)/node_modules ]; then cd $(FRONTEND) && npm run lint; fi

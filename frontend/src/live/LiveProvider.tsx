@@ -1,6 +1,6 @@
 // Owns the app's one LiveClient and LiveStore, feeds WebSocket events into the store and the
 // TanStack Query cache, and exposes the connection status to the header indicator.
-import { createContext, useContext, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from "react";
+import { createContext, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { LiveClient, liveUrl, type LiveStatus } from "./LiveClient";
 import { LiveStore } from "./store";
@@ -25,8 +25,9 @@ const LiveContext = createContext<LiveContextValue | null>(null);
 export function LiveProvider({ token, children }: { token: string | null; children: ReactNode }) {
   const qc = useQueryClient();
   const store = useMemo(() => new LiveStore(), []);
-  const [state, setState] = useState<LiveState>({ status: "idle", retryInMs: null, since: Date.now() });
-  const [client, setClient] = useState<LiveClient | null>(null);
+  const [state, setState] = useState<LiveState>(() => ({ status: "idle", retryInMs: null, since: Date.now() }));
+  // Read only by retryNow(), never while rendering.
+  const client = useRef<LiveClient | null>(null);
 
   useEffect(() => {
     if (!token) return;
@@ -57,7 +58,7 @@ export function LiveProvider({ token, children }: { token: string | null; childr
         }
       },
     });
-    setClient(c);
+    client.current = c;
     c.start();
     const wake = () => c.retryNow();
     const onVisible = () => document.visibilityState === "visible" && wake();
@@ -68,14 +69,11 @@ export function LiveProvider({ token, children }: { token: string | null; childr
       document.removeEventListener("visibilitychange", onVisible);
       c.stop();
       store.clear();
-      setClient(null);
+      client.current = null;
     };
   }, [token, qc, store]);
 
-  const value = useMemo(
-    () => ({ store, state, retryNow: () => client?.retryNow() }),
-    [store, state, client],
-  );
+  const value = useMemo(() => ({ store, state, retryNow: () => client.current?.retryNow() }), [store, state]);
   return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;
 }
 

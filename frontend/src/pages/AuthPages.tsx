@@ -65,6 +65,7 @@ export function LoginPage({ setupUnknown, onSetup }: { setupUnknown: boolean; on
     <AuthCard title="Sign in" subtitle="Monitor your homelab from one place.">
       <form onSubmit={submit} className="stack" noValidate>
         <FieldShell id="login-username" label="Username" required>
+          {/* eslint-disable-next-line jsx-a11y/no-autofocus -- the page is this one form: start typing at once */}
           <input id="login-username" name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} autoFocus />
         </FieldShell>
         <FieldShell id="login-password" label="Password" required>
@@ -136,6 +137,7 @@ export function SetupPage({ onDone, onLogin }: { onDone: () => void; onLogin: ()
           <input id="setup-username" name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} aria-invalid={!!errors.username || undefined} aria-describedby={errors.username ? "setup-username-error" : undefined} />
         </FieldShell>
         <FieldShell id="setup-password" label="Password" required description="At least 8 characters." error={errors.password}>
+          {/* eslint-disable-next-line jsx-a11y/no-autofocus -- the page is this one form: start typing at once */}
           <input id="setup-password" name="password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} aria-invalid={!!errors.password || undefined} aria-describedby={errors.password ? "setup-password-help setup-password-error" : "setup-password-help"} autoFocus />
         </FieldShell>
         <FieldShell id="setup-confirm" label="Confirm password" required error={errors.confirm}>

@@ -1,7 +1,7 @@
 // One plugin: health, charts over a chosen time range (live while the range ends now),
 // run history with errors, and the admin actions run-now / edit / enable-disable / delete.
 import { useMemo, useState } from "react";
-import { useRangeQuery, useSeries, type Series } from "../api/metrics";
+import { useRangeQuery, useSeries, type QuerySeries } from "../api/metrics";
 import {
   useDeletePlugin,
   usePlugin,
@@ -103,17 +103,14 @@ function Charts({ plugin, range }: { plugin: Plugin; range: RangeState }) {
     !preset,
   );
   const groups = useMemo(() => {
-    const byName = new Map<string, { unit: string; series: NonNullable<typeof data.data>["series"] }>();
-    const meta = new Map<number, Series>((series.data ?? []).map((s) => [s.id, s]));
+    const byName = new Map<string, { unit: string; series: QuerySeries[] }>();
     for (const s of data.data?.series ?? []) {
-      const m = meta.get(s.id);
-      const name = s.name ?? m?.name ?? String(s.id);
-      const g = byName.get(name) ?? { unit: s.unit ?? m?.unit ?? "", series: [] };
-      g.series.push({ ...s, labels: s.labels ?? m?.labels ?? {} });
-      byName.set(name, g);
+      const g = byName.get(s.name) ?? { unit: s.unit, series: [] };
+      g.series.push(s);
+      byName.set(s.name, g);
     }
     return [...byName.entries()].sort(([a], [b]) => a.localeCompare(b));
-  }, [data.data, series.data]);
+  }, [data.data]);
 
   if (series.isPending) return <Spinner label="Loading metrics…" />;
   if (series.isError) return <ErrorState title="Could not load the metric list" error={series.error} onRetry={() => series.refetch()} />;

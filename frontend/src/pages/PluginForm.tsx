@@ -1,6 +1,6 @@
 // Add or edit a plugin instance: pick a type, then a form generated from its config schema
 // plus name/interval/timeout/enabled; API validation errors land next to the field they name.
-import { useEffect, useMemo, useState, type FormEvent } from "react";
+import { useMemo, useState, type FormEvent } from "react";
 import { usePlugin, usePluginTypes, useSavePlugin, type Plugin, type PluginCreate, type PluginType } from "../api/plugins";
 import { FIX_FIELDS_MESSAGE } from "../api/client";
 import { formErrors } from "../forms/apiErrors";
@@ -87,8 +87,6 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
   const [topErrors, setTopErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const toast = useToast();
-
-  useEffect(() => setValues(initialValues(fields, plugin?.config)), [fields, plugin?.config]);
 
   const save = useSavePlugin(plugin?.id, {
     onSuccess: (saved) => {

@@ -40,6 +40,7 @@ function SilenceForm({ onDone }: { onDone: () => void }) {
   const [start, setStart] = useState(""); // "" = now
   const [end, setEnd] = useState(() => toLocalInput(new Date(Date.now() + 3600_000)));
   const [comment, setComment] = useState("");
+  const [openedAt] = useState(() => Date.now());
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
 
@@ -85,8 +86,9 @@ function SilenceForm({ onDone }: { onDone: () => void }) {
   };
 
   const span = (() => {
-    // "Now" at the inputs' one-minute resolution, so "1 h" reads as 1 h, not 59 min.
-    const a = start ? Date.parse(start) : Math.floor(Date.now() / 60_000) * 60_000;
+    // An empty start means "now": the form's opening, at the inputs' one-minute resolution,
+    // so "1 h" reads as 1 h, not 59 min.
+    const a = start ? Date.parse(start) : Math.floor(openedAt / 60_000) * 60_000;
     const b = Date.parse(end);
     return Number.isFinite(a) && Number.isFinite(b) && b > a ? humanSeconds((b - a) / 1000) : null;
   })();
