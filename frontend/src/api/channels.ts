@@ -9,7 +9,6 @@ type S = components["schemas"];
 export type Channel = S["ChannelOut"];
 export type ChannelCreate = S["ChannelCreate"];
 export type ChannelTest = S["ChannelTestOut"];
-export type DeliveryPage = S["Page_DeliveryOut_"];
 
 export const channelKeys = {
   all: ["channels"] as const,

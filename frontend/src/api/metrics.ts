@@ -29,7 +29,7 @@ export async function latest(): Promise<LatestValue[]> {
 }
 
 /** The API takes at most this many series per query; larger sets are fetched in parallel chunks. */
-export const QUERY_CHUNK = 50;
+const QUERY_CHUNK = 50;
 
 export async function queryMetrics(
   seriesIds: number[],

@@ -13,7 +13,6 @@ export type PluginType = S["PluginTypeOut"];
 export type PluginRun = S["RunOut"];
 export type PluginHealth = S["HealthOut"];
 export type HealthStatus = PluginHealth["status"];
-export type RunPage = S["Page_RunOut_"];
 
 export const pluginKeys = {
   all: ["plugins"] as const,

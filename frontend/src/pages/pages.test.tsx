@@ -5,6 +5,7 @@ import { renderApp } from "../test/render";
 import { FakeWebSocket, json, mockFetch } from "../test/fakes";
 import { Dashboard } from "./Dashboard";
 import { PluginFormPage } from "./PluginForm";
+import { UsersPage } from "./Admin";
 import { LiveBanner, LiveIndicator } from "../components/Layout";
 import { healthEvent, httpType, latest, metricsEvent, plugin, queryResult, series, user } from "../test/fixtures";
 
@@ -188,5 +189,23 @@ describe("plugin form", () => {
     const body = JSON.parse(calls.find((c) => c.method === "PATCH")!.body!);
     expect(body.config.bearer_token).toBe("********");
     expect(body.type).toBeUndefined();
+  });
+});
+
+describe("user form", () => {
+  it("shows the API's field error next to the username", async () => {
+    mockFetch({
+      "GET /api/v1/users": () => [admin],
+      "POST /api/v1/users": () =>
+        json({ error: "InvalidInput", detail: "The user is not valid.", fields: { username: "Use letters, digits, dots and dashes." } }, 422),
+    });
+    renderApp(<UsersPage me={admin} />);
+    await userEvent.type(await screen.findByLabelText(/^Username/), "bad name");
+    await userEvent.type(screen.getByLabelText(/^Password/), "long-enough-pw");
+    await userEvent.click(screen.getByRole("button", { name: "Add user" }));
+    const name = screen.getByLabelText(/^Username/);
+    await waitFor(() => expect(name).toHaveAttribute("aria-invalid", "true"));
+    expect(name).toHaveAccessibleDescription("Use letters, digits, dots and dashes.");
+    expect(screen.getByLabelText(/^Password/)).not.toHaveAttribute("aria-invalid");
   });
 });

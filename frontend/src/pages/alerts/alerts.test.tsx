@@ -12,6 +12,8 @@ import { filtersToSearch, parseFilters, toQuery } from "./incidentFilters";
 import { chartWindow } from "../../components/TimeChart";
 import { sparkWindow, sparkYRange } from "../../components/Sparkline";
 import { silenceState } from "./Silences";
+import { ChannelsPage } from "./Channels";
+import { user as userOf } from "../../test/fixtures";
 import { channel, incident, page, plugin, rule, series as seriesOf } from "../../test/fixtures";
 
 const plugins = [plugin(1, "NAS"), plugin(2, "Router")];
@@ -120,6 +122,27 @@ describe("RuleForm", () => {
       op: ">",
       threshold: 0,
     });
+  });
+});
+
+describe("channel form", () => {
+  it("puts the API's field error on the URL input and keeps the dialog open", async () => {
+    mockFetch({
+      "GET /api/v1/channels": () => [],
+      "POST /api/v1/channels": () =>
+        json({ error: "InvalidInput", detail: "The channel is not valid.", fields: { url: "Apprise does not know the scheme 'nope'." } }, 422),
+    });
+    const user = userEvent.setup();
+    renderApp(<ChannelsPage user={userOf(1, "admin", "admin")} />);
+    await user.click(await screen.findByRole("button", { name: "+ Add channel" }));
+    const dialog = screen.getByRole("dialog");
+    await user.type(within(dialog).getByLabelText(/^Name/), "Phone");
+    await user.type(within(dialog).getByLabelText(/^Apprise URL/), "nope://x");
+    await user.click(within(dialog).getByRole("button", { name: "Add channel" }));
+    const url = within(dialog).getByLabelText(/^Apprise URL/);
+    await waitFor(() => expect(url).toHaveAttribute("aria-invalid", "true"));
+    expect(url).toHaveAccessibleDescription(/does not know the scheme/);
+    expect(within(dialog).getByLabelText(/^Name/)).not.toHaveAttribute("aria-invalid");
   });
 });
 
