@@ -66,7 +66,7 @@ describe("RuleForm", () => {
     mockFetch({
       "GET /api/v1/plugins": () => plugins,
       "GET /api/v1/channels": () => channels,
-      "GET /api/v1/metrics/series": (_r, url) => ({ items: url.searchParams.get("plugin_id") === "1" ? series : [] }),
+      "GET /api/v1/metrics/series": (_r, url) => page(url.searchParams.get("plugin_id") === "1" ? series : []),
     });
     const user = userEvent.setup();
     renderApp(<RuleForm />);
@@ -90,7 +90,7 @@ describe("RuleForm", () => {
     const { calls } = mockFetch({
       "GET /api/v1/plugins": () => plugins,
       "GET /api/v1/channels": () => channels,
-      "GET /api/v1/metrics/series": () => ({ items: [] }),
+      "GET /api/v1/metrics/series": () => page([]),
       "POST /api/v1/alerts/rules": () =>
         json({ error: "InvalidInput", detail: "The rule is not valid.", fields: { keep_firing_seconds: "Use 0 seconds or more." } }, 422),
     });
