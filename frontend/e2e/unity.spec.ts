@@ -150,10 +150,9 @@ async function shoot(page: Page, name: string) {
   await page.emulateMedia({ colorScheme: "light" });
 }
 
-test("alerts: a channel gets a test, a health rule fires and shows as an incident", async ({ page, request }) => {
-  const problems = watchConsole(page);
+/** Signs in as admin; when a test runs alone (`-g ...`) the first-run setup is still open. */
+async function signIn(page: Page) {
   await page.goto("/");
-  // Runs alone too (`-g alerts`): then the first-run setup is still open.
   const setup = page.getByRole("heading", { name: "Welcome to Unity" });
   await expect(setup.or(page.getByRole("heading", { name: "Sign in" }))).toBeVisible();
   if (await setup.isVisible()) {
@@ -167,6 +166,11 @@ test("alerts: a channel gets a test, a health rule fires and shows as an inciden
     await page.getByRole("button", { name: "Sign in" }).click();
   }
   await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
+}
+
+test("alerts: a channel gets a test, a health rule fires and shows as an incident", async ({ page, request }) => {
+  const problems = watchConsole(page);
+  await signIn(page);
 
   // A plugin to watch (through the API: the UI flow for plugins is covered above).
   const token = await page.evaluate(() => localStorage.getItem("unity.token"));
@@ -261,4 +265,19 @@ test("alerts: a channel gets a test, a health rule fires and shows as an inciden
 
   await request.post(`${RECEIVER}/__ok`);
   expect(problems, problems.join("\n")).toEqual([]);
+});
+
+test("a field error from the API shows next to the field it names", async ({ page }) => {
+  await signIn(page);
+  await page.goto("/plugins/new?type=http");
+  await field(page, "Name").fill("E2E field error");
+  await field(page, "URL").fill(TARGET);
+  await page.getByRole("spinbutton", { name: "Interval (seconds)" }).fill("5");
+  const timeout = page.getByRole("spinbutton", { name: "Timeout (seconds)" });
+  await timeout.fill("10");
+  await page.getByRole("button", { name: "Add plugin" }).click();
+  await expect(timeout).toHaveAttribute("aria-invalid", "true");
+  await expect(timeout).toHaveAccessibleDescription(/interval/i);
+  // Nothing was created: the form is still there to fix.
+  await expect(page.getByRole("heading", { name: "Add HTTP(S) check plugin" })).toBeVisible();
 });

@@ -65,7 +65,9 @@ try {
       w.__longTaskEnds = [];
       try {
         new PerformanceObserver((l) => l.getEntries().forEach((e) => w.__longTaskEnds.push(e.startTime + e.duration))).observe({ type: "longtask", buffered: true });
-      } catch {}
+      } catch {
+        /* no long-task timing in this browser: the check below still works */
+      }
       // "Interactive": all cards show a value and the main thread has come back to take input.
       const check = () => {
         const cards = document.querySelectorAll("article.plugin-card");

@@ -1,9 +1,10 @@
 // Top-level routing and the auth gate: setup or login when signed out, the app shell when signed in.
 import { lazy, Suspense, useState, useSyncExternalStore } from "react";
-import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { useQueryClient } from "@tanstack/react-query";
 import { auth } from "./api/auth";
-import * as api from "./api/endpoints";
-import { qk, useMe } from "./api/queries";
+import { latestQuery } from "./api/metrics";
+import { pluginListQuery, pluginTypesQuery } from "./api/plugins";
+import { useMe, useSetupStatus, type User } from "./api/session";
 import { ApiError } from "./api/client";
 import { match, navigate, useLocation } from "./router";
 import { LiveProvider } from "./live/LiveProvider";
@@ -15,7 +16,6 @@ import { PluginDetail } from "./pages/PluginDetail";
 import { PluginFormPage } from "./pages/PluginForm";
 import { TokensPage, UsersPage } from "./pages/Admin";
 import { SettingsPage } from "./pages/Settings";
-import type { User } from "./api/types";
 import { Link } from "./router";
 
 // The alerts pages are a separate chunk: most visits never open them.
@@ -27,7 +27,7 @@ function useToken(): string | null {
 
 function SignedOut() {
   const { pathname } = useLocation();
-  const setup = useQuery({ queryKey: qk.setup, queryFn: api.getSetupStatus, retry: 1, staleTime: 0 });
+  const setup = useSetupStatus();
   const [forced, setForced] = useState<"setup" | "login" | null>(pathname === "/setup" ? "setup" : null);
   if (setup.isPending) return <Spinner label="Connecting to Unity…" />;
   if (setup.isError)
@@ -77,9 +77,9 @@ function SignedIn({ token }: { token: string }) {
   const qc = useQueryClient();
   // Start the dashboard's requests alongside /auth/me instead of after it: one round trip less.
   useState(() => {
-    void qc.prefetchQuery({ queryKey: qk.plugins, queryFn: api.listPlugins });
-    void qc.prefetchQuery({ queryKey: qk.latestAll, queryFn: () => api.latest() });
-    void qc.prefetchQuery({ queryKey: qk.types, queryFn: api.listPluginTypes });
+    void qc.prefetchQuery(pluginListQuery);
+    void qc.prefetchQuery(latestQuery);
+    void qc.prefetchQuery(pluginTypesQuery);
     return null;
   });
   const me = useMe();

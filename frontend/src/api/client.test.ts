@@ -1,54 +1,67 @@
 import { describe, expect, it } from "vitest";
-import { asList, locToField, toApiError } from "./client";
-import { splitErrors } from "../pages/PluginForm";
+import { toApiError } from "./client";
+import { formErrors, topLevel } from "../forms/apiErrors";
+import { pluginErrors } from "../pages/PluginForm";
 
 describe("API errors", () => {
-  it("turns a FastAPI 422 body into per-field messages", () => {
+  it("reads the one error shape, fields included", () => {
     const e = toApiError(422, {
-      detail: [
-        { loc: ["body", "config", "url"], msg: "Field required", type: "missing" },
-        { loc: ["body", "interval_seconds"], msg: "Input should be greater than or equal to 1", type: "greater_than_equal" },
-        { loc: ["body", "config", "port"], msg: "Value error, port must be 1-65535", type: "value_error" },
-      ],
+      error: "InvalidInput",
+      detail: "Some settings are not valid.",
+      fields: { "config.port": "must be an integer between 1 and 65535", timeout_seconds: "must not exceed the interval" },
     });
     expect(e.status).toBe(422);
-    expect(e.fieldErrors).toEqual({
-      "config.url": "Field required",
-      interval_seconds: "Input should be greater than or equal to 1",
-      "config.port": "port must be 1-65535",
-    });
-    expect(splitErrors(e.fieldErrors)).toEqual({
-      config: { url: "Field required", port: "port must be 1-65535" },
-      top: { interval_seconds: "Input should be greater than or equal to 1" },
-      other: [],
-    });
+    expect(e.kind).toBe("InvalidInput");
+    expect(e.message).toBe("Some settings are not valid.");
+    expect(e.fields).toEqual({ "config.port": "must be an integer between 1 and 65535", timeout_seconds: "must not exceed the interval" });
   });
 
-  it("reads the plugins service's 'config.field: msg' sentences as field errors", () => {
-    const e = toApiError(422, { error: "InvalidInput", detail: "config.url: Field required; config.timeout_seconds: Input should be greater than 0" });
-    expect(e.fieldErrors).toEqual({ "config.url": "Field required", "config.timeout_seconds": "Input should be greater than 0" });
-  });
-
-  it("keeps a plain {error, detail} as the message", () => {
+  it("keeps a plain {error, detail} as the message, with no fields", () => {
     const e = toApiError(409, { error: "Conflict", detail: "Setup is already done." });
     expect(e.kind).toBe("Conflict");
     expect(e.message).toBe("Setup is already done.");
-    expect(e.fieldErrors).toEqual({});
+    expect(e.fields).toEqual({});
+  });
+
+  it("ignores field messages that are not sentences", () => {
+    expect(toApiError(422, { error: "InvalidInput", detail: "x", fields: { a: 1, b: "ok" } }).fields).toEqual({ b: "ok" });
+    expect(toApiError(422, { error: "InvalidInput", detail: "x", fields: ["a"] }).fields).toEqual({});
   });
 
   it("explains a bodiless server error", () => {
     expect(toApiError(502, null, "Bad Gateway").message).toMatch(/backend logs/);
   });
+});
 
-  it("maps loc to a field path", () => {
-    expect(locToField(["body", "config", "headers", "X"])).toBe("config.headers.X");
-    expect(locToField(["query", "points"])).toBe("points");
-    expect(locToField(undefined)).toBe("");
+describe("field errors on forms", () => {
+  const e = toApiError(422, {
+    error: "InvalidInput",
+    detail: "Some settings are not valid.",
+    fields: {
+      "config.port": "must be an integer between 1 and 65535",
+      "config.headers.X-Token": "must not be empty",
+      "config.gone": "is not a setting of this type",
+      timeout_seconds: "must not exceed the interval",
+      interval_seconds: "must be at least 1 second",
+    },
   });
 
-  it("accepts bare arrays and pages", () => {
-    expect(asList([1, 2])).toEqual([1, 2]);
-    expect(asList({ items: [3], total: 1 })).toEqual([3]);
-    expect(asList(null)).toEqual([]);
+  it("places config.<key> on the generated field and the plugin's own fields by name", () => {
+    expect(pluginErrors(e, ["port", "headers"])).toEqual({
+      config: { port: "must be an integer between 1 and 65535", headers: "must not be empty" },
+      top: { timeout_seconds: "must not exceed the interval", interval_seconds: "must be at least 1 second" },
+      banner: "Some fields need attention: fix the highlighted values and try again. is not a setting of this type",
+    });
+  });
+
+  it("falls back to the banner when the form has none of the named fields", () => {
+    expect(formErrors(e, topLevel("username"))).toEqual({
+      fields: {},
+      banner: expect.stringMatching(/^Some settings are not valid\. must be an integer/),
+    });
+  });
+
+  it("uses the detail as the banner for errors without fields", () => {
+    expect(formErrors(new Error("offline"), topLevel("name"))).toEqual({ fields: {}, banner: "offline" });
   });
 });

@@ -4,9 +4,9 @@ import { Link, useLocation } from "../router";
 import { useLive } from "../live/LiveProvider";
 import { setChoice, useTheme } from "../theme";
 import { auth } from "../api/auth";
-import type { User } from "../api/types";
+import type { User } from "../api/session";
 import { useQueryClient } from "@tanstack/react-query";
-import { useFiringCount } from "../api/queries";
+import { useFiringCount } from "../api/alerts";
 
 export function Logo() {
   return (
@@ -19,10 +19,11 @@ export function Logo() {
 
 export function LiveIndicator() {
   const { state, retryNow } = useLive();
-  const [, tick] = useState(0);
+  // The countdown's clock: ticks once a second while a retry is pending.
+  const [now, setNow] = useState(() => Date.now());
   useEffect(() => {
     if (state.status !== "reconnecting") return;
-    const t = setInterval(() => tick((n) => n + 1), 1000);
+    const t = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(t);
   }, [state.status]);
   let text: string;
@@ -37,7 +38,7 @@ export function LiveIndicator() {
       cls = "live-wait";
       break;
     case "reconnecting": {
-      const left = state.retryInMs ? Math.max(0, Math.ceil((state.since + state.retryInMs - Date.now()) / 1000)) : 0;
+      const left = state.retryInMs ? Math.max(0, Math.ceil((state.since + state.retryInMs - Math.max(now, state.since)) / 1000)) : 0;
       text = left > 0 ? `Offline · retry in ${left}s` : "Reconnecting…";
       cls = "live-bad";
       break;
@@ -73,15 +74,15 @@ export function LiveIndicator() {
 /** Shown under the header while the WebSocket has been down for a few seconds. */
 export function LiveBanner() {
   const { state, retryNow } = useLive();
-  const [show, setShow] = useState(false);
+  // Which outage the banner is for: it appears once that one has lasted 3 s.
+  const [shownFor, setShownFor] = useState<number | null>(null);
+  const down = state.status === "reconnecting" || state.status === "unauthorized";
   useEffect(() => {
-    if (state.status === "reconnecting" || state.status === "unauthorized") {
-      const t = setTimeout(() => setShow(true), 3000);
-      return () => clearTimeout(t);
-    }
-    setShow(false);
-  }, [state.status]);
-  if (!show) return null;
+    if (!down) return;
+    const t = setTimeout(() => setShownFor(state.since), 3000);
+    return () => clearTimeout(t);
+  }, [down, state.since]);
+  if (!down || shownFor !== state.since) return null;
   return (
     <div className="banner banner-warn" role="status" data-testid="live-banner">
       <span>

@@ -5,7 +5,7 @@ import uPlot from "uplot";
 import { useLive } from "../live/LiveProvider";
 import { cssVar, useTheme } from "../theme";
 import { formatValue, labelText } from "../format";
-import type { QuerySeries } from "../api/types";
+import type { QuerySeries } from "../api/metrics";
 import { toUnixSeconds } from "../live/store";
 
 const PALETTE = ["#6366f1", "#10b981", "#f59e0b", "#ef4444", "#06b6d4", "#a855f7", "#84cc16", "#ec4899"];

@@ -1,7 +1,7 @@
 // Small shared pieces: health badge, loading/empty/error states, tables, pager, modal dialog, toasts.
-import { createContext, useCallback, useContext, useEffect, useRef, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useId, useRef, useState, type ReactNode } from "react";
 import type { UseQueryResult } from "@tanstack/react-query";
-import type { HealthStatus } from "../api/types";
+import type { HealthStatus } from "../api/plugins";
 import { errorMessage } from "../api/client";
 
 const HEALTH_LABEL: Record<HealthStatus, string> = {
@@ -153,7 +153,7 @@ export function Modal({
   footer?: ReactNode;
 }) {
   const ref = useRef<HTMLDivElement>(null);
-  const titleId = useRef(`modal-${Math.random().toString(36).slice(2)}`).current;
+  const titleId = `modal-${useId().replace(/:/g, "")}`;
   useEffect(() => {
     const prev = document.activeElement as HTMLElement | null;
     const el = ref.current;
@@ -189,7 +189,8 @@ export function Modal({
     };
   }, [onClose]);
   return (
-    <div className="modal-backdrop" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
+    // A pointer convenience only: keyboards close the dialog with Escape (above).
+    <div className="modal-backdrop" role="presentation" onMouseDown={(e) => e.target === e.currentTarget && onClose()}>
       <div className="modal" role="dialog" aria-modal="true" aria-labelledby={titleId} ref={ref}>
         <h2 id={titleId}>{title}</h2>
         <div className="modal-body">{children}</div>

@@ -4,7 +4,7 @@ import { render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { SchemaForm } from "./SchemaForm";
 import { SECRET_MASK, fieldsFromSchema, initialValues, type FormValues } from "./schema";
-import type { JsonSchema } from "../api/types";
+import type { JsonSchema } from "./schema";
 
 const schema: JsonSchema = {
   type: "object",

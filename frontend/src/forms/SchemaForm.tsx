@@ -87,6 +87,11 @@ function describedBy(id: string, f: { description?: string }, error?: string): s
   return ids || undefined;
 }
 
+/** The ARIA attributes that tie a control inside FieldShell to its help text and its error. */
+export function fieldAria(id: string, error: string | undefined, hasHelp = false) {
+  return { "aria-invalid": error ? true : undefined, "aria-describedby": describedBy(id, { description: hasHelp ? "y" : undefined }, error) } as const;
+}
+
 function SchemaField({ field: f, value, error, onChange, disabled }: FieldProps) {
   const id = `cfg-${f.name}-${useId().replace(/:/g, "")}`;
   const common = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { SECRET_MASK, fieldsFromSchema, initialValues, toConfig } from "./schema";
-import type { JsonSchema } from "../api/types";
+import type { JsonSchema } from "./schema";
 
 // Shaped like Pydantic v2's model_json_schema() output for a plugin Config.
 const schema: JsonSchema = {

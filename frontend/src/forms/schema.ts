@@ -1,6 +1,40 @@
 // Turns a plugin type's JSON Schema (as Pydantic writes it) into a flat list of form fields,
 // and converts between form values (strings while editing) and the config object the API takes.
-import type { JsonSchema } from "../api/types";
+
+/** The JSON Schema keywords this form generator understands. The API types a plugin type's
+ * `config_schema` as an open object (it is whatever the plugin's Pydantic model emits); this
+ * is the reading of JSON Schema itself, not an API shape. */
+export interface JsonSchema {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  const?: unknown;
+  format?: string;
+  writeOnly?: boolean;
+  "x-secret"?: boolean;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+  additionalProperties?: boolean | JsonSchema;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  allOf?: JsonSchema[];
+  $ref?: string;
+  $defs?: Record<string, JsonSchema>;
+  definitions?: Record<string, JsonSchema>;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  examples?: unknown[];
+  [key: string]: unknown;
+}
+
 
 export const SECRET_MASK = "********";
 

@@ -8,7 +8,7 @@ function make(extra: Partial<ConstructorParameters<typeof LiveClient>[0]> = {}) 
   const onReconnect = vi.fn();
   const client = new LiveClient({
     url: () => "ws://unity.test/ws/metrics?token=t",
-    onMessage: (m) => messages.push(m),
+    onEvent: (m) => messages.push(m),
     onStatus: (s) => statuses.push(s),
     onReconnect,
     WebSocketImpl: FakeWebSocket as unknown as typeof WebSocket,
@@ -38,6 +38,18 @@ describe("LiveClient", () => {
     expect(messages).toHaveLength(1);
     expect(statuses).toEqual(["connecting", "open"]);
     expect(client.status).toBe("open");
+  });
+
+  it("forwards only the event shapes the server documents", () => {
+    const { client, messages } = make();
+    client.start();
+    const ws = FakeWebSocket.last();
+    ws.open();
+    ws.receive({ type: "run", plugin_id: 1, run_id: 7, status: "success" }); // no `run` object
+    ws.receive({ type: "health", plugin_id: 1, status: "down" }); // no `health` object
+    ws.receive({ type: "gossip", plugin_id: 1 });
+    ws.receive({ type: "health", plugin_id: 1, health: { status: "down", consecutive_failures: 3, last_run_at: null, last_success_at: null, last_error: "x" } });
+    expect(messages).toEqual([expect.objectContaining({ type: "health", plugin_id: 1 })]);
   });
 
   it("answers server pings and does not forward them", () => {

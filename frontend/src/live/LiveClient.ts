@@ -1,12 +1,14 @@
 // The single WebSocket to /ws/metrics: subscribes to every plugin, reconnects with
 // exponential backoff and jitter, and reports its status so the UI can say when live data stops.
+import { parseLiveEvent, type LiveEvent } from "./events";
 
 export type LiveStatus = "idle" | "connecting" | "open" | "reconnecting" | "unauthorized";
 
 export interface LiveClientOptions {
   /** Returns the ws(s):// URL including the token, or null when logged out. */
   url: () => string | null;
-  onMessage: (msg: unknown) => void;
+  /** Called with each documented server event; pings are answered here, anything else dropped. */
+  onEvent: (event: LiveEvent) => void;
   onStatus?: (status: LiveStatus, info: { attempt: number; retryInMs: number | null }) => void;
   /** Called after a connection opens that follows an earlier one (data may have been missed). */
   onReconnect?: () => void;
@@ -120,12 +122,12 @@ export class LiveClient {
       } catch {
         return;
       }
-      const type = (msg as { type?: unknown })?.type;
-      if (type === "ping") {
+      if ((msg as { type?: unknown } | null)?.type === "ping") {
         this.send({ type: "pong" });
         return;
       }
-      this.opts.onMessage(msg);
+      const event = parseLiveEvent(msg);
+      if (event) this.opts.onEvent(event);
     };
     ws.onerror = () => {
       /* a close event always follows; reconnect is handled there */

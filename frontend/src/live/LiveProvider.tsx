@@ -1,11 +1,12 @@
 // Owns the app's one LiveClient and LiveStore, feeds WebSocket events into the store and the
 // TanStack Query cache, and exposes the connection status to the header indicator.
-import { createContext, useContext, useEffect, useMemo, useState, useSyncExternalStore, type ReactNode } from "react";
+import { createContext, useContext, useEffect, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { LiveClient, liveUrl, type LiveStatus } from "./LiveClient";
 import { LiveStore } from "./store";
-import type { HealthEvent, MetricsEvent, PluginHealth, PluginRun, RunEvent } from "../api/types";
-import { qk } from "../api/queries";
+import { alertKeys } from "../api/alerts";
+import { metricKeys, type Series } from "../api/metrics";
+import { pluginKeys, type PluginHealth } from "../api/plugins";
 
 interface LiveState {
   status: LiveStatus;
@@ -24,8 +25,9 @@ const LiveContext = createContext<LiveContextValue | null>(null);
 export function LiveProvider({ token, children }: { token: string | null; children: ReactNode }) {
   const qc = useQueryClient();
   const store = useMemo(() => new LiveStore(), []);
-  const [state, setState] = useState<LiveState>({ status: "idle", retryInMs: null, since: Date.now() });
-  const [client, setClient] = useState<LiveClient | null>(null);
+  const [state, setState] = useState<LiveState>(() => ({ status: "idle", retryInMs: null, since: Date.now() }));
+  // Read only by retryNow(), never while rendering.
+  const client = useRef<LiveClient | null>(null);
 
   useEffect(() => {
     if (!token) return;
@@ -34,39 +36,29 @@ export function LiveProvider({ token, children }: { token: string | null; childr
       onStatus: (status, info) => setState({ status, retryInMs: info.retryInMs, since: Date.now() }),
       onReconnect: () => {
         // Samples sent while we were away are missing from charts: refetch what is visible.
-        void qc.invalidateQueries({ queryKey: ["metrics"] });
-        void qc.invalidateQueries({ queryKey: ["health"] });
-        void qc.invalidateQueries({ queryKey: ["runs"] });
+        void qc.invalidateQueries({ queryKey: metricKeys.all });
+        void qc.invalidateQueries({ queryKey: pluginKeys.all });
       },
-      onMessage: (raw) => {
-        const msg = raw as { type?: string; plugin_id?: number };
-        if (typeof msg?.plugin_id !== "number") return;
-        const id = msg.plugin_id;
-        if (msg.type === "metrics") {
-          const m = raw as MetricsEvent;
-          const known = qc.getQueryData<{ id: number }[]>(qk.series(id));
-          store.ingestMetrics(id, m.ts, Array.isArray(m.samples) ? m.samples : []);
-          if (known && m.samples?.some((s) => !known.some((k) => k.id === s.series_id))) {
-            void qc.invalidateQueries({ queryKey: qk.series(id) });
+      onEvent: (ev) => {
+        const id = ev.plugin_id;
+        if (ev.type === "metrics") {
+          const known = qc.getQueryData<Series[]>(metricKeys.series(id));
+          store.ingestMetrics(id, ev.ts, ev.samples);
+          if (known && ev.samples.some((s) => !known.some((k) => k.id === s.series_id))) {
+            void qc.invalidateQueries({ queryKey: metricKeys.series(id) });
           }
-        } else if (msg.type === "run") {
-          const r = raw as RunEvent;
-          const run = (r.run ?? { ...r, id: (r as unknown as { run_id?: number }).run_id ?? r["id"] }) as PluginRun;
-          store.ingestRun(id, run);
-          void qc.invalidateQueries({ queryKey: qk.runsPrefix(id) });
-        } else if (msg.type === "health") {
-          const h = raw as HealthEvent;
-          const health = (h.health ?? { ...h }) as PluginHealth;
-          if (health.status) {
-            store.ingestHealth(id, health);
-            qc.setQueryData<PluginHealth>(qk.health(id), (old) => ({ ...(old ?? {}), ...health }));
-            // Health changes are rare and may fire or resolve a health alert: refresh the badge.
-            void qc.invalidateQueries({ queryKey: qk.firingCount });
-          }
+        } else if (ev.type === "run") {
+          store.ingestRun(id, ev.run);
+          void qc.invalidateQueries({ queryKey: pluginKeys.runs(id) });
+        } else {
+          store.ingestHealth(id, ev.health);
+          qc.setQueryData<PluginHealth>(pluginKeys.health(id), (old) => ({ ...old, ...ev.health }));
+          // Health changes are rare and may fire or resolve a health alert: refresh the badge.
+          void qc.invalidateQueries({ queryKey: alertKeys.firingCount() });
         }
       },
     });
-    setClient(c);
+    client.current = c;
     c.start();
     const wake = () => c.retryNow();
     const onVisible = () => document.visibilityState === "visible" && wake();
@@ -77,14 +69,11 @@ export function LiveProvider({ token, children }: { token: string | null; childr
       document.removeEventListener("visibilitychange", onVisible);
       c.stop();
       store.clear();
-      setClient(null);
+      client.current = null;
     };
   }, [token, qc, store]);
 
-  const value = useMemo(
-    () => ({ store, state, retryNow: () => client?.retryNow() }),
-    [store, state, client],
-  );
+  const value = useMemo(() => ({ store, state, retryNow: () => client.current?.retryNow() }), [store, state]);
   return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;
 }
 

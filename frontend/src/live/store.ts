@@ -1,6 +1,6 @@
 // In-memory live data: the newest value per series and listeners per series/plugin, so a
 // WebSocket sample reaches exactly the charts and cards showing it without a React re-render cascade.
-import type { HealthStatus, LiveSample, PluginHealth, PluginRun } from "../api/types";
+import type { HealthEvent, LiveSample, RunEvent } from "./events";
 
 export interface LivePoint {
   seriesId: number;
@@ -39,8 +39,8 @@ export class LiveStore {
   private pluginListeners = new Map<number, Set<Fn<number>>>();
   private anyListeners = new Set<Fn<number>>();
   private versions = new Map<number, number>();
-  readonly runs = new Map<number, PluginRun>();
-  readonly health = new Map<number, PluginHealth>();
+  readonly runs = new Map<number, RunEvent["run"]>();
+  readonly health = new Map<number, HealthEvent["health"]>();
 
   ingestMetrics(pluginId: number, ts: string | number, samples: LiveSample[]): LivePoint[] {
     const t = toUnixSeconds(ts);
@@ -51,8 +51,8 @@ export class LiveStore {
         seriesId: s.series_id,
         pluginId,
         name: s.name,
-        unit: s.unit ?? "",
-        labels: s.labels ?? {},
+        unit: s.unit,
+        labels: s.labels,
         ts: t,
         value: s.value,
       };
@@ -68,13 +68,13 @@ export class LiveStore {
     return points;
   }
 
-  ingestRun(pluginId: number, run: PluginRun): void {
+  ingestRun(pluginId: number, run: RunEvent["run"]): void {
     this.runs.set(pluginId, run);
     this.bump(pluginId);
   }
 
-  ingestHealth(pluginId: number, health: PluginHealth | { status: HealthStatus }): void {
-    this.health.set(pluginId, { ...(this.health.get(pluginId) ?? {}), ...health } as PluginHealth);
+  ingestHealth(pluginId: number, health: HealthEvent["health"]): void {
+    this.health.set(pluginId, health);
     this.bump(pluginId);
   }
 

@@ -1,43 +1,46 @@
 // Users (admin only) and API tokens for scripts.
 import { useState, type FormEvent } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import * as api from "../api/endpoints";
-import { qk } from "../api/queries";
-import type { ApiToken, ApiTokenCreated, Role, User } from "../api/types";
+import {
+  useCreateToken,
+  useCreateUser,
+  useDeleteToken,
+  useTokens,
+  useUpdateUser,
+  useUsers,
+  type ApiToken,
+  type ApiTokenCreated,
+  type Role,
+  type User,
+} from "../api/users";
 import { ApiError, errorMessage } from "../api/client";
+import { formErrors, topLevel } from "../forms/apiErrors";
 import { ConfirmDialog, EmptyState, Modal, QueryState, Table, useToast } from "../components/ui";
-import { FieldShell } from "../forms/SchemaForm";
+import { FieldShell, fieldAria } from "../forms/SchemaForm";
 import { formatDateTime, timeAgo } from "../format";
 
 export function UsersPage({ me }: { me: User }) {
-  const users = useQuery({ queryKey: qk.users, queryFn: api.listUsers, enabled: me.role === "admin" });
-  const qc = useQueryClient();
+  const users = useUsers(me.role === "admin");
   const toast = useToast();
   const [form, setForm] = useState({ username: "", password: "", role: "viewer" as Role });
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [pwUser, setPwUser] = useState<User | null>(null);
 
-  const create = useMutation({
-    mutationFn: api.createUser,
+  const create = useCreateUser({
     onSuccess: (u) => {
-      void qc.invalidateQueries({ queryKey: qk.users });
       setForm({ username: "", password: "", role: "viewer" });
       setErrors({});
       setFormError(null);
-      toast(`User ${u?.username ?? ""} created.`);
+      toast(`User ${u.username} created.`);
     },
     onError: (e) => {
-      if (e instanceof ApiError) {
-        setErrors(e.fieldErrors);
-        setFormError(e.status === 409 ? "That username is taken." : e.message);
-      } else setFormError(errorMessage(e));
+      const { fields, banner } = formErrors(e, topLevel("username", "password", "role"));
+      setErrors(fields);
+      setFormError(e instanceof ApiError && e.status === 409 ? "That username is taken." : banner);
     },
   });
-  const update = useMutation({
-    mutationFn: ({ id, body }: { id: number; body: Parameters<typeof api.updateUser>[1] }) => api.updateUser(id, body),
+  const update = useUpdateUser({
     onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: qk.users });
       toast("User updated.");
     },
     onError: (e) => toast(errorMessage(e), "error"),
@@ -100,13 +103,13 @@ export function UsersPage({ me }: { me: User }) {
         <h2>Add a user</h2>
         <form onSubmit={submit} noValidate className="form-grid">
           <FieldShell id="new-username" label="Username" required error={errors.username}>
-            <input id="new-username" value={form.username} autoComplete="off" onChange={(e) => setForm({ ...form, username: e.target.value })} aria-invalid={!!errors.username || undefined} />
+            <input id="new-username" value={form.username} autoComplete="off" onChange={(e) => setForm({ ...form, username: e.target.value })} {...fieldAria("new-username", errors.username)} />
           </FieldShell>
           <FieldShell id="new-password" label="Password" required description="At least 8 characters." error={errors.password}>
-            <input id="new-password" type="password" autoComplete="new-password" value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} aria-invalid={!!errors.password || undefined} aria-describedby="new-password-help" />
+            <input id="new-password" type="password" autoComplete="new-password" value={form.password} onChange={(e) => setForm({ ...form, password: e.target.value })} {...fieldAria("new-password", errors.password, true)} />
           </FieldShell>
-          <FieldShell id="new-role" label="Role" required>
-            <select id="new-role" value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
+          <FieldShell id="new-role" label="Role" required error={errors.role}>
+            <select id="new-role" {...fieldAria("new-role", errors.role)} value={form.role} onChange={(e) => setForm({ ...form, role: e.target.value as Role })}>
               <option value="viewer">viewer (read only)</option>
               <option value="admin">admin</option>
             </select>
@@ -132,13 +135,12 @@ function PasswordDialog({ user, onClose }: { user: User; onClose: () => void }) 
   const [pw, setPw] = useState("");
   const [err, setErr] = useState<string | null>(null);
   const toast = useToast();
-  const save = useMutation({
-    mutationFn: () => api.updateUser(user.id, { password: pw }),
+  const save = useUpdateUser({
     onSuccess: () => {
       toast(`Password for ${user.username} changed.`);
       onClose();
     },
-    onError: (e) => setErr(errorMessage(e)),
+    onError: (e) => setErr(formErrors(e, topLevel("password")).fields.password ?? errorMessage(e)),
   });
   return (
     <Modal
@@ -153,7 +155,7 @@ function PasswordDialog({ user, onClose }: { user: User; onClose: () => void }) 
             type="button"
             className="btn btn-primary"
             disabled={save.isPending}
-            onClick={() => (pw.length < 8 ? setErr("Use at least 8 characters.") : save.mutate())}
+            onClick={() => (pw.length < 8 ? setErr("Use at least 8 characters.") : save.mutate({ id: user.id, body: { password: pw } }))}
           >
             Save password
           </button>
@@ -161,15 +163,14 @@ function PasswordDialog({ user, onClose }: { user: User; onClose: () => void }) 
       }
     >
       <FieldShell id="pw-new" label="New password" required error={err ?? undefined}>
-        <input id="pw-new" type="password" autoComplete="new-password" value={pw} onChange={(e) => setPw(e.target.value)} data-autofocus />
+        <input id="pw-new" {...fieldAria("pw-new", err ?? undefined)} type="password" autoComplete="new-password" value={pw} onChange={(e) => setPw(e.target.value)} data-autofocus />
       </FieldShell>
     </Modal>
   );
 }
 
 export function TokensPage() {
-  const tokens = useQuery({ queryKey: qk.tokens, queryFn: api.listTokens });
-  const qc = useQueryClient();
+  const tokens = useTokens();
   const toast = useToast();
   const [name, setName] = useState("");
   const [nameErr, setNameErr] = useState<string | null>(null);
@@ -177,21 +178,17 @@ export function TokensPage() {
   const [revoke, setRevoke] = useState<ApiToken | null>(null);
   const [copied, setCopied] = useState(false);
 
-  const create = useMutation({
-    mutationFn: (n: string) => api.createToken(n),
+  const create = useCreateToken({
     onSuccess: (t) => {
       setCreated(t);
       setCopied(false);
       setName("");
-      void qc.invalidateQueries({ queryKey: qk.tokens });
     },
-    onError: (e) => setNameErr(errorMessage(e)),
+    onError: (e) => setNameErr(formErrors(e, topLevel("name")).fields.name ?? errorMessage(e)),
   });
-  const del = useMutation({
-    mutationFn: (id: number) => api.deleteToken(id),
+  const del = useDeleteToken({
     onSuccess: () => {
       setRevoke(null);
-      void qc.invalidateQueries({ queryKey: qk.tokens });
       toast("Token revoked.");
     },
   });
@@ -218,7 +215,7 @@ export function TokensPage() {
           }}
         >
           <FieldShell id="token-name" label="Token name" required error={nameErr ?? undefined}>
-            <input id="token-name" value={name} placeholder="e.g. backup-script" autoComplete="off" onChange={(e) => setName(e.target.value)} aria-invalid={!!nameErr || undefined} />
+            <input id="token-name" value={name} placeholder="e.g. backup-script" autoComplete="off" onChange={(e) => setName(e.target.value)} {...fieldAria("token-name", nameErr ?? undefined)} />
           </FieldShell>
           <button type="submit" className="btn btn-primary" disabled={create.isPending}>
             {create.isPending ? "Creating…" : "Create token"}

@@ -1,8 +1,9 @@
 // First-run setup (create the admin account) and sign-in.
 import { useState, type FormEvent } from "react";
 import { useQueryClient } from "@tanstack/react-query";
-import * as api from "../api/endpoints";
+import { login, setup } from "../api/session";
 import { ApiError, errorMessage } from "../api/client";
+import { formErrors, topLevel } from "../forms/apiErrors";
 import { auth } from "../api/auth";
 import { Logo, ThemeToggle } from "../components/Layout";
 import { FieldShell } from "../forms/SchemaForm";
@@ -50,7 +51,7 @@ export function LoginPage({ setupUnknown, onSetup }: { setupUnknown: boolean; on
     setBusy(true);
     setError(null);
     try {
-      const t = await api.login(username, password);
+      const t = await login(username, password);
       qc.clear();
       auth.set(t.access_token);
     } catch (err) {
@@ -64,6 +65,7 @@ export function LoginPage({ setupUnknown, onSetup }: { setupUnknown: boolean; on
     <AuthCard title="Sign in" subtitle="Monitor your homelab from one place.">
       <form onSubmit={submit} className="stack" noValidate>
         <FieldShell id="login-username" label="Username" required>
+          {/* eslint-disable-next-line jsx-a11y/no-autofocus -- the page is this one form: start typing at once */}
           <input id="login-username" name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} autoFocus />
         </FieldShell>
         <FieldShell id="login-password" label="Password" required>
@@ -110,18 +112,19 @@ export function SetupPage({ onDone, onLogin }: { onDone: () => void; onLogin: ()
     if (Object.keys(errs).length) return;
     setBusy(true);
     try {
-      await api.setup(username.trim(), password);
-      const t = await api.login(username.trim(), password);
+      await setup(username.trim(), password);
+      const t = await login(username.trim(), password);
       qc.clear();
       auth.set(t.access_token);
       onDone();
     } catch (err) {
       if (err instanceof ApiError && err.status === 409) {
         setFormError("Setup is already done: an account exists. Sign in instead.");
-      } else if (err instanceof ApiError && Object.keys(err.fieldErrors).length) {
-        setErrors(err.fieldErrors);
-        setFormError(err.message);
-      } else setFormError(errorMessage(err));
+      } else {
+        const { fields, banner } = formErrors(err, topLevel("username", "password"));
+        setErrors(fields);
+        setFormError(banner);
+      }
     } finally {
       setBusy(false);
     }
@@ -134,7 +137,8 @@ export function SetupPage({ onDone, onLogin }: { onDone: () => void; onLogin: ()
           <input id="setup-username" name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} aria-invalid={!!errors.username || undefined} aria-describedby={errors.username ? "setup-username-error" : undefined} />
         </FieldShell>
         <FieldShell id="setup-password" label="Password" required description="At least 8 characters." error={errors.password}>
-          <input id="setup-password" name="password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} aria-invalid={!!errors.password || undefined} aria-describedby="setup-password-help" autoFocus />
+          {/* eslint-disable-next-line jsx-a11y/no-autofocus -- the page is this one form: start typing at once */}
+          <input id="setup-password" name="password" type="password" autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} aria-invalid={!!errors.password || undefined} aria-describedby={errors.password ? "setup-password-help setup-password-error" : "setup-password-help"} autoFocus />
         </FieldShell>
         <FieldShell id="setup-confirm" label="Confirm password" required error={errors.confirm}>
           <input id="setup-confirm" name="confirm" type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} aria-invalid={!!errors.confirm || undefined} aria-describedby={errors.confirm ? "setup-confirm-error" : undefined} />

@@ -1,9 +1,17 @@
 // The dashboard: one card per plugin instance with health, last run, key values and a live sparkline.
 import { memo, useEffect, useMemo, useRef, useState } from "react";
-import { useQueries, useQuery } from "@tanstack/react-query";
-import { qk, useLatestAll, usePlugins, usePluginTypes } from "../api/queries";
-import * as api from "../api/endpoints";
-import type { HealthStatus, LatestValue, Plugin, PluginHealth, PluginType, User } from "../api/types";
+import { useQueries } from "@tanstack/react-query";
+import { useLatestAll, useSparkData, type LatestValue } from "../api/metrics";
+import {
+  pluginHealthQuery,
+  usePlugins,
+  usePluginTypes,
+  type HealthStatus,
+  type Plugin,
+  type PluginHealth,
+  type PluginType,
+} from "../api/plugins";
+import type { User } from "../api/session";
 import { useLive, usePluginLiveVersion } from "../live/LiveProvider";
 import { toUnixSeconds, type LivePoint } from "../live/store";
 import { Link } from "../router";
@@ -82,19 +90,10 @@ function useNearViewport<T extends Element>(): [React.RefObject<T | null>, boole
   return [ref, seen];
 }
 
-function useSparkData(seriesId: number | undefined, enabled: boolean) {
-  return useQuery({
-    queryKey: ["metrics", "spark", seriesId],
-    enabled: seriesId !== undefined && enabled,
-    staleTime: Infinity,
-    queryFn: async (): Promise<[number[], (number | null)[]]> => {
-      const end = new Date();
-      const start = new Date(end.getTime() - 3600_000);
-      const r = await api.queryMetrics([seriesId!], start, end, 60);
-      const pts = r.series[0]?.points ?? [];
-      return [pts.map((p) => toUnixSeconds(p[0])), pts.map((p) => p[1])];
-    },
-  });
+/** The sparkline's first hour, as the uPlot columns it draws; live samples extend it. */
+function useSparkColumns(seriesId: number | undefined, enabled: boolean): [number[], (number | null)[]] | null {
+  const pts = useSparkData(seriesId, enabled).data;
+  return useMemo(() => (pts ? [pts.map((p) => toUnixSeconds(p[0])), pts.map((p) => p[1])] : null), [pts]);
 }
 
 const PluginCard = memo(function PluginCard({
@@ -114,9 +113,9 @@ const PluginCard = memo(function PluginCard({
   const values = mergeValues(rest, store.latestForPlugin(plugin.id));
   const primary = values[0];
   const [cardRef, near] = useNearViewport<HTMLElement>();
-  const spark = useSparkData(plugin.enabled ? primary?.seriesId : undefined, near);
+  const spark = useSparkColumns(plugin.enabled ? primary?.seriesId : undefined, near);
   const lastRun = run?.finished_at ?? run?.started_at ?? health?.last_run_at ?? null;
-  const status: HealthStatus = (health?.status as HealthStatus) ?? "unknown";
+  const status: HealthStatus = health?.status ?? "unknown";
   const shown = headlineValues(values);
 
   return (
@@ -152,7 +151,7 @@ const PluginCard = memo(function PluginCard({
         </p>
       )}
       {primary && plugin.enabled && near ? (
-        <Sparkline seriesId={primary.seriesId} initial={spark.data ?? null} label={shortMetricName(primary.name, plugin.type)} />
+        <Sparkline seriesId={primary.seriesId} initial={spark} label={shortMetricName(primary.name, plugin.type)} />
       ) : (
         <div className="sparkline sparkline-empty" aria-hidden="true" />
       )}
@@ -199,10 +198,8 @@ export function Dashboard({ user }: { user: User }) {
   // Live "health" events write into these cache entries, so counts and badges follow them.
   const healthQs = useQueries({
     queries: all.map((p) => ({
-      queryKey: qk.health(p.id),
-      queryFn: () => api.getHealth(p.id),
+      ...pluginHealthQuery(p.id),
       enabled: !p.health,
-      staleTime: 30_000,
     })),
   });
   const healthOf = (i: number): PluginHealth | undefined => healthQs[i]?.data ?? all[i].health ?? undefined;

@@ -1,10 +1,19 @@
 // One plugin: health, charts over a chosen time range (live while the range ends now),
 // run history with errors, and the admin actions run-now / edit / enable-disable / delete.
 import { useMemo, useState } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import * as api from "../api/endpoints";
-import { qk, usePlugin, usePluginHealth, usePluginTypes, useRuns, useSeries } from "../api/queries";
-import type { Plugin, PluginRun, Series, User } from "../api/types";
+import { useRangeQuery, useSeries, type QuerySeries } from "../api/metrics";
+import {
+  useDeletePlugin,
+  usePlugin,
+  usePluginHealth,
+  usePluginTypes,
+  useRunPlugin,
+  useRuns,
+  useSetPluginEnabled,
+  type Plugin,
+  type PluginRun,
+} from "../api/plugins";
+import type { User } from "../api/session";
 import { ApiError, errorMessage } from "../api/client";
 import { Link, navigate } from "../router";
 import { useLive, usePluginLiveVersion } from "../live/LiveProvider";
@@ -84,29 +93,24 @@ function Charts({ plugin, range }: { plugin: Plugin; range: RangeState }) {
   const preset = RANGES.find((r) => r.key === range.key);
   const ids = useMemo(() => (series.data ?? []).map((s) => s.id).sort((a, b) => a - b), [series.data]);
   const rangeKey = preset ? preset.key : `${range.start}|${range.end}`;
-  const data = useQuery({
-    queryKey: qk.query(ids, rangeKey, 300),
-    enabled: ids.length > 0,
-    staleTime: preset ? Infinity : 60_000,
-    queryFn: async () => {
+  const data = useRangeQuery(
+    ids,
+    rangeKey,
+    () => {
       const end = preset ? new Date() : new Date(range.end!);
-      const start = preset ? new Date(end.getTime() - preset.seconds * 1000) : new Date(range.start!);
-      const r = await api.queryMetrics(ids, start, end, 300);
-      return { ...r, window: [start.getTime() / 1000, end.getTime() / 1000] as [number, number] };
+      return [preset ? new Date(end.getTime() - preset.seconds * 1000) : new Date(range.start!), end];
     },
-  });
+    !preset,
+  );
   const groups = useMemo(() => {
-    const byName = new Map<string, { unit: string; series: NonNullable<typeof data.data>["series"] }>();
-    const meta = new Map<number, Series>((series.data ?? []).map((s) => [s.id, s]));
+    const byName = new Map<string, { unit: string; series: QuerySeries[] }>();
     for (const s of data.data?.series ?? []) {
-      const m = meta.get(s.id);
-      const name = s.name ?? m?.name ?? String(s.id);
-      const g = byName.get(name) ?? { unit: s.unit ?? m?.unit ?? "", series: [] };
-      g.series.push({ ...s, labels: s.labels ?? m?.labels ?? {} });
-      byName.set(name, g);
+      const g = byName.get(s.name) ?? { unit: s.unit, series: [] };
+      g.series.push(s);
+      byName.set(s.name, g);
     }
     return [...byName.entries()].sort(([a], [b]) => a.localeCompare(b));
-  }, [data.data, series.data]);
+  }, [data.data]);
 
   if (series.isPending) return <Spinner label="Loading metrics…" />;
   if (series.isError) return <ErrorState title="Could not load the metric list" error={series.error} onRetry={() => series.refetch()} />;
@@ -189,7 +193,6 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
   const plugin = usePlugin(id);
   const healthQ = usePluginHealth(id);
   const types = usePluginTypes();
-  const qc = useQueryClient();
   const toast = useToast();
   const { store } = useLive();
   usePluginLiveVersion(id);
@@ -197,33 +200,21 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
   const [confirm, setConfirm] = useState<null | "delete" | "disable">(null);
   const isAdmin = user.role === "admin";
 
-  const runNow = useMutation({
-    mutationFn: () => api.runPlugin(id),
+  const runNow = useRunPlugin(id, {
     onSuccess: (run) => {
-      toast(run?.status === "success" ? `Run finished: ${run.sample_count ?? 0} samples.` : `Run ${run?.status ?? "finished"}${run?.error ? `: ${run.error}` : ""}`, run?.status === "success" ? "ok" : "error");
-      void qc.invalidateQueries({ queryKey: qk.runsPrefix(id) });
-      void qc.invalidateQueries({ queryKey: qk.health(id) });
-      void qc.invalidateQueries({ queryKey: qk.series(id) });
+      toast(run.status === "success" ? `Run finished: ${run.sample_count} samples.` : `Run ${run.status}${run.error ? `: ${run.error}` : ""}`, run.status === "success" ? "ok" : "error");
     },
     onError: (e) => toast(errorMessage(e), "error"),
   });
-  const toggle = useMutation({
-    mutationFn: (enabled: boolean) => api.updatePlugin(id, { enabled }),
+  const toggle = useSetPluginEnabled(id, {
     onSuccess: (p) => {
-      qc.setQueryData(qk.plugin(id), p);
-      void qc.invalidateQueries({ queryKey: qk.plugins });
-      void qc.invalidateQueries({ queryKey: qk.health(id) });
       setConfirm(null);
       toast(p.enabled ? "Plugin enabled." : "Plugin disabled.");
     },
   });
-  const del = useMutation({
-    mutationFn: () => api.deletePlugin(id),
+  const del = useDeletePlugin(id, {
     onSuccess: () => {
       store.forget(id);
-      qc.removeQueries({ queryKey: qk.plugin(id) });
-      void qc.invalidateQueries({ queryKey: qk.plugins });
-      void qc.invalidateQueries({ queryKey: qk.latestAll });
       toast("Plugin deleted.");
       navigate("/", { replace: true });
     },

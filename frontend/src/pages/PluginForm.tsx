@@ -1,11 +1,9 @@
 // Add or edit a plugin instance: pick a type, then a form generated from its config schema
 // plus name/interval/timeout/enabled; API validation errors land next to the field they name.
-import { useEffect, useMemo, useState, type FormEvent } from "react";
-import { useMutation, useQueryClient } from "@tanstack/react-query";
-import * as api from "../api/endpoints";
-import { qk, usePlugin, usePluginTypes } from "../api/queries";
-import type { Plugin, PluginType } from "../api/types";
-import { ApiError, errorMessage } from "../api/client";
+import { useMemo, useState, type FormEvent } from "react";
+import { usePlugin, usePluginTypes, useSavePlugin, type Plugin, type PluginCreate, type PluginType } from "../api/plugins";
+import { FIX_FIELDS_MESSAGE } from "../api/client";
+import { formErrors } from "../forms/apiErrors";
 import { Link, navigate, useLocation } from "../router";
 import { EmptyState, ErrorState, Spinner, useToast } from "../components/ui";
 import { FieldShell, SchemaForm } from "../forms/SchemaForm";
@@ -54,20 +52,25 @@ interface Meta {
   enabled: boolean;
 }
 
-/** Splits API field errors into the config form's and the top-level fields'. */
-export function splitErrors(fieldErrors: Record<string, string>): { config: Record<string, string>; top: Record<string, string>; other: string[] } {
-  const config: Record<string, string> = {};
+/** What the form offers for a new plugin's timeout: the API does not publish a type's own default. */
+const DEFAULT_TIMEOUT_SECONDS = 30;
+const TOP_FIELDS = ["name", "interval_seconds", "timeout_seconds", "enabled", "type"];
+
+/** Places the API's field paths on this form: top-level fields by name, "config.port" (or
+ * deeper, "config.headers.X") on the generated config field "port". */
+export function pluginErrors(e: unknown, configNames: string[]): { top: Record<string, string>; config: Record<string, string>; banner: string | null } {
+  const { fields, banner } = formErrors(e, (path) => {
+    const [head, key] = path.split(".");
+    if (head === "config") return key !== undefined && configNames.includes(key) ? `config.${key}` : undefined;
+    return TOP_FIELDS.includes(path) ? path : undefined;
+  });
   const top: Record<string, string> = {};
-  const other: string[] = [];
-  for (const [path, msg] of Object.entries(fieldErrors)) {
-    const parts = path.split(".");
-    if (parts[0] === "config" && parts.length > 1) config[parts[1]] ??= msg;
-    else if (parts[0] === "config") other.push(msg);
-    else if (["name", "interval_seconds", "timeout_seconds", "enabled", "type"].includes(parts[0])) top[parts[0]] ??= msg;
-    else if (parts.length === 1 && parts[0]) config[parts[0]] ??= msg;
-    else other.push(`${path}: ${msg}`);
+  const config: Record<string, string> = {};
+  for (const [k, msg] of Object.entries(fields)) {
+    if (k.startsWith("config.")) config[k.slice("config.".length)] = msg;
+    else top[k] = msg;
   }
-  return { config, top, other };
+  return { top, config, banner };
 }
 
 function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
@@ -76,36 +79,28 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
   const [meta, setMeta] = useState<Meta>(() => ({
     name: plugin?.name ?? "",
     interval: String(plugin?.interval_seconds ?? type.default_interval_seconds ?? 60),
-    timeout: String(plugin?.timeout_seconds ?? type.default_timeout_seconds ?? 30),
+    timeout: String(plugin?.timeout_seconds ?? Math.min(DEFAULT_TIMEOUT_SECONDS, type.default_interval_seconds)),
     enabled: plugin?.enabled ?? true,
   }));
   const [timeoutTouched, setTimeoutTouched] = useState(plugin !== undefined);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [topErrors, setTopErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
-  const qc = useQueryClient();
   const toast = useToast();
 
-  useEffect(() => setValues(initialValues(fields, plugin?.config)), [fields, plugin?.config]);
-
-  const save = useMutation({
-    mutationFn: (body: api.PluginInput) => (plugin ? api.updatePlugin(plugin.id, body) : api.createPlugin(body)),
+  const save = useSavePlugin(plugin?.id, {
     onSuccess: (saved) => {
-      void qc.invalidateQueries({ queryKey: qk.plugins });
-      if (saved?.id) {
-        qc.setQueryData(qk.plugin(saved.id), saved);
-        void qc.invalidateQueries({ queryKey: qk.health(saved.id) });
-      }
       toast(plugin ? "Plugin saved." : "Plugin added. Its first run starts shortly.");
-      navigate(saved?.id ? `/plugins/${saved.id}` : "/");
+      navigate(`/plugins/${saved.id}`);
     },
     onError: (e) => {
-      if (e instanceof ApiError && Object.keys(e.fieldErrors).length) {
-        const s = splitErrors(e.fieldErrors);
-        setErrors(s.config);
-        setTopErrors(s.top);
-        setFormError([e.message, ...s.other].join(" "));
-      } else setFormError(errorMessage(e));
+      const placed = pluginErrors(
+        e,
+        fields.map((f) => f.name),
+      );
+      setErrors(placed.config);
+      setTopErrors(placed.top);
+      setFormError(placed.banner);
       requestAnimationFrame(() => document.querySelector<HTMLElement>("[aria-invalid='true'], .form-error")?.focus?.());
     },
   });
@@ -122,19 +117,19 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
     setErrors(cfgErrors);
     setTopErrors(top);
     if (Object.keys(cfgErrors).length || Object.keys(top).length) {
-      setFormError("Some fields need attention: fix the highlighted values and try again.");
+      setFormError(FIX_FIELDS_MESSAGE);
       requestAnimationFrame(() => document.querySelector<HTMLElement>("[aria-invalid='true']")?.focus());
       return;
     }
     setFormError(null);
-    const body: api.PluginInput = {
+    const body: PluginCreate = {
       name: meta.name.trim(),
+      type: type.type,
       config,
       interval_seconds: interval,
       timeout_seconds: timeout,
       enabled: meta.enabled,
     };
-    if (!plugin) body.type = type.type;
     save.mutate(body);
   };
 
@@ -154,8 +149,7 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
             // A run must finish before the next is due: keep the untouched timeout within the interval.
             if (key === "interval" && !timeoutTouched) {
               const iv = Number(e.target.value);
-              const def = type.default_timeout_seconds ?? 30;
-              if (Number.isInteger(iv) && iv >= 1) next.timeout = String(Math.min(def, iv));
+              if (Number.isInteger(iv) && iv >= 1) next.timeout = String(Math.min(DEFAULT_TIMEOUT_SECONDS, iv));
             }
             setMeta(next);
           }}

@@ -1,8 +1,6 @@
 // Settings and about: theme choice, versions, server health and the signed-in account.
-import { useQuery } from "@tanstack/react-query";
-import * as api from "../api/endpoints";
-import { qk } from "../api/queries";
-import type { User } from "../api/types";
+import type { User } from "../api/session";
+import { useSystemHealth } from "../api/system";
 import { setChoice, useTheme, type ThemeChoice } from "../theme";
 import { QueryState } from "../components/ui";
 import { useLive } from "../live/LiveProvider";
@@ -17,7 +15,7 @@ function renderValue(v: unknown): string {
 
 export function SettingsPage({ user }: { user: User }) {
   const { choice } = useTheme();
-  const health = useQuery({ queryKey: qk.systemHealth, queryFn: api.systemHealth, refetchInterval: 15_000 });
+  const health = useSystemHealth();
   const { state } = useLive();
   return (
     <div className="page narrow">

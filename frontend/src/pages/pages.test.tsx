@@ -5,43 +5,13 @@ import { renderApp } from "../test/render";
 import { FakeWebSocket, json, mockFetch } from "../test/fakes";
 import { Dashboard } from "./Dashboard";
 import { PluginFormPage } from "./PluginForm";
+import { UsersPage } from "./Admin";
 import { LiveBanner, LiveIndicator } from "../components/Layout";
-import type { User } from "../api/types";
+import { healthEvent, httpType, latest, metricsEvent, plugin, queryResult, series, user } from "../test/fixtures";
 
-const admin: User = { id: 1, username: "admin", role: "admin", disabled: false };
-const viewer: User = { id: 2, username: "v", role: "viewer", disabled: false };
-const now = new Date().toISOString();
-
-const httpType = {
-  type: "http",
-  name: "HTTP(S) check",
-  description: "Checks a URL.",
-  category: "network",
-  default_interval_seconds: 60,
-  secret_fields: ["bearer_token"],
-  available: true,
-  config_schema: {
-    type: "object",
-    required: ["url"],
-    properties: {
-      url: { type: "string", title: "URL" },
-      bearer_token: { anyOf: [{ type: "string" }, { type: "null" }], default: null, title: "Bearer token", writeOnly: true, format: "password", "x-secret": true },
-    },
-  },
-};
-
-function plugin(id: number, name: string, status = "healthy", enabled = true) {
-  return {
-    id,
-    name,
-    type: "http",
-    config: { url: "http://x/" },
-    interval_seconds: 60,
-    timeout_seconds: 10,
-    enabled,
-    health: { status, consecutive_failures: 0, last_run_at: now, last_success_at: now, last_error: status === "down" ? "connection refused" : null },
-  };
-}
+const admin = user(1, "admin", "admin");
+const viewer = user(2, "v", "viewer");
+const responseTime = series(10, 1, "http_response_time", "ms");
 
 describe("Dashboard", () => {
   beforeEach(() => window.history.replaceState(null, "", "/"));
@@ -50,10 +20,8 @@ describe("Dashboard", () => {
     mockFetch({
       "GET /api/v1/plugins": () => [plugin(1, "NAS web"), plugin(2, "Router", "down"), plugin(3, "Old box", "unknown", false)],
       "GET /api/v1/plugin-types": () => [httpType],
-      "GET /api/v1/metrics/latest": () => ({
-        items: [{ series_id: 10, plugin_id: 1, name: "http_response_time", unit: "ms", labels: {}, ts: now, value: 12 }],
-      }),
-      "GET /api/v1/metrics/query": () => ({ series: [{ id: 10, name: "http_response_time", unit: "ms", labels: {}, points: [[now, 12]] }] }),
+      "GET /api/v1/metrics/latest": () => ({ items: [latest(responseTime, 12)] }),
+      "GET /api/v1/metrics/query": () => queryResult(responseTime, [[new Date().toISOString(), 12]]),
     });
     renderApp(<Dashboard user={admin} />);
     const nas = (await screen.findByRole("link", { name: "NAS web" })).closest("article")!;
@@ -68,17 +36,10 @@ describe("Dashboard", () => {
     // live: a metrics event changes the value without refetching
     const ws = FakeWebSocket.last();
     act(() => ws.open());
-    act(() =>
-      ws.receive({
-        type: "metrics",
-        plugin_id: 1,
-        ts: new Date(Date.now() + 1000).toISOString(),
-        samples: [{ series_id: 10, name: "http_response_time", value: 48, unit: "ms", labels: {} }],
-      }),
-    );
+    act(() => ws.receive(metricsEvent(1, responseTime, 48, new Date(Date.now() + 1000).toISOString())));
     expect(within(nas).getByText("48 ms")).toBeInTheDocument();
     // a health event flips the badge
-    act(() => ws.receive({ type: "health", plugin_id: 1, health: { status: "degraded", consecutive_failures: 1, last_error: "timeout" } }));
+    act(() => ws.receive(healthEvent(1, "degraded", "timeout")));
     await waitFor(() => expect(nas).toHaveAttribute("data-health", "degraded"));
   });
 
@@ -154,16 +115,20 @@ describe("live indicator", () => {
 describe("plugin form", () => {
   beforeEach(() => window.history.replaceState(null, "", "/plugins/new?type=http"));
 
-  it("validates locally, then maps API 422 errors next to the fields", async () => {
+  it("validates locally, then puts the API's field errors next to their fields", async () => {
     const { calls } = mockFetch({
       "GET /api/v1/plugin-types": () => [httpType],
       "POST /api/v1/plugins": () =>
         json(
           {
-            detail: [
-              { loc: ["body", "config", "url"], msg: "URL must start with http:// or https://", type: "value_error" },
-              { loc: ["body", "name"], msg: "A plugin with this name exists", type: "value_error" },
-            ],
+            error: "InvalidInput",
+            detail: "Some settings are not valid.",
+            fields: {
+              "config.url": "URL must start with http:// or https://",
+              name: "A plugin with this name exists",
+              timeout_seconds: "The timeout must not be longer than the interval.",
+              "config.nonexistent": "This setting is unknown.",
+            },
           },
           422,
         ),
@@ -180,6 +145,11 @@ describe("plugin form", () => {
     await userEvent.click(screen.getByRole("button", { name: "Add plugin" }));
     await waitFor(() => expect(screen.getByLabelText(/^URL/)).toHaveAccessibleDescription(/must start with http/));
     expect(screen.getByLabelText(/^Name/)).toHaveAccessibleDescription(/name exists/);
+    const timeout = screen.getByRole("spinbutton", { name: /^Timeout/ });
+    expect(timeout).toHaveAttribute("aria-invalid", "true");
+    expect(timeout).toHaveAccessibleDescription(/must not be longer than the interval/);
+    // A field the form does not show still reaches the user, in the banner.
+    expect(screen.getByText(/This setting is unknown/)).toHaveClass("form-error");
     const post = calls.find((c) => c.method === "POST")!;
     expect(JSON.parse(post.body!)).toMatchObject({
       name: "Web",
@@ -190,11 +160,24 @@ describe("plugin form", () => {
     });
   });
 
+  it("shows an error without fields in the banner, marking no field", async () => {
+    mockFetch({
+      "GET /api/v1/plugin-types": () => [httpType],
+      "POST /api/v1/plugins": () => json({ error: "Unavailable", detail: "The database is busy; try again." }, 503),
+    });
+    renderApp(<PluginFormPage />);
+    await userEvent.type(await screen.findByLabelText(/^Name/), "Web");
+    await userEvent.type(screen.getByLabelText(/^URL/), "http://x/");
+    await userEvent.click(screen.getByRole("button", { name: "Add plugin" }));
+    expect(await screen.findByText("The database is busy; try again.")).toHaveClass("form-error");
+    expect(document.querySelector("[aria-invalid='true']")).toBeNull();
+  });
+
   it("edits with the stored secret masked and sends the mask back untouched", async () => {
     window.history.replaceState(null, "", "/plugins/5/edit");
     const { calls } = mockFetch({
       "GET /api/v1/plugin-types": () => [httpType],
-      "GET /api/v1/plugins/5": () => ({ ...plugin(5, "API"), config: { url: "http://api/", bearer_token: "********" } }),
+      "GET /api/v1/plugins/5": () => plugin(5, "API", "healthy", true, { config: { url: "http://api/", bearer_token: "********" } }),
       "PATCH /api/v1/plugins/5": () => plugin(5, "API"),
     });
     renderApp(<PluginFormPage id={5} />);
@@ -206,5 +189,23 @@ describe("plugin form", () => {
     const body = JSON.parse(calls.find((c) => c.method === "PATCH")!.body!);
     expect(body.config.bearer_token).toBe("********");
     expect(body.type).toBeUndefined();
+  });
+});
+
+describe("user form", () => {
+  it("shows the API's field error next to the username", async () => {
+    mockFetch({
+      "GET /api/v1/users": () => [admin],
+      "POST /api/v1/users": () =>
+        json({ error: "InvalidInput", detail: "The user is not valid.", fields: { username: "Use letters, digits, dots and dashes." } }, 422),
+    });
+    renderApp(<UsersPage me={admin} />);
+    await userEvent.type(await screen.findByLabelText(/^Username/), "bad name");
+    await userEvent.type(screen.getByLabelText(/^Password/), "long-enough-pw");
+    await userEvent.click(screen.getByRole("button", { name: "Add user" }));
+    const name = screen.getByLabelText(/^Username/);
+    await waitFor(() => expect(name).toHaveAttribute("aria-invalid", "true"));
+    expect(name).toHaveAccessibleDescription("Use letters, digits, dots and dashes.");
+    expect(screen.getByLabelText(/^Password/)).not.toHaveAttribute("aria-invalid");
   });
 });

@@ -1,5 +1,6 @@
 // Test doubles: a scriptable WebSocket and a fetch that answers by method + path.
 import { vi } from "vitest";
+import type { paths } from "../api/schema";
 
 export class FakeWebSocket {
   static instances: FakeWebSocket[] = [];
@@ -39,7 +40,30 @@ export class FakeWebSocket {
   }
 }
 
-type Handler = (req: Request, url: URL) => unknown | Promise<unknown>;
+type Handler<T = unknown> = (req: Request, url: URL) => T | Response | Promise<T | Response>;
+
+type Method = "get" | "post" | "put" | "patch" | "delete";
+/** "GET /api/v1/plugins" for every operation the schema declares. */
+type RouteKey = {
+  [P in keyof paths & string]: {
+    [M in Method]: [NonNullable<paths[P][M]>] extends [never] ? never : `${Uppercase<M>} ${P}`;
+  }[Method];
+}[keyof paths & string];
+type OkJson<O> = O extends { responses: infer R }
+  ? (R extends { 200: infer S } ? S : R extends { 201: infer S } ? S : never) extends { content: { "application/json": infer J } }
+    ? J
+    : unknown
+  : unknown;
+type ResponseOf<K> = K extends `${infer M} ${infer P}`
+  ? P extends keyof paths
+    ? Lowercase<M> extends keyof paths[P]
+      ? OkJson<NonNullable<paths[P][Lowercase<M>]>>
+      : unknown
+    : unknown
+  : unknown;
+/** A route named exactly as in the schema must answer the schema's success body (or a Response);
+ * routes with concrete ids ("GET /api/v1/plugins/5") are not checked. */
+export type Routes = { [K in RouteKey]?: Handler<ResponseOf<K>> } & Record<string, Handler>;
 
 export function json(body: unknown, status = 200): Response {
   return new Response(status === 204 ? null : JSON.stringify(body), {
@@ -49,7 +73,7 @@ export function json(body: unknown, status = 200): Response {
 }
 
 /** Installs a fetch stub; routes are "GET /api/v1/plugins" → handler returning a body or a Response. */
-export function mockFetch(routes: Record<string, Handler>) {
+export function mockFetch(routes: Routes) {
   const calls: { method: string; path: string; search: string; body: string | null }[] = [];
   const fn = vi.fn(async (input: RequestInfo | URL, init?: RequestInit) => {
     const req = input instanceof Request ? input : new Request(String(input), init);

@@ -136,7 +136,7 @@ def _read(cfg: MysqlConfig) -> _Reading:
     return _Reading(connect_seconds, status, variables, replica)
 
 
-class MysqlPlugin(Plugin):
+class MysqlPlugin(Plugin[MysqlConfig]):
     type = "mysql"
     name = "MySQL / MariaDB"
     description = (
@@ -149,7 +149,6 @@ class MysqlPlugin(Plugin):
 
     @property
     def cfg(self) -> MysqlConfig:
-        assert isinstance(self.config, MysqlConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         return self.config
 
     async def collect_data(self) -> list[Sample]:

@@ -154,7 +154,7 @@ class _Session:
         return lines
 
 
-class NutPlugin(Plugin):
+class NutPlugin(Plugin[NutConfig]):
     type = "nut"
     name = "UPS (NUT)"
     description = (
@@ -168,7 +168,6 @@ class NutPlugin(Plugin):
 
     @property
     def cfg(self) -> NutConfig:
-        assert isinstance(self.config, NutConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         return self.config
 
     async def collect_data(self) -> list[Sample]:

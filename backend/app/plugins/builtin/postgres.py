@@ -118,7 +118,7 @@ class PostgresConfig(PluginConfig):
         return validate_host(v)
 
 
-class PostgresPlugin(Plugin):
+class PostgresPlugin(Plugin[PostgresConfig]):
     type = "postgres"
     name = "PostgreSQL"
     description = (
@@ -131,7 +131,6 @@ class PostgresPlugin(Plugin):
 
     @property
     def cfg(self) -> PostgresConfig:
-        assert isinstance(self.config, PostgresConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         return self.config
 
     @property

@@ -165,7 +165,7 @@ def _label(value: object) -> str:
     return str(value)[:MAX_NAME]
 
 
-class ProxmoxPlugin(Plugin):
+class ProxmoxPlugin(Plugin[ProxmoxConfig]):
     type = "proxmox"
     name = "Proxmox VE"
     description = (
@@ -182,7 +182,6 @@ class ProxmoxPlugin(Plugin):
 
     @property
     def cfg(self) -> ProxmoxConfig:
-        assert isinstance(self.config, ProxmoxConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         return self.config
 
     async def collect_data(self) -> list[Sample]:

@@ -72,7 +72,7 @@ class RedisConfig(PluginConfig):
         return validate_host(v)
 
 
-class RedisPlugin(Plugin):
+class RedisPlugin(Plugin[RedisConfig]):
     type = "redis"
     name = "Redis"
     description = (
@@ -85,7 +85,6 @@ class RedisPlugin(Plugin):
 
     @property
     def cfg(self) -> RedisConfig:
-        assert isinstance(self.config, RedisConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         return self.config
 
     async def collect_data(self) -> list[Sample]:

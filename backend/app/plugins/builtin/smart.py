@@ -174,7 +174,7 @@ def scan_devices(doc: dict[str, Any]) -> list[tuple[str, str | None]]:
     return found[:MAX_DEVICES]
 
 
-class SmartPlugin(Plugin):
+class SmartPlugin(Plugin[SmartConfig]):
     type = "smart"
     name = "Disk health (SMART)"
     description = (
@@ -188,7 +188,6 @@ class SmartPlugin(Plugin):
 
     @property
     def cfg(self) -> SmartConfig:
-        assert isinstance(self.config, SmartConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         return self.config
 
     async def collect_data(self) -> list[Sample]:

@@ -69,7 +69,7 @@ class _Reading:
     counters: dict[tuple[str, str], tuple[int, bool]]  # (interface, counter) -> (value, is_32bit)
 
 
-class SnmpPlugin(Plugin):
+class SnmpPlugin(Plugin[SnmpConfig]):
     type = "snmp"
     name = "Network device (SNMP)"
     description = (
@@ -94,7 +94,6 @@ class SnmpPlugin(Plugin):
 
     @property
     def cfg(self) -> SnmpConfig:
-        assert isinstance(self.config, SnmpConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         return self.config
 
     # --- pysnmp plumbing (imported on first use: the library is large) ----------------

@@ -52,7 +52,7 @@ class StoragePoolsConfig(HostAccessConfig):
     )
 
 
-class StoragePoolsPlugin(Plugin):
+class StoragePoolsPlugin(Plugin[StoragePoolsConfig]):
     type = "storage_pools"
     name = "Storage pools (ZFS, mdadm, btrfs)"
     description = (
@@ -66,7 +66,6 @@ class StoragePoolsPlugin(Plugin):
 
     @property
     def cfg(self) -> StoragePoolsConfig:
-        assert isinstance(self.config, StoragePoolsConfig)  # nosec B101 # type narrowing for mypy; the invariant holds by construction
         return self.config
 
     async def collect_data(self) -> list[Sample]:

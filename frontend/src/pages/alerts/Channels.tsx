@@ -1,16 +1,23 @@
 // Notification channels (Apprise URLs, stored encrypted and never shown again), "send test",
 // and each channel's delivery log.
 import { useState, type FormEvent } from "react";
-import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import * as al from "../../api/alerts";
-import type { Channel, ChannelTest } from "../../api/alerts";
-import type { User } from "../../api/types";
-import { ApiError, errorMessage } from "../../api/client";
+import {
+  useChannels,
+  useDeleteChannel,
+  useDeliveries,
+  useSaveChannel,
+  useTestChannel,
+  type Channel,
+  type ChannelTest,
+} from "../../api/channels";
+import type { User } from "../../api/session";
+import { errorMessage } from "../../api/client";
+import { formErrors, topLevel } from "../../forms/apiErrors";
 import { Link } from "../../router";
 import { ConfirmDialog, EmptyState, ErrorState, Modal, Pager, QueryState, Spinner, Table, useToast } from "../../components/ui";
-import { FieldShell } from "../../forms/SchemaForm";
+import { FieldShell, fieldAria } from "../../forms/SchemaForm";
 import { timeAgo } from "../../format";
-import { DeliveryTable } from "./Incidents";
+import { DeliveryTable } from "./IncidentTable";
 import { AdminNote, Pill } from "./common";
 
 export const MASK = "********";
@@ -25,29 +32,16 @@ function ChannelDialog({ channel, onClose }: { channel?: Channel; onClose: () =>
   const [show, setShow] = useState(false);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
-  const qc = useQueryClient();
   const toast = useToast();
-  const save = useMutation({
-    mutationFn: () => {
-      const body = { name: v.name.trim(), enabled: v.enabled, send_resolved: v.send_resolved, url: v.url.trim() };
-      return channel ? al.updateChannel(channel.id, body) : al.createChannel(body);
-    },
+  const save = useSaveChannel(channel?.id, {
     onSuccess: (c) => {
-      void qc.invalidateQueries({ queryKey: al.ak.channels });
       toast(channel ? "Channel saved." : `Channel added (${c.service}). Send a test to check it.`);
       onClose();
     },
     onError: (e) => {
-      if (e instanceof ApiError && Object.keys(e.fieldErrors).length) {
-        setErrors(e.fieldErrors);
-        setFormError(e.message);
-      } else if (e instanceof ApiError && /apprise|url/i.test(e.message)) {
-        setErrors({ url: e.message });
-        setFormError(null);
-      } else if (e instanceof ApiError && e.status === 409) {
-        setErrors({ name: e.message });
-        setFormError(null);
-      } else setFormError(errorMessage(e));
+      const { fields, banner } = formErrors(e, topLevel("name", "url", "enabled", "send_resolved"));
+      setErrors(fields);
+      setFormError(banner);
     },
   });
   const submit = (e?: FormEvent) => {
@@ -58,7 +52,7 @@ function ChannelDialog({ channel, onClose }: { channel?: Channel; onClose: () =>
     else if (v.url !== MASK && !/^[a-z][a-z0-9+.-]*:\/\//i.test(v.url.trim())) errs.url = "An Apprise URL starts with a scheme, e.g. ntfys://, discord:// or json://.";
     setErrors(errs);
     if (Object.keys(errs).length) return;
-    save.mutate();
+    save.mutate({ name: v.name.trim(), enabled: v.enabled, send_resolved: v.send_resolved, url: v.url.trim() });
   };
   return (
     <Modal
@@ -77,7 +71,7 @@ function ChannelDialog({ channel, onClose }: { channel?: Channel; onClose: () =>
     >
       <form id="channel-form" className="stack modal-form" onSubmit={submit} noValidate>
         <FieldShell id="ch-name" label="Name" required error={errors.name}>
-          <input id="ch-name" data-autofocus value={v.name} autoComplete="off" onChange={(e) => setV({ ...v, name: e.target.value })} aria-invalid={errors.name ? true : undefined} />
+          <input id="ch-name" data-autofocus value={v.name} autoComplete="off" onChange={(e) => setV({ ...v, name: e.target.value })} {...fieldAria("ch-name", errors.name)} />
         </FieldShell>
         <FieldShell
           id="ch-url"
@@ -96,8 +90,7 @@ function ChannelDialog({ channel, onClose }: { channel?: Channel; onClose: () =>
               spellCheck={false}
               onFocus={(e) => v.url === MASK && e.target.select()}
               onChange={(e) => setV({ ...v, url: e.target.value })}
-              aria-invalid={errors.url ? true : undefined}
-              aria-describedby={["ch-url-help", errors.url ? "ch-url-error" : ""].filter(Boolean).join(" ")}
+              {...fieldAria("ch-url", errors.url, true)}
             />
             <button type="button" className="btn btn-sm" onClick={() => setShow(!show)} aria-pressed={show} disabled={v.url === MASK}>
               {show ? "Hide" : "Show"}
@@ -132,33 +125,27 @@ function TestResult({ r }: { r: ChannelTest | { ok: false; error: string } }) {
 
 function useSendTest() {
   const [results, setResults] = useState<Record<number, ChannelTest | { ok: false; error: string }>>({});
-  const qc = useQueryClient();
-  const m = useMutation({
-    mutationFn: (id: number) => al.testChannel(id),
-    onMutate: (id) => setResults(({ [id]: _d, ...rest }) => rest),
-    onSuccess: (r, id) => {
-      setResults((old) => ({ ...old, [id]: r }));
-      void qc.invalidateQueries({ queryKey: ["channels", "deliveries", id] });
-    },
+  const m = useTestChannel({
+    onSuccess: (r, id) => setResults((old) => ({ ...old, [id]: r })),
     onError: (e, id) => setResults((old) => ({ ...old, [id]: { ok: false, error: errorMessage(e) } })),
   });
-  return { results, send: m.mutate, pendingId: m.isPending ? m.variables : undefined };
+  const send = (id: number) => {
+    setResults(({ [id]: _old, ...rest }) => rest);
+    m.mutate(id);
+  };
+  return { results, send, pendingId: m.isPending ? m.variables : undefined };
 }
 
 export function ChannelsPage({ user }: { user: User }) {
-  const channels = al.useChannels();
-  const qc = useQueryClient();
+  const channels = useChannels();
   const toast = useToast();
   const [editing, setEditing] = useState<Channel | "new" | null>(null);
   const [doomed, setDoomed] = useState<Channel | null>(null);
   const test = useSendTest();
   const isAdmin = user.role === "admin";
-  const del = useMutation({
-    mutationFn: (id: number) => al.deleteChannel(id),
+  const del = useDeleteChannel({
     onSuccess: () => {
       setDoomed(null);
-      void qc.invalidateQueries({ queryKey: al.ak.channels });
-      void qc.invalidateQueries({ queryKey: al.ak.rules });
       toast("Channel deleted.");
     },
   });
@@ -251,9 +238,9 @@ export function ChannelsPage({ user }: { user: User }) {
 const LOG_PAGE = 25;
 
 export function ChannelLogPage({ id, user }: { id: number; user: User }) {
-  const channels = al.useChannels();
+  const channels = useChannels();
   const [page, setPage] = useState(0);
-  const log = useQuery({ queryKey: al.ak.deliveries(id, page), queryFn: () => al.listDeliveries(id, LOG_PAGE, page * LOG_PAGE), refetchInterval: 30_000 });
+  const log = useDeliveries(id, LOG_PAGE, page * LOG_PAGE);
   const test = useSendTest();
   const c = channels.data?.find((x) => x.id === id);
   if (channels.isPending) return <Spinner label="Loading channel…" />;

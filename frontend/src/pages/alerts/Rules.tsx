@@ -1,10 +1,9 @@
 // The rule list with live pending/firing counts, and delete with confirmation.
 import { useState } from "react";
-import { useMutation, useQueryClient } from "@tanstack/react-query";
-import * as al from "../../api/alerts";
-import type { Rule } from "../../api/alerts";
-import { usePlugins } from "../../api/queries";
-import type { User } from "../../api/types";
+import { useDeleteRule, useRules, type Rule } from "../../api/alerts";
+import { useChannels } from "../../api/channels";
+import { usePlugins } from "../../api/plugins";
+import type { User } from "../../api/session";
 import { Link } from "../../router";
 import { ConfirmDialog, EmptyState, QueryState, Table, useToast } from "../../components/ui";
 import { labelText } from "../../format";
@@ -18,18 +17,15 @@ export function ruleCondition(r: Pick<Rule, "kind" | "metric" | "labels" | "op" 
 }
 
 export function RulesPage({ user }: { user: User }) {
-  const rules = al.useRules();
+  const rules = useRules();
   const plugins = usePlugins();
-  const channels = al.useChannels();
-  const qc = useQueryClient();
+  const channels = useChannels();
   const toast = useToast();
   const [doomed, setDoomed] = useState<Rule | null>(null);
   const isAdmin = user.role === "admin";
-  const del = useMutation({
-    mutationFn: (id: number) => al.deleteRule(id),
+  const del = useDeleteRule({
     onSuccess: () => {
       setDoomed(null);
-      void qc.invalidateQueries({ queryKey: al.ak.rules });
       toast("Rule deleted. Its incidents stay in the history.");
     },
   });

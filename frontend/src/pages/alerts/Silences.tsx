@@ -1,15 +1,15 @@
 // Silences (maintenance windows): what is in force, upcoming and past; create one for a plugin,
 // a rule or everything with quick durations; end one now or delete it.
 import { useState, type FormEvent } from "react";
-import { useMutation, useQueryClient } from "@tanstack/react-query";
-import * as al from "../../api/alerts";
-import type { Silence } from "../../api/alerts";
-import type { User } from "../../api/types";
-import { ApiError, errorMessage } from "../../api/client";
+import { useCreateSilence, useDeleteSilence, useEndSilence, useRules, useSilences, type Silence } from "../../api/alerts";
+import { useFreshPlugins } from "../../api/plugins";
+import type { User } from "../../api/session";
+import { errorMessage } from "../../api/client";
+import { formErrors, topLevel } from "../../forms/apiErrors";
 import { ConfirmDialog, EmptyState, QueryState, Table, useToast } from "../../components/ui";
-import { FieldShell } from "../../forms/SchemaForm";
+import { FieldShell, fieldAria } from "../../forms/SchemaForm";
 import { formatDateTime } from "../../format";
-import { AdminNote, Pill, humanSeconds, pluginName, useFreshPlugins } from "./common";
+import { AdminNote, Pill, humanSeconds, pluginName } from "./common";
 
 export const PRESETS = [
   { label: "1 h", seconds: 3600 },
@@ -33,14 +33,14 @@ function toLocalInput(d: Date): string {
 
 function SilenceForm({ onDone }: { onDone: () => void }) {
   const plugins = useFreshPlugins();
-  const rules = al.useRules();
-  const qc = useQueryClient();
+  const rules = useRules();
   const toast = useToast();
   const [scope, setScope] = useState<"plugin" | "rule" | "global">("plugin");
   const [target, setTarget] = useState("");
   const [start, setStart] = useState(""); // "" = now
   const [end, setEnd] = useState(() => toLocalInput(new Date(Date.now() + 3600_000)));
   const [comment, setComment] = useState("");
+  const [openedAt] = useState(() => Date.now());
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
 
@@ -50,20 +50,15 @@ function SilenceForm({ onDone }: { onDone: () => void }) {
     setErrors(({ ends_at: _d, ...rest }) => rest);
   };
 
-  const create = useMutation({
-    mutationFn: al.createSilence,
+  const create = useCreateSilence({
     onSuccess: () => {
-      void qc.invalidateQueries({ queryKey: al.ak.silences });
       toast("Silence created. Alerts it covers are still recorded, but not sent.");
       onDone();
     },
     onError: (e) => {
-      if (e instanceof ApiError && Object.keys(e.fieldErrors).length) {
-        setErrors(e.fieldErrors);
-        setFormError(e.message);
-      } else if (e instanceof ApiError && /ends_at/.test(e.message)) {
-        setErrors({ ends_at: "The end must be after the start." });
-      } else setFormError(errorMessage(e));
+      const { fields, banner } = formErrors(e, topLevel("plugin_id", "rule_id", "starts_at", "ends_at", "comment"));
+      setErrors(fields);
+      setFormError(banner);
     },
   });
 
@@ -91,8 +86,9 @@ function SilenceForm({ onDone }: { onDone: () => void }) {
   };
 
   const span = (() => {
-    // "Now" at the inputs' one-minute resolution, so "1 h" reads as 1 h, not 59 min.
-    const a = start ? Date.parse(start) : Math.floor(Date.now() / 60_000) * 60_000;
+    // An empty start means "now": the form's opening, at the inputs' one-minute resolution,
+    // so "1 h" reads as 1 h, not 59 min.
+    const a = start ? Date.parse(start) : Math.floor(openedAt / 60_000) * 60_000;
     const b = Date.parse(end);
     return Number.isFinite(a) && Number.isFinite(b) && b > a ? humanSeconds((b - a) / 1000) : null;
   })();
@@ -128,7 +124,7 @@ function SilenceForm({ onDone }: { onDone: () => void }) {
       <div className="form-grid">
         {scope === "plugin" ? (
           <FieldShell id="sil-plugin" label="Plugin" required error={errors.plugin_id}>
-            <select id="sil-plugin" value={target} onChange={(e) => setTarget(e.target.value)} aria-invalid={errors.plugin_id ? true : undefined}>
+            <select id="sil-plugin" value={target} onChange={(e) => setTarget(e.target.value)} {...fieldAria("sil-plugin", errors.plugin_id)}>
               <option value="">Choose a plugin…</option>
               {(plugins.data ?? []).map((p) => (
                 <option key={p.id} value={String(p.id)}>
@@ -139,7 +135,7 @@ function SilenceForm({ onDone }: { onDone: () => void }) {
           </FieldShell>
         ) : scope === "rule" ? (
           <FieldShell id="sil-rule" label="Rule" required error={errors.rule_id}>
-            <select id="sil-rule" value={target} onChange={(e) => setTarget(e.target.value)} aria-invalid={errors.rule_id ? true : undefined}>
+            <select id="sil-rule" value={target} onChange={(e) => setTarget(e.target.value)} {...fieldAria("sil-rule", errors.rule_id)}>
               <option value="">Choose a rule…</option>
               {(rules.data ?? []).map((r) => (
                 <option key={r.id} value={String(r.id)}>
@@ -152,10 +148,10 @@ function SilenceForm({ onDone }: { onDone: () => void }) {
           <p className="muted small field">Every alert is recorded but no notice goes out while it lasts.</p>
         )}
         <FieldShell id="sil-start" label="Starts" description="Leave empty to start now." error={errors.starts_at}>
-          <input id="sil-start" type="datetime-local" value={start} onChange={(e) => setStart(e.target.value)} aria-describedby="sil-start-help" />
+          <input id="sil-start" type="datetime-local" value={start} onChange={(e) => setStart(e.target.value)} {...fieldAria("sil-start", errors.starts_at, true)} />
         </FieldShell>
         <FieldShell id="sil-end" label="Ends" required description={span ? `Lasts ${span}.` : undefined} error={errors.ends_at}>
-          <input id="sil-end" type="datetime-local" value={end} onChange={(e) => setEnd(e.target.value)} aria-invalid={errors.ends_at ? true : undefined} aria-describedby="sil-end-help" />
+          <input id="sil-end" type="datetime-local" value={end} onChange={(e) => setEnd(e.target.value)} {...fieldAria("sil-end", errors.ends_at, Boolean(span))} />
         </FieldShell>
         <div className="field">
           <span className="field-label" id="sil-presets">
@@ -169,8 +165,8 @@ function SilenceForm({ onDone }: { onDone: () => void }) {
             ))}
           </div>
         </div>
-        <FieldShell id="sil-comment" label="Comment" wide description="Why: shown to everyone, e.g. “NAS firmware upgrade”.">
-          <input id="sil-comment" value={comment} autoComplete="off" onChange={(e) => setComment(e.target.value)} aria-describedby="sil-comment-help" />
+        <FieldShell id="sil-comment" label="Comment" wide description="Why: shown to everyone, e.g. “NAS firmware upgrade”." error={errors.comment}>
+          <input id="sil-comment" value={comment} autoComplete="off" onChange={(e) => setComment(e.target.value)} {...fieldAria("sil-comment", errors.comment, true)} />
         </FieldShell>
       </div>
       {formError ? (
@@ -191,28 +187,22 @@ function SilenceForm({ onDone }: { onDone: () => void }) {
 }
 
 export function SilencesPage({ user }: { user: User }) {
-  const silences = al.useSilences();
+  const silences = useSilences();
   const plugins = useFreshPlugins();
-  const rules = al.useRules();
-  const qc = useQueryClient();
+  const rules = useRules();
   const toast = useToast();
   const [adding, setAdding] = useState(false);
   const [doomed, setDoomed] = useState<Silence | null>(null);
   const isAdmin = user.role === "admin";
-  const done = () => void qc.invalidateQueries({ queryKey: al.ak.silences });
-  const endNow = useMutation({
-    mutationFn: (id: number) => al.updateSilence(id, { ends_at: new Date().toISOString() }),
+  const endNow = useEndSilence({
     onSuccess: () => {
-      done();
       toast("Silence ended. Alerts still firing are announced now.");
     },
     onError: (e) => toast(errorMessage(e), "error"),
   });
-  const del = useMutation({
-    mutationFn: (id: number) => al.deleteSilence(id),
+  const del = useDeleteSilence({
     onSuccess: () => {
       setDoomed(null);
-      done();
       toast("Silence deleted.");
     },
   });

@@ -4,52 +4,25 @@ import userEvent from "@testing-library/user-event";
 import { renderApp } from "../../test/render";
 import { json, mockFetch } from "../../test/fakes";
 import { ApiError, toApiError } from "../../api/client";
-import { RuleForm, formToBody, ruleErrorsFromApi, ruleToForm, validateRule } from "./RuleForm";
-import { IncidentsPage, filtersToSearch, parseFilters, toQuery } from "./Incidents";
+import { formErrors } from "../../forms/apiErrors";
+import { RuleForm } from "./RuleForm";
+import { formToBody, ruleFieldMap, ruleToForm, validateRule } from "./ruleFormValues";
+import { IncidentsPage } from "./Incidents";
+import { filtersToSearch, parseFilters, toQuery } from "./incidentFilters";
 import { chartWindow } from "../../components/TimeChart";
 import { sparkWindow, sparkYRange } from "../../components/Sparkline";
 import { silenceState } from "./Silences";
+import { ChannelsPage } from "./Channels";
+import { user as userOf } from "../../test/fixtures";
+import { channel, incident, page, plugin, rule, series as seriesOf } from "../../test/fixtures";
 
-const now = new Date().toISOString();
-const plugins = [
-  { id: 1, name: "NAS", type: "system", config: {}, interval_seconds: 30, enabled: true },
-  { id: 2, name: "Router", type: "http", config: {}, interval_seconds: 60, enabled: true },
-];
+const plugins = [plugin(1, "NAS"), plugin(2, "Router")];
 const series = [
-  { id: 10, plugin_id: 1, name: "disk_percent", unit: "%", labels: { mount: "/" } },
-  { id: 11, plugin_id: 1, name: "disk_percent", unit: "%", labels: { mount: "/data" } },
-  { id: 12, plugin_id: 1, name: "cpu_percent", unit: "%", labels: {} },
+  seriesOf(10, 1, "disk_percent", "%", { mount: "/" }),
+  seriesOf(11, 1, "disk_percent", "%", { mount: "/data" }),
+  seriesOf(12, 1, "cpu_percent", "%"),
 ];
-const channels = [{ id: 5, name: "Phone", url: "********", service: "ntfy", enabled: true, send_resolved: true, created_at: now, updated_at: now }];
-
-function incident(id: number, status: "firing" | "resolved", extra: Record<string, unknown> = {}) {
-  return {
-    id,
-    rule_id: 3,
-    rule_name: status === "firing" ? "Disk almost full" : "NAS down",
-    rule: { kind: "metric", op: ">", threshold: 90, for_seconds: 60 },
-    kind: "metric",
-    severity: status === "firing" ? "critical" : "warning",
-    plugin_id: 1,
-    plugin_name: "NAS",
-    series_id: 10,
-    metric: "disk_percent",
-    labels: { mount: "/" },
-    status,
-    summary: `summary ${id}`,
-    started_at: now,
-    fired_at: now,
-    resolved_at: status === "resolved" ? now : null,
-    value: 93.5,
-    last_value: 94,
-    resolved_value: status === "resolved" ? 80 : null,
-    resolved_reason: null,
-    silenced: false,
-    silence_id: null,
-    notified: true,
-    ...extra,
-  };
-}
+const channels = [channel(5, "Phone")];
 
 describe("rule form helpers", () => {
   it("validates per kind: a health rule needs no metric or threshold", () => {
@@ -66,19 +39,23 @@ describe("rule form helpers", () => {
     const health = formToBody({ ...base, kind: "health", plugin: "" });
     expect(health.plugin_id).toBeNull();
     expect(health).not.toHaveProperty("metric");
-    expect(health).not.toHaveProperty("threshold");
+    expect(health).not.toHaveProperty("labels");
   });
 
-  it("maps API errors onto fields", () => {
-    const pyd = toApiError(422, { detail: [{ loc: ["body", "for_seconds"], msg: "Input should be less than or equal to 604800" }] });
-    expect(ruleErrorsFromApi(pyd).fields).toEqual({ for_seconds: "Input should be less than or equal to 604800" });
-    const svc = toApiError(422, { error: "InvalidInput", detail: "A metric rule needs `metric`: the sample name, e.g. cpu_percent." });
-    expect(ruleErrorsFromApi(svc).fields.metric).toMatch(/needs `metric`/);
-    expect(ruleErrorsFromApi(toApiError(422, { detail: "No plugin with id 9." })).fields.plugin_id).toBe("No plugin with id 9.");
-    expect(ruleErrorsFromApi(toApiError(422, { detail: "No notification channel with id 4." })).fields.channel_ids).toMatch(/channel/);
-    expect(ruleErrorsFromApi(new ApiError(409, "Conflict", "An alert rule named 'x' already exists; pick another name.")).fields.name).toMatch(/already exists/);
-    const other = ruleErrorsFromApi(new ApiError(500, "HTTP500", "The server failed."));
-    expect(other).toEqual({ fields: {}, message: "The server failed." });
+  it("puts the API's field messages on the rule form's fields, the rest in the banner", () => {
+    const e = toApiError(422, {
+      error: "InvalidInput",
+      detail: "The rule is not valid.",
+      fields: { for_seconds: "Use at most 7 days.", "labels.mount": "Label values cannot be empty.", owner: "Unknown field." },
+    });
+    expect(formErrors(e, ruleFieldMap)).toEqual({
+      fields: { for_seconds: "Use at most 7 days.", labels: "Label values cannot be empty." },
+      banner: "Some fields need attention: fix the highlighted values and try again. Unknown field.",
+    });
+    // No `fields`: the detail is the banner and no field is blamed by guessing from its words.
+    const conflict = toApiError(409, { error: "Conflict", detail: "An alert rule named 'x' already exists; pick another name." });
+    expect(formErrors(conflict, ruleFieldMap)).toEqual({ fields: {}, banner: "An alert rule named 'x' already exists; pick another name." });
+    expect(formErrors(new ApiError(500, "HTTP500", "The server failed."), ruleFieldMap)).toEqual({ fields: {}, banner: "The server failed." });
   });
 });
 
@@ -89,7 +66,7 @@ describe("RuleForm", () => {
     mockFetch({
       "GET /api/v1/plugins": () => plugins,
       "GET /api/v1/channels": () => channels,
-      "GET /api/v1/metrics/series": (_r, url) => ({ items: url.searchParams.get("plugin_id") === "1" ? series : [] }),
+      "GET /api/v1/metrics/series": (_r, url) => page(url.searchParams.get("plugin_id") === "1" ? series : []),
     });
     const user = userEvent.setup();
     renderApp(<RuleForm />);
@@ -113,8 +90,9 @@ describe("RuleForm", () => {
     const { calls } = mockFetch({
       "GET /api/v1/plugins": () => plugins,
       "GET /api/v1/channels": () => channels,
-      "GET /api/v1/metrics/series": () => ({ items: [] }),
-      "POST /api/v1/alerts/rules": () => json({ detail: [{ loc: ["body", "keep_firing_seconds"], msg: "Input should be greater than or equal to 0", type: "x" }] }, 422),
+      "GET /api/v1/metrics/series": () => page([]),
+      "POST /api/v1/alerts/rules": () =>
+        json({ error: "InvalidInput", detail: "The rule is not valid.", fields: { keep_firing_seconds: "Use 0 seconds or more." } }, 422),
     });
     const user = userEvent.setup();
     renderApp(<RuleForm />);
@@ -129,7 +107,7 @@ describe("RuleForm", () => {
     await user.click(screen.getByRole("button", { name: "Add rule" }));
     const keep = screen.getByRole("spinbutton", { name: "Keep firing (seconds)" });
     await waitFor(() => expect(keep).toHaveAttribute("aria-invalid", "true"));
-    expect(screen.getByText("Input should be greater than or equal to 0")).toBeInTheDocument();
+    expect(keep).toHaveAccessibleDescription(/Use 0 seconds or more/);
     const post = calls.find((c) => c.method === "POST")!;
     expect(JSON.parse(post.body!)).toEqual({
       name: "NAS down",
@@ -141,7 +119,30 @@ describe("RuleForm", () => {
       severity: "warning",
       enabled: true,
       channel_ids: [5],
+      op: ">",
+      threshold: 0,
     });
+  });
+});
+
+describe("channel form", () => {
+  it("puts the API's field error on the URL input and keeps the dialog open", async () => {
+    mockFetch({
+      "GET /api/v1/channels": () => [],
+      "POST /api/v1/channels": () =>
+        json({ error: "InvalidInput", detail: "The channel is not valid.", fields: { url: "Apprise does not know the scheme 'nope'." } }, 422),
+    });
+    const user = userEvent.setup();
+    renderApp(<ChannelsPage user={userOf(1, "admin", "admin")} />);
+    await user.click(await screen.findByRole("button", { name: "+ Add channel" }));
+    const dialog = screen.getByRole("dialog");
+    await user.type(within(dialog).getByLabelText(/^Name/), "Phone");
+    await user.type(within(dialog).getByLabelText(/^Apprise URL/), "nope://x");
+    await user.click(within(dialog).getByRole("button", { name: "Add channel" }));
+    const url = within(dialog).getByLabelText(/^Apprise URL/);
+    await waitFor(() => expect(url).toHaveAttribute("aria-invalid", "true"));
+    expect(url).toHaveAccessibleDescription(/does not know the scheme/);
+    expect(within(dialog).getByLabelText(/^Name/)).not.toHaveAttribute("aria-invalid");
   });
 });
 
@@ -158,18 +159,20 @@ describe("incident filters", () => {
     window.history.replaceState(null, "", "/alerts");
     const { calls } = mockFetch({
       "GET /api/v1/plugins": () => plugins,
-      "GET /api/v1/alerts/rules": () => [{ id: 3 }],
+      "GET /api/v1/alerts/rules": () => [rule(3)],
+      "GET /api/v1/metrics/series": () => page(series),
       "GET /api/v1/alerts/incidents": (_r, url) => {
         const st = url.searchParams.get("status");
         const items = st === "firing" ? [incident(1, "firing")] : [incident(2, "resolved")];
-        return { items, total: items.length, limit: 25, offset: 0 };
+        return page(items);
       },
     });
     const user = userEvent.setup();
     renderApp(<IncidentsPage />);
     const firing = await screen.findByRole("region", { name: /Firing now/ });
     expect(await within(firing).findByText("Disk almost full")).toBeInTheDocument();
-    expect(within(firing).getByText("93.5")).toBeInTheDocument();
+    // Values carry the unit of the series that fired.
+    expect(await within(firing).findByText("93.5%")).toBeInTheDocument();
     const history = screen.getByRole("region", { name: "History" });
     expect(await within(history).findByText("NAS down")).toBeInTheDocument();
     expect(within(history).getByText("resolved")).toBeInTheDocument();
@@ -190,7 +193,7 @@ describe("incident filters", () => {
     mockFetch({
       "GET /api/v1/plugins": () => plugins,
       "GET /api/v1/alerts/rules": () => [],
-      "GET /api/v1/alerts/incidents": () => ({ items: [], total: 0, limit: 25, offset: 0 }),
+      "GET /api/v1/alerts/incidents": () => page([]),
     });
     renderApp(<IncidentsPage />);
     expect(await screen.findByText("No incidents yet")).toBeInTheDocument();

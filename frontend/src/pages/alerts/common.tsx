@@ -1,10 +1,7 @@
 // Small pieces the alerts pages share: severity and status badges, durations, plugin names.
 import type { ReactNode } from "react";
-import { useQuery } from "@tanstack/react-query";
-import * as api from "../../api/endpoints";
-import { qk } from "../../api/queries";
 import type { Severity } from "../../api/alerts";
-import type { Plugin } from "../../api/types";
+import type { Plugin } from "../../api/plugins";
 
 export function SeverityBadge({ severity }: { severity: Severity | string }) {
   return (
@@ -52,5 +49,3 @@ export function AdminNote({ what }: { what: string }) {
   return <p className="muted small admin-note">You can look but not change {what}: ask an administrator.</p>;
 }
 
-/** The plugin list for pickers: refetched on mount, so a plugin added a moment ago is offered. */
-export const useFreshPlugins = () => useQuery({ queryKey: qk.plugins, queryFn: api.listPlugins, staleTime: 0 });

@@ -1,8 +1,9 @@
 // The Alerts section (lazy-loaded): tabs for incidents, rules, silences and channels, and their sub-pages.
-import type { User } from "../../api/types";
+import type { User } from "../../api/session";
 import { Link, match } from "../../router";
 import { EmptyState } from "../../components/ui";
-import { IncidentDetailPage, IncidentsPage } from "./Incidents";
+import { IncidentDetailPage } from "./IncidentDetail";
+import { IncidentsPage } from "./Incidents";
 import { RulesPage } from "./Rules";
 import { RuleFormPage } from "./RuleForm";
 import { SilencesPage } from "./Silences";

@@ -1,0 +1,43 @@
+// The signed-in user and signing in: first-run setup, login and /auth/me.
+import { useQuery } from "@tanstack/react-query";
+import { ApiError, client, unwrap } from "./client";
+import type { components } from "./schema";
+
+export type User = components["schemas"]["UserOut"];
+export type Role = User["role"];
+export type TokenResponse = components["schemas"]["TokenResponse"];
+
+export const sessionKeys = {
+  all: ["session"] as const,
+  me: () => [...sessionKeys.all, "me"] as const,
+  setup: () => [...sessionKeys.all, "setup"] as const,
+};
+
+/** Whether first-run setup is open; null when the server answered but could not tell. */
+export async function getSetupStatus(): Promise<boolean | null> {
+  try {
+    return (await unwrap(client.GET("/api/v1/auth/setup"))).needs_setup;
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 0) throw e;
+    return null;
+  }
+}
+
+export async function setup(username: string, password: string): Promise<void> {
+  await unwrap(client.POST("/api/v1/auth/setup", { body: { username, password } }));
+}
+
+export const login = (username: string, password: string) =>
+  unwrap(
+    client.POST("/api/v1/auth/login", {
+      body: { username, password, grant_type: "password", scope: "" },
+      bodySerializer: (b) => new URLSearchParams(Object.entries(b).filter((e): e is [string, string] => typeof e[1] === "string")).toString(),
+      headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    }),
+  );
+
+export const me = () => unwrap(client.GET("/api/v1/auth/me"));
+
+export const useMe = () => useQuery({ queryKey: sessionKeys.me(), queryFn: me, staleTime: 60_000 });
+export const useSetupStatus = () =>
+  useQuery({ queryKey: sessionKeys.setup(), queryFn: getSetupStatus, retry: 1, staleTime: 0 });
