@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from app.plugins.base import PluginContext, validate_samples
 from app.plugins.builtin import system
+from app.plugins.builtin._common import is_pseudo_filesystem
 from app.plugins.builtin.system import SystemPlugin
 
 
@@ -137,3 +138,10 @@ async def test_temperatures_are_reported_per_sensor(tmp_path, monkeypatch):
 def test_config_refuses_unknown_keys():
     with pytest.raises(ValidationError, match="percore"):
         SystemPlugin.Config(percore=True)
+
+
+def test_real_disks_under_run_media_are_kept_and_runtime_trees_are_not() -> None:
+    assert not is_pseudo_filesystem("ext4", "/run/media/alice/backup")
+    assert not is_pseudo_filesystem("vfat", "/media/usb")
+    assert is_pseudo_filesystem("ext4", "/run/user/1000/doc")
+    assert is_pseudo_filesystem("tmpfs", "/mnt/scratch")

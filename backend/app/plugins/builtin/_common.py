@@ -35,6 +35,8 @@ PSEUDO_FILESYSTEMS = (
 )
 # Kernel and runtime trees: never user data, whatever filesystem is mounted there.
 PSEUDO_MOUNT_ROOTS = ("/dev", "/proc", "/sys", "/run", "/snap")
+# Desktop automounters put real disks (USB drives, SD cards) here, inside /run.
+REMOVABLE_MEDIA_ROOT = "/run/media/"
 
 
 def is_pseudo_filesystem(
@@ -43,6 +45,8 @@ def is_pseudo_filesystem(
     """The one rule both host plugins (local and over SSH) use to leave a mount out."""
     if name in names:
         return True
+    if mount.startswith(REMOVABLE_MEDIA_ROOT):
+        return False
     return any(mount == root or mount.startswith(root + "/") for root in PSEUDO_MOUNT_ROOTS)
 
 
