@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -15,6 +17,7 @@ from sqlalchemy import select
 from app.main import create_app
 from app.models import PluginRun
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample
+from app.services.plugins.runner import StepTimer
 from tests.conftest import make_settings
 
 
@@ -293,3 +296,21 @@ async def test_leader_takes_the_lock_again_as_soon_as_its_connection_is_killed(
             await asyncio.sleep(0.1)
         assert again not in (None, first), "the lock was not taken again"
         assert sched.role == "leader"
+
+
+async def test_a_garbage_collection_pause_is_not_blamed_on_the_plugin_step_it_lands_in() -> None:
+    """A full collection over a big heap (left by someone else) pauses whatever step runs then."""
+    heap = [[i, {"k": str(i)}] for i in range(600_000)]  # someone else's large heap
+
+    async def spins_then_collects() -> float:
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 0.05:  # the plugin's own 50 ms
+            pass
+        gc.collect()  # stands in for a collection the interpreter starts on its own
+        return (time.perf_counter() - t0) * 1000
+
+    timer = StepTimer(spins_then_collects())
+    wall_ms = await timer
+    del heap
+    assert wall_ms > 100, "the collection was too quick to tell apart"
+    assert 50 <= timer.max_step_ms < 90, (timer.max_step_ms, wall_ms)
