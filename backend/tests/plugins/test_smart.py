@@ -220,7 +220,7 @@ async def test_over_ssh_with_sudo_a_failing_disk_fails_the_run(tmp_path, ssh_dis
 
 async def test_over_ssh_healthy_disks_pass(tmp_path, ssh_disks):
     plugin = make(tmp_path, **ssh_disks.config(use_sudo=True, devices=["/dev/sda"]))
-    plugin.cfg.device_type = "sat"
+    plugin.config.device_type = "sat"
     samples, reason = await collect(plugin)
     assert reason is None and by_name(samples)["disk_healthy"] == 1
 

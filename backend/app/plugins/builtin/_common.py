@@ -7,6 +7,9 @@ import logging
 import re
 import time
 from collections.abc import Collection, Mapping
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 from app.plugins.base import Plugin, PluginError, Sample
 
@@ -65,6 +68,10 @@ def validate_host(value: str) -> str:
             "must be a host name (e.g. nas.lan) or an IP address, without scheme, port or path"
         )
     return value
+
+
+# A config field holding a DNS name or an IP address, checked by `validate_host`.
+HostName = Annotated[str, AfterValidator(validate_host)]
 
 
 def elapsed_ms(start: float) -> float:

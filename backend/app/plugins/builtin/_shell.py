@@ -1,8 +1,7 @@
 """Running a host's tools (smartctl, zpool, mdadm) on this machine or over agentless SSH.
 
-Shared by the plugins that read a host's disks and pools. The SSH side reuses the `ssh`
-plugin's credentials handling and host key pinning, so a server pinned by one plugin is
-trusted by the others and a changed key stops them all.
+Shared by the plugins that read a host's disks and pools. The SSH side is the shared login
+of `_ssh.py`, so a server pinned by one plugin is trusted by the others.
 """
 
 from __future__ import annotations
@@ -12,15 +11,17 @@ import contextlib
 import os
 import shlex
 import shutil
+from abc import abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import PurePosixPath
 from typing import Any
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field
+from typing_extensions import TypeVar
 
-from app.plugins.base import Plugin, PluginConfig, PluginError, SecretField
-from app.plugins.builtin._common import describe_exc, validate_host
+from app.plugins.base import Plugin, PluginError, Sample
+from app.plugins.builtin._common import HostName, describe_exc
+from app.plugins.builtin._ssh import SshLogin, SshLoginConfig
 
 # Non-login SSH sessions and service users often lack the sbin directories where
 # smartctl, zpool and mdadm live.
@@ -43,43 +44,15 @@ class CommandResult:
     stderr: str
 
 
-class HostAccessConfig(PluginConfig):
+class HostAccessConfig(SshLoginConfig):
     """Where the tools run: this machine (no host) or a server over SSH."""
 
-    host: str | None = Field(
+    host: HostName | None = Field(
         None,
         title="SSH host",
         description="Leave empty to read the machine Unity runs on; or a server to reach "
         "over SSH (nothing is installed there).",
         examples=["nas.lan"],
-    )
-    port: int = Field(22, title="SSH port", description="Only with an SSH host.", ge=1, le=65535)
-    username: str | None = Field(
-        None,
-        title="SSH user",
-        description="Login name on the SSH host.",
-        max_length=100,
-        examples=["monitor"],
-    )
-    password: str | None = SecretField(
-        None, title="SSH password", description="Password login (or use a key).", max_length=1024
-    )
-    private_key: str | None = SecretField(
-        None,
-        title="SSH private key",
-        description="An OpenSSH or PEM private key, pasted in full. Stored encrypted.",
-        max_length=20_000,
-    )
-    private_key_passphrase: str | None = SecretField(
-        None, title="Key passphrase", description="Only for an encrypted private key."
-    )
-    key_file: str | None = Field(
-        None,
-        title="SSH key file",
-        description="Path of a private key file relative to Unity's data directory, "
-        "e.g. ssh/id_ed25519.",
-        examples=["ssh/id_ed25519"],
-        max_length=500,
     )
     use_sudo: bool = Field(
         False,
@@ -94,38 +67,6 @@ class HostAccessConfig(PluginConfig):
         gt=0,
         le=120,
     )
-
-    @field_validator("host")
-    @classmethod
-    def _check_host(cls, v: str | None) -> str | None:
-        if v is None or not v.strip():
-            return None
-        return validate_host(v)
-
-    @field_validator("key_file")
-    @classmethod
-    def _relative_key_file(cls, v: str | None) -> str | None:
-        if v is None or not v.strip():
-            return None
-        p = PurePosixPath(v.strip())
-        if p.is_absolute() or ".." in p.parts or "\\" in v:
-            raise ValueError(
-                "give the key path relative to Unity's data directory, without '..' "
-                "(e.g. ssh/id_ed25519)"
-            )
-        return str(p)
-
-    @model_validator(mode="after")
-    def _ssh_needs_login(self) -> HostAccessConfig:
-        if self.host is None:
-            return self
-        if not self.username:
-            raise ValueError("an SSH host needs a user name")
-        if not (self.password or self.private_key or self.key_file):
-            raise ValueError("an SSH host needs a password, a private key or a key file")
-        if self.private_key and self.key_file:
-            raise ValueError("set either private_key or key_file, not both")
-        return self
 
 
 class Shell:
@@ -230,60 +171,20 @@ async def open_shell(plugin: Plugin, cfg: HostAccessConfig) -> AsyncIterator[She
     if cfg.host is None:
         yield LocalShell(cfg.timeout_seconds, cfg.use_sudo)
         return
-    import asyncssh
-
-    from app.plugins.builtin.ssh import SshConfig, SshPlugin
-
-    ssh = SshPlugin(
-        SshConfig(
-            host=cfg.host,
-            port=cfg.port,
-            username=cfg.username or "",
-            password=cfg.password,
-            private_key=cfg.private_key,
-            private_key_passphrase=cfg.private_key_passphrase,
-            key_file=cfg.key_file,
-            timeout_seconds=min(cfg.timeout_seconds, 60),
-        ),
-        plugin.ctx,
-    )
-    keys = await plugin.ctx.run_blocking(ssh._client_keys)
-    pinned = await plugin.ctx.run_blocking(ssh._pinned_lines)
-    known_hosts: Any = asyncssh.import_known_hosts("\n".join(pinned)) if pinned else None
-    where = f"{cfg.host}:{cfg.port}"
-    try:
-        conn = await asyncio.wait_for(
-            asyncssh.connect(
-                cfg.host,
-                cfg.port,
-                username=cfg.username,
-                password=cfg.password,
-                client_keys=keys,
-                passphrase=cfg.private_key_passphrase,
-                known_hosts=known_hosts,
-                agent_path=None,
-                config=[],
-                preferred_auth=("publickey", "password", "keyboard-interactive"),
-                connect_timeout=cfg.timeout_seconds,
-            ),
-            cfg.timeout_seconds,
-        )
-    except asyncssh.HostKeyNotVerifiable as exc:
-        raise PluginError(
-            f"the SSH host key of {where} has CHANGED since Unity first connected. If you "
-            f"trust the new key, delete the line starting with {ssh._host_pattern()} from "
-            f"{ssh.known_hosts_path}."
-        ) from exc
-    except asyncssh.PermissionDenied as exc:
-        raise PluginError(
-            f"SSH login as {cfg.username}@{cfg.host} was refused: check the user name "
-            "and the password or key"
-        ) from exc
-    except TimeoutError as exc:
-        raise PluginError(f"{where} did not complete the SSH login in time") from exc
-    except (OSError, asyncssh.Error) as exc:
-        raise PluginError(f"cannot connect to {where} over SSH: {describe_exc(exc)}") from exc
-    async with conn:
-        if not pinned and (server_key := conn.get_server_host_key()) is not None:
-            await plugin.ctx.run_blocking(ssh._pin, server_key)
+    async with await SshLogin(cfg, plugin.ctx, cfg.timeout_seconds).connect() as conn:
         yield SshShell(conn, cfg.host, cfg.timeout_seconds, cfg.use_sudo)
+
+
+H = TypeVar("H", bound=HostAccessConfig, default=HostAccessConfig, covariant=True)
+
+
+class HostToolsPlugin(Plugin[H]):
+    """A plugin that runs a host's tools here or over SSH: it implements `collect_with`."""
+
+    async def collect_data(self) -> list[Sample]:
+        async with open_shell(self, self.config) as shell:
+            return await self.collect_with(shell)
+
+    @abstractmethod
+    async def collect_with(self, shell: Shell) -> list[Sample]:
+        """One run's samples, reading the host through `shell`."""

@@ -8,9 +8,9 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
-from app.plugins.base import Plugin, PluginError, Sample
+from app.plugins.base import PluginError, Sample
 from app.plugins.builtin._common import target_down
-from app.plugins.builtin._shell import CommandResult, HostAccessConfig, Shell, open_shell
+from app.plugins.builtin._shell import CommandResult, HostAccessConfig, HostToolsPlugin, Shell
 
 _DEVICE = re.compile(r"^/dev/[A-Za-z0-9][A-Za-z0-9/_:.-]*$")
 _DEVICE_TYPE = re.compile(r"^[a-z0-9][a-z0-9,_+-]{0,40}$")
@@ -174,7 +174,7 @@ def scan_devices(doc: dict[str, Any]) -> list[tuple[str, str | None]]:
     return found[:MAX_DEVICES]
 
 
-class SmartPlugin(Plugin[SmartConfig]):
+class SmartPlugin(HostToolsPlugin[SmartConfig]):
     type = "smart"
     name = "Disk health (SMART)"
     description = (
@@ -186,16 +186,8 @@ class SmartPlugin(Plugin[SmartConfig]):
     default_interval_seconds = 300
     default_timeout_seconds = 60
 
-    @property
-    def cfg(self) -> SmartConfig:
-        return self.config
-
-    async def collect_data(self) -> list[Sample]:
-        async with open_shell(self, self.cfg) as shell:
-            return await self.collect_with(shell)
-
     async def collect_with(self, shell: Shell) -> list[Sample]:
-        cfg = self.cfg
+        cfg = self.config
         if cfg.devices:
             targets = [(d, cfg.device_type) for d in cfg.devices]
         else:

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from pathlib import Path, PurePosixPath
 from typing import Any
 
 import asyncssh
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field
 
-from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
+from app.plugins.base import Plugin, PluginError, Sample
 from app.plugins.builtin._common import (
+    HostName,
     describe_exc,
     elapsed_ms,
     is_pseudo_filesystem,
     target_down,
     up_sample,
-    validate_host,
 )
+from app.plugins.builtin._ssh import SshLogin, SshLoginConfig, SshUnreachable
 
 COMMANDS = {
     "stat": "cat /proc/stat",
@@ -29,14 +28,12 @@ COMMANDS = {
     "df": "df -P -B1",
 }
 FIRST_CPU_WINDOW_SECONDS = 0.5
-_known_hosts_lock = threading.Lock()
 
 
-class SshConfig(PluginConfig):
-    host: str = Field(
+class SshConfig(SshLoginConfig):
+    host: HostName = Field(
         ..., title="Host", description="Server name or IP address.", examples=["nas.lan"]
     )
-    port: int = Field(22, title="Port", description="SSH port.", ge=1, le=65535)
     username: str = Field(
         ...,
         title="User",
@@ -44,26 +41,6 @@ class SshConfig(PluginConfig):
         min_length=1,
         max_length=100,
         examples=["monitor"],
-    )
-    password: str | None = SecretField(
-        None, title="Password", description="Password login (or use a key).", max_length=1024
-    )
-    private_key: str | None = SecretField(
-        None,
-        title="Private key",
-        description="An OpenSSH or PEM private key, pasted in full. Stored encrypted.",
-        max_length=20_000,
-    )
-    private_key_passphrase: str | None = SecretField(
-        None, title="Key passphrase", description="Only for an encrypted private key."
-    )
-    key_file: str | None = Field(
-        None,
-        title="Key file",
-        description="Path of a private key file relative to Unity's data directory, "
-        "e.g. ssh/id_ed25519 for backend/data/ssh/id_ed25519.",
-        examples=["ssh/id_ed25519"],
-        max_length=500,
     )
     mounts: list[str] = Field(
         [],
@@ -79,32 +56,6 @@ class SshConfig(PluginConfig):
         gt=0,
         le=60,
     )
-
-    @field_validator("host")
-    @classmethod
-    def _check_host(cls, v: str) -> str:
-        return validate_host(v)
-
-    @field_validator("key_file")
-    @classmethod
-    def _relative_key_file(cls, v: str | None) -> str | None:
-        if v is None or not v.strip():
-            return None
-        p = PurePosixPath(v.strip())
-        if p.is_absolute() or ".." in p.parts or "\\" in v:
-            raise ValueError(
-                "give the key path relative to Unity's data directory, without '..' "
-                "(e.g. ssh/id_ed25519)"
-            )
-        return str(p)
-
-    @model_validator(mode="after")
-    def _some_credential(self) -> SshConfig:
-        if not (self.password or self.private_key or self.key_file):
-            raise ValueError("set a password, a private key or a key file")
-        if self.private_key and self.key_file:
-            raise ValueError("set either private_key or key_file, not both")
-        return self
 
 
 def _cpu_times(stat: str) -> dict[str, tuple[float, float]]:
@@ -177,118 +128,15 @@ class SshPlugin(Plugin[SshConfig]):
         super().__init__(*args, **kwargs)
         self._prev_cpu: dict[str, tuple[float, float]] | None = None
 
-    @property
-    def cfg(self) -> SshConfig:
-        return self.config
-
-    @property
-    def known_hosts_path(self) -> Path:
-        return self.ctx.data_dir / "ssh" / "known_hosts"
-
-    def _host_pattern(self) -> str:
-        host, port = self.cfg.host, self.cfg.port
-        return host if port == 22 else f"[{host}]:{port}"
-
-    # --- host key pinning (trust on first use) -------------------------------------
-
-    def _pinned_lines(self) -> list[str]:
-        try:
-            text = self.known_hosts_path.read_text()
-        except FileNotFoundError:
-            return []
-        pattern = self._host_pattern()
-        return [
-            line
-            for line in text.splitlines()
-            if line.strip() and not line.startswith("#") and pattern in line.split()[0].split(",")
-        ]
-
-    def _pin(self, key: asyncssh.SSHKey) -> None:
-        line = f"{self._host_pattern()} {key.export_public_key('openssh').decode().strip()}\n"
-        path = self.known_hosts_path
-        with _known_hosts_lock:
-            if self._pinned_lines():
-                return  # another instance pinned it meanwhile
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            with path.open("a") as f:
-                f.write(line)
-
-    # --- credentials ---------------------------------------------------------------
-
-    def _key_file_path(self) -> Path:
-        assert self.cfg.key_file is not None
-        base = self.ctx.data_dir.resolve()
-        path = (base / self.cfg.key_file).resolve()
-        if not path.is_relative_to(base):  # a symlink pointing outside the data dir
-            raise PluginError(f"key file {self.cfg.key_file} resolves outside the data directory")
-        return path
-
-    def _client_keys(self) -> list[asyncssh.SSHKey] | None:
-        cfg = self.cfg
-        try:
-            if cfg.private_key:
-                return [asyncssh.import_private_key(cfg.private_key, cfg.private_key_passphrase)]
-            if cfg.key_file:
-                path = self._key_file_path()
-                if not path.is_file():
-                    raise PluginError(
-                        f"key file {path} does not exist; put the private key there "
-                        f"(readable by Unity) or fix key_file"
-                    )
-                return [asyncssh.read_private_key(path, cfg.private_key_passphrase)]
-        except (asyncssh.KeyImportError, asyncssh.KeyEncryptionError) as exc:
-            raise PluginError(f"the private key could not be loaded: {describe_exc(exc)}") from exc
-        return None  # None, not []: [] would make asyncssh try ~/.ssh keys
-
-    # --- collection ----------------------------------------------------------------
-
     async def collect_data(self) -> list[Sample]:
-        cfg = self.cfg
-        keys = await self.ctx.run_blocking(self._client_keys)
-        pinned = await self.ctx.run_blocking(self._pinned_lines)
-        known_hosts: Any = asyncssh.import_known_hosts("\n".join(pinned)) if pinned else None
+        cfg = self.config
         start = time.perf_counter()
         try:
-            conn = await asyncio.wait_for(
-                asyncssh.connect(
-                    cfg.host,
-                    cfg.port,
-                    username=cfg.username,
-                    password=cfg.password,
-                    client_keys=keys,
-                    passphrase=cfg.private_key_passphrase,
-                    known_hosts=known_hosts,
-                    agent_path=None,
-                    config=[],
-                    preferred_auth=("publickey", "password", "keyboard-interactive"),
-                    connect_timeout=cfg.timeout_seconds,
-                ),
-                cfg.timeout_seconds,
-            )
-        except asyncssh.HostKeyNotVerifiable as exc:
-            raise PluginError(
-                f"the SSH host key of {cfg.host}:{cfg.port} has CHANGED since Unity first "
-                "connected. The server may have been reinstalled, or someone may be "
-                "intercepting the connection. If you trust the new key, delete the "
-                f"line starting with {self._host_pattern()} from {self.known_hosts_path}."
-            ) from exc
-        except asyncssh.PermissionDenied as exc:
-            raise PluginError(
-                f"SSH login as {cfg.username}@{cfg.host} was refused: check the user name "
-                "and the password or key"
-            ) from exc
-        except (TimeoutError, OSError, asyncssh.Error) as exc:
-            reason = f"cannot connect to {cfg.host}:{cfg.port}: {describe_exc(exc)}"
-            if isinstance(exc, TimeoutError):
-                reason = f"{cfg.host}:{cfg.port} did not complete SSH login in time"
-            raise target_down(self, reason, [up_sample(False)]) from exc
-
+            conn = await SshLogin(cfg, self.ctx, cfg.timeout_seconds).connect()
+        except SshUnreachable as exc:
+            raise target_down(self, str(exc), [up_sample(False)]) from exc
         connect_ms = elapsed_ms(start)
         async with conn:
-            if not pinned:
-                server_key = conn.get_server_host_key()
-                if server_key is not None:
-                    await self.ctx.run_blocking(self._pin, server_key)
             outputs = await self._run_all(conn)
             first_stat = None
             if self._prev_cpu is None:
@@ -311,7 +159,7 @@ class SshPlugin(Plugin[SshConfig]):
         if result.exit_status != 0:
             err = str(result.stderr or "").strip()[:200]
             raise PluginError(
-                f"`{command}` failed on {self.cfg.host} (exit {result.exit_status}): {err}; "
+                f"`{command}` failed on {self.config.host} (exit {result.exit_status}): {err}; "
                 "the ssh plugin needs a Linux server with /proc and df"
             )
         return str(result.stdout or "")
@@ -361,8 +209,8 @@ class SshPlugin(Plugin[SshConfig]):
 
         seen: set[str] = set()
         for device, mount, fs_total, used, avail in _df(out["df"]):
-            if self.cfg.mounts:
-                if mount not in self.cfg.mounts:
+            if self.config.mounts:
+                if mount not in self.config.mounts:
                     continue
             elif is_pseudo_filesystem(device, mount):
                 continue

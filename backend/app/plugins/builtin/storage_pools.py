@@ -6,9 +6,15 @@ import time
 
 from pydantic import Field
 
-from app.plugins.base import Plugin, PluginError, Sample
+from app.plugins.base import PluginError, Sample
 from app.plugins.builtin._common import describe_exc, target_down
-from app.plugins.builtin._shell import NOT_FOUND, CommandResult, HostAccessConfig, Shell, open_shell
+from app.plugins.builtin._shell import (
+    NOT_FOUND,
+    CommandResult,
+    HostAccessConfig,
+    HostToolsPlugin,
+    Shell,
+)
 from app.plugins.builtin._storage import (
     ZfsPool,
     btrfs_mounts,
@@ -52,7 +58,7 @@ class StoragePoolsConfig(HostAccessConfig):
     )
 
 
-class StoragePoolsPlugin(Plugin[StoragePoolsConfig]):
+class StoragePoolsPlugin(HostToolsPlugin[StoragePoolsConfig]):
     type = "storage_pools"
     name = "Storage pools (ZFS, mdadm, btrfs)"
     description = (
@@ -64,16 +70,8 @@ class StoragePoolsPlugin(Plugin[StoragePoolsConfig]):
     default_interval_seconds = 120
     default_timeout_seconds = 60
 
-    @property
-    def cfg(self) -> StoragePoolsConfig:
-        return self.config
-
-    async def collect_data(self) -> list[Sample]:
-        async with open_shell(self, self.cfg) as shell:
-            return await self.collect_with(shell)
-
     async def collect_with(self, shell: Shell) -> list[Sample]:
-        cfg = self.cfg
+        cfg = self.config
         samples: list[Sample] = []
         problems: list[str] = []
         found = False
@@ -178,7 +176,7 @@ class StoragePoolsPlugin(Plugin[StoragePoolsConfig]):
                 f"ZFS pool {pool.name} has {pool.checksum_errors} checksum and "
                 f"{pool.data_errors} data errors: see `zpool status -v {pool.name}`"
             )
-        max_days = self.cfg.scrub_max_age_days
+        max_days = self.config.scrub_max_age_days
         if max_days and age is not None and age > max_days * 86400:
             problems.append(
                 f"ZFS pool {pool.name} was last scrubbed {age / 86400:.0f} days ago: "
