@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.plugins.base import PluginConfig, SecretField
-from app.plugins.builtin._common import validate_host
+from app.plugins.builtin._common import HostName
 
 MAX_INTERFACES = 256
 _OID = re.compile(r"^\.?[0-2](\.\d{1,10}){1,127}$")
@@ -69,7 +69,7 @@ class SnmpOid(BaseModel):
 
 
 class SnmpConfig(PluginConfig):
-    host: str = Field(
+    host: HostName = Field(
         ...,
         title="Device",
         description="Switch, router, access point or NAS to ask, by name or IP address.",
@@ -134,11 +134,6 @@ class SnmpConfig(PluginConfig):
     retries: int = Field(
         1, title="Retries", description="Requests resent after a timeout.", ge=0, le=5
     )
-
-    @field_validator("host")
-    @classmethod
-    def _check_host(cls, v: str) -> str:
-        return validate_host(v)
 
     @model_validator(mode="after")
     def _credentials(self) -> SnmpConfig:

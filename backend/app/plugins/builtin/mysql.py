@@ -7,10 +7,10 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
-from app.plugins.builtin._common import describe_exc, target_down, up_sample, validate_host
+from app.plugins.builtin._common import HostName, describe_exc, target_down, up_sample
 
 # SHOW GLOBAL STATUS name -> (metric, unit); counters since start-up end in `_total`.
 _STATUS: dict[str, tuple[str, str]] = {
@@ -38,7 +38,7 @@ GRANT_HINT = (
 
 
 class MysqlConfig(PluginConfig):
-    host: str = Field(
+    host: HostName = Field(
         ...,
         title="Host",
         description="Host name or IP address of the MySQL or MariaDB server.",
@@ -77,11 +77,6 @@ class MysqlConfig(PluginConfig):
         gt=0,
         le=120,
     )
-
-    @field_validator("host")
-    @classmethod
-    def _check_host(cls, v: str) -> str:
-        return validate_host(v)
 
 
 @dataclass
@@ -147,12 +142,8 @@ class MysqlPlugin(Plugin[MysqlConfig]):
     Config = MysqlConfig
     default_interval_seconds = 60
 
-    @property
-    def cfg(self) -> MysqlConfig:
-        return self.config
-
     async def collect_data(self) -> list[Sample]:
-        cfg = self.cfg
+        cfg = self.config
         try:
             reading = await self.ctx.run_blocking(_read, cfg)
         except Exception as exc:
@@ -171,7 +162,7 @@ class MysqlPlugin(Plugin[MysqlConfig]):
         ]
 
     def _error(self, exc: BaseException) -> PluginError:
-        cfg = self.cfg
+        cfg = self.config
         where = f"{cfg.host}:{cfg.port}"
         code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
         text = describe_exc(exc)

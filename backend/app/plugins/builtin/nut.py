@@ -10,10 +10,10 @@ from pydantic import Field, field_validator, model_validator
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
 from app.plugins.builtin._common import (
+    HostName,
     describe_exc,
     target_down,
     up_sample,
-    validate_host,
 )
 
 # upsd variable -> (metric name, unit). Only the variables the UPS reports are sent.
@@ -33,7 +33,7 @@ _UPS_NAME = r"^[A-Za-z0-9_.-]{1,64}$"
 
 
 class NutConfig(PluginConfig):
-    host: str = Field(
+    host: HostName = Field(
         "127.0.0.1",
         title="upsd host",
         description="The machine running NUT's upsd (the one the UPS is plugged into).",
@@ -73,11 +73,6 @@ class NutConfig(PluginConfig):
         gt=0,
         le=60,
     )
-
-    @field_validator("host")
-    @classmethod
-    def _check_host(cls, v: str) -> str:
-        return validate_host(v)
 
     @field_validator("password")
     @classmethod
@@ -166,12 +161,8 @@ class NutPlugin(Plugin[NutConfig]):
     default_interval_seconds = 30
     default_timeout_seconds = 20
 
-    @property
-    def cfg(self) -> NutConfig:
-        return self.config
-
     async def collect_data(self) -> list[Sample]:
-        cfg = self.cfg
+        cfg = self.config
         where = f"{cfg.host}:{cfg.port}"
         try:
             reader, writer = await asyncio.wait_for(
@@ -220,7 +211,7 @@ class NutPlugin(Plugin[NutConfig]):
         return self._samples(name, variables)
 
     async def _talk(self, session: _Session) -> tuple[str, dict[str, str]]:
-        cfg = self.cfg
+        cfg = self.config
         try:
             known = [_ups_name(line) for line in await session.listing("UPS")]
         except NutProtocolError as exc:
@@ -261,7 +252,7 @@ class NutPlugin(Plugin[NutConfig]):
     async def _login(self, session: _Session, name: str) -> None:
         # USERNAME and PASSWORD are always accepted; LOGIN is where upsd checks them.
         # LOGIN counts Unity as an attached client until the LOGOUT a moment later.
-        cfg = self.cfg
+        cfg = self.config
         try:
             await session.command(f"USERNAME {cfg.username}")
             await session.command(f"PASSWORD {_quote(cfg.password or '')}")
@@ -293,7 +284,7 @@ class NutPlugin(Plugin[NutConfig]):
                 samples.append(Sample(metric, float(raw), unit, labels))
             except ValueError:
                 continue  # some drivers report "unknown"; skip that value, keep the rest
-        if self.cfg.on_battery_is_failure and flags["ups_on_battery"]:
+        if self.config.on_battery_is_failure and flags["ups_on_battery"]:
             low = " and its battery is LOW" if flags["ups_low_battery"] else ""
             parts = []
             if charge := variables.get("battery.charge"):

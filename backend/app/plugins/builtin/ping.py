@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import icmplib
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample
 from app.plugins.builtin._common import (
+    HostName,
     describe_exc,
     target_down,
     up_sample,
-    validate_host,
 )
 
 ICMP_NOT_ALLOWED = (
@@ -23,7 +23,7 @@ MAX_RUN_SECONDS = 25.0
 
 
 class PingConfig(PluginConfig):
-    host: str = Field(
+    host: HostName = Field(
         ...,
         title="Host",
         description="Host name or IP address (IPv4 or IPv6) to ping.",
@@ -40,11 +40,6 @@ class PingConfig(PluginConfig):
         gt=0,
         le=10,
     )
-
-    @field_validator("host")
-    @classmethod
-    def _check_host(cls, v: str) -> str:
-        return validate_host(v)
 
     @model_validator(mode="after")
     def _fits_in_a_run(self) -> PingConfig:

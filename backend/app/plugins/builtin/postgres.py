@@ -8,10 +8,10 @@ import ssl
 import time
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
-from app.plugins.builtin._common import describe_exc, target_down, up_sample, validate_host
+from app.plugins.builtin._common import HostName, describe_exc, target_down, up_sample
 
 MAX_REPLICAS = 20  # label cardinality bound for per-standby lag on a primary
 
@@ -49,7 +49,7 @@ SELECT coalesce(nullif(application_name, ''), host(client_addr), 'pid ' || pid) 
 
 
 class PostgresConfig(PluginConfig):
-    host: str = Field(
+    host: HostName = Field(
         ...,
         title="Host",
         description="Host name or IP address of the PostgreSQL server.",
@@ -112,11 +112,6 @@ class PostgresConfig(PluginConfig):
         le=120,
     )
 
-    @field_validator("host")
-    @classmethod
-    def _check_host(cls, v: str) -> str:
-        return validate_host(v)
-
 
 class PostgresPlugin(Plugin[PostgresConfig]):
     type = "postgres"
@@ -130,17 +125,13 @@ class PostgresPlugin(Plugin[PostgresConfig]):
     default_interval_seconds = 60
 
     @property
-    def cfg(self) -> PostgresConfig:
-        return self.config
-
-    @property
     def _where(self) -> str:
-        return f"{self.cfg.host}:{self.cfg.port}"
+        return f"{self.config.host}:{self.config.port}"
 
     async def collect_data(self) -> list[Sample]:
         import asyncpg  # type: ignore[import-untyped]  # only where used (house style 15)
 
-        cfg = self.cfg
+        cfg = self.config
         start = time.perf_counter()
         try:
             conn = await asyncio.wait_for(
@@ -188,7 +179,7 @@ class PostgresPlugin(Plugin[PostgresConfig]):
         ]
 
     async def _measure(self, conn: Any) -> list[Sample]:
-        cfg = self.cfg
+        cfg = self.config
         row = await conn.fetchrow(_OVERVIEW, cfg.long_query_seconds)
         max_conn = float(row["max_connections"])
         conns = float(row["connections"])
@@ -235,7 +226,7 @@ class PostgresPlugin(Plugin[PostgresConfig]):
     def _connect_error(self, exc: BaseException) -> PluginError:
         import asyncpg
 
-        cfg = self.cfg
+        cfg = self.config
         where = self._where
         if isinstance(exc, asyncpg.InvalidPasswordError):
             return PluginError(

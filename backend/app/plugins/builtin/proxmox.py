@@ -180,18 +180,14 @@ class ProxmoxPlugin(Plugin[ProxmoxConfig]):
         super().__init__(*args, **kwargs)
         self._was_running: dict[tuple[str, str], str] | None = None  # (type, vmid) -> name
 
-    @property
-    def cfg(self) -> ProxmoxConfig:
-        return self.config
-
     async def collect_data(self) -> list[Sample]:
         resources = await self._fetch()
         nodes = [r for r in resources if r.get("type") == "node"]
         if not nodes:
             raise PluginError(
-                f"{self.cfg.url}: the token sees no nodes, so it lacks permissions; give it "
+                f"{self.config.url}: the token sees no nodes, so it lacks permissions; give it "
                 "the PVEAuditor role on / (pveum acl modify / --roles PVEAuditor --tokens "
-                f"'{self.cfg.token_id}'), or create it with --privsep 0"
+                f"'{self.config.token_id}'), or create it with --privsep 0"
             )
         samples = [up_sample(True)]
         for node in nodes:
@@ -206,7 +202,7 @@ class ProxmoxPlugin(Plugin[ProxmoxConfig]):
         return samples
 
     async def _fetch(self) -> list[dict[str, Any]]:
-        cfg = self.cfg
+        cfg = self.config
         url = cfg.url + RESOURCES_PATH
         headers = {"Authorization": f"PVEAPIToken={cfg.token_id}={cfg.token_secret}"}
         try:
@@ -246,19 +242,19 @@ class ProxmoxPlugin(Plugin[ProxmoxConfig]):
         return data
 
     def _down(self, reason: str) -> PluginError:
-        return target_down(self, f"{self.cfg.url}: {reason}", [up_sample(False)])
+        return target_down(self, f"{self.config.url}: {reason}", [up_sample(False)])
 
     def _connect_error(self, exc: httpx.HTTPError) -> PluginError:
         text = describe_exc(exc)
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, FingerprintMismatch) or "fingerprint is" in text:
             return PluginError(
-                f"{self.cfg.url}: the node's {text}, not the configured "
-                f"{self.cfg.fingerprint}; if its certificate was renewed, copy the new "
+                f"{self.config.url}: the node's {text}, not the configured "
+                f"{self.config.fingerprint}; if its certificate was renewed, copy the new "
                 "fingerprint (pvenode cert info), otherwise something is impersonating it"
             )
         if "CERTIFICATE_VERIFY_FAILED" in text or "certificate verify failed" in text:
-            return PluginError(f"{self.cfg.url}: the TLS certificate is not trusted; {TLS_HELP}")
+            return PluginError(f"{self.config.url}: the TLS certificate is not trusted; {TLS_HELP}")
         if isinstance(exc, httpx.ConnectError):
             return self._down(f"cannot connect ({text}); is the address and port 8006 right?")
         return self._down(text)
@@ -308,7 +304,7 @@ class ProxmoxPlugin(Plugin[ProxmoxConfig]):
         return samples
 
     def _guest_samples(self, guests: list[dict[str, Any]]) -> tuple[list[Sample], list[str]]:
-        cfg = self.cfg
+        cfg = self.config
         running_anywhere = {
             (str(g.get("vmid")), str(g.get("name"))) for g in guests if g.get("status") == "running"
         }

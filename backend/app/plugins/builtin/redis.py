@@ -6,10 +6,10 @@ import socket
 import time
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
-from app.plugins.builtin._common import describe_exc, target_down, up_sample, validate_host
+from app.plugins.builtin._common import HostName, describe_exc, target_down, up_sample
 
 MAX_DBS = 64  # label cardinality bound for per-database key counts
 
@@ -32,7 +32,7 @@ _FIELDS: dict[str, tuple[str, str]] = {
 
 
 class RedisConfig(PluginConfig):
-    host: str = Field(
+    host: HostName = Field(
         ...,
         title="Host",
         description="Host name or IP address of the Redis (or Valkey/KeyDB) server.",
@@ -66,11 +66,6 @@ class RedisConfig(PluginConfig):
         le=60,
     )
 
-    @field_validator("host")
-    @classmethod
-    def _check_host(cls, v: str) -> str:
-        return validate_host(v)
-
 
 class RedisPlugin(Plugin[RedisConfig]):
     type = "redis"
@@ -83,16 +78,12 @@ class RedisPlugin(Plugin[RedisConfig]):
     Config = RedisConfig
     default_interval_seconds = 30
 
-    @property
-    def cfg(self) -> RedisConfig:
-        return self.config
-
     async def collect_data(self) -> list[Sample]:
         import redis.asyncio as aioredis  # only where used (house style 15)
         from redis.asyncio.retry import Retry
         from redis.backoff import NoBackoff
 
-        cfg = self.cfg
+        cfg = self.config
         client = aioredis.Redis(
             host=cfg.host,
             port=cfg.port,
@@ -131,7 +122,7 @@ class RedisPlugin(Plugin[RedisConfig]):
     def _error(self, exc: BaseException) -> PluginError:
         from redis import exceptions as rex
 
-        cfg = self.cfg
+        cfg = self.config
         where = f"{cfg.host}:{cfg.port}"
         text = describe_exc(exc)
         if isinstance(exc, rex.AuthenticationError) or "NOAUTH" in text or "WRONGPASS" in text:

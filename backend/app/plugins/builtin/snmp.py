@@ -92,14 +92,10 @@ class SnmpPlugin(Plugin[SnmpConfig]):
             return False, "the pysnmp package is not installed (pip install 'pysnmp>=7.1')"
         return True, None
 
-    @property
-    def cfg(self) -> SnmpConfig:
-        return self.config
-
     # --- pysnmp plumbing (imported on first use: the library is large) ----------------
 
     def _auth(self, snmp: Any) -> Any:
-        cfg = self.cfg
+        cfg = self.config
         if cfg.version == "2c":
             return snmp.CommunityData(cfg.community, mpModel=1)
         auth_protocols = {
@@ -178,7 +174,7 @@ class SnmpPlugin(Plugin[SnmpConfig]):
     async def collect_data(self) -> list[Sample]:
         from pysnmp.hlapi.v3arch import asyncio as snmp  # type: ignore[import-untyped]
 
-        cfg = self.cfg
+        cfg = self.config
         where = f"{cfg.host}:{cfg.port}"
         if self._engine is None:
             self._engine = snmp.SnmpEngine()
@@ -228,7 +224,7 @@ class SnmpPlugin(Plugin[SnmpConfig]):
         return samples
 
     def _fail(self, exc: SnmpFailure, where: str) -> NoReturn:
-        cfg = self.cfg
+        cfg = self.config
         user = cfg.username
         if exc.kind == "RequestTimedOut":
             hint = (
@@ -272,12 +268,13 @@ class SnmpPlugin(Plugin[SnmpConfig]):
                 name = f"{name}#{index}"
             names[index] = name
         missing = None
-        if self.cfg.interfaces:
-            wanted = set(self.cfg.interfaces)
+        if self.config.interfaces:
+            wanted = set(self.config.interfaces)
             absent = sorted(wanted - set(names.values()))
             if absent:
                 known = ", ".join(list(names.values())[:30]) or "none"
-                missing = f"{self.cfg.host} has no interface {', '.join(absent)} (it has: {known})"
+                host = self.config.host
+                missing = f"{host} has no interface {', '.join(absent)} (it has: {known})"
             names = {i: n for i, n in names.items() if n in wanted}
         names = dict(list(names.items())[:MAX_INTERFACES])
 

@@ -7,20 +7,20 @@ import contextlib
 import socket
 import time
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from app.plugins.base import Plugin, PluginConfig, Sample
 from app.plugins.builtin._common import (
+    HostName,
     describe_exc,
     elapsed_ms,
     target_down,
     up_sample,
-    validate_host,
 )
 
 
 class TcpConfig(PluginConfig):
-    host: str = Field(
+    host: HostName = Field(
         ...,
         title="Host",
         description="Host name or IP address to connect to.",
@@ -36,11 +36,6 @@ class TcpConfig(PluginConfig):
         gt=0,
         le=60,
     )
-
-    @field_validator("host")
-    @classmethod
-    def _check_host(cls, v: str) -> str:
-        return validate_host(v)
 
 
 class TcpPlugin(Plugin[TcpConfig]):
