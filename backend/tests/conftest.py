@@ -27,6 +27,7 @@ from app.core.config import Settings
 from app.db.migrate import migrate
 from app.db.session import Database
 from app.main import create_app
+from app.models import PluginInstance
 
 PG_ADMIN_URL = os.environ.get("UNITY_TEST_PG", "postgresql://root@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -219,3 +220,24 @@ async def viewer(client: httpx.AsyncClient, admin: dict[str, str]) -> dict[str, 
     )
     assert r.status_code == 201, r.text
     return await login(client, "viewer")
+
+
+def plugin_row(name: str = "nas", **fields: Any) -> PluginInstance:
+    """A plugin instance row for tests that hang samples, rules or silences on one."""
+    defaults: dict[str, Any] = {
+        "type": "system",
+        "config": {},
+        "interval_seconds": 60,
+        "timeout_seconds": 10,
+        "enabled": True,
+    }
+    return PluginInstance(name=name, **{**defaults, **fields})
+
+
+async def add_plugin(db: Database, name: str = "nas", **fields: Any) -> int:
+    """Store a `plugin_row` and return its id."""
+    async with db.session() as s:
+        plugin = plugin_row(name, **fields)
+        s.add(plugin)
+        await s.commit()
+        return plugin.id

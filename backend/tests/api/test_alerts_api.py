@@ -10,8 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.models import AlertIncident, NotificationChannel, PluginInstance
+from app.models import AlertIncident, NotificationChannel
 from tests.alert_helpers import Receiver
+from tests.conftest import add_plugin
 
 
 @pytest.fixture
@@ -23,18 +24,7 @@ def receiver() -> Iterator[Receiver]:
 
 @pytest.fixture
 async def plugin_id(app: Any) -> int:
-    async with app.state.unity.db.session() as s:
-        plugin = PluginInstance(
-            name="nas",
-            type="system",
-            config={},
-            interval_seconds=60,
-            timeout_seconds=10,
-            enabled=True,
-        )
-        s.add(plugin)
-        await s.commit()
-        return plugin.id
+    return await add_plugin(app.state.unity.db)
 
 
 async def _channel(

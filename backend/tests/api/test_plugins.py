@@ -36,6 +36,16 @@ async def create(client: httpx.AsyncClient, admin: dict[str, str], **body: objec
     return r.json()
 
 
+async def create_tcp(
+    client: httpx.AsyncClient, admin: dict[str, str], name: str, port: int, interval: int
+) -> dict:
+    """A tcp plugin checking a port on loopback: the cheapest real plugin to run."""
+    config = {"host": "127.0.0.1", "port": port}
+    return await create(
+        client, admin, name=name, type="tcp", config=config, interval_seconds=interval
+    )
+
+
 async def test_catalog_lists_every_builtin_with_a_schema(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
@@ -53,14 +63,7 @@ async def test_catalog_lists_every_builtin_with_a_schema(
 async def test_create_run_and_read_history(
     client: httpx.AsyncClient, admin: dict[str, str], listener: int
 ) -> None:
-    plugin = await create(
-        client,
-        admin,
-        name="nas ssh",
-        type="tcp",
-        config={"host": "127.0.0.1", "port": listener},
-        interval_seconds=3600,
-    )
+    plugin = await create_tcp(client, admin, "nas ssh", listener, 3600)
     assert plugin["health"]["status"] == "unknown"
     assert plugin["timeout_seconds"] <= plugin["interval_seconds"]
 
@@ -181,14 +184,7 @@ async def test_duplicate_name_is_a_conflict(
 async def test_update_disable_enable_delete_reschedule_at_once(
     client: httpx.AsyncClient, admin: dict[str, str], listener: int
 ) -> None:
-    plugin = await create(
-        client,
-        admin,
-        name="svc",
-        type="tcp",
-        config={"host": "127.0.0.1", "port": listener},
-        interval_seconds=300,
-    )
+    plugin = await create_tcp(client, admin, "svc", listener, 300)
     pid = plugin["id"]
 
     async def job_ids() -> dict[str, str]:
@@ -220,14 +216,7 @@ async def test_update_disable_enable_delete_reschedule_at_once(
 async def test_runs_paginate_newest_first(
     client: httpx.AsyncClient, admin: dict[str, str], listener: int
 ) -> None:
-    plugin = await create(
-        client,
-        admin,
-        name="p",
-        type="tcp",
-        config={"host": "127.0.0.1", "port": listener},
-        interval_seconds=3600,
-    )
+    plugin = await create_tcp(client, admin, "p", listener, 3600)
     ids = []
     for _ in range(5):
         ids.append(

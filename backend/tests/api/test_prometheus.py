@@ -23,10 +23,9 @@ import pytest
 
 from app.core.config import Settings
 from app.main import create_app
-from app.models import PluginInstance
 from app.plugins.base import Sample
 from app.services.metrics import prometheus
-from tests.conftest import IN_CI, PASSWORD, TEST_JWT, TEST_KEY, make_settings
+from tests.conftest import IN_CI, PASSWORD, TEST_JWT, TEST_KEY, add_plugin, make_settings
 
 BACKEND = Path(__file__).resolve().parents[2]
 
@@ -50,18 +49,7 @@ def free_port() -> int:
 
 async def _plugin_with_samples(app: Any) -> int:
     state = app.state.unity
-    async with state.db.session() as s:
-        plugin = PluginInstance(
-            name='NAS "main"',
-            type="system",
-            config={},
-            interval_seconds=60,
-            timeout_seconds=10,
-            enabled=True,
-        )
-        s.add(plugin)
-        await s.commit()
-        plugin_id = plugin.id
+    plugin_id = await add_plugin(state.db, 'NAS "main"')
     samples = [
         Sample("cpu.percent", 12.5, "%", {}),
         Sample("disk_used_percent", 81.25, "%", {"mount": "/", "instance": "sda"}),

@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed
 
 from app.main import create_app
 from app.plugins.base import Sample
-from tests.conftest import PASSWORD, make_settings
+from tests.conftest import PASSWORD, add_plugin, make_settings
 from tests.live import serve_in_process
 
 
@@ -205,26 +205,14 @@ def test_ws_listed_in_docs_protocol() -> None:
 async def test_writer_events_carry_series_ids(live: Any) -> None:
     app, host, token, _c = live
     state = app.state.unity
-    async with state.db.session() as s:
-        from app.models import PluginInstance
-
-        p = PluginInstance(
-            name="x",
-            type="system",
-            config={},
-            interval_seconds=60,
-            timeout_seconds=5,
-            enabled=False,
-        )
-        s.add(p)
-        await s.commit()
+    plugin_id = await add_plugin(state.db, "x", timeout_seconds=5, enabled=False)
     async with connect(f"ws://{host}/ws/metrics?token={token}") as ws:
         await recv(ws)
         from datetime import UTC, datetime
 
-        state.writer.submit(p.id, datetime.now(UTC), [Sample("a", 1.5, "V", {"k": "v"})])
+        state.writer.submit(plugin_id, datetime.now(UTC), [Sample("a", 1.5, "V", {"k": "v"})])
         msg = await recv_type(ws, "metrics")
-        assert msg["plugin_id"] == p.id
+        assert msg["plugin_id"] == plugin_id
         assert msg["samples"][0]["value"] == 1.5
         assert msg["samples"][0]["labels"] == {"k": "v"}
         assert isinstance(msg["samples"][0]["series_id"], int)

@@ -34,7 +34,7 @@ from app.services.notify import channels, notifier
 from app.services.plugins.recorder import health_event
 from app.state import AppState
 from tests.alert_helpers import FakeClock, Receiver
-from tests.conftest import make_settings, recorded_statements
+from tests.conftest import make_settings, plugin_row, recorded_statements
 
 
 @pytest.fixture
@@ -74,14 +74,7 @@ class Env:
         state.alerts.notifier.clock = clock
         env = cls(state, receiver, clock)
         async with state.db.session() as s:
-            plugin = PluginInstance(
-                name="nas",
-                type="system",
-                config={},
-                interval_seconds=60,
-                timeout_seconds=10,
-                enabled=True,
-            )
+            plugin = plugin_row("nas")
             plugin.health = PluginHealth(status="healthy", consecutive_failures=0)
             s.add(plugin)
             await s.commit()
@@ -338,14 +331,7 @@ async def test_an_alert_still_firing_when_its_silence_ends_is_announced(env: Env
 async def test_a_silence_on_another_plugin_does_not_hold_notices(env: Env) -> None:
     await env.rule(for_seconds=0)
     async with env.state.db.session() as s:
-        other = PluginInstance(
-            name="router",
-            type="system",
-            config={},
-            interval_seconds=60,
-            timeout_seconds=10,
-            enabled=True,
-        )
+        other = plugin_row("router")
         s.add(other)
         await s.flush()
         s.add(

@@ -14,30 +14,21 @@ from sqlalchemy import func, select, text
 
 from app.core.timers import FLUSH_PHASE
 from app.db.session import make_engine
-from app.models import PluginInstance, Rollup1h, Rollup1m, Series
+from app.models import Rollup1h, Rollup1m, Series
 from app.models import Sample as SampleRow
 from app.plugins.base import Sample
 from app.services.metrics import reader
 from app.services.metrics.writer import MetricsWriter
-from tests.conftest import make_settings
+from tests.conftest import add_plugin, make_settings
 
 T0 = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(days=1)
 
 
 @pytest.fixture
 async def plugin_id(app: Any) -> int:
-    async with app.state.unity.db.session() as s:
-        p = PluginInstance(
-            name="synthetic",
-            type="system",
-            config={},
-            interval_seconds=10,
-            timeout_seconds=5,
-            enabled=False,
-        )
-        s.add(p)
-        await s.commit()
-        return p.id
+    return await add_plugin(
+        app.state.unity.db, "synthetic", interval_seconds=10, timeout_seconds=5, enabled=False
+    )
 
 
 async def write_series(
