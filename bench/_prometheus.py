@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterable, Sequence
@@ -30,6 +29,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import _common
+
+from tests.live import stop_process
 
 PROMETHEUS = os.environ.get("UNITY_BENCH_PROMETHEUS", "/usr/bin/prometheus")
 PROMTOOL = os.environ.get("UNITY_BENCH_PROMTOOL", "/usr/bin/promtool")
@@ -151,13 +152,7 @@ class Prometheus:
         if self._conn is not None:
             self._conn[1].close()
             self._conn = None
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         if hasattr(self, "_log"):
             self._log.close()
 

@@ -48,7 +48,7 @@ import psutil
 from bench_scheduler import Listener, create_tcp
 from cryptography.fernet import Fernet
 
-from tests.live import Backend
+from tests.live import Backend, stop_process
 
 HERE = Path(__file__).resolve().parent
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -227,13 +227,7 @@ class Floor:
         httpx.put(self.url + "/interval", params={"seconds": seconds}).raise_for_status()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self._log.close()
 
 

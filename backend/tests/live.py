@@ -20,6 +20,17 @@ import uvicorn
 BACKEND = Path(__file__).resolve().parents[1]
 
 
+def stop_process(proc: subprocess.Popen[Any] | None) -> None:
+    """SIGTERM a child that still runs, SIGKILL it after 15 s; a no-op once it has exited."""
+    if proc is not None and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -102,13 +113,7 @@ class Backend:
             self.proc.wait(15)
 
     def stop(self) -> int | None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         if hasattr(self, "_fh"):
             self._fh.close()
         return self.proc.returncode if self.proc else None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -26,6 +25,7 @@ from app.main import create_app
 from app.plugins.base import Sample
 from app.services.metrics import prometheus
 from tests.conftest import IN_CI, PASSWORD, TEST_JWT, TEST_KEY, add_plugin, make_settings
+from tests.live import stop_process
 
 BACKEND = Path(__file__).resolve().parents[2]
 
@@ -205,13 +205,7 @@ class Proc:
         )
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self._fh.close()
 
     def output(self) -> str:
