@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ from app.main import create_app
 from app.plugins.base import Sample
 from app.services.metrics import prometheus
 from tests.conftest import IN_CI, PASSWORD, TEST_JWT, TEST_KEY, add_plugin, make_settings
-from tests.live import stop_process
+from tests.live import free_port, stop_process
 
 BACKEND = Path(__file__).resolve().parents[2]
 
@@ -39,12 +38,6 @@ def need(binary: str) -> str:
         sys.stderr.write(f"\nSKIPPED LOUDLY: {message}\n")
         pytest.skip(message)
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def _plugin_with_samples(app: Any) -> int:

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,8 @@ import httpx
 import pytest
 import websockets
 
+from tests.live import free_port
+
 from .conftest import BACKEND, REPO, need, resolved
 
 PASSWORD = "correct-horse-battery"
@@ -33,12 +34,6 @@ SPA_INDEX = (
     '<!doctype html><html><head><script type="module" src="/assets/app-1a2b.js"></script>'
     '</head><body><div id="root"></div></body></html>'
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(

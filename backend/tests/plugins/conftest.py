@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextlib
 import datetime as dt
 import http.server
 import io
@@ -17,9 +19,10 @@ import tarfile
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography import x509
@@ -47,6 +50,26 @@ async def collect(plugin: Plugin) -> tuple[list[Sample], str | None]:
             raise
         return validate_samples(exc.samples, MAX_SAMPLES), str(exc)
     return validate_samples(samples, MAX_SAMPLES), None
+
+
+@contextlib.asynccontextmanager
+async def tcp_server(handle: Callable[..., Any]) -> AsyncIterator[int]:
+    """A loopback TCP server running `handle(reader, writer)` per connection; yields its port."""
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    async with server:
+        yield int(server.sockets[0].getsockname()[1])
+
+
+async def _silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    await asyncio.sleep(5)
+    writer.close()
+
+
+@pytest.fixture
+async def never_answers() -> AsyncIterator[int]:
+    """The port of a server that accepts connections and never says a word."""
+    async with tcp_server(_silent) as port:
+        yield port
 
 
 def make_self_signed(directory: Path, days: int = CERT_VALID_DAYS) -> tuple[Path, Path]:

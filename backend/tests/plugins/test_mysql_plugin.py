@@ -11,7 +11,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -24,8 +23,9 @@ from pydantic import ValidationError
 
 from app.plugins.base import PluginContext, PluginError
 from app.plugins.builtin.mysql import MysqlPlugin, replica_samples
+from tests.live import free_port
 
-from .conftest import collect, make_self_signed
+from .conftest import collect, make_self_signed, tcp_server
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 MARIADBD = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
@@ -34,12 +34,6 @@ CLIENT = shutil.which("mariadb") or "/usr/bin/mariadb"
 MONITOR = ("unity", "monitor-pw")
 WEAK = ("weak", "weak-pw")
 REPL = ("repl", "repl-pw")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -268,23 +262,14 @@ async def test_a_server_that_is_not_mysql_is_reported(tmp_path):
         await asyncio.sleep(0.5)
         writer.close()
 
-    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    async with server:
+    async with tcp_server(garbage) as port:
         samples, reason = await collect(make(tmp_path, port))
     assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
     assert "did not answer like a MySQL or MariaDB server" in reason
 
 
-async def test_a_server_that_never_answers_times_out(tmp_path):
-    async def silent(reader, writer):
-        await asyncio.sleep(5)
-        writer.close()
-
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    async with server:
-        samples, reason = await collect(make(tmp_path, port, timeout_seconds=0.5))
+async def test_a_server_that_never_answers_times_out(tmp_path, never_answers):
+    samples, reason = await collect(make(tmp_path, never_answers, timeout_seconds=0.5))
     assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
     assert "no answer within 0.5 s" in reason
 

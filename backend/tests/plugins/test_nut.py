@@ -18,9 +18,10 @@ from pydantic import ValidationError
 
 from app.plugins.base import PluginContext, PluginError
 from app.plugins.builtin.nut import NutPlugin, parse_status
+from tests.live import free_port
 
-from .conftest import collect
-from .system_tools import free_port, require, tail
+from .conftest import collect, tcp_server
+from .system_tools import require, tail
 
 UPSD = "/lib/nut/upsd"  # /usr/sbin/upsd is Debian's wrapper that refuses to start with MODE=none
 DUMMY_UPS = "/lib/nut/dummy-ups"
@@ -222,11 +223,6 @@ async def test_refused_connection_points_at_listen_in_upsd_conf(tmp_path):
     assert "LISTEN" in reason and "upsd.conf" in reason
 
 
-async def _serve(handler) -> tuple[asyncio.base_events.Server, int]:
-    server = await asyncio.start_server(handler, "127.0.0.1", 0)
-    return server, server.sockets[0].getsockname()[1]
-
-
 async def test_something_that_is_not_upsd_is_a_format_error(tmp_path):
     async def http_like(reader, writer):
         await reader.readline()
@@ -234,20 +230,14 @@ async def test_something_that_is_not_upsd_is_a_format_error(tmp_path):
         await writer.drain()
         writer.close()
 
-    server, port = await _serve(http_like)
-    async with server:
+    async with tcp_server(http_like) as port:
         with pytest.raises(PluginError, match=r"unexpected format .*is this NUT's upsd"):
             await make(tmp_path, port).collect_data()
 
 
-async def test_a_silent_server_times_out_as_down(tmp_path):
-    async def silent(reader, writer):
-        await asyncio.sleep(5)
-        writer.close()
-
-    server, port = await _serve(silent)
-    async with server:
-        samples, reason = await collect(make(tmp_path, port, timeout_seconds=0.3))
+async def test_a_silent_server_times_out_as_down(tmp_path, never_answers):
+    port = never_answers
+    samples, reason = await collect(make(tmp_path, port, timeout_seconds=0.3))
     assert values(samples) == {"up": 0}
     assert reason == f"upsd at 127.0.0.1:{port} accepted but did not answer within 0.3 s"
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import ssl
 import uuid
 from collections.abc import AsyncIterator
@@ -22,8 +21,9 @@ from sqlalchemy.engine import make_url
 
 from app.plugins.base import PluginContext, PluginError
 from app.plugins.builtin.postgres import PostgresPlugin
+from tests.live import free_port
 
-from .conftest import collect, make_self_signed
+from .conftest import collect, make_self_signed, tcp_server
 
 PG_URL = os.environ.get("UNITY_TEST_PG", "postgresql://root@127.0.0.1:5432/postgres")
 _url = make_url(PG_URL)
@@ -39,12 +39,6 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 def make(tmp_path, **config):
     merged = {**PG, **({"password": _url.password} if _url.password else {}), **config}
     return PostgresPlugin(PostgresPlugin.Config(**merged), PluginContext(1, tmp_path))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -154,24 +148,15 @@ async def test_a_server_that_is_not_postgres_is_reported(tmp_path):
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    async with server:
+    async with tcp_server(garbage) as port:
         samples, reason = await collect(make(tmp_path, host="127.0.0.1", port=port, ssl="disable"))
     assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
     assert f"127.0.0.1:{port}" in reason and "PostgreSQL" in reason
 
 
-async def test_a_server_that_never_answers_times_out(tmp_path):
-    async def silent(reader, writer):
-        await asyncio.sleep(5)
-        writer.close()
-
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    async with server:
-        plugin = make(tmp_path, host="127.0.0.1", port=port, timeout_seconds=0.5)
-        samples, reason = await collect(plugin)
+async def test_a_server_that_never_answers_times_out(tmp_path, never_answers):
+    plugin = make(tmp_path, host="127.0.0.1", port=never_answers, timeout_seconds=0.5)
+    samples, reason = await collect(plugin)
     assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
     assert "no answer within 0.5 s" in reason
 
@@ -198,9 +183,7 @@ async def test_an_untrusted_certificate_with_verify_full_says_what_to_change(tmp
             await writer.start_tls(server_tls)
         writer.close()
 
-    server = await asyncio.start_server(tls_only, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    async with server:
+    async with tcp_server(tls_only) as port:
         plugin = make(tmp_path, host="127.0.0.1", port=port, ssl="verify-full")
         with pytest.raises(PluginError) as err:
             await plugin.collect_data()

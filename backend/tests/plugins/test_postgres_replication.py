@@ -13,7 +13,6 @@ import glob
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -26,6 +25,7 @@ import pytest
 
 from app.plugins.base import PluginContext
 from app.plugins.builtin.postgres import PostgresPlugin
+from tests.live import free_port
 
 from .conftest import collect
 
@@ -35,12 +35,6 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 def _bindir() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
     return Path(found[-1]).parent if found else None
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass

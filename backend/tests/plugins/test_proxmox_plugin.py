@@ -16,7 +16,6 @@ the caller's privileges.
 
 from __future__ import annotations
 
-import asyncio
 import copy
 import http.server
 import json
@@ -297,18 +296,12 @@ async def test_a_server_error_is_down_with_its_status(tmp_path, pve):
     assert reason == f"{pve.url}: answered HTTP 500 Internal Server Error"
 
 
-async def test_a_node_that_never_answers_times_out(tmp_path):
-    async def silent(reader, writer):
-        await asyncio.sleep(5)
-        writer.close()
-
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    cfg = {"url": f"https://127.0.0.1:{port}", "token_id": TOKEN_ID, "token_secret": SECRET}
+async def test_a_node_that_never_answers_times_out(tmp_path, never_answers):
+    url = f"https://127.0.0.1:{never_answers}"
+    cfg = {"url": url, "token_id": TOKEN_ID, "token_secret": SECRET}
     plugin = ProxmoxPlugin(
         ProxmoxPlugin.Config(**cfg, timeout_seconds=0.5), PluginContext(1, tmp_path)
     )
-    async with server:
-        samples, reason = await collect(plugin)
+    samples, reason = await collect(plugin)
     assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
     assert "no answer within 0.5 s" in reason

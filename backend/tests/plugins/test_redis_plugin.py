@@ -19,8 +19,9 @@ from pydantic import ValidationError
 
 from app.plugins.base import PluginContext, PluginError
 from app.plugins.builtin.redis import RedisPlugin
+from tests.live import free_port
 
-from .conftest import collect, make_self_signed
+from .conftest import collect, make_self_signed, tcp_server
 
 SHARED = ("127.0.0.1", 6379)
 PASSWORD = "s3cret-for-tests"
@@ -30,12 +31,6 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 def make(tmp_path, **config):
     return RedisPlugin(RedisPlugin.Config(**config), PluginContext(1, tmp_path))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _unavailable(reason: str) -> None:
@@ -165,24 +160,15 @@ async def test_a_server_that_is_not_redis_is_reported(tmp_path):
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(http_like, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    async with server:
+    async with tcp_server(http_like) as port:
         samples, reason = await collect(make(tmp_path, host="127.0.0.1", port=port))
     assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
     assert "did not answer like a Redis server" in reason
 
 
-async def test_a_server_that_never_answers_times_out(tmp_path):
-    async def silent(reader, writer):
-        await asyncio.sleep(5)
-        writer.close()
-
-    server = await asyncio.start_server(silent, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    async with server:
-        plugin = make(tmp_path, host="127.0.0.1", port=port, timeout_seconds=0.5)
-        samples, reason = await collect(plugin)
+async def test_a_server_that_never_answers_times_out(tmp_path, never_answers):
+    plugin = make(tmp_path, host="127.0.0.1", port=never_answers, timeout_seconds=0.5)
+    samples, reason = await collect(plugin)
     assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
     assert "no answer within 0.5 s" in reason
 

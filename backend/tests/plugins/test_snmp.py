@@ -18,9 +18,10 @@ from pydantic import ValidationError
 
 from app.plugins.base import PluginContext, PluginError
 from app.plugins.builtin.snmp import SnmpPlugin, _Reading
+from tests.live import free_port
 
 from .conftest import collect
-from .system_tools import free_port, require, tail
+from .system_tools import require, tail
 
 COMMUNITY = "unity-test-ro"
 V3_USER, V3_AUTH, V3_PRIV = "unityv3", "auth-pass-123", "priv-pass-123"

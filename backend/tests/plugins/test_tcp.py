@@ -10,24 +10,17 @@ from pydantic import ValidationError
 
 from app.plugins.base import PluginContext
 from app.plugins.builtin.tcp import TcpPlugin
+from tests.live import free_port
 
-from .conftest import collect
+from .conftest import collect, tcp_server
 
 
 def make(tmp_path, **config):
     return TcpPlugin(TcpPlugin.Config(**config), PluginContext(1, tmp_path))
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def test_open_port_is_up_with_connect_time(tmp_path):
-    server = await asyncio.start_server(lambda r, w: w.close(), "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    async with server:
+    async with tcp_server(lambda r, w: w.close()) as port:
         samples = await make(tmp_path, host="127.0.0.1", port=port).collect_data()
     by = {s.name: s for s in samples}
     assert by["up"].value == 1 and by["up"].unit == "bool"
