@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.db_url, echo=False)
+        db = Database(settings.db_url, echo=False, timeouts=settings.db_timeouts)
         if migrate_on_start:
             await migrate(db.engine)
         executor = ThreadPoolExecutor(settings.plugin_threads, thread_name_prefix="plugin")
