@@ -27,6 +27,7 @@ from app.api import (
     ws,
 )
 from app.api.client_address import TrustedProxies
+from app.api.deadline import DeadlineMiddleware
 from app.api.spa import mount_spa
 from app.core.config import VERSION, Settings, get_settings
 from app.core.errors import install_error_handlers
@@ -133,6 +134,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         redoc_url=None,
     )
     install_error_handlers(app)
+    # Innermost of the middlewares: CORS headers go on its answers too.
+    app.add_middleware(DeadlineMiddleware, seconds=settings.request_timeout_seconds)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

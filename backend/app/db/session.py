@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -166,3 +168,56 @@ async def asyncpg_of(conn: AsyncConnection) -> Any:
     driver = (await conn.get_raw_connection()).driver_connection
     assert driver is not None
     return driver
+
+
+# Socket errors that mean "the database host is not there" rather than a bug.
+_UNREACHABLE_ERRNOS = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.ETIMEDOUT,
+        errno.EPIPE,
+    }
+)
+
+
+def _unavailable_one(exc: BaseException) -> bool:
+    import asyncpg  # type: ignore[import-untyped]
+    from sqlalchemy import exc as sa
+
+    if isinstance(exc, TimeoutError | ConnectionError | socket.gaierror | sa.TimeoutError):
+        return True  # a connect, checkout or statement that did not answer in time; refused
+    if isinstance(exc, OSError):
+        return exc.errno in _UNREACHABLE_ERRNOS
+    if isinstance(exc, sa.DisconnectionError):
+        return True
+    if isinstance(exc, sa.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa.OperationalError | sa.InterfaceError):
+        return True  # SQLite locked or busy; a connection the driver found closed
+    return isinstance(
+        exc,
+        asyncpg.PostgresConnectionError  # refused, lost, CannotConnectNow (starting up)
+        | asyncpg.InterfaceError  # the connection closed in the middle of an operation
+        | asyncpg.exceptions.OperatorInterventionError  # shutdown, statement timeout
+        | asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
+    )
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when `exc` (or what it wraps) means the database is away, refusing or too slow:
+    the caller should answer 503 and retry later, not report a bug."""
+    todo: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if _unavailable_one(e):
+            return True
+        todo.extend(x for x in (getattr(e, "orig", None), e.__cause__) if x is not None)
+    return False
