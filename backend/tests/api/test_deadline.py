@@ -30,6 +30,7 @@ from app.core.errors import DATABASE_UNAVAILABLE
 from app.db.session import Database, is_unavailable
 from app.main import create_app
 from tests.conftest import PASSWORD, make_settings
+from tests.faults.conftest import TcpProxy, via
 from tests.live import free_port, serve_in_process
 
 DEADLINE = 0.5
@@ -249,3 +250,42 @@ async def test_errors_that_are_bugs_or_bad_input_are_not_unavailable(pg_url: str
         await db.dispose()
     assert not is_unavailable(ValueError("bad"))
     assert not is_unavailable(FileNotFoundError(2, "no such file"))
+
+
+async def test_a_silent_database_answers_503_at_the_deadline(pg_url: str, tmp_path) -> None:
+    """Connections accepted and never answered: the deadline answers, and says why (the probe
+    has noticed the silence by then)."""
+    target = make_url(pg_url)
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
+    settings = make_settings(
+        via(proxy, pg_url),
+        tmp_path,
+        request_timeout_seconds=2.0,
+        db_probe_seconds=0.3,
+        db_connect_timeout_seconds=30,  # longer than the deadline: only the deadline can answer
+    )
+    app = create_app(settings)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                await c.post("/api/v1/auth/setup", json={"username": "a", "password": PASSWORD})
+                r = await c.post("/api/v1/auth/login", data={"username": "a", "password": PASSWORD})
+                auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+                assert (await c.get("/api/v1/plugins", headers=auth)).status_code == 200
+                proxy.silence()
+                for method in ("GET", "POST", "GET"):
+                    t0 = time.monotonic()
+                    r = await c.request(method, "/api/v1/plugins", headers=auth, json={})
+                    assert time.monotonic() - t0 < NOT_HUNG
+                    assert r.status_code == 503, r.text
+                    assert r.json()["error"] == "DatabaseUnavailable"
+                proxy.restore()
+                for _ in range(100):
+                    r = await c.get("/api/v1/plugins", headers=auth)
+                    if r.status_code == 200:
+                        break
+                    await asyncio.sleep(0.1)
+                assert r.status_code == 200, "no recovery after the silence"
+    finally:
+        proxy.close()
