@@ -44,7 +44,7 @@ def _settings() -> Settings:
 
 
 async def _check_database(settings: Settings) -> None:
-    db = Database(settings.db_url)
+    db = Database(settings.db_url, timeouts=settings.db_timeouts)
     try:
         async with db.engine.connect() as conn:
             await asyncio.wait_for(conn.execute(text("SELECT 1")), 10)
@@ -59,7 +59,7 @@ async def _check_database(settings: Settings) -> None:
 
 
 async def _migrate(settings: Settings, action: str, revision: str) -> None:
-    db = Database(settings.db_url)
+    db = Database(settings.db_url, timeouts=settings.db_timeouts)
     try:
         await migrate(db.engine, action, revision)
     finally:
@@ -75,7 +75,7 @@ async def _rotate(settings: Settings) -> int:
 
     box = SecretBox(settings.encryption_keys)
     newest = SecretBox(settings.encryption_keys[:1])
-    db = Database(settings.db_url)
+    db = Database(settings.db_url, timeouts=settings.db_timeouts)
     count = 0
     try:
         async with db.session() as session:

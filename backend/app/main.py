@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.types import Scope
 
 from app.api import (
     alerts,
@@ -27,6 +28,7 @@ from app.api import (
     ws,
 )
 from app.api.client_address import TrustedProxies
+from app.api.deadline import DeadlineMiddleware
 from app.api.spa import mount_spa
 from app.core.config import VERSION, Settings, get_settings
 from app.core.errors import install_error_handlers
@@ -47,6 +49,7 @@ from app.services.notify.notifier import Notifier
 from app.services.plugins import bootstrap
 from app.services.plugins.recorder import RunRecorder
 from app.services.plugins.scheduler import PluginScheduler
+from app.services.replica.probe import DatabaseProbe
 from app.state import AppState
 
 log = logging.getLogger("app")
@@ -57,13 +60,18 @@ def _operation_id(route: APIRoute) -> str:
     return f"{tag}-{route.name}"
 
 
+def _database_down(scope: Scope) -> bool:
+    state: AppState | None = getattr(scope["app"].state, "unity", None)
+    return state is not None and state.probe.down()
+
+
 def create_app(settings: Settings | None = None, *, migrate_on_start: bool = True) -> FastAPI:
     settings = (settings or get_settings()).prepare()
     setup_logging(settings.log_level, settings.log_format)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.db_url, echo=False)
+        db = Database(settings.db_url, echo=False, timeouts=settings.db_timeouts)
         if migrate_on_start:
             await migrate(db.engine)
         executor = ThreadPoolExecutor(settings.plugin_threads, thread_name_prefix="plugin")
@@ -95,11 +103,13 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             alerts=alert_service,
             principals=Principals(),
             reader=reader,
+            probe=DatabaseProbe(db, settings.db_probe_seconds),
         )
         # Any commit that changes a user or revokes an API token ends cached sign-ins.
         db.after_commit_changing(state.principals.clear, changed=(User,), deleted=(ApiToken,))
         app.state.unity = state
         await bootstrap.first_start(state)
+        await state.probe.start()
         await writer.start()
         await recorder.start()
         await hub.start()
@@ -119,6 +129,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             await writer.stop(settings.shutdown_timeout_seconds)
             await alert_service.stop()
             await hub.stop()
+            await state.probe.stop()
             executor.shutdown(wait=False, cancel_futures=True)
             await db.dispose()
             log.info("Unity stopped")
@@ -133,6 +144,12 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         redoc_url=None,
     )
     install_error_handlers(app)
+    # Innermost of the middlewares: CORS headers go on its answers too.
+    app.add_middleware(
+        DeadlineMiddleware,
+        seconds=settings.request_timeout_seconds,
+        database_down=_database_down,
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -20,6 +20,7 @@ from app.services.metrics.reader import MetricsReader
 from app.services.metrics.writer import MetricsWriter
 from app.services.plugins.recorder import RunRecorder
 from app.services.plugins.scheduler import PluginScheduler
+from app.services.replica.probe import DatabaseProbe
 
 
 @dataclass
@@ -39,4 +40,5 @@ class AppState:
     alerts: AlertService
     principals: Principals
     reader: MetricsReader
+    probe: DatabaseProbe
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.api.deadline import no_deadline
 from app.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
 from app.core.errors import ADMIN, AUTH, Conflict, InvalidInput, NotFound, responses
 from app.models.enums import DeliveryStatus
@@ -95,6 +96,7 @@ async def delete_channel(channel_id: int, admin: AdminUser, session: SessionDep)
     responses=responses(*ADMIN, NotFound),
     summary="Send a test notification now",
 )
+@no_deadline  # waits for the delivery, bounded by NOTIFY_TIMEOUT_SECONDS
 async def test_channel(
     channel_id: int, state: StateDep, admin: AdminUser, session: SessionDep
 ) -> ChannelTestOut:

@@ -14,7 +14,7 @@ router = APIRouter(tags=["health"])
 @router.get(
     "/health",
     response_model=HealthBody,
-    responses={503: {"model": HealthBody, "description": "The database is unreachable"}},
+    responses={503: {"model": HealthBody, "description": "The database is down"}},
     summary="Health of this backend replica",
 )
 async def health(state: StateDep, response: Response) -> HealthBody:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.api.deadline import no_deadline
 from app.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
 from app.core.errors import ADMIN, AUTH, Conflict, InvalidInput, NotFound, responses
 from app.models.enums import RunStatus
@@ -87,6 +88,7 @@ async def update_plugin(
     responses=responses(*ADMIN, NotFound),
     summary="Delete a plugin instance with its runs and series",
 )
+@no_deadline  # stops the plugin's runs first, each within its timeout
 async def delete_plugin(
     plugin_id: int, state: StateDep, admin: AdminUser, session: SessionDep
 ) -> None:
@@ -100,6 +102,7 @@ async def delete_plugin(
     responses=responses(*ADMIN, NotFound),
     summary="Run now and wait for the result",
 )
+@no_deadline  # waits for the run, bounded by the plugin's own timeout
 async def run_plugin(
     plugin_id: int, state: StateDep, admin: AdminUser, session: SessionDep
 ) -> RunResult:

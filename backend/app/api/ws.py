@@ -11,6 +11,7 @@ from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketState
 
 from app.core.errors import Unauthorized
+from app.db.session import is_unavailable
 from app.services.auth import principals
 from app.services.live.hub import CLOSE_POLICY
 from app.state import AppState
@@ -18,6 +19,7 @@ from app.state import AppState
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["ws"])
 AUTH_TIMEOUT = 5.0
+CLOSE_TRY_LATER = 1013
 
 
 class _Socket:
@@ -69,11 +71,18 @@ async def metrics_socket(ws: WebSocket) -> None:
             log.debug("WebSocket client left before authenticating: %s", exc)
             return
     try:
-        async with state.db.session() as session:
-            user = await principals.authenticate(session, state.settings, token)
-            username = user.username
+        async with asyncio.timeout(state.settings.request_timeout_seconds):
+            async with state.db.session() as session:
+                user = await principals.authenticate(session, state.settings, token)
+                username = user.username
     except Unauthorized as exc:
         await ws.close(CLOSE_POLICY, exc.detail[:120])
+        return
+    except Exception as exc:
+        if not is_unavailable(exc):
+            raise
+        # 1013 "try again later": clients reconnect with their usual backoff.
+        await ws.close(CLOSE_TRY_LATER, "database not answering; retry in a few seconds")
         return
     await ws.send_text(json.dumps({"type": "hello", "user": username, "subscribed": "all"}))
     await state.hub.serve(_Socket(ws), username)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
@@ -26,6 +27,17 @@ PLACEHOLDER_SECRETS = frozenset(
     {"", "change-me", "changeme", "change_me", "secret", "your-secret-key", "replace-me"}
 )
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+@dataclass(frozen=True)
+class DbTimeouts:
+    """How long the engine waits to connect, for a pooled connection, for a statement, and for
+    SQLite's write lock; the defaults are the settings' defaults."""
+
+    connect: float = 2.0
+    pool: float = 2.0
+    statement: float = 60.0
+    sqlite_busy: float = 5.0
 
 
 class ConfigError(Exception):
@@ -90,8 +102,16 @@ class Settings(BaseSettings):
     redis_channel: str = "unity:events"
     ws_queue_size: int = Field(1000, ge=1)
     ws_ping_seconds: float = Field(20.0, gt=0)
-    shutdown_timeout_seconds: float = Field(8.0, gt=0)
     metrics_public: bool = False
+
+    # --- bounded waits: what a slow or silent database may cost (docs/DEPLOYMENT.md)
+    db_connect_timeout_seconds: float = Field(2.0, gt=0, le=300)
+    db_pool_timeout_seconds: float = Field(2.0, gt=0, le=300)
+    db_statement_timeout_seconds: float = Field(60.0, gt=0, le=3600)
+    sqlite_busy_timeout_seconds: float = Field(5.0, ge=0, le=300)
+    request_timeout_seconds: float = Field(5.0, gt=0, le=600)
+    db_probe_seconds: float = Field(2.0, gt=0, le=300)
+    shutdown_timeout_seconds: float = Field(8.0, gt=0)
 
     # --- alerts and notifications
     alert_eval_seconds: int = Field(15, ge=1, le=3600)
@@ -148,6 +168,15 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.db_url.get_backend_name() == "sqlite"
+
+    @property
+    def db_timeouts(self) -> DbTimeouts:
+        return DbTimeouts(
+            connect=self.db_connect_timeout_seconds,
+            pool=self.db_pool_timeout_seconds,
+            statement=self.db_statement_timeout_seconds,
+            sqlite_busy=self.sqlite_busy_timeout_seconds,
+        )
 
     def prepare(self) -> Settings:
         """Check the data dir and resolve secrets; raise ConfigError with a sentence on failure."""

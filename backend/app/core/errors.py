@@ -6,6 +6,7 @@ next to its field; unknown routes, wrong methods and malformed JSON answer the s
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +16,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.core.validation import fields_of, summary
+
+log = logging.getLogger(__name__)
 
 
 class ErrorBody(BaseModel):
@@ -95,6 +98,37 @@ class Unavailable(DomainError):
     kind = "Unavailable"
 
 
+DATABASE_UNAVAILABLE = (
+    "The database is not answering; Unity keeps collecting and will write when it is back. "
+    "Retry in a few seconds."
+)
+RETRY_AFTER_SECONDS = 5
+
+
+class DatabaseUnavailable(DomainError):
+    """The database refused, went silent or is too slow: retry later (see GET /health)."""
+
+    status_code = 503
+    kind = "DatabaseUnavailable"
+
+    def __init__(self, detail: str = DATABASE_UNAVAILABLE) -> None:
+        super().__init__(detail, {"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+class ServerError(DomainError):
+    """A bug: the body says so without internals; the traceback goes to the log."""
+
+    status_code = 500
+    kind = "ServerError"
+
+    def __init__(
+        self,
+        detail: str = "Unity hit an unexpected error; it is in the server log. Try again, "
+        "and report it if it keeps happening.",
+    ) -> None:
+        super().__init__(detail)
+
+
 def responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
     """The `responses=` entry for a route, so OpenAPI lists the errors it can answer."""
     return {e.status_code: {"model": ErrorBody, "description": e.kind} for e in errors}
@@ -164,28 +198,33 @@ async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_json(InvalidInput.kind, msg), status_code=422)
 
 
-async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+def error_response(error: DomainError) -> JSONResponse:
     return JSONResponse(
-        {
-            "error": Unavailable.kind,
-            "detail": "The database is unreachable or overloaded; try again in a few seconds "
-            "(GET /health tells more).",
-        },
-        status_code=503,
-        headers={"Retry-After": "5"},
+        error_json(error.kind, error.detail, error.fields),
+        status_code=error.status_code,
+        headers=error.headers,
     )
 
 
-async def _database_error(request: Request, exc: Exception) -> JSONResponse:
-    from sqlalchemy.exc import InterfaceError, OperationalError
+def unexpected(exc: BaseException) -> JSONResponse:
+    """The answer to an exception nothing handled: 503 if the database is away, else a 500
+    (logged with its traceback; the client gets no internals)."""
+    from app.db.session import is_unavailable
 
+    if is_unavailable(exc):
+        return error_response(DatabaseUnavailable())
+    log.error("unhandled error", exc_info=(type(exc), exc, exc.__traceback__))
+    return error_response(ServerError())
+
+
+async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+    return unexpected(exc)
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     if "out of range" in str(exc) or isinstance(getattr(exc, "orig", None), OverflowError):
         return await _out_of_range(request, exc)
-    if isinstance(exc, OperationalError | InterfaceError) or getattr(
-        exc, "connection_invalidated", False
-    ):
-        return await _unavailable(request, exc)
-    raise exc
+    return unexpected(exc)
 
 
 def _one_error_shape_in_openapi(app: FastAPI) -> None:
@@ -215,6 +254,7 @@ def _one_error_shape_in_openapi(app: FastAPI) -> None:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    import asyncpg  # type: ignore[import-untyped]
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -223,7 +263,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(DBAPIError, _database_error)
-    # No pooled connection free in time, or the server refused/dropped the connection.
-    app.add_exception_handler(PoolTimeout, _unavailable)
-    app.add_exception_handler(ConnectionError, _unavailable)
+    # No pooled connection free in time, the server refused, dropped or never answered.
+    for kind in (PoolTimeout, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        app.add_exception_handler(kind, _unavailable)
     _one_error_shape_in_openapi(app)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import socket
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -19,14 +21,19 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from app.core.config import DbTimeouts
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA journal_mode=WAL")
-    cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA foreign_keys=ON")
-    cur.execute("PRAGMA busy_timeout=5000")
-    cur.close()
+
+def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:
+    def apply(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={busy_ms}")
+        cur.close()
+
+    return apply
 
 
 # A pooled connection idle at least this long is pinged before use; a busy one is not.
@@ -55,19 +62,30 @@ def _check_out(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
             raise DisconnectionError(str(exc)) from exc
 
 
-def make_engine(url: URL, *, echo: bool = False) -> AsyncEngine:
+# The client gives up this long after the server's statement_timeout, so a live server's own
+# clear error comes first and only a silent one is cut off by the client.
+CLIENT_GRACE_SECONDS = 5.0
+
+
+def make_engine(url: URL, *, echo: bool = False, timeouts: DbTimeouts | None = None) -> AsyncEngine:
+    t = timeouts or DbTimeouts()
     if url.get_backend_name() == "sqlite":
-        engine = create_async_engine(url, echo=echo)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        busy = t.sqlite_busy
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": busy})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(int(busy * 1000)))
         return engine
     engine = create_async_engine(
         url,
         echo=echo,
         pool_size=10,
         max_overflow=10,
-        pool_timeout=10,
-        # a dead database must fail fast, not hang requests and plugin runs
-        connect_args={"timeout": 5, "command_timeout": 60},
+        pool_timeout=t.pool,
+        # A dead or silent database must fail fast, not hang requests and plugin runs.
+        connect_args={
+            "timeout": t.connect,
+            "command_timeout": t.statement + CLIENT_GRACE_SECONDS,
+            "server_settings": {"statement_timeout": str(int(t.statement * 1000))},
+        },
     )
     # The pool retries a checkout that raises DisconnectionError with a fresh connection.
     event.listen(engine.sync_engine.pool, "checkin", _checked_in)
@@ -78,9 +96,10 @@ def make_engine(url: URL, *, echo: bool = False) -> AsyncEngine:
 class Database:
     """The engine plus its session factory; created and disposed by the app's lifespan."""
 
-    def __init__(self, url: URL, *, echo: bool = False) -> None:
+    def __init__(self, url: URL, *, echo: bool = False, timeouts: DbTimeouts | None = None) -> None:
         self.url = url
-        self.engine = make_engine(url, echo=echo)
+        self.timeouts = timeouts or DbTimeouts()
+        self.engine = make_engine(url, echo=echo, timeouts=self.timeouts)
         # This database's own Session class, so session events (after_commit_changing) are
         # listened for per app rather than process-wide.
         self.session_class: type[Session] = type("UnitySession", (Session,), {})
@@ -149,3 +168,56 @@ async def asyncpg_of(conn: AsyncConnection) -> Any:
     driver = (await conn.get_raw_connection()).driver_connection
     assert driver is not None
     return driver
+
+
+# Socket errors that mean "the database host is not there" rather than a bug.
+_UNREACHABLE_ERRNOS = frozenset(
+    {
+        errno.ECONNREFUSED,
+        errno.ECONNRESET,
+        errno.ECONNABORTED,
+        errno.EHOSTUNREACH,
+        errno.ENETUNREACH,
+        errno.ETIMEDOUT,
+        errno.EPIPE,
+    }
+)
+
+
+def _unavailable_one(exc: BaseException) -> bool:
+    import asyncpg  # type: ignore[import-untyped]
+    from sqlalchemy import exc as sa
+
+    if isinstance(exc, TimeoutError | ConnectionError | socket.gaierror | sa.TimeoutError):
+        return True  # a connect, checkout or statement that did not answer in time; refused
+    if isinstance(exc, OSError):
+        return exc.errno in _UNREACHABLE_ERRNOS
+    if isinstance(exc, sa.DisconnectionError):
+        return True
+    if isinstance(exc, sa.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa.OperationalError | sa.InterfaceError):
+        return True  # SQLite locked or busy; a connection the driver found closed
+    return isinstance(
+        exc,
+        asyncpg.PostgresConnectionError  # refused, lost, CannotConnectNow (starting up)
+        | asyncpg.InterfaceError  # the connection closed in the middle of an operation
+        | asyncpg.exceptions.OperatorInterventionError  # shutdown, statement timeout
+        | asyncpg.exceptions.InsufficientResourcesError,  # too many connections, disk full
+    )
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """True when `exc` (or what it wraps) means the database is away, refusing or too slow:
+    the caller should answer 503 and retry later, not report a bug."""
+    todo: list[BaseException] = [exc]
+    seen: set[int] = set()
+    while todo:
+        e = todo.pop()
+        if id(e) in seen:
+            continue
+        seen.add(id(e))
+        if _unavailable_one(e):
+            return True
+        todo.extend(x for x in (getattr(e, "orig", None), e.__cause__) if x is not None)
+    return False

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class WriterHealth(BaseModel):
@@ -15,9 +15,12 @@ class WriterHealth(BaseModel):
 class HealthBody(BaseModel):
     status: str
     scheduler: str
-    database: str
+    database: str = Field(description="`ok` or `down`: the last background check's result.")
     role: str
     version: str
     reason: str | None = None
     writer: WriterHealth
     websocket_clients: int
+    database_checked_seconds_ago: float | None = Field(
+        None, description="Age of that check; checks run every DB_PROBE_SECONDS."
+    )

@@ -75,3 +75,43 @@ async def test_read_only_sessions_run_outside_a_transaction(pg_url: str) -> None
                 assert raw.driver_connection.is_in_transaction() is in_transaction
     finally:
         await db.dispose()
+
+
+async def test_the_timeout_settings_reach_the_server_and_the_pool(pg_url: str, tmp_path) -> None:
+    from tests.conftest import make_settings
+
+    settings = make_settings(
+        pg_url, tmp_path, db_statement_timeout_seconds=7.5, db_pool_timeout_seconds=1.5
+    )
+    db = Database(settings.db_url, timeouts=settings.db_timeouts)
+    try:
+        async with db.engine.connect() as conn:
+            assert await conn.scalar(text("SHOW statement_timeout")) == "7500ms"
+        assert db.engine.pool.timeout() == 1.5  # type: ignore[attr-defined]
+    finally:
+        await db.dispose()
+
+
+async def test_a_statement_past_the_timeout_is_cancelled_by_the_server(pg_url: str) -> None:
+    from app.core.config import DbTimeouts
+
+    url = make_url(pg_url).set(drivername="postgresql+asyncpg")
+    db = Database(url, timeouts=DbTimeouts(statement=0.2))
+    try:
+        async with db.engine.connect() as conn:
+            with pytest.raises(Exception, match="statement timeout"):
+                await conn.execute(text("SELECT pg_sleep(30)"))
+    finally:
+        await db.dispose()
+
+
+async def test_sqlite_waits_for_its_lock_as_long_as_the_setting_says(tmp_path) -> None:
+    from app.core.config import DbTimeouts
+
+    url = make_url(f"sqlite+aiosqlite:///{tmp_path / 'x.db'}")
+    db = Database(url, timeouts=DbTimeouts(sqlite_busy=1.25))
+    try:
+        async with db.engine.connect() as conn:
+            assert await conn.scalar(text("PRAGMA busy_timeout")) == 1250
+    finally:
+        await db.dispose()

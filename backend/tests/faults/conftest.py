@@ -222,7 +222,9 @@ class TcpProxy:
     """A loopback TCP proxy on its own thread and event loop that can simulate an outage.
 
     `cut()` resets every open connection and stops listening, so new connections are refused;
-    `restore()` listens again on the same port.
+    `silence()` keeps every connection open and accepts new ones, but passes nothing either way
+    (a stalled VM, a firewall dropping packets); `restore()` ends either: it resets what was
+    silenced (those connections missed bytes) and listens again on the same port.
     """
 
     def __init__(self, target_host: str, target_port: int) -> None:
@@ -232,6 +234,7 @@ class TcpProxy:
         self._server: asyncio.Server | None = None
         self._transports: set[asyncio.BaseTransport] = set()
         self.connections = 0
+        self.silent = False
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self._thread.start()
         self._call(self._listen())
@@ -243,6 +246,16 @@ class TcpProxy:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if self.silent:  # accept, then say nothing and ignore everything
+            self._transports.add(writer.transport)
+            try:
+                while await reader.read(65536):
+                    pass
+            except OSError:
+                pass
+            finally:
+                self._transports.discard(writer.transport)
+            return
         try:
             up_reader, up_writer = await asyncio.open_connection(*self.target)
         except OSError:
@@ -255,6 +268,8 @@ class TcpProxy:
         async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
             try:
                 while data := await src.read(65536):
+                    if self.silent:
+                        continue  # dropped, as by a firewall; restore() resets the connection
                     dst.write(data)
                     await dst.drain()
             except (OSError, RuntimeError):
@@ -278,8 +293,21 @@ class TcpProxy:
     def cut(self) -> None:
         self._call(self._cut())
 
+    async def _silence(self) -> None:
+        self.silent = True
+
+    def silence(self) -> None:
+        self._call(self._silence())
+
+    async def _restore(self) -> None:
+        if self.silent:
+            await self._cut()
+            self.silent = False
+        if self._server is None:
+            await self._listen()
+
     def restore(self) -> None:
-        self._call(self._listen())
+        self._call(self._restore())
 
     def close(self) -> None:
         with contextlib.suppress(Exception):

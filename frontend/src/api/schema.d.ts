@@ -770,8 +770,16 @@ export interface components {
         };
         /** HealthBody */
         HealthBody: {
-            /** Database */
+            /**
+             * Database
+             * @description `ok` or `down`: the last background check's result.
+             */
             database: string;
+            /**
+             * Database Checked Seconds Ago
+             * @description Age of that check; checks run every DB_PROBE_SECONDS.
+             */
+            database_checked_seconds_ago?: number | null;
             /** Reason */
             reason?: string | null;
             /** Role */
@@ -3839,7 +3847,7 @@ export interface operations {
                     "application/json": components["schemas"]["HealthBody"];
                 };
             };
-            /** @description The database is unreachable */
+            /** @description The database is down */
             503: {
                 headers: {
                     [name: string]: unknown;

@@ -163,13 +163,13 @@ describe("plugin form", () => {
   it("shows an error without fields in the banner, marking no field", async () => {
     mockFetch({
       "GET /api/v1/plugin-types": () => [httpType],
-      "POST /api/v1/plugins": () => json({ error: "Unavailable", detail: "The database is busy; try again." }, 503),
+      "POST /api/v1/plugins": () => json({ error: "DatabaseUnavailable", detail: "The database is not answering; retry in a few seconds." }, 503),
     });
     renderApp(<PluginFormPage />);
     await userEvent.type(await screen.findByLabelText(/^Name/), "Web");
     await userEvent.type(screen.getByLabelText(/^URL/), "http://x/");
     await userEvent.click(screen.getByRole("button", { name: "Add plugin" }));
-    expect(await screen.findByText("The database is busy; try again.")).toHaveClass("form-error");
+    expect(await screen.findByText("The database is not answering; retry in a few seconds.")).toHaveClass("form-error");
     expect(document.querySelector("[aria-invalid='true']")).toBeNull();
   });
 

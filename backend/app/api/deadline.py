@@ -1,0 +1,125 @@
+"""The request deadline: every API request answers within REQUEST_TIMEOUT_SECONDS, in JSON.
+
+A database that goes silent (a stalled VM, a firewall dropping packets) would otherwise hold a
+request until the driver gives up, and a client (nginx, a script, the UI) waits with it. The
+route runs in a task of its own; at the deadline the client gets a JSON 503 (the database is not
+answering) or 504 (something else took too long) at once, and the task is cancelled behind it
+without being waited for, so a hung cleanup cannot hold the answer back. Routes that wait on
+purpose (run now, a channel test, a plugin delete) carry `@no_deadline`.
+
+Errors nothing else handled end here as well: a JSON 503 if the database is away, else a JSON
+500 `ServerError` with no internals (the traceback goes to the log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from starlette.routing import BaseRoute, Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from app.core.errors import DatabaseUnavailable, DomainError, error_response, unexpected
+
+log = logging.getLogger(__name__)
+
+F = TypeVar("F", bound=Callable[..., Any])
+_MARK = "__unity_no_deadline__"
+
+
+def no_deadline(endpoint: F) -> F:
+    """Exempt a route from the request deadline (it waits on purpose, within its own bound)."""
+    setattr(endpoint, _MARK, True)
+    return endpoint
+
+
+class Timeout(DomainError):
+    status_code = 504
+    kind = "Timeout"
+
+
+def timeout_error(seconds: float) -> Timeout:
+    return Timeout(
+        f"The request took longer than {seconds:g} s and was stopped; try again, or ask for "
+        "less (a shorter time range, fewer series)."
+    )
+
+
+class DeadlineMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        seconds: float,
+        database_down: Callable[[Scope], bool] | None = None,
+    ) -> None:
+        self.app = app
+        self.seconds = seconds
+        self.database_down = database_down or (lambda _scope: False)
+        self._exempt: list[BaseRoute] | None = None
+
+    def _is_exempt(self, scope: Scope) -> bool:
+        if self._exempt is None:
+            routes = getattr(scope.get("app"), "routes", [])
+            self._exempt = [r for r in routes if getattr(getattr(r, "endpoint", None), _MARK, 0)]
+        return any(r.matches(scope)[0] == Match.FULL for r in self._exempt)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = answered = False
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if answered:
+                return  # the deadline already answered for this request
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        if self._is_exempt(scope):
+            task = None
+            try:
+                await self.app(scope, receive, guarded_send)
+                return
+            except Exception as exc:
+                error: BaseException = exc
+        else:
+            task = asyncio.ensure_future(self.app(scope, receive, guarded_send))
+            try:
+                done, _ = await asyncio.wait({task}, timeout=self.seconds)
+            except asyncio.CancelledError:  # the server is stopping or the client left
+                task.cancel()
+                raise
+            if task in done:
+                if task.cancelled() or task.exception() is None:
+                    return
+                error = task.exception()  # type: ignore[assignment]
+            else:
+                answered = True
+                task.cancel()
+                task.add_done_callback(_swallow)
+                down = self.database_down(scope)
+                log.info(
+                    "request deadline: %s %s stopped after %gs (%s)",
+                    scope.get("method"),
+                    scope.get("path"),
+                    self.seconds,
+                    "database not answering" if down else "too slow",
+                )
+                if not started:
+                    reply = DatabaseUnavailable() if down else timeout_error(self.seconds)
+                    await error_response(reply)(scope, receive, send)
+                return
+        if started:  # too late for a body of our own; the server closes the connection
+            raise error
+        answered = True
+        await unexpected(error)(scope, receive, send)
+
+
+def _swallow(task: asyncio.Task[Any]) -> None:
+    """Retrieve what a route abandoned at its deadline raised, so it is not logged as lost."""
+    if not task.cancelled():
+        task.exception()

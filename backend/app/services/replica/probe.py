@@ -1,0 +1,84 @@
+"""The database probe: a `SELECT 1` in the background every DB_PROBE_SECONDS, so GET /health and
+the request deadline know at once whether the database answers, whatever it does meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from sqlalchemy import text
+
+from app.core.worker import error_text
+from app.db.session import Database
+
+log = logging.getLogger(__name__)
+
+# A check still waiting after this long already says "not answering" to the request deadline.
+SLOW_CHECK_SECONDS = 1.0
+
+
+class DatabaseProbe:
+    def __init__(self, db: Database, every: float) -> None:
+        self.db = db
+        self.every = every
+        self.ok: bool | None = None  # None until the first check has finished
+        self.error: str | None = None
+        self._checked_at: float | None = None
+        self._check: asyncio.Task[None] | None = None
+        self._check_started = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        await self._tick()  # /health is right from the first request
+        self._task = asyncio.create_task(self._loop(), name="database-probe")
+
+    async def stop(self) -> None:
+        for task in (self._task, self._check):
+            if task is not None and not task.done():
+                task.cancel()
+                # A check stuck on a silent socket may not end at once: do not wait for it.
+                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
+                    await asyncio.wait_for(task, 0.5)
+
+    @property
+    def checked_seconds_ago(self) -> float | None:
+        return None if self._checked_at is None else time.monotonic() - self._checked_at
+
+    def down(self) -> bool:
+        """The last check failed, or the one under way has waited too long already."""
+        if self.ok is False:
+            return True
+        running = self._check is not None and not self._check.done()
+        return running and time.monotonic() - self._check_started > SLOW_CHECK_SECONDS
+
+    async def _loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            await self._tick()
+
+    async def _tick(self) -> None:
+        """Start a check unless one is still running; give it `every` seconds to answer.
+
+        A check that does not answer in time counts as "down" but is left running (cancelling a
+        query on a silent connection can itself hang); no second one starts beside it.
+        """
+        if self._check is None or self._check.done():
+            self._check = asyncio.create_task(self._one(), name="database-probe-check")
+            self._check_started = time.monotonic()
+        done, _ = await asyncio.wait({self._check}, timeout=self.every)
+        if not done:
+            self._record(False, f"no answer within {self.every:g} s")
+
+    async def _one(self) -> None:
+        try:
+            async with self.db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            self._record(False, error_text(exc))
+        else:
+            self._record(True, None)
+
+    def _record(self, ok: bool, error: str | None) -> None:
+        self.ok, self.error, self._checked_at = ok, error, time.monotonic()
