@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     notify_timeout_seconds: float = Field(30.0, gt=0)
     notify_threads: int = Field(4, ge=1, le=64)
 
+    # --- request limits, outbound checks, first run and browser sessions (issue 23)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest request body.")
+
     @field_validator("cors_origins", "trusted_hosts", "trusted_proxies", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:

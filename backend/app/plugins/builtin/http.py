@@ -5,15 +5,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import re
 import ssl
 import time
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import httpx
 from cryptography import x509
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from app.plugins.base import Plugin, PluginConfig, Sample, SecretField
 from app.plugins.builtin._common import (
@@ -24,6 +25,17 @@ from app.plugins.builtin._common import (
 )
 
 MAX_BODY_BYTES = 5 * 1024 * 1024  # keyword search reads at most this much of the body
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _header_name(name: str) -> str:
+    if not _TOKEN.match(name):
+        raise ValueError("a header name holds only letters, digits and !#$%&'*+.^_`|~-")
+    return name
+
+
+HeaderName = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_header_name)]
+HeaderValue = Annotated[str, Field(max_length=4096)]
 
 
 @functools.cache
@@ -79,7 +91,7 @@ class HttpConfig(PluginConfig):
         title="Report certificate expiry",
         description="For https URLs, report the days until the server certificate expires.",
     )
-    headers: dict[str, str] = Field(
+    headers: dict[HeaderName, HeaderValue] = Field(
         {},
         title="Request headers",
         description="Extra headers to send. Put credentials in the secret fields below instead.",
