@@ -28,6 +28,7 @@ from app.api import (
 )
 from app.api.client_address import TrustedProxies
 from app.api.spa import mount_spa
+from app.core import egress
 from app.core.config import VERSION, Settings, get_settings
 from app.core.errors import install_error_handlers
 from app.core.limits import BodyLimit
@@ -61,6 +62,7 @@ def _operation_id(route: APIRoute) -> str:
 def create_app(settings: Settings | None = None, *, migrate_on_start: bool = True) -> FastAPI:
     settings = (settings or get_settings()).prepare()
     setup_logging(settings.log_level, settings.log_format)
+    egress.configure(settings.check_deny_networks, settings.check_allow_networks)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
