@@ -110,6 +110,8 @@ class Settings(BaseSettings):
         default_factory=lambda: list(DEFAULT_DENY)
     )
     check_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    setup_code: str | None = None
+    setup_allow_loopback: bool = True
 
     @field_validator("check_deny_networks", "check_allow_networks", mode="before")
     @classmethod
