@@ -1,4 +1,4 @@
-"""Command line: `python -m app serve|migrate|downgrade|rotate-key` with one-line errors."""
+"""Command line: `python -m app serve|migrate|downgrade|rotate-key|setup-code`, one-line errors."""
 
 from __future__ import annotations
 
@@ -108,6 +108,18 @@ _EXTRA_ROTATIONS: list[Callable[[AsyncSession, SecretBox], Awaitable[int]]] = [
 ]
 
 
+def _print_setup_code(settings: Settings) -> None:
+    from app.services.auth import setup_code
+
+    code = setup_code.current(settings)
+    if code is None:
+        _fail(
+            "there is no setup code: either an admin exists already (sign in instead), or the "
+            f"server has not started yet with DATA_DIR={settings.data_dir}"
+        )
+    sys.stdout.write(f"{code}\n")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="unity", description="Unity homelab monitoring hub")
     sub = parser.add_subparsers(dest="cmd")
@@ -119,10 +131,14 @@ def main(argv: list[str] | None = None) -> None:
     down = sub.add_parser("downgrade", help="downgrade the database schema")
     down.add_argument("revision", help="target revision, e.g. -1 or base")
     sub.add_parser("rotate-key", help="re-encrypt stored credentials under the newest key")
+    sub.add_parser("setup-code", help="print the one-time code first-run setup asks for")
     args = parser.parse_args(argv)
     cmd = args.cmd or "serve"
 
     settings = _settings()
+    if cmd == "setup-code":
+        _print_setup_code(settings)
+        return
     asyncio.run(_check_database(settings))
     if cmd == "migrate":
         asyncio.run(_migrate(settings, "upgrade", "head"))

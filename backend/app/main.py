@@ -30,8 +30,10 @@ from app.api import (
 from app.api.client_address import TrustedProxies
 from app.api.deadline import DeadlineMiddleware
 from app.api.spa import mount_spa
+from app.core import egress
 from app.core.config import VERSION, Settings, get_settings
 from app.core.errors import install_error_handlers
+from app.core.limits import BodyLimit
 from app.core.logging import setup_logging
 from app.core.security import SecretBox
 from app.db.migrate import migrate
@@ -68,6 +70,7 @@ def _database_down(scope: Scope) -> bool:
 def create_app(settings: Settings | None = None, *, migrate_on_start: bool = True) -> FastAPI:
     settings = (settings or get_settings()).prepare()
     setup_logging(settings.log_level, settings.log_format)
+    egress.configure(settings.check_deny_networks, settings.check_allow_networks)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -160,6 +163,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         )
     if settings.trusted_hosts != ["*"]:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(health.router)
     app.include_router(prometheus.router)
     routers = (auth, users, tokens, plugin_types, plugins, metrics, scheduler, alerts, channels)

@@ -12,25 +12,36 @@ from app.api.deps import CurrentUser, SessionDep, StateDep
 from app.core.errors import AUTH, Conflict, Forbidden, TooManyRequests, Unauthorized, responses
 from app.models import User
 from app.schemas.auth import PasswordChange, SetupRequest, SetupStatus, TokenResponse, UserOut
-from app.services.auth import login_limits, users
+from app.services.auth import login_limits, setup_code, users
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
 @router.get("/setup", response_model=SetupStatus, summary="Whether first-run setup is still open")
-async def setup_status(session: SessionDep) -> SetupStatus:
-    return SetupStatus(needs_setup=await users.user_count(session) == 0)
+async def setup_status(request: Request, state: StateDep, session: SessionDep) -> SetupStatus:
+    open_ = await users.user_count(session) == 0
+    address = client_address(request, await state.trusted_proxies.networks())
+    return SetupStatus(
+        needs_setup=open_, needs_code=open_ and setup_code.needs_code(state.settings, address)
+    )
 
 
 @router.post(
     "/setup",
     response_model=UserOut,
     status_code=201,
-    responses=responses(Conflict),
-    summary="Create the first admin (only while no user exists)",
+    responses=responses(Conflict, Forbidden),
+    summary="Create the first admin (only while no user exists; the setup code unless local)",
 )
-async def setup(body: SetupRequest, session: SessionDep) -> User:
-    return await users.setup_first_admin(session, body.username, body.password)
+async def setup(body: SetupRequest, request: Request, state: StateDep, session: SessionDep) -> User:
+    address = client_address(request, await state.trusted_proxies.networks())
+    return await users.setup_first_admin(
+        session,
+        body.username,
+        body.password,
+        authorize=lambda: setup_code.check(state.settings, address, body.setup_code),
+        done=lambda: setup_code.discard(state.settings),
+    )
 
 
 @router.post(

@@ -11,10 +11,12 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from cryptography.fernet import Fernet
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
+
+from app.core.egress import DEFAULT_DENY, parse_networks
 
 log = logging.getLogger(__name__)
 
@@ -121,6 +123,23 @@ class Settings(BaseSettings):
     notify_retry_max_seconds: float = Field(3600.0, gt=0)
     notify_timeout_seconds: float = Field(30.0, gt=0)
     notify_threads: int = Field(4, ge=1, le=64)
+
+    # --- request limits, outbound checks, first run and browser sessions (issue 23)
+    max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest request body.")
+    check_deny_networks: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_DENY)
+    )
+    check_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    setup_code: str | None = None
+    setup_allow_loopback: bool = True
+
+    @field_validator("check_deny_networks", "check_allow_networks", mode="before")
+    @classmethod
+    def _network_list(cls, value: object, info: ValidationInfo) -> object:
+        value = _csv(value)
+        if isinstance(value, list):
+            parse_networks([str(v) for v in value], str(info.field_name).upper())
+        return value
 
     @field_validator("cors_origins", "trusted_hosts", "trusted_proxies", mode="before")
     @classmethod

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.core.limits import clip
 from app.core.validation import fields_of, summary
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,7 @@ async def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
     broken = next((e for e in errors if e.get("type") == "json_invalid"), None)
     if broken is not None:
         where = (broken.get("ctx") or {}).get("error", "")
+        where = clip(str(where))
         detail = "The request body is not valid JSON" + (f" ({where})" if where else "") + "."
         return JSONResponse(error_json(InvalidInput.kind, detail), status_code=422)
     fields = fields_of(errors)
@@ -160,7 +162,12 @@ async def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
 
 
 # Kinds for the HTTP errors Starlette raises itself (unknown route, wrong method, ...).
-_HTTP_KINDS = {404: NotFound.kind, 405: "MethodNotAllowed", 401: "Unauthorized"}
+_HTTP_KINDS = {
+    404: NotFound.kind,
+    405: "MethodNotAllowed",
+    401: "Unauthorized",
+    413: "PayloadTooLarge",
+}
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

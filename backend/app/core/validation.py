@@ -5,12 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from app.core.limits import ECHO_MAX, clip
+
+# A body with thousands of wrong keys gets this many named back, not thousands.
+FIELDS_MAX = 20
 # The request part FastAPI puts first in a location; the field path starts after it.
 _PARTS = ("body", "query", "path", "header", "cookie")
 
 
 def field_path(loc: Iterable[Any]) -> str:
-    parts = [str(p) for p in loc]
+    # A dict key is user input too: a 20 MB key must not come back in full.
+    parts = [clip(str(p)) for p in loc]
     if parts and parts[0] in _PARTS:
         parts = parts[1:]
     return ".".join(parts)
@@ -77,10 +82,12 @@ def fields_of(
     props = (schema or {}).get("properties", {})
     out: dict[str, str] = {}
     for err in errors:
+        if len(out) >= FIELDS_MAX:
+            break
         path = field_path(err.get("loc", ()))
         prop = props.get(path) if path and "." not in path else None
         key = ".".join(p for p in (prefix, path) if p) or prefix or "body"
-        out.setdefault(key, sentence(err, prop))
+        out.setdefault(clip(key, 2 * ECHO_MAX), clip(sentence(err, prop), 2 * ECHO_MAX))
     return out
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -18,6 +18,8 @@ from app.models.enums import (
 from app.schemas.common import ORM, UTCTime
 
 WEEK = 7 * 86400
+LabelKey = Annotated[str, Field(min_length=1, max_length=100)]
+LabelValue = Annotated[str, Field(max_length=500)]
 
 
 class RuleCreate(BaseModel):
@@ -57,8 +59,10 @@ class RuleCreate(BaseModel):
     metric: str | None = Field(
         None, min_length=1, max_length=200, description="Sample name; required for metric rules."
     )
-    labels: dict[str, str] = Field(
-        default_factory=dict, description="Exact-match label matchers (metric rules)."
+    labels: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict,
+        max_length=50,
+        description="Exact-match label matchers (metric rules).",
     )
     op: Comparison = Comparison.GT
     threshold: float = 0.0
@@ -87,7 +91,7 @@ class RuleUpdate(BaseModel):
     description: str | None = Field(None, max_length=2000)
     plugin_id: int | None = None
     metric: str | None = Field(None, min_length=1, max_length=200)
-    labels: dict[str, str] | None = None
+    labels: dict[LabelKey, LabelValue] | None = Field(None, max_length=50)
     op: Comparison | None = None
     threshold: float | None = None
     for_seconds: int | None = Field(None, ge=0, le=WEEK)

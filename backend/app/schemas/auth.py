@@ -26,11 +26,20 @@ Password = Field(
 
 class SetupStatus(BaseModel):
     needs_setup: bool
+    needs_code: bool = Field(
+        False, description="Setup from this address needs the setup code from the server log."
+    )
 
 
 class SetupRequest(BaseModel):
     username: str = Username
     password: str = Password
+    setup_code: str | None = Field(
+        None,
+        max_length=64,
+        description="The code printed in the server log at start; not needed from the server "
+        "itself (loopback).",
+    )
 
 
 class TokenResponse(BaseModel):

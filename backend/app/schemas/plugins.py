@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from app.core.limits import human_bytes, json_size
 from app.models.enums import HealthStatus, RunStatus, SchedulerRole
 from app.schemas.common import ORM, UTCTime
+
+# A plugin config is stored and sent to every dashboard: 64 KB is far more than any type needs.
+CONFIG_MAX_BYTES = 64 * 1024
+
+
+def _config_size(value: dict[str, Any] | None) -> dict[str, Any] | None:
+    if value is not None and json_size(value) > CONFIG_MAX_BYTES:
+        raise ValueError(f"must be at most {human_bytes(CONFIG_MAX_BYTES)} as JSON")
+    return value
 
 
 class PluginTypeOut(BaseModel):
@@ -46,6 +56,8 @@ class PluginCreate(BaseModel):
     timeout_seconds: int | None = Field(None, ge=1, le=3600, description="Default: the type's.")
     enabled: bool = True
 
+    _config_limit = field_validator("config")(_config_size)
+
 
 class PluginUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -56,6 +68,8 @@ class PluginUpdate(BaseModel):
     interval_seconds: int | None = Field(None, ge=1, le=86400)
     timeout_seconds: int | None = Field(None, ge=1, le=3600)
     enabled: bool | None = None
+
+    _config_limit = field_validator("config")(_config_size)
 
 
 class HealthOut(ORM):

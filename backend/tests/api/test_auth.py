@@ -15,11 +15,17 @@ NEW_PASSWORD = "a-brand-new-password"
 
 
 async def test_setup_creates_the_first_admin_then_answers_409(client: httpx.AsyncClient) -> None:
-    assert (await client.get("/api/v1/auth/setup")).json() == {"needs_setup": True}
+    assert (await client.get("/api/v1/auth/setup")).json() == {
+        "needs_setup": True,
+        "needs_code": False,
+    }
     r = await client.post("/api/v1/auth/setup", json={"username": "owner", "password": PASSWORD})
     assert r.status_code == 201
     assert r.json()["role"] == "admin" and "password" not in r.text
-    assert (await client.get("/api/v1/auth/setup")).json() == {"needs_setup": False}
+    assert (await client.get("/api/v1/auth/setup")).json() == {
+        "needs_setup": False,
+        "needs_code": False,
+    }
     r = await client.post("/api/v1/auth/setup", json={"username": "other", "password": PASSWORD})
     assert r.status_code == 409
     assert r.json() == {
@@ -33,7 +39,10 @@ async def test_setup_creates_the_first_admin_then_answers_409(client: httpx.Asyn
 async def test_setup_refuses_short_passwords(client: httpx.AsyncClient) -> None:
     r = await client.post("/api/v1/auth/setup", json={"username": "owner", "password": "short"})
     assert r.status_code == 422
-    assert (await client.get("/api/v1/auth/setup")).json() == {"needs_setup": True}
+    assert (await client.get("/api/v1/auth/setup")).json() == {
+        "needs_setup": True,
+        "needs_code": False,
+    }
 
 
 async def test_admin_from_settings_on_a_fresh_database(database_url: str, tmp_path: Path) -> None:
@@ -49,7 +58,10 @@ async def test_admin_from_settings_on_a_fresh_database(database_url: str, tmp_pa
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
             async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-                assert (await c.get("/api/v1/auth/setup")).json() == {"needs_setup": False}
+                assert (await c.get("/api/v1/auth/setup")).json() == {
+                    "needs_setup": False,
+                    "needs_code": False,
+                }
                 h = await login(c, "root", "bootstrap-pass-1")
                 me = (await c.get("/api/v1/auth/me", headers=h)).json()
                 assert me["username"] == "root" and me["role"] == "admin"

@@ -190,7 +190,7 @@ export interface paths {
         /** Whether first-run setup is still open */
         get: operations["auth-setup_status"];
         put?: never;
-        /** Create the first admin (only while no user exists) */
+        /** Create the first admin (only while no user exists; the setup code unless local) */
         post: operations["auth-setup"];
         delete?: never;
         options?: never;
@@ -1401,6 +1401,11 @@ export interface components {
              */
             password: string;
             /**
+             * Setup Code
+             * @description The code printed in the server log at start; not needed from the server itself (loopback).
+             */
+            setup_code?: string | null;
+            /**
              * Username
              * @description Letters, digits and _ . @ -
              * @example admin
@@ -1409,6 +1414,12 @@ export interface components {
         };
         /** SetupStatus */
         SetupStatus: {
+            /**
+             * Needs Code
+             * @description Setup from this address needs the setup code from the server log.
+             * @default false
+             */
+            needs_code: boolean;
             /** Needs Setup */
             needs_setup: boolean;
         };
@@ -2436,6 +2447,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["UserOut"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description Conflict */

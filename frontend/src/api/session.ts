@@ -11,7 +11,10 @@ export const sessionKeys = {
   all: ["session"] as const,
   me: () => [...sessionKeys.all, "me"] as const,
   setup: () => [...sessionKeys.all, "setup"] as const,
+  setupInfo: () => [...sessionKeys.all, "setup-info"] as const,
 };
+
+export type SetupStatus = components["schemas"]["SetupStatus"];
 
 /** Whether first-run setup is open; null when the server answered but could not tell. */
 export async function getSetupStatus(): Promise<boolean | null> {
@@ -23,8 +26,10 @@ export async function getSetupStatus(): Promise<boolean | null> {
   }
 }
 
-export async function setup(username: string, password: string): Promise<void> {
-  await unwrap(client.POST("/api/v1/auth/setup", { body: { username, password } }));
+/** Setup from another machine needs the one-time code from the server log. */
+export async function setup(username: string, password: string, setupCode?: string): Promise<void> {
+  const body = setupCode ? { username, password, setup_code: setupCode } : { username, password };
+  await unwrap(client.POST("/api/v1/auth/setup", { body }));
 }
 
 export const login = (username: string, password: string) =>
@@ -39,5 +44,7 @@ export const login = (username: string, password: string) =>
 export const me = () => unwrap(client.GET("/api/v1/auth/me"));
 
 export const useMe = () => useQuery({ queryKey: sessionKeys.me(), queryFn: me, staleTime: 60_000 });
+export const useSetupInfo = () =>
+  useQuery({ queryKey: sessionKeys.setupInfo(), queryFn: () => unwrap(client.GET("/api/v1/auth/setup")), staleTime: 0 });
 export const useSetupStatus = () =>
   useQuery({ queryKey: sessionKeys.setup(), queryFn: getSetupStatus, retry: 1, staleTime: 0 });

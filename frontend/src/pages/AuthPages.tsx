@@ -1,7 +1,7 @@
 // First-run setup (create the admin account) and sign-in.
 import { useState, type FormEvent } from "react";
 import { useQueryClient } from "@tanstack/react-query";
-import { login, setup } from "../api/session";
+import { login, setup, useSetupInfo } from "../api/session";
 import { ApiError, errorMessage } from "../api/client";
 import { formErrors, topLevel } from "../forms/apiErrors";
 import { auth } from "../api/auth";
@@ -96,6 +96,8 @@ export function SetupPage({ onDone, onLogin }: { onDone: () => void; onLogin: ()
   const [username, setUsername] = useState("admin");
   const [password, setPassword] = useState("");
   const [confirm, setConfirm] = useState("");
+  const [code, setCode] = useState("");
+  const needsCode = useSetupInfo().data?.needs_code ?? false;
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -107,12 +109,13 @@ export function SetupPage({ onDone, onLogin }: { onDone: () => void; onLogin: ()
     if (!username.trim()) errs.username = "Choose a username.";
     if (password.length < 8) errs.password = "Use at least 8 characters.";
     if (confirm !== password) errs.confirm = "The passwords do not match.";
+    if (needsCode && !code.trim()) errs.setup_code = "Enter the setup code from the server log.";
     setErrors(errs);
     setFormError(null);
     if (Object.keys(errs).length) return;
     setBusy(true);
     try {
-      await setup(username.trim(), password);
+      await setup(username.trim(), password, needsCode ? code.trim() : undefined);
       const t = await login(username.trim(), password);
       qc.clear();
       auth.set(t.access_token);
@@ -120,6 +123,8 @@ export function SetupPage({ onDone, onLogin }: { onDone: () => void; onLogin: ()
     } catch (err) {
       if (err instanceof ApiError && err.status === 409) {
         setFormError("Setup is already done: an account exists. Sign in instead.");
+      } else if (err instanceof ApiError && err.status === 403) {
+        setErrors({ setup_code: err.message });
       } else {
         const { fields, banner } = formErrors(err, topLevel("username", "password"));
         setErrors(fields);
@@ -143,6 +148,11 @@ export function SetupPage({ onDone, onLogin }: { onDone: () => void; onLogin: ()
         <FieldShell id="setup-confirm" label="Confirm password" required error={errors.confirm}>
           <input id="setup-confirm" name="confirm" type="password" autoComplete="new-password" value={confirm} onChange={(e) => setConfirm(e.target.value)} aria-invalid={!!errors.confirm || undefined} aria-describedby={errors.confirm ? "setup-confirm-error" : undefined} />
         </FieldShell>
+        {needsCode ? (
+          <FieldShell id="setup-code" label="Setup code" required description="Printed in the server log at start: run `docker compose logs backend`, or `python -m app setup-code` on the server." error={errors.setup_code}>
+            <input id="setup-code" name="setup_code" autoComplete="one-time-code" spellCheck={false} value={code} onChange={(e) => setCode(e.target.value)} aria-invalid={!!errors.setup_code || undefined} aria-describedby={errors.setup_code ? "setup-code-help setup-code-error" : "setup-code-help"} />
+          </FieldShell>
+        ) : null}
         {formError ? (
           <p className="form-error" role="alert">
             {formError}{" "}

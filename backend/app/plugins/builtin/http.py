@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import re
 import ssl
 import time
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import httpx
 from cryptography import x509
-from pydantic import Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
+from app.core.egress import EgressDenied, guarded_transport, policy
 from app.plugins.base import Plugin, PluginConfig, Sample, SecretField
 from app.plugins.builtin._common import (
     describe_exc,
@@ -24,6 +26,17 @@ from app.plugins.builtin._common import (
 )
 
 MAX_BODY_BYTES = 5 * 1024 * 1024  # keyword search reads at most this much of the body
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+
+
+def _header_name(name: str) -> str:
+    if not _TOKEN.match(name):
+        raise ValueError("a header name holds only letters, digits and !#$%&'*+.^_`|~-")
+    return name
+
+
+HeaderName = Annotated[str, Field(min_length=1, max_length=256), AfterValidator(_header_name)]
+HeaderValue = Annotated[str, Field(max_length=4096)]
 
 
 @functools.cache
@@ -79,7 +92,7 @@ class HttpConfig(PluginConfig):
         title="Report certificate expiry",
         description="For https URLs, report the days until the server certificate expires.",
     )
-    headers: dict[str, str] = Field(
+    headers: dict[HeaderName, HeaderValue] = Field(
         {},
         title="Request headers",
         description="Extra headers to send. Put credentials in the secret fields below instead.",
@@ -115,6 +128,7 @@ class HttpConfig(PluginConfig):
             raise ValueError("only http:// and https:// URLs are allowed")
         if not parts.hostname:
             raise ValueError("the URL has no host name")
+        _never_metadata(parts.hostname)
         return v
 
     @field_validator("expected_status_codes")
@@ -136,6 +150,28 @@ class HttpConfig(PluginConfig):
         return self
 
 
+def _never_metadata(host: str) -> None:
+    """Refuse a cloud metadata name or address already when the check is saved.
+
+    The configurable ranges (CHECK_DENY_NETWORKS) are checked when the check runs, after DNS.
+    """
+    import ipaddress
+
+    from app.core.egress import METADATA_ADDRESSES
+
+    try:
+        policy().check_name(host)
+        address = ipaddress.ip_address(host.strip("[]"))
+    except EgressDenied as exc:
+        raise ValueError(str(exc).rstrip(".")) from None
+    except ValueError:
+        return
+    if address in METADATA_ADDRESSES or (
+        isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped in METADATA_ADDRESSES
+    ):
+        raise ValueError(f"{host} is a cloud metadata address; Unity never lets a check reach it")
+
+
 async def fetch_certificate_expiry(host: str, port: int, wait_seconds: float) -> datetime:
     """The peer certificate's notAfter, read over a handshake that does not verify it.
 
@@ -145,8 +181,9 @@ async def fetch_certificate_expiry(host: str, port: int, wait_seconds: float) ->
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
+    address = (await policy().resolve(host, port, wait_seconds))[0]
     _, writer = await asyncio.wait_for(
-        asyncio.open_connection(host, port, ssl=ctx, server_hostname=host), wait_seconds
+        asyncio.open_connection(address, port, ssl=ctx, server_hostname=host), wait_seconds
     )
     try:
         sslobj = writer.get_extra_info("ssl_object")
@@ -192,8 +229,11 @@ class HttpPlugin(Plugin[HttpConfig]):
         samples: list[Sample] = []
         reason: str | None = None
         final_url = httpx.URL(cfg.url)
+        verify = _tls_context(cfg.verify_tls)
         async with httpx.AsyncClient(
-            verify=_tls_context(cfg.verify_tls),
+            # Every connection, redirect hops included, is checked against the SSRF policy.
+            transport=guarded_transport(verify=verify, trust_env=False),
+            verify=verify,
             follow_redirects=cfg.follow_redirects,
             max_redirects=10,
             timeout=cfg.timeout_seconds,
@@ -214,6 +254,8 @@ class HttpPlugin(Plugin[HttpConfig]):
                     status = resp.status_code
             except httpx.TimeoutException:
                 reason = f"no response within {cfg.timeout_seconds:g} s"
+            except EgressDenied as exc:
+                reason = str(exc).rstrip(".")
             except httpx.TooManyRedirects:
                 reason = "more than 10 redirects"
             except httpx.HTTPError as exc:
@@ -246,7 +288,7 @@ class HttpPlugin(Plugin[HttpConfig]):
         port = url.port or 443
         try:
             not_after = await fetch_certificate_expiry(host, port, self.cfg.timeout_seconds)
-        except (OSError, ssl.SSLError, TimeoutError, ValueError):
+        except (OSError, ssl.SSLError, TimeoutError, ValueError, EgressDenied):
             return []  # unreachable or not TLS: already reported through `up`
         days = (not_after - datetime.now(UTC)).total_seconds() / 86400.0
         return [Sample("tls_cert_days_remaining", round(days, 3), "days")]

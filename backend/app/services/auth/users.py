@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -42,10 +43,20 @@ async def create_user(session: AsyncSession, username: str, password: str, role:
     return user
 
 
-async def setup_first_admin(session: AsyncSession, username: str, password: str) -> User:
+async def setup_first_admin(
+    session: AsyncSession,
+    username: str,
+    password: str,
+    authorize: Callable[[], None] = lambda: None,
+    done: Callable[[], None] = lambda: None,
+) -> User:
+    """The first admin; `authorize` raises if the caller may not (setup code), `done` runs after."""
     if await user_count(session):
         raise Conflict("Unity is already set up; sign in with an existing account instead.")
-    return await create_user(session, username, password, Role.ADMIN)
+    authorize()
+    user = await create_user(session, username, password, Role.ADMIN)
+    done()
+    return user
 
 
 async def login(

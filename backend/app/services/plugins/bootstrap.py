@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.models import PluginInstance
 from app.models.enums import Role
-from app.services.auth import users
+from app.services.auth import setup_code, users
 from app.services.plugins import instances
 from app.state import AppState
 
@@ -24,8 +24,10 @@ async def first_start(state: AppState) -> None:
                 session, settings.admin_username, settings.admin_password, Role.ADMIN
             )
             log.info("created admin %r from ADMIN_USERNAME/ADMIN_PASSWORD", settings.admin_username)
-        elif fresh:
-            log.info("no users yet: open the UI (or POST /api/v1/auth/setup) to create the admin")
+        if fresh and not (settings.admin_username and settings.admin_password):
+            setup_code.ensure(settings)
+        else:
+            setup_code.discard(settings)  # set up meanwhile (another replica, or the env)
         plugin_count = await session.scalar(select(func.count()).select_from(PluginInstance))
         entry = state.registry.get("system")
         if (

@@ -1,0 +1,42 @@
+import { describe, expect, it, vi } from "vitest";
+import { screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { renderApp } from "../test/render";
+import { json, mockFetch } from "../test/fakes";
+import { SetupPage } from "./AuthPages";
+
+describe("SetupPage", () => {
+  it("asks a remote browser for the setup code and sends it", async () => {
+    const { calls } = mockFetch({
+      "GET /api/v1/auth/setup": () => ({ needs_setup: true, needs_code: true }),
+      "POST /api/v1/auth/setup": (req) =>
+        req.json().then((b: { setup_code?: string }) =>
+          b.setup_code === "ABCD-EFGH-JKMN" ? json({ id: 1 }, 201) : json({ error: "Forbidden", detail: "The setup code is wrong: read it in the server log." }, 403),
+        ),
+      "POST /api/v1/auth/login": () => ({ access_token: "t", token_type: "bearer" as const, expires_in: 60 }),
+    });
+    const onDone = vi.fn();
+    renderApp(<SetupPage onDone={onDone} onLogin={() => {}} />);
+    const code = await screen.findByLabelText(/Setup code/);
+    expect(screen.getByText(/docker compose logs backend/)).toBeInTheDocument();
+    await userEvent.type(screen.getByLabelText(/^Password/), "correct-horse");
+    await userEvent.type(screen.getByLabelText(/Confirm password/), "correct-horse");
+    await userEvent.click(screen.getByRole("button", { name: /Create account/ }));
+    expect(await screen.findByText("Enter the setup code from the server log.")).toBeInTheDocument();
+    await userEvent.type(code, "WRONG");
+    await userEvent.click(screen.getByRole("button", { name: /Create account/ }));
+    expect(await screen.findByText(/The setup code is wrong/)).toBeInTheDocument();
+    await userEvent.clear(code);
+    await userEvent.type(code, "ABCD-EFGH-JKMN");
+    await userEvent.click(screen.getByRole("button", { name: /Create account/ }));
+    await waitFor(() => expect(onDone).toHaveBeenCalled());
+    expect(calls.filter((c) => c.path === "/api/v1/auth/setup" && c.method === "POST")).toHaveLength(2);
+  });
+
+  it("does not ask the server's own browser for a code", async () => {
+    mockFetch({ "GET /api/v1/auth/setup": () => ({ needs_setup: true, needs_code: false }) });
+    renderApp(<SetupPage onDone={() => {}} onLogin={() => {}} />);
+    await screen.findByLabelText(/Admin username/);
+    await waitFor(() => expect(screen.queryByLabelText(/Setup code/)).not.toBeInTheDocument());
+  });
+});
