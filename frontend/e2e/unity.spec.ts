@@ -202,7 +202,7 @@ test("alerts: a channel gets a test, a health rule fires and shows as an inciden
   await dialog.getByLabel("Apprise URL").fill(NOTIFY);
   await dialog.getByRole("button", { name: "Add channel" }).click();
   await expect(dialog).toHaveCount(0);
-  await page.getByRole("button", { name: "Send a test to E2E receiver" }).click();
+  await page.getByRole("button", { name: "Send test to E2E receiver" }).click();
   await expect(page.getByTestId("test-result")).toHaveText(/Test sent/);
   await expect.poll(async () => (await received(request)).length).toBeGreaterThan(0);
 
