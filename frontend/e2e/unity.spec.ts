@@ -129,7 +129,11 @@ test("phone width and deep links work through nginx", async ({ page, request }) 
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   expect(overflow).toBeLessThanOrEqual(1);
   await page.screenshot({ path: "test-results/dashboard-phone.png", fullPage: true });
+  // The navigation folds behind the Menu button at phone width.
+  await expect(page.getByRole("link", { name: "Settings" })).toBeHidden();
+  await page.getByRole("button", { name: "Menu" }).click();
   await page.getByRole("link", { name: "Settings" }).click();
+  await expect(page.getByRole("button", { name: "Menu" })).toHaveAttribute("aria-expanded", "false");
   await expect(page.getByTestId("server-health")).toContainText("status");
 });
 
@@ -198,7 +202,7 @@ test("alerts: a channel gets a test, a health rule fires and shows as an inciden
   await dialog.getByLabel("Apprise URL").fill(NOTIFY);
   await dialog.getByRole("button", { name: "Add channel" }).click();
   await expect(dialog).toHaveCount(0);
-  await page.getByRole("button", { name: "Send a test to E2E receiver" }).click();
+  await page.getByRole("button", { name: "Send test to E2E receiver" }).click();
   await expect(page.getByTestId("test-result")).toHaveText(/Test sent/);
   await expect.poll(async () => (await received(request)).length).toBeGreaterThan(0);
 

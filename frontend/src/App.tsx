@@ -67,9 +67,12 @@ function Routes({ user }: { user: User }) {
       </Suspense>
     );
   return (
-    <EmptyState title="Page not found" action={<Link to="/" className="btn">Go to the dashboard</Link>}>
-      There is nothing at {pathname}.
-    </EmptyState>
+    <div className="page">
+      <h1>Page not found</h1>
+      <EmptyState title="Nothing here" action={<Link to="/" className="btn">Go to the dashboard</Link>}>
+        There is nothing at {pathname}.
+      </EmptyState>
+    </div>
   );
 }
 

@@ -135,6 +135,9 @@ export function Layout({ user, children }: { user: User; children: ReactNode }) 
     { to: "/tokens", label: "API tokens", show: true },
     { to: "/settings", label: "Settings", show: true },
   ];
+  // On narrow screens the navigation folds behind a Menu button; a route change folds it again.
+  const [menu, setMenu] = useState<{ open: boolean; at: string }>({ open: false, at: pathname });
+  const menuOpen = menu.open && menu.at === pathname;
   const active = (to: string) => (to === "/" ? pathname === "/" || pathname.startsWith("/plugins") : pathname.startsWith(to));
   return (
     <div className="app">
@@ -142,12 +145,29 @@ export function Layout({ user, children }: { user: User; children: ReactNode }) 
         Skip to content
       </a>
       <header className="topbar">
-        <div className="topbar-inner">
+        <div className={menuOpen ? "topbar-inner menu-open" : "topbar-inner"}>
           <Link to="/" className="brand" aria-label="Unity dashboard">
             <Logo />
             <span>Unity</span>
           </Link>
-          <nav className="nav" aria-label="Main">
+          <button
+            type="button"
+            className="btn btn-ghost menu-toggle"
+            aria-expanded={menuOpen}
+            aria-controls="main-nav"
+            onClick={() => setMenu({ open: !menuOpen, at: pathname })}
+          >
+            <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" strokeWidth="2" strokeLinecap="round">
+              {menuOpen ? <path d="M6 6l12 12M18 6L6 18" /> : <path d="M4 7h16M4 12h16M4 17h16" />}
+            </svg>
+            Menu
+            {!menuOpen && firing ? (
+              <span className="nav-badge" aria-hidden="true">
+                {firing}
+              </span>
+            ) : null}
+          </button>
+          <nav id="main-nav" className={menuOpen ? "nav open" : "nav"} aria-label="Main">
             {nav
               .filter((n) => n.show)
               .map((n) => (
@@ -170,7 +190,7 @@ export function Layout({ user, children }: { user: User; children: ReactNode }) 
             </span>
             <button
               type="button"
-              className="btn btn-ghost btn-sm"
+              className="btn btn-ghost btn-sm sign-out"
               onClick={() => {
                 auth.set(null);
                 qc.clear();

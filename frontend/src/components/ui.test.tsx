@@ -51,6 +51,42 @@ describe("Table", () => {
     expect(headers).toEqual(["Name", "Role", "Actions"]);
     expect(table.querySelector("tbody td")).toHaveTextContent("ada");
   });
+
+  it("labels every cell with its column, so narrow screens can stack rows", async () => {
+    function Rows({ extra }: { extra: boolean }) {
+      return (
+        <>
+          <tr>
+            <td>ada</td>
+            <td>admin</td>
+            <td>
+              <button type="button">Delete</button>
+            </td>
+          </tr>
+          {extra ? (
+            <tr>
+              <td>bob</td>
+              <td>viewer</td>
+              <td />
+            </tr>
+          ) : null}
+        </>
+      );
+    }
+    const { container, rerender } = render(
+      <Table caption="Users" columns={["Name", false, "Role"]} actions>
+        <Rows extra={false} />
+      </Table>,
+    );
+    const labels = () => [...container.querySelectorAll("tbody td")].map((td) => td.getAttribute("data-label"));
+    expect(labels()).toEqual(["Name", "Role", ""]);
+    rerender(
+      <Table caption="Users" columns={["Name", false, "Role"]} actions>
+        <Rows extra />
+      </Table>,
+    );
+    expect(labels()).toEqual(["Name", "Role", "", "Name", "Role", ""]);
+  });
 });
 
 describe("Pager", () => {

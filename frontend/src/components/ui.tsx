@@ -1,5 +1,5 @@
 // Small shared pieces: health badge, loading/empty/error states, tables, pager, modal dialog, toasts.
-import { createContext, useCallback, useContext, useEffect, useId, useRef, useState, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useEffect, useId, useLayoutEffect, useRef, useState, type ReactNode } from "react";
 import type { UseQueryResult } from "@tanstack/react-query";
 import type { HealthStatus } from "../api/plugins";
 import { errorMessage } from "../api/client";
@@ -79,9 +79,23 @@ export function QueryState<T>({
   return <>{children(query.data)}</>;
 }
 
+/** Gives each body cell a `data-label` with its column's name: narrow screens show rows as stacked
+ * cards whose cells carry their own label (styles.css), so no page scrolls sideways. */
+function labelCells(table: HTMLTableElement, labels: string[]) {
+  for (const row of table.tBodies[0]?.rows ?? []) {
+    let col = 0;
+    for (const cell of row.cells) {
+      const label = labels[col] ?? "";
+      if (cell.getAttribute("data-label") !== label) cell.setAttribute("data-label", label);
+      col += cell.colSpan || 1;
+    }
+  }
+}
+
 /**
  * A data table with the page's rows: a caption for screen readers, scoped column headers (a
  * falsy entry is a column left out) and, with `actions`, a last column for per-row buttons.
+ * On narrow screens each row becomes a stacked card whose cells are labelled with their column.
  */
 export function Table({
   caption,
@@ -96,9 +110,28 @@ export function Table({
   className?: string;
   children: ReactNode;
 }) {
+  const ref = useRef<HTMLTableElement>(null);
+  const shown = columns.filter((c): c is string => Boolean(c));
+  const labels = actions ? [...shown, ""] : shown;
+  const key = labels.join("\u0000");
+  useLayoutEffect(() => {
+    const table = ref.current;
+    if (!table) return;
+    const names = key.split("\u0000");
+    labelCells(table, names);
+    // Rows rendered by their own components can change without this table re-rendering.
+    const tbody = table.tBodies[0];
+    if (!tbody || typeof MutationObserver === "undefined") return;
+    const mo = new MutationObserver(() => labelCells(table, names));
+    mo.observe(tbody, { childList: true, subtree: true });
+    return () => mo.disconnect();
+  }, [key]);
+  useLayoutEffect(() => {
+    if (ref.current) labelCells(ref.current, key.split("\u0000"));
+  });
   return (
     <div className="table-wrap">
-      <table className={className ? `table ${className}` : "table"}>
+      <table ref={ref} className={className ? `table table-stack ${className}` : "table table-stack"}>
         <caption className="sr-only">{caption}</caption>
         <thead>
           <tr>

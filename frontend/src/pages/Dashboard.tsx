@@ -122,11 +122,11 @@ const PluginCard = memo(function PluginCard({
     <article ref={cardRef} className={`card plugin-card status-${plugin.enabled ? status : "disabled"}`} data-plugin-id={plugin.id} data-health={plugin.enabled ? status : "disabled"}>
       <header className="card-head">
         <div className="card-title">
-          <h3>
+          <h2>
             <Link to={`/plugins/${plugin.id}`} className="stretched">
               {plugin.name}
             </Link>
-          </h3>
+          </h2>
           <span className="muted small">
             {type?.name ?? plugin.type} · {formatInterval(plugin.interval_seconds)}
           </span>

@@ -6,7 +6,7 @@ import { FakeWebSocket, json, mockFetch } from "../test/fakes";
 import { Dashboard } from "./Dashboard";
 import { PluginFormPage } from "./PluginForm";
 import { UsersPage } from "./Admin";
-import { LiveBanner, LiveIndicator } from "../components/Layout";
+import { Layout, LiveBanner, LiveIndicator } from "../components/Layout";
 import { healthEvent, httpType, latest, metricsEvent, plugin, queryResult, series, user } from "../test/fixtures";
 
 const admin = user(1, "admin", "admin");
@@ -207,5 +207,26 @@ describe("user form", () => {
     await waitFor(() => expect(name).toHaveAttribute("aria-invalid", "true"));
     expect(name).toHaveAccessibleDescription("Use letters, digits, dots and dashes.");
     expect(screen.getByLabelText(/^Password/)).not.toHaveAttribute("aria-invalid");
+  });
+});
+
+describe("Layout", () => {
+  it("folds the navigation behind a Menu button that closes on navigation", async () => {
+    window.history.replaceState(null, "", "/");
+    mockFetch({ "GET /api/v1/alerts/states": () => [] });
+    renderApp(
+      <Layout user={admin}>
+        <p>content</p>
+      </Layout>,
+    );
+    const menu = screen.getByRole("button", { name: "Menu" });
+    expect(menu).toHaveAttribute("aria-expanded", "false");
+    expect(menu).toHaveAttribute("aria-controls", "main-nav");
+    await userEvent.click(menu);
+    expect(menu).toHaveAttribute("aria-expanded", "true");
+    expect(document.getElementById("main-nav")).toHaveClass("open");
+    await userEvent.click(screen.getByRole("link", { name: "Settings" }));
+    expect(window.location.pathname).toBe("/settings");
+    expect(menu).toHaveAttribute("aria-expanded", "false");
   });
 });

@@ -196,8 +196,9 @@ export function ChannelsPage({ user }: { user: User }) {
                       <div className="row-actions">
                         {isAdmin ? (
                           <>
-                            <button type="button" className="btn btn-sm" onClick={() => test.send(c.id)} disabled={test.pendingId === c.id} aria-label={`Send a test to ${c.name}`}>
+                            <button type="button" className="btn btn-sm" onClick={() => test.send(c.id)} disabled={test.pendingId === c.id}>
                               {test.pendingId === c.id ? "Sending…" : "Send test"}
+                              <span className="sr-only"> to {c.name}</span>
                             </button>
                             <button type="button" className="btn btn-sm" onClick={() => setEditing(c)} aria-label={`Edit ${c.name}`}>
                               Edit

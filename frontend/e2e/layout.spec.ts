@@ -1,0 +1,119 @@
+// Every page, signed out and in, at phone widths (360, 390) and desktop (1440), light and dark:
+// nothing scrolls sideways, axe-core finds no serious or critical WCAG A/AA violation, there is
+// one h1 and headings do not skip levels, and at phone width controls are at least 44 px.
+import { expect, test, type Page } from "@playwright/test";
+import { adminToken, axeViolations, headingProblems, horizontalOverflow, setScheme, smallTargets, TARGET, useToken } from "./helpers";
+
+const WIDTHS = [360, 390, 1440] as const;
+const SCHEMES = ["light", "dark"] as const;
+const NOTIFY = process.env.E2E_NOTIFY_URL ?? "json://127.0.0.1:9/notify";
+
+let token = "";
+const ids: Record<string, number> = {};
+
+test.beforeAll(async ({ request }) => {
+  token = await adminToken(request);
+  const headers = { Authorization: `Bearer ${token}` };
+  // A failed test restarts the worker and so this hook: seed once, then find what was seeded.
+  const existing = (await (await request.get("/api/v1/plugins", { headers })).json()) as { id: number; name: string }[];
+  const seeded = existing.find((p) => p.name === "Layout web check");
+  if (seeded) {
+    ids.ok = seeded.id;
+    ids.bad = existing.find((p) => p.name === "Layout broken check")!.id;
+    const channels = (await (await request.get("/api/v1/channels", { headers })).json()) as { id: number; name: string }[];
+    ids.channel = channels.find((c) => c.name === "Layout receiver")!.id;
+    return;
+  }
+  const post = async (path: string, data: object) => {
+    const r = await request.post(path, { headers, data });
+    expect(r.status(), `${path}: ${await r.text()}`).toBeLessThan(300);
+    return (await r.json()) as { id: number };
+  };
+  ids.ok = (await post("/api/v1/plugins", { name: "Layout web check", type: "http", config: { url: TARGET }, interval_seconds: 5 })).id;
+  // Nothing listens on port 9: this one never succeeds.
+  ids.bad = (await post("/api/v1/plugins", { name: "Layout broken check", type: "http", config: { url: "http://127.0.0.1:9/" }, interval_seconds: 3600, timeout_seconds: 2 })).id;
+  await request.post(`/api/v1/plugins/${ids.ok}/run`, { headers });
+  await request.post(`/api/v1/plugins/${ids.bad}/run`, { headers });
+  ids.channel = (await post("/api/v1/channels", { name: "Layout receiver", url: NOTIFY })).id;
+  ids.rule = (await post("/api/v1/alerts/rules", { name: "Layout check down", kind: "health", plugin_id: ids.bad, severity: "critical", channel_ids: [ids.channel] })).id;
+  const now = Date.now();
+  await post("/api/v1/alerts/silences", { plugin_id: ids.ok, starts_at: new Date(now).toISOString(), ends_at: new Date(now + 3600_000).toISOString(), comment: "Router firmware upgrade" });
+  await post("/api/v1/tokens", { name: "Layout script" });
+});
+
+const PAGES: { name: string; path: () => string; ready?: (page: Page) => Promise<void> }[] = [
+  { name: "dashboard", path: () => "/", ready: (p) => expect(p.locator("article.plugin-card").first()).toBeVisible() },
+  { name: "plugin detail", path: () => `/plugins/${ids.ok}`, ready: (p) => expect(p.locator("table.table tbody tr").first()).toBeVisible() },
+  { name: "failing plugin", path: () => `/plugins/${ids.bad}`, ready: (p) => expect(p.locator("table.table tbody tr").first()).toBeVisible() },
+  { name: "plugin types", path: () => "/plugins/new" },
+  { name: "add plugin", path: () => "/plugins/new?type=http", ready: (p) => expect(p.getByRole("button", { name: "Add plugin" })).toBeVisible() },
+  { name: "edit plugin", path: () => `/plugins/${ids.ok}/edit`, ready: (p) => expect(p.getByRole("button", { name: /Save/ })).toBeVisible() },
+  { name: "incidents", path: () => "/alerts" },
+  { name: "rules", path: () => "/alerts/rules", ready: (p) => expect(p.locator("tr[data-rule]").first()).toBeVisible() },
+  { name: "add rule", path: () => "/alerts/rules/new", ready: (p) => expect(p.getByRole("button", { name: "Add rule" })).toBeVisible() },
+  { name: "silences", path: () => "/alerts/silences", ready: (p) => expect(p.locator("tr[data-silence]").first()).toBeVisible() },
+  { name: "channels", path: () => "/alerts/channels", ready: (p) => expect(p.locator("tr[data-channel]").first()).toBeVisible() },
+  { name: "channel log", path: () => `/alerts/channels/${ids.channel}` },
+  { name: "users", path: () => "/users", ready: (p) => expect(p.locator("table.table tbody tr").first()).toBeVisible() },
+  { name: "tokens", path: () => "/tokens", ready: (p) => expect(p.locator("table.table tbody tr").first()).toBeVisible() },
+  { name: "settings", path: () => "/settings", ready: (p) => expect(p.getByTestId("server-health")).toBeVisible() },
+  { name: "not found", path: () => "/no/such/page" },
+];
+
+async function settle(page: Page) {
+  await expect(page.locator("h1").first()).toBeVisible();
+  await expect(page.locator(".state-loading")).toHaveCount(0);
+  // Let fonts, charts and transitions finish before measuring.
+  await page.evaluate(() => document.fonts.ready.then(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))));
+}
+
+async function checkEverywhere(page: Page, path: string, ready?: (page: Page) => Promise<void>) {
+  const failures: string[] = [];
+  for (const width of WIDTHS) {
+    await page.setViewportSize({ width, height: width < 500 ? 844 : 900 });
+    await page.goto(path);
+    for (const scheme of SCHEMES) {
+      await setScheme(page, scheme);
+      if (ready) await ready(page);
+      await settle(page);
+      const where = `${path} @${width}px ${scheme}`;
+      const o = await horizontalOverflow(page);
+      if (o.px > 1) failures.push(`${where}: scrolls sideways by ${o.px}px: ${o.culprits.join(", ")}`);
+      for (const v of await axeViolations(page)) failures.push(`${where}: axe ${v.impact} ${v.id} (${v.help}):\n    ${v.nodes.join("\n    ")}`);
+      if (scheme === "light") {
+        for (const h of await headingProblems(page)) failures.push(`${where}: headings: ${h}`);
+        if (width < 500) for (const s of await smallTargets(page)) failures.push(`${where}: small target ${s}`);
+      }
+    }
+  }
+  expect(failures, failures.join("\n")).toEqual([]);
+}
+
+test("sign-in page", async ({ page }) => {
+  await useToken(page, null);
+  await checkEverywhere(page, "/", (p) => expect(p.getByRole("heading", { name: "Sign in" })).toBeVisible());
+});
+
+for (const p of PAGES) {
+  test(`${p.name} page`, async ({ page }) => {
+    await useToken(page, token);
+    await checkEverywhere(page, p.path(), p.ready);
+  });
+}
+
+test("the phone menu opens, lists every section and closes on navigation", async ({ page }) => {
+  await useToken(page, token);
+  await page.setViewportSize({ width: 360, height: 780 });
+  await page.goto("/");
+  const menu = page.getByRole("button", { name: "Menu" });
+  await expect(menu).toHaveAttribute("aria-expanded", "false");
+  await expect(page.getByRole("navigation", { name: "Main" })).toBeHidden();
+  await menu.click();
+  const nav = page.getByRole("navigation", { name: "Main" });
+  for (const name of ["Dashboard", "Alerts", "Users", "API tokens", "Settings"]) await expect(nav.getByRole("link", { name })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Sign out" })).toBeVisible();
+  expect((await horizontalOverflow(page)).px).toBeLessThanOrEqual(1);
+  await nav.getByRole("link", { name: "API tokens" }).click();
+  await expect(page.getByRole("heading", { name: "API tokens", level: 1 })).toBeVisible();
+  await expect(menu).toHaveAttribute("aria-expanded", "false");
+});
