@@ -21,6 +21,7 @@ from app.api import (
     plugin_types,
     plugins,
     prometheus,
+    push,
     scheduler,
     tokens,
     users,
@@ -45,6 +46,7 @@ from app.services.metrics.reader import MetricsReader
 from app.services.metrics.writer import MetricsWriter
 from app.services.notify.notifier import Notifier
 from app.services.plugins import bootstrap
+from app.services.plugins.push import PushGate
 from app.services.plugins.recorder import RunRecorder
 from app.services.plugins.scheduler import PluginScheduler
 from app.state import AppState
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             alerts=alert_service,
             principals=Principals(),
             reader=reader,
+            push=PushGate(db, settings, writer, sched),
         )
         # Any commit that changes a user or revokes an API token ends cached sign-ins.
         db.after_commit_changing(state.principals.clear, changed=(User,), deleted=(ApiToken,))
@@ -114,6 +117,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             yield
         finally:
             log.info("Unity stopping")
+            await state.push.stop()
             await sched.stop()
             await recorder.stop(settings.shutdown_timeout_seconds / 2)
             await writer.stop(settings.shutdown_timeout_seconds)
@@ -148,6 +152,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     routers = (auth, users, tokens, plugin_types, plugins, metrics, scheduler, alerts, channels)
     for module in routers:
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(push.admin_router, prefix="/api/v1")
+    app.include_router(push.router, prefix="/api/v1")  # no login: the token is the credential
     app.include_router(ws.router)
     mount_spa(app, settings.frontend_dist)
     return app

@@ -18,6 +18,7 @@ from app.services.live.hub import Hub
 from app.services.metrics.maintenance import StorageMaintenance
 from app.services.metrics.reader import MetricsReader
 from app.services.metrics.writer import MetricsWriter
+from app.services.plugins.push import PushGate
 from app.services.plugins.recorder import RunRecorder
 from app.services.plugins.scheduler import PluginScheduler
 
@@ -39,4 +40,5 @@ class AppState:
     alerts: AlertService
     principals: Principals
     reader: MetricsReader
+    push: PushGate
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))

@@ -102,6 +102,11 @@ class Settings(BaseSettings):
     notify_timeout_seconds: float = Field(30.0, gt=0)
     notify_threads: int = Field(4, ge=1, le=64)
 
+    # --- uptime, push (heartbeat) monitors and maintenance windows
+    push_rate_per_minute: int = Field(60, ge=1)  # calls per push token
+    push_rate_per_minute_ip: int = Field(300, ge=1)  # calls per client address, any token
+    uptime_rollup_seconds: int = Field(60, ge=10, le=3600)
+
     @field_validator("cors_origins", "trusted_hosts", "trusted_proxies", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:

@@ -86,3 +86,10 @@ class NotifyType(StrEnum):
     SUCCESS = "success"
     WARNING = "warning"
     FAILURE = "failure"
+
+
+class PushStatus(StrEnum):
+    """What a push monitor's caller reports (Uptime Kuma's `status=` values)."""
+
+    UP = "up"
+    DOWN = "down"
