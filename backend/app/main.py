@@ -17,6 +17,7 @@ from app.api import (
     auth,
     channels,
     health,
+    maintenance,
     metrics,
     plugin_types,
     plugins,
@@ -152,6 +153,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     routers = (auth, users, tokens, plugin_types, plugins, metrics, scheduler, alerts, channels)
     for module in routers:
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(maintenance.router, prefix="/api/v1")
     app.include_router(push.admin_router, prefix="/api/v1")
     app.include_router(push.router, prefix="/api/v1")  # no login: the token is the credential
     app.include_router(ws.router)

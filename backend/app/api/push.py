@@ -44,11 +44,29 @@ async def _samples(request: Request) -> list[Sample]:
     return svc.parse_samples(parsed)
 
 
-@router.api_route(
+PUSH_ERRORS = responses(NotFound, TooManyRequests, InvalidInput, PayloadTooLarge)
+Msg = Annotated[str | None, Query(max_length=2000, description="A note, e.g. an error line.")]
+Ping = Annotated[float | None, Query(ge=0, le=86_400_000, description="A duration in ms.")]
+
+
+async def _receive(
+    state: StateDep,
+    request: Request,
+    token: str,
+    status: PushStatus,
+    msg: str | None,
+    ping: float | None,
+    samples: list[Sample],
+) -> PushOk:
+    address = client_address(request, await state.trusted_proxies.networks())
+    await state.push.receive(token, address, status, msg, ping, samples)
+    return PushOk()
+
+
+@router.get(
     "/{token}",
-    methods=["GET", "POST"],
     response_model=PushOk,
-    responses=responses(NotFound, TooManyRequests, InvalidInput, PayloadTooLarge),
+    responses=PUSH_ERRORS,
     summary="Report a heartbeat (Uptime Kuma compatible: status, msg, ping)",
 )
 async def push(
@@ -56,13 +74,27 @@ async def push(
     request: Request,
     state: StateDep,
     status: PushStatus = PushStatus.UP,
-    msg: Annotated[str | None, Query(max_length=2000)] = None,
-    ping: Annotated[float | None, Query(ge=0, le=86_400_000)] = None,
+    msg: Msg = None,
+    ping: Ping = None,
 ) -> PushOk:
-    samples = await _samples(request) if request.method == "POST" else []
-    address = client_address(request, await state.trusted_proxies.networks())
-    await state.push.receive(token, address, status, msg, ping, samples)
-    return PushOk()
+    return await _receive(state, request, token, status, msg, ping, [])
+
+
+@router.post(
+    "/{token}",
+    response_model=PushOk,
+    responses=PUSH_ERRORS,
+    summary="Report a heartbeat, optionally with samples in a JSON body",
+)
+async def push_with_samples(
+    token: str,
+    request: Request,
+    state: StateDep,
+    status: PushStatus = PushStatus.UP,
+    msg: Msg = None,
+    ping: Ping = None,
+) -> PushOk:
+    return await _receive(state, request, token, status, msg, ping, await _samples(request))
 
 
 @admin_router.get(

@@ -93,3 +93,9 @@ class PushStatus(StrEnum):
 
     UP = "up"
     DOWN = "down"
+
+
+class MaintenanceKind(StrEnum):
+    ONCE = "once"  # starts_at .. ends_at
+    WEEKLY = "weekly"  # chosen weekdays at a local time, for a duration
+    CRON = "cron"  # a crontab expression in the window's time zone, for a duration
