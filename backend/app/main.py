@@ -18,10 +18,12 @@ from app.api import (
     auth,
     channels,
     health,
+    maintenance,
     metrics,
     plugin_types,
     plugins,
     prometheus,
+    push,
     scheduler,
     tokens,
     users,
@@ -49,6 +51,7 @@ from app.services.metrics.reader import MetricsReader
 from app.services.metrics.writer import MetricsWriter
 from app.services.notify.notifier import Notifier
 from app.services.plugins import bootstrap
+from app.services.plugins.push import PushGate
 from app.services.plugins.recorder import RunRecorder
 from app.services.plugins.scheduler import PluginScheduler
 from app.services.replica.probe import DatabaseProbe
@@ -107,6 +110,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             principals=Principals(),
             reader=reader,
             probe=DatabaseProbe(db, settings.db_probe_seconds),
+            push=PushGate(db, settings, writer, sched),
         )
         # Any commit that changes a user or revokes an API token ends cached sign-ins.
         db.after_commit_changing(state.principals.clear, changed=(User,), deleted=(ApiToken,))
@@ -127,6 +131,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             yield
         finally:
             log.info("Unity stopping")
+            await state.push.stop()
             await sched.stop()
             await recorder.stop(settings.shutdown_timeout_seconds / 2)
             await writer.stop(settings.shutdown_timeout_seconds)
@@ -169,6 +174,9 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     routers = (auth, users, tokens, plugin_types, plugins, metrics, scheduler, alerts, channels)
     for module in routers:
         app.include_router(module.router, prefix="/api/v1")
+    app.include_router(maintenance.router, prefix="/api/v1")
+    app.include_router(push.admin_router, prefix="/api/v1")
+    app.include_router(push.router, prefix="/api/v1")  # no login: the token is the credential
     app.include_router(ws.router)
     mount_spa(app, settings.frontend_dist)
     return app

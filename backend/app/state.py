@@ -18,6 +18,7 @@ from app.services.live.hub import Hub
 from app.services.metrics.maintenance import StorageMaintenance
 from app.services.metrics.reader import MetricsReader
 from app.services.metrics.writer import MetricsWriter
+from app.services.plugins.push import PushGate
 from app.services.plugins.recorder import RunRecorder
 from app.services.plugins.scheduler import PluginScheduler
 from app.services.replica.probe import DatabaseProbe
@@ -41,4 +42,5 @@ class AppState:
     principals: Principals
     reader: MetricsReader
     probe: DatabaseProbe
+    push: PushGate
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))

@@ -141,6 +141,11 @@ class Settings(BaseSettings):
             parse_networks([str(v) for v in value], str(info.field_name).upper())
         return value
 
+    # --- uptime, push (heartbeat) monitors and maintenance windows
+    push_rate_per_minute: int = Field(60, ge=1)  # calls per push token
+    push_rate_per_minute_ip: int = Field(300, ge=1)  # calls per client address, any token
+    uptime_rollup_seconds: int = Field(60, ge=10, le=3600)
+
     @field_validator("cors_origins", "trusted_hosts", "trusted_proxies", mode="before")
     @classmethod
     def _split_csv(cls, value: object) -> object:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -49,6 +50,29 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(doc, default=str)
 
 
+PUSH_TOKEN_PATH = re.compile(r"(/api/v1/push/)[^/?\s\"]+")
+
+
+def mask_token_paths(text: str) -> str:
+    """Replace every push token inside a logged path with '***'."""
+    return PUSH_TOKEN_PATH.sub(r"\1***", text)
+
+
+class MaskPushTokens(logging.Filter):
+    """Access log lines show /api/v1/push/*** instead of the secret in the path."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and any(
+            isinstance(a, str) and "/push/" in a for a in record.args
+        ):
+            record.args = tuple(
+                mask_token_paths(a) if isinstance(a, str) else a for a in record.args
+            )
+        elif isinstance(record.msg, str) and "/push/" in record.msg:
+            record.msg = mask_token_paths(record.msg)
+        return True
+
+
 def setup_logging(level: str = "info", fmt: str = "text") -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
@@ -62,3 +86,6 @@ def setup_logging(level: str = "info", fmt: str = "text") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, MaskPushTokens) for f in access.filters):
+        access.addFilter(MaskPushTokens())

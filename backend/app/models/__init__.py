@@ -11,6 +11,13 @@ from app.models.alert import (
 from app.models.base import Base
 from app.models.metrics import Rollup1h, Rollup1m, RollupState, Sample, Series
 from app.models.plugin import PluginHealth, PluginInstance, PluginRun
+from app.models.uptime import (
+    MaintenanceWindow,
+    PushMonitor,
+    UptimeCursor,
+    UptimeDaily,
+    UptimeHourly,
+)
 from app.models.user import ApiToken, User
 
 __all__ = [
@@ -20,15 +27,20 @@ __all__ = [
     "AlertState",
     "ApiToken",
     "Base",
+    "MaintenanceWindow",
     "NotificationChannel",
     "NotificationDelivery",
     "PluginHealth",
     "PluginInstance",
     "PluginRun",
+    "PushMonitor",
     "Rollup1h",
     "Rollup1m",
     "RollupState",
     "Sample",
     "Series",
+    "UptimeCursor",
+    "UptimeDaily",
+    "UptimeHourly",
     "User",
 ]

@@ -86,3 +86,16 @@ class NotifyType(StrEnum):
     SUCCESS = "success"
     WARNING = "warning"
     FAILURE = "failure"
+
+
+class PushStatus(StrEnum):
+    """What a push monitor's caller reports (Uptime Kuma's `status=` values)."""
+
+    UP = "up"
+    DOWN = "down"
+
+
+class MaintenanceKind(StrEnum):
+    ONCE = "once"  # starts_at .. ends_at
+    WEEKLY = "weekly"  # chosen weekdays at a local time, for a duration
+    CRON = "cron"  # a crontab expression in the window's time zone, for a duration

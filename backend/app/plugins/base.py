@@ -6,7 +6,7 @@ import asyncio
 import builtins
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,17 +56,22 @@ def SecretField(default: Any = None, **kwargs: Any) -> Any:
 
 
 class PluginContext:
-    """What the engine lends a plugin instance: identity, data dir and a bounded thread pool."""
+    """What the engine lends a plugin instance: identity, data dir and a bounded thread pool.
+
+    `heartbeat` reads the last call a push (heartbeat) monitor received; only `push` uses it.
+    """
 
     def __init__(
         self,
         plugin_id: int | None = None,
         data_dir: Path | None = None,
         executor: ThreadPoolExecutor | None = None,
+        heartbeat: Callable[[], Awaitable[Any]] | None = None,
     ) -> None:
         self.plugin_id = plugin_id
         self.data_dir = data_dir or Path("data")
         self._executor = executor
+        self.heartbeat = heartbeat
 
     async def run_blocking(self, func: Callable[..., T], *args: Any) -> T:
         """Run blocking code (psutil, sockets, subprocess) off the event loop."""
@@ -92,6 +97,9 @@ class Plugin(ABC, Generic[C]):
     Config: ClassVar[builtins.type[PluginConfig]] = PluginConfig
     default_interval_seconds: ClassVar[int] = 60
     default_timeout_seconds: ClassVar[int] = 30
+    # Failed runs before health says down; None: HEALTH_DOWN_AFTER. A push monitor's run
+    # fails only after interval + grace have passed, so one failure is already the outage.
+    failures_until_down: ClassVar[int | None] = None
 
     config: C
 

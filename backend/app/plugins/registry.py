@@ -29,6 +29,7 @@ BUILTIN_MODULES = (
     "smart",
     "snmp",
     "storage_pools",
+    "push",
 )
 
 

@@ -21,6 +21,7 @@ EXPECTED_SECRETS = {
     "smart": {"password", "private_key", "private_key_passphrase"},
     "snmp": {"community", "auth_key", "priv_key"},
     "storage_pools": {"password", "private_key", "private_key_passphrase"},
+    "push": set(),
 }
 
 

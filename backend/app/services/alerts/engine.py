@@ -35,6 +35,7 @@ from app.models import (
     NotificationChannel,
     PluginInstance,
 )
+from app.services.alerts import maintenance
 from app.services.alerts import observations as observations_of
 from app.services.alerts.messages import message, summary
 from app.services.alerts.observations import Observation
@@ -224,6 +225,10 @@ class AlertService:
             await session.get(PluginInstance, st.plugin_id) if st.plugin_id is not None else None
         )
         silence = await active_silence(session, now, st.plugin_id, rule.id)
+        # Planned maintenance mutes like a silence does (it is also left out of uptime).
+        muted = silence is not None or (
+            await maintenance.active_window(session, now, st.plugin_id) is not None
+        )
         incident = AlertIncident(
             rule_id=rule.id,
             rule_name=rule.name,
@@ -240,9 +245,9 @@ class AlertService:
             fired_at=now,
             value=st.value,
             last_value=st.value,
-            silenced=silence is not None,
+            silenced=muted,
             silence_id=silence.id if silence else None,
-            notified=silence is None,
+            notified=not muted,
         )
         incident.summary = summary(incident)
         session.add(incident)
@@ -371,7 +376,9 @@ class AlertService:
         )
         for incident in held:
             rule_id = incident.rule_id
-            if await active_silence(session, now, incident.plugin_id, rule_id) is None:
+            if await active_silence(session, now, incident.plugin_id, rule_id) is None and (
+                await maintenance.active_window(session, now, incident.plugin_id) is None
+            ):
                 incident.notified = True
                 await self._enqueue(session, incident, "firing", now)
 

@@ -99,9 +99,15 @@ class RunRecord:
 
 
 def next_health(
-    health: Health, ok: bool, error: str | None, now: datetime, settings: Settings
+    health: Health,
+    ok: bool,
+    error: str | None,
+    now: datetime,
+    settings: Settings,
+    down_after: int | None = None,
 ) -> bool:
     """Apply one run's outcome; True when the status changed."""
+    down_after = down_after or settings.health_down_after
     before = health.status
     health.last_run_at = now
     if ok:
@@ -111,7 +117,7 @@ def next_health(
     else:
         health.consecutive_failures += 1
         health.last_error = error
-        if health.consecutive_failures >= settings.health_down_after:
+        if health.consecutive_failures >= down_after:
             health.status = HealthStatus.DOWN
         elif health.consecutive_failures >= settings.health_degraded_after:
             health.status = HealthStatus.DEGRADED
@@ -237,6 +243,7 @@ class RunRecorder:
         samples: int,
         finished: datetime,
         duration_ms: float,
+        down_after: int | None = None,
     ) -> None:
         """Queue the outcome and apply it to the plugin's health (saved with the next batch)."""
         record.status, record.error, record.sample_count = status, error, samples
@@ -245,7 +252,8 @@ class RunRecorder:
         # while the health is read below, must never find it in neither and go to sleep.
         if status != RunStatus.INTERRUPTED:
             health = await self._health_of(record.plugin_id)
-            if next_health(health, status == RunStatus.SUCCESS, error, finished, self.settings):
+            ok = status == RunStatus.SUCCESS
+            if next_health(health, ok, error, finished, self.settings, down_after):
                 self._status_changed.add(record.plugin_id)
             self._changed[record.plugin_id] = health
         if len(self._finished) >= MAX_PENDING:
@@ -291,6 +299,8 @@ class RunRecorder:
                         self._wake.wait(), until_next(FLUSH_SECONDS, FLUSH_PHASE)
                     )
             else:  # nothing running, nothing to save: sleep until a run begins
+                if self._stopping:  # stop() woke a pass that saved the last records
+                    return
                 self._asleep = True
                 await self._wake.wait()
                 self._asleep = False

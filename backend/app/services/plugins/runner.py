@@ -213,7 +213,9 @@ async def execute(
     finished = datetime.now(UTC)
     duration = (time.perf_counter() - t0) * 1000
     batch = writer.submit(plugin_id, started, samples)
-    await recorder.finish(record, status, error, len(samples), finished, duration)
+    await recorder.finish(
+        record, status, error, len(samples), finished, duration, plugin.failures_until_down
+    )
     if trigger == "manual":
         # Whoever pressed "run now" expects the run, its health and its data to be readable
         # when the answer comes.

@@ -22,7 +22,7 @@ from app.plugins.base import Plugin, PluginContext
 from app.plugins.registry import PluginRegistry
 from app.services.metrics.prometheus import percentile
 from app.services.metrics.writer import MetricsWriter
-from app.services.plugins import runner
+from app.services.plugins import push, runner
 from app.services.plugins.instances import materialize
 from app.services.plugins.leader import LeaderElection
 from app.services.plugins.recorder import INTERRUPTED, RunRecorder
@@ -396,7 +396,12 @@ class PluginScheduler:
         if entry is None or entry.cls is None:
             raise LookupError(f"plugin type {plugin.type!r} is not installed")
         config = materialize(entry, plugin, self.box)
-        ctx = PluginContext(plugin.id, self.settings.data_dir, self.executor)
+        ctx = PluginContext(
+            plugin.id,
+            self.settings.data_dir,
+            self.executor,
+            heartbeat=push.heartbeat_reader(self.db, plugin.id) if plugin.type == "push" else None,
+        )
         impl = entry.cls(config, ctx)
         if cached:
             await self._close_impl(plugin.id, cached[1])

@@ -1,0 +1,109 @@
+"""/api/v1/maintenance: planned-work windows that mute notifications and are left out of uptime."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
+from app.core.errors import ADMIN, AUTH, InvalidInput, NotFound, responses
+from app.models import MaintenanceWindow
+from app.schemas.maintenance import MaintenanceCreate, MaintenanceOut, MaintenanceUpdate
+from app.services.alerts import maintenance as svc
+from app.state import AppState
+
+router = APIRouter(prefix="/maintenance", tags=["maintenance"])
+
+
+def _out(unity: AppState, window: MaintenanceWindow) -> MaintenanceOut:
+    now = unity.alerts.clock()
+    out = MaintenanceOut.model_validate(window)
+    out.active = svc.is_active(window, now)
+    out.next_start = svc.next_start(window, now)
+    return out
+
+
+@router.get(
+    "",
+    response_model=list[MaintenanceOut],
+    responses=responses(*AUTH),
+    summary="Maintenance windows, newest first",
+)
+async def list_maintenance(
+    unity: StateDep,
+    user: CurrentUser,
+    session: SessionDep,
+    active: Annotated[bool, Query(description="Only the ones in progress now")] = False,
+) -> list[MaintenanceOut]:
+    out = [_out(unity, w) for w in await svc.list_windows(session)]
+    return [w for w in out if w.active] if active else out
+
+
+@router.post(
+    "",
+    response_model=MaintenanceOut,
+    status_code=201,
+    responses=responses(*ADMIN, InvalidInput),
+    summary="Plan a one-off, weekly or cron maintenance window",
+)
+async def create_maintenance(
+    body: MaintenanceCreate, unity: StateDep, admin: AdminUser, session: SessionDep
+) -> MaintenanceOut:
+    window = await svc.create_window(
+        session, body.model_dump(), admin.username, unity.alerts.clock()
+    )
+    return _out(unity, window)
+
+
+@router.get(
+    "/{window_id}",
+    response_model=MaintenanceOut,
+    responses=responses(*AUTH, NotFound),
+    summary="One maintenance window",
+)
+async def get_maintenance(
+    window_id: int, unity: StateDep, user: CurrentUser, session: SessionDep
+) -> MaintenanceOut:
+    return _out(unity, await svc.get_window(session, window_id))
+
+
+@router.patch(
+    "/{window_id}",
+    response_model=MaintenanceOut,
+    responses=responses(*ADMIN, NotFound, InvalidInput),
+    summary="Change a maintenance window",
+)
+async def update_maintenance(
+    window_id: int,
+    body: MaintenanceUpdate,
+    unity: StateDep,
+    admin: AdminUser,
+    session: SessionDep,
+) -> MaintenanceOut:
+    window = await svc.get_window(session, window_id)
+    changes = body.model_dump(exclude_unset=True)
+    return _out(unity, await svc.update_window(session, window, changes))
+
+
+@router.post(
+    "/{window_id}/end",
+    response_model=MaintenanceOut,
+    responses=responses(*ADMIN, NotFound),
+    summary="End a window now (a recurring one stops recurring)",
+)
+async def end_maintenance(
+    window_id: int, unity: StateDep, admin: AdminUser, session: SessionDep
+) -> MaintenanceOut:
+    window = await svc.get_window(session, window_id)
+    return _out(unity, await svc.end_window(session, window, unity.alerts.clock()))
+
+
+@router.delete(
+    "/{window_id}",
+    status_code=204,
+    responses=responses(*ADMIN, NotFound),
+    summary="Delete a maintenance window (its past minutes stay maintenance in uptime)",
+)
+async def delete_maintenance(window_id: int, admin: AdminUser, session: SessionDep) -> None:
+    await svc.delete_window(session, await svc.get_window(session, window_id))

@@ -1,0 +1,24 @@
+"""Push (heartbeat) monitors on the wire: the answer to a call and the admin's token view."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from app.schemas.common import UTCTime
+
+
+class PushOk(BaseModel):
+    ok: bool = True
+
+
+class PushTokenOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    plugin_id: int
+    token: str = Field(description="The secret; anyone holding it can report for this plugin.")
+    url_path: str = Field(description="Append to Unity's base URL, e.g. http://unity:8000.")
+    rotated_at: UTCTime
+    last_push_at: UTCTime | None
+    last_status: str | None
+    last_msg: str | None
+    push_count: int
