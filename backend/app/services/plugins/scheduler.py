@@ -18,7 +18,7 @@ from app.core.security import SecretBox
 from app.db.session import Database
 from app.models import PluginInstance
 from app.models.enums import RunStatus, SchedulerRole
-from app.plugins.base import Plugin, PluginContext
+from app.plugins.base import HostPaths, Plugin, PluginContext
 from app.plugins.registry import PluginRegistry
 from app.services.metrics.prometheus import percentile
 from app.services.metrics.writer import MetricsWriter
@@ -396,7 +396,8 @@ class PluginScheduler:
         if entry is None or entry.cls is None:
             raise LookupError(f"plugin type {plugin.type!r} is not installed")
         config = materialize(entry, plugin, self.box)
-        ctx = PluginContext(plugin.id, self.settings.data_dir, self.executor)
+        host = HostPaths(self.settings.host_proc, self.settings.host_root)
+        ctx = PluginContext(plugin.id, self.settings.data_dir, self.executor, host)
         impl = entry.cls(config, ctx)
         if cached:
             await self._close_impl(plugin.id, cached[1])
