@@ -7,8 +7,13 @@
 #     parent belongs to a user (the dev stack mounts your ./backend at /app), to that user;
 #   - a dir owned by some other uid (e.g. your own user, from `make run`) is left alone and the
 #     app runs as that uid instead, so the host keeps owning its files;
-# then setpriv (util-linux, no gosu/su-exec needed) switches uid/gid, clears supplementary groups
-# and sets no_new_privs. Started with `--user`/`user:` (non-root), the command runs unchanged.
+# then setpriv (util-linux, no gosu/su-exec needed) switches uid/gid, sets the supplementary groups
+# to just the Docker socket's group (below) and sets no_new_privs. Started with `--user`/`user:`
+# (non-root), the command runs unchanged (give it the socket's group with `group_add:`).
+#
+# The Docker socket (compose mounts it at /var/run/docker.sock; UNITY_DOCKER_SOCKET moves it) is
+# owned by the host's `docker` group, whose gid differs from host to host: the app user gets that
+# gid, found at start. A socket owned by group root is left alone: that would hand the app gid 0.
 set -eu
 data="${DATA_DIR:-/app/data}"
 app_uid="${APP_UID:-10001}"
@@ -32,5 +37,16 @@ fi
 uid=$(stat -c %u "$data")
 gid=$(stat -c %g "$data")
 [ "$gid" != 0 ] || gid="$app_uid"
+
+groups="--clear-groups"
+sock="${UNITY_DOCKER_SOCKET:-/var/run/docker.sock}"
+if [ -S "$sock" ]; then
+    sock_gid=$(stat -c %g "$sock")
+    if [ "$sock_gid" = 0 ]; then
+        echo "unity: $sock belongs to group root, so the docker plugin cannot read it; on the host give it a group (e.g. sudo chgrp docker $sock) or remove the socket mount" >&2
+    elif [ "$sock_gid" != "$gid" ]; then
+        groups="--groups=$sock_gid"
+    fi
+fi
 export HOME=/app
-exec setpriv --reuid="$uid" --regid="$gid" --clear-groups --no-new-privs -- "$@"
+exec setpriv --reuid="$uid" --regid="$gid" "$groups" --no-new-privs -- "$@"

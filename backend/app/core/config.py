@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     create_default_plugin: bool = True
     leader_retry_seconds: float = Field(2.0, gt=0)
 
+    # --- the measured host, seen from a container (issue 21): where its /proc and / are mounted
+    host_proc: Path = Path("/proc")
+    host_root: Path = Path("/")
+
     # --- metrics writer and storage
     writer_batch_size: int = Field(5000, ge=1)
     writer_flush_seconds: float = Field(0.5, gt=0)

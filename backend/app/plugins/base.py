@@ -55,8 +55,29 @@ def SecretField(default: Any = None, **kwargs: Any) -> Any:
     return Field(default, json_schema_extra=extra, **kwargs)
 
 
+@dataclass(frozen=True, slots=True)
+class HostPaths:
+    """Where the measured host's /proc and root filesystem are (HOST_PROC, HOST_ROOT).
+
+    In a container they are the host's, bind-mounted read-only (e.g. /host/proc and
+    /host/root); on bare metal they are simply /proc and /.
+    """
+
+    proc: Path = Path("/proc")
+    root: Path = Path("/")
+
+    @property
+    def mounted(self) -> bool:
+        """True when the host is seen through mounts rather than directly."""
+        return self.proc != Path("/proc") or self.root != Path("/")
+
+    def on_host(self, path: str) -> Path:
+        """Where a path of the host (e.g. the mount point /srv) is visible to Unity."""
+        return self.root / path.lstrip("/")
+
+
 class PluginContext:
-    """What the engine lends a plugin instance: identity, data dir and a bounded thread pool.
+    """What the engine lends a plugin instance: identity, data dir, thread pool, host paths.
 
     `heartbeat` reads the last call a push (heartbeat) monitor received; only `push` uses it.
     """
@@ -67,11 +88,13 @@ class PluginContext:
         data_dir: Path | None = None,
         executor: ThreadPoolExecutor | None = None,
         heartbeat: Callable[[], Awaitable[Any]] | None = None,
+        host: HostPaths | None = None,
     ) -> None:
         self.plugin_id = plugin_id
         self.data_dir = data_dir or Path("data")
         self._executor = executor
         self.heartbeat = heartbeat
+        self.host = host or HostPaths()
 
     async def run_blocking(self, func: Callable[..., T], *args: Any) -> T:
         """Run blocking code (psutil, sockets, subprocess) off the event loop."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -85,6 +86,19 @@ def test_seed_topology(compose_bin: Path, env_file: Path, file: str) -> None:
     assert model["networks"]["homelab-net"]["driver"] == "bridge"
 
 
+def assert_host_views(backend: dict[str, Any]) -> None:
+    """The host's /proc, / and Docker socket, read-only, where HOST_PROC and HOST_ROOT point."""
+    views = {v["target"]: v for v in backend["volumes"][1:]}
+    assert views.keys() == {"/host/proc", "/host/root", "/var/run/docker.sock"}
+    assert all(v["type"] == "bind" and v["read_only"] for v in views.values())
+    assert views["/host/proc"]["source"] == "/proc"
+    assert views["/host/root"]["source"] == "/"
+    assert views["/host/root"]["bind"]["propagation"] == "rslave"
+    assert views["/var/run/docker.sock"]["source"] == "/var/run/docker.sock"
+    env = backend["environment"]
+    assert (env["HOST_PROC"], env["HOST_ROOT"]) == ("/host/proc", "/host/root")
+
+
 def test_production_specifics(compose_bin: Path, env_file: Path) -> None:
     services = resolved(compose_bin, "docker-compose.yml", env_file)["services"]
     assert "ports" not in services["db"], "the seed: database not directly accessible from host"
@@ -95,9 +109,10 @@ def test_production_specifics(compose_bin: Path, env_file: Path) -> None:
     assert [(p["published"], p["target"]) for p in backend["ports"]] == [("8000", 8000)]
     assert [(p["published"], p["target"]) for p in services["frontend"]["ports"]] == [("80", 80)]
     assert Path(services["frontend"]["build"]["context"]).name == "frontend"
-    [data] = backend["volumes"]
+    data = backend["volumes"][0]
     assert (data["type"], data["target"]) == ("bind", "/app/data")
     assert Path(data["source"]).parts[-2:] == ("backend", "data")
+    assert_host_views(backend)
     assert backend.get("command") is None, (
         "the image's CMD (python -m app serve) migrates and serves"
     )
@@ -121,9 +136,10 @@ def test_dev_specifics(compose_bin: Path) -> None:
     assert backend["command"] == ["python", "-m", "app", "serve", "--reload"]
     assert backend["environment"]["DEBUG"] == "true"
     assert backend["environment"]["LOG_LEVEL"] == "debug"
-    assert [(v["source"].rsplit("/", 1)[-1], v["target"]) for v in backend["volumes"]] == [
+    assert [(v["source"].rsplit("/", 1)[-1], v["target"]) for v in backend["volumes"][:1]] == [
         ("backend", "/app")
     ]
+    assert_host_views(backend)
     assert frontend["image"] == "node:20-alpine"
     assert frontend["command"][-1] == "npm ci --no-audit --no-fund && npm run dev -- --host 0.0.0.0"
     assert [p["target"] for p in frontend["ports"]] == [5173]

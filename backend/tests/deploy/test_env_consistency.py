@@ -27,14 +27,15 @@ COMPOSE_ONLY = {
     "UNITY_HTTP_PORT": "host port of the frontend",
     "UNITY_API_PORT": "host port of the backend",
     "COMPOSE_PROFILES": "Compose's own variable; `scale` enables Redis and the replica",
+    "DOCKER_SOCKET": "host path of the Docker socket mounted into the backend",
 }
 # Settings docker-compose.yml fixes or leaves out on purpose; .env.example must show them commented.
-FIXED_BY_COMPOSE = {"DATABASE_URL", "DATA_DIR"}
+FIXED_BY_COMPOSE = {"DATABASE_URL", "DATA_DIR", "HOST_PROC", "HOST_ROOT"}
 NOT_PASSED = {"FRONTEND_DIST": "nginx serves the SPA in the compose stack"}
 # Compose defaults that differ from the bare-metal defaults in Settings, and why.
 COMPOSE_DEFAULT_DIFFERS = {"TRUSTED_PROXIES": "nginx connects from a Docker bridge address"}
 # Path defaults are relative to backend/ in Settings; only documented, not compared.
-PATH_SETTINGS = {"DATA_DIR", "FRONTEND_DIST"}
+PATH_SETTINGS = {"DATA_DIR", "FRONTEND_DIST", "HOST_PROC", "HOST_ROOT"}
 ENTRY = re.compile(r"^(?P<comment># )?(?P<name>[A-Z][A-Z0-9_]*)=(?P<value>.*)$")
 INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Z_][A-Z0-9_]*)(?::?[-?](?P<default>[^}]*))?\}")
 

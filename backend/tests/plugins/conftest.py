@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from app.plugins.base import Plugin, PluginError, Sample, validate_samples
+from app.plugins.builtin._host import REMOTE_COMMAND_LINES, REMOTE_PROCESSES, REMOTE_SENSORS
 
 CERT_VALID_DAYS = 30
 MAX_SAMPLES = 1000
@@ -446,6 +447,7 @@ class SshServer:
     commands: list[str]
     broken: set[str]  # commands that fail, to imitate a non-Linux box
     stat_reads: int = 0
+    sensors: str | None = None  # what `sensors -j` prints; None: lm-sensors not installed
 
 
 @pytest.fixture(scope="session")
@@ -483,6 +485,17 @@ async def start_ssh_server(host_key, client_key, port: int = 0, state: SshServer
         if cmd == "cat /proc/stat":
             text = proc_stat(srv_state.stat_reads)
             srv_state.stat_reads += 1
+        elif cmd in (REMOTE_PROCESSES, REMOTE_COMMAND_LINES):
+            # The real thing: this machine's processes, read by the real shell and ps.
+            text = subprocess.run(
+                ["sh", "-c", cmd], capture_output=True, text=True, check=True
+            ).stdout
+        elif cmd == REMOTE_SENSORS:
+            if srv_state.sensors is None:
+                process.stderr.write("sh: 1: sensors: not found\n")
+                process.exit(127)
+                return
+            text = srv_state.sensors
         else:
             text = {
                 "cat /proc/meminfo": PROC_MEMINFO,

@@ -118,21 +118,33 @@ async def test_mount_filter(tmp_path):
     assert not by_name(samples, "disk_used")
 
 
-async def test_temperatures_are_reported_per_sensor(tmp_path, monkeypatch):
-    # This machine has no sensors; a laptop or NAS does. psutil's shape is faked here only.
+async def test_temperatures_and_fans_are_reported_per_sensor(tmp_path, monkeypatch):
+    # No sensor chip exists on the machines running these tests (a laptop or NAS has them),
+    # so psutil's answer is given here in its documented shape.
     Temp = namedtuple("Temp", "label current high critical")
+    Fan = namedtuple("Fan", "label current")
     monkeypatch.setattr(
         system.psutil,
         "sensors_temperatures",
         lambda: {"coretemp": [Temp("Package id 0", 51.0, 80, 100), Temp("", 47.5, 80, 100)]},
         raising=False,
     )
+    monkeypatch.setattr(
+        system.psutil,
+        "sensors_fans",
+        lambda: {"nct6798": [Fan("", 1021), Fan("cpu_fan", 0)]},
+        raising=False,
+    )
     samples = await make(tmp_path).collect_data()
-    assert one(samples, "temperature", sensor="coretemp", label="Package id 0").value == 51.0
-    t2 = one(samples, "temperature", sensor="coretemp", label="temp2")
+    hot = one(samples, "temperature_celsius", chip="coretemp", sensor="Package id 0")
+    assert hot.value == 51.0
+    t2 = one(samples, "temperature_celsius", chip="coretemp", sensor="temp2")
     assert t2.unit == "celsius" and t2.value == 47.5
+    fan = one(samples, "fan_rpm", chip="nct6798", fan="fan1")
+    assert fan.unit == "rpm" and fan.value == 1021
+    assert one(samples, "fan_rpm", chip="nct6798", fan="cpu_fan").value == 0
     samples = await make(tmp_path, temperatures=False).collect_data()
-    assert not by_name(samples, "temperature")
+    assert not by_name(samples, "temperature_celsius") and not by_name(samples, "fan_rpm")
 
 
 def test_config_refuses_unknown_keys():

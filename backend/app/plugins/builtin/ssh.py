@@ -18,6 +18,17 @@ from app.plugins.builtin._common import (
     target_down,
     up_sample,
 )
+from app.plugins.builtin._host import (
+    REMOTE_SENSORS,
+    ProcessCommandLines,
+    RawProcesses,
+    Readings,
+    TopProcesses,
+    parse_remote_processes,
+    read_remote_processes,
+    remote_sensor_samples,
+    top_process_samples,
+)
 from app.plugins.builtin._ssh import SshLogin, SshLoginConfig, SshUnreachable
 
 COMMANDS = {
@@ -56,6 +67,14 @@ class SshConfig(SshLoginConfig):
         gt=0,
         le=60,
     )
+    temperatures: bool = Field(
+        True,
+        title="Temperatures and fans",
+        description="Read temperatures and fan speeds with `sensors -j` where lm-sensors "
+        "is installed on the server (skipped where it is not).",
+    )
+    top_processes: TopProcesses = 5
+    process_command_lines: ProcessCommandLines = False
 
 
 def _cpu_times(stat: str) -> dict[str, tuple[float, float]]:
@@ -127,6 +146,7 @@ class SshPlugin(Plugin[SshConfig]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._prev_cpu: dict[str, tuple[float, float]] | None = None
+        self._prev_procs: tuple[float, Readings] | None = None
 
     async def collect_data(self) -> list[Sample]:
         cfg = self.config
@@ -138,15 +158,28 @@ class SshPlugin(Plugin[SshConfig]):
         connect_ms = elapsed_ms(start)
         async with conn:
             outputs = await self._run_all(conn)
-            first_stat = None
+            procs = await self._processes(conn)
+            first_stat = first_procs = None
             if self._prev_cpu is None:
                 # CPU % needs two readings; on the first run take them half a second apart.
                 first_stat = outputs["stat"]
+                first_procs = procs
                 await asyncio.sleep(FIRST_CPU_WINDOW_SECONDS)
                 outputs["stat"] = await self._run(conn, COMMANDS["stat"])
+                procs = await self._processes(conn)
+            sensors = await self._sensors(conn)
 
         try:
             samples = self._parse(outputs, first_stat)
+            if procs is not None:
+                cur = (procs[0], parse_remote_processes(procs[1], procs[2]))
+                prev = self._prev_procs
+                if first_procs:
+                    prev = (first_procs[0], parse_remote_processes(first_procs[1], first_procs[2]))
+                prev = prev or cur
+                samples += top_process_samples(prev[1], cur[1], cur[0] - prev[0], cfg.top_processes)
+                self._prev_procs = cur
+            samples += remote_sensor_samples(sensors, cfg.host)
         except (ValueError, IndexError) as exc:
             raise PluginError(
                 f"{cfg.host} answered in an unexpected format ({describe_exc(exc)}); "
@@ -154,15 +187,34 @@ class SshPlugin(Plugin[SshConfig]):
             ) from exc
         return [up_sample(True), Sample("ssh_connect_time", connect_ms, "ms"), *samples]
 
-    async def _run(self, conn: asyncssh.SSHClientConnection, command: str) -> str:
+    async def _run(
+        self,
+        conn: asyncssh.SSHClientConnection,
+        command: str,
+        hint: str = "the ssh plugin needs a Linux server with /proc and df",
+    ) -> str:
         result = await conn.run(command, check=False)
         if result.exit_status != 0:
             err = str(result.stderr or "").strip()[:200]
             raise PluginError(
-                f"`{command}` failed on {self.config.host} (exit {result.exit_status}): {err}; "
-                "the ssh plugin needs a Linux server with /proc and df"
+                f"`{command}` failed on {self.config.host} "
+                f"(exit {result.exit_status}): {err}; {hint}"
             )
         return str(result.stdout or "")
+
+    async def _processes(self, conn: asyncssh.SSHClientConnection) -> RawProcesses | None:
+        if not self.config.top_processes:
+            return None
+        return await read_remote_processes(
+            lambda cmd, hint: self._run(conn, cmd, hint), self.config.process_command_lines
+        )
+
+    async def _sensors(self, conn: asyncssh.SSHClientConnection) -> str | None:
+        """`sensors -j` output; None without lm-sensors or sensors (most VMs have none)."""
+        if not self.config.temperatures:
+            return None
+        result = await conn.run(REMOTE_SENSORS, check=False)
+        return str(result.stdout or "") if result.exit_status == 0 else None
 
     async def _run_all(self, conn: asyncssh.SSHClientConnection) -> dict[str, str]:
         keys = list(COMMANDS)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -13,6 +15,14 @@ from pydantic import Field
 
 from app.plugins.base import Plugin, PluginConfig, Sample
 from app.plugins.builtin._common import PSEUDO_FILESYSTEMS, is_pseudo_filesystem
+from app.plugins.builtin._host import (
+    ProcessCommandLines,
+    Readings,
+    TopProcesses,
+    local_sensor_samples,
+    psutil_readings,
+    top_process_samples,
+)
 
 # How long the first run waits between two CPU readings; CPU % since boot is meaningless.
 FIRST_CPU_WINDOW_SECONDS = 0.25
@@ -26,8 +36,8 @@ class SystemConfig(PluginConfig):
     )
     temperatures: bool = Field(
         True,
-        title="Temperatures",
-        description="Report sensor temperatures where the host exposes them.",
+        title="Temperatures and fans",
+        description="Report sensor temperatures and fan speeds where the host exposes them.",
     )
     mounts: list[str] = Field(
         [],
@@ -49,6 +59,8 @@ class SystemConfig(PluginConfig):
         examples=[["lo", "veth*", "docker*"]],
         max_length=100,
     )
+    top_processes: TopProcesses = 5
+    process_command_lines: ProcessCommandLines = False
 
 
 @dataclass
@@ -57,6 +69,7 @@ class _Counters:
     cpu_total: list[tuple[float, float]]  # (busy, idle) jiffies: [all, core0, core1, ...]
     disk: tuple[int, int] | None
     net: dict[str, tuple[int, int]] = field(default_factory=dict)
+    procs: Readings = field(default_factory=dict)
 
 
 def _cpu_busy_idle(t: Any) -> tuple[float, float]:
@@ -79,6 +92,11 @@ def _percent(prev: tuple[float, float], cur: tuple[float, float]) -> float | Non
     if busy + idle <= 0:
         return None
     return min(100.0, busy / (busy + idle) * 100.0)
+
+
+def _unescape(field: str) -> str:
+    """A /proc/mounts field with its octal escapes (\\040 for a space) decoded."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
 
 
 def _iface_excluded(name: str, patterns: list[str]) -> bool:
@@ -104,6 +122,10 @@ class SystemPlugin(Plugin[SystemConfig]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._prev: _Counters | None = None
+        if self.ctx.host.proc != Path("/proc"):
+            # psutil reads one procfs for the whole process: in a container with HOST_PROC
+            # set, every psutil figure Unity reports is the host's, which is the point.
+            psutil.PROCFS_PATH = str(self.ctx.host.proc)
 
     @property
     def cfg(self) -> SystemConfig:
@@ -113,6 +135,7 @@ class SystemPlugin(Plugin[SystemConfig]):
         disk = psutil.disk_io_counters(perdisk=False, nowrap=True)
         net = psutil.net_io_counters(pernic=True, nowrap=True)
         excluded = self.cfg.exclude_interfaces
+        top = self.cfg.top_processes
         return _Counters(
             at=time.monotonic(),
             cpu_total=_cpu_readings(),
@@ -122,6 +145,7 @@ class SystemPlugin(Plugin[SystemConfig]):
                 for nic, c in net.items()
                 if not _iface_excluded(nic, excluded)
             },
+            procs=psutil_readings(self.cfg.process_command_lines) if top else {},
         )
 
     def _gauges(self) -> list[Sample]:
@@ -146,19 +170,17 @@ class SystemPlugin(Plugin[SystemConfig]):
         ]
 
         seen: set[str] = set()
-        for part in psutil.disk_partitions(all=False):
-            if part.mountpoint in seen or is_pseudo_filesystem(
-                part.fstype, part.mountpoint, cfg.exclude_fstypes
-            ):
+        for _device, mountpoint, fstype in self._partitions():
+            if mountpoint in seen or is_pseudo_filesystem(fstype, mountpoint, cfg.exclude_fstypes):
                 continue
-            if cfg.mounts and part.mountpoint not in cfg.mounts:
+            if cfg.mounts and mountpoint not in cfg.mounts:
                 continue
             try:
-                du = psutil.disk_usage(part.mountpoint)
+                du = psutil.disk_usage(str(self.ctx.host.on_host(mountpoint)))
             except OSError:  # unreadable or vanished mount: skip it rather than fail the run
                 continue
-            seen.add(part.mountpoint)
-            labels = {"mount": part.mountpoint}
+            seen.add(mountpoint)
+            labels = {"mount": mountpoint}
             out += [
                 Sample("disk_total", float(du.total), "bytes", labels),
                 Sample("disk_used", float(du.used), "bytes", labels),
@@ -166,25 +188,31 @@ class SystemPlugin(Plugin[SystemConfig]):
                 Sample("disk_percent", float(du.percent), "percent", labels),
             ]
 
-        if cfg.temperatures and hasattr(psutil, "sensors_temperatures"):
-            try:
-                sensors = psutil.sensors_temperatures()
-            except (OSError, RuntimeError):
-                sensors = {}
-            for chip, entries in sensors.items():
-                for i, entry in enumerate(entries):
-                    label = entry.label or f"temp{i + 1}"
-                    out.append(
-                        Sample(
-                            "temperature",
-                            float(entry.current),
-                            "celsius",
-                            {"sensor": chip, "label": label},
-                        )
-                    )
+        if cfg.temperatures:
+            out += local_sensor_samples()
 
         out.append(Sample("uptime", max(0.0, time.time() - psutil.boot_time()), "seconds"))
         out.append(Sample("process_count", float(len(psutil.pids())), "count"))
+        return out
+
+    def _partitions(self) -> list[tuple[str, str, str]]:
+        """(device, mount point, filesystem type) of the measured host's mounts."""
+        if self.ctx.host.root == Path("/"):
+            return [(p.device, p.mountpoint, p.fstype) for p in psutil.disk_partitions(all=False)]
+        # Seen from a container: the host's mounts are those of its init process, and each
+        # one is reached under HOST_ROOT (a bind mount with rslave propagation).
+        try:
+            text = (self.ctx.host.proc / "1" / "mounts").read_text()
+            kinds = (self.ctx.host.proc / "filesystems").read_text()
+        except OSError:
+            return []
+        # As psutil does: real filesystems are those the kernel lists without "nodev" (+ zfs).
+        nodev = {line.split()[-1] for line in kinds.splitlines() if line.startswith("nodev")}
+        out = []
+        for line in text.splitlines():
+            parts = line.split()
+            if len(parts) >= 3 and (parts[2] not in nodev or parts[2] == "zfs"):
+                out.append((parts[0], _unescape(parts[1]), parts[2]))
         return out
 
     def _rates(self, prev: _Counters, cur: _Counters) -> list[Sample]:
@@ -235,6 +263,9 @@ class SystemPlugin(Plugin[SystemConfig]):
         # Rates over the short first-run window would be noise; they start on run two.
         if not first_run:
             samples += self._rates(prev, cur)
+        samples += top_process_samples(
+            prev.procs, cur.procs, cur.at - prev.at, self.cfg.top_processes
+        )
         self._prev = cur
         return samples
 

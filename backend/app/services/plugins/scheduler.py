@@ -18,7 +18,7 @@ from app.core.security import SecretBox
 from app.db.session import Database
 from app.models import PluginInstance
 from app.models.enums import RunStatus, SchedulerRole
-from app.plugins.base import Plugin, PluginContext
+from app.plugins.base import HostPaths, Plugin, PluginContext
 from app.plugins.registry import PluginRegistry
 from app.services.metrics.prometheus import percentile
 from app.services.metrics.writer import MetricsWriter
@@ -401,6 +401,7 @@ class PluginScheduler:
             self.settings.data_dir,
             self.executor,
             heartbeat=push.heartbeat_reader(self.db, plugin.id) if plugin.type == "push" else None,
+            host=HostPaths(self.settings.host_proc, self.settings.host_root),
         )
         impl = entry.cls(config, ctx)
         if cached:
