@@ -133,7 +133,11 @@ def resolve_env(
         name = m.group(2)
         if name not in env:
             problems.append(
-                (marks.where(path), f"the environment variable {name} is not set; export it first")
+                (
+                    marks.where(path),
+                    f"the environment variable {name} is not set "
+                    "(set it in the environment, or under env: in the file)",
+                )
             )
             return ""
         return env[name]
