@@ -7,12 +7,13 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TextIO
 
 from pydantic import ValidationError
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import cli_config
 from app.core.config import ConfigError, Settings, get_settings, redact
 from app.core.logging import setup_logging
 from app.core.security import SecretBox
@@ -28,10 +29,10 @@ def _fail(message: str) -> None:
     raise SystemExit(1)
 
 
-def _settings() -> Settings:
+def _settings(log_stream: TextIO | None = None) -> Settings:
     try:
         settings = get_settings()
-        setup_logging(settings.log_level, settings.log_format)
+        setup_logging(settings.log_level, settings.log_format, log_stream)
         settings.db_url  # noqa: B018 - parse DATABASE_URL now, so a bad one fails here
         return settings.prepare()
     except ValidationError as exc:
@@ -132,15 +133,19 @@ def main(argv: list[str] | None = None) -> None:
     down.add_argument("revision", help="target revision, e.g. -1 or base")
     sub.add_parser("rotate-key", help="re-encrypt stored credentials under the newest key")
     sub.add_parser("setup-code", help="print the one-time code first-run setup asks for")
+    cli_config.add_parser(sub)
     args = parser.parse_args(argv)
     cmd = args.cmd or "serve"
 
-    settings = _settings()
+    # `config export` writes YAML to stdout, so its log lines go to stderr
+    settings = _settings(sys.stderr if cmd == "config" else None)
     if cmd == "setup-code":
         _print_setup_code(settings)
         return
     asyncio.run(_check_database(settings))
-    if cmd == "migrate":
+    if cmd == "config":
+        cli_config.run(settings, args, _fail)
+    elif cmd == "migrate":
         asyncio.run(_migrate(settings, "upgrade", "head"))
     elif cmd == "downgrade":
         asyncio.run(_migrate(settings, "downgrade", args.revision))

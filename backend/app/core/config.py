@@ -281,3 +281,8 @@ def redact(url: str) -> str:
 
 def get_settings(**overrides: object) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]
+
+
+def environment() -> dict[str, str]:
+    """The process environment, for the ${NAME} references of a configuration file."""
+    return dict(os.environ)

@@ -7,7 +7,7 @@ import logging
 import re
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 _RESERVED = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
     "message",
@@ -73,8 +73,8 @@ class MaskPushTokens(logging.Filter):
         return True
 
 
-def setup_logging(level: str = "info", fmt: str = "text") -> None:
-    handler = logging.StreamHandler(sys.stdout)
+def setup_logging(level: str = "info", fmt: str = "text", stream: TextIO | None = None) -> None:
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -1,0 +1,96 @@
+"""Export the configuration as YAML: stable order, names instead of ids, secrets as ${ENV} names."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.security import SecretBox
+from app.plugins.registry import PluginRegistry
+from app.services.config.objects import SECTIONS
+from app.services.config.schema import FORMAT_VERSION, document_model
+from app.services.config.sections import Context, Item, Section, index
+from app.services.config.yamlfile import dump, env_name, escape
+
+HEADER = (
+    "# Unity configuration: apply it with `python -m app config apply FILE`.\n"
+    "# Secrets are ${NAME} references, read from the environment when the file is applied.\n"
+)
+HEADER_WITH_SECRETS = (
+    "# Unity configuration: apply it with `python -m app config apply FILE`.\n"
+    "# This file holds credentials in plain text (under env:); keep it private.\n"
+)
+
+
+@cache
+def document() -> type[BaseModel]:
+    """The Pydantic model of the whole file, from the registered sections."""
+    return document_model([(s.key, s.entry) for s in SECTIONS])
+
+
+def json_schema() -> dict[str, Any]:
+    schema = document().model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    return schema
+
+
+def _escaped(value: Any) -> Any:
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, dict):
+        return {k: _escaped(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_escaped(v) for v in value]
+    return value
+
+
+def _export_doc(section: Section, item: Item, env: dict[str, str]) -> dict[str, Any]:
+    doc: dict[str, Any] = _escaped(copy.deepcopy(item.doc))
+    for path in sorted(item.secret_fields):
+        *parents, last = path.split(".")
+        holder = doc
+        for part in parents:
+            holder = holder[part]
+        base = name = env_name(*section.env_name_parts(item, path))
+        n = 1
+        while name in env:
+            n += 1
+            name = f"{base}_{n}"
+        env[name] = str(_value(item.doc, path))
+        holder[last] = "${" + name + "}"
+    return doc
+
+
+def _value(doc: dict[str, Any], path: str) -> Any:
+    value: Any = doc
+    for part in path.split("."):
+        value = value[part]
+    return value
+
+
+async def export_config(
+    session: AsyncSession,
+    box: SecretBox,
+    registry: PluginRegistry,
+    *,
+    include_secrets: bool = False,
+    now: datetime | None = None,
+) -> str:
+    """The YAML text; with include_secrets the values of the ${NAME} references go under env:."""
+    ctx = Context(session, box, registry, now or datetime.now(UTC))
+    env: dict[str, str] = {}
+    sections: dict[str, Any] = {}
+    for section in SECTIONS:
+        items = index(await section.current(ctx))
+        ctx.ids[section.key] = {key: item.row.id for key, item in items.items()}
+        sections[section.key] = [_export_doc(section, i, env) for i in items.values()]
+    out: dict[str, Any] = {"version": FORMAT_VERSION}
+    if include_secrets:
+        out["env"] = dict(sorted(env.items()))
+    out.update(sections)
+    return (HEADER_WITH_SECRETS if include_secrets else HEADER) + dump(out)

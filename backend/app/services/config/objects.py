@@ -1,0 +1,389 @@
+"""The kinds of objects configuration as code covers, and `SECTIONS`, the list they register in.
+
+To cover another kind (maintenance windows, status pages), write a `Section` subclass (see
+sections.py) and append an instance to `SECTIONS`, after the kinds it refers to by name.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from app.core.errors import InvalidInput
+from app.models import AlertRule, AlertSilence, NotificationChannel, PluginInstance
+from app.models.enums import RuleKind
+from app.services.config.schema import ChannelEntry, Entry, PluginEntry, RuleEntry, SilenceEntry
+from app.services.config.sections import (
+    Context,
+    Item,
+    Problem,
+    Problems,
+    Reference,
+    Section,
+    problems_of,
+)
+from app.services.notify.notifier import describe_url
+from app.services.plugins.instances import unknown_health
+
+
+def iso(ts: datetime) -> str:
+    return ts.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+def name_of(ctx: Context, section: str, ident: int | None) -> str | None:
+    if ident is None:
+        return None
+    for name, known in ctx.ids.get(section, {}).items():
+        if known == ident:
+            return name
+    return f"#{ident}"  # not reachable with foreign keys; keeps the export honest if it happens
+
+
+def _decrypt(ctx: Context, what: str, token: str | None) -> dict[str, Any]:
+    try:
+        return ctx.box.decrypt(token) if token else {}
+    except ValueError as exc:
+        raise InvalidInput(f"The stored credentials of {what} are unreadable: {exc}") from None
+
+
+class PluginsSection(Section):
+    key = "plugins"
+    label = "plugin"
+    entry = PluginEntry
+
+    async def current(self, ctx: Context) -> list[Item]:
+        items = []
+        for p in sorted(await ctx.session.scalars(select(PluginInstance)), key=lambda p: p.name):
+            secrets = _decrypt(ctx, f"plugin {p.name!r}", p.secrets)
+            entry = ctx.registry.get(p.type)
+            names = entry.cls.secret_fields() if entry and entry.cls else list(secrets)
+            config = {k: v for k, v in (p.config or {}).items() if k not in names}
+            config.update({k: v for k, v in secrets.items() if v is not None})
+            doc = {
+                "name": p.name,
+                "type": p.type,
+                "enabled": p.enabled,
+                "interval_seconds": p.interval_seconds,
+                "timeout_seconds": p.timeout_seconds,
+                "config": dict(sorted(config.items())),
+            }
+            secret = frozenset(f"config.{k}" for k in names if k in config)
+            items.append(Item(p.name, doc, secret, row=p))
+        return items
+
+    def desired(self, ctx: Context, entry: Entry) -> Item:
+        assert isinstance(entry, PluginEntry)
+        found = ctx.registry.get(entry.type)
+        if found is None:
+            known = ", ".join(t.type for t in ctx.registry.all())
+            raise Problems([Problem(("type",), f"is not a plugin type; choose one of: {known}")])
+        if found.cls is None:
+            raise Problems([Problem(("type",), f"cannot be used here: {found.error}")])
+        cls = found.cls
+        try:
+            model = cls.Config.model_validate(entry.config)
+        except ValidationError as exc:
+            problems = problems_of(exc, cls.Config).problems
+            raise Problems([Problem(("config", *p.path), p.sentence) for p in problems]) from None
+        secret_names = set(cls.secret_fields())
+        data = model.model_dump(mode="json")
+        config = {k: v for k, v in data.items() if not (k in secret_names and v is None)}
+        interval = entry.interval_seconds or cls.default_interval_seconds
+        timeout = entry.timeout_seconds or min(cls.default_timeout_seconds, interval)
+        if timeout > interval:
+            raise Problems(
+                [Problem(("timeout_seconds",), f"must not exceed interval_seconds ({interval})")]
+            )
+        doc = {
+            "name": entry.name,
+            "type": entry.type,
+            "enabled": entry.enabled,
+            "interval_seconds": interval,
+            "timeout_seconds": timeout,
+            "config": dict(sorted(config.items())),
+        }
+        secret = frozenset(f"config.{k}" for k in secret_names if k in config)
+        return Item(entry.name, doc, secret)
+
+    def refuse_change(self, current: Item, item: Item) -> Problem | None:
+        if current.doc["type"] != item.doc["type"]:
+            return Problem(
+                ("type",),
+                f"the database's plugin {item.key!r} is of type {current.doc['type']!r}, and a "
+                "type cannot change; give this one another name (--prune removes the old one)",
+            )
+        return None
+
+    @staticmethod
+    def _split(item: Item) -> tuple[dict[str, Any], dict[str, Any]]:
+        config = item.doc["config"]
+        secret = {p.split(".", 1)[1] for p in item.secret_fields}
+        return (
+            {k: v for k, v in config.items() if k not in secret},
+            {k: v for k, v in config.items() if k in secret},
+        )
+
+    async def create(self, ctx: Context, item: Item) -> int:
+        data, secrets = self._split(item)
+        plugin = PluginInstance(
+            name=item.doc["name"],
+            type=item.doc["type"],
+            config=data,
+            secrets=ctx.box.encrypt(secrets) if secrets else None,
+            interval_seconds=item.doc["interval_seconds"],
+            timeout_seconds=item.doc["timeout_seconds"],
+            enabled=item.doc["enabled"],
+        )
+        plugin.health = unknown_health()
+        ctx.session.add(plugin)
+        await ctx.session.flush()
+        ctx.plugins_touched.add(plugin.id)
+        return plugin.id
+
+    async def update(self, ctx: Context, current: Item, item: Item) -> None:
+        plugin: PluginInstance = current.row
+        data, secrets = self._split(item)
+        if current.doc["config"] != item.doc["config"]:
+            plugin.config = data
+            plugin.secrets = ctx.box.encrypt(secrets) if secrets else None
+        for field in ("enabled", "interval_seconds", "timeout_seconds"):
+            setattr(plugin, field, item.doc[field])
+        ctx.plugins_touched.add(plugin.id)
+
+    async def delete(self, ctx: Context, current: Item) -> None:
+        ctx.plugins_touched.add(current.row.id)
+        await ctx.session.delete(current.row)
+
+
+class ChannelsSection(Section):
+    key = "channels"
+    label = "channel"
+    entry = ChannelEntry
+
+    async def current(self, ctx: Context) -> list[Item]:
+        items = []
+        rows = await ctx.session.scalars(select(NotificationChannel))
+        for c in sorted(rows, key=lambda c: c.name):
+            url = _decrypt(ctx, f"channel {c.name!r}", c.url_encrypted).get("url", "")
+            doc = {
+                "name": c.name,
+                "url": url,
+                "enabled": c.enabled,
+                "send_resolved": c.send_resolved,
+            }
+            items.append(Item(c.name, doc, frozenset({"url"}), row=c))
+        return items
+
+    def desired(self, ctx: Context, entry: Entry) -> Item:
+        assert isinstance(entry, ChannelEntry)
+        try:
+            describe_url(entry.url)
+        except InvalidInput as exc:  # the sentence names the scheme only, never the URL
+            raise Problems([Problem(("url",), exc.detail)]) from None
+        return Item(entry.name, entry.model_dump(mode="json"), frozenset({"url"}))
+
+    async def create(self, ctx: Context, item: Item) -> int:
+        channel = NotificationChannel(
+            name=item.doc["name"],
+            url_encrypted=ctx.box.encrypt({"url": item.doc["url"]}),
+            service=describe_url(item.doc["url"]),
+            enabled=item.doc["enabled"],
+            send_resolved=item.doc["send_resolved"],
+        )
+        ctx.session.add(channel)
+        await ctx.session.flush()
+        return channel.id
+
+    async def update(self, ctx: Context, current: Item, item: Item) -> None:
+        channel: NotificationChannel = current.row
+        if current.doc["url"] != item.doc["url"]:
+            channel.url_encrypted = ctx.box.encrypt({"url": item.doc["url"]})
+            channel.service = describe_url(item.doc["url"])
+        channel.enabled = item.doc["enabled"]
+        channel.send_resolved = item.doc["send_resolved"]
+
+    async def delete(self, ctx: Context, current: Item) -> None:
+        await ctx.session.delete(current.row)
+
+
+_RULE_FIELDS = (
+    "name",
+    "kind",
+    "description",
+    "plugin",
+    "metric",
+    "labels",
+    "op",
+    "threshold",
+    "for_seconds",
+    "keep_firing_seconds",
+    "severity",
+    "enabled",
+    "channels",
+)
+
+
+class RulesSection(Section):
+    key = "alert_rules"
+    label = "alert rule"
+    entry = RuleEntry
+
+    async def current(self, ctx: Context) -> list[Item]:
+        items = []
+        for r in sorted(await ctx.session.scalars(select(AlertRule)), key=lambda r: r.name):
+            plugin = name_of(ctx, "plugins", r.plugin_id)
+            doc: dict[str, Any] = {
+                "name": r.name,
+                "kind": r.kind,
+                "description": r.description,
+                "plugin": plugin,
+                "metric": r.metric,
+                "labels": dict(sorted((r.labels or {}).items())),
+                "op": r.op,
+                "threshold": float(r.threshold),
+                "for_seconds": r.for_seconds,
+                "keep_firing_seconds": r.keep_firing_seconds,
+                "severity": r.severity,
+                "enabled": r.enabled,
+                "channels": sorted(c.name for c in r.channels),
+            }
+            owner: list[Reference] = [("plugins", plugin, ("plugin",))] if plugin else []
+            items.append(Item(r.name, doc, row=r, references=owner))
+        return items
+
+    def desired(self, ctx: Context, entry: Entry) -> Item:
+        assert isinstance(entry, RuleEntry)
+        doc = entry.model_dump(mode="json")
+        doc = {k: doc[k] for k in _RULE_FIELDS}
+        if entry.kind == RuleKind.HEALTH:
+            doc["metric"], doc["labels"] = None, {}
+        elif not entry.metric:
+            raise Problems(
+                [Problem(("metric",), "is required for a metric rule: a sample name, e.g. cpu")]
+            )
+        doc["labels"] = dict(sorted(doc["labels"].items()))
+        doc["threshold"] = float(doc["threshold"])
+        doc["channels"] = sorted(set(entry.channels))
+        refs: list[Reference] = [
+            ("channels", name, ("channels", i)) for i, name in enumerate(entry.channels)
+        ]
+        if entry.plugin is not None:
+            refs.append(("plugins", entry.plugin, ("plugin",)))
+        return Item(entry.name, doc, references=refs)
+
+    async def _apply(self, ctx: Context, rule: AlertRule, item: Item) -> None:
+        for field in _RULE_FIELDS[:-1]:
+            if field != "plugin":
+                setattr(rule, field, item.doc[field])
+        plugin = item.doc["plugin"]
+        rule.plugin_id = None if plugin is None else ctx.ids["plugins"][plugin]
+        ids = [ctx.ids["channels"][name] for name in item.doc["channels"]]
+        rows = await ctx.session.scalars(
+            select(NotificationChannel).where(NotificationChannel.id.in_(ids))
+        )
+        rule.channels = sorted(rows, key=lambda c: c.id)
+        ctx.rules_touched = True
+
+    async def create(self, ctx: Context, item: Item) -> int:
+        rule = AlertRule(labels={}, channels=[])
+        await self._apply(ctx, rule, item)
+        ctx.session.add(rule)
+        await ctx.session.flush()
+        return rule.id
+
+    async def update(self, ctx: Context, current: Item, item: Item) -> None:
+        await self._apply(ctx, current.row, item)
+
+    async def delete(self, ctx: Context, current: Item) -> None:
+        ctx.rules_touched = True
+        await ctx.session.delete(current.row)
+
+
+class SilencesSection(Section):
+    """Silences still to come or running; ended ones are history, neither exported nor pruned."""
+
+    key = "silences"
+    label = "silence"
+    entry = SilenceEntry
+
+    @staticmethod
+    def _key(doc: dict[str, Any]) -> str:
+        plugin = doc["plugin"] or "every plugin"
+        rule = doc["rule"] or "every rule"
+        return f"{plugin} / {rule} from {doc['starts_at']}"
+
+    async def current(self, ctx: Context) -> list[Item]:
+        rows = await ctx.session.scalars(select(AlertSilence).where(AlertSilence.ends_at > ctx.now))
+        items = []
+        for s in rows:
+            doc = {
+                "plugin": name_of(ctx, "plugins", s.plugin_id),
+                "rule": name_of(ctx, "alert_rules", s.rule_id),
+                "starts_at": iso(s.starts_at),
+                "ends_at": iso(s.ends_at),
+                "comment": s.comment,
+            }
+            owners: list[Reference] = [
+                (section, name, (field,))
+                for section, field in (("plugins", "plugin"), ("alert_rules", "rule"))
+                if (name := doc[field])
+            ]
+            items.append(Item(self._key(doc), doc, row=s, references=owners))
+        return sorted(items, key=lambda i: (i.doc["starts_at"], i.key, i.row.id))
+
+    def skip_note(self, ctx: Context, entry: Entry) -> str | None:
+        assert isinstance(entry, SilenceEntry)
+        if entry.ends_at <= ctx.now:
+            return f"it ended at {iso(entry.ends_at)}, so it was not applied"
+        return None
+
+    def desired(self, ctx: Context, entry: Entry) -> Item | None:
+        assert isinstance(entry, SilenceEntry)
+        if entry.ends_at <= entry.starts_at:
+            raise Problems([Problem(("ends_at",), "must be after starts_at")])
+        doc = {
+            "plugin": entry.plugin,
+            "rule": entry.rule,
+            "starts_at": iso(entry.starts_at),
+            "ends_at": iso(entry.ends_at),
+            "comment": entry.comment,
+        }
+        refs: list[Reference] = []
+        if entry.plugin is not None:
+            refs.append(("plugins", entry.plugin, ("plugin",)))
+        if entry.rule is not None:
+            refs.append(("alert_rules", entry.rule, ("rule",)))
+        return Item(self._key(doc), doc, references=refs)
+
+    async def create(self, ctx: Context, item: Item) -> int:
+        plugin, rule = item.doc["plugin"], item.doc["rule"]
+        silence = AlertSilence(
+            plugin_id=None if plugin is None else ctx.ids["plugins"][plugin],
+            rule_id=None if rule is None else ctx.ids["alert_rules"][rule],
+            starts_at=parse_iso(item.doc["starts_at"]),
+            ends_at=parse_iso(item.doc["ends_at"]),
+            comment=item.doc["comment"],
+            created_by=ctx.user,
+        )
+        ctx.session.add(silence)
+        await ctx.session.flush()
+        return silence.id
+
+    async def update(self, ctx: Context, current: Item, item: Item) -> None:
+        silence: AlertSilence = current.row
+        silence.ends_at = parse_iso(item.doc["ends_at"])
+        silence.comment = item.doc["comment"]
+
+    async def delete(self, ctx: Context, current: Item) -> None:
+        await ctx.session.delete(current.row)
+
+
+# In the order objects are created (a kind after those it names); removal runs in reverse.
+SECTIONS: list[Section] = [PluginsSection(), ChannelsSection(), RulesSection(), SilencesSection()]

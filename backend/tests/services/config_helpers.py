@@ -1,0 +1,89 @@
+"""A configuration built through the API: every kind of object, secrets included."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import httpx
+
+HTTP_PASSWORD = "hunter2-http-secret"
+CHANNEL_URL = "json://127.0.0.1:9/hook?token=chan-secret-77"
+SSH_KEY_PASSPHRASE = "ssh-passphrase-secret"
+SECRETS = (HTTP_PASSWORD, "chan-secret-77", SSH_KEY_PASSPHRASE)
+
+
+async def build(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
+    async def post(path: str, body: dict[str, object]) -> int:
+        r = await client.post(f"/api/v1/{path}", json=body, headers=admin)
+        assert r.status_code == 201, r.text
+        return int(r.json()["id"])
+
+    web = await post(
+        "plugins",
+        {
+            "name": "Home page",
+            "type": "http",
+            "config": {
+                "url": "http://127.0.0.1:9/${not-a-ref}",
+                "basic_auth_username": "me",
+                "basic_auth_password": HTTP_PASSWORD,
+            },
+            "interval_seconds": 30,
+            "timeout_seconds": 10,
+        },
+    )
+    await post(
+        "plugins", {"name": "port 22", "type": "tcp", "config": {"host": "127.0.0.1", "port": 22}}
+    )
+    await post(
+        "plugins",
+        {
+            "name": "nas ssh",
+            "type": "ssh",
+            "enabled": False,
+            "config": {
+                "host": "127.0.0.1",
+                "username": "root",
+                "private_key": "-----BEGIN KEY-----\nabc\n-----END KEY-----\n",
+                "private_key_passphrase": SSH_KEY_PASSPHRASE,
+            },
+        },
+    )
+    phone = await post("channels", {"name": "Phone", "url": CHANNEL_URL})
+    await post("channels", {"name": "Mail", "url": "json://127.0.0.1:9/mail", "enabled": False})
+    rule = await post(
+        "alerts/rules",
+        {
+            "name": "Slow home page",
+            "kind": "metric",
+            "plugin_id": web,
+            "metric": "http_response_time_seconds",
+            "labels": {"b": "2", "a": "1"},
+            "op": ">",
+            "threshold": 2,
+            "channel_ids": [phone],
+        },
+    )
+    await post(
+        "alerts/rules",
+        {"name": "Anything down", "kind": "health", "for_seconds": 300, "severity": "critical"},
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    await post(
+        "alerts/silences",
+        {
+            "plugin_id": web,
+            "rule_id": rule,
+            "starts_at": (now - timedelta(hours=1)).isoformat(),
+            "ends_at": (now + timedelta(days=1)).isoformat(),
+            "comment": "moving the NAS",
+        },
+    )
+    await post(
+        "alerts/silences",
+        {
+            "starts_at": (now - timedelta(days=2)).isoformat(),
+            "ends_at": (now - timedelta(days=1)).isoformat(),
+            "comment": "over: not exported",
+        },
+    )
