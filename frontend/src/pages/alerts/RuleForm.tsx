@@ -14,6 +14,8 @@ import { labelText } from "../../format";
 import { humanSeconds } from "./common";
 import { MetricField, NotifyFieldset } from "./RuleFormParts";
 import { WEEK, formToBody, ruleFieldMap, ruleToForm, validateRule, wholeSeconds, type RuleFormValues } from "./ruleFormValues";
+import { FormFooter } from "../../forms/FormFooter";
+import { IdOptions } from "../../forms/IdOptions";
 
 export function RuleForm({ rule, onSaved }: { rule?: Rule; onSaved?: (r: Rule) => void }) {
   const [v, setV] = useState<RuleFormValues>(() => ruleToForm(rule));
@@ -105,11 +107,7 @@ export function RuleForm({ rule, onSaved }: { rule?: Rule; onSaved?: (r: Rule) =
               {...fieldAria("rule-plugin", errors.plugin_id, true)}
             >
               <option value="">All plugins</option>
-              {(plugins.data ?? []).map((p) => (
-                <option key={p.id} value={String(p.id)}>
-                  {p.name}
-                </option>
-              ))}
+              <IdOptions items={plugins.data} />
             </select>
           </FieldShell>
           {v.kind === "metric" ? (
@@ -218,19 +216,7 @@ export function RuleForm({ rule, onSaved }: { rule?: Rule; onSaved?: (r: Rule) =
         </div>
       </div>
       <NotifyFieldset value={v.channel_ids} onChange={(ids) => set("channel_ids", ids)} error={errors.channel_ids} />
-      {formError ? (
-        <p className="form-error" role="alert" tabIndex={-1}>
-          {formError}
-        </p>
-      ) : null}
-      <div className="form-actions">
-        <Link to="/alerts/rules" className="btn">
-          Cancel
-        </Link>
-        <button type="submit" className="btn btn-primary" disabled={save.isPending}>
-          {save.isPending ? "Saving…" : rule ? "Save rule" : "Add rule"}
-        </button>
-      </div>
+      <FormFooter formError={formError} cancelTo="/alerts/rules" busy={save.isPending} submitLabel={rule ? "Save rule" : "Add rule"} />
     </form>
   );
 }
