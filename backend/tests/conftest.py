@@ -28,6 +28,7 @@ from app.db.migrate import migrate
 from app.db.session import Database
 from app.main import create_app
 from app.models import PluginInstance
+from tests.alert_helpers import Receiver
 
 PG_ADMIN_URL = os.environ.get("UNITY_TEST_PG", "postgresql://root@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -181,17 +182,36 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return make_settings(database_url, tmp_path)
 
 
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Any]:
+@contextlib.asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[Any]:
+    """The app with its lifespan (database, writer, scheduler) started."""
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
 
 
+def asgi_client(app: Any, base_url: str = "http://t") -> httpx.AsyncClient:
+    """An HTTP client that calls the app in process, without a socket."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A loopback webhook receiver that records what notifications deliver."""
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    async with running_app(settings) as application:
+        yield application
+
+
 @pytest.fixture
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with asgi_client(app, "http://testserver") as c:
         yield c
 
 
@@ -203,12 +223,17 @@ async def login(
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
+async def setup_admin(client: httpx.AsyncClient, username: str = "admin") -> dict[str, str]:
+    """Authorization headers of the first admin, created through first-run setup."""
+    r = await client.post("/api/v1/auth/setup", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 201, r.text
+    return await login(client, username)
+
+
 @pytest.fixture
 async def admin(client: httpx.AsyncClient) -> dict[str, str]:
     """Authorization headers of the first admin, created through first-run setup."""
-    r = await client.post("/api/v1/auth/setup", json={"username": "admin", "password": PASSWORD})
-    assert r.status_code == 201, r.text
-    return await login(client, "admin")
+    return await setup_admin(client)
 
 
 @pytest.fixture
@@ -241,3 +266,15 @@ async def add_plugin(db: Database, name: str = "nas", **fields: Any) -> int:
         s.add(plugin)
         await s.commit()
         return plugin.id
+
+
+def install_plugin_package(site: Path, module: str, source: str, plugins: dict[str, str]) -> None:
+    """Leave `module` in `site` as `pip install` would: the module and a dist-info whose
+    `unity.plugins` entry points map each plugin type to `module:Class` (or any target)."""
+    (site / f"{module}.py").write_text(source)
+    info = site / f"{module}-1.0.dist-info"
+    info.mkdir()
+    name = module.replace("_", "-")
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    entries = "".join(f"{kind} = {target}\n" for kind, target in plugins.items())
+    (info / "entry_points.txt").write_text("[unity.plugins]\n" + entries)

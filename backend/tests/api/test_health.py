@@ -5,8 +5,7 @@ from __future__ import annotations
 import httpx
 from sqlalchemy.engine import make_url
 
-from app.main import create_app
-from tests.conftest import make_settings
+from tests.conftest import asgi_client, make_settings, running_app, setup_admin
 
 
 async def test_health_answers_the_seed_body(client: httpx.AsyncClient) -> None:
@@ -31,8 +30,7 @@ async def test_unreachable_database_gives_503_and_the_process_stays_up(
     pg_url: str, tmp_path
 ) -> None:
     settings = make_settings(pg_url, tmp_path)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with running_app(settings) as app, asgi_client(app) as c:
         # Point the live engine at a port where nothing listens, as if PostgreSQL went away.
         state = app.state.unity
         await state.db.engine.dispose()
@@ -40,44 +38,35 @@ async def test_unreachable_database_gives_503_and_the_process_stays_up(
         from app.db.session import make_engine
 
         state.db.engine = make_engine(dead)
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            r = await c.get("/health")
-            assert r.status_code == 503
-            body = r.json()
-            assert body["status"] != "healthy"
-            assert body["database"] == "unreachable"
-            assert "database unreachable" in body["reason"]
-            # still serving
-            assert (await c.get("/health")).status_code == 503
+        r = await c.get("/health")
+        assert r.status_code == 503
+        body = r.json()
+        assert body["status"] != "healthy"
+        assert body["database"] == "unreachable"
+        assert "database unreachable" in body["reason"]
+        # still serving
+        assert (await c.get("/health")).status_code == 503
 
 
 async def test_api_answers_503_with_a_sentence_while_the_database_is_down(
     pg_url: str, tmp_path
 ) -> None:
     settings = make_settings(pg_url, tmp_path)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            await c.post("/api/v1/auth/setup", json={"username": "a", "password": "password123"})
-            r = await c.post(
-                "/api/v1/auth/login", data={"username": "a", "password": "password123"}
-            )
-            h = {"Authorization": f"Bearer {r.json()['access_token']}"}
-            state = app.state.unity
-            from app.db.session import Database
+    async with running_app(settings) as app, asgi_client(app) as c:
+        h = await setup_admin(c)
+        state = app.state.unity
+        from app.db.session import Database
 
-            real, state.db = (
-                state.db,
-                Database(make_url(pg_url).set(drivername="postgresql+asyncpg", port=1)),
-            )
-            try:
-                for method in ("GET", "POST"):  # read-only and read-write sessions alike
-                    r = await c.request(method, "/api/v1/plugins", headers=h, json={})
-                    assert r.status_code == 503
-                    assert r.json()["error"] == "Unavailable"
-                    assert "try again" in r.json()["detail"]
-            finally:
-                await state.db.dispose()
-                state.db = real
+        real, state.db = (
+            state.db,
+            Database(make_url(pg_url).set(drivername="postgresql+asyncpg", port=1)),
+        )
+        try:
+            for method in ("GET", "POST"):  # read-only and read-write sessions alike
+                r = await c.request(method, "/api/v1/plugins", headers=h, json={})
+                assert r.status_code == 503
+                assert r.json()["error"] == "Unavailable"
+                assert "try again" in r.json()["detail"]
+        finally:
+            await state.db.dispose()
+            state.db = real
