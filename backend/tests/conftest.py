@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 import asyncpg
 import httpx
@@ -32,6 +32,15 @@ from tests.alert_helpers import Receiver
 
 PG_ADMIN_URL = os.environ.get("UNITY_TEST_PG", "postgresql://root@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def skip_or_fail(message: str) -> NoReturn:
+    """Skip loudly when a tool or server is missing; with CI=true that is a failure instead."""
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: this test must run)", pytrace=False)
+    pytest.skip(message)
+
+
 TEST_KEY = Fernet.generate_key().decode()
 TEST_JWT = "test-jwt-secret-" + "x" * 40
 PASSWORD = "correct-horse-battery"
@@ -94,10 +103,7 @@ def require_postgres() -> str:
     try:
         return _pg_template()
     except RuntimeError as exc:
-        if IN_CI:
-            pytest.fail(f"{exc} (CI=true: PostgreSQL tests must run)")
-        pytest.skip(f"{exc}; start PostgreSQL or set UNITY_TEST_PG to run these")
-    raise AssertionError("unreachable")
+        skip_or_fail(f"{exc}; start PostgreSQL or set UNITY_TEST_PG to run these")
 
 
 @pytest.fixture(autouse=True)

@@ -20,15 +20,15 @@ import uvicorn
 BACKEND = Path(__file__).resolve().parents[1]
 
 
-def stop_process(proc: subprocess.Popen[Any] | None) -> None:
-    """SIGTERM a child that still runs, SIGKILL it after 15 s; a no-op once it has exited."""
+def stop_process(proc: subprocess.Popen[Any] | None, grace: float = 15, reap: float = 5) -> None:
+    """SIGTERM a child that still runs, SIGKILL it after `grace` s; a no-op once it has exited."""
     if proc is not None and proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(15)
+            proc.wait(grace)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait(5)
+            proc.wait(reap)
 
 
 def run_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import calendar
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,6 +22,7 @@ from pydantic import ValidationError
 from app.plugins.base import PluginContext, PluginError
 from app.plugins.builtin._storage import parse_mdstat, parse_zpool_status
 from app.plugins.builtin.storage_pools import StoragePoolsPlugin
+from tests.live import stop_process
 
 from .conftest import collect
 from .ssh_commands import start_command_server
@@ -286,12 +286,7 @@ def zfs_fuse(tmp_path: Path) -> Iterator[ZfsFuse]:
     finally:
         if created:
             subprocess.run([zpool, "destroy", "-f", pool], capture_output=True, timeout=60)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc, 30, 10)
 
 
 async def test_real_zfs_pool_goes_degraded_and_is_scrubbed(tmp_path, zfs_fuse):
