@@ -274,16 +274,6 @@ def start_peer(peer: Peer, tmp: Path) -> str:
     return f"http://127.0.0.1:{port}{peer.url_path}"
 
 
-def stop_proc(proc: subprocess.Popen[bytes] | None) -> None:
-    if proc is not None and proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
 def first_run(base: str) -> httpx.Client:
     c = httpx.Client(base_url=base, timeout=30)
     body = {"username": "admin", "password": _common.PASSWORD}
@@ -370,7 +360,7 @@ def run(args: argparse.Namespace) -> None:
         peer_urls = {}
         for peer in others:
             peer_urls[peer.name] = start_peer(peer, tmp)
-            stack.callback(stop_proc, peer.proc)
+            stack.callback(stop_process, peer.proc)
             pids[peer.name] = peer.proc.pid  # type: ignore[union-attr]
         time.sleep(args.settle)
         say(f"idle window {args.idle:.0f} s (host plugin at its default {default_interval} s)")

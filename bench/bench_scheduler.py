@@ -26,7 +26,7 @@ import httpx
 import psutil
 from _common import PASSWORD, bench_database, header, pct
 
-from tests.live import Backend
+from tests.live import Backend, backend_env
 
 TARGET_CPU_100 = 2.0  # % of one core at 100 instances
 TARGET_RSS_100 = 150.0  # MB at 100 instances
@@ -56,21 +56,6 @@ class Listener:
 
     def close(self) -> None:
         self.sock.close()
-
-
-def env_for(database_url: str, **extra: str) -> dict[str, str]:
-    from tests.conftest import TEST_JWT, TEST_KEY
-
-    return {
-        "DATABASE_URL": database_url,
-        "ENCRYPTION_KEY": TEST_KEY,
-        "JWT_SECRET_KEY": TEST_JWT,
-        "CREATE_DEFAULT_PLUGIN": "false",
-        "ADMIN_USERNAME": "admin",
-        "ADMIN_PASSWORD": PASSWORD,
-        "LOG_LEVEL": "warning",
-        **extra,
-    }
 
 
 def admin_client(backend: Backend) -> httpx.Client:
@@ -162,7 +147,7 @@ async def run_size(
     kind: str, n: int, interval: int, duration: float, listener: Listener
 ) -> dict[str, Any]:
     async with Database(kind, f"sched{n}") as (url, data):
-        backend = Backend(env_for(url), data).start()
+        backend = Backend(backend_env(url), data).start()
         try:
             await asyncio.to_thread(backend.wait_healthy, 60)
             proc = psutil.Process(backend.proc.pid)  # type: ignore[union-attr]

@@ -17,9 +17,9 @@ import time
 import _common  # noqa: F401 - puts backend/ on sys.path
 import psutil
 from _common import header, pct
-from bench_scheduler import Database, Listener, create_all, env_for, lateness_since, max_run_id
+from bench_scheduler import Database, Listener, create_all, lateness_since, max_run_id
 
-from tests.live import Backend
+from tests.live import Backend, backend_env
 
 TARGET_GROWTH = 5.0  # % RSS growth after warm-up
 
@@ -49,7 +49,7 @@ def slope_mb_per_hour(points: list[tuple[float, float]]) -> float:
 
 async def soak(args: argparse.Namespace, listener: Listener) -> None:
     async with Database(args.database, "soak") as (url, data):
-        backend = Backend(env_for(url), data).start()
+        backend = Backend(backend_env(url), data).start()
         try:
             await asyncio.to_thread(backend.wait_healthy, 60)
             proc = psutil.Process(backend.proc.pid)  # type: ignore[union-attr]

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, NoReturn
 
 import asyncpg
 import httpx
@@ -28,9 +29,19 @@ from app.db.migrate import migrate
 from app.db.session import Database
 from app.main import create_app
 from app.models import PluginInstance
+from tests.alert_helpers import Receiver
 
 PG_ADMIN_URL = os.environ.get("UNITY_TEST_PG", "postgresql://root@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def skip_or_fail(message: str) -> NoReturn:
+    """Skip loudly when a tool or server is missing; with CI=true that is a failure instead."""
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: this test must run)", pytrace=False)
+    pytest.skip(message)
+
+
 TEST_KEY = Fernet.generate_key().decode()
 TEST_JWT = "test-jwt-secret-" + "x" * 40
 PASSWORD = "correct-horse-battery"
@@ -93,10 +104,7 @@ def require_postgres() -> str:
     try:
         return _pg_template()
     except RuntimeError as exc:
-        if IN_CI:
-            pytest.fail(f"{exc} (CI=true: PostgreSQL tests must run)")
-        pytest.skip(f"{exc}; start PostgreSQL or set UNITY_TEST_PG to run these")
-    raise AssertionError("unreachable")
+        skip_or_fail(f"{exc}; start PostgreSQL or set UNITY_TEST_PG to run these")
 
 
 @pytest.fixture(autouse=True)
@@ -181,17 +189,48 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
     return make_settings(database_url, tmp_path)
 
 
-@pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Any]:
+@contextlib.asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[Any]:
+    """The app with its lifespan (database, writer, scheduler) started."""
     application = create_app(settings)
     async with application.router.lifespan_context(application):
         yield application
 
 
+def asgi_client(app: Any, base_url: str = "http://t") -> httpx.AsyncClient:
+    """An HTTP client that calls the app in process, without a socket."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url)
+
+
+@pytest.fixture
+def listener() -> Iterator[int]:
+    """A TCP port on 127.0.0.1 that accepts connections (the kernel queues up to 64)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        sock.close()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A loopback webhook receiver that records what notifications deliver."""
+    r = Receiver().start()
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Any]:
+    async with running_app(settings) as application:
+        yield application
+
+
 @pytest.fixture
 async def client(app: Any) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+    async with asgi_client(app, "http://testserver") as c:
         yield c
 
 
@@ -203,12 +242,17 @@ async def login(
     return {"Authorization": f"Bearer {r.json()['access_token']}"}
 
 
+async def setup_admin(client: httpx.AsyncClient, username: str = "admin") -> dict[str, str]:
+    """Authorization headers of the first admin, created through first-run setup."""
+    r = await client.post("/api/v1/auth/setup", json={"username": username, "password": PASSWORD})
+    assert r.status_code == 201, r.text
+    return await login(client, username)
+
+
 @pytest.fixture
 async def admin(client: httpx.AsyncClient) -> dict[str, str]:
     """Authorization headers of the first admin, created through first-run setup."""
-    r = await client.post("/api/v1/auth/setup", json={"username": "admin", "password": PASSWORD})
-    assert r.status_code == 201, r.text
-    return await login(client, "admin")
+    return await setup_admin(client)
 
 
 @pytest.fixture
@@ -241,3 +285,15 @@ async def add_plugin(db: Database, name: str = "nas", **fields: Any) -> int:
         s.add(plugin)
         await s.commit()
         return plugin.id
+
+
+def install_plugin_package(site: Path, module: str, source: str, plugins: dict[str, str]) -> None:
+    """Leave `module` in `site` as `pip install` would: the module and a dist-info whose
+    `unity.plugins` entry points map each plugin type to `module:Class` (or any target)."""
+    (site / f"{module}.py").write_text(source)
+    info = site / f"{module}-1.0.dist-info"
+    info.mkdir()
+    name = module.replace("_", "-")
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+    entries = "".join(f"{kind} = {target}\n" for kind, target in plugins.items())
+    (info / "entry_points.txt").write_text("[unity.plugins]\n" + entries)

@@ -20,15 +20,48 @@ import uvicorn
 BACKEND = Path(__file__).resolve().parents[1]
 
 
-def stop_process(proc: subprocess.Popen[Any] | None) -> None:
-    """SIGTERM a child that still runs, SIGKILL it after 15 s; a no-op once it has exited."""
+def stop_process(proc: subprocess.Popen[Any] | None, grace: float = 15, reap: float = 5) -> None:
+    """SIGTERM a child that still runs, SIGKILL it after `grace` s; a no-op once it has exited."""
     if proc is not None and proc.poll() is None:
         proc.send_signal(signal.SIGTERM)
         try:
-            proc.wait(15)
+            proc.wait(grace)
         except subprocess.TimeoutExpired:
             proc.kill()
-            proc.wait(5)
+            proc.wait(reap)
+
+
+def run_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`python -m app ARGS` in `cwd` (also its data dir), with no settings from this shell."""
+    base = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME")}
+    base.update({"DATA_DIR": str(cwd), "PYTHONPATH": str(BACKEND)}, **env)
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args],
+        cwd=cwd,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def backend_env(database_url: str, **settings: Any) -> dict[str, str]:
+    """The environment of a backend run as a child process: the test keys, an admin from
+    settings, no default plugin; `settings` adds more by name (writer_flush_seconds=60)."""
+    from tests.conftest import PASSWORD, TEST_JWT, TEST_KEY
+
+    env = {
+        "DATABASE_URL": database_url,
+        "ENCRYPTION_KEY": TEST_KEY,
+        "JWT_SECRET_KEY": TEST_JWT,
+        "CREATE_DEFAULT_PLUGIN": "false",
+        "ADMIN_USERNAME": "admin",
+        "ADMIN_PASSWORD": PASSWORD,
+        "LOG_LEVEL": "warning",
+    }
+    env.update({k.upper(): str(v) for k, v in settings.items()})
+    return env
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -13,13 +12,6 @@ from sqlalchemy import select
 from app.models import AlertIncident, NotificationChannel
 from tests.alert_helpers import Receiver
 from tests.conftest import add_plugin
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver().start()
-    yield r
-    r.stop()
 
 
 @pytest.fixture

@@ -9,10 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from app.main import create_app
-from tests.conftest import IN_CI, make_settings
+from tests.conftest import make_settings, skip_or_fail
 from tests.live import Backend
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -61,10 +59,9 @@ def test_every_route_is_documented(tmp_path: Path) -> None:
 def test_documented_examples_still_answer_as_shown(tmp_path: Path) -> None:
     missing = [tool for tool in ("curl", "jq") if not shutil.which(tool)]
     if missing:
-        message = f"the documented examples need {' and '.join(missing)}: apt-get install curl jq"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(
+            f"the documented examples need {' and '.join(missing)}: apt-get install curl jq"
+        )
     backend = Backend({}, tmp_path / "data").start()  # a fresh embedded install, as in the doc
     try:
         backend.wait_healthy()

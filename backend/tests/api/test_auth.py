@@ -8,8 +8,7 @@ from typing import Any
 import httpx
 import jwt
 
-from app.main import create_app
-from tests.conftest import PASSWORD, TEST_JWT, login, make_settings
+from tests.conftest import PASSWORD, TEST_JWT, asgi_client, login, make_settings, running_app
 
 NEW_PASSWORD = "a-brand-new-password"
 
@@ -54,20 +53,17 @@ async def test_admin_from_settings_on_a_fresh_database(database_url: str, tmp_pa
             settings = make_settings(
                 database_url, tmp_path, admin_username="root", admin_password="changed-in-env"
             )
-        app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-                assert (await c.get("/api/v1/auth/setup")).json() == {
-                    "needs_setup": False,
-                    "needs_code": False,
-                }
-                h = await login(c, "root", "bootstrap-pass-1")
-                me = (await c.get("/api/v1/auth/me", headers=h)).json()
-                assert me["username"] == "root" and me["role"] == "admin"
-                assert len((await c.get("/api/v1/users", headers=h)).json()) == 1
-                r = await c.post("/api/v1/auth/setup", json={"username": "x", "password": PASSWORD})
-                assert r.status_code == 409
+        async with running_app(settings) as app, asgi_client(app) as c:
+            assert (await c.get("/api/v1/auth/setup")).json() == {
+                "needs_setup": False,
+                "needs_code": False,
+            }
+            h = await login(c, "root", "bootstrap-pass-1")
+            me = (await c.get("/api/v1/auth/me", headers=h)).json()
+            assert me["username"] == "root" and me["role"] == "admin"
+            assert len((await c.get("/api/v1/users", headers=h)).json()) == 1
+            r = await c.post("/api/v1/auth/setup", json={"username": "x", "password": PASSWORD})
+            assert r.status_code == 409
 
 
 async def test_login_answers_a_bearer_token_that_works(

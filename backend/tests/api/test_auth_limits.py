@@ -11,8 +11,7 @@ import httpx
 import pytest
 
 from app.core.config import Settings
-from app.main import create_app
-from tests.conftest import PASSWORD, make_settings
+from tests.conftest import PASSWORD, make_settings, running_app
 
 IP_LIMIT = 4
 USER_LIMIT = 3
@@ -127,8 +126,9 @@ async def test_a_successful_login_resets_only_the_account_limit(
 
 @asynccontextmanager
 async def running(tmp_path: Path, **overrides: Any) -> AsyncIterator[Any]:
-    app = create_app(make_settings(f"sqlite:///{tmp_path / 'c.db'}", tmp_path, **overrides))
-    async with app.router.lifespan_context(app):
+    async with running_app(
+        make_settings(f"sqlite:///{tmp_path / 'c.db'}", tmp_path, **overrides)
+    ) as app:
         yield app
 
 

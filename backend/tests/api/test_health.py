@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from app.db.session import make_engine
 from app.main import create_app
-from tests.conftest import make_settings
+from tests.conftest import asgi_client, make_settings, running_app, setup_admin
 from tests.live import free_port
 
 
@@ -95,28 +95,21 @@ async def test_api_answers_503_with_a_sentence_while_the_database_is_down(
     pg_url: str, tmp_path
 ) -> None:
     settings = make_settings(pg_url, tmp_path)
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            await c.post("/api/v1/auth/setup", json={"username": "a", "password": "password123"})
-            r = await c.post(
-                "/api/v1/auth/login", data={"username": "a", "password": "password123"}
-            )
-            h = {"Authorization": f"Bearer {r.json()['access_token']}"}
-            state = app.state.unity
-            from app.db.session import Database
+    async with running_app(settings) as app, asgi_client(app) as c:
+        h = await setup_admin(c)
+        state = app.state.unity
+        from app.db.session import Database
 
-            real, state.db = (
-                state.db,
-                Database(make_url(pg_url).set(drivername="postgresql+asyncpg", port=1)),
-            )
-            try:
-                for method in ("GET", "POST"):  # read-only and read-write sessions alike
-                    r = await c.request(method, "/api/v1/plugins", headers=h, json={})
-                    assert r.status_code == 503
-                    assert r.json()["error"] == "DatabaseUnavailable"
-                    assert "retry in a few seconds" in r.json()["detail"].lower()
-            finally:
-                await state.db.dispose()
-                state.db = real
+        real, state.db = (
+            state.db,
+            Database(make_url(pg_url).set(drivername="postgresql+asyncpg", port=1)),
+        )
+        try:
+            for method in ("GET", "POST"):  # read-only and read-write sessions alike
+                r = await c.request(method, "/api/v1/plugins", headers=h, json={})
+                assert r.status_code == 503
+                assert r.json()["error"] == "DatabaseUnavailable"
+                assert "retry in a few seconds" in r.json()["detail"].lower()
+        finally:
+            await state.db.dispose()
+            state.db = real

@@ -6,9 +6,7 @@ import base64
 import http.server
 import json
 import logging
-import os
 import subprocess
-import sys
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -25,8 +23,8 @@ from app.core.security import SecretBox
 from app.models import Base, PluginInstance
 from tests.api.test_auth_coverage import example, operations
 from tests.conftest import TEST_JWT, TEST_KEY
+from tests.live import run_cli
 
-BACKEND = Path(__file__).resolve().parents[2]
 MASK = "********"
 USERNAME = "monitor"
 
@@ -257,23 +255,14 @@ async def _fernet_values(app: Any) -> list[str]:
 
 
 def _rotate_key(database_url: str, keys: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME")}
-    env.update(
+    return run_cli(
+        tmp_path,
+        "rotate-key",
         DATABASE_URL=database_url,
         ENCRYPTION_KEY=keys,
         JWT_SECRET_KEY=TEST_JWT,
         DATA_DIR=str(tmp_path / "cli"),
-        PYTHONPATH=str(BACKEND),
         LOG_LEVEL="info",
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "app", "rotate-key"],
-        cwd=tmp_path,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
     )
 
 

@@ -120,42 +120,36 @@ async def test_subscriptions_filter_and_events_arrive_in_order(live: Any) -> Non
         assert (await recv(ws))["run"]["seq"] == 99
 
 
-async def test_a_plugin_run_reaches_clients_after_commit(live: Any) -> None:
+async def test_a_plugin_run_reaches_clients_after_commit(live: Any, listener: int) -> None:
     _app, host, token, c = live
     h = {"Authorization": f"Bearer {token}"}
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen()
-    try:
-        r = await c.post(
-            "/api/v1/plugins",
-            headers=h,
-            json={
-                "name": "port",
-                "type": "tcp",
-                "interval_seconds": 3600,
-                "config": {"host": "127.0.0.1", "port": listener.getsockname()[1]},
-            },
-        )
-        pid = r.json()["id"]
-        async with connect(f"ws://{host}/ws/metrics?token={token}") as ws:
-            await recv(ws)
-            await c.post(f"/api/v1/plugins/{pid}/run", headers=h)
-            got: dict[str, dict[str, Any]] = {}
-            while len(got) < 3:
-                msg = await recv(ws)
-                if msg["type"] in ("run", "health", "metrics"):
-                    got.setdefault(msg["type"], msg)
-            run, health, metrics = got["run"], got["health"], got["metrics"]
-            assert run["plugin_id"] == pid and run["run"]["status"] == "success"
-            assert health["health"]["status"] == "healthy"
-            names = {s["name"] for s in metrics["samples"]}
-            assert {"up", "tcp_connect_time"} <= names
-            # committed: the same series is readable through the API right now
-            latest = (await c.get("/api/v1/metrics/latest", headers=h)).json()["items"]
-            assert {s["series_id"] for s in metrics["samples"]} <= {i["series_id"] for i in latest}
-    finally:
-        listener.close()
+    r = await c.post(
+        "/api/v1/plugins",
+        headers=h,
+        json={
+            "name": "port",
+            "type": "tcp",
+            "interval_seconds": 3600,
+            "config": {"host": "127.0.0.1", "port": listener},
+        },
+    )
+    pid = r.json()["id"]
+    async with connect(f"ws://{host}/ws/metrics?token={token}") as ws:
+        await recv(ws)
+        await c.post(f"/api/v1/plugins/{pid}/run", headers=h)
+        got: dict[str, dict[str, Any]] = {}
+        while len(got) < 3:
+            msg = await recv(ws)
+            if msg["type"] in ("run", "health", "metrics"):
+                got.setdefault(msg["type"], msg)
+        run, health, metrics = got["run"], got["health"], got["metrics"]
+        assert run["plugin_id"] == pid and run["run"]["status"] == "success"
+        assert health["health"]["status"] == "healthy"
+        names = {s["name"] for s in metrics["samples"]}
+        assert {"up", "tcp_connect_time"} <= names
+        # committed: the same series is readable through the API right now
+        latest = (await c.get("/api/v1/metrics/latest", headers=h)).json()["items"]
+        assert {s["series_id"] for s in metrics["samples"]} <= {i["series_id"] for i in latest}
 
 
 async def test_a_stalled_client_is_dropped_and_others_keep_receiving_on_time(live: Any) -> None:

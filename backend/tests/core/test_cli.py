@@ -2,28 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-BACKEND = Path(__file__).resolve().parents[2]
-
-
-def run_cli(tmp_path: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME")}
-    base.update({"DATA_DIR": str(tmp_path), "PYTHONPATH": str(BACKEND)}, **env)
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args],
-        cwd=tmp_path,
-        env=base,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+from tests.live import run_cli
 
 
 @pytest.mark.parametrize(

@@ -12,19 +12,17 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import skip_or_fail
+
 REPO = Path(__file__).resolve().parents[3]
 BACKEND = REPO / "backend"
 COMPOSE_FILES = ("docker-compose.yml", "docker-compose.dev.yml")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def need(condition: bool, reason: str) -> None:
     """Skip loudly when a tool is missing; with CI=true a missing tool is a failure."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: this check must run)")
-    pytest.skip(reason)
+    if not condition:
+        skip_or_fail(reason)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import IN_CI, REPO
+from tests.conftest import skip_or_fail
+
+from .conftest import REPO
 
 DOCKERFILES = ("backend/Dockerfile", "frontend/Dockerfile")
 IGNORE = re.compile(r"#\s*hadolint\s+ignore=")
@@ -28,10 +30,7 @@ def hadolint() -> str:
 def dockerfile(relative: str) -> Path:
     path = REPO / relative
     if not path.is_file():
-        message = f"{relative} does not exist yet"
-        if IN_CI:
-            pytest.fail(message)
-        pytest.skip(message)
+        skip_or_fail(f"{relative} does not exist yet")
     return path
 
 

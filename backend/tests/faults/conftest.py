@@ -23,7 +23,8 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.conftest import PASSWORD, TEST_JWT, TEST_KEY, _pg_dsn, fresh_pg_database
+from tests import live
+from tests.conftest import PASSWORD, _pg_dsn, fresh_pg_database, install_plugin_package
 from tests.live import Backend, free_port
 
 # Test plugin types for backends run as child processes, installed the way a user would: a
@@ -87,32 +88,15 @@ FAULTKIT = textwrap.dedent(
 @pytest.fixture(scope="session")
 def faultkit(tmp_path_factory: pytest.TempPathFactory) -> Path:
     site = tmp_path_factory.mktemp("faultkit-site")
-    (site / "unity_faultkit.py").write_text(FAULTKIT)
-    info = site / "unity_faultkit-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: unity-faultkit\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(
-        "[unity.plugins]\nfault_seq = unity_faultkit:Seq\nfault_sleeper = unity_faultkit:Sleeper\n"
-    )
+    plugins = {"fault_seq": "unity_faultkit:Seq", "fault_sleeper": "unity_faultkit:Sleeper"}
+    install_plugin_package(site, "unity_faultkit", FAULTKIT, plugins)
     return site
 
 
 def backend_env(database_url: str, faultkit: Path, **extra: Any) -> dict[str, str]:
-    from tests.live import BACKEND
-
-    env = {
-        "DATABASE_URL": database_url,
-        "ENCRYPTION_KEY": TEST_KEY,
-        "JWT_SECRET_KEY": TEST_JWT,
-        "CREATE_DEFAULT_PLUGIN": "false",
-        "ADMIN_USERNAME": "admin",
-        "ADMIN_PASSWORD": PASSWORD,
-        "LEADER_RETRY_SECONDS": "0.5",
-        "PYTHONPATH": f"{BACKEND}:{faultkit}",
-        "LOG_LEVEL": "info",
-    }
-    env.update({k.upper(): str(v) for k, v in extra.items()})
-    return env
+    """`tests.live.backend_env` with the faultkit plugins installed and a quick leader retry."""
+    settings = {"leader_retry_seconds": 0.5, "log_level": "info", **extra}
+    return live.backend_env(database_url, pythonpath=f"{live.BACKEND}:{faultkit}", **settings)
 
 
 class Api:

@@ -18,12 +18,11 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from app.main import create_app
 from app.models import Sample as SampleRow
 from app.models import Series
 from app.plugins.base import Plugin, Sample
 from app.services.plugins.runner import LOOP_BLOCK_MS
-from tests.conftest import make_settings
+from tests.conftest import asgi_client, make_settings, running_app, setup_admin
 from tests.services.test_scheduler import TEST_TYPES, make, runs_of
 
 pytestmark = pytest.mark.slow
@@ -105,8 +104,7 @@ async def slow_http() -> AsyncIterator[str]:
 @pytest.fixture
 async def app(database_url: str, tmp_path: Any) -> AsyncIterator[Any]:
     settings = make_settings(database_url, tmp_path, writer_flush_seconds=0.5)
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with running_app(settings) as application:
         for cls in FAULT_TYPES:
             application.state.unity.registry.register(cls)
         yield application
@@ -260,19 +258,11 @@ async def test_an_isolated_instance_still_times_out_and_stops_cleanly(
             return []
 
     settings = make_settings(f"sqlite:///{tmp_path / 'x.db'}", tmp_path)
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with running_app(settings) as application:
         state = application.state.unity
         state.registry.register(Stuck)
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            await c.post("/api/v1/auth/setup", json={"username": "a", "password": "password123"})
-            tok = (
-                await c.post(
-                    "/api/v1/auth/login", data={"username": "a", "password": "password123"}
-                )
-            ).json()
-            h = {"Authorization": f"Bearer {tok['access_token']}"}
+        async with asgi_client(application) as c:
+            h = await setup_admin(c)
             pid = await make(c, h, "fault_stuck", interval_seconds=3600, timeout_seconds=1)
             first = (await c.post(f"/api/v1/plugins/{pid}/run", headers=h)).json()
             assert "blocked the event loop" in first["error"]

@@ -11,7 +11,6 @@ import io
 import ipaddress
 import os
 import shutil
-import signal
 import socket
 import ssl
 import subprocess
@@ -32,6 +31,7 @@ from cryptography.x509.oid import NameOID
 
 from app.plugins.base import Plugin, PluginError, Sample, validate_samples
 from app.plugins.builtin._host import REMOTE_COMMAND_LINES, REMOTE_PROCESSES, REMOTE_SENSORS
+from tests.live import stop_process
 
 CERT_VALID_DAYS = 30
 MAX_SAMPLES = 1000
@@ -322,12 +322,7 @@ def _stop_dockerd(engine: DockerEngine, proc: subprocess.Popen[bytes], log: obje
         ids = engine.cli("ps", "-aq", check=False).split()
         if ids:
             engine.cli("rm", "-f", *ids, check=False)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc, 20, 10)
     log.close()  # type: ignore[attr-defined]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import asyncssh
@@ -69,3 +71,13 @@ async def start_command_server(host_key, answers) -> CommandServer:
     )
     state.port = state.listener.sockets[0].getsockname()[1]
     return state
+
+
+@contextlib.asynccontextmanager
+async def command_server(host_key, answers) -> AsyncIterator[CommandServer]:
+    """`start_command_server` for the length of a `with` block."""
+    server = await start_command_server(host_key, answers)
+    try:
+        yield server
+    finally:
+        await server.close()

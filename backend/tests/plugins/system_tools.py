@@ -6,17 +6,12 @@ import os
 import shutil
 from pathlib import Path
 
-import pytest
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+from tests.conftest import skip_or_fail
 
 
 def unavailable(reason: str, package: str) -> None:
     """In CI a missing tool is a failure; elsewhere a loud skip that names the install."""
-    message = f"{reason}. Install with: apt-get install -y --no-install-recommends {package}"
-    if IN_CI:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    skip_or_fail(f"{reason}. Install with: apt-get install -y --no-install-recommends {package}")
 
 
 def require(binary: str, package: str) -> str:

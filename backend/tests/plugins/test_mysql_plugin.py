@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -23,11 +22,11 @@ from pydantic import ValidationError
 
 from app.plugins.base import PluginContext, PluginError
 from app.plugins.builtin.mysql import MysqlPlugin, replica_samples
-from tests.live import free_port
+from tests.conftest import skip_or_fail
+from tests.live import free_port, stop_process
 
 from .conftest import collect, make_self_signed, tcp_server
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 MARIADBD = shutil.which("mariadbd") or "/usr/sbin/mariadbd"
 INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
 CLIENT = shutil.which("mariadb") or "/usr/bin/mariadb"
@@ -60,26 +59,17 @@ class MariaDB:
         return out.stdout.strip()
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop_process(self.proc, 30, 10)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
 def start_mariadb(server_id: int, tls: bool = True) -> MariaDB:
     missing = [p for p in (MARIADBD, INSTALL_DB, CLIENT) if not os.path.exists(p)]
     if missing:
-        message = (
+        skip_or_fail(
             f"mysql plugin tests need MariaDB ({', '.join(missing)} missing). "
             "Install with: apt-get install -y mariadb-server"
         )
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
     # unix socket paths are limited to ~108 bytes, so keep the directory short.
     root = Path(tempfile.mkdtemp(prefix="umy", dir="/tmp"))
     user = ["--user=root"] if os.geteuid() == 0 else []

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from app.plugins.base import PluginContext, PluginError
 from app.plugins.builtin.nut import NutPlugin, parse_status
-from tests.live import free_port
+from tests.live import free_port, stop_process
 
 from .conftest import collect, tcp_server
 from .system_tools import require, tail
@@ -124,13 +124,7 @@ def upsd(tmp_path: Path) -> Iterator[Upsd]:
         yield Upsd(conf, port, dev, procs[0])
     finally:
         for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
-                    p.wait(timeout=5)
+            stop_process(p, 10)
         log.close()
 
 

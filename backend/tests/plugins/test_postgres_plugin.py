@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from app.plugins.base import PluginContext, PluginError
 from app.plugins.builtin.postgres import PostgresPlugin
+from tests.conftest import skip_or_fail
 from tests.live import free_port
 
 from .conftest import collect, make_self_signed, tcp_server
@@ -33,7 +34,6 @@ PG = {
     "user": _url.username or "root",
     "database": _url.database or "postgres",
 }
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def make(tmp_path, **config):
@@ -46,13 +46,10 @@ async def admin() -> AsyncIterator[asyncpg.Connection]:
     try:
         conn = await asyncpg.connect(PG_URL, timeout=5)
     except (OSError, asyncpg.PostgresError) as exc:
-        message = (
+        skip_or_fail(
             f"the postgres plugin tests need PostgreSQL at {PG_URL}: {exc}. "
             "Install with: apt-get install -y postgresql"
         )
-        if IN_CI:
-            pytest.fail(message, pytrace=False)
-        pytest.skip(message)
     try:
         yield conn
     finally:

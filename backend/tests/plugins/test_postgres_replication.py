@@ -25,11 +25,10 @@ import pytest
 
 from app.plugins.base import PluginContext
 from app.plugins.builtin.postgres import PostgresPlugin
+from tests.conftest import skip_or_fail
 from tests.live import free_port
 
 from .conftest import collect
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def _bindir() -> Path | None:
@@ -44,12 +43,9 @@ class Pair:
 
 
 def _unavailable(reason: str) -> None:
-    message = (
+    skip_or_fail(
         f"postgres replication tests need {reason}. Install with: apt-get install -y postgresql"
     )
-    if IN_CI:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ loopback port, for keys, the refused login and the permission cases."""
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import socket
 import subprocess
@@ -19,6 +18,7 @@ from pydantic import ValidationError
 
 from app.plugins.base import PluginContext, PluginError
 from app.plugins.builtin.redis import RedisPlugin
+from tests.conftest import skip_or_fail
 from tests.live import free_port
 
 from .conftest import collect, make_self_signed, tcp_server
@@ -26,7 +26,6 @@ from .conftest import collect, make_self_signed, tcp_server
 SHARED = ("127.0.0.1", 6379)
 PASSWORD = "s3cret-for-tests"
 LIMITED = ("limited", "limited-pw")
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def make(tmp_path, **config):
@@ -34,10 +33,7 @@ def make(tmp_path, **config):
 
 
 def _unavailable(reason: str) -> None:
-    message = f"redis plugin tests need {reason}. Install with: apt-get install -y redis-server"
-    if IN_CI:
-        pytest.fail(message, pytrace=False)
-    pytest.skip(message)
+    skip_or_fail(f"redis plugin tests need {reason}. Install with: apt-get install -y redis-server")
 
 
 @dataclass

@@ -22,7 +22,7 @@ from app.plugins.builtin._shell import LocalShell
 from app.plugins.builtin.smart import SmartPlugin, parse_device, scan_devices
 
 from .conftest import collect
-from .ssh_commands import start_command_server
+from .ssh_commands import command_server
 from .system_tools import require
 
 FIXTURES = Path(__file__).parent / "fixtures" / "smartctl"
@@ -197,11 +197,8 @@ def disk_answers(prefix: str = "sudo -n ") -> dict[str, tuple[int, str, str]]:
 
 @pytest.fixture
 async def ssh_disks(ssh_keys):
-    server = await start_command_server(ssh_keys["host"], disk_answers())
-    try:
+    async with command_server(ssh_keys["host"], disk_answers()) as server:
         yield server
-    finally:
-        await server.close()
 
 
 async def test_over_ssh_with_sudo_a_failing_disk_fails_the_run(tmp_path, ssh_disks):
@@ -229,14 +226,11 @@ async def test_sudo_asking_for_a_password_says_how_to_allow_it(tmp_path, ssh_key
     answers = {
         "sudo -n smartctl --scan-open --json": (1, "", "sudo: a password is required\n"),
     }
-    server = await start_command_server(ssh_keys["host"], answers)
-    try:
+    async with command_server(ssh_keys["host"], answers) as server:
         with pytest.raises(
             PluginError, match=r"sudo on 127\.0\.0\.1 asked for a password.*NOPASSWD"
         ):
             await make(tmp_path, **server.config(use_sudo=True)).collect_data()
-    finally:
-        await server.close()
 
 
 async def test_permission_denied_over_ssh_suggests_sudo(tmp_path, ssh_keys):
@@ -254,31 +248,22 @@ async def test_permission_denied_over_ssh_suggests_sudo(tmp_path, ssh_keys):
         }
     )
     answers = {"smartctl --json -a /dev/sda": (2, denied, "")}
-    server = await start_command_server(ssh_keys["host"], answers)
-    try:
+    async with command_server(ssh_keys["host"], answers) as server:
         with pytest.raises(PluginError, match=r"may not open /dev/sda on 127.0.0.1 .*turn on sudo"):
             await make(tmp_path, **server.config(devices=["/dev/sda"])).collect_data()
-    finally:
-        await server.close()
 
 
 async def test_missing_smartctl_over_ssh(tmp_path, ssh_keys):
-    server = await start_command_server(ssh_keys["host"], {})
-    try:
+    async with command_server(ssh_keys["host"], {}) as server:
         with pytest.raises(PluginError, match=r"smartctl is not installed on 127.0.0.1"):
             await make(tmp_path, **server.config()).collect_data()
-    finally:
-        await server.close()
 
 
 async def test_output_that_is_not_json(tmp_path, ssh_keys):
     answers = {"smartctl --scan-open --json": (1, "smartctl 6.2: unknown option --json\n", "")}
-    server = await start_command_server(ssh_keys["host"], answers)
-    try:
+    async with command_server(ssh_keys["host"], answers) as server:
         with pytest.raises(PluginError, match=r"did not print JSON .*7.0 or newer"):
             await make(tmp_path, **server.config()).collect_data()
-    finally:
-        await server.close()
 
 
 async def test_wrong_ssh_password_and_unreachable_host(tmp_path, ssh_disks):
@@ -321,8 +306,7 @@ def database_url(tmp_path: Path) -> str:
 
 async def test_a_disk_that_starts_failing_turns_the_plugin_degraded(client, admin, ssh_keys):
     command = "smartctl --json -a /dev/sda"
-    server = await start_command_server(ssh_keys["host"], {command: (0, fixture(SSD), "")})
-    try:
+    async with command_server(ssh_keys["host"], {command: (0, fixture(SSD), "")}) as server:
         r = await client.post(
             "/api/v1/plugins",
             json={
@@ -345,5 +329,3 @@ async def test_a_disk_that_starts_failing_turns_the_plugin_degraded(client, admi
         assert "FAILS its SMART health check" in run["error"]
         health = (await client.get(f"/api/v1/plugins/{pid}/health", headers=admin)).json()
         assert health["status"] == "degraded"
-    finally:
-        await server.close()

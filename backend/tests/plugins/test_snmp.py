@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pydantic import ValidationError
 
 from app.plugins.base import PluginContext, PluginError
 from app.plugins.builtin.snmp import SnmpPlugin, _Reading
-from tests.live import free_port
+from tests.live import free_port, stop_process
 
 from .conftest import collect
 from .system_tools import require, tail
@@ -73,12 +72,7 @@ def snmpd(tmp_path: Path) -> Iterator[Snmpd]:
             time.sleep(0.1)
         yield Snmpd(port)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        stop_process(proc, 10)
 
 
 def make(tmp_path: Path, port: int, **config: object) -> SnmpPlugin:

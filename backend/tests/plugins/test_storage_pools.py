@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import calendar
 import os
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -23,9 +22,10 @@ from pydantic import ValidationError
 from app.plugins.base import PluginContext, PluginError
 from app.plugins.builtin._storage import parse_mdstat, parse_zpool_status
 from app.plugins.builtin.storage_pools import StoragePoolsPlugin
+from tests.live import stop_process
 
 from .conftest import collect
-from .ssh_commands import start_command_server
+from .ssh_commands import command_server
 from .system_tools import require, tail
 
 FIXTURES = Path(__file__).parent / "fixtures" / "storage"
@@ -92,12 +92,9 @@ def nas_answers(mdstat: str = "mdstat_healthy.txt", btrfs: bool = True):
 
 
 async def test_nas_over_ssh_reports_all_three_and_fails_on_btrfs_errors(tmp_path, ssh_keys):
-    server = await start_command_server(ssh_keys["host"], nas_answers())
-    try:
+    async with command_server(ssh_keys["host"], nas_answers()) as server:
         plugin = make(tmp_path, **server.config(scrub_max_age_days=0))
         samples, reason = await collect(plugin)
-    finally:
-        await server.close()
     pool = {"pool": "tank"}
     assert get(samples, "zfs_pool_healthy", **pool).value == 1
     assert get(samples, "zfs_pool_size_bytes", **pool).value == 19998441472000
@@ -118,11 +115,8 @@ async def test_nas_over_ssh_reports_all_three_and_fails_on_btrfs_errors(tmp_path
 
 
 async def test_degraded_md_array_and_overdue_scrub_fail_the_run(tmp_path, ssh_keys):
-    server = await start_command_server(ssh_keys["host"], nas_answers("mdstat.txt", btrfs=False))
-    try:
+    async with command_server(ssh_keys["host"], nas_answers("mdstat.txt", btrfs=False)) as server:
         samples, reason = await collect(make(tmp_path, **server.config()))
-    finally:
-        await server.close()
     assert get(samples, "md_array_sync_percent", array="md6", level="raid1").value == 8.5
     assert get(samples, "md_array_degraded", array="md7", level="raid6").value == 1
     assert reason is not None
@@ -141,23 +135,17 @@ async def test_btrfs_without_root_says_to_use_sudo(tmp_path, ssh_keys):
         "",
         "ERROR: getting device info for /srv failed: Operation not permitted\n",
     )
-    server = await start_command_server(ssh_keys["host"], answers)
-    try:
+    async with command_server(ssh_keys["host"], answers) as server:
         with pytest.raises(PluginError, match=r"btrfs device stats /srv` on 127.0.0.1 needs root"):
             await make(tmp_path, **server.config(zfs=False, mdadm=False)).collect_data()
-    finally:
-        await server.close()
 
 
 async def test_missing_btrfs_tool_says_what_to_install(tmp_path, ssh_keys):
     answers = nas_answers()
     del answers["btrfs device stats /srv"]
-    server = await start_command_server(ssh_keys["host"], answers)
-    try:
+    async with command_server(ssh_keys["host"], answers) as server:
         with pytest.raises(PluginError, match=r"btrfs is not installed on 127.0.0.1 .*btrfs-progs"):
             await make(tmp_path, **server.config(zfs=False)).collect_data()
-    finally:
-        await server.close()
 
 
 async def test_nothing_to_check_is_a_clear_error(tmp_path, ssh_keys):
@@ -165,34 +153,25 @@ async def test_nothing_to_check_is_a_clear_error(tmp_path, ssh_keys):
         "cat /proc/mdstat": (1, "", "cat: /proc/mdstat: No such file or directory\n"),
         "cat /proc/mounts": (0, "proc /proc proc rw 0 0\n", ""),
     }
-    server = await start_command_server(ssh_keys["host"], answers)
-    try:
+    async with command_server(ssh_keys["host"], answers) as server:
         with pytest.raises(PluginError, match="no ZFS pool, mdadm array or btrfs filesystem found"):
             await make(tmp_path, **server.config()).collect_data()
-    finally:
-        await server.close()
 
 
 async def test_malformed_zpool_output(tmp_path, ssh_keys):
     answers = nas_answers()
     answers[ZPOOL_LIST] = (0, "tank 1 2 3\n", "")
-    server = await start_command_server(ssh_keys["host"], answers)
-    try:
+    async with command_server(ssh_keys["host"], answers) as server:
         with pytest.raises(PluginError, match=r"`zpool list` on 127.0.0.1 printed something"):
             await make(tmp_path, **server.config()).collect_data()
-    finally:
-        await server.close()
 
 
 async def test_zpool_without_permission(tmp_path, ssh_keys):
     answers = nas_answers()
     answers[ZPOOL_LIST] = (1, "", "Permission denied the ZFS utilities must be run as root.\n")
-    server = await start_command_server(ssh_keys["host"], answers)
-    try:
+    async with command_server(ssh_keys["host"], answers) as server:
         with pytest.raises(PluginError, match=r"may not read the pools .*turn on sudo"):
             await make(tmp_path, **server.config()).collect_data()
-    finally:
-        await server.close()
 
 
 async def test_this_machine_has_nothing_to_check(tmp_path):
@@ -213,11 +192,8 @@ async def test_zfs_not_running_is_skipped_not_an_error(tmp_path, ssh_keys):
         "",
         "The ZFS modules are not loaded.\nTry running '/sbin/modprobe zfs' as root to load them.\n",
     )
-    server = await start_command_server(ssh_keys["host"], answers)
-    try:
+    async with command_server(ssh_keys["host"], answers) as server:
         samples, _ = await collect(make(tmp_path, **server.config()))
-    finally:
-        await server.close()
     assert not [s for s in samples if s.name.startswith("zfs_")]
     assert get(samples, "md_array_healthy", array="md0", level="raid1").value == 1
 
@@ -286,12 +262,7 @@ def zfs_fuse(tmp_path: Path) -> Iterator[ZfsFuse]:
     finally:
         if created:
             subprocess.run([zpool, "destroy", "-f", pool], capture_output=True, timeout=60)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc, 30, 10)
 
 
 async def test_real_zfs_pool_goes_degraded_and_is_scrubbed(tmp_path, zfs_fuse):

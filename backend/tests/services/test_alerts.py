@@ -8,7 +8,7 @@ HTTP server through Apprise json:// URLs. Time is a manual clock: nothing sleeps
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import select
 
 from app.core.config import Settings
-from app.main import create_app
 from app.models import (
     AlertIncident,
     AlertRule,
@@ -34,7 +33,7 @@ from app.services.notify import channels, notifier
 from app.services.plugins.recorder import health_event
 from app.state import AppState
 from tests.alert_helpers import FakeClock, Receiver
-from tests.conftest import make_settings, plugin_row, recorded_statements
+from tests.conftest import make_settings, plugin_row, recorded_statements, running_app
 
 
 @pytest.fixture
@@ -44,16 +43,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver().start()
-    yield r
-    r.stop()
-
-
-@pytest.fixture
 async def env(settings: Settings, receiver: Receiver) -> AsyncIterator[Env]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with running_app(settings) as app:
         yield await Env.make(app.state.unity, receiver)
 
 

@@ -11,11 +11,10 @@ import pytest
 from sqlalchemy import select
 
 from app.core.timers import FLUSH_PHASE, until_next
-from app.main import create_app
 from app.models import PluginInstance, PluginRun
 from app.plugins.base import Sample
 from app.state import AppState
-from tests.conftest import make_settings, recorded_statements
+from tests.conftest import make_settings, recorded_statements, running_app
 
 
 @pytest.fixture
@@ -24,8 +23,7 @@ async def state(database_url: str, tmp_path: Path) -> AsyncIterator[AppState]:
     settings = make_settings(
         database_url, tmp_path, scheduler_enabled=False, writer_flush_seconds=0.5
     )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with running_app(settings) as app:
         yield app.state.unity
 
 

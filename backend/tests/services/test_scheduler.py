@@ -14,11 +14,16 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from app.main import create_app
 from app.models import PluginRun
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample
 from app.services.plugins.runner import StepTimer
-from tests.conftest import make_settings
+from tests.conftest import (
+    asgi_client,
+    install_plugin_package,
+    make_settings,
+    running_app,
+    setup_admin,
+)
 
 
 class SteadyConfig(PluginConfig):
@@ -95,8 +100,7 @@ TEST_TYPES = (Steady, Hangs, Raises, Garbage, Blocking, Partial)
 
 @pytest.fixture
 async def app(settings: Any) -> Any:
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
+    async with running_app(settings) as application:
         for cls in TEST_TYPES:
             application.state.unity.registry.register(cls)
         yield application
@@ -208,13 +212,8 @@ def external_plugin(tmp_path: Path) -> Any:
     """A package with a `unity.plugins` entry point, as `pip install` would leave it."""
     site = tmp_path / "site"
     site.mkdir()
-    (site / "unity_answer.py").write_text(EXTERNAL)
-    info = site / "unity_answer-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: unity-answer\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(
-        "[unity.plugins]\nanswer = unity_answer:Answer\nbroken = unity_missing_module:Nope\n"
-    )
+    plugins = {"answer": "unity_answer:Answer", "broken": "unity_missing_module:Nope"}
+    install_plugin_package(site, "unity_answer", EXTERNAL, plugins)
     sys.path.insert(0, str(site))
     yield
     sys.path.remove(str(site))
@@ -225,30 +224,21 @@ async def test_external_plugin_from_an_entry_point_is_listed_and_runs(
     external_plugin: Any, tmp_path: Path
 ) -> None:
     settings = make_settings(f"sqlite:///{tmp_path / 'x.db'}", tmp_path)
-    application = create_app(settings)
-    async with application.router.lifespan_context(application):
-        transport = httpx.ASGITransport(app=application)
-        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-            await c.post("/api/v1/auth/setup", json={"username": "a", "password": "password123"})
-            tok = (
-                await c.post(
-                    "/api/v1/auth/login", data={"username": "a", "password": "password123"}
-                )
-            ).json()
-            h = {"Authorization": f"Bearer {tok['access_token']}"}
-            types = {t["type"]: t for t in (await c.get("/api/v1/plugin-types", headers=h)).json()}
-            assert types["answer"]["available"] is True
-            assert types["answer"]["config_schema"]["properties"]["answer"]["default"] == 42
-            assert types["broken"]["available"] is False
-            assert "unity_missing_module" in types["broken"]["unavailable_reason"]
-            r = await c.post(
-                "/api/v1/plugins",
-                headers=h,
-                json={"name": "a", "type": "answer", "config": {"answer": 7}},
-            )
-            run = (await c.post(f"/api/v1/plugins/{r.json()['id']}/run", headers=h)).json()
-            assert run["status"] == "success"
-            assert run["sample_count"] == 1
+    async with running_app(settings) as application, asgi_client(application) as c:
+        h = await setup_admin(c)
+        types = {t["type"]: t for t in (await c.get("/api/v1/plugin-types", headers=h)).json()}
+        assert types["answer"]["available"] is True
+        assert types["answer"]["config_schema"]["properties"]["answer"]["default"] == 42
+        assert types["broken"]["available"] is False
+        assert "unity_missing_module" in types["broken"]["unavailable_reason"]
+        r = await c.post(
+            "/api/v1/plugins",
+            headers=h,
+            json={"name": "a", "type": "answer", "config": {"answer": 7}},
+        )
+        run = (await c.post(f"/api/v1/plugins/{r.json()['id']}/run", headers=h)).json()
+        assert run["status"] == "success"
+        assert run["sample_count"] == 1
 
 
 async def lock_holder(app: Any) -> int | None:
@@ -275,8 +265,9 @@ async def test_leader_takes_the_lock_again_as_soon_as_its_connection_is_killed(
 
     from app.services.plugins.leader import LEADER_CHECK_SECONDS
 
-    application = create_app(make_settings(pg_url, tmp_path, leader_retry_seconds=0.2))
-    async with application.router.lifespan_context(application):
+    async with running_app(
+        make_settings(pg_url, tmp_path, leader_retry_seconds=0.2)
+    ) as application:
         sched = application.state.unity.scheduler
         for _ in range(100):
             if sched.role == "leader":

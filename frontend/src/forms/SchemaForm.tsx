@@ -68,6 +68,15 @@ export function FieldShell({
         ) : null}
       </label>
       {children}
+      <FieldNotes id={id} description={description} error={error} />
+    </div>
+  );
+}
+
+/** A field's help text and error, under ids that `fieldAria` points the control at. */
+export function FieldNotes({ id, description, error }: { id: string; description?: string; error?: string }) {
+  return (
+    <>
       {description ? (
         <p className="field-help" id={`${id}-help`}>
           {description}
@@ -78,18 +87,14 @@ export function FieldShell({
           {error}
         </p>
       ) : null}
-    </div>
+    </>
   );
-}
-
-function describedBy(id: string, f: { description?: string }, error?: string): string | undefined {
-  const ids = [f.description ? `${id}-help` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ");
-  return ids || undefined;
 }
 
 /** The ARIA attributes that tie a control inside FieldShell to its help text and its error. */
 export function fieldAria(id: string, error: string | undefined, hasHelp = false) {
-  return { "aria-invalid": error ? true : undefined, "aria-describedby": describedBy(id, { description: hasHelp ? "y" : undefined }, error) } as const;
+  const ids = [hasHelp ? `${id}-help` : "", error ? `${id}-error` : ""].filter(Boolean).join(" ");
+  return { "aria-invalid": error ? true : undefined, "aria-describedby": ids || undefined } as const;
 }
 
 function SchemaField({ field: f, value, error, onChange, disabled }: FieldProps) {
@@ -98,9 +103,8 @@ function SchemaField({ field: f, value, error, onChange, disabled }: FieldProps)
     id,
     name: f.name,
     disabled,
-    "aria-invalid": error ? true : undefined,
+    ...fieldAria(id, error, Boolean(f.description)),
     "aria-required": f.required || undefined,
-    "aria-describedby": describedBy(id, f, error),
   } as const;
   const wide = f.kind === "string-array" || f.kind === "number-array" || f.kind === "key-value" || f.kind === "json" || f.kind === "text";
 
@@ -113,16 +117,7 @@ function SchemaField({ field: f, value, error, onChange, disabled }: FieldProps)
             <input type="checkbox" {...common} checked={Boolean(value)} onChange={(e) => onChange(e.target.checked)} />
             <span>{f.label}</span>
           </label>
-          {f.description ? (
-            <p className="field-help" id={`${id}-help`}>
-              {f.description}
-            </p>
-          ) : null}
-          {error ? (
-            <p className="field-error" id={`${id}-error`} role="alert">
-              {error}
-            </p>
-          ) : null}
+          <FieldNotes id={id} description={f.description} error={error} />
         </div>
       );
     case "enum":

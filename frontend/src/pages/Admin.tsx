@@ -14,9 +14,10 @@ import {
 } from "../api/users";
 import { ApiError, errorMessage } from "../api/client";
 import { formErrors, topLevel } from "../forms/apiErrors";
-import { ConfirmDialog, EmptyState, Modal, QueryState, Table, useToast } from "../components/ui";
+import { EmptyState, Modal, QueryState, Table, useToast } from "../components/ui";
 import { FieldShell, fieldAria } from "../forms/SchemaForm";
 import { formatDateTime, timeAgo } from "../format";
+import { ConfirmDelete } from "../components/ConfirmDelete";
 
 export function UsersPage({ me }: { me: User }) {
   const users = useUsers(me.role === "admin");
@@ -278,14 +279,12 @@ export function TokensPage() {
         </QueryState>
       </section>
       {revoke ? (
-        <ConfirmDialog
+        <ConfirmDelete
+          id={revoke.id}
+          deletion={del}
           title={`Revoke “${revoke.name}”?`}
           message="Scripts using it will get 401 errors from now on."
           confirmLabel="Revoke token"
-          danger
-          busy={del.isPending}
-          error={del.error}
-          onConfirm={() => del.mutate(revoke.id)}
           onCancel={() => setRevoke(null)}
         />
       ) : null}

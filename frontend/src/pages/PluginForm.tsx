@@ -6,8 +6,9 @@ import { FIX_FIELDS_MESSAGE } from "../api/client";
 import { formErrors } from "../forms/apiErrors";
 import { Link, navigate, useLocation } from "../router";
 import { EmptyState, ErrorState, Spinner, useToast } from "../components/ui";
-import { FieldShell, SchemaForm } from "../forms/SchemaForm";
+import { FieldShell, SchemaForm, fieldAria } from "../forms/SchemaForm";
 import { fieldsFromSchema, initialValues, toConfig, type FieldValue, type FormValues } from "../forms/schema";
+import { FormFooter } from "../forms/FormFooter";
 
 const CATEGORY_ORDER = ["system", "network", "service", "container", "other"];
 
@@ -136,7 +137,6 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
   const topField = (key: keyof Meta, apiKey: string, label: string, props: React.InputHTMLAttributes<HTMLInputElement>, help?: string) => {
     const id = `plugin-${apiKey}`;
     const err = topErrors[apiKey];
-    const describedBy = [help ? `${id}-help` : "", err ? `${id}-error` : ""].filter(Boolean).join(" ") || undefined;
     return (
       <FieldShell id={id} label={label} required description={help} error={err}>
         <input
@@ -153,9 +153,8 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
             }
             setMeta(next);
           }}
-          aria-invalid={err ? true : undefined}
+          {...fieldAria(id, err, Boolean(help))}
           aria-required
-          aria-describedby={describedBy}
           {...props}
         />
       </FieldShell>
@@ -192,19 +191,12 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
           }}
         />
       </div>
-      {formError ? (
-        <p className="form-error" role="alert" tabIndex={-1}>
-          {formError}
-        </p>
-      ) : null}
-      <div className="form-actions">
-        <Link to={plugin ? `/plugins/${plugin.id}` : "/plugins/new"} className="btn">
-          Cancel
-        </Link>
-        <button type="submit" className="btn btn-primary" disabled={save.isPending}>
-          {save.isPending ? "Saving…" : plugin ? "Save changes" : "Add plugin"}
-        </button>
-      </div>
+      <FormFooter
+        formError={formError}
+        cancelTo={plugin ? `/plugins/${plugin.id}` : "/plugins/new"}
+        busy={save.isPending}
+        submitLabel={plugin ? "Save changes" : "Add plugin"}
+      />
     </form>
   );
 }

@@ -7,9 +7,9 @@ import logging
 import re
 import time
 from collections.abc import Collection, Mapping
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 from app.plugins.base import Plugin, PluginError, Sample
 
@@ -72,6 +72,11 @@ def validate_host(value: str) -> str:
 
 # A config field holding a DNS name or an IP address, checked by `validate_host`.
 HostName = Annotated[str, AfterValidator(validate_host)]
+
+
+def TimeoutField(default: float, le: float, description: str, title: str = "Timeout (s)") -> Any:
+    """A config field for a plugin's timeout in seconds: above 0, at most `le`."""
+    return Field(default, title=title, description=description, gt=0, le=le)
 
 
 def elapsed_ms(start: float) -> float:

@@ -20,7 +20,7 @@ from pydantic import Field
 from typing_extensions import TypeVar
 
 from app.plugins.base import Plugin, PluginError, Sample
-from app.plugins.builtin._common import HostName, describe_exc
+from app.plugins.builtin._common import HostName, TimeoutField, describe_exc
 from app.plugins.builtin._ssh import SshLogin, SshLoginConfig
 
 # Non-login SSH sessions and service users often lack the sbin directories where
@@ -60,12 +60,8 @@ class HostAccessConfig(SshLoginConfig):
         description="Run the tools with `sudo -n` (no password prompt). Needs a sudoers rule "
         "such as `monitor ALL=(root) NOPASSWD: /usr/sbin/smartctl`.",
     )
-    timeout_seconds: float = Field(
-        20.0,
-        title="Timeout (s)",
-        description="Limit for the SSH login and for each command.",
-        gt=0,
-        le=120,
+    timeout_seconds: float = TimeoutField(
+        20.0, 120, "Limit for the SSH login and for each command."
     )
 
 

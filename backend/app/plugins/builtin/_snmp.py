@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from app.plugins.base import PluginConfig, SecretField
-from app.plugins.builtin._common import HostName
+from app.plugins.builtin._common import HostName, TimeoutField
 
 MAX_INTERFACES = 256
 _OID = re.compile(r"^\.?[0-2](\.\d{1,10}){1,127}$")
@@ -124,12 +124,8 @@ class SnmpConfig(PluginConfig):
         description="More values to read, each with a numeric OID, a metric name and a unit.",
         max_length=50,
     )
-    timeout_seconds: float = Field(
-        3.0,
-        title="Timeout (s)",
-        description="Wait this long for each answer before retrying.",
-        gt=0,
-        le=30,
+    timeout_seconds: float = TimeoutField(
+        3.0, 30, "Wait this long for each answer before retrying."
     )
     retries: int = Field(
         1, title="Retries", description="Requests resent after a timeout.", ge=0, le=5

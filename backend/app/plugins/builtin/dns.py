@@ -15,6 +15,7 @@ from pydantic import Field, field_validator
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample
 from app.plugins.builtin._common import (
+    TimeoutField,
     describe_exc,
     elapsed_ms,
     target_down,
@@ -62,13 +63,7 @@ class DnsConfig(PluginConfig):
         examples=[["192.168.1.10"]],
         max_length=50,
     )
-    timeout_seconds: float = Field(
-        5.0,
-        title="Timeout (s)",
-        description="No answer within this time counts as down.",
-        gt=0,
-        le=60,
-    )
+    timeout_seconds: float = TimeoutField(5.0, 60, "No answer within this time counts as down.")
 
     @field_validator("name")
     @classmethod

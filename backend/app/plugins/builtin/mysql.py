@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import Field
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
-from app.plugins.builtin._common import HostName, describe_exc, target_down, up_sample
+from app.plugins.builtin._common import HostName, TimeoutField, describe_exc, target_down, up_sample
 
 # SHOW GLOBAL STATUS name -> (metric, unit); counters since start-up end in `_total`.
 _STATUS: dict[str, tuple[str, str]] = {
@@ -70,12 +70,8 @@ class MysqlConfig(PluginConfig):
         title="Verify TLS",
         description="Check the server certificate and host name. Turn off for self-signed.",
     )
-    timeout_seconds: float = Field(
-        10.0,
-        title="Timeout (s)",
-        description="A server that has not answered within this time is reported down.",
-        gt=0,
-        le=120,
+    timeout_seconds: float = TimeoutField(
+        10.0, 120, "A server that has not answered within this time is reported down."
     )
 
 

@@ -9,12 +9,7 @@ import socket
 from pydantic import Field, field_validator, model_validator
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
-from app.plugins.builtin._common import (
-    HostName,
-    describe_exc,
-    target_down,
-    up_sample,
-)
+from app.plugins.builtin._common import HostName, TimeoutField, describe_exc, target_down, up_sample
 
 # upsd variable -> (metric name, unit). Only the variables the UPS reports are sent.
 VARIABLES = {
@@ -66,13 +61,7 @@ class NutConfig(PluginConfig):
         description="When the UPS runs on battery, mark the run failed so the plugin "
         "turns degraded and alerts can fire. The measurements are kept either way.",
     )
-    timeout_seconds: float = Field(
-        5.0,
-        title="Timeout (s)",
-        description="upsd must answer within this time.",
-        gt=0,
-        le=60,
-    )
+    timeout_seconds: float = TimeoutField(5.0, 60, "upsd must answer within this time.")
 
     @field_validator("password")
     @classmethod

@@ -6,12 +6,7 @@ import icmplib
 from pydantic import Field, model_validator
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample
-from app.plugins.builtin._common import (
-    HostName,
-    describe_exc,
-    target_down,
-    up_sample,
-)
+from app.plugins.builtin._common import HostName, TimeoutField, describe_exc, target_down, up_sample
 
 ICMP_NOT_ALLOWED = (
     "this host does not allow ICMP echo (ping) for Unity's user: allow unprivileged ping "
@@ -33,12 +28,11 @@ class PingConfig(PluginConfig):
     interval_seconds: float = Field(
         0.5, title="Interval (s)", description="Pause between packets.", ge=0.2, le=5
     )
-    timeout_seconds: float = Field(
+    timeout_seconds: float = TimeoutField(
         2.0,
+        10,
+        "How long to wait for the last reply before counting it lost.",
         title="Reply timeout (s)",
-        description="How long to wait for the last reply before counting it lost.",
-        gt=0,
-        le=10,
     )
 
     @model_validator(mode="after")

@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
-from app.plugins.builtin._common import HostName, describe_exc, target_down, up_sample
+from app.plugins.builtin._common import HostName, TimeoutField, describe_exc, target_down, up_sample
 
 MAX_REPLICAS = 20  # label cardinality bound for per-standby lag on a primary
 
@@ -104,12 +104,8 @@ class PostgresConfig(PluginConfig):
         description="prefer: use TLS when the server offers it; require: refuse plain "
         "connections; verify-full: also check the certificate and host name.",
     )
-    timeout_seconds: float = Field(
-        10.0,
-        title="Timeout (s)",
-        description="A server that has not answered within this time is reported down.",
-        gt=0,
-        le=120,
+    timeout_seconds: float = TimeoutField(
+        10.0, 120, "A server that has not answered within this time is reported down."
     )
 
 

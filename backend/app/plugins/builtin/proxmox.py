@@ -11,7 +11,7 @@ import httpx
 from pydantic import Field, field_validator
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
-from app.plugins.builtin._common import describe_exc, target_down, up_sample
+from app.plugins.builtin._common import TimeoutField, describe_exc, target_down, up_sample
 from app.plugins.builtin._tls_pin import FingerprintMismatch, normalize_fingerprint, pinned_context
 
 RESOURCES_PATH = "/api2/json/cluster/resources"
@@ -97,12 +97,8 @@ class ProxmoxConfig(PluginConfig):
         ge=1,
         le=500,
     )
-    timeout_seconds: float = Field(
-        15.0,
-        title="Timeout (s)",
-        description="A node that has not answered within this time is reported down.",
-        gt=0,
-        le=120,
+    timeout_seconds: float = TimeoutField(
+        15.0, 120, "A node that has not answered within this time is reported down."
     )
 
     @field_validator("url")

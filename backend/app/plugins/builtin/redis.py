@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import Field
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
-from app.plugins.builtin._common import HostName, describe_exc, target_down, up_sample
+from app.plugins.builtin._common import HostName, TimeoutField, describe_exc, target_down, up_sample
 
 MAX_DBS = 64  # label cardinality bound for per-database key counts
 
@@ -58,12 +58,8 @@ class RedisConfig(PluginConfig):
         title="Verify TLS",
         description="Check the server certificate. Turn off for self-signed certificates.",
     )
-    timeout_seconds: float = Field(
-        5.0,
-        title="Timeout (s)",
-        description="A server that has not answered within this time is reported down.",
-        gt=0,
-        le=60,
+    timeout_seconds: float = TimeoutField(
+        5.0, 60, "A server that has not answered within this time is reported down."
     )
 
 

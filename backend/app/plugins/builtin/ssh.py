@@ -12,6 +12,7 @@ from pydantic import Field
 from app.plugins.base import Plugin, PluginError, Sample
 from app.plugins.builtin._common import (
     HostName,
+    TimeoutField,
     describe_exc,
     elapsed_ms,
     is_pseudo_filesystem,
@@ -60,12 +61,11 @@ class SshConfig(SshLoginConfig):
         examples=[["/", "/srv"]],
         max_length=100,
     )
-    timeout_seconds: float = Field(
+    timeout_seconds: float = TimeoutField(
         10.0,
+        60,
+        "A server that has not completed the SSH login in this time is down.",
         title="Connect timeout (s)",
-        description="A server that has not completed the SSH login in this time is down.",
-        gt=0,
-        le=60,
     )
     temperatures: bool = Field(
         True,

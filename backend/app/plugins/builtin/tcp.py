@@ -12,6 +12,7 @@ from pydantic import Field
 from app.plugins.base import Plugin, PluginConfig, Sample
 from app.plugins.builtin._common import (
     HostName,
+    TimeoutField,
     describe_exc,
     elapsed_ms,
     target_down,
@@ -29,12 +30,8 @@ class TcpConfig(PluginConfig):
     port: int = Field(
         ..., title="Port", description="TCP port number.", ge=1, le=65535, examples=[22, 443]
     )
-    timeout_seconds: float = Field(
-        5.0,
-        title="Timeout (s)",
-        description="A port that has not accepted within this time is reported down.",
-        gt=0,
-        le=60,
+    timeout_seconds: float = TimeoutField(
+        5.0, 60, "A port that has not accepted within this time is reported down."
     )
 
 

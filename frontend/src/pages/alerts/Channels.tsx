@@ -14,11 +14,12 @@ import type { User } from "../../api/session";
 import { errorMessage } from "../../api/client";
 import { formErrors, topLevel } from "../../forms/apiErrors";
 import { Link } from "../../router";
-import { ConfirmDialog, EmptyState, ErrorState, Modal, Pager, QueryState, Spinner, Table, useToast } from "../../components/ui";
+import { EmptyState, ErrorState, Modal, Pager, QueryState, Spinner, Table, useToast } from "../../components/ui";
 import { FieldShell, fieldAria } from "../../forms/SchemaForm";
 import { timeAgo } from "../../format";
 import { DeliveryTable } from "./IncidentTable";
 import { AdminNote, Pill } from "./common";
+import { ConfirmDelete } from "../../components/ConfirmDelete";
 
 export const MASK = "********";
 
@@ -221,14 +222,12 @@ export function ChannelsPage({ user }: { user: User }) {
       </QueryState>
       {editing ? <ChannelDialog channel={editing === "new" ? undefined : editing} onClose={() => setEditing(null)} /> : null}
       {doomed ? (
-        <ConfirmDialog
+        <ConfirmDelete
+          id={doomed.id}
+          deletion={del}
           title={`Delete “${doomed.name}”?`}
           message="Rules stop notifying it and its delivery log is removed."
           confirmLabel="Delete channel"
-          danger
-          busy={del.isPending}
-          error={del.error}
-          onConfirm={() => del.mutate(doomed.id)}
           onCancel={() => setDoomed(null)}
         />
       ) : null}

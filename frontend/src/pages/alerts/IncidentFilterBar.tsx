@@ -2,6 +2,7 @@
 import { SEVERITIES } from "../../api/alerts";
 import { usePlugins } from "../../api/plugins";
 import type { Filters } from "./incidentFilters";
+import { IdOptions } from "../../forms/IdOptions";
 
 export function FilterBar({ f, onChange }: { f: Filters; onChange: (f: Filters) => void }) {
   const plugins = usePlugins();
@@ -21,11 +22,7 @@ export function FilterBar({ f, onChange }: { f: Filters; onChange: (f: Filters) 
         <span>Plugin</span>
         <select value={f.plugin} onChange={(e) => set({ plugin: e.target.value })}>
           <option value="">All plugins</option>
-          {(plugins.data ?? []).map((p) => (
-            <option key={p.id} value={String(p.id)}>
-              {p.name}
-            </option>
-          ))}
+          <IdOptions items={plugins.data} />
         </select>
       </label>
       <label className="filter">

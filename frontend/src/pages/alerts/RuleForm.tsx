@@ -12,8 +12,10 @@ import { FieldShell, KeyValueList, fieldAria } from "../../forms/SchemaForm";
 import { formErrors } from "../../forms/apiErrors";
 import { labelText } from "../../format";
 import { humanSeconds } from "./common";
-import { MetricField, NotifyFieldset } from "./RuleFormParts";
-import { WEEK, formToBody, ruleFieldMap, ruleToForm, validateRule, wholeSeconds, type RuleFormValues } from "./ruleFormValues";
+import { MetricField, NotifyFieldset, SecondsField } from "./RuleFormParts";
+import { formToBody, ruleFieldMap, ruleToForm, validateRule, wholeSeconds, type RuleFormValues } from "./ruleFormValues";
+import { FormFooter } from "../../forms/FormFooter";
+import { IdOptions } from "../../forms/IdOptions";
 
 export function RuleForm({ rule, onSaved }: { rule?: Rule; onSaved?: (r: Rule) => void }) {
   const [v, setV] = useState<RuleFormValues>(() => ruleToForm(rule));
@@ -105,11 +107,7 @@ export function RuleForm({ rule, onSaved }: { rule?: Rule; onSaved?: (r: Rule) =
               {...fieldAria("rule-plugin", errors.plugin_id, true)}
             >
               <option value="">All plugins</option>
-              {(plugins.data ?? []).map((p) => (
-                <option key={p.id} value={String(p.id)}>
-                  {p.name}
-                </option>
-              ))}
+              <IdOptions items={plugins.data} />
             </select>
           </FieldShell>
           {v.kind === "metric" ? (
@@ -158,44 +156,22 @@ export function RuleForm({ rule, onSaved }: { rule?: Rule; onSaved?: (r: Rule) =
       <div className="form-section">
         <h2>When to fire</h2>
         <div className="form-grid">
-          <FieldShell
+          <SecondsField
             id="rule-for"
             label={v.kind === "health" ? "Down for (seconds)" : "For (seconds)"}
-            required
             description={forN === null ? "How long the condition must hold before the alert fires." : `Fires after ${humanSeconds(forN)} ${v.kind === "health" ? "down" : "of the condition holding"}.`}
             error={errors.for_seconds}
-          >
-            <input
-              id="rule-for"
-              type="number"
-              min={0}
-              max={WEEK}
-              step={1}
-              inputMode="numeric"
-              value={v.for_seconds}
-              onChange={(e) => set("for_seconds", e.target.value)}
-              {...fieldAria("rule-for", errors.for_seconds, true)}
-            />
-          </FieldShell>
-          <FieldShell
+            value={v.for_seconds}
+            onChange={(seconds) => set("for_seconds", seconds)}
+          />
+          <SecondsField
             id="rule-keep"
             label="Keep firing (seconds)"
-            required
             description={keepN === null ? "How long it must stay clear before resolving." : `Resolves after ${humanSeconds(keepN)} clear; stops flapping.`}
             error={errors.keep_firing_seconds}
-          >
-            <input
-              id="rule-keep"
-              type="number"
-              min={0}
-              max={WEEK}
-              step={1}
-              inputMode="numeric"
-              value={v.keep_firing_seconds}
-              onChange={(e) => set("keep_firing_seconds", e.target.value)}
-              {...fieldAria("rule-keep", errors.keep_firing_seconds, true)}
-            />
-          </FieldShell>
+            value={v.keep_firing_seconds}
+            onChange={(seconds) => set("keep_firing_seconds", seconds)}
+          />
           <FieldShell id="rule-severity" label="Severity" required error={errors.severity}>
             <select id="rule-severity" {...fieldAria("rule-severity", errors.severity)} value={v.severity} onChange={(e) => set("severity", e.target.value as Severity)}>
               {SEVERITIES.map((s) => (
@@ -218,19 +194,7 @@ export function RuleForm({ rule, onSaved }: { rule?: Rule; onSaved?: (r: Rule) =
         </div>
       </div>
       <NotifyFieldset value={v.channel_ids} onChange={(ids) => set("channel_ids", ids)} error={errors.channel_ids} />
-      {formError ? (
-        <p className="form-error" role="alert" tabIndex={-1}>
-          {formError}
-        </p>
-      ) : null}
-      <div className="form-actions">
-        <Link to="/alerts/rules" className="btn">
-          Cancel
-        </Link>
-        <button type="submit" className="btn btn-primary" disabled={save.isPending}>
-          {save.isPending ? "Saving…" : rule ? "Save rule" : "Add rule"}
-        </button>
-      </div>
+      <FormFooter formError={formError} cancelTo="/alerts/rules" busy={save.isPending} submitLabel={rule ? "Save rule" : "Add rule"} />
     </form>
   );
 }

@@ -6,8 +6,42 @@ import { useChannels } from "../../api/channels";
 import { Link } from "../../router";
 import { QueryState } from "../../components/ui";
 import { FieldShell, fieldAria } from "../../forms/SchemaForm";
+import { WEEK } from "./ruleFormValues";
 
 const OTHER = "__other__";
+
+/** A whole number of seconds from 0 to a week (the rule's "for" and "keep firing" waits). */
+export function SecondsField({
+  id,
+  label,
+  description,
+  error,
+  value,
+  onChange,
+}: {
+  id: string;
+  label: string;
+  description: string;
+  error?: string;
+  value: string;
+  onChange: (seconds: string) => void;
+}) {
+  return (
+    <FieldShell id={id} label={label} required description={description} error={error}>
+      <input
+        id={id}
+        type="number"
+        min={0}
+        max={WEEK}
+        step={1}
+        inputMode="numeric"
+        value={value}
+        onChange={(e) => onChange(e.target.value)}
+        {...fieldAria(id, error, true)}
+      />
+    </FieldShell>
+  );
+}
 
 /** The metric to watch: a select of the names `series` holds, or free text when there are none
  * (or the user picks "Another name…"). */

@@ -5,9 +5,10 @@ import { useChannels } from "../../api/channels";
 import { usePlugins } from "../../api/plugins";
 import type { User } from "../../api/session";
 import { Link } from "../../router";
-import { ConfirmDialog, EmptyState, QueryState, Table, useToast } from "../../components/ui";
+import { EmptyState, QueryState, Table, useToast } from "../../components/ui";
 import { labelText } from "../../format";
 import { AdminNote, Pill, SeverityBadge, humanSeconds, pluginName } from "./common";
+import { ConfirmDelete } from "../../components/ConfirmDelete";
 
 export function ruleCondition(r: Pick<Rule, "kind" | "metric" | "labels" | "op" | "threshold" | "for_seconds">): string {
   const wait = r.for_seconds ? ` for ${humanSeconds(r.for_seconds)}` : "";
@@ -102,14 +103,12 @@ export function RulesPage({ user }: { user: User }) {
           )}
       </QueryState>
       {doomed ? (
-        <ConfirmDialog
+        <ConfirmDelete
+          id={doomed.id}
+          deletion={del}
           title={`Delete “${doomed.name}”?`}
           message="Alerts it has firing resolve on the next evaluation. Its incidents stay in the history."
           confirmLabel="Delete rule"
-          danger
-          busy={del.isPending}
-          error={del.error}
-          onConfirm={() => del.mutate(doomed.id)}
           onCancel={() => setDoomed(null)}
         />
       ) : null}

@@ -6,10 +6,12 @@ import { useFreshPlugins } from "../../api/plugins";
 import type { User } from "../../api/session";
 import { errorMessage } from "../../api/client";
 import { formErrors, topLevel } from "../../forms/apiErrors";
-import { ConfirmDialog, EmptyState, QueryState, Table, useToast } from "../../components/ui";
+import { EmptyState, QueryState, Table, useToast } from "../../components/ui";
 import { FieldShell, fieldAria } from "../../forms/SchemaForm";
 import { formatDateTime } from "../../format";
 import { AdminNote, Pill, humanSeconds, pluginName } from "./common";
+import { ConfirmDelete } from "../../components/ConfirmDelete";
+import { IdOptions } from "../../forms/IdOptions";
 
 export const PRESETS = [
   { label: "1 h", seconds: 3600 },
@@ -126,22 +128,14 @@ function SilenceForm({ onDone }: { onDone: () => void }) {
           <FieldShell id="sil-plugin" label="Plugin" required error={errors.plugin_id}>
             <select id="sil-plugin" value={target} onChange={(e) => setTarget(e.target.value)} {...fieldAria("sil-plugin", errors.plugin_id)}>
               <option value="">Choose a plugin…</option>
-              {(plugins.data ?? []).map((p) => (
-                <option key={p.id} value={String(p.id)}>
-                  {p.name}
-                </option>
-              ))}
+              <IdOptions items={plugins.data} />
             </select>
           </FieldShell>
         ) : scope === "rule" ? (
           <FieldShell id="sil-rule" label="Rule" required error={errors.rule_id}>
             <select id="sil-rule" value={target} onChange={(e) => setTarget(e.target.value)} {...fieldAria("sil-rule", errors.rule_id)}>
               <option value="">Choose a rule…</option>
-              {(rules.data ?? []).map((r) => (
-                <option key={r.id} value={String(r.id)}>
-                  {r.name}
-                </option>
-              ))}
+              <IdOptions items={rules.data} />
             </select>
           </FieldShell>
         ) : (
@@ -272,14 +266,12 @@ export function SilencesPage({ user }: { user: User }) {
           )}
       </QueryState>
       {doomed ? (
-        <ConfirmDialog
+        <ConfirmDelete
+          id={doomed.id}
+          deletion={del}
           title="Delete this silence?"
           message={`It covers ${scope(doomed).toLowerCase()}. Incidents it silenced keep their “silenced” mark.`}
           confirmLabel="Delete silence"
-          danger
-          busy={del.isPending}
-          error={del.error}
-          onConfirm={() => del.mutate(doomed.id)}
           onCancel={() => setDoomed(null)}
         />
       ) : null}
