@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from app.core.config import Settings
 from app.core.security import SecretBox
-from app.db.session import Database
+from app.core.worker import Outage
+from app.db.session import Database, is_unavailable
 from app.models import PluginInstance
 from app.models.enums import RunStatus, SchedulerRole
 from app.plugins.base import Plugin, PluginContext
@@ -93,8 +94,24 @@ class PluginScheduler:
         return "running" if self.scheduler.running else "stopped"
 
     def add_maintenance(self, name: str, func: Any, seconds: int) -> None:
-        """Register a periodic maintenance job that only the leader runs."""
-        self._maintenance.append((name, func, seconds))
+        """Register a periodic maintenance job that only the leader runs.
+
+        While the database is away the job fails at each turn: that is an outage of a few log
+        lines (Outage), not a traceback per turn; other failures still raise to the log.
+        """
+        outage = Outage(log, f"the {name} job", lambda: f"it runs again every {seconds}s")
+
+        async def guarded() -> None:
+            try:
+                await func()
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                outage.failed(exc)
+            else:
+                outage.recovered()
+
+        self._maintenance.append((name, guarded, seconds))
 
     async def start(self) -> None:
         if self.role == SchedulerRole.DISABLED:
