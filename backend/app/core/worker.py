@@ -9,11 +9,10 @@ way (`drain`: finish within a deadline, else cancel).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 BACKOFF_FIRST_SECONDS = 0.5
@@ -22,6 +21,9 @@ BACKOFF_MAX_SECONDS = 30.0
 # together do not all retry in the same instant.
 BACKOFF_JITTER = 0.2
 OUTAGE_REPORT_SECONDS = 60.0
+CANCEL_GRACE_SECONDS = 0.2
+
+log = logging.getLogger(__name__)
 
 
 def error_text(exc: BaseException) -> str:
@@ -127,6 +129,37 @@ async def drain(task: asyncio.Task[Any] | None, deadline: float) -> bool:
         return True
     except TimeoutError:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        # Its cleanup may wait on a silent database: give it a moment, not more.
+        await asyncio.wait({task}, timeout=CANCEL_GRACE_SECONDS)
         return False
+
+
+async def bounded(step: Awaitable[Any], seconds: float, what: str) -> bool:
+    """Await `step` for at most `seconds`, then cancel it without waiting for it (its cleanup may
+    hang on a silent database); log and go on, never raise. True if it finished in time."""
+    task = asyncio.ensure_future(step)
+    done, _ = await asyncio.wait({task}, timeout=max(seconds, 0.01))
+    if not done:
+        task.cancel()
+        log.warning("shutdown: %s did not finish within %.1fs; going on without it", what, seconds)
+        return False
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.warning("shutdown: %s failed: %s", what, error_text(exc))
+    return True
+
+
+def http_drain_seconds(shutdown_timeout: float) -> float:
+    """Of SHUTDOWN_TIMEOUT_SECONDS, what requests in flight get before the server cancels them
+    (a run-now waiting on a slow plugin among them); the lifespan's drains get the rest."""
+    return min(2.0, shutdown_timeout / 4)
+
+
+class ShutdownClock:
+    """One deadline for the whole shutdown (SHUTDOWN_TIMEOUT_SECONDS), shared by its steps."""
+
+    def __init__(self, seconds: float) -> None:
+        self.ends = time.monotonic() + seconds
+
+    def left(self, reserve: float = 0.0) -> float:
+        """Seconds left, keeping `reserve` for the steps after this one."""
+        return max(0.05, self.ends - reserve - time.monotonic())

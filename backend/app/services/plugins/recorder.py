@@ -300,7 +300,11 @@ class RunRecorder:
     async def _loop(self) -> None:
         backoff = Backoff()
         while True:
-            if self._finished or self._changed or self.inflight:
+            if self._stopping and not (self._finished or self._changed):
+                return  # stop() must not wait out its deadline for a wake-up already taken
+            if self._stopping:
+                pass  # save what is left now, without waiting for the next tick
+            elif self._finished or self._changed or self.inflight:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         self._wake.wait(), until_next(FLUSH_SECONDS, FLUSH_PHASE)
