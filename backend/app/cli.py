@@ -163,6 +163,7 @@ def main(argv: list[str] | None = None) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    from app.core.worker import http_drain_seconds
     from app.server import Server
 
     options: dict[str, Any] = {
@@ -170,7 +171,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         "port": getattr(args, "port", 8000),
         "log_config": None,
         "proxy_headers": False,
-        "timeout_graceful_shutdown": int(settings.shutdown_timeout_seconds),
+        # Requests in flight get a little of the shutdown deadline; the lifespan the rest.
+        "timeout_graceful_shutdown": http_drain_seconds(settings.shutdown_timeout_seconds),
         "ws_ping_interval": settings.ws_ping_seconds,
     }
     if getattr(args, "reload", False):  # dev: uvicorn's reloader runs its own server

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,7 @@ from app.core.errors import install_error_handlers
 from app.core.limits import BodyLimit
 from app.core.logging import setup_logging
 from app.core.security import SecretBox
+from app.core.worker import ShutdownClock, bounded, http_drain_seconds
 from app.db.migrate import migrate
 from app.db.session import Database
 from app.models import ApiToken, User
@@ -58,6 +60,7 @@ from app.services.replica.probe import DatabaseProbe
 from app.state import AppState
 
 log = logging.getLogger("app")
+TEARDOWN_SECONDS = 1.0  # of SHUTDOWN_TIMEOUT_SECONDS, kept for what comes after the drains
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -131,15 +134,20 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             yield
         finally:
             log.info("Unity stopping")
-            await state.push.stop()
-            await sched.stop()
-            await recorder.stop(settings.shutdown_timeout_seconds / 2)
-            await writer.stop(settings.shutdown_timeout_seconds)
-            await alert_service.stop()
-            await hub.stop()
-            await state.probe.stop()
+            # One deadline for it all, whatever the database does; the last second is for
+            # the teardown steps, each of which is cut off rather than waited for.
+            timeout = settings.shutdown_timeout_seconds
+            clock = ShutdownClock(timeout - http_drain_seconds(timeout))
+            await bounded(state.push.stop(), clock.left(TEARDOWN_SECONDS), "push monitors")
+            await bounded(sched.stop(), clock.left(TEARDOWN_SECONDS), "the scheduler")
+            # Runs cut short are now recorded `interrupted`: both stores flush side by side.
+            drains = (recorder.stop, writer.stop)
+            await asyncio.gather(*(stop(clock.left(TEARDOWN_SECONDS)) for stop in drains))
+            for what, step in (("alerts", alert_service.stop), ("the hub", hub.stop)):
+                await bounded(step(), clock.left(), what)
+            await bounded(state.probe.stop(), clock.left(), "the database probe")
             executor.shutdown(wait=False, cancel_futures=True)
-            await db.dispose()
+            await bounded(db.dispose(), clock.left(), "closing database connections")
             log.info("Unity stopped")
 
     app = FastAPI(

@@ -18,7 +18,6 @@ import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.core.errors import DatabaseUnavailable, DomainError, error_response, unexpected
@@ -57,13 +56,6 @@ class DeadlineMiddleware:
         self.app = app
         self.seconds = seconds
         self.database_down = database_down or (lambda _scope: False)
-        self._exempt: list[BaseRoute] | None = None
-
-    def _is_exempt(self, scope: Scope) -> bool:
-        if self._exempt is None:
-            routes = getattr(scope.get("app"), "routes", [])
-            self._exempt = [r for r in routes if getattr(getattr(r, "endpoint", None), _MARK, 0)]
-        return any(r.matches(scope)[0] == Match.FULL for r in self._exempt)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -79,40 +71,35 @@ class DeadlineMiddleware:
                 started = True
             await send(message)
 
-        if self._is_exempt(scope):
-            task = None
-            try:
-                await self.app(scope, receive, guarded_send)
+        task = asyncio.ensure_future(self.app(scope, receive, guarded_send))
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self.seconds)
+            # The router has put the matched endpoint in the scope by now.
+            if not done and getattr(scope.get("endpoint"), _MARK, False):
+                done, _ = await asyncio.wait({task})
+        except asyncio.CancelledError:  # the server is stopping or the client left
+            task.cancel()
+            raise
+        if task in done:
+            if task.cancelled() or task.exception() is None:
                 return
-            except Exception as exc:
-                error: BaseException = exc
+            error: BaseException = task.exception()  # type: ignore[assignment]
         else:
-            task = asyncio.ensure_future(self.app(scope, receive, guarded_send))
-            try:
-                done, _ = await asyncio.wait({task}, timeout=self.seconds)
-            except asyncio.CancelledError:  # the server is stopping or the client left
-                task.cancel()
-                raise
-            if task in done:
-                if task.cancelled() or task.exception() is None:
-                    return
-                error = task.exception()  # type: ignore[assignment]
-            else:
-                answered = True
-                task.cancel()
-                task.add_done_callback(_swallow)
-                down = self.database_down(scope)
-                log.info(
-                    "request deadline: %s %s stopped after %gs (%s)",
-                    scope.get("method"),
-                    scope.get("path"),
-                    self.seconds,
-                    "database not answering" if down else "too slow",
-                )
-                if not started:
-                    reply = DatabaseUnavailable() if down else timeout_error(self.seconds)
-                    await error_response(reply)(scope, receive, send)
-                return
+            answered = True
+            task.cancel()
+            task.add_done_callback(_swallow)
+            down = self.database_down(scope)
+            log.info(
+                "request deadline: %s %s stopped after %gs (%s)",
+                scope.get("method"),
+                scope.get("path"),
+                self.seconds,
+                "database not answering" if down else "too slow",
+            )
+            if not started:
+                reply = DatabaseUnavailable() if down else timeout_error(self.seconds)
+                await error_response(reply)(scope, receive, send)
+            return
         if started:  # too late for a body of our own; the server closes the connection
             raise error
         answered = True

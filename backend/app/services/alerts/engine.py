@@ -26,7 +26,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.db.session import Database
+from app.core.worker import Outage
+from app.db.session import Database, is_unavailable
 from app.models import (
     AlertIncident,
     AlertRule,
@@ -59,6 +60,9 @@ class AlertService:
         self.notifier = notifier
         self.clock = clock
         self.dropped_events = 0
+        self._outage = Outage(
+            log, "alert evaluation", lambda: "events are not evaluated until it is back"
+        )
         self.evaluations = 0
         self._queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(EVENT_QUEUE)
         self._worker: asyncio.Task[None] | None = None
@@ -102,8 +106,13 @@ class AlertService:
                     break
             try:
                 await self.evaluate_events(events)
-            except Exception:
-                log.exception("alert evaluation failed")
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    log.exception("alert evaluation failed")
+                else:  # the database is away: a few lines for the outage, not a traceback each
+                    self._outage.failed(exc)
+            else:
+                self._outage.recovered()
             finally:
                 for _ in events:
                     self._queue.task_done()

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.config import Settings
 from app.core.timers import FLUSH_PHASE, until_next
-from app.core.worker import Backoff, drain, error_text
+from app.core.worker import OUTAGE_REPORT_SECONDS, Backoff, Outage, drain, error_text
 from app.db.session import Database, asyncpg_of
 from app.models import Sample as SampleRow
 from app.models.base import UTCDateTime
@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 # With a backlog, up to this many batches' worth go into one transaction: one series update and
 # one commit for all of them (group commit). Without a backlog batches stay at batch_size.
 GROUP_BATCHES = 8
+# Retry delay while stopping: the shutdown deadline, not the backoff, bounds the wait.
+STOPPING_RETRY_SECONDS = 0.5
 
 
 @dataclass
@@ -104,6 +106,9 @@ class MetricsWriter:
         self._idle.set()
         # Oldest sample time written since each roll-up tier last ran: where it must restart.
         self.oldest_since_rollup: dict[str, datetime] = {}
+        self.outage = Outage(log, "metrics writes", self._counts)
+        self._taken = 0  # samples taken from the buffer and not yet committed or put back
+        self._drops_logged = (0, 0.0)  # (dropped count, monotonic time) at the last drop line
 
     # ----------------------------------------------------------------- producer side
     def submit(self, plugin_id: int, ts: datetime, samples: list[Sample]) -> Batch:
@@ -134,12 +139,27 @@ class MetricsWriter:
             self.stats.buffered -= len(old.samples)
             self.stats.dropped += len(old.samples)
             old.written.set()
-            log.warning(
-                "metrics buffer full: dropped %d samples",
-                len(old.samples),
-                extra={"plugin_id": old.plugin_id},
-            )
+            self._log_drops()
         return batch
+
+    def _counts(self) -> str:
+        return (
+            f"{self.stats.buffered} samples buffered (WRITER_BUFFER_MAX={self.buffer_max}), "
+            f"{self.stats.dropped} dropped"
+        )
+
+    def _log_drops(self) -> None:
+        """The first drop, then at most one line a minute: a long outage is a few lines."""
+        logged, at = self._drops_logged
+        now = time.monotonic()
+        if logged and now - at < OUTAGE_REPORT_SECONDS:
+            return
+        self._drops_logged = (self.stats.dropped, now)
+        log.warning(
+            "metrics buffer full: dropping the oldest samples (%d since the last such line); %s",
+            self.stats.dropped - logged,
+            self._counts(),
+        )
 
     def rolled_up(self, tier: str, hint: datetime | None) -> None:
         """A roll-up covered everything from `hint` on; forget it unless older data came since."""
@@ -157,8 +177,14 @@ class MetricsWriter:
         """Flush what can be flushed within `deadline` seconds, then stop."""
         self._stopping = True
         self._wake.set()
-        if not await drain(self._task, deadline):
-            log.error("shutdown deadline reached with %d samples unwritten", self.stats.buffered)
+        await drain(self._task, deadline)
+        if unwritten := self.stats.buffered + self._taken:
+            log.error(
+                "stopped with %d samples unwritten: the database did not take them within "
+                "the shutdown deadline (%gs)",
+                unwritten,
+                deadline,
+            )
 
     async def flushed(self, within: float = 10.0) -> None:
         """Wait until everything submitted so far is written (tests and benchmarks)."""
@@ -216,23 +242,22 @@ class MetricsWriter:
                     error = exc
                     requeue = [batches, stored]  # the older group ends up first
                 else:
+                    backoff.reset()
                     await self._committed(stored, done)
             if error is not None:  # the database is down or refused: keep the data, retry
                 for group in requeue:
                     self._queue.extendleft(reversed(group))
-                    self.stats.buffered += sum(len(b.samples) for b in group)
+                    back = sum(len(b.samples) for b in group)
+                    self.stats.buffered += back
+                    self._taken -= back
                 self.stats.failures += 1
                 self.stats.last_error = error_text(error)
                 self.stats.last_error_at = datetime.now(UTC)
                 delay = backoff.failed()
-                log.warning(
-                    "metrics write failed, retrying in %.1fs: %s", delay, self.stats.last_error
-                )
-                if self._stopping:
-                    return
-                await asyncio.sleep(delay)
+                self.outage.failed(error, delay)
+                # Stopping: keep trying, briefly, until stop()'s deadline cancels us.
+                await asyncio.sleep(min(delay, STOPPING_RETRY_SECONDS) if self._stopping else delay)
                 continue
-            backoff.reset()
             if prepared is not None:
                 storing = (asyncio.create_task(self._store(prepared)), batches, prepared)
 
@@ -247,8 +272,8 @@ class MetricsWriter:
         return aligned + math.floor(left - aligned) if aligned < left else left
 
     async def _committed(self, batches: list[Batch], done: Prepared) -> None:
-        if self.stats.last_error is not None:
-            log.info("metrics writes recovered", extra={"buffered": self.stats.buffered})
+        self._taken -= sum(len(b.samples) for b in batches)
+        self.outage.recovered()
         self.stats.last_error = None
         self.stats.last_flush_at = datetime.now(UTC)
         for b in batches:
@@ -271,6 +296,7 @@ class MetricsWriter:
             taken.append(b)
             count += len(b.samples)
         self.stats.buffered -= count
+        self._taken += count
         return taken
 
     async def _prepare(self, batches: list[Batch]) -> Prepared:

@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.config import Settings
+from app.core.worker import CANCEL_GRACE_SECONDS
 from app.db.session import Database
 
 log = logging.getLogger(__name__)
@@ -53,8 +54,8 @@ class LeaderElection:
         """Stop competing; the lock itself is held until `release` (after runs are wound up)."""
         if self._task:
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # A check on a silent connection may not end at once: do not wait for it long.
+            await asyncio.wait({self._task}, timeout=CANCEL_GRACE_SECONDS)
 
     async def release(self) -> None:
         await self._release()

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 
 from app.core.config import Settings
 from app.core.timers import FLUSH_PHASE, until_next
-from app.core.worker import Backoff, drain, error_text
+from app.core.worker import Backoff, Outage, drain, error_text
 from app.db.session import Database
 from app.models import PluginHealth, PluginInstance, PluginRun
 from app.models.enums import HealthStatus, RunStatus
@@ -157,6 +157,8 @@ class RunRecorder:
         self._asleep = False  # the loop waits with no timeout: begin() must wake it
         self.failures = 0
         self.last_error: str | None = None
+        self.dropped = 0  # finished runs given up on: MAX_PENDING were waiting already
+        self.outage = Outage(log, "run records", self._counts)
         # Built once: compiling an upsert's `excluded` columns costs more than running it.
         ins = sqlite_insert(PluginHealth) if db.is_sqlite else pg_insert(PluginHealth)
         cols = (
@@ -198,8 +200,17 @@ class RunRecorder:
     async def stop(self, deadline: float) -> None:
         self._stopping = True
         self._wake.set()
-        if not await drain(self._task, deadline):
-            log.error("shutdown deadline reached with %d run records unsaved", len(self._finished))
+        await drain(self._task, deadline)
+        if self._finished:
+            log.error(
+                "stopped with %d run records unsaved: the database did not take them within "
+                "the shutdown deadline (%gs)",
+                len(self._finished),
+                deadline,
+            )
+
+    def _counts(self) -> str:
+        return f"{len(self._finished)} run records waiting, {self.dropped} dropped"
 
     async def mark_interrupted(self) -> None:
         """Runs left `running` by a crashed leader will never finish: say so."""
@@ -259,9 +270,13 @@ class RunRecorder:
         if len(self._finished) >= MAX_PENDING:
             dropped = self._finished.pop(0)
             dropped.saved.set()
-            log.warning(
-                "run records waiting too long: dropped one", extra={"plugin_id": dropped.plugin_id}
-            )
+            self.dropped += 1
+            if self.dropped == 1 or self.dropped % MAX_PENDING == 0:  # a few lines, not one each
+                log.warning(
+                    "run records waiting too long: dropping the oldest (MAX_PENDING=%d); %s",
+                    MAX_PENDING,
+                    self._counts(),
+                )
         self._finished.append(record)
         self.inflight.discard(record)
         if record.trigger == "manual" or len(self._finished) >= URGENT_BACKLOG:
@@ -291,9 +306,13 @@ class RunRecorder:
 
     # ----------------------------------------------------------------- writing
     async def _loop(self) -> None:
-        backoff = Backoff(FLUSH_SECONDS)
+        backoff = Backoff()
         while True:
-            if self._finished or self._changed or self.inflight:
+            if self._stopping and not (self._finished or self._changed):
+                return  # stop() must not wait out its deadline for a wake-up already taken
+            if self._stopping:
+                pass  # save what is left now, without waiting for the next tick
+            elif self._finished or self._changed or self.inflight:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(
                         self._wake.wait(), until_next(FLUSH_SECONDS, FLUSH_PHASE)
@@ -327,12 +346,12 @@ class RunRecorder:
                 self.failures += 1
                 self.last_error = error_text(exc)
                 delay = backoff.failed()
-                log.warning("run records not saved, retrying in %.1fs: %s", delay, self.last_error)
-                if self._stopping:
-                    return
-                await asyncio.sleep(delay)
+                self.outage.failed(exc, delay)
+                # Stopping: keep trying, briefly, until stop()'s deadline cancels us.
+                await asyncio.sleep(min(delay, FLUSH_SECONDS) if self._stopping else delay)
                 continue
             backoff.reset()
+            self.outage.recovered()
             self.last_error = None
             for r in finished:
                 r.saved.set()

@@ -15,7 +15,8 @@ from sqlalchemy import select
 
 from app.core.config import Settings
 from app.core.security import SecretBox
-from app.db.session import Database
+from app.core.worker import Outage, bounded
+from app.db.session import Database, is_unavailable
 from app.models import PluginInstance
 from app.models.enums import RunStatus, SchedulerRole
 from app.plugins.base import HostPaths, Plugin, PluginContext
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 RECONCILE_SECONDS = 10
+RELEASE_SECONDS = 0.5
 
 
 def _stagger(plugin_id: int, interval: int) -> datetime:
@@ -93,8 +95,26 @@ class PluginScheduler:
         return "running" if self.scheduler.running else "stopped"
 
     def add_maintenance(self, name: str, func: Any, seconds: int) -> None:
-        """Register a periodic maintenance job that only the leader runs."""
-        self._maintenance.append((name, func, seconds))
+        """Register a periodic maintenance job that only the leader runs.
+
+        While the database is away the job fails at each turn: that is an outage of a few log
+        lines (Outage), not a traceback per turn; other failures still raise to the log.
+        """
+        outage = Outage(log, f"the {name} job", lambda: f"it runs again every {seconds}s")
+
+        async def guarded() -> None:
+            try:
+                await func()
+            except asyncio.CancelledError:
+                log.info("the %s job was cut short by the shutdown", name)
+            except Exception as exc:
+                if not is_unavailable(exc):
+                    raise
+                outage.failed(exc)
+            else:
+                outage.recovered()
+
+        self._maintenance.append((name, guarded, seconds))
 
     async def start(self) -> None:
         if self.role == SchedulerRole.DISABLED:
@@ -110,7 +130,6 @@ class PluginScheduler:
             self.election.start()
 
     async def stop(self) -> None:
-        await self.election.stop()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         if self._inflight:
@@ -118,6 +137,9 @@ class PluginScheduler:
             for task in self._inflight:
                 task.cancel()
             await asyncio.wait(self._inflight, timeout=2)
+        # Those, and runs whose caller was cancelled already (a run-now request cut off by
+        # the server's shutdown), are recorded as interrupted.
+        if self.recorder.inflight:
             now = datetime.now(UTC)
             for record in list(self.recorder.inflight):
                 await self.recorder.finish(
@@ -134,7 +156,10 @@ class PluginScheduler:
         for isolated in self._isolated.values():
             isolated.stop()
         self._isolated.clear()
-        await self.election.release()
+        # After the runs, and bounded: closing the lock's connection gracefully waits up to 2 s
+        # on a silent database; cut off, the lock goes with the process's socket anyway.
+        await self.election.stop()
+        await bounded(self.election.release(), RELEASE_SECONDS, "releasing the scheduler lock")
 
     # ----------------------------------------------------------------- leadership
     async def _become_leader(self) -> None:
