@@ -36,7 +36,7 @@ from app.core.logging import setup_logging
 from app.core.security import SecretBox
 from app.db.migrate import migrate
 from app.db.session import Database
-from app.models import ApiToken, User
+from app.models import ApiToken, BrowserSession, User
 from app.plugins.registry import PluginRegistry
 from app.services.alerts.engine import AlertService
 from app.services.auth.login_limits import RateLimiter
@@ -100,7 +100,9 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             reader=reader,
         )
         # Any commit that changes a user or revokes an API token ends cached sign-ins.
-        db.after_commit_changing(state.principals.clear, changed=(User,), deleted=(ApiToken,))
+        db.after_commit_changing(
+            state.principals.clear, changed=(User,), deleted=(ApiToken, BrowserSession)
+        )
         app.state.unity = state
         await bootstrap.first_start(state)
         await writer.start()

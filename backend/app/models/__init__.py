@@ -11,7 +11,7 @@ from app.models.alert import (
 from app.models.base import Base
 from app.models.metrics import Rollup1h, Rollup1m, RollupState, Sample, Series
 from app.models.plugin import PluginHealth, PluginInstance, PluginRun
-from app.models.user import ApiToken, User
+from app.models.user import ApiToken, BrowserSession, User
 
 __all__ = [
     "AlertIncident",
@@ -20,6 +20,7 @@ __all__ = [
     "AlertState",
     "ApiToken",
     "Base",
+    "BrowserSession",
     "NotificationChannel",
     "NotificationDelivery",
     "PluginHealth",
