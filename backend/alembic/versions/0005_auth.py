@@ -26,9 +26,7 @@ def upgrade() -> None:
         sa.Column(
             "user_id",
             sa.Integer(),
-            sa.ForeignKey(
-                "users.id", ondelete="CASCADE", name="fk_browser_sessions_user_id_users"
-            ),
+            sa.ForeignKey("users.id", ondelete="CASCADE", name="fk_browser_sessions_user_id_users"),
             nullable=False,
         ),
         sa.Column("token_hash", sa.String(64), nullable=False),
