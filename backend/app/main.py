@@ -31,6 +31,7 @@ from app.api.spa import mount_spa
 from app.core import egress
 from app.core.config import VERSION, Settings, get_settings
 from app.core.errors import install_error_handlers
+from app.core.headers import SecurityHeaders
 from app.core.limits import BodyLimit
 from app.core.logging import setup_logging
 from app.core.security import SecretBox
@@ -149,6 +150,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     if settings.trusted_hosts != ["*"]:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
     app.include_router(prometheus.router)
     routers = (auth, users, tokens, plugin_types, plugins, metrics, scheduler, alerts, channels)
