@@ -43,13 +43,16 @@ export const login = (username: string, password: string): Promise<SessionCreate
     }),
   );
 
-/** Ends the session server-side; signed out locally whatever the server says. */
-export async function logout(): Promise<void> {
+/** Ends the session server-side; signed out locally whatever the server says. `beforeSignedOut`
+ * runs just before the app switches to the signed-out pages (e.g. to empty the query cache
+ * without cancelling the sign-in page's own queries). */
+export async function logout(beforeSignedOut?: () => void): Promise<void> {
   try {
     await unwrap(client.DELETE("/api/v1/auth/session"));
   } catch {
     /* already ended or offline: the cookie is useless either way */
   } finally {
+    beforeSignedOut?.();
     auth.set(null);
   }
 }

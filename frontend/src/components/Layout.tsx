@@ -171,7 +171,7 @@ export function Layout({ user, children }: { user: User; children: ReactNode }) 
               type="button"
               className="btn btn-ghost btn-sm"
               onClick={() => {
-                void logout().then(() => qc.clear());
+                void logout(() => qc.clear());
               }}
             >
               Sign out
