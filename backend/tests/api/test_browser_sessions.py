@@ -105,6 +105,7 @@ async def test_sign_out_ends_the_session_server_side(
 ) -> None:
     csrf = await sign_in(client)
     stolen = client.cookies["unity_session"]
+    assert (await client.get("/api/v1/auth/me")).status_code == 200  # now in the reads' cache
     r = await client.delete("/api/v1/auth/session", headers={"X-CSRF-Token": csrf})
     assert r.status_code == 204
     assert "unity_session" not in client.cookies
