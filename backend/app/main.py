@@ -36,13 +36,14 @@ from app.api.spa import mount_spa
 from app.core import egress
 from app.core.config import VERSION, Settings, get_settings
 from app.core.errors import install_error_handlers
+from app.core.headers import SecurityHeaders
 from app.core.limits import BodyLimit
 from app.core.logging import setup_logging
 from app.core.security import SecretBox
 from app.core.worker import ShutdownClock, bounded, http_drain_seconds
 from app.db.migrate import migrate
 from app.db.session import Database
-from app.models import ApiToken, User
+from app.models import ApiToken, BrowserSession, User
 from app.plugins.registry import PluginRegistry
 from app.services.alerts.engine import AlertService
 from app.services.auth.login_limits import RateLimiter
@@ -116,7 +117,9 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             push=PushGate(db, settings, writer, sched),
         )
         # Any commit that changes a user or revokes an API token ends cached sign-ins.
-        db.after_commit_changing(state.principals.clear, changed=(User,), deleted=(ApiToken,))
+        db.after_commit_changing(
+            state.principals.clear, changed=(User,), deleted=(ApiToken, BrowserSession)
+        )
         app.state.unity = state
         await bootstrap.first_start(state)
         await state.probe.start()
@@ -172,11 +175,12 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             allow_origins=settings.cors_origins,
             allow_credentials=True,
             allow_methods=["GET", "POST", "PATCH", "DELETE"],
-            allow_headers=["Authorization", "Content-Type"],
+            allow_headers=["Authorization", "Content-Type", "X-CSRF-Token"],
         )
     if settings.trusted_hosts != ["*"]:
         app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     app.include_router(health.router)
     app.include_router(prometheus.router)
     routers = (auth, users, tokens, plugin_types, plugins, metrics, scheduler, alerts, channels)

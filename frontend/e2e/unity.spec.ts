@@ -177,9 +177,16 @@ test("alerts: a channel gets a test, a health rule fires and shows as an inciden
   await signIn(page);
 
   // A plugin to watch (through the API: the UI flow for plugins is covered above).
-  const token = await page.evaluate(() => localStorage.getItem("unity.token"));
-  const headers = { Authorization: `Bearer ${token}` };
-  const created = await request.post("/api/v1/plugins", {
+  // The session is an HttpOnly cookie: nothing in storage, nothing in document.cookie.
+  expect(await page.evaluate(() => JSON.stringify(localStorage))).toBe("{}");
+  expect(await page.evaluate(() => document.cookie)).not.toContain("unity_session");
+  const cookies = await page.context().cookies();
+  expect(cookies.find((c) => c.name === "unity_session")).toMatchObject({ httpOnly: true, sameSite: "Lax" });
+  // page.request shares the browser's cookies; a write without the CSRF header is refused.
+  const forged = await page.request.post("/api/v1/plugins", { data: { name: "forged", type: "http", config: { url: TARGET } } });
+  expect(forged.status()).toBe(403);
+  const headers = { "X-CSRF-Token": cookies.find((c) => c.name === "unity_csrf")?.value ?? "" };
+  const created = await page.request.post("/api/v1/plugins", {
     headers,
     data: { name: "Alert target", type: "http", config: { url: TARGET }, interval_seconds: 1, timeout_seconds: 1 },
   });

@@ -4,7 +4,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { auth } from "./api/auth";
 import { latestQuery } from "./api/metrics";
 import { pluginListQuery, pluginTypesQuery } from "./api/plugins";
-import { useMe, useSetupStatus, type User } from "./api/session";
+import { logout, useMe, useSetupStatus, type User } from "./api/session";
 import { ApiError } from "./api/client";
 import { match, navigate, useLocation } from "./router";
 import { LiveProvider } from "./live/LiveProvider";
@@ -95,7 +95,7 @@ function SignedIn({ token }: { token: string }) {
     return (
       <div className="auth-wrap">
         <ErrorState title="Could not load your account" error={me.error} onRetry={() => me.refetch()} />
-        <button type="button" className="btn btn-ghost" onClick={() => auth.set(null)}>
+        <button type="button" className="btn btn-ghost" onClick={() => void logout()}>
           Sign out
         </button>
       </div>

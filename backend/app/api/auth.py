@@ -3,16 +3,33 @@
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
 from app.api.client_address import client_address
 from app.api.deps import CurrentUser, SessionDep, StateDep
-from app.core.errors import AUTH, Conflict, Forbidden, TooManyRequests, Unauthorized, responses
+from app.core.errors import (
+    AUTH,
+    Conflict,
+    Forbidden,
+    NotFound,
+    TooManyRequests,
+    Unauthorized,
+    responses,
+)
 from app.models import User
-from app.schemas.auth import PasswordChange, SetupRequest, SetupStatus, TokenResponse, UserOut
-from app.services.auth import login_limits, setup_code, users
+from app.schemas.auth import (
+    PasswordChange,
+    SessionCreated,
+    SessionOut,
+    SetupRequest,
+    SetupStatus,
+    TokenResponse,
+    UserOut,
+)
+from app.services.auth import login_limits, sessions, setup_code, users
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -77,3 +94,112 @@ async def me(user: CurrentUser) -> User:
 )
 async def change_password(body: PasswordChange, user: CurrentUser, session: SessionDep) -> None:
     await users.change_own_password(session, user, body.current_password, body.new_password)
+
+
+def _secure(request: Request, forced: bool | None) -> bool:
+    if forced is not None:
+        return forced
+    proto = request.headers.get("x-forwarded-proto", request.url.scheme)
+    return proto.split(",")[0].strip().lower() == "https"
+
+
+def _same_site(request: Request, allowed: list[str]) -> None:
+    """A browser signing in from another site's page is refused (login CSRF)."""
+    origin = request.headers.get("origin")
+    if (
+        origin is None
+        or origin in allowed
+        or urlsplit(origin).netloc == request.headers.get("host")
+    ):
+        return
+    raise Forbidden(f"Sign-in from {origin[:100]} is not allowed; add it to CORS_ORIGINS.")
+
+
+@router.post(
+    "/session",
+    response_model=SessionCreated,
+    responses=responses(Unauthorized, Forbidden, TooManyRequests),
+    summary="Sign a browser in: sets the HttpOnly session cookie and the CSRF cookie",
+)
+async def create_session(
+    request: Request,
+    response: Response,
+    state: StateDep,
+    session: SessionDep,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+) -> SessionCreated:
+    settings = state.settings
+    _same_site(request, settings.cors_origins)
+    address = client_address(request, await state.trusted_proxies.networks())
+    user = await login_limits.check_credentials(
+        session, settings, state.login_limiter, address, form.username, form.password
+    )
+    agent = request.headers.get("user-agent", "")
+    token, _ = await sessions.open_session(session, settings, user, agent, address)
+    csrf = sessions.csrf_token(settings, token)
+    max_age = int(sessions.lifetime(settings).total_seconds())
+    secure = _secure(request, settings.cookie_secure)
+    response.set_cookie(
+        sessions.SESSION_COOKIE,
+        token,
+        max_age=max_age,
+        path="/",
+        secure=secure,
+        httponly=True,
+        samesite="lax",
+    )
+    # Readable by the SPA on purpose: it copies it into X-CSRF-Token (double submit).
+    response.set_cookie(
+        sessions.CSRF_COOKIE, csrf, max_age=max_age, path="/", secure=secure, samesite="lax"
+    )
+    return SessionCreated(csrf_token=csrf, expires_in=max_age, user=UserOut.model_validate(user))
+
+
+@router.delete(
+    "/session",
+    status_code=204,
+    responses=responses(Unauthorized, Forbidden),
+    summary="Sign this browser out: ends the session server-side and clears its cookies",
+)
+async def end_session(
+    request: Request, response: Response, user: CurrentUser, session: SessionDep
+) -> None:
+    token = request.cookies.get(sessions.SESSION_COOKIE)
+    if token:  # CurrentUser checked its CSRF token already
+        await sessions.end_session(session, token)
+    response.delete_cookie(sessions.SESSION_COOKIE, path="/")
+    response.delete_cookie(sessions.CSRF_COOKIE, path="/")
+
+
+@router.get(
+    "/sessions",
+    response_model=list[SessionOut],
+    responses=responses(*AUTH),
+    summary="Your signed-in browsers",
+)
+async def list_sessions(
+    request: Request, user: CurrentUser, session: SessionDep
+) -> list[SessionOut]:
+    mine = request.cookies.get(sessions.SESSION_COOKIE)
+    return [
+        SessionOut(
+            id=row.id,
+            device=sessions.describe_agent(row.user_agent),
+            address=row.address,
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            expires_at=row.expires_at,
+            current=sessions.is_current(row, mine),
+        )
+        for row in await sessions.list_sessions(session, user)
+    ]
+
+
+@router.delete(
+    "/sessions/{session_id}",
+    status_code=204,
+    responses=responses(Unauthorized, Forbidden, NotFound),
+    summary="Sign one of your browsers out",
+)
+async def revoke_session(session_id: int, user: CurrentUser, session: SessionDep) -> None:
+    await sessions.revoke(session, user, session_id)

@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import User
-from app.services.auth import principals
+from app.services.auth import principals, sessions
 from app.state import AppState
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/login", auto_error=False)
@@ -39,7 +39,15 @@ SessionDep = Annotated[AsyncSession, Depends(get_session)]
 async def get_current_user(
     request: Request, state: StateDep, token: Annotated[str | None, Depends(oauth2)]
 ) -> User:
-    """The caller; looked up in a session of its own, which reads skip for a recent token."""
+    """The caller; looked up in a session of its own, which reads skip for a recent token.
+
+    A bearer token wins; without one, the browser's session cookie counts, and then a
+    state-changing request must also carry the session's CSRF token.
+    """
+    if not token and (cookie := request.cookies.get(sessions.SESSION_COOKIE)):
+        token = cookie
+        if request.method not in sessions.SAFE_METHODS:
+            sessions.check_csrf(state.settings, cookie, request.headers.get(sessions.CSRF_HEADER))
     reading = request.method in ("GET", "HEAD")
     if reading and token and (user := state.principals.get(token)) is not None:
         return user

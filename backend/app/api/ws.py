@@ -1,4 +1,4 @@
-"""WS /ws/metrics: authenticate (query token or first message), check Origin, then join the hub."""
+"""WS /ws/metrics: check Origin, authenticate (cookie, ?token= or a first message), join the hub."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from starlette.websockets import WebSocketState
 
 from app.core.errors import Unauthorized
 from app.db.session import is_unavailable
-from app.services.auth import principals
+from app.services.auth import principals, sessions
 from app.services.live.hub import CLOSE_POLICY
 from app.state import AppState
 
@@ -56,7 +56,9 @@ async def metrics_socket(ws: WebSocket) -> None:
     if not origin_allowed(ws, state.settings.cors_origins):
         await ws.close(CLOSE_POLICY, "origin not allowed: add it to CORS_ORIGINS")
         return
-    token = ws.query_params.get("token")
+    # The SPA's session cookie, sent with the handshake (the Origin check above keeps other
+    # sites from riding it); scripts use ?token= or a first auth message.
+    token = ws.query_params.get("token") or ws.cookies.get(sessions.SESSION_COOKIE)
     if not token:
         try:
             first = json.loads(await asyncio.wait_for(ws.receive_text(), AUTH_TIMEOUT))

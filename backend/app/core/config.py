@@ -136,6 +136,9 @@ class Settings(BaseSettings):
     check_allow_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
     setup_code: str | None = None
     setup_allow_loopback: bool = True
+    cookie_secure: bool | None = Field(
+        None, description="Session cookie's Secure flag; unset: on when the request is https."
+    )
 
     @field_validator("check_deny_networks", "check_allow_networks", mode="before")
     @classmethod

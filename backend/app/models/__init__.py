@@ -18,7 +18,7 @@ from app.models.uptime import (
     UptimeDaily,
     UptimeHourly,
 )
-from app.models.user import ApiToken, User
+from app.models.user import ApiToken, BrowserSession, User
 
 __all__ = [
     "AlertIncident",
@@ -27,6 +27,7 @@ __all__ = [
     "AlertState",
     "ApiToken",
     "Base",
+    "BrowserSession",
     "MaintenanceWindow",
     "NotificationChannel",
     "NotificationDelivery",

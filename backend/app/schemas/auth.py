@@ -91,3 +91,22 @@ class ApiTokenOut(ORM):
 
 class ApiTokenCreated(ApiTokenOut):
     token: str = Field(description="The secret. Shown only now; store it safely.")
+
+
+class SessionCreated(BaseModel):
+    csrf_token: str = Field(
+        description="Send it back in X-CSRF-Token on POST, PATCH, PUT and DELETE; also set as "
+        "the unity_csrf cookie. The session itself is the HttpOnly unity_session cookie."
+    )
+    expires_in: int
+    user: UserOut
+
+
+class SessionOut(BaseModel):
+    id: int
+    device: str = Field(description='e.g. "Firefox on Linux", from the User-Agent.')
+    address: str
+    created_at: UTCTime
+    last_seen_at: UTCTime
+    expires_at: UTCTime
+    current: bool = Field(description="This is the session the request came with.")

@@ -21,11 +21,16 @@ from tests.conftest import make_settings
 PUBLIC = {
     ("GET", "/health"),
     ("POST", "/api/v1/auth/login"),
+    ("POST", "/api/v1/auth/session"),
     ("GET", "/api/v1/auth/setup"),
     ("POST", "/api/v1/auth/setup"),
 }
 # Writes any signed-in user makes on their own account, so viewers may call them too.
-SELF_SERVICE = {("POST", "/api/v1/auth/password")}
+SELF_SERVICE = {
+    ("POST", "/api/v1/auth/password"),
+    ("DELETE", "/api/v1/auth/session"),
+    ("DELETE", "/api/v1/auth/sessions/{session_id}"),
+}
 # Reads that only admins may make.
 ADMIN_READS = {("GET", "/api/v1/users")}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
@@ -139,9 +144,11 @@ async def test_every_non_public_operation_answers_401_without_a_valid_token(
 
 async def test_the_public_operations_answer_without_a_token(client: httpx.AsyncClient) -> None:
     assert (await client.get("/health")).status_code == 200
-    assert (await client.get("/api/v1/auth/setup")).json() == {"needs_setup": True}
-    r = await client.post("/api/v1/auth/login", data={"username": "nobody", "password": "x" * 8})
-    assert r.status_code == 401 and r.json()["detail"] == "Wrong username or password."
+    status = {"needs_setup": True, "needs_code": False}
+    assert (await client.get("/api/v1/auth/setup")).json() == status
+    for path in ("/api/v1/auth/login", "/api/v1/auth/session"):
+        r = await client.post(path, data={"username": "nobody", "password": "x" * 8})
+        assert r.status_code == 401 and r.json()["detail"] == "Wrong username or password."
     r = await client.post("/api/v1/auth/setup", json={"username": "first", "password": "x" * 8})
     assert r.status_code == 201
 

@@ -166,3 +166,25 @@ async def test_the_guarded_transport_refuses_metadata_without_connecting() -> No
     async with httpx.AsyncClient(transport=egress.guarded_transport()) as client:
         with pytest.raises(EgressDenied, match="cloud metadata address"):
             await client.get("http://169.254.169.254/latest/meta-data/")
+
+
+async def test_a_tcp_check_obeys_the_policy_too(tmp_path: Path) -> None:
+    import socket
+
+    from app.plugins.builtin.tcp import TcpPlugin
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.setblocking(False)
+    port = listener.getsockname()[1]
+    try:
+        egress.configure(["127.0.0.0/8", "::1/128"], [])
+        check = TcpPlugin(TcpPlugin.Config(host="localhost", port=port), PluginContext(1, tmp_path))
+        _, reason = await collect(check)
+        assert reason is not None and "CHECK_DENY_NETWORKS" in reason, reason
+        with pytest.raises(BlockingIOError):
+            listener.accept()  # nobody connected
+    finally:
+        listener.close()
+        egress.configure(egress.DEFAULT_DENY, [])

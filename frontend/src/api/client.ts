@@ -1,4 +1,5 @@
-// The typed HTTP client: same-origin requests with the bearer token, and one error type that
+// The typed HTTP client: same-origin requests with the session cookie (and its CSRF token on
+// writes), and one error type that
 // reads the API's one error shape `{"error", "detail", "fields"?}`.
 import createClient from "openapi-fetch";
 import type { components, paths } from "./schema";
@@ -58,10 +59,14 @@ export const client = createClient<paths>({
   fetch: (req: Request) => globalThis.fetch(req),
 });
 
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
 client.use({
   onRequest({ request }) {
-    const token = auth.get();
-    if (token && !request.headers.has("Authorization")) request.headers.set("Authorization", `Bearer ${token}`);
+    // The browser sends the HttpOnly session cookie itself (same origin); writes prove they
+    // come from this page by echoing the CSRF token, which another site cannot read.
+    const csrf = auth.get();
+    if (csrf && !SAFE_METHODS.has(request.method)) request.headers.set("X-CSRF-Token", csrf);
     return request;
   },
 });
@@ -77,7 +82,7 @@ export async function unwrap<D>(call: Promise<{ data?: D; error?: unknown; respo
   }
   const { response } = res;
   if (!response.ok) {
-    if (response.status === 401 && auth.get() && !response.url.endsWith("/auth/login")) {
+    if (response.status === 401 && auth.get() && !response.url.endsWith("/auth/session")) {
       // The session expired or the token was revoked: back to the login page.
       auth.set(null);
     }

@@ -1,11 +1,12 @@
 // The signed-in user and signing in: first-run setup, login and /auth/me.
 import { useQuery } from "@tanstack/react-query";
+import { auth } from "./auth";
 import { ApiError, client, unwrap } from "./client";
 import type { components } from "./schema";
 
 export type User = components["schemas"]["UserOut"];
 export type Role = User["role"];
-export type TokenResponse = components["schemas"]["TokenResponse"];
+export type SessionCreated = components["schemas"]["SessionCreated"];
 
 export const sessionKeys = {
   all: ["session"] as const,
@@ -32,14 +33,29 @@ export async function setup(username: string, password: string, setupCode?: stri
   await unwrap(client.POST("/api/v1/auth/setup", { body }));
 }
 
-export const login = (username: string, password: string) =>
+/** Signs this browser in: the server sets the HttpOnly session cookie; we keep its CSRF token. */
+export const login = (username: string, password: string): Promise<SessionCreated> =>
   unwrap(
-    client.POST("/api/v1/auth/login", {
+    client.POST("/api/v1/auth/session", {
       body: { username, password, grant_type: "password", scope: "" },
       bodySerializer: (b) => new URLSearchParams(Object.entries(b).filter((e): e is [string, string] => typeof e[1] === "string")).toString(),
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
     }),
   );
+
+/** Ends the session server-side; signed out locally whatever the server says. `beforeSignedOut`
+ * runs just before the app switches to the signed-out pages (e.g. to empty the query cache
+ * without cancelling the sign-in page's own queries). */
+export async function logout(beforeSignedOut?: () => void): Promise<void> {
+  try {
+    await unwrap(client.DELETE("/api/v1/auth/session"));
+  } catch {
+    /* already ended or offline: the cookie is useless either way */
+  } finally {
+    beforeSignedOut?.();
+    auth.set(null);
+  }
+}
 
 export const me = () => unwrap(client.GET("/api/v1/auth/me"));
 

@@ -3,8 +3,7 @@ import { useEffect, useState, type ReactNode } from "react";
 import { Link, useLocation } from "../router";
 import { useLive } from "../live/LiveProvider";
 import { setChoice, useTheme } from "../theme";
-import { auth } from "../api/auth";
-import type { User } from "../api/session";
+import { logout, type User } from "../api/session";
 import { useQueryClient } from "@tanstack/react-query";
 import { useFiringCount } from "../api/alerts";
 
@@ -192,8 +191,7 @@ export function Layout({ user, children }: { user: User; children: ReactNode }) 
               type="button"
               className="btn btn-ghost btn-sm sign-out"
               onClick={() => {
-                auth.set(null);
-                qc.clear();
+                void logout(() => qc.clear());
               }}
             >
               Sign out

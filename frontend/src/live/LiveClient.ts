@@ -5,7 +5,7 @@ import { parseLiveEvent, type LiveEvent } from "./events";
 export type LiveStatus = "idle" | "connecting" | "open" | "reconnecting" | "unauthorized";
 
 export interface LiveClientOptions {
-  /** Returns the ws(s):// URL including the token, or null when logged out. */
+  /** Returns the ws(s):// URL, or null when logged out. */
   url: () => string | null;
   /** Called with each documented server event; pings are answered here, anything else dropped. */
   onEvent: (event: LiveEvent) => void;
@@ -27,9 +27,11 @@ export function backoffDelay(attempt: number, base: number, max: number, random:
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
-export function liveUrl(token: string, loc: Location = window.location): string {
+/** The socket's URL. It carries no token: the handshake sends the session cookie, and a
+ * token in the query string would land in access logs. */
+export function liveUrl(loc: Location = window.location): string {
   const scheme = loc.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${loc.host}/ws/metrics?token=${encodeURIComponent(token)}`;
+  return `${scheme}//${loc.host}/ws/metrics`;
 }
 
 export class LiveClient {

@@ -32,7 +32,7 @@ export function LiveProvider({ token, children }: { token: string | null; childr
   useEffect(() => {
     if (!token) return;
     const c = new LiveClient({
-      url: () => liveUrl(token),
+      url: () => liveUrl(),
       onStatus: (status, info) => setState({ status, retryInMs: info.retryInMs, since: Date.now() }),
       onReconnect: () => {
         // Samples sent while we were away are missing from charts: refetch what is visible.

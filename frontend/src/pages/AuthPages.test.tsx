@@ -13,7 +13,11 @@ describe("SetupPage", () => {
         req.json().then((b: { setup_code?: string }) =>
           b.setup_code === "ABCD-EFGH-JKMN" ? json({ id: 1 }, 201) : json({ error: "Forbidden", detail: "The setup code is wrong: read it in the server log." }, 403),
         ),
-      "POST /api/v1/auth/login": () => ({ access_token: "t", token_type: "bearer" as const, expires_in: 60 }),
+      "POST /api/v1/auth/session": () => ({
+        csrf_token: "c",
+        expires_in: 60,
+        user: { id: 1, username: "admin", role: "admin" as const, disabled: false, created_at: "2026-01-01T00:00:00Z", last_login_at: null },
+      }),
     });
     const onDone = vi.fn();
     renderApp(<SetupPage onDone={onDone} onLogin={() => {}} />);

@@ -53,7 +53,7 @@ export function LoginPage({ setupUnknown, onSetup }: { setupUnknown: boolean; on
     try {
       const t = await login(username, password);
       qc.clear();
-      auth.set(t.access_token);
+      auth.set(t.csrf_token);
     } catch (err) {
       setError(loginMessage(err));
     } finally {
@@ -118,7 +118,7 @@ export function SetupPage({ onDone, onLogin }: { onDone: () => void; onLogin: ()
       await setup(username.trim(), password, needsCode ? code.trim() : undefined);
       const t = await login(username.trim(), password);
       qc.clear();
-      auth.set(t.access_token);
+      auth.set(t.csrf_token);
       onDone();
     } catch (err) {
       if (err instanceof ApiError && err.status === 409) {

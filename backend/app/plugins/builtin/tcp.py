@@ -9,6 +9,7 @@ import time
 
 from pydantic import Field
 
+from app.core.egress import EgressDenied, policy
 from app.plugins.base import Plugin, PluginConfig, Sample
 from app.plugins.builtin._common import (
     HostName,
@@ -47,9 +48,14 @@ class TcpPlugin(Plugin[TcpConfig]):
         cfg = self.config
         start = time.perf_counter()
         try:
+            # The SSRF policy (CHECK_DENY_NETWORKS) on what the name resolves to; then connect
+            # to exactly that address.
+            address = (await policy().resolve(cfg.host, cfg.port, cfg.timeout_seconds))[0]
             _, writer = await asyncio.wait_for(
-                asyncio.open_connection(cfg.host, cfg.port), cfg.timeout_seconds
+                asyncio.open_connection(address, cfg.port), cfg.timeout_seconds
             )
+        except EgressDenied as exc:
+            reason = str(exc).rstrip(".")
         except TimeoutError:
             reason = f"{cfg.host}:{cfg.port} did not accept within {cfg.timeout_seconds:g} s"
         except socket.gaierror as exc:

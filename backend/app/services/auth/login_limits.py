@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.errors import TooManyRequests, Unauthorized
+from app.models import User
 from app.services.auth import users
 
 
@@ -56,7 +57,20 @@ async def sign_in(
     username: str,
     password: str,
 ) -> tuple[str, int]:
-    """users.login, refused while the address or the account has too many recent failures.
+    """An access token (JWT) for the user, through check_credentials' limits."""
+    user = await check_credentials(session, settings, limiter, address, username, password)
+    return users.access_token(settings, user)
+
+
+async def check_credentials(
+    session: AsyncSession,
+    settings: Settings,
+    limiter: RateLimiter,
+    address: str,
+    username: str,
+    password: str,
+) -> User:
+    """users.check_password, refused while the address or the account has too many failures.
 
     Failures count against both keys; a success clears the account's count but not the
     address's, so one good password does not reopen guessing at other accounts.
@@ -73,10 +87,10 @@ async def sign_in(
             headers={"Retry-After": str(seconds)},
         )
     try:
-        token = await users.login(session, settings, username, password)
+        user = await users.check_password(session, username, password)
     except Unauthorized:
         limiter.hit(ip_key)
         limiter.hit(user_key)
         raise
     limiter.reset(user_key)
-    return token
+    return user

@@ -14,6 +14,7 @@ from app.core.errors import Forbidden, Unauthorized
 from app.core.security import API_TOKEN_PREFIX, TokenError, decode_access_token, hash_api_token
 from app.models import ApiToken, User
 from app.models.enums import Role
+from app.services.auth import sessions
 
 # Writing last_used_at on every request would turn reads into writes; once a minute is plenty.
 _LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -64,6 +65,8 @@ async def identify(
     if not token:
         raise Unauthorized()
     now = datetime.now(UTC)
+    if token.startswith(sessions.SESSION_PREFIX):
+        return await sessions.identify(session, token)
     if token.startswith(API_TOKEN_PREFIX):
         api_token = await session.scalar(
             select(ApiToken).where(ApiToken.token_hash == hash_api_token(token))

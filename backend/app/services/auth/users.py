@@ -59,9 +59,8 @@ async def setup_first_admin(
     return user
 
 
-async def login(
-    session: AsyncSession, settings: Settings, username: str, password: str
-) -> tuple[str, int]:
+async def check_password(session: AsyncSession, username: str, password: str) -> User:
+    """The active user with this username and password (sign-in stamped), else Unauthorized."""
     user = await session.scalar(select(User).where(User.username == username))
     if not verify_password(password, user.password_hash if user else None) or user is None:
         raise Unauthorized("Wrong username or password.")
@@ -69,6 +68,17 @@ async def login(
         raise Unauthorized("This account is disabled; ask an admin to enable it.")
     user.last_login_at = datetime.now(UTC)
     await session.commit()
+    return user
+
+
+async def login(
+    session: AsyncSession, settings: Settings, username: str, password: str
+) -> tuple[str, int]:
+    return access_token(settings, await check_password(session, username, password))
+
+
+def access_token(settings: Settings, user: User) -> tuple[str, int]:
+    """A JWT for `user` and its lifetime in seconds."""
     assert settings.jwt_secret_key
     return create_access_token(
         settings.jwt_secret_key,
