@@ -26,6 +26,7 @@ from app.services.metrics.uptime import Durations, by_bucket, floor_hour, fold_p
 from tests.conftest import make_settings
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 
 
 def at(seconds: float) -> datetime:
@@ -191,3 +192,48 @@ async def test_uptime_api_answers_each_part_and_the_percentage(
             assert r.status_code == 422 and "window" in r.json()["fields"]
             r = await client.get("/api/v1/plugins/999/uptime", headers=headers)
             assert r.status_code == 404
+
+
+async def test_day_windows_from_running_totals_equal_the_plain_sums(state: Any) -> None:
+    """Ten days of hourly checks (every fifth failing, a weekly window), folded in uneven steps:
+    each window read as the difference of two running totals matches summing its days."""
+    start = T0 - timedelta(days=10)
+    async with state.db.session() as s:
+        plugin = PluginInstance(
+            name="web", type="http", config={}, interval_seconds=3600, created_at=start
+        )
+        s.add(plugin)
+        await s.flush()
+        for hour in range(10 * 24):
+            status = "error" if hour % 5 == 0 else "success"
+            s.add(PluginRun(plugin_id=plugin.id, status=status, started_at=start + hour * HOUR))
+        s.add(
+            MaintenanceWindow(
+                name="weekly",
+                kind="weekly",
+                starts_at=start,
+                weekdays=[0, 3],
+                start_time="23:30",
+                duration_seconds=5400,
+                timezone="Europe/Berlin",
+                all_plugins=True,
+                plugin_ids=[],
+            )
+        )
+        await s.commit()
+    rollup = state.uptime
+    for step in range(0, 10 * 24 + 2, 5):
+        rollup.clock = lambda h=step: start + h * HOUR
+        await rollup.run()
+    now = T0 + timedelta(hours=1)
+    async with state.db.session() as s:
+        for window, days in (("7d", 7), ("30d", 30)):
+            [got] = (await uptime_query.window_totals(s, window, now)).values()
+            since = T0.replace(hour=0) - timedelta(days=days - 1)
+            rows = list(await s.scalars(select(UptimeDaily).where(UptimeDaily.day >= since)))
+            for kind in ("up_s", "down_s", "maintenance_s", "unknown_s"):
+                assert getattr(got, kind) == pytest.approx(sum(getattr(r, kind) for r in rows))
+            assert got.down_s > 0 and got.maintenance_s > 0
+        hourly = await s.scalar(select(func.sum(UptimeHourly.maintenance_s)))
+        daily = await s.scalar(select(func.sum(UptimeDaily.maintenance_s)))
+    assert hourly == pytest.approx(daily)

@@ -175,11 +175,12 @@ class UptimeRollup:
         for model, key in ((UptimeHourly, "hour"), (UptimeDaily, "day")):
             stmt = ins(model)
             table = model.__table__
+            add = {f"{k}_s": table.c[f"{k}_s"] + getattr(stmt.excluded, f"{k}_s") for k in KINDS}
+            if model is UptimeDaily:  # the running totals grow by the same increment
+                for k in KINDS:
+                    add[f"cum_{k}_s"] = table.c[f"cum_{k}_s"] + getattr(stmt.excluded, f"{k}_s")
             self._upserts[model] = stmt.on_conflict_do_update(
-                index_elements=["plugin_id", key],
-                set_={
-                    f"{k}_s": table.c[f"{k}_s"] + getattr(stmt.excluded, f"{k}_s") for k in KINDS
-                },
+                index_elements=["plugin_id", key], set_=add
             )
 
     async def run(self) -> None:
@@ -264,9 +265,49 @@ class UptimeRollup:
             for hour, d in by_bucket(segments, floor_hour, HOUR).items():
                 hourly.append({"plugin_id": pid, "hour": hour, **_cols(d)})
                 daily.setdefault((pid, floor_day(hour)), Durations()).merge(d)
-        return hourly, [
-            {"plugin_id": pid, "day": day, **_cols(d)} for (pid, day), d in daily.items()
-        ]
+        return hourly, await self._with_totals(session, lo, plugins, daily)
+
+    async def _with_totals(
+        self,
+        session: Any,
+        lo: datetime,
+        plugins: list[Any],
+        daily: dict[tuple[int, datetime], Durations],
+    ) -> list[dict[str, Any]]:
+        """Daily rows with their running totals, from each plugin's latest row before them.
+
+        The cursor only moves forward, so a plugin's latest row is on lo's day or the day
+        before (older only if it had no time folded since; then it is looked up alone).
+        """
+        recent = floor_day(lo) - DAY
+        latest: dict[int, UptimeDaily] = {}
+        for row in await session.scalars(
+            select(UptimeDaily).where(UptimeDaily.day >= recent).order_by(UptimeDaily.day)
+        ):
+            latest[row.plugin_id] = row
+        created = {p[0]: p[2] for p in plugins}
+        base: dict[int, Durations] = {}
+        out = []
+        for (pid, day), d in sorted(daily.items()):
+            if pid not in base:
+                row = latest.get(pid)
+                if row is None and created[pid] < recent:
+                    row = await session.scalar(
+                        select(UptimeDaily)
+                        .where(UptimeDaily.plugin_id == pid)
+                        .order_by(UptimeDaily.day.desc())
+                        .limit(1)
+                    )
+                base[pid] = Durations(*(_cum(row, k) for k in KINDS))
+            cum = base[pid]
+            cum.merge(d)
+            totals = {f"cum_{k}_s": getattr(cum, f"{k}_s") for k in KINDS}
+            out.append({"plugin_id": pid, "day": day, **_cols(d), **totals})
+        return out
+
+
+def _cum(row: UptimeDaily | None, kind: str) -> float:
+    return float(getattr(row, f"cum_{kind}_s")) if row is not None else 0.0
 
 
 def _cols(d: Durations) -> dict[str, float]:

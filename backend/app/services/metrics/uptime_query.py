@@ -14,6 +14,7 @@ from app.services.metrics.uptime import KINDS, Durations, floor_day, floor_hour
 
 WINDOWS = {"24h": None, "7d": 7, "30d": 30, "90d": 90, "365d": 365}
 BAR_DAYS = 90
+_CUM = [getattr(UptimeDaily, f"cum_{k}_s") for k in KINDS]
 
 
 def check_window(window: str) -> str:
@@ -25,32 +26,46 @@ def check_window(window: str) -> str:
     return window
 
 
-def _sums(model: Any) -> list[Any]:
-    return [func.coalesce(func.sum(getattr(model, f"{k}_s")), 0.0) for k in KINDS]
-
-
-def _window_query(window: str, now: datetime) -> Any:
-    days = WINDOWS[window]
-    if days is None:  # the current hour and the 23 before it
-        since = floor_hour(now) - timedelta(hours=23)
-        return select(UptimeHourly.plugin_id, *_sums(UptimeHourly)).where(
-            UptimeHourly.hour >= since
-        ), UptimeHourly.plugin_id
-    since = floor_day(now) - timedelta(days=days - 1)  # today and the days before it
-    return select(UptimeDaily.plugin_id, *_sums(UptimeDaily)).where(
-        UptimeDaily.day >= since
-    ), UptimeDaily.plugin_id
+async def _hourly_totals(
+    session: AsyncSession, now: datetime, plugin_id: int | None
+) -> dict[int, Durations]:
+    since = floor_hour(now) - timedelta(hours=23)  # the current hour and the 23 before it
+    sums = [func.coalesce(func.sum(getattr(UptimeHourly, f"{k}_s")), 0.0) for k in KINDS]
+    query = select(UptimeHourly.plugin_id, *sums).where(UptimeHourly.hour >= since)
+    if plugin_id is not None:
+        query = query.where(UptimeHourly.plugin_id == plugin_id)
+    rows = await session.execute(query.group_by(UptimeHourly.plugin_id))
+    return {pid: Durations(*map(float, values)) for pid, *values in rows}
 
 
 async def window_totals(
     session: AsyncSession, window: str, now: datetime, plugin_id: int | None = None
 ) -> dict[int, Durations]:
-    """Per plugin, the durations within `window` (all plugins with rows, or one)."""
-    query, key = _window_query(check_window(window), now)
+    """Per plugin, the durations within `window` (all plugins with rows, or one).
+
+    Day windows are today's running totals minus those of the day before the window: two
+    rows per plugin, however long the window (yesterday's stand in until today's is folded).
+    """
+    days = WINDOWS[check_window(window)]
+    if days is None:
+        return await _hourly_totals(session, now, plugin_id)
+    today = floor_day(now)
+    before = today - timedelta(days=days)
+    wanted = (today, today - timedelta(days=1), before)
+    query = select(UptimeDaily.plugin_id, UptimeDaily.day, *_CUM).where(UptimeDaily.day.in_(wanted))
     if plugin_id is not None:
-        query = query.where(key == plugin_id)
-    rows = await session.execute(query.group_by(key))
-    return {pid: Durations(*map(float, values)) for pid, *values in rows}
+        query = query.where(UptimeDaily.plugin_id == plugin_id)
+    found: dict[int, dict[datetime, Durations]] = {}
+    for pid, day, *cum in await session.execute(query):
+        found.setdefault(pid, {})[day] = Durations(*map(float, cum))
+    out = {}
+    for pid, rows in found.items():
+        end = rows.get(today) or rows.get(today - timedelta(days=1))
+        if end is None:
+            continue
+        start = rows.get(before, Durations())
+        out[pid] = Durations(*(getattr(end, f"{k}_s") - getattr(start, f"{k}_s") for k in KINDS))
+    return out
 
 
 async def daily_series(
