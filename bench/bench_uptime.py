@@ -139,6 +139,10 @@ async def postgres(now: datetime) -> None:
             )
             await conn.execute("SELECT setval('plugins_id_seq', $1)", PLUGINS)
             await conn.copy_records_to_table("uptime_daily", records=daily, columns=COLUMNS)
+            await conn.execute(
+                "INSERT INTO uptime_cursors (name, position, updated_at) VALUES ('runs', $1, $1)",
+                now,
+            )
             await conn.execute("VACUUM ANALYZE")
             today = now.replace(hour=0, minute=0, second=0, microsecond=0)
             before = today - timedelta(days=DAYS)
@@ -192,6 +196,10 @@ async def sqlite(now: datetime) -> None:
                 con.executemany(
                     "INSERT INTO uptime_daily VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [(r[0], stamp(r[1]), *r[2:]) for r in daily],
+                )
+                con.execute(
+                    "INSERT INTO uptime_cursors (name, position, updated_at) VALUES ('runs', ?, ?1)",
+                    (stamp(now),),
                 )
                 con.execute("ANALYZE")
             midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)

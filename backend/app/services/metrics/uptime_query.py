@@ -9,12 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import InvalidInput
-from app.models import PluginInstance, UptimeDaily, UptimeHourly
-from app.services.metrics.uptime import KINDS, Durations, floor_day, floor_hour
+from app.models import PluginInstance, UptimeCursor, UptimeDaily, UptimeHourly
+from app.services.metrics.uptime import CURSOR, KINDS, Durations, floor_day, floor_hour
 
 WINDOWS = {"24h": None, "7d": 7, "30d": 30, "90d": 90, "365d": 365}
 BAR_DAYS = 90
-_CUM = [getattr(UptimeDaily, f"cum_{k}_s") for k in KINDS]
+_DAILY = UptimeDaily.__table__
 
 
 def check_window(window: str) -> str:
@@ -43,29 +43,34 @@ async def window_totals(
 ) -> dict[int, Durations]:
     """Per plugin, the durations within `window` (all plugins with rows, or one).
 
-    Day windows are today's running totals minus those of the day before the window: two
-    rows per plugin, however long the window (yesterday's stand in until today's is folded).
+    Day windows are the latest day's running totals minus those of the day before the window:
+    two rows per plugin however long the window, subtracted in SQL (yesterday's row stands in
+    until today's is folded).
     """
     days = WINDOWS[check_window(window)]
     if days is None:
         return await _hourly_totals(session, now, plugin_id)
     today = floor_day(now)
+    cursor = await session.scalar(select(UptimeCursor.position).where(UptimeCursor.name == CURSOR))
+    if cursor is None:
+        return {}
+    end_day = min(today, floor_day(cursor - timedelta(microseconds=1)))
     before = today - timedelta(days=days)
-    wanted = (today, today - timedelta(days=1), before)
-    query = select(UptimeDaily.plugin_id, UptimeDaily.day, *_CUM).where(UptimeDaily.day.in_(wanted))
+    end, start = _DAILY.alias("e"), _DAILY.alias("s")
+    query = (
+        select(
+            end.c.plugin_id,
+            *(end.c[f"cum_{k}_s"] - func.coalesce(start.c[f"cum_{k}_s"], 0.0) for k in KINDS),
+        )
+        .select_from(
+            end.outerjoin(start, (start.c.plugin_id == end.c.plugin_id) & (start.c.day == before))
+        )
+        .where(end.c.day == end_day)
+    )
     if plugin_id is not None:
-        query = query.where(UptimeDaily.plugin_id == plugin_id)
-    found: dict[int, dict[datetime, Durations]] = {}
-    for pid, day, *cum in await session.execute(query):
-        found.setdefault(pid, {})[day] = Durations(*map(float, cum))
-    out = {}
-    for pid, rows in found.items():
-        end = rows.get(today) or rows.get(today - timedelta(days=1))
-        if end is None:
-            continue
-        start = rows.get(before, Durations())
-        out[pid] = Durations(*(getattr(end, f"{k}_s") - getattr(start, f"{k}_s") for k in KINDS))
-    return out
+        query = query.where(end.c.plugin_id == plugin_id)
+    conn = await session.connection()
+    return {pid: Durations(*values) for pid, *values in await conn.execute(query)}
 
 
 async def daily_series(
@@ -121,9 +126,9 @@ async def all_uptime(
     """One window (and optionally a per-day series) for every plugin."""
     totals = await window_totals(session, window, now)
     series = await daily_series(session, days, now)
-    plugins = await session.execute(
-        select(PluginInstance.id, PluginInstance.name).order_by(PluginInstance.id)
-    )
+    table = PluginInstance.__table__
+    conn = await session.connection()
+    plugins = await conn.execute(select(table.c.id, table.c.name).order_by(table.c.id))
     return [
         {
             "plugin_id": pid,
