@@ -88,6 +88,13 @@ async def test_labelled_containers_become_checks(client, admin, docker_engine) -
         assert again["config"]["keyword"] == "Welcome"  # the user's own edit survives
         assert again["enabled"] is False
         assert (await client.get(f"/api/v1/plugins/{tcp['id']}", headers=admin)).status_code == 404
+
+        # Without the docker instance the check is the user's: kept, unmarked, editable.
+        r = await client.delete(f"/api/v1/plugins/{source['id']}", headers=admin)
+        assert r.status_code == 204
+        assert not await discovered(client, admin)
+        r = await client.patch(url, json={"interval_seconds": 120}, headers=admin)
+        assert r.status_code == 200 and r.json()["discovered"] is None
     finally:
         d.cli("rm", "-f", "disc-web", "disc-db", "disc-plain", "disc-broken", check=False)
 

@@ -213,6 +213,21 @@ async def reconcile(
     return outcome
 
 
+async def release(session: AsyncSession, source_id: int) -> list[int]:
+    """Hand the checks a deleted docker instance found over to the user (unmarked, kept)."""
+    from app.services.plugins.instances import list_plugins
+
+    released = []
+    for plugin in await list_plugins(session):
+        m = marker(plugin)
+        if m is not None and m.get("by") == source_id:
+            plugin.config = without_marker(plugin.config)
+            released.append(plugin.id)
+    if released:
+        await session.commit()
+    return released
+
+
 def _user_fields(plugin: PluginInstance | None) -> dict[str, Any]:
     """What the user set on a discovered instance (kept); label-set fields come anew."""
     if plugin is None:

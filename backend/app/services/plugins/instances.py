@@ -176,8 +176,10 @@ async def delete_plugin(
     await session.delete(plugin)
     await session.commit()
     log.info("plugin deleted", extra={"plugin_id": plugin_id})
+    released = await discovery.release(session, plugin_id)
     if scheduler is not None:
-        await scheduler.sync(plugin_id)
+        for changed in (plugin_id, *released):
+            await scheduler.sync(changed)
 
 
 def _check_timing(interval: int, timeout: int) -> None:
