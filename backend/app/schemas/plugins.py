@@ -81,6 +81,17 @@ class HealthOut(ORM):
     changed_at: UTCTime | None = None
 
 
+class DiscoveredOut(BaseModel):
+    """Set on instances created from container labels: who found them, and which label sets
+    which field (those fields are read-only here; edit the label)."""
+
+    by_plugin_id: int
+    container: str
+    labels: dict[str, str] = Field(
+        description="field (a config key, or interval_seconds) -> the label that sets it"
+    )
+
+
 class PluginOut(BaseModel):
     id: int
     name: str
@@ -92,6 +103,7 @@ class PluginOut(BaseModel):
     created_at: UTCTime
     updated_at: UTCTime
     health: HealthOut
+    discovered: DiscoveredOut | None = None
 
 
 class RunOut(ORM):

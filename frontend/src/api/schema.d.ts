@@ -948,6 +948,24 @@ export interface components {
          * @enum {string}
          */
         DeliveryStatus: "pending" | "sent" | "failed";
+        /**
+         * DiscoveredOut
+         * @description Set on instances created from container labels: who found them, and which label sets
+         *     which field (those fields are read-only here; edit the label).
+         */
+        DiscoveredOut: {
+            /** By Plugin Id */
+            by_plugin_id: number;
+            /** Container */
+            container: string;
+            /**
+             * Labels
+             * @description field (a config key, or interval_seconds) -> the label that sets it
+             */
+            labels: {
+                [key: string]: string;
+            };
+        };
         /** ErrorBody */
         ErrorBody: {
             /**
@@ -1407,6 +1425,7 @@ export interface components {
             };
             /** Created At */
             created_at: string;
+            discovered?: components["schemas"]["DiscoveredOut"] | null;
             /** Enabled */
             enabled: boolean;
             health: components["schemas"]["HealthOut"];

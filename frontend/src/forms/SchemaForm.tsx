@@ -10,9 +10,15 @@ interface Props {
   onChange: (name: string, value: FieldValue) => void;
   /** Prefix for error keys coming from the API (e.g. "config."). */
   disabled?: boolean;
+  /** Fields set elsewhere (field name -> the container label that sets it): shown read-only. */
+  locked?: Record<string, string>;
 }
 
-export function SchemaForm({ fields, values, errors, onChange, disabled }: Props) {
+export function lockedHelp(label: string): string {
+  return `Set by the container label ${label}; edit the label to change it.`;
+}
+
+export function SchemaForm({ fields, values, errors, onChange, disabled, locked = {} }: Props) {
   if (fields.length === 0) {
     return <p className="muted">This plugin type has no settings.</p>;
   }
@@ -21,11 +27,11 @@ export function SchemaForm({ fields, values, errors, onChange, disabled }: Props
       {fields.map((f) => (
         <SchemaField
           key={f.name}
-          field={f}
+          field={locked[f.name] ? { ...f, description: lockedHelp(locked[f.name]) } : f}
           value={values[f.name]}
           error={errors[f.name]}
           onChange={(v) => onChange(f.name, v)}
-          disabled={disabled}
+          disabled={disabled || Boolean(locked[f.name])}
         />
       ))}
     </div>

@@ -19,6 +19,7 @@ import { Link, navigate } from "../router";
 import { useLive, usePluginLiveVersion } from "../live/LiveProvider";
 import { ConfirmDialog, EmptyState, ErrorState, HealthBadge, Pager, Spinner, Table, useToast } from "../components/ui";
 import { TimeChart } from "../components/TimeChart";
+import { HostOverview } from "./HostOverview";
 import { formatDateTime, formatDuration, formatInterval, labelText, metricTitle, timeAgo } from "../format";
 
 export const RANGES = [
@@ -308,6 +309,18 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
           </p>
         ) : null}
       </section>
+
+      {p.discovered ? (
+        <p className="card discovered-note">
+          Created from the labels of container <strong>{p.discovered.container}</strong>:{" "}
+          {Object.entries(p.discovered.labels)
+            .map(([field, label]) => `${field} (${label})`)
+            .join(", ")}
+          . Edit those labels to change these fields.
+        </p>
+      ) : null}
+
+      {p.type === "system" || p.type === "ssh" ? <HostOverview pluginId={id} /> : null}
 
       <div className="section-head">
         <h2>Metrics</h2>

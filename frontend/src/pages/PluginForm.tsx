@@ -6,7 +6,7 @@ import { FIX_FIELDS_MESSAGE } from "../api/client";
 import { formErrors } from "../forms/apiErrors";
 import { Link, navigate, useLocation } from "../router";
 import { EmptyState, ErrorState, Spinner, useToast } from "../components/ui";
-import { FieldShell, SchemaForm, fieldAria } from "../forms/SchemaForm";
+import { FieldShell, SchemaForm, fieldAria, lockedHelp } from "../forms/SchemaForm";
 import { fieldsFromSchema, initialValues, toConfig, type FieldValue, type FormValues } from "../forms/schema";
 import { FormFooter } from "../forms/FormFooter";
 
@@ -134,6 +134,7 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
     save.mutate(body);
   };
 
+  const locked = plugin?.discovered?.labels ?? {};
   const topField = (key: keyof Meta, apiKey: string, label: string, props: React.InputHTMLAttributes<HTMLInputElement>, help?: string) => {
     const id = `plugin-${apiKey}`;
     const err = topErrors[apiKey];
@@ -167,7 +168,13 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
         <h2>General</h2>
         <div className="form-grid">
           {topField("name", "name", "Name", { autoComplete: "off", placeholder: `My ${type.name}` }, "Shown on the dashboard.")}
-          {topField("interval", "interval_seconds", "Interval (seconds)", { type: "number", min: 1, step: 1, inputMode: "numeric" }, `How often it runs. Default ${type.default_interval_seconds}s.`)}
+          {topField(
+            "interval",
+            "interval_seconds",
+            "Interval (seconds)",
+            { type: "number", min: 1, step: 1, inputMode: "numeric", disabled: Boolean(locked.interval_seconds) },
+            locked.interval_seconds ? lockedHelp(locked.interval_seconds) : `How often it runs. Default ${type.default_interval_seconds}s.`,
+          )}
           {topField("timeout", "timeout_seconds", "Timeout (seconds)", { type: "number", min: 1, step: 1, inputMode: "numeric" }, "A run taking longer is stopped and counted as failed.")}
           <div className="field field-check">
             <label className="check">
@@ -185,6 +192,7 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
           fields={fields}
           values={values}
           errors={errors}
+          locked={locked}
           onChange={(name: string, v: FieldValue) => {
             setValues((old) => ({ ...old, [name]: v }));
             if (errors[name]) setErrors(({ [name]: _drop, ...rest }) => rest);

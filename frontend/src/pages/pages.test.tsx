@@ -190,6 +190,23 @@ describe("plugin form", () => {
     expect(body.config.bearer_token).toBe("********");
     expect(body.type).toBeUndefined();
   });
+
+  it("shows fields a container label sets as read-only, naming the label", async () => {
+    window.history.replaceState(null, "", "/plugins/6/edit");
+    const discovered = { by_plugin_id: 1, container: "jellyfin", labels: { url: "unity.http.url", interval_seconds: "unity.interval" } };
+    mockFetch({
+      "GET /api/v1/plugin-types": () => [httpType],
+      "GET /api/v1/plugins/6": () => plugin(6, "jellyfin http", "healthy", true, { config: { url: "http://jellyfin:8096/" }, discovered }),
+    });
+    renderApp(<PluginFormPage id={6} />);
+    const url = await screen.findByLabelText(/^URL/);
+    expect(url).toBeDisabled();
+    expect(url).toHaveAccessibleDescription(/Set by the container label unity.http.url; edit the label/);
+    const interval = screen.getByRole("spinbutton", { name: /^Interval/ });
+    expect(interval).toBeDisabled();
+    expect(interval).toHaveAccessibleDescription(/unity.interval/);
+    expect(screen.getByLabelText(/^Name/)).toBeEnabled();
+  });
 });
 
 describe("user form", () => {

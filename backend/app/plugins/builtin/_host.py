@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import Field
@@ -94,23 +96,35 @@ def parse_proc_pid_stat(text: str, clock_ticks: float, page_size: float) -> Read
     return out
 
 
-def psutil_readings(command_lines: bool) -> Readings:
-    """Readings of every process this machine's (or HOST_PROC's) procfs shows, via psutil."""
-    import psutil
+def proc_readings(proc: Path, command_lines: bool) -> Readings:
+    """Readings of every process in a procfs (this machine's, or the host's via HOST_PROC).
 
-    attrs = ["name", "create_time", "cpu_times", "memory_info"]
-    if command_lines:
-        attrs.append("cmdline")
+    One read of /proc/<pid>/stat per process, parsed as the SSH side parses it: a fraction
+    of what asking psutil for the same fields costs (one file instead of three per process).
+    """
+    chunks: list[str] = []
+    with os.scandir(proc) as entries:
+        for entry in entries:
+            if entry.name.isdigit():
+                try:
+                    with open(os.path.join(entry.path, "stat")) as f:
+                        chunks.append(f.read())
+                except OSError:  # exited meanwhile
+                    continue
+    readings = parse_proc_pid_stat(
+        "".join(chunks), os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
+    )
+    if not command_lines:
+        return readings
     out: Readings = {}
-    for proc in psutil.process_iter(attrs):
-        info: dict[str, Any] = proc.info
-        times, mem = info.get("cpu_times"), info.get("memory_info")
-        if times is None or mem is None:  # gone, or hidden from Unity's user
-            continue
-        name = info.get("name") or f"pid {proc.pid}"
-        key = command_label(name, info.get("cmdline")) if command_lines else name
-        out[proc.pid] = ProcessReading(
-            key, float(info.get("create_time") or 0.0), times.user + times.system, mem.rss
+    for pid, r in readings.items():
+        try:
+            raw = (proc / str(pid) / "cmdline").read_bytes()
+        except OSError:
+            raw = b""
+        args = raw.replace(b"\0", b" ").decode("utf-8", "replace")
+        out[pid] = ProcessReading(
+            command_label(r.key, args), r.started, r.cpu_seconds, r.memory_bytes
         )
     return out
 

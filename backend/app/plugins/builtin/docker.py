@@ -57,6 +57,13 @@ class DockerConfig(PluginConfig):
         gt=0,
         le=120,
     )
+    discover_labels: bool = Field(
+        False,
+        title="Create checks from labels",
+        description="Containers labelled unity.http.url=…, unity.tcp.port=… (and "
+        "unity.interval, unity.name) get their http/tcp checks created, updated and "
+        "removed with them.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -110,6 +117,21 @@ def memory_usage(stats: dict[str, Any]) -> tuple[float, float] | None:
     return float(usage), float(limit)
 
 
+def _found(summary: dict[str, Any]) -> dict[str, Any]:
+    """A container's name, `unity.*` labels and first network address, from the list call."""
+    names = summary.get("Names") or []
+    cid = str(summary.get("Id", ""))
+    networks = ((summary.get("NetworkSettings") or {}).get("Networks") or {}).values()
+    address = next((n.get("IPAddress") for n in networks if n and n.get("IPAddress")), None)
+    labels = summary.get("Labels") or {}
+    return {
+        "id": cid,
+        "name": names[0].lstrip("/") if names else cid[:12],
+        "labels": {k: str(v) for k, v in labels.items() if k.startswith("unity.")},
+        "address": address,
+    }
+
+
 class DockerPlugin(Plugin[DockerConfig]):
     type = "docker"
     name = "Docker containers"
@@ -120,6 +142,9 @@ class DockerPlugin(Plugin[DockerConfig]):
     category = "container"
     Config = DockerConfig
     default_interval_seconds = 60
+
+    # What the last run saw, for label discovery (None when discover_labels is off).
+    found: list[dict[str, Any]] | None = None
 
     @property
     def cfg(self) -> DockerConfig:
@@ -245,6 +270,7 @@ class DockerPlugin(Plugin[DockerConfig]):
                 Sample("containers", float(n), "count", {"state": s}) for s, n in counts.items()
             ]
             samples.append(Sample("containers_unhealthy", float(unhealthy), "count"))
+            self.found = [_found(c) for c in listing] if cfg.discover_labels else None
             sem = asyncio.Semaphore(MAX_PARALLEL)
             for chunk in await asyncio.gather(*(self._container(client, sem, c) for c in selected)):
                 samples += chunk

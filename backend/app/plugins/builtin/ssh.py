@@ -30,6 +30,7 @@ from app.plugins.builtin._host import (
     remote_sensor_samples,
     top_process_samples,
 )
+from app.plugins.builtin._procfs import busy_percent, cpu_times, df_rows, meminfo
 from app.plugins.builtin._ssh import SshLogin, SshLoginConfig, SshUnreachable
 
 COMMANDS = {
@@ -75,61 +76,6 @@ class SshConfig(SshLoginConfig):
     )
     top_processes: TopProcesses = 5
     process_command_lines: ProcessCommandLines = False
-
-
-def _cpu_times(stat: str) -> dict[str, tuple[float, float]]:
-    """{"cpu": (busy, idle), "cpu0": ...} from /proc/stat (guest time is already in user)."""
-    out: dict[str, tuple[float, float]] = {}
-    for line in stat.splitlines():
-        if not line.startswith("cpu"):
-            continue
-        name, *fields = line.split()
-        values = [float(x) for x in fields[:8]]
-        if len(values) < 4:
-            continue
-        idle = values[3] + (values[4] if len(values) > 4 else 0.0)
-        total = sum(values)
-        out[name] = (total - idle, idle)
-    if "cpu" not in out:
-        raise ValueError("no cpu line in /proc/stat")
-    return out
-
-
-def _meminfo(text: str) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for line in text.splitlines():
-        key, _, rest = line.partition(":")
-        parts = rest.split()
-        if parts:
-            factor = 1024.0 if len(parts) > 1 and parts[1].lower() == "kb" else 1.0
-            out[key.strip()] = float(parts[0]) * factor
-    if "MemTotal" not in out:
-        raise ValueError("no MemTotal in /proc/meminfo")
-    return out
-
-
-def _df(text: str) -> list[tuple[str, str, float, float, float]]:
-    """(device, mount, total, used, available) per line of `df -P -B1`."""
-    rows = []
-    for line in text.splitlines()[1:]:
-        parts = line.split()
-        if len(parts) < 6:
-            continue
-        try:
-            total, used, avail = (float(x) for x in parts[1:4])
-        except ValueError:
-            continue
-        rows.append((parts[0], " ".join(parts[5:]), total, used, avail))
-    return rows
-
-
-def _pct(prev: tuple[float, float], cur: tuple[float, float]) -> float | None:
-    # iowait can step backwards on some kernels; clamp each delta instead of failing.
-    busy = max(0.0, cur[0] - prev[0])
-    idle = max(0.0, cur[1] - prev[1])
-    if busy + idle <= 0:
-        return None
-    return min(100.0, busy / (busy + idle) * 100.0)
 
 
 class SshPlugin(Plugin[SshConfig]):
@@ -223,12 +169,12 @@ class SshPlugin(Plugin[SshConfig]):
 
     def _parse(self, out: dict[str, str], first_stat: str | None) -> list[Sample]:
         samples: list[Sample] = []
-        cur = _cpu_times(out["stat"])
-        prev = _cpu_times(first_stat) if first_stat is not None else self._prev_cpu
+        cur = cpu_times(out["stat"])
+        prev = cpu_times(first_stat) if first_stat is not None else self._prev_cpu
         self._prev_cpu = cur
         if prev is not None:
             for name, times in cur.items():
-                if name in prev and (pct := _pct(prev[name], times)) is not None:
+                if name in prev and (pct := busy_percent(prev[name], times)) is not None:
                     labels = {} if name == "cpu" else {"core": name[3:]}
                     samples.append(Sample("cpu_percent", pct, "percent", labels))
 
@@ -236,7 +182,7 @@ class SshPlugin(Plugin[SshConfig]):
         for period, value in zip(("1m", "5m", "15m"), load[:3], strict=True):
             samples.append(Sample("load_average", float(value), "", {"period": period}))
 
-        mem = _meminfo(out["meminfo"])
+        mem = meminfo(out["meminfo"])
         total = mem["MemTotal"]
         # Kernels before 3.14 have no MemAvailable; free + buffers + cache is the old estimate.
         fallback = mem.get("MemFree", 0.0) + mem.get("Buffers", 0.0) + mem.get("Cached", 0.0)
@@ -260,7 +206,7 @@ class SshPlugin(Plugin[SshConfig]):
         samples.append(Sample("uptime", float(out["uptime"].split()[0]), "seconds"))
 
         seen: set[str] = set()
-        for device, mount, fs_total, used, avail in _df(out["df"]):
+        for device, mount, fs_total, used, avail in df_rows(out["df"]):
             if self.config.mounts:
                 if mount not in self.config.mounts:
                     continue

@@ -20,7 +20,7 @@ from app.plugins.builtin._host import (
     Readings,
     TopProcesses,
     local_sensor_samples,
-    psutil_readings,
+    proc_readings,
     top_process_samples,
 )
 
@@ -145,7 +145,7 @@ class SystemPlugin(Plugin[SystemConfig]):
                 for nic, c in net.items()
                 if not _iface_excluded(nic, excluded)
             },
-            procs=psutil_readings(self.cfg.process_command_lines) if top else {},
+            procs=proc_readings(self.ctx.host.proc, self.cfg.process_command_lines) if top else {},
         )
 
     def _gauges(self) -> list[Sample]:

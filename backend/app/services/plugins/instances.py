@@ -17,7 +17,8 @@ from app.models import PluginHealth, PluginInstance, PluginRun
 from app.models.enums import HealthStatus
 from app.plugins.base import SECRET_MASK, Plugin, PluginConfig
 from app.plugins.registry import PluginRegistry, PluginType
-from app.schemas.plugins import HealthOut, PluginOut, PluginTypeOut
+from app.schemas.plugins import DiscoveredOut, HealthOut, PluginOut, PluginTypeOut
+from app.services.plugins import discovery
 
 if TYPE_CHECKING:  # the scheduler imports this module
     from app.services.plugins.scheduler import PluginScheduler
@@ -67,14 +68,15 @@ def materialize(entry: PluginType, plugin: PluginInstance, box: SecretBox) -> Pl
     """The full config object a plugin instance runs with (secrets decrypted)."""
     assert entry.cls is not None
     secrets = box.decrypt(plugin.secrets) if plugin.secrets else {}
-    return entry.cls.Config.model_validate({**plugin.config, **secrets})
+    config = discovery.without_marker(plugin.config)
+    return entry.cls.Config.model_validate({**config, **secrets})
 
 
 def masked_config(
     registry: PluginRegistry, box: SecretBox, plugin: PluginInstance
 ) -> dict[str, Any]:
     """The config as the API shows it: each stored secret as "********", unset ones as null."""
-    config = dict(plugin.config)
+    config = discovery.without_marker(plugin.config)
     entry = registry.get(plugin.type)
     names = entry.cls.secret_fields() if entry and entry.cls else []
     try:
@@ -146,10 +148,14 @@ async def update_plugin(
 ) -> PluginInstance:
     if "type" in changes and changes["type"] != plugin.type:
         raise InvalidInput("A plugin's type cannot change; create a new plugin instead.")
+    discovery.refuse_label_edits(plugin, None, changes.get("interval_seconds"))
     if "config" in changes:
         entry = plugin_type(registry, plugin.type)
         stored = box.decrypt(plugin.secrets) if plugin.secrets else {}
         data, secrets = validate_config(entry, changes["config"], stored)
+        discovery.refuse_label_edits(plugin, data, changes.get("interval_seconds"))
+        if (found := discovery.marker(plugin)) is not None:
+            data[discovery.DISCOVERED_KEY] = found  # still the label's, after this edit too
         plugin.config = data
         plugin.secrets = box.encrypt(secrets) if secrets else None
     for field in ("name", "interval_seconds", "timeout_seconds", "enabled"):
@@ -170,8 +176,10 @@ async def delete_plugin(
     await session.delete(plugin)
     await session.commit()
     log.info("plugin deleted", extra={"plugin_id": plugin_id})
+    released = await discovery.release(session, plugin_id)
     if scheduler is not None:
-        await scheduler.sync(plugin_id)
+        for changed in (plugin_id, *released):
+            await scheduler.sync(changed)
 
 
 def _check_timing(interval: int, timeout: int) -> None:
@@ -215,6 +223,18 @@ def view(registry: PluginRegistry, box: SecretBox, plugin: PluginInstance) -> Pl
         created_at=plugin.created_at,
         updated_at=plugin.updated_at,
         health=HealthOut.model_validate(plugin.health or unknown_health(plugin.id)),
+        discovered=_discovered(plugin),
+    )
+
+
+def _discovered(plugin: PluginInstance) -> DiscoveredOut | None:
+    found = discovery.marker(plugin)
+    if found is None:
+        return None
+    return DiscoveredOut(
+        by_plugin_id=int(found.get("by") or 0),
+        container=str(found.get("container") or ""),
+        labels={str(k): str(v) for k, v in (found.get("labels") or {}).items()},
     )
 
 

@@ -23,7 +23,7 @@ from app.plugins.base import HostPaths, Plugin, PluginContext
 from app.plugins.registry import PluginRegistry
 from app.services.metrics.prometheus import percentile
 from app.services.metrics.writer import MetricsWriter
-from app.services.plugins import push, runner
+from app.services.plugins import discovery, push, runner
 from app.services.plugins.instances import materialize
 from app.services.plugins.leader import LeaderElection
 from app.services.plugins.recorder import INTERRUPTED, RunRecorder
@@ -411,6 +411,9 @@ class PluginScheduler:
         self.run_counts[result.status] = self.run_counts.get(result.status, 0) + 1
         if result.blocked_ms is not None:
             await self._isolate(plugin_id)
+        found = getattr(impl, "found", None)
+        if found is not None and result.status == RunStatus.SUCCESS:
+            await discovery.after_run(self, plugin_id, found)
         return result
 
     async def _instance(self, plugin: PluginInstance) -> Plugin:

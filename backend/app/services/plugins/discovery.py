@@ -1,0 +1,284 @@
+"""Checks found by label: containers with `unity.*` labels become plugin instances.
+
+A `docker` instance with `discover_labels` on lists its engine's containers each run; for
+every container whose labels ask for a check (`unity.http.url`, `unity.tcp.port`), this
+module creates the matching instance, updates it when the labels change and retires it when
+the container is gone. Such instances carry a marker in their stored config (the reserved
+key `_discovered`): which docker instance found them, on which container, and which fields
+each label set. Those fields are the label's to change, so the API refuses to edit them.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import DomainError, InvalidInput
+from app.core.security import SecretBox
+from app.db.queries import commit_unique
+from app.models import PluginInstance
+from app.plugins.registry import PluginRegistry
+
+if TYPE_CHECKING:
+    from app.services.plugins.scheduler import PluginScheduler
+
+log = logging.getLogger(__name__)
+
+DISCOVERED_KEY = "_discovered"
+INTERVAL_LABEL = "unity.interval"
+NAME_LABEL = "unity.name"
+# label -> (plugin type, config field); the first label of a type creates its check.
+CHECK_LABELS: dict[str, tuple[str, str]] = {
+    "unity.http.url": ("http", "url"),
+    "unity.http.keyword": ("http", "keyword"),
+    "unity.http.method": ("http", "method"),
+    "unity.tcp.port": ("tcp", "port"),
+    "unity.tcp.host": ("tcp", "host"),
+}
+CREATING_LABELS = {"http": "unity.http.url", "tcp": "unity.tcp.port"}
+MAX_NAME = 100
+
+
+@dataclass(frozen=True, slots=True)
+class FoundContainer:
+    """What the docker plugin saw of one container: enough to derive its checks."""
+
+    id: str
+    name: str
+    labels: dict[str, str]
+    address: str | None = None  # its first network address, the default tcp host
+
+
+@dataclass
+class Spec:
+    """One check a container's labels ask for."""
+
+    type: str
+    name: str
+    container: str
+    config: dict[str, Any]
+    interval: int | None
+    fields: dict[str, str] = field(default_factory=dict)  # field -> label that set it
+
+
+@dataclass
+class Outcome:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+def marker(plugin: PluginInstance) -> dict[str, Any] | None:
+    value = (plugin.config or {}).get(DISCOVERED_KEY)
+    return value if isinstance(value, dict) else None
+
+
+def without_marker(config: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in config.items() if k != DISCOVERED_KEY}
+
+
+def specs_for(found: FoundContainer, errors: list[str]) -> list[Spec]:
+    """The checks one container's labels ask for; a bad label is reported, not fatal."""
+    labels = found.labels
+    base = (labels.get(NAME_LABEL) or found.name).strip() or found.name
+    interval: int | None = None
+    fields: dict[str, str] = {}
+    if INTERVAL_LABEL in labels:
+        raw = labels[INTERVAL_LABEL].strip().removesuffix("s")
+        if raw.isdigit() and 5 <= int(raw) <= 86400:
+            interval = int(raw)
+            fields["interval_seconds"] = INTERVAL_LABEL
+        else:
+            errors.append(
+                f"container {found.name}: {INTERVAL_LABEL}={labels[INTERVAL_LABEL]!r} must be "
+                "a number of seconds between 5 and 86400; the default interval is used"
+            )
+    out = []
+    for type_, creating in CREATING_LABELS.items():
+        if creating not in labels:
+            continue
+        config: dict[str, Any] = {}
+        own = dict(fields)
+        for label, (t, name) in CHECK_LABELS.items():
+            if t == type_ and label in labels:
+                config[name] = labels[label].strip()
+                own[name] = label
+        if type_ == "tcp" and "host" not in config:
+            config["host"] = found.address or found.name
+            own["host"] = "unity.tcp.host"
+        name = f"{base} {type_}"[:MAX_NAME]
+        out.append(Spec(type_, name, found.name, config, interval, own))
+    return out
+
+
+async def reconcile(
+    session: AsyncSession,
+    registry: PluginRegistry,
+    box: SecretBox,
+    source_id: int,
+    containers: list[FoundContainer],
+    scheduler: PluginScheduler | None = None,
+) -> Outcome:
+    """Make the discovered instances of docker instance `source_id` match its containers."""
+    from app.services.plugins.instances import (
+        list_plugins,
+        plugin_type,
+        unknown_health,
+        validate_config,
+    )
+
+    outcome = Outcome()
+    existing: dict[tuple[str, str], PluginInstance] = {}
+    for row in await list_plugins(session):
+        m = marker(row)
+        if m is not None and m.get("by") == source_id:
+            existing[(str(m.get("container")), row.type)] = row
+    touched: list[int] = []
+    for found in containers:
+        for spec in specs_for(found, outcome.errors):
+            plugin: PluginInstance | None = existing.pop((spec.container, spec.type), None)
+            try:
+                entry = plugin_type(registry, spec.type)
+                data, _ = validate_config(entry, {**_user_fields(plugin), **spec.config})
+            except InvalidInput as exc:
+                said = "; ".join(f"{k} {v}" for k, v in (exc.fields or {}).items()) or str(exc)
+                outcome.errors.append(f"container {spec.container}: {said} (from its labels)")
+                if plugin is not None:
+                    existing[(spec.container, spec.type)] = plugin  # keep it until fixed
+                continue
+            assert entry.cls is not None
+            data[DISCOVERED_KEY] = {
+                "by": source_id,
+                "container": spec.container,
+                "labels": spec.fields,
+            }
+            interval = spec.interval or entry.cls.default_interval_seconds
+            timeout = min(entry.cls.default_timeout_seconds, interval)
+            if plugin is None:
+                plugin = PluginInstance(
+                    name=spec.name,
+                    type=spec.type,
+                    config=data,
+                    interval_seconds=interval,
+                    timeout_seconds=timeout,
+                    enabled=True,
+                )
+                plugin.health = unknown_health()
+                session.add(plugin)
+                try:
+                    await commit_unique(session, "A plugin", spec.name)
+                except DomainError as exc:
+                    outcome.errors.append(f"container {spec.container}: {exc}")
+                    continue
+                outcome.created.append(spec.name)
+            elif (plugin.config, plugin.interval_seconds, plugin.name) != (
+                data,
+                interval,
+                spec.name,
+            ):
+                plugin.config, plugin.name = data, spec.name
+                plugin.interval_seconds = interval
+                plugin.timeout_seconds = min(plugin.timeout_seconds, interval)
+                try:
+                    await commit_unique(session, "A plugin", spec.name)
+                except DomainError as exc:
+                    outcome.errors.append(f"container {spec.container}: {exc}")
+                    continue
+                outcome.updated.append(spec.name)
+            else:
+                continue
+            touched.append(plugin.id)
+    for gone in existing.values():
+        outcome.retired.append(gone.name)
+        touched.append(gone.id)
+        await session.delete(gone)
+    await session.commit()
+    for error in outcome.errors:
+        log.warning("label discovery: %s", error, extra={"plugin_id": source_id})
+    if touched:
+        log.info(
+            "label discovery: %d created, %d updated, %d retired",
+            len(outcome.created),
+            len(outcome.updated),
+            len(outcome.retired),
+            extra={"plugin_id": source_id},
+        )
+    if scheduler is not None:
+        for plugin_id in touched:
+            await scheduler.sync(plugin_id)
+    return outcome
+
+
+async def release(session: AsyncSession, source_id: int) -> list[int]:
+    """Hand the checks a deleted docker instance found over to the user (unmarked, kept)."""
+    from app.services.plugins.instances import list_plugins
+
+    released = []
+    for plugin in await list_plugins(session):
+        m = marker(plugin)
+        if m is not None and m.get("by") == source_id:
+            plugin.config = without_marker(plugin.config)
+            released.append(plugin.id)
+    if released:
+        await session.commit()
+    return released
+
+
+def _user_fields(plugin: PluginInstance | None) -> dict[str, Any]:
+    """What the user set on a discovered instance (kept); label-set fields come anew."""
+    if plugin is None:
+        return {}
+    labelled = set(((marker(plugin) or {}).get("labels") or {}).keys())
+    return {k: v for k, v in without_marker(plugin.config).items() if k not in labelled}
+
+
+def refuse_label_edits(
+    plugin: PluginInstance, config: dict[str, Any] | None, interval: int | None
+) -> None:
+    """Raise InvalidInput when a change touches a field a container label sets."""
+    m = marker(plugin)
+    if m is None:
+        return
+    container = m.get("container")
+    fields: dict[str, str] = {}
+    for name, label in (m.get("labels") or {}).items():
+        if name == "interval_seconds":
+            changed = interval is not None and interval != plugin.interval_seconds
+            key = "interval_seconds"
+        else:
+            changed = config is not None and config.get(name) != plugin.config.get(name)
+            key = f"config.{name}"
+        if changed:
+            fields[key] = f"is set by the label {label} on container {container}; edit the label"
+    if fields:
+        raise InvalidInput(
+            f"This plugin was discovered from the labels of container {container}: change "
+            f"{', '.join(sorted(fields))} by editing the container's labels, not here.",
+            fields,
+        )
+
+
+async def after_run(
+    scheduler: PluginScheduler, source_id: int, found: list[dict[str, Any]]
+) -> None:
+    """Reconcile after a successful docker run; a failure here is logged, never raised."""
+    containers = [
+        FoundContainer(
+            id=str(c.get("id", "")),
+            name=str(c.get("name", "")),
+            labels=dict(c.get("labels") or {}),
+            address=c.get("address"),
+        )
+        for c in found
+    ]
+    try:
+        async with scheduler.db.session() as session:
+            await reconcile(
+                session, scheduler.registry, scheduler.box, source_id, containers, scheduler
+            )
+    except Exception:
+        log.exception("label discovery failed", extra={"plugin_id": source_id})

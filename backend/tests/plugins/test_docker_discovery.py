@@ -1,0 +1,110 @@
+"""Checks found by label, end to end: a real dockerd (the `docker_engine` fixture), containers
+created with `unity.*` labels, the docker plugin run through the API, and the http/tcp
+instances it creates, updates, protects from edits and retires."""
+
+from __future__ import annotations
+
+import httpx
+
+from app.services.plugins.discovery import FoundContainer, specs_for
+
+
+def create(engine, name: str, *labels: str) -> None:
+    args = [a for label in labels for a in ("--label", label)]
+    engine.cli("create", "--network", "none", "--name", name, *args, engine.image, "true")
+
+
+async def run_docker(client: httpx.AsyncClient, admin: dict[str, str], plugin_id: int) -> None:
+    r = await client.post(f"/api/v1/plugins/{plugin_id}/run", headers=admin)
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "success", r.json()
+
+
+async def discovered(client: httpx.AsyncClient, admin: dict[str, str]) -> dict[str, dict]:
+    r = await client.get("/api/v1/plugins", headers=admin)
+    assert r.status_code == 200
+    return {p["name"]: p for p in r.json() if p["discovered"]}
+
+
+async def test_labelled_containers_become_checks(client, admin, docker_engine) -> None:
+    d = docker_engine
+    create(d, "disc-web", "unity.http.url=http://127.0.0.1:8080/", "unity.interval=30")
+    create(d, "disc-db", "unity.tcp.port=5432", "unity.tcp.host=127.0.0.1", "unity.name=pg")
+    create(d, "disc-plain")
+    create(d, "disc-broken", "unity.tcp.port=not-a-port")
+    try:
+        body = {
+            "name": "engine",
+            "type": "docker",
+            "config": {"url": d.url, "discover_labels": True},
+        }
+        r = await client.post("/api/v1/plugins", json=body, headers=admin)
+        assert r.status_code == 201, r.text
+        source = r.json()
+        assert source["discovered"] is None
+        await run_docker(client, admin, source["id"])
+
+        found = await discovered(client, admin)
+        assert set(found) == {"disc-web http", "pg tcp"}  # no labels, bad label: no check
+        web = found["disc-web http"]
+        assert web["type"] == "http" and web["config"]["url"] == "http://127.0.0.1:8080/"
+        assert web["interval_seconds"] == 30
+        assert web["discovered"] == {
+            "by_plugin_id": source["id"],
+            "container": "disc-web",
+            "labels": {"url": "unity.http.url", "interval_seconds": "unity.interval"},
+        }
+        assert "_discovered" not in web["config"]
+        tcp = found["pg tcp"]
+        assert (tcp["config"]["host"], tcp["config"]["port"]) == ("127.0.0.1", 5432)
+
+        # A field a label sets is the label's: the API says where to change it.
+        url = f"/api/v1/plugins/{web['id']}"
+        changed = {**web["config"], "url": "http://127.0.0.1:9999/"}
+        r = await client.patch(url, json={"config": changed}, headers=admin)
+        assert r.status_code == 422
+        said = r.json()["fields"]["config.url"]
+        assert said == "is set by the label unity.http.url on container disc-web; edit the label"
+        assert "editing the container's labels" in r.json()["detail"]
+        r = await client.patch(url, json={"interval_seconds": 60}, headers=admin)
+        assert r.status_code == 422 and "interval_seconds" in r.json()["fields"]
+        # Other fields stay editable, and the instance stays discovered.
+        kept = {**web["config"], "keyword": "Welcome"}
+        r = await client.patch(url, json={"config": kept, "enabled": False}, headers=admin)
+        assert r.status_code == 200, r.text
+        assert r.json()["config"]["keyword"] == "Welcome" and r.json()["discovered"]
+
+        # Labels changed (container recreated) and a container removed: update and retire.
+        d.cli("rm", "disc-web")
+        create(d, "disc-web", "unity.http.url=http://127.0.0.1:8081/health")
+        d.cli("rm", "disc-db")
+        await run_docker(client, admin, source["id"])
+        found = await discovered(client, admin)
+        assert set(found) == {"disc-web http"}
+        again = found["disc-web http"]
+        assert again["id"] == web["id"]
+        assert again["config"]["url"] == "http://127.0.0.1:8081/health"
+        assert again["interval_seconds"] == 60  # unity.interval is gone: the type's default
+        assert again["config"]["keyword"] == "Welcome"  # the user's own edit survives
+        assert again["enabled"] is False
+        assert (await client.get(f"/api/v1/plugins/{tcp['id']}", headers=admin)).status_code == 404
+
+        # Without the docker instance the check is the user's: kept, unmarked, editable.
+        r = await client.delete(f"/api/v1/plugins/{source['id']}", headers=admin)
+        assert r.status_code == 204
+        assert not await discovered(client, admin)
+        r = await client.patch(url, json={"interval_seconds": 120}, headers=admin)
+        assert r.status_code == 200 and r.json()["discovered"] is None
+    finally:
+        d.cli("rm", "-f", "disc-web", "disc-db", "disc-plain", "disc-broken", check=False)
+
+
+def test_bad_labels_are_reported_not_fatal() -> None:
+    errors: list[str] = []
+    found = FoundContainer("abc", "nas", {"unity.interval": "often", "unity.tcp.port": "22"})
+    [spec] = specs_for(found, errors)
+    assert spec.interval is None and spec.config == {"port": "22", "host": "nas"}
+    assert errors == [
+        "container nas: unity.interval='often' must be a number of seconds between 5 and "
+        "86400; the default interval is used"
+    ]
