@@ -86,3 +86,11 @@ class NotifyType(StrEnum):
     SUCCESS = "success"
     WARNING = "warning"
     FAILURE = "failure"
+
+
+class ConfigChangeAction(StrEnum):
+    """What applying a configuration file does to one object."""
+
+    ADD = "add"
+    CHANGE = "change"
+    REMOVE = "remove"

@@ -7,13 +7,14 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import SecretBox
 from app.core.validation import sentence
+from app.models.enums import ConfigChangeAction
 from app.plugins.registry import PluginRegistry
 from app.services.config.export import document
 from app.services.config.objects import SECTIONS
@@ -40,7 +41,7 @@ class FieldChange:
 class Change:
     section: str
     label: str
-    action: Literal["add", "change", "remove"]
+    action: ConfigChangeAction
     key: str
     fields: list[FieldChange] = field(default_factory=list)
     reason: str | None = None
@@ -266,13 +267,15 @@ def _plan(
         for key, item in desired[s.key].items():
             old = current[s.key].get(key)
             if old is None:
-                changes.append(Change(s.key, s.label, "add", key, _section=s, _item=item))
+                changes.append(
+                    Change(s.key, s.label, ConfigChangeAction.ADD, key, _section=s, _item=item)
+                )
             elif old.doc != item.doc:
                 changes.append(
                     Change(
                         s.key,
                         s.label,
-                        "change",
+                        ConfigChangeAction.CHANGE,
                         key,
                         diff(old, item),
                         _section=s,
@@ -291,7 +294,15 @@ def _plan(
                 label = next((o.label for o in SECTIONS if owner and o.key == owner[0]), "")
                 reason = None if owner is None else f"its {label} {owner[1]!r} is removed"
                 changes.append(
-                    Change(s.key, s.label, "remove", key, reason=reason, _section=s, _current=old)
+                    Change(
+                        s.key,
+                        s.label,
+                        ConfigChangeAction.REMOVE,
+                        key,
+                        reason=reason,
+                        _section=s,
+                        _current=old,
+                    )
                 )
                 removed.setdefault(s.key, set()).add(key)
             else:

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no types (types-PyYAML)
 
 from app.core.errors import InvalidInput
 
@@ -31,10 +31,11 @@ class ConfigFileError(InvalidInput):
         # problems: (where, sentence) with where like "line 3, column 5: plugins[0].name"
         first = f"{problems[0][0]}: {problems[0][1]}".rstrip(".")
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-        super().__init__(
-            f"The configuration file is not valid: {first}{more}.",
-            {where: sentence for where, sentence in problems},
-        )
+        fields: dict[str, str] = {}
+        for where, said in problems:  # "line 3, column 5: plugins[0].name" -> path: "line ...: ..."
+            place, _, path = where.partition(": ")
+            fields.setdefault(path or "(file)", f"{place}: {said}")
+        super().__init__(f"The configuration file is not valid: {first}{more}.", fields)
         self.problems = problems
 
     def lines(self) -> list[str]:
