@@ -127,6 +127,8 @@ def _validate(text: str, env: Mapping[str, str]) -> tuple[Any, Marks]:
     resolved: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     for key, value in data.items():
+        if str(key).startswith("x-"):  # compose's convention: a place for YAML anchors
+            continue
         if key == "env":
             resolved[key] = value
         else:

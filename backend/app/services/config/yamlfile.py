@@ -60,21 +60,53 @@ class Marks:
         return path_text(path)
 
 
-def _walk(node: yaml.Node, path: Path, marks: Marks, problems: list[tuple[str, str]]) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key in seen:
-                at = f"line {key_node.start_mark.line + 1}, column {key_node.start_mark.column + 1}"
-                problems.append((f"{at}: {path_text((*path, key))}", "this key appears twice"))
-            seen.add(key)
-            marks.add((*path, key), key_node.start_mark)
-            _walk(value_node, (*path, key), marks, problems)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            marks.add((*path, i), item.start_mark)
-            _walk(item, (*path, i), marks, problems)
+MAX_NODES = 200_000  # YAML aliases can make a small file expand enormously ("billion laughs")
+
+
+class _Walk:
+    """Records the marks of every path, refusing duplicate keys, cycles and runaway aliases."""
+
+    def __init__(self, marks: Marks) -> None:
+        self.marks = marks
+        self.problems: list[tuple[str, str]] = []
+        self.budget = MAX_NODES
+        self.open: set[int] = set()  # the nodes being walked: meeting one again is a cycle
+
+    def fail(self, node: yaml.Node, path: Path, sentence: str) -> None:
+        at = f"line {node.start_mark.line + 1}, column {node.start_mark.column + 1}"
+        self.problems.append((f"{at}: {path_text(path)}", sentence))
+
+    def walk(self, node: yaml.Node, path: Path) -> bool:
+        self.budget -= 1
+        if self.budget < 0:
+            self.fail(node, path, f"the file expands to more than {MAX_NODES} values (aliases?)")
+            return False
+        if id(node) in self.open:
+            self.fail(node, path, "this anchored value contains an alias to itself")
+            return False
+        self.open.add(id(node))
+        try:
+            return self._children(node, path)
+        finally:
+            self.open.discard(id(node))
+
+    def _children(self, node: yaml.Node, path: Path) -> bool:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                if key in seen:
+                    self.fail(key_node, (*path, key), "this key appears twice")
+                seen.add(key)
+                self.marks.add((*path, key), key_node.start_mark)
+                if not self.walk(value_node, (*path, key)):
+                    return False
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.marks.add((*path, i), item.start_mark)
+                if not self.walk(item, (*path, i)):
+                    return False
+        return True
 
 
 def parse(text: str) -> tuple[dict[str, Any], Marks]:
@@ -86,10 +118,10 @@ def parse(text: str) -> tuple[dict[str, Any], Marks]:
             node = loader.get_single_node()
             if node is None:
                 return {}, marks
-            problems: list[tuple[str, str]] = []
-            _walk(node, (), marks, problems)
-            if problems:
-                raise ConfigFileError(problems)
+            walker = _Walk(marks)
+            walker.walk(node, ())
+            if walker.problems:
+                raise ConfigFileError(walker.problems)
             data = loader.construct_document(node)
         finally:
             loader.dispose()
