@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
-from app.core.config import environment
+from app.core.config import SERVER_ENV_PREFIX, environment
 from app.core.errors import ADMIN, AUTH, InvalidInput, responses
 from app.schemas.config import ConfigApplyOut, ConfigChangeOut, FieldChangeOut
 from app.services.config.apply import apply_config
@@ -72,12 +72,14 @@ async def apply(
         state.box,
         state.registry,
         text,
-        environment(),
+        environment(server=True),
         dry_run=dry_run,
         prune=prune,
         user=admin.username,
         scheduler=state.scheduler,
         alerts=state.alerts,
+        env_note=f"; through the API only {SERVER_ENV_PREFIX}* variables that are not Unity's "
+        "own settings are read",
     )
     return ConfigApplyOut(
         dry_run=result.dry_run,

@@ -42,8 +42,8 @@ async def test_export_then_apply_through_the_api(
     doc["plugins"].append(
         {"name": "dns port", "type": "tcp", "config": {"host": "127.0.0.1", "port": 53}}
     )
-    doc["plugins"][0]["config"]["basic_auth_password"] = "${NEW_PASSWORD}"
-    monkeypatch.setenv("NEW_PASSWORD", "brand-new-password")
+    doc["plugins"][0]["config"]["basic_auth_password"] = "${UNITY_NEW_PASSWORD}"
+    monkeypatch.setenv("UNITY_NEW_PASSWORD", "brand-new-password")
     edited = yaml.safe_dump(doc, sort_keys=False)
     r = await client.post("/api/v1/config/apply", content=edited, headers={**admin, **YAML})
     body = r.json()
@@ -85,6 +85,21 @@ async def test_a_bad_file_is_a_422_with_line_and_column(
     assert body["fields"]["plugins[0].enabled"] == "line 4, column 5: must be true or false"
     r = await client.post("/api/v1/config/apply", content=b"\xff\xfe", headers={**admin, **YAML})
     assert r.status_code == 422 and "UTF-8" in r.json()["detail"]
+
+
+async def test_the_api_reads_only_unity_variables_that_are_not_settings(
+    client: httpx.AsyncClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JWT_SECRET_KEY", "leak-me-123")
+    monkeypatch.setenv("UNITY_TARGET", "127.0.0.1")
+    text = "plugins:\n  - {name: t, type: tcp, config: {host: '${UNITY_TARGET}', port: 9}}\n"
+    r = await client.post("/api/v1/config/apply", content=text, headers={**admin, **YAML})
+    assert r.status_code == 200 and r.json()["summary"][0] == "+ plugin 't'"
+    leak = text.replace("${UNITY_TARGET}", "${JWT_SECRET_KEY}")
+    r = await client.post("/api/v1/config/apply", content=leak, headers={**admin, **YAML})
+    assert r.status_code == 422 and "leak-me-123" not in r.text
+    assert "JWT_SECRET_KEY is not set" in r.json()["detail"]
+    assert "through the API only UNITY_* variables" in r.json()["detail"]
 
 
 async def test_viewers_read_the_schema_but_cannot_export_or_apply(

@@ -119,7 +119,7 @@ def diff(current: Item, item: Item) -> list[FieldChange]:
     return out
 
 
-def _validate(text: str, env: Mapping[str, str]) -> tuple[Any, Marks]:
+def _validate(text: str, env: Mapping[str, str], note: str) -> tuple[Any, Marks]:
     data, marks = parse(text)
     file_env = data.get("env")
     merged = {str(k): str(v) for k, v in file_env.items()} if isinstance(file_env, dict) else {}
@@ -132,7 +132,7 @@ def _validate(text: str, env: Mapping[str, str]) -> tuple[Any, Marks]:
         if key == "env":
             resolved[key] = value
         else:
-            resolved[key], more = resolve_env(value, merged, marks, (str(key),))
+            resolved[key], more = resolve_env(value, merged, marks, (str(key),), note)
             problems += more
     if problems:
         raise ConfigFileError(problems)
@@ -164,9 +164,13 @@ async def apply_config(
     now: datetime | None = None,
     scheduler: PluginScheduler | None = None,
     alerts: AlertService | None = None,
+    env_note: str = "",
 ) -> ApplyResult:
-    """Diff the file against the database and, unless dry_run, apply it all or nothing."""
-    doc, marks = _validate(text, env)
+    """Diff the file against the database and, unless dry_run, apply it all or nothing.
+
+    `env` holds the variables ${NAME} may read; `env_note` ends the sentence of a missing one.
+    """
+    doc, marks = _validate(text, env, env_note)
     ctx = Context(session, box, registry, now or datetime.now(UTC), user)
     present = doc.model_fields_set & {s.key for s in SECTIONS}
     problems: list[tuple[str, str]] = []

@@ -140,20 +140,20 @@ def parse(text: str) -> tuple[dict[str, Any], Marks]:
 
 
 def resolve_env(
-    data: Any, env: Mapping[str, str], marks: Marks, path: Path = ()
+    data: Any, env: Mapping[str, str], marks: Marks, path: Path = (), note: str = ""
 ) -> tuple[Any, list[tuple[str, str]]]:
     """Replace `${NAME}` in every string; each missing variable is one problem naming it."""
     problems: list[tuple[str, str]] = []
     if isinstance(data, dict):
         out: dict[Any, Any] = {}
         for k, v in data.items():
-            out[k], more = resolve_env(v, env, marks, (*path, str(k)))
+            out[k], more = resolve_env(v, env, marks, (*path, str(k)), note)
             problems += more
         return out, problems
     if isinstance(data, list):
         items = []
         for i, v in enumerate(data):
-            item, more = resolve_env(v, env, marks, (*path, i))
+            item, more = resolve_env(v, env, marks, (*path, i), note)
             items.append(item)
             problems += more
         return items, problems
@@ -169,7 +169,7 @@ def resolve_env(
                 (
                     marks.where(path),
                     f"the environment variable {name} is not set "
-                    "(set it in the environment, or under env: in the file)",
+                    f"(set it in the environment, or under env: in the file){note}",
                 )
             )
             return ""
