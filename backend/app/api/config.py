@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from app.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
 from app.core.config import SERVER_ENV_PREFIX, environment
-from app.core.errors import ADMIN, AUTH, InvalidInput, responses
+from app.core.errors import ADMIN, AUTH, Conflict, InvalidInput, responses
 from app.schemas.config import ConfigApplyOut, ConfigChangeOut, FieldChangeOut
 from app.services.config.apply import apply_config
 from app.services.config.export import export_config, json_schema
@@ -42,7 +42,7 @@ async def export(state: StateDep, admin: AdminUser, session: SessionDep) -> Resp
 @router.post(
     "/apply",
     response_model=ConfigApplyOut,
-    responses=responses(*ADMIN, InvalidInput),
+    responses=responses(*ADMIN, InvalidInput, Conflict),
     summary="Show what a YAML file changes; with dry_run=false apply it in one transaction",
     openapi_extra={
         "requestBody": {

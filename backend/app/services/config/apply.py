@@ -10,8 +10,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import Conflict
 from app.core.security import SecretBox
 from app.core.validation import sentence
 from app.models.enums import ConfigChangeAction
@@ -244,6 +246,12 @@ async def apply_config(
                 assert c._current and c._item
                 await c._section.update(ctx, c._current, c._item)
         await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict(
+            "Another change to the same objects landed while this file was applied; nothing "
+            "was changed. Apply the file again."
+        ) from None
     except BaseException:
         await session.rollback()
         raise
