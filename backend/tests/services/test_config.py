@@ -237,6 +237,7 @@ async def test_errors_name_line_column_and_path(app: Any) -> None:
         ("version: 2\n", "line 1, column 1: version: must be one of 1"),
         ("plugins:\n  - name: a\n    name: b\n", "line 3, column 5: plugins[0].name: this key"),
         ("bogus: 1\n", "line 1, column 1: bogus: is not a known field"),
+        ("x-a: " + "[" * 5000 + "]" * 5000, "YAML: the file nests lists or mappings too deeply"),
         ("x-a: &x [1, *x]\n", "line 1, column 6: x-a[1]: this anchored value contains an alias"),
         (
             "plugins:\n  - {name: a, type: tcp, config: {host: h, port: 1}}\n"

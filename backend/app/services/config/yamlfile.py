@@ -132,6 +132,8 @@ def parse(text: str) -> tuple[dict[str, Any], Marks]:
         raise ConfigFileError([(where, f"not valid YAML ({problem})")]) from None
     except yaml.YAMLError as exc:
         raise ConfigFileError([("YAML", f"not valid YAML ({exc})")]) from None
+    except RecursionError:  # PyYAML composes nested lists recursively
+        raise ConfigFileError([("YAML", "the file nests lists or mappings too deeply")]) from None
     if not isinstance(data, dict):
         raise ConfigFileError(
             [("line 1, column 1", "the file must be a mapping with keys like `plugins:`")]
