@@ -19,7 +19,7 @@ from app.core.validation import sentence
 from app.models.enums import ConfigChangeAction
 from app.plugins.registry import PluginRegistry
 from app.services.config.export import document
-from app.services.config.objects import SECTIONS
+from app.services.config.registry import SECTIONS
 from app.services.config.sections import Context, Item, Problems, Section, index
 from app.services.config.yamlfile import ConfigFileError, Marks, parse, path_text, resolve_env
 

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import SecretBox
 from app.plugins.registry import PluginRegistry
-from app.services.config.objects import SECTIONS
+from app.services.config.registry import SECTIONS
 from app.services.config.schema import FORMAT_VERSION, document_model
 from app.services.config.sections import Context, Item, Section, index
 from app.services.config.yamlfile import dump, env_name, escape
