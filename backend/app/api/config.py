@@ -18,7 +18,8 @@ router = APIRouter(prefix="/config", tags=["config"])
 
 MAX_FILE_BYTES = 1 << 20
 YAML = "application/yaml"
-_YAML_BODY = {"schema": {"type": "string"}}
+# The file, as parsed YAML: its full schema is GET /api/v1/config/schema (plugin types vary).
+_YAML_BODY = {"schema": {"type": "object", "description": "A Unity configuration file."}}
 
 
 @router.get(
@@ -48,7 +49,7 @@ async def export(state: StateDep, admin: AdminUser, session: SessionDep) -> Resp
         "requestBody": {
             "required": True,
             "description": "A configuration file (YAML or JSON), as `config export` writes it.",
-            "content": {YAML: _YAML_BODY, "text/plain": _YAML_BODY},
+            "content": {YAML: _YAML_BODY, "text/plain": {"schema": {"type": "string"}}},
         }
     },
 )

@@ -2963,7 +2963,7 @@ export interface operations {
         /** @description A configuration file (YAML or JSON), as `config export` writes it. */
         requestBody: {
             content: {
-                "application/yaml": string;
+                "application/yaml": Record<string, never>;
                 "text/plain": string;
             };
         };
@@ -3030,7 +3030,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/yaml": string;
+                    "application/yaml": Record<string, never>;
                 };
             };
             /** @description Unauthorized */
