@@ -19,6 +19,7 @@ from app.api import (
     alerts,
     auth,
     channels,
+    config,
     health,
     maintenance,
     metrics,
@@ -190,7 +191,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.include_router(health.router)
     app.include_router(prometheus.router)
     routers = (auth, users, tokens, plugin_types, plugins, metrics, scheduler, alerts, channels)
-    for module in routers:
+    for module in (*routers, config):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(maintenance.router, prefix="/api/v1")
     app.include_router(uptime.router, prefix="/api/v1")

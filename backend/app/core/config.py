@@ -286,6 +286,16 @@ def get_settings(**overrides: object) -> Settings:
     return Settings(**overrides)  # type: ignore[arg-type]
 
 
-def environment() -> dict[str, str]:
-    """The process environment, for the ${NAME} references of a configuration file."""
-    return dict(os.environ)
+SERVER_ENV_PREFIX = "UNITY_"
+
+
+def environment(*, server: bool = False) -> dict[str, str]:
+    """The variables the ${NAME} references of a configuration file may read.
+
+    The command line reads its own environment. Through the API (server=True) only UNITY_*
+    variables that are not Unity's settings: an admin must not read the keys or DATABASE_URL.
+    """
+    if not server:
+        return dict(os.environ)
+    own = {name.upper() for name in Settings.model_fields}
+    return {k: v for k, v in os.environ.items() if k.startswith(SERVER_ENV_PREFIX) and k not in own}

@@ -107,3 +107,11 @@ class UptimeWindow(StrEnum):
     D30 = "30d"
     D90 = "90d"
     D365 = "365d"
+
+
+class ConfigChangeAction(StrEnum):
+    """What applying a configuration file does to one object."""
+
+    ADD = "add"
+    CHANGE = "change"
+    REMOVE = "remove"

@@ -237,6 +237,8 @@ async def test_errors_name_line_column_and_path(app: Any) -> None:
         ("version: 2\n", "line 1, column 1: version: must be one of 1"),
         ("plugins:\n  - name: a\n    name: b\n", "line 3, column 5: plugins[0].name: this key"),
         ("bogus: 1\n", "line 1, column 1: bogus: is not a known field"),
+        ("x-a: " + "[" * 5000 + "]" * 5000, "YAML: the file nests lists or mappings too deeply"),
+        ("x-a: &x [1, *x]\n", "line 1, column 6: x-a[1]: this anchored value contains an alias"),
         (
             "plugins:\n  - {name: a, type: tcp, config: {host: h, port: 1}}\n"
             "  - {name: a, type: tcp, config: {host: h, port: 2}}\n",
@@ -261,3 +263,14 @@ async def test_a_plugin_type_cannot_change_in_place(
         "line 3, column 5: plugins[0].type: the database's plugin 'port 22' is of type 'tcp'"
         in err.value.lines()[0]
     )
+
+
+async def test_anchors_under_x_keys_share_settings(app: Any) -> None:
+    text = (
+        "x-tcp: &tcp {type: tcp, interval_seconds: 20, config: {host: 127.0.0.1, port: 9}}\n"
+        "plugins:\n  - {<<: *tcp, name: a}\n  - {<<: *tcp, name: b, enabled: false}\n"
+    )
+    result = await apply(state_of(app), text, dry_run=False)
+    assert [c.key for c in result.changes] == ["a", "b"]
+    exported = await export(state_of(app))
+    assert exported.count("interval_seconds: 20") == 2 and "enabled: false" in exported

@@ -321,6 +321,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/config/apply": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Show what a YAML file changes; with dry_run=false apply it in one transaction */
+        post: operations["config-apply"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/config/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Export plugins, channels, alert rules and silences as YAML (secrets as ${NAME}) */
+        get: operations["config-export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/config/schema": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The JSON Schema of the configuration file, for editors to check and complete it */
+        get: operations["config-schema"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/maintenance": {
         parameters: {
             query?: never;
@@ -913,6 +964,59 @@ export interface components {
          * @enum {string}
          */
         Comparison: ">" | ">=" | "<" | "<=" | "==" | "!=";
+        /** ConfigApplyOut */
+        ConfigApplyOut: {
+            /**
+             * Applied
+             * @description True when the changes were committed.
+             */
+            applied: boolean;
+            /** Changes */
+            changes: components["schemas"]["ConfigChangeOut"][];
+            /** Dry Run */
+            dry_run: boolean;
+            /**
+             * Kept
+             * @description Objects in the database that the file does not list, kept.
+             */
+            kept: number;
+            /** Notes */
+            notes: string[];
+            /**
+             * Summary
+             * @description The diff as `config apply` prints it.
+             */
+            summary: string[];
+            /** Unchanged */
+            unchanged: number;
+        };
+        /**
+         * ConfigChangeAction
+         * @description What applying a configuration file does to one object.
+         * @enum {string}
+         */
+        ConfigChangeAction: "add" | "change" | "remove";
+        /** ConfigChangeOut */
+        ConfigChangeOut: {
+            action: components["schemas"]["ConfigChangeAction"];
+            /**
+             * Fields
+             * @description Only for changes.
+             */
+            fields: components["schemas"]["FieldChangeOut"][];
+            /** Name */
+            name: string;
+            /**
+             * Reason
+             * @description Why a removal follows from another.
+             */
+            reason?: string | null;
+            /**
+             * Section
+             * @description The file's list it belongs to, e.g. plugins.
+             */
+            section: string;
+        };
         /**
          * DeliveryKind
          * @enum {string}
@@ -985,6 +1089,26 @@ export interface components {
             fields?: {
                 [key: string]: string;
             } | null;
+        };
+        /** FieldChangeOut */
+        FieldChangeOut: {
+            /**
+             * Field
+             * @description A dotted path, e.g. "config.port".
+             */
+            field: string;
+            /** New */
+            new?: unknown;
+            /**
+             * Old
+             * @description Null for a secret: its values are never returned.
+             */
+            old?: unknown;
+            /**
+             * Secret
+             * @default false
+             */
+            secret: boolean;
         };
         /** HealthBody */
         HealthBody: {
@@ -3591,6 +3715,140 @@ export interface operations {
             };
             /** @description InvalidInput */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "config-apply": {
+        parameters: {
+            query?: {
+                dry_run?: boolean;
+                prune?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description A configuration file (YAML or JSON), as `config export` writes it. */
+        requestBody: {
+            content: {
+                "application/yaml": Record<string, never>;
+                "text/plain": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigApplyOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "config-export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configuration as YAML */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/yaml": Record<string, never>;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "config-schema": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        [key: string]: unknown;
+                    };
+                };
+            };
+            /** @description Unauthorized */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -7,16 +7,19 @@ import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import Conflict
 from app.core.security import SecretBox
 from app.core.validation import sentence
+from app.models.enums import ConfigChangeAction
 from app.plugins.registry import PluginRegistry
 from app.services.config.export import document
-from app.services.config.objects import SECTIONS
+from app.services.config.registry import SECTIONS
 from app.services.config.sections import Context, Item, Problems, Section, index
 from app.services.config.yamlfile import ConfigFileError, Marks, parse, path_text, resolve_env
 
@@ -40,7 +43,7 @@ class FieldChange:
 class Change:
     section: str
     label: str
-    action: Literal["add", "change", "remove"]
+    action: ConfigChangeAction
     key: str
     fields: list[FieldChange] = field(default_factory=list)
     reason: str | None = None
@@ -118,7 +121,7 @@ def diff(current: Item, item: Item) -> list[FieldChange]:
     return out
 
 
-def _validate(text: str, env: Mapping[str, str]) -> tuple[Any, Marks]:
+def _validate(text: str, env: Mapping[str, str], note: str) -> tuple[Any, Marks]:
     data, marks = parse(text)
     file_env = data.get("env")
     merged = {str(k): str(v) for k, v in file_env.items()} if isinstance(file_env, dict) else {}
@@ -126,10 +129,12 @@ def _validate(text: str, env: Mapping[str, str]) -> tuple[Any, Marks]:
     resolved: dict[str, Any] = {}
     problems: list[tuple[str, str]] = []
     for key, value in data.items():
+        if str(key).startswith("x-"):  # compose's convention: a place for YAML anchors
+            continue
         if key == "env":
             resolved[key] = value
         else:
-            resolved[key], more = resolve_env(value, merged, marks, (str(key),))
+            resolved[key], more = resolve_env(value, merged, marks, (str(key),), note)
             problems += more
     if problems:
         raise ConfigFileError(problems)
@@ -161,9 +166,13 @@ async def apply_config(
     now: datetime | None = None,
     scheduler: PluginScheduler | None = None,
     alerts: AlertService | None = None,
+    env_note: str = "",
 ) -> ApplyResult:
-    """Diff the file against the database and, unless dry_run, apply it all or nothing."""
-    doc, marks = _validate(text, env)
+    """Diff the file against the database and, unless dry_run, apply it all or nothing.
+
+    `env` holds the variables ${NAME} may read; `env_note` ends the sentence of a missing one.
+    """
+    doc, marks = _validate(text, env, env_note)
     ctx = Context(session, box, registry, now or datetime.now(UTC), user)
     present = doc.model_fields_set & {s.key for s in SECTIONS}
     problems: list[tuple[str, str]] = []
@@ -237,6 +246,12 @@ async def apply_config(
                 assert c._current and c._item
                 await c._section.update(ctx, c._current, c._item)
         await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise Conflict(
+            "Another change to the same objects landed while this file was applied; nothing "
+            "was changed. Apply the file again."
+        ) from None
     except BaseException:
         await session.rollback()
         raise
@@ -266,13 +281,15 @@ def _plan(
         for key, item in desired[s.key].items():
             old = current[s.key].get(key)
             if old is None:
-                changes.append(Change(s.key, s.label, "add", key, _section=s, _item=item))
+                changes.append(
+                    Change(s.key, s.label, ConfigChangeAction.ADD, key, _section=s, _item=item)
+                )
             elif old.doc != item.doc:
                 changes.append(
                     Change(
                         s.key,
                         s.label,
-                        "change",
+                        ConfigChangeAction.CHANGE,
                         key,
                         diff(old, item),
                         _section=s,
@@ -291,7 +308,15 @@ def _plan(
                 label = next((o.label for o in SECTIONS if owner and o.key == owner[0]), "")
                 reason = None if owner is None else f"its {label} {owner[1]!r} is removed"
                 changes.append(
-                    Change(s.key, s.label, "remove", key, reason=reason, _section=s, _current=old)
+                    Change(
+                        s.key,
+                        s.label,
+                        ConfigChangeAction.REMOVE,
+                        key,
+                        reason=reason,
+                        _section=s,
+                        _current=old,
+                    )
                 )
                 removed.setdefault(s.key, set()).add(key)
             else:

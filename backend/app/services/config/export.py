@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.security import SecretBox
 from app.plugins.registry import PluginRegistry
-from app.services.config.objects import SECTIONS
+from app.services.config.registry import SECTIONS
 from app.services.config.schema import FORMAT_VERSION, document_model
 from app.services.config.sections import Context, Item, Section, index
 from app.services.config.yamlfile import dump, env_name, escape
@@ -33,10 +33,46 @@ def document() -> type[BaseModel]:
     return document_model([(s.key, s.entry) for s in SECTIONS])
 
 
-def json_schema() -> dict[str, Any]:
+def json_schema(registry: PluginRegistry | None = None) -> dict[str, Any]:
+    """The file's JSON Schema; with a registry, each plugin type's `config` is described too."""
     schema = document().model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    if registry is not None:
+        _plugin_types(schema, registry)
     return schema
+
+
+def _plugin_types(schema: dict[str, Any], registry: PluginRegistry) -> None:
+    defs = schema.setdefault("$defs", {})
+    plugin = defs["PluginEntry"]
+    plugin["properties"]["type"]["enum"] = [t.type for t in registry.all()]
+    cases = []
+    for entry in registry.all():
+        if entry.cls is None:
+            continue
+        config = entry.cls.config_schema()
+        # Each type's own $defs move to the top, renamed, so its $refs still resolve.
+        for name, sub in config.pop("$defs", {}).items():
+            defs[f"{entry.type}.{name}"] = _rename_refs(sub, entry.type)
+        cases.append(
+            {
+                "if": {"properties": {"type": {"const": entry.type}}, "required": ["type"]},
+                "then": {"properties": {"config": _rename_refs(config, entry.type)}},
+            }
+        )
+    plugin["allOf"] = cases
+
+
+def _rename_refs(node: Any, prefix: str) -> Any:
+    if isinstance(node, dict):
+        out = {k: _rename_refs(v, prefix) for k, v in node.items()}
+        ref = out.get("$ref")
+        if isinstance(ref, str) and ref.startswith("#/$defs/"):
+            out["$ref"] = f"#/$defs/{prefix}.{ref.removeprefix('#/$defs/')}"
+        return out
+    if isinstance(node, list):
+        return [_rename_refs(v, prefix) for v in node]
+    return node
 
 
 def _escaped(value: Any) -> Any:

@@ -1,8 +1,4 @@
-"""The kinds of objects configuration as code covers, and `SECTIONS`, the list they register in.
-
-To cover another kind (maintenance windows, status pages), write a `Section` subclass (see
-sections.py) and append an instance to `SECTIONS`, after the kinds it refers to by name.
-"""
+"""The kinds of objects configuration as code covers first: plugins, channels, rules, silences."""
 
 from __future__ import annotations
 
@@ -383,7 +379,3 @@ class SilencesSection(Section):
 
     async def delete(self, ctx: Context, current: Item) -> None:
         await ctx.session.delete(current.row)
-
-
-# In the order objects are created (a kind after those it names); removal runs in reverse.
-SECTIONS: list[Section] = [PluginsSection(), ChannelsSection(), RulesSection(), SilencesSection()]

@@ -1,8 +1,8 @@
 """The seam each kind of configured object plugs into: read, normalise, create, change, remove.
 
 A section is one top-level list of the file (`plugins:`, `alert_rules:`, ...). Adding a kind of
-object (maintenance windows, status pages) means writing one `Section` subclass and appending it
-to `SECTIONS` in `app/services/config/objects.py`: export, apply, the diff, `--prune`, the JSON
+object (maintenance windows, status pages) means writing one `Section` subclass and adding it
+to `SECTIONS` in `app/services/config/registry.py`: export, apply, the diff, `--prune`, the JSON
 Schema and the CLI pick it up from there.
 """
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]  # PyYAML ships no types (types-PyYAML)
 
 from app.core.errors import InvalidInput
 
@@ -31,10 +31,11 @@ class ConfigFileError(InvalidInput):
         # problems: (where, sentence) with where like "line 3, column 5: plugins[0].name"
         first = f"{problems[0][0]}: {problems[0][1]}".rstrip(".")
         more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
-        super().__init__(
-            f"The configuration file is not valid: {first}{more}.",
-            {where: sentence for where, sentence in problems},
-        )
+        fields: dict[str, str] = {}
+        for where, said in problems:  # "line 3, column 5: plugins[0].name" -> path: "line ...: ..."
+            place, _, path = where.partition(": ")
+            fields.setdefault(path or "(file)", f"{place}: {said}")
+        super().__init__(f"The configuration file is not valid: {first}{more}.", fields)
         self.problems = problems
 
     def lines(self) -> list[str]:
@@ -59,21 +60,53 @@ class Marks:
         return path_text(path)
 
 
-def _walk(node: yaml.Node, path: Path, marks: Marks, problems: list[tuple[str, str]]) -> None:
-    if isinstance(node, yaml.MappingNode):
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            if key in seen:
-                at = f"line {key_node.start_mark.line + 1}, column {key_node.start_mark.column + 1}"
-                problems.append((f"{at}: {path_text((*path, key))}", "this key appears twice"))
-            seen.add(key)
-            marks.add((*path, key), key_node.start_mark)
-            _walk(value_node, (*path, key), marks, problems)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            marks.add((*path, i), item.start_mark)
-            _walk(item, (*path, i), marks, problems)
+MAX_NODES = 200_000  # YAML aliases can make a small file expand enormously ("billion laughs")
+
+
+class _Walk:
+    """Records the marks of every path, refusing duplicate keys, cycles and runaway aliases."""
+
+    def __init__(self, marks: Marks) -> None:
+        self.marks = marks
+        self.problems: list[tuple[str, str]] = []
+        self.budget = MAX_NODES
+        self.open: set[int] = set()  # the nodes being walked: meeting one again is a cycle
+
+    def fail(self, node: yaml.Node, path: Path, sentence: str) -> None:
+        at = f"line {node.start_mark.line + 1}, column {node.start_mark.column + 1}"
+        self.problems.append((f"{at}: {path_text(path)}", sentence))
+
+    def walk(self, node: yaml.Node, path: Path) -> bool:
+        self.budget -= 1
+        if self.budget < 0:
+            self.fail(node, path, f"the file expands to more than {MAX_NODES} values (aliases?)")
+            return False
+        if id(node) in self.open:
+            self.fail(node, path, "this anchored value contains an alias to itself")
+            return False
+        self.open.add(id(node))
+        try:
+            return self._children(node, path)
+        finally:
+            self.open.discard(id(node))
+
+    def _children(self, node: yaml.Node, path: Path) -> bool:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[str] = set()
+            for key_node, value_node in node.value:
+                key = str(key_node.value)
+                if key in seen:
+                    self.fail(key_node, (*path, key), "this key appears twice")
+                seen.add(key)
+                self.marks.add((*path, key), key_node.start_mark)
+                if not self.walk(value_node, (*path, key)):
+                    return False
+        elif isinstance(node, yaml.SequenceNode):
+            for i, item in enumerate(node.value):
+                self.marks.add((*path, i), item.start_mark)
+                if not self.walk(item, (*path, i)):
+                    return False
+        return True
 
 
 def parse(text: str) -> tuple[dict[str, Any], Marks]:
@@ -85,10 +118,10 @@ def parse(text: str) -> tuple[dict[str, Any], Marks]:
             node = loader.get_single_node()
             if node is None:
                 return {}, marks
-            problems: list[tuple[str, str]] = []
-            _walk(node, (), marks, problems)
-            if problems:
-                raise ConfigFileError(problems)
+            walker = _Walk(marks)
+            walker.walk(node, ())
+            if walker.problems:
+                raise ConfigFileError(walker.problems)
             data = loader.construct_document(node)
         finally:
             loader.dispose()
@@ -99,6 +132,8 @@ def parse(text: str) -> tuple[dict[str, Any], Marks]:
         raise ConfigFileError([(where, f"not valid YAML ({problem})")]) from None
     except yaml.YAMLError as exc:
         raise ConfigFileError([("YAML", f"not valid YAML ({exc})")]) from None
+    except RecursionError:  # PyYAML composes nested lists recursively
+        raise ConfigFileError([("YAML", "the file nests lists or mappings too deeply")]) from None
     if not isinstance(data, dict):
         raise ConfigFileError(
             [("line 1, column 1", "the file must be a mapping with keys like `plugins:`")]
@@ -107,20 +142,20 @@ def parse(text: str) -> tuple[dict[str, Any], Marks]:
 
 
 def resolve_env(
-    data: Any, env: Mapping[str, str], marks: Marks, path: Path = ()
+    data: Any, env: Mapping[str, str], marks: Marks, path: Path = (), note: str = ""
 ) -> tuple[Any, list[tuple[str, str]]]:
     """Replace `${NAME}` in every string; each missing variable is one problem naming it."""
     problems: list[tuple[str, str]] = []
     if isinstance(data, dict):
         out: dict[Any, Any] = {}
         for k, v in data.items():
-            out[k], more = resolve_env(v, env, marks, (*path, str(k)))
+            out[k], more = resolve_env(v, env, marks, (*path, str(k)), note)
             problems += more
         return out, problems
     if isinstance(data, list):
         items = []
         for i, v in enumerate(data):
-            item, more = resolve_env(v, env, marks, (*path, i))
+            item, more = resolve_env(v, env, marks, (*path, i), note)
             items.append(item)
             problems += more
         return items, problems
@@ -136,7 +171,7 @@ def resolve_env(
                 (
                     marks.where(path),
                     f"the environment variable {name} is not set "
-                    "(set it in the environment, or under env: in the file)",
+                    f"(set it in the environment, or under env: in the file){note}",
                 )
             )
             return ""
