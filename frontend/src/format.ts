@@ -24,12 +24,22 @@ export function formatValue(value: number | null | undefined, unit = ""): string
     return `${trim(v)} ${BYTE_UNITS[i]}`;
   }
   if (lower === "bytes/s" || lower === "b/s") return `${formatValue(value, "bytes")}/s`;
-  if (lower === "ms" && Math.abs(value) >= 1000) return `${trim(value / 1000)} s`;
-  if ((lower === "s" || lower === "seconds") && Math.abs(value) >= 3600) return formatDuration(value * 1000);
+  if (lower === "ms" && Math.abs(value) >= 1000) return formatSeconds(value / 1000);
+  if (lower === "s" || lower === "seconds" || lower === "sec") return formatSeconds(value);
+  if (lower === "celsius" || lower === "°c" || lower === "c") return `${trim(value)} °C`;
   if (lower === "%" || lower === "percent") return `${trim(value)}%`;
   if (lower === "bool" || lower === "boolean") return value ? "yes" : "no";
   if (lower === "count") return trim(value);
   return u ? `${trim(value)} ${u}` : trim(value);
+}
+
+/** A number of seconds in the largest unit that keeps it readable: "45 s", "12 min", "3.5 h", "12 d". */
+export function formatSeconds(seconds: number): string {
+  const abs = Math.abs(seconds);
+  if (abs < 60) return `${trim(seconds)} s`;
+  if (abs < 3600) return `${trim(seconds / 60)} min`;
+  if (abs < 86400) return `${trim(seconds / 3600)} h`;
+  return `${trim(seconds / 86400)} d`;
 }
 
 export function formatDuration(ms: number | null | undefined): string {
