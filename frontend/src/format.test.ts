@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatSeconds, formatValue } from "./format";
+import { axisLabels, formatSeconds, formatValue } from "./format";
 
 describe("formatValue", () => {
   it("shows durations in the unit people read: s, min, h, d", () => {
@@ -17,5 +17,13 @@ describe("formatValue", () => {
     expect(formatValue(1536, "bytes")).toBe("1.5 KiB");
     expect(formatValue(1024 * 1024 * 1.63, "bytes/s")).toBe("1.63 MiB/s");
     expect(formatValue(12.34, "percent")).toBe("12.3%");
+  });
+});
+
+describe("axisLabels", () => {
+  it("adds digits until neighbouring ticks read differently", () => {
+    const gib = 1024 ** 3;
+    expect(axisLabels([76.91 * gib, 76.92 * gib, 76.93 * gib], "bytes")).toEqual(["76.91 GiB", "76.92 GiB", "76.93 GiB"]);
+    expect(axisLabels([0, 50, 100], "percent")).toEqual(["0%", "50%", "100%"]);
   });
 });

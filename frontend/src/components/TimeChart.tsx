@@ -4,7 +4,7 @@ import { useEffect, useRef, useState } from "react";
 import uPlot from "uplot";
 import { useLive } from "../live/LiveProvider";
 import { cssVar, useTheme } from "../theme";
-import { formatValue, labelText, metricTitle } from "../format";
+import { axisLabels, formatValue, labelText, metricTitle } from "../format";
 
 const shortName = (name: string) => metricTitle(name);
 import type { QuerySeries } from "../api/metrics";
@@ -27,6 +27,7 @@ type Column = (number | null | undefined)[];
 
 /** True for on/off series (up, running, …): they are drawn as a state band, not a line. */
 export const isBoolUnit = (unit: string) => /^bool(ean)?$/i.test(unit.trim());
+const isPercent = (unit: string) => /^(%|percent)$/i.test(unit.trim());
 
 /** The typical step between a series' points, so a much longer silence can be drawn as a gap. */
 function typicalStep(ts: number[]): number {
@@ -153,7 +154,7 @@ export function TimeChart({ series, unit, liveWindowSec, height = 220, title, wi
       : {
           ...axis,
           size: (u, values) => axisWidth(u, values),
-          values: (_u, vals) => vals.map((v) => formatValue(v, unit)),
+          values: (_u, vals) => axisLabels(vals, unit),
         };
     const u = new uPlot(
       {
@@ -167,6 +168,8 @@ export function TimeChart({ series, unit, liveWindowSec, height = 220, title, wi
           // plugin's recent start are visible; a live chart's window slides with new samples.
           x: { time: true, range: (_u, min, max) => zoom ?? (view ? [view[0], view[1]] : [min, max]) },
           ...(bool ? { y: { range: () => [0, series.length] as [number, number] } } : {}),
+          // Percentages keep their 0–100 frame, so a busy CPU does not look like a wild swing.
+          ...(isPercent(unit) ? { y: { range: (_u: uPlot, _min: number, max: number) => [0, Math.max(100, Math.ceil(max ?? 0))] as [number, number] } } : {}),
         },
         axes: [axis, yAxis],
         series: [
