@@ -8,11 +8,17 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 
+import fastapi_offline
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse, PlainTextResponse
 from fastapi.routing import APIRoute
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.requests import Request
+from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
 from app.api import (
@@ -66,6 +72,38 @@ from app.state import AppState
 
 log = logging.getLogger("app")
 TEARDOWN_SECONDS = 1.0  # of SHUTDOWN_TIMEOUT_SECONDS, kept for what comes after the drains
+
+
+ROBOTS = "User-agent: *\nDisallow: /\n"
+DOCS_STATIC = "/docs/static"
+
+
+def _offline_docs(app: FastAPI) -> None:
+    """Swagger UI at /docs and ReDoc at /redoc from fastapi-offline's packaged files, no CDN, so
+    they work on a box without internet access. Plain routes, like FastAPI's own docs pages."""
+    static = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_STATIC, StaticFiles(directory=static), name="docs-static")
+
+    async def swagger(_request: Request) -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Unity API - Swagger UI",
+            swagger_js_url=f"{DOCS_STATIC}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_STATIC}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_STATIC}/favicon.png",
+        )
+
+    async def redoc(_request: Request) -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url="/openapi.json",
+            title="Unity API - ReDoc",
+            redoc_js_url=f"{DOCS_STATIC}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_STATIC}/favicon.png",
+            with_google_fonts=False,
+        )
+
+    app.add_route("/docs", swagger, include_in_schema=False)
+    app.add_route("/redoc", redoc, include_in_schema=False)
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -166,9 +204,10 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         description="Self-hosted homelab monitoring hub: plugins, metrics, health, live updates.",
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
-        docs_url="/docs",
+        docs_url=None,
         redoc_url=None,
     )
+    _offline_docs(app)
     install_error_handlers(app)
     # Innermost of the middlewares: CORS headers go on its answers too.
     app.add_middleware(
@@ -198,5 +237,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.include_router(push.admin_router, prefix="/api/v1")
     app.include_router(push.router, prefix="/api/v1")  # no login: the token is the credential
     app.include_router(ws.router)
+    # A monitoring hub has nothing for search engines; nginx answers the same on port 80.
+    app.add_route("/robots.txt", lambda _r: PlainTextResponse(ROBOTS), include_in_schema=False)
     mount_spa(app, settings.frontend_dist)
     return app

@@ -117,3 +117,27 @@ test("the phone menu opens, lists every section and closes on navigation", async
   await expect(page.getByRole("heading", { name: "API tokens", level: 1 })).toBeVisible();
   await expect(menu).toHaveAttribute("aria-expanded", "false");
 });
+
+test("honest state and charts: a failed first run says so; charts have a legend and zoom by drag", async ({ page }) => {
+  await useToken(page, token);
+  await page.goto("/");
+  const broken = page.locator("article.plugin-card", { has: page.getByRole("link", { name: "Layout broken check" }) });
+  await expect(broken.getByText("No data yet: the first run failed.")).toBeVisible();
+  await expect(broken.locator(".kv-values")).toHaveCount(0);
+
+  await page.goto(`/plugins/${ids.ok}`);
+  const chart = page.locator(".timechart").first();
+  await expect(chart.locator("canvas")).toBeVisible();
+  await expect(page.locator(".u-legend").first()).toBeVisible();
+  // the up/down series is a state band with its own short chart
+  await expect(page.locator(".timechart-bool").first()).toBeVisible();
+  const box = (await chart.locator(".u-over").boundingBox())!;
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.9, box.y + box.height / 2, { steps: 5 });
+  await page.mouse.up();
+  const reset = page.getByRole("button", { name: "Reset zoom" });
+  await expect(reset).toBeVisible();
+  await reset.click();
+  await expect(reset).toHaveCount(0);
+});

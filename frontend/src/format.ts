@@ -10,7 +10,9 @@ function trim(n: number, digits = 3): string {
   return Number(n.toPrecision(digits)).toString();
 }
 
-export function formatValue(value: number | null | undefined, unit = ""): string {
+/** A value with its unit made readable; `digits` is the significant digits kept (chart axes raise it
+ * until neighbouring labels differ). */
+export function formatValue(value: number | null | undefined, unit = "", digits = 3): string {
   if (value === null || value === undefined || Number.isNaN(value)) return "—";
   const u = unit.trim();
   const lower = u.toLowerCase();
@@ -21,15 +23,32 @@ export function formatValue(value: number | null | undefined, unit = ""): string
       v /= 1024;
       i++;
     }
-    return `${trim(v)} ${BYTE_UNITS[i]}`;
+    return `${trim(v, digits)} ${BYTE_UNITS[i]}`;
   }
-  if (lower === "bytes/s" || lower === "b/s") return `${formatValue(value, "bytes")}/s`;
-  if (lower === "ms" && Math.abs(value) >= 1000) return `${trim(value / 1000)} s`;
-  if ((lower === "s" || lower === "seconds") && Math.abs(value) >= 3600) return formatDuration(value * 1000);
-  if (lower === "%" || lower === "percent") return `${trim(value)}%`;
+  if (lower === "bytes/s" || lower === "b/s") return `${formatValue(value, "bytes", digits)}/s`;
+  if (lower === "ms" && Math.abs(value) >= 1000) return formatSeconds(value / 1000, digits);
+  if (lower === "s" || lower === "seconds" || lower === "sec") return formatSeconds(value, digits);
+  if (lower === "celsius" || lower === "°c" || lower === "c") return `${trim(value, digits)} °C`;
+  if (lower === "%" || lower === "percent") return `${trim(value, digits)}%`;
   if (lower === "bool" || lower === "boolean") return value ? "yes" : "no";
-  if (lower === "count") return trim(value);
-  return u ? `${trim(value)} ${u}` : trim(value);
+  if (lower === "count") return trim(value, digits);
+  return u ? `${trim(value, digits)} ${u}` : trim(value, digits);
+}
+
+/** A number of seconds in the largest unit that keeps it readable: "45 s", "12 min", "3.5 h", "12 d". */
+export function formatSeconds(seconds: number, digits = 3): string {
+  const abs = Math.abs(seconds);
+  if (abs < 60) return `${trim(seconds, digits)} s`;
+  if (abs < 3600) return `${trim(seconds / 60, digits)} min`;
+  if (abs < 86400) return `${trim(seconds / 3600, digits)} h`;
+  return `${trim(seconds / 86400, digits)} d`;
+}
+
+/** Axis labels for tick values: enough digits that neighbouring ticks never read the same. */
+export function axisLabels(values: number[], unit: string): string[] {
+  let labels = values.map((v) => formatValue(v, unit));
+  for (let digits = 4; digits <= 7 && new Set(labels).size < labels.length; digits++) labels = values.map((v) => formatValue(v, unit, digits));
+  return labels;
 }
 
 export function formatDuration(ms: number | null | undefined): string {

@@ -116,7 +116,12 @@ const PluginCard = memo(function PluginCard({
   const spark = useSparkColumns(plugin.enabled ? primary?.seriesId : undefined, near);
   const lastRun = run?.finished_at ?? run?.started_at ?? health?.last_run_at ?? null;
   const status: HealthStatus = health?.status ?? "unknown";
-  const shown = headlineValues(values);
+  // A plugin that has run but never succeeded has only failure samples (up = 0, …): say so
+  // instead of showing those zeros as if they were readings.
+  const everSucceeded = Boolean(health?.last_success_at) || run?.status === "success";
+  const hasRun = Boolean(health?.last_run_at) || (run !== undefined && run.status !== "running");
+  const failedFirst = plugin.enabled && hasRun && !everSucceeded;
+  const shown = failedFirst ? [] : headlineValues(values);
 
   return (
     <article ref={cardRef} className={`card plugin-card status-${plugin.enabled ? status : "disabled"}`} data-plugin-id={plugin.id} data-health={plugin.enabled ? status : "disabled"}>
@@ -147,10 +152,10 @@ const PluginCard = memo(function PluginCard({
         </dl>
       ) : (
         <p className="muted small card-placeholder">
-          {plugin.enabled ? "Waiting for the first run to report data…" : "Disabled: no data is being collected."}
+          {!plugin.enabled ? "Disabled: no data is being collected." : failedFirst ? "No data yet: the first run failed." : "Waiting for the first run to report data…"}
         </p>
       )}
-      {primary && plugin.enabled && near ? (
+      {primary && plugin.enabled && near && !failedFirst ? (
         <Sparkline seriesId={primary.seriesId} initial={spark} label={shortMetricName(primary.name, plugin.type)} />
       ) : (
         <div className="sparkline sparkline-empty" aria-hidden="true" />

@@ -303,7 +303,12 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
             <dd>{health?.consecutive_failures ?? 0}</dd>
           </div>
         </dl>
-        {health?.last_error ? (
+        {/* The error belongs to the latest run only while it is failing; older ones are in the run history. */}
+        {health?.last_error && p.enabled && !health.last_success_at && health.last_run_at ? (
+          <p className="last-error" role="status">
+            <strong>No data yet: the first run failed.</strong> {health.last_error}
+          </p>
+        ) : health?.last_error && health.consecutive_failures > 0 && health.status !== "healthy" ? (
           <p className="last-error">
             <strong>Last error:</strong> {health.last_error}
           </p>

@@ -43,6 +43,21 @@ describe("Dashboard", () => {
     await waitFor(() => expect(nas).toHaveAttribute("data-health", "degraded"));
   });
 
+  it("says a plugin whose first run failed has no data yet, instead of showing its zeros", async () => {
+    const broken = plugin(4, "Docker", "down", true, {});
+    broken.health = { ...broken.health!, last_success_at: null, consecutive_failures: 1, last_error: "docker socket not found" };
+    mockFetch({
+      "GET /api/v1/plugins": () => [broken],
+      "GET /api/v1/plugin-types": () => [httpType],
+      "GET /api/v1/metrics/latest": () => ({ items: [latest(series(20, 4, "up", "bool"), 0)] }),
+    });
+    renderApp(<Dashboard user={admin} />);
+    const card = (await screen.findByRole("link", { name: "Docker" })).closest("article")!;
+    expect(within(card).getByText("No data yet: the first run failed.")).toBeInTheDocument();
+    expect(within(card).queryByText("no")).not.toBeInTheDocument();
+    expect(within(card).getByText("docker socket not found")).toBeInTheDocument();
+  });
+
   it("filters by status and search", async () => {
     mockFetch({
       "GET /api/v1/plugins": () => [plugin(1, "NAS web"), plugin(2, "Router", "down")],

@@ -1,0 +1,29 @@
+import { describe, expect, it } from "vitest";
+import { axisLabels, formatSeconds, formatValue } from "./format";
+
+describe("formatValue", () => {
+  it("shows durations in the unit people read: s, min, h, d", () => {
+    expect(formatValue(42, "seconds")).toBe("42 s");
+    expect(formatValue(720, "seconds")).toBe("12 min");
+    expect(formatValue(5400, "s")).toBe("1.5 h");
+    expect(formatValue(12 * 86400, "seconds")).toBe("12 d");
+    expect(formatValue(2500, "ms")).toBe("2.5 s");
+    expect(formatValue(250, "ms")).toBe("250 ms");
+    expect(formatSeconds(0)).toBe("0 s");
+  });
+
+  it("writes temperatures in °C, and keeps bytes, rates and percents", () => {
+    expect(formatValue(48.5, "celsius")).toBe("48.5 °C");
+    expect(formatValue(1536, "bytes")).toBe("1.5 KiB");
+    expect(formatValue(1024 * 1024 * 1.63, "bytes/s")).toBe("1.63 MiB/s");
+    expect(formatValue(12.34, "percent")).toBe("12.3%");
+  });
+});
+
+describe("axisLabels", () => {
+  it("adds digits until neighbouring ticks read differently", () => {
+    const gib = 1024 ** 3;
+    expect(axisLabels([76.91 * gib, 76.92 * gib, 76.93 * gib], "bytes")).toEqual(["76.91 GiB", "76.92 GiB", "76.93 GiB"]);
+    expect(axisLabels([0, 50, 100], "percent")).toEqual(["0%", "50%", "100%"]);
+  });
+});
