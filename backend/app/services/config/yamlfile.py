@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]  # PyYAML ships no types (types-PyYAML)
+import yaml
 
 from app.core.errors import InvalidInput
 
@@ -191,7 +191,7 @@ def env_name(*parts: str) -> str:
     return "_".join(p for p in cleaned if p)
 
 
-class _Dumper(yaml.SafeDumper):  # type: ignore[misc]
+class _Dumper(yaml.SafeDumper):
     def increase_indent(self, flow: bool = False, indentless: bool = False) -> None:
         # Indent list items under their key, as people write YAML by hand.
         super().increase_indent(flow, False)
