@@ -23,11 +23,14 @@ PUBLIC = {
     ("POST", "/api/v1/auth/login"),
     ("GET", "/api/v1/auth/setup"),
     ("POST", "/api/v1/auth/setup"),
+    # Push monitors' calls: the secret token in the path is the credential (token-scoped).
+    ("GET", "/api/v1/push/{token}"),
+    ("POST", "/api/v1/push/{token}"),
 }
 # Writes any signed-in user makes on their own account, so viewers may call them too.
 SELF_SERVICE = {("POST", "/api/v1/auth/password")}
 # Reads that only admins may make.
-ADMIN_READS = {("GET", "/api/v1/users")}
+ADMIN_READS = {("GET", "/api/v1/users"), ("GET", "/api/v1/plugins/{plugin_id}/push-token")}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
