@@ -197,10 +197,7 @@ async def sqlite(now: datetime) -> None:
                     "INSERT INTO uptime_daily VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [(r[0], stamp(r[1]), *r[2:]) for r in daily],
                 )
-                con.execute(
-                    "INSERT INTO uptime_cursors (name, position, updated_at) VALUES ('runs', ?, ?1)",
-                    (stamp(now),),
-                )
+                con.execute("INSERT INTO uptime_cursors VALUES ('runs', ?, ?1)", (stamp(now),))
                 con.execute("ANALYZE")
             midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
             today, before = stamp(midnight), stamp(midnight - timedelta(days=DAYS))
