@@ -24,6 +24,9 @@ PUBLIC = {
     ("POST", "/api/v1/auth/session"),
     ("GET", "/api/v1/auth/setup"),
     ("POST", "/api/v1/auth/setup"),
+    # Push monitors' calls: the secret token in the path is the credential (token-scoped).
+    ("GET", "/api/v1/push/{token}"),
+    ("POST", "/api/v1/push/{token}"),
 }
 # Writes any signed-in user makes on their own account, so viewers may call them too.
 SELF_SERVICE = {
@@ -32,7 +35,7 @@ SELF_SERVICE = {
     ("DELETE", "/api/v1/auth/sessions/{session_id}"),
 }
 # Reads that only admins may make.
-ADMIN_READS = {("GET", "/api/v1/users")}
+ADMIN_READS = {("GET", "/api/v1/users"), ("GET", "/api/v1/plugins/{plugin_id}/push-token")}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
