@@ -35,7 +35,11 @@ SELF_SERVICE = {
     ("DELETE", "/api/v1/auth/sessions/{session_id}"),
 }
 # Reads that only admins may make.
-ADMIN_READS = {("GET", "/api/v1/users"), ("GET", "/api/v1/plugins/{plugin_id}/push-token")}
+ADMIN_READS = {
+    ("GET", "/api/v1/users"),
+    ("GET", "/api/v1/plugins/{plugin_id}/push-token"),
+    ("GET", "/api/v1/config/export"),
+}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
