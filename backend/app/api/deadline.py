@@ -1,10 +1,10 @@
 """The request deadline: every API request answers within REQUEST_TIMEOUT_SECONDS, in JSON.
 
 A database that goes silent (a stalled VM, a firewall dropping packets) would otherwise hold a
-request until the driver gives up, and a client (nginx, a script, the UI) waits with it. The
-route runs in a task of its own; at the deadline the client gets a JSON 503 (the database is not
-answering) or 504 (something else took too long) at once, and the task is cancelled behind it
-without being waited for, so a hung cleanup cannot hold the answer back. Routes that wait on
+request until the driver gives up, and a client (nginx, a script, the UI) waits with it. At the
+deadline the client gets a JSON 503 (the database is not answering) or 504 (something else took
+too long) at once, sent by a task of its own, and the route is cancelled behind it: a cleanup
+that hangs on a silent database cannot hold the answer back. Routes that wait on
 purpose (run now, a channel test, a plugin delete) carry `@no_deadline`.
 
 Errors nothing else handled end here as well: a JSON 503 if the database is away, else a JSON
@@ -62,6 +62,10 @@ class DeadlineMiddleware:
             await self.app(scope, receive, send)
             return
         started = answered = False
+        reply: asyncio.Task[None] | None = None
+        fired = False
+        current = asyncio.current_task()
+        assert current is not None
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
@@ -71,23 +75,12 @@ class DeadlineMiddleware:
                 started = True
             await send(message)
 
-        task = asyncio.ensure_future(self.app(scope, receive, guarded_send))
-        try:
-            done, _ = await asyncio.wait({task}, timeout=self.seconds)
+        def deadline() -> None:
+            nonlocal answered, fired, reply
             # The router has put the matched endpoint in the scope by now.
-            if not done and getattr(scope.get("endpoint"), _MARK, False):
-                done, _ = await asyncio.wait({task})
-        except asyncio.CancelledError:  # the server is stopping or the client left
-            task.cancel()
-            raise
-        if task in done:
-            if task.cancelled() or task.exception() is None:
+            if getattr(scope.get("endpoint"), _MARK, False):
                 return
-            error: BaseException = task.exception()  # type: ignore[assignment]
-        else:
-            answered = True
-            task.cancel()
-            task.add_done_callback(_swallow)
+            fired = answered = True
             down = self.database_down(scope)
             log.info(
                 "request deadline: %s %s stopped after %gs (%s)",
@@ -96,17 +89,32 @@ class DeadlineMiddleware:
                 self.seconds,
                 "database not answering" if down else "too slow",
             )
-            if not started:
-                reply = DatabaseUnavailable() if down else timeout_error(self.seconds)
-                await error_response(reply)(scope, receive, send)
+            if not started:  # answer now, from a task of its own: the route may not end soon
+                error = DatabaseUnavailable() if down else timeout_error(self.seconds)
+                reply = asyncio.ensure_future(error_response(error)(scope, receive, send))
+            current.cancel()
+
+        # A timer, not a task per request: the deadline costs next to nothing when unused.
+        timer = asyncio.get_running_loop().call_later(self.seconds, deadline)
+        try:
+            await self.app(scope, receive, guarded_send)
             return
+        except asyncio.CancelledError:
+            if not fired:
+                raise  # the server is stopping or the client left
+            error: BaseException | None = None
+        except Exception as exc:
+            error = exc
+        finally:
+            timer.cancel()
+            if fired and current.cancelling():
+                current.uncancel()  # our cancel, spent: not the server's
+            if reply is not None:
+                await reply
+        if fired:
+            return
+        assert error is not None
         if started:  # too late for a body of our own; the server closes the connection
             raise error
         answered = True
         await unexpected(error)(scope, receive, send)
-
-
-def _swallow(task: asyncio.Task[Any]) -> None:
-    """Retrieve what a route abandoned at its deadline raised, so it is not logged as lost."""
-    if not task.cancelled():
-        task.exception()
