@@ -4,6 +4,8 @@ import { useSystemHealth } from "../api/system";
 import { setChoice, useTheme, type ThemeChoice } from "../theme";
 import { QueryState } from "../components/ui";
 import { useLive } from "../live/LiveProvider";
+import { useBrowserSessions, useRevokeSession } from "../api/users";
+import { timeAgo } from "../format";
 
 const APP_VERSION = import.meta.env.VITE_APP_VERSION ?? __APP_VERSION__;
 
@@ -11,6 +13,39 @@ function renderValue(v: unknown): string {
   if (v === null || v === undefined) return "—";
   if (typeof v === "object") return JSON.stringify(v);
   return String(v);
+}
+
+/** Where this account is signed in; any other browser can be signed out from here. */
+function BrowserSessions() {
+  const sessions = useBrowserSessions();
+  const revoke = useRevokeSession();
+  return (
+    <section className="card">
+      <h2>Signed-in browsers</h2>
+      <QueryState query={sessions} failed="Could not load your signed-in browsers">
+        {(items) => (
+          <ul className="plain-list" aria-label="Signed-in browsers">
+            {items.map((s) => (
+              <li key={s.id}>
+                <strong>{s.device}</strong>
+                <span className="muted">
+                  {" "}
+                  from {s.address || "an unknown address"}, active {timeAgo(s.last_seen_at)}
+                </span>{" "}
+                {s.current ? (
+                  <span className="badge">This browser</span>
+                ) : (
+                  <button type="button" className="btn btn-ghost btn-sm" disabled={revoke.isPending} onClick={() => revoke.mutate(s.id)}>
+                    Sign out
+                  </button>
+                )}
+              </li>
+            ))}
+          </ul>
+        )}
+      </QueryState>
+    </section>
+  );
 }
 
 export function SettingsPage({ user }: { user: User }) {
@@ -37,6 +72,7 @@ export function SettingsPage({ user }: { user: User }) {
           ))}
         </fieldset>
       </section>
+      <BrowserSessions />
       <section className="card">
         <h2>About</h2>
         <dl className="props">
