@@ -9,7 +9,7 @@ import pytest
 from app.core.errors import InvalidInput
 from app.models import MaintenanceWindow
 from app.services.alerts import maintenance
-from tests.services.test_alerts import Env, receiver, settings  # noqa: F401 - fixtures
+from tests.services.test_alerts import Env, settings  # noqa: F401 - fixtures
 from tests.services.test_alerts import env as env  # a fixture
 
 BERLIN = "Europe/Berlin"
