@@ -57,6 +57,11 @@ async def _plugin_with_samples(app: Any) -> int:
         Sample("scheduler_leader", 1.0, "", {}),  # collides with Unity's own name
         Sample("memory_total", 8e9, "bytes", {}),  # a gauge: _total is for counters
         Sample("jobs_total", 2.0, "", {}),
+        # Units go into the name in base units; suffixes of other metric types are renamed.
+        Sample("http_response_time", 250.0, "ms", {}),
+        Sample("tls_cert_days_remaining", 2.0, "days", {}),
+        Sample("container_restart_count", 3.0, "count", {"le": "1", "quantile": "q"}),
+        Sample("queue_sum", 4.0, "", {}),
     ]
     state.writer.submit(plugin_id, datetime.now(UTC), samples)
     await state.writer.flushed()
@@ -100,7 +105,7 @@ async def test_series_and_own_health_in_the_text_format(
     base = f'plugin="system",plugin_id="{plugin_id}",instance="NAS \\"main\\""'
 
     assert (
-        "# HELP unity_cpu_percent Latest value of the plugin metric 'cpu.percent' (unit: %)"
+        "# HELP unity_cpu_percent Latest value of the plugin metric 'cpu.percent' (plugin unit: %)"
         in lines
     )
     assert "# TYPE unity_cpu_percent gauge" in lines
@@ -115,6 +120,11 @@ async def test_series_and_own_health_in_the_text_format(
     assert f"unity_plugin_scheduler_leader{{{base}}} 1" in lines
     assert f"unity_memory_total_bytes{{{base}}} 8000000000" in lines
     assert f"unity_jobs_total_value{{{base}}} 2" in lines
+    assert f"unity_http_response_time_seconds{{{base}}} 0.25" in lines
+    assert f"unity_tls_cert_remaining_seconds{{{base}}} 172800" in lines
+    restarts = f'unity_container_restart_number{{{base},exported_le="1",exported_quantile="q"}} 3'
+    assert restarts in lines
+    assert f"unity_queue_sum_value{{{base}}} 4" in lines
 
     # Unity's own health
     assert 'unity_build_info{version="1.0.0"} 1' in lines

@@ -24,6 +24,8 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 PREFIX = "unity_"
 # Labels Unity sets on every plugin series; a series label of the same name becomes exported_<name>.
 RESERVED_LABELS = frozenset({"plugin", "plugin_id", "instance", "job"})
+# Labels only histograms and summaries may carry (promtool refuses them on a gauge).
+HISTOGRAM_LABELS = frozenset({"le", "quantile"})
 QUANTILES = (0.5, 0.9, 0.99)
 
 _BAD_NAME = re.compile(r"[^a-zA-Z0-9_:]")
@@ -42,6 +44,64 @@ def percentile(values: list[float], q: float) -> float | None:
 def metric_name(name: str) -> str:
     """`unity_` + the name with every character Prometheus refuses turned into `_`."""
     return PREFIX + _BAD_NAME.sub("_", name)
+
+
+# A plugin unit -> (the base unit Prometheus names end in, the factor to it). Units not listed
+# (count, bool, anything custom) add nothing to the name.
+BASE_UNITS: dict[str, tuple[str, float]] = {
+    "ms": ("seconds", 0.001),
+    "milliseconds": ("seconds", 0.001),
+    "s": ("seconds", 1.0),
+    "seconds": ("seconds", 1.0),
+    "minutes": ("seconds", 60.0),
+    "hours": ("seconds", 3600.0),
+    "days": ("seconds", 86400.0),
+    "bytes": ("bytes", 1.0),
+    "bytes/s": ("bytes_per_second", 1.0),
+    "ops/s": ("per_second", 1.0),
+    "percent": ("percent", 1.0),
+    "%": ("percent", 1.0),
+    "celsius": ("celsius", 1.0),
+    "°c": ("celsius", 1.0),
+    "volts": ("volts", 1.0),
+    "watts": ("watts", 1.0),
+    "hertz": ("hertz", 1.0),
+    "rpm": ("rpm", 1.0),
+}
+# Words for time in a name, dropped when the value is converted to seconds.
+_TIME_WORDS = frozenset(
+    {"ms", "milliseconds", "s", "sec", "secs", "seconds", "minutes", "hours", "days"}
+)
+# Suffixes Prometheus keeps for counters, histograms and summaries.
+_RESERVED_SUFFIXES = {
+    "_total": "_total_value",
+    "_count": "_number",
+    "_sum": "_sum_value",
+    "_bucket": "_bucket_value",
+}
+
+
+def exported_name(name: str, unit: str | None) -> tuple[str, float]:
+    """The gauge name a plugin series gets in /metrics, and the factor its value is scaled by.
+
+    The rule (docs/ALERTS.md): `unity_` + the name with characters Prometheus refuses as `_`; the
+    unit's base unit is appended unless the name already ends in it (`ms`, `days` and other time
+    units become seconds, the value scaled, with time words dropped from the name); then a name
+    still ending in a suffix Prometheus keeps for other types is changed: `_count` -> `_number`,
+    `_total`, `_sum`, `_bucket` -> `..._value`. So `http_response_time` (ms) is
+    `unity_http_response_time_seconds`, `process_count` is `unity_process_number`.
+    """
+    base, factor = BASE_UNITS.get((unit or "").strip().lower(), ("", 1.0))
+    words = _BAD_NAME.sub("_", name).split("_")
+    if base == "seconds":
+        words = [w for w in words if w.lower() not in _TIME_WORDS] or ["duration"]
+    out = PREFIX + "_".join(words)
+    if base and not out.endswith(f"_{base}"):
+        out += f"_{base}"
+    for suffix, replacement in _RESERVED_SUFFIXES.items():
+        if out.endswith(suffix):
+            out = out.removesuffix(suffix) + replacement
+    return out, factor
 
 
 def label_name(name: str) -> str:
@@ -120,7 +180,7 @@ def _series_labels(plugin: PluginInstance, labels: dict[str, str]) -> dict[str, 
     out = {"plugin": plugin.type, "plugin_id": str(plugin.id), "instance": plugin.name}
     for key in sorted(labels):
         name = label_name(str(key))
-        if name in RESERVED_LABELS:
+        if name in RESERVED_LABELS or name in HISTOGRAM_LABELS:
             name = f"exported_{name}"
         while name in out:
             name += "_"
@@ -190,7 +250,6 @@ def _own_metrics(exp: Exposition, state: AppState) -> None:
 async def render(state: AppState, session: AsyncSession) -> str:
     exp = Exposition()
     _own_metrics(exp, state)
-    own = set(exp.families)
 
     health = exp.family(
         "unity_plugin_health",
@@ -222,7 +281,6 @@ async def render(state: AppState, session: AsyncSession) -> str:
         if i.series_id is not None:
             labels["series_id"] = str(i.series_id)
         active.add(labels, 1)
-    own |= {"unity_plugin_health", "unity_alerts_firing", "unity_alert_active"}
 
     rows = await session.execute(
         select(Series, PluginInstance)
@@ -230,22 +288,23 @@ async def render(state: AppState, session: AsyncSession) -> str:
         .where(Series.last_value.is_not(None))
         .order_by(Series.name, Series.id)
     )
+    add_plugin_series(exp, rows.tuples().all())
+    return exp.render()
+
+
+def add_plugin_series(exp: Exposition, rows: Iterable[tuple[Series, PluginInstance]]) -> None:
+    """Each plugin series' latest value, as a gauge named by `exported_name`."""
+    own = set(exp.families)
     units: dict[str, set[str]] = {}
-    for series, plugin in rows.all():
-        name = metric_name(series.name)
-        if name.endswith("_total"):
-            # Prometheus reserves _total for counters; these are gauges (memory_total, disk_total).
-            unit = series.unit.lower() if re.fullmatch(r"[A-Za-z]+", series.unit or "") else ""
-            name += f"_{unit or 'value'}"
-        if name in own or (name.endswith(("_sum", "_count")) and name.rsplit("_", 1)[0] in own):
-            name = PREFIX + "plugin_" + name.removeprefix(PREFIX)
-        if series.last_value is None:  # excluded by the query; this narrows the type
+    for series, plugin in rows:
+        if series.last_value is None:
             continue
+        name, factor = exported_name(series.name, series.unit)
+        if name in own:  # e.g. a plugin's own `scheduler_lateness_seconds`
+            name = PREFIX + "plugin_" + name.removeprefix(PREFIX)
         fam = exp.family(name, "gauge", f"Latest value of the plugin metric {series.name!r}")
         units.setdefault(name, set()).update([series.unit] if series.unit else [])
-        fam.add(_series_labels(plugin, dict(series.labels or {})), series.last_value)
+        fam.add(_series_labels(plugin, dict(series.labels or {})), series.last_value * factor)
     for name, found in units.items():
         if found:
-            fam = exp.families[name]
-            fam.help += f" (unit: {', '.join(sorted(found))})"
-    return exp.render()
+            exp.families[name].help += f" (plugin unit: {', '.join(sorted(found))})"
