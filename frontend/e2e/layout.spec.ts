@@ -15,7 +15,9 @@ test.beforeAll(async ({ request }) => {
   token = await adminToken(request);
   const headers = { Authorization: `Bearer ${token}` };
   // A failed test restarts the worker and so this hook: seed once, then find what was seeded.
-  const existing = (await (await request.get("/api/v1/plugins", { headers })).json()) as { id: number; name: string }[];
+  const existing = (await (await request.get("/api/v1/plugins", { headers })).json()) as { id: number; name: string; type: string }[];
+  // The "This host" plugin a fresh install starts with (made here if this install has none).
+  ids.host = existing.find((p) => p.type === "system")?.id ?? 0;
   const seeded = existing.find((p) => p.name === "Layout web check");
   if (seeded) {
     ids.ok = seeded.id;
@@ -29,6 +31,8 @@ test.beforeAll(async ({ request }) => {
     expect(r.status(), `${path}: ${await r.text()}`).toBeLessThan(300);
     return (await r.json()) as { id: number };
   };
+  if (!ids.host) ids.host = (await post("/api/v1/plugins", { name: "This host", type: "system", config: {}, interval_seconds: 30 })).id;
+  await request.post(`/api/v1/plugins/${ids.host}/run`, { headers });
   ids.ok = (await post("/api/v1/plugins", { name: "Layout web check", type: "http", config: { url: TARGET }, interval_seconds: 5 })).id;
   // Nothing listens on port 9: this one never succeeds.
   ids.bad = (await post("/api/v1/plugins", { name: "Layout broken check", type: "http", config: { url: "http://127.0.0.1:9/" }, interval_seconds: 3600, timeout_seconds: 2 })).id;
@@ -44,6 +48,7 @@ test.beforeAll(async ({ request }) => {
 const PAGES: { name: string; path: () => string; ready?: (page: Page) => Promise<void> }[] = [
   { name: "dashboard", path: () => "/", ready: (p) => expect(p.locator("article.plugin-card").first()).toBeVisible() },
   { name: "plugin detail", path: () => `/plugins/${ids.ok}`, ready: (p) => expect(p.locator("table.table tbody tr").first()).toBeVisible() },
+  { name: "host", path: () => `/plugins/${ids.host}`, ready: (p) => expect(p.getByRole("region", { name: "Overview" })).toBeVisible() },
   { name: "failing plugin", path: () => `/plugins/${ids.bad}`, ready: (p) => expect(p.locator("table.table tbody tr").first()).toBeVisible() },
   { name: "plugin types", path: () => "/plugins/new" },
   { name: "add plugin", path: () => "/plugins/new?type=http", ready: (p) => expect(p.getByRole("button", { name: "Add plugin" })).toBeVisible() },
@@ -140,4 +145,19 @@ test("honest state and charts: a failed first run says so; charts have a legend 
   await expect(reset).toBeVisible();
   await reset.click();
   await expect(reset).toHaveCount(0);
+});
+
+test("a host page opens with an overview: key values with units, disks as bars", async ({ page }) => {
+  await useToken(page, token);
+  await page.goto(`/plugins/${ids.host}`);
+  const overview = page.getByRole("region", { name: "Overview" });
+  await expect(overview).toBeVisible();
+  await expect(overview.locator(".host-tile", { hasText: "CPU" }).locator(".host-value")).toHaveText(/^\d+(\.\d+)?%$/);
+  await expect(overview.locator(".host-tile", { hasText: "Memory" })).toContainText(/B of .*B/);
+  await expect(overview.locator(".host-tile", { hasText: "Uptime" }).locator(".host-value")).toHaveText(/^[\d.]+ (s|min|h|d)$/);
+  await expect(overview.getByRole("meter").first()).toBeVisible();
+  await expect(overview.getByRole("heading", { name: "Disks" })).toBeVisible();
+  // the overview comes before the detailed charts
+  const [ov, charts] = await Promise.all([overview.boundingBox(), page.getByRole("heading", { name: "Metrics" }).boundingBox()]);
+  expect(ov!.y).toBeLessThan(charts!.y);
 });

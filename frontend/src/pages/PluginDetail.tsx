@@ -19,7 +19,8 @@ import { Link, navigate } from "../router";
 import { useLive, usePluginLiveVersion } from "../live/LiveProvider";
 import { ConfirmDialog, EmptyState, ErrorState, HealthBadge, Pager, Spinner, Table, useToast } from "../components/ui";
 import { TimeChart } from "../components/TimeChart";
-import { HostOverview } from "./HostOverview";
+import { HostProcesses } from "./HostProcesses";
+import { HostOverview } from "../components/HostOverview";
 import { formatDateTime, formatDuration, formatInterval, labelText, metricTitle, timeAgo } from "../format";
 
 export const RANGES = [
@@ -28,6 +29,9 @@ export const RANGES = [
   { key: "7d", label: "7 d", seconds: 7 * 86400 },
   { key: "30d", label: "30 d", seconds: 30 * 86400 },
 ] as const;
+
+/** Plugin types that describe a whole host: their page opens with an overview. */
+const HOST_TYPES = new Set(["system", "ssh"]);
 
 type RangeState = { key: string; start?: string; end?: string };
 
@@ -325,7 +329,12 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
         </p>
       ) : null}
 
-      {p.type === "system" || p.type === "ssh" ? <HostOverview pluginId={id} /> : null}
+      {HOST_TYPES.has(p.type) ? (
+        <>
+          <HostOverview pluginId={id} />
+          <HostProcesses pluginId={id} />
+        </>
+      ) : null}
 
       <div className="section-head">
         <h2>Metrics</h2>

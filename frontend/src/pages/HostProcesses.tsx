@@ -46,7 +46,7 @@ export function processRows(values: HostValue[]): ProcessRow[] {
   return [...rows.values()].sort((a, b) => (b.cpu ?? 0) - (a.cpu ?? 0) || (b.memory ?? 0) - (a.memory ?? 0));
 }
 
-export function HostOverview({ pluginId }: { pluginId: number }) {
+export function HostProcesses({ pluginId }: { pluginId: number }) {
   const latestQ = useLatestAll();
   const { store } = useLive();
   const version = usePluginLiveVersion(pluginId);

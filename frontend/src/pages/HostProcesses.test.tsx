@@ -4,12 +4,12 @@ import { metricKeys } from "../api/metrics";
 import { renderApp } from "../test/render";
 import { mockFetch } from "../test/fakes";
 import { latest, series } from "../test/fixtures";
-import { HostOverview, processRows, type HostValue } from "./HostOverview";
+import { HostProcesses, processRows, type HostValue } from "./HostProcesses";
 
 const cpu = (id: number, process: string) => series(id, 1, "process_cpu_percent", "percent", { process });
 const mem = (id: number, process: string) => series(id, 1, "process_memory_bytes", "bytes", { process });
 
-describe("HostOverview", () => {
+describe("HostProcesses", () => {
   it("lists the latest run's processes by CPU, and temperatures and fans with units", async () => {
     const old = { ...latest(cpu(9, "gone"), 99), ts: new Date(Date.now() - 600_000).toISOString() };
     mockFetch({
@@ -26,7 +26,7 @@ describe("HostOverview", () => {
         ],
       }),
     });
-    renderApp(<HostOverview pluginId={1} />);
+    renderApp(<HostProcesses pluginId={1} />);
     const table = await screen.findByRole("table", { name: "Top processes by CPU and memory" });
     const rows = within(table).getAllByRole("row").slice(1);
     expect(rows.map((r) => within(r).getAllByRole("cell")[0].textContent)).toEqual(["jellyfin", "postgres"]);
@@ -41,7 +41,7 @@ describe("HostOverview", () => {
 
   it("shows nothing for a host that reports neither", async () => {
     mockFetch({ "GET /api/v1/metrics/latest": () => ({ items: [latest(series(1, 1, "cpu_percent", "percent"), 3)] }) });
-    const { qc } = renderApp(<HostOverview pluginId={1} />);
+    const { qc } = renderApp(<HostProcesses pluginId={1} />);
     await waitFor(() => expect(qc.getQueryState(metricKeys.latest())?.status).toBe("success"));
     expect(screen.queryByRole("table")).not.toBeInTheDocument();
     expect(screen.queryByText("Top processes")).not.toBeInTheDocument();
