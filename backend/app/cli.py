@@ -20,6 +20,7 @@ from app.core.security import SecretBox
 from app.db.migrate import migrate
 from app.db.session import Database
 from app.services.notify.channels import rotate_channel_urls
+from app.services.plugins.push import rotate_push_tokens
 
 log = logging.getLogger("app.cli")
 
@@ -106,6 +107,7 @@ async def _rotate(settings: Settings) -> int:
 # and raises ValueError naming the row when one cannot be decrypted.
 _EXTRA_ROTATIONS: list[Callable[[AsyncSession, SecretBox], Awaitable[int]]] = [
     rotate_channel_urls,
+    rotate_push_tokens,
 ]
 
 

@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -26,6 +27,7 @@ from app.api import (
     push,
     scheduler,
     tokens,
+    uptime,
     users,
     ws,
 )
@@ -48,6 +50,7 @@ from app.services.auth.principals import Principals
 from app.services.live.hub import Hub
 from app.services.metrics.maintenance import StorageMaintenance
 from app.services.metrics.reader import MetricsReader
+from app.services.metrics.uptime import UptimeRollup
 from app.services.metrics.writer import MetricsWriter
 from app.services.notify.notifier import Notifier
 from app.services.plugins import bootstrap
@@ -93,6 +96,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         alert_service = AlertService(db, settings, Notifier(db, settings, box))
         hub.listeners.append(alert_service.on_event)
         sched.add_maintenance("alerts", alert_service.tick, settings.alert_eval_seconds)
+        rollup = UptimeRollup(db, settings, lambda: datetime.now(UTC))
+        sched.add_maintenance("uptime", rollup.run, settings.uptime_rollup_seconds)
         state = AppState(
             settings=settings,
             db=db,
@@ -111,6 +116,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             reader=reader,
             probe=DatabaseProbe(db, settings.db_probe_seconds),
             push=PushGate(db, settings, writer, sched),
+            uptime=rollup,
         )
         # Any commit that changes a user or revokes an API token ends cached sign-ins.
         db.after_commit_changing(state.principals.clear, changed=(User,), deleted=(ApiToken,))
@@ -175,6 +181,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     for module in routers:
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(maintenance.router, prefix="/api/v1")
+    app.include_router(uptime.router, prefix="/api/v1")
     app.include_router(push.admin_router, prefix="/api/v1")
     app.include_router(push.router, prefix="/api/v1")  # no login: the token is the credential
     app.include_router(ws.router)

@@ -17,6 +17,7 @@ from app.services.auth.principals import Principals
 from app.services.live.hub import Hub
 from app.services.metrics.maintenance import StorageMaintenance
 from app.services.metrics.reader import MetricsReader
+from app.services.metrics.uptime import UptimeRollup
 from app.services.metrics.writer import MetricsWriter
 from app.services.plugins.push import PushGate
 from app.services.plugins.recorder import RunRecorder
@@ -43,4 +44,5 @@ class AppState:
     reader: MetricsReader
     probe: DatabaseProbe
     push: PushGate
+    uptime: UptimeRollup
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))

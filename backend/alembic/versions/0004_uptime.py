@@ -23,10 +23,12 @@ def _plugin_fk(table: str) -> sa.ForeignKey:
     return sa.ForeignKey("plugins.id", ondelete="CASCADE", name=f"fk_{table}_plugin_id_plugins")
 
 
-def _durations() -> list[sa.Column[float]]:
+KINDS = ("up_s", "down_s", "maintenance_s", "unknown_s")
+
+
+def _durations(prefix: str = "") -> list[sa.Column[float]]:
     return [
-        sa.Column(name, sa.Float(), nullable=False, server_default="0")
-        for name in ("up_s", "down_s", "maintenance_s", "unknown_s")
+        sa.Column(prefix + name, sa.Float(), nullable=False, server_default="0") for name in KINDS
     ]
 
 
@@ -58,9 +60,11 @@ def upgrade() -> None:
         sa.Column("plugin_id", sa.Integer(), _plugin_fk("uptime_daily"), nullable=False),
         sa.Column("day", TS, nullable=False),
         *_durations(),
+        # Running totals since the plugin's first day: any window is two rows' difference.
+        *_durations("cum_"),
         sa.PrimaryKeyConstraint("plugin_id", "day", name="pk_uptime_daily"),
     )
-    # Cross-plugin reads ("all plugins over 365 days") scan by day first.
+    # Cross-plugin reads ("all plugins over 365 days") fetch two days' rows.
     op.create_index("ix_uptime_daily_day", "uptime_daily", ["day"])
     op.create_table(
         "uptime_cursors",

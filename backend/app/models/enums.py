@@ -99,3 +99,11 @@ class MaintenanceKind(StrEnum):
     ONCE = "once"  # starts_at .. ends_at
     WEEKLY = "weekly"  # chosen weekdays at a local time, for a duration
     CRON = "cron"  # a crontab expression in the window's time zone, for a duration
+
+
+class UptimeWindow(StrEnum):
+    H24 = "24h"
+    D7 = "7d"
+    D30 = "30d"
+    D90 = "90d"
+    D365 = "365d"

@@ -269,6 +269,60 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/maintenance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Maintenance windows, newest first */
+        get: operations["maintenance-list_maintenance"];
+        put?: never;
+        /** Plan a one-off, weekly or cron maintenance window */
+        post: operations["maintenance-create_maintenance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/maintenance/{window_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One maintenance window */
+        get: operations["maintenance-get_maintenance"];
+        put?: never;
+        post?: never;
+        /** Delete a maintenance window (its past minutes stay maintenance in uptime) */
+        delete: operations["maintenance-delete_maintenance"];
+        options?: never;
+        head?: never;
+        /** Change a maintenance window */
+        patch: operations["maintenance-update_maintenance"];
+        trace?: never;
+    };
+    "/api/v1/maintenance/{window_id}/end": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** End a window now (a recurring one stops recurring) */
+        post: operations["maintenance-end_maintenance"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/metrics/latest": {
         parameters: {
             query?: never;
@@ -391,6 +445,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plugins/{plugin_id}/push-token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Show a push plugin's secret URL (made on first use) */
+        get: operations["push-show_push_token"];
+        put?: never;
+        /** Rotate a push plugin's token; the old URL stops working at once */
+        post: operations["push-rotate_push_token"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/plugins/{plugin_id}/run": {
         parameters: {
             query?: never;
@@ -419,6 +491,41 @@ export interface paths {
         get: operations["plugins-list_runs"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/plugins/{plugin_id}/uptime": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Uptime over 24 h, 7, 30, 90 and 365 days, and a 90-day bar */
+        get: operations["uptime-get_plugin_uptime"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/push/{token}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Report a heartbeat (Uptime Kuma compatible: status, msg, ping) */
+        get: operations["push-push"];
+        put?: never;
+        /** Report a heartbeat, optionally with samples in a JSON body */
+        post: operations["push-push_with_samples"];
         delete?: never;
         options?: never;
         head?: never;
@@ -472,6 +579,23 @@ export interface paths {
         post?: never;
         /** Revoke an API token */
         delete: operations["tokens-revoke_token"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/uptime": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Uptime of every plugin over one window, optionally with a per-day series */
+        get: operations["uptime-list_uptime"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -956,6 +1080,156 @@ export interface components {
             /** Value */
             value: number;
         };
+        /**
+         * MaintenanceCreate
+         * @example {
+         *       "ends_at": "2026-01-11T00:00:00Z",
+         *       "kind": "once",
+         *       "name": "NAS firmware",
+         *       "plugin_ids": [
+         *         2
+         *       ],
+         *       "starts_at": "2026-01-10T22:00:00Z"
+         *     }
+         * @example {
+         *       "all_plugins": true,
+         *       "duration_seconds": 7200,
+         *       "kind": "weekly",
+         *       "name": "Sunday backups",
+         *       "start_time": "03:00",
+         *       "timezone": "Europe/Berlin",
+         *       "weekdays": [
+         *         6
+         *       ]
+         *     }
+         */
+        MaintenanceCreate: {
+            /**
+             * All Plugins
+             * @default false
+             */
+            all_plugins: boolean;
+            /**
+             * Comment
+             * @default
+             */
+            comment: string;
+            /**
+             * Cron
+             * @description cron: a crontab line in `timezone`, 0 = Sunday.
+             */
+            cron?: string | null;
+            /**
+             * Duration Seconds
+             * @description weekly and cron: how long each occurrence lasts.
+             */
+            duration_seconds?: number | null;
+            /**
+             * Ends At
+             * @description once: when it ends (required). Recurring: no occurrence after this.
+             */
+            ends_at?: string | null;
+            /** @default once */
+            kind: components["schemas"]["MaintenanceKind"];
+            /** Name */
+            name: string;
+            /** Plugin Ids */
+            plugin_ids?: number[];
+            /**
+             * Start Time
+             * @description weekly: local HH:MM.
+             */
+            start_time?: string | null;
+            /**
+             * Starts At
+             * @description once: when it begins. Recurring: no occurrence before this (now).
+             */
+            starts_at?: string | null;
+            /**
+             * Timezone
+             * @description IANA name, e.g. Europe/Berlin.
+             * @default UTC
+             */
+            timezone: string;
+            /**
+             * Weekdays
+             * @description weekly: 0 = Monday … 6 = Sunday, in `timezone`.
+             */
+            weekdays?: number[];
+        };
+        /**
+         * MaintenanceKind
+         * @enum {string}
+         */
+        MaintenanceKind: "once" | "weekly" | "cron";
+        /** MaintenanceOut */
+        MaintenanceOut: {
+            /**
+             * Active
+             * @description An occurrence is in progress now.
+             * @default false
+             */
+            active: boolean;
+            /** All Plugins */
+            all_plugins: boolean;
+            /** Comment */
+            comment: string;
+            /** Created At */
+            created_at: string;
+            /** Created By */
+            created_by: string;
+            /** Cron */
+            cron: string | null;
+            /** Duration Seconds */
+            duration_seconds: number | null;
+            /** Ends At */
+            ends_at: string | null;
+            /** Id */
+            id: number;
+            kind: components["schemas"]["MaintenanceKind"];
+            /** Name */
+            name: string;
+            /**
+             * Next Start
+             * @description When the next occurrence begins.
+             */
+            next_start?: string | null;
+            /** Plugin Ids */
+            plugin_ids: number[];
+            /** Start Time */
+            start_time: string | null;
+            /** Starts At */
+            starts_at: string;
+            /** Timezone */
+            timezone: string;
+            /** Weekdays */
+            weekdays: number[];
+        };
+        /** MaintenanceUpdate */
+        MaintenanceUpdate: {
+            /** All Plugins */
+            all_plugins?: boolean | null;
+            /** Comment */
+            comment?: string | null;
+            /** Cron */
+            cron?: string | null;
+            /** Duration Seconds */
+            duration_seconds?: number | null;
+            /** Ends At */
+            ends_at?: string | null;
+            /** Name */
+            name?: string | null;
+            /** Plugin Ids */
+            plugin_ids?: number[] | null;
+            /** Start Time */
+            start_time?: string | null;
+            /** Starts At */
+            starts_at?: string | null;
+            /** Timezone */
+            timezone?: string | null;
+            /** Weekdays */
+            weekdays?: number[] | null;
+        };
         /** Page[DeliveryOut] */
         Page_DeliveryOut_: {
             /** Items */
@@ -1115,6 +1389,62 @@ export interface components {
              * @description Cannot change; accepted only when equal.
              */
             type?: string | null;
+        };
+        /** PluginUptime */
+        PluginUptime: {
+            /**
+             * Days
+             * @description The last 90 UTC days, oldest first.
+             */
+            days: components["schemas"]["UptimeDay"][];
+            /** Plugin Id */
+            plugin_id: number;
+            /**
+             * Windows
+             * @description Keyed 24h, 7d, 30d, 90d, 365d; days count in UTC and include today.
+             */
+            windows: {
+                [key: string]: components["schemas"]["UptimeFigures"];
+            };
+        };
+        /** PushOk */
+        PushOk: {
+            /**
+             * Ok
+             * @default true
+             */
+            ok: boolean;
+        };
+        /**
+         * PushStatus
+         * @description What a push monitor's caller reports (Uptime Kuma's `status=` values).
+         * @enum {string}
+         */
+        PushStatus: "up" | "down";
+        /** PushTokenOut */
+        PushTokenOut: {
+            /** Last Msg */
+            last_msg: string | null;
+            /** Last Push At */
+            last_push_at: string | null;
+            /** Last Status */
+            last_status: string | null;
+            /** Plugin Id */
+            plugin_id: number;
+            /** Push Count */
+            push_count: number;
+            /** Rotated At */
+            rotated_at: string;
+            /**
+             * Token
+             * @description The secret; anyone holding it can report for this plugin.
+             */
+            token: string;
+            /**
+             * Url Path
+             * @description Append to Unity's base URL, e.g. http://unity:8000.
+             */
+            url_path: string;
         };
         /** QueryResult */
         QueryResult: {
@@ -1546,6 +1876,112 @@ export interface components {
              */
             token_type: "bearer";
         };
+        /** UptimeDay */
+        UptimeDay: {
+            /**
+             * Date
+             * @description The UTC day, YYYY-MM-DD.
+             */
+            date: string;
+            /**
+             * Down S
+             * @description Seconds its checks failed (errors, timeouts).
+             */
+            down_s: number;
+            /**
+             * Maintenance S
+             * @description Seconds inside a maintenance window: not counted.
+             */
+            maintenance_s: number;
+            /**
+             * Percent
+             * @description 100 * up / (up + down); null when nothing was observed.
+             */
+            percent: number | null;
+            /**
+             * Unknown S
+             * @description Seconds without data (Unity was not running or checking).
+             */
+            unknown_s: number;
+            /**
+             * Up S
+             * @description Seconds the plugin's checks succeeded.
+             */
+            up_s: number;
+        };
+        /** UptimeFigures */
+        UptimeFigures: {
+            /**
+             * Down S
+             * @description Seconds its checks failed (errors, timeouts).
+             */
+            down_s: number;
+            /**
+             * Maintenance S
+             * @description Seconds inside a maintenance window: not counted.
+             */
+            maintenance_s: number;
+            /**
+             * Percent
+             * @description 100 * up / (up + down); null when nothing was observed.
+             */
+            percent: number | null;
+            /**
+             * Unknown S
+             * @description Seconds without data (Unity was not running or checking).
+             */
+            unknown_s: number;
+            /**
+             * Up S
+             * @description Seconds the plugin's checks succeeded.
+             */
+            up_s: number;
+        };
+        /** UptimeItem */
+        UptimeItem: {
+            /** Days */
+            days: components["schemas"]["UptimeDay"][];
+            /**
+             * Down S
+             * @description Seconds its checks failed (errors, timeouts).
+             */
+            down_s: number;
+            /**
+             * Maintenance S
+             * @description Seconds inside a maintenance window: not counted.
+             */
+            maintenance_s: number;
+            /** Name */
+            name: string;
+            /**
+             * Percent
+             * @description 100 * up / (up + down); null when nothing was observed.
+             */
+            percent: number | null;
+            /** Plugin Id */
+            plugin_id: number;
+            /**
+             * Unknown S
+             * @description Seconds without data (Unity was not running or checking).
+             */
+            unknown_s: number;
+            /**
+             * Up S
+             * @description Seconds the plugin's checks succeeded.
+             */
+            up_s: number;
+            window: components["schemas"]["UptimeWindow"];
+        };
+        /** UptimeList */
+        UptimeList: {
+            /** Items */
+            items: components["schemas"]["UptimeItem"][];
+        };
+        /**
+         * UptimeWindow
+         * @enum {string}
+         */
+        UptimeWindow: "24h" | "7d" | "30d" | "90d" | "365d";
         /** UserCreate */
         UserCreate: {
             /**
@@ -2854,6 +3290,323 @@ export interface operations {
             };
         };
     };
+    "maintenance-list_maintenance": {
+        parameters: {
+            query?: {
+                /** @description Only the ones in progress now */
+                active?: boolean;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "maintenance-create_maintenance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MaintenanceCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "maintenance-get_maintenance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                window_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "maintenance-delete_maintenance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                window_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "maintenance-update_maintenance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                window_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MaintenanceUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "maintenance-end_maintenance": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                window_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MaintenanceOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     "metrics-latest": {
         parameters: {
             query?: {
@@ -3339,6 +4092,122 @@ export interface operations {
             };
         };
     };
+    "push-show_push_token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plugin_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushTokenOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "push-rotate_push_token": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plugin_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushTokenOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     "plugins-run_plugin": {
         parameters: {
             query?: never;
@@ -3441,6 +4310,183 @@ export interface operations {
             };
             /** @description InvalidInput */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "uptime-get_plugin_uptime": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plugin_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PluginUptime"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "push-push": {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["PushStatus"];
+                /** @description A note, e.g. an error line. */
+                msg?: string | null;
+                /** @description A duration in ms. */
+                ping?: number | null;
+            };
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushOk"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PayloadTooLarge */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description TooManyRequests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "push-push_with_samples": {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["PushStatus"];
+                /** @description A note, e.g. an error line. */
+                msg?: string | null;
+                /** @description A duration in ms. */
+                ping?: number | null;
+            };
+            header?: never;
+            path: {
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PushOk"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description PayloadTooLarge */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description TooManyRequests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3597,6 +4643,48 @@ export interface operations {
             };
             /** @description NotFound */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "uptime-list_uptime": {
+        parameters: {
+            query?: {
+                window?: components["schemas"]["UptimeWindow"];
+                /** @description Per-day entries to include. */
+                days?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UptimeList"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

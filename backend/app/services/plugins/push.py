@@ -226,3 +226,17 @@ def heartbeat_reader(db: Database, plugin_id: int) -> Callable[[], Awaitable[Hea
             )
 
     return read
+
+
+async def rotate_push_tokens(session: AsyncSession, box: SecretBox) -> int:
+    """Re-encrypt every push token's copy under the newest key (`python -m app rotate-key`)."""
+    count = 0
+    for monitor in await session.scalars(select(PushMonitor)):
+        try:
+            monitor.token_encrypted = box.rotate(monitor.token_encrypted)
+        except ValueError as exc:
+            raise ValueError(
+                f"push token of plugin {monitor.plugin_id}: {exc}; nothing was changed"
+            ) from None
+        count += 1
+    return count
