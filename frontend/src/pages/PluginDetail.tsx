@@ -19,6 +19,7 @@ import { Link, navigate } from "../router";
 import { useLive, usePluginLiveVersion } from "../live/LiveProvider";
 import { ConfirmDialog, EmptyState, ErrorState, HealthBadge, Pager, Spinner, Table, useToast } from "../components/ui";
 import { TimeChart } from "../components/TimeChart";
+import { UptimePanel } from "../components/UptimePanel";
 import { formatDateTime, formatDuration, formatInterval, labelText, metricTitle, timeAgo } from "../format";
 
 export const RANGES = [
@@ -308,6 +309,11 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
           </p>
         ) : null}
       </section>
+
+      <div className="section-head">
+        <h2>Uptime</h2>
+      </div>
+      <UptimePanel pluginId={id} />
 
       <div className="section-head">
         <h2>Metrics</h2>
