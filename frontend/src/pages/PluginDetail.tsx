@@ -20,6 +20,7 @@ import { useLive, usePluginLiveVersion } from "../live/LiveProvider";
 import { ConfirmDialog, EmptyState, ErrorState, HealthBadge, Pager, Spinner, Table, useToast } from "../components/ui";
 import { TimeChart } from "../components/TimeChart";
 import { UptimePanel } from "../components/UptimePanel";
+import { PushUrlPanel } from "../components/PushUrlPanel";
 import { formatDateTime, formatDuration, formatInterval, labelText, metricTitle, timeAgo } from "../format";
 
 export const RANGES = [
@@ -314,6 +315,15 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
         <h2>Uptime</h2>
       </div>
       <UptimePanel pluginId={id} />
+
+      {p.type === "push" && isAdmin ? (
+        <>
+          <div className="section-head">
+            <h2>Push URL</h2>
+          </div>
+          <PushUrlPanel pluginId={id} pluginName={p.name} />
+        </>
+      ) : null}
 
       <div className="section-head">
         <h2>Metrics</h2>
