@@ -271,7 +271,7 @@ export function MaintenancePage({ user }: { user: User }) {
                     {isAdmin ? (
                       <td>
                         <div className="row-actions">
-                          {w.active || w.next_start ? (
+                          {w.active || (w.kind !== "once" && w.next_start) ? (
                             <button type="button" className="btn btn-sm" onClick={() => endNow.mutate(w.id)} disabled={endNow.isPending}>
                               End
                             </button>
