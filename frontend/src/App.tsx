@@ -16,6 +16,7 @@ import { PluginDetail } from "./pages/PluginDetail";
 import { PluginFormPage } from "./pages/PluginForm";
 import { TokensPage, UsersPage } from "./pages/Admin";
 import { SettingsPage } from "./pages/Settings";
+import { MaintenancePage } from "./pages/Maintenance";
 import { Link } from "./router";
 
 // The alerts pages are a separate chunk: most visits never open them.
@@ -60,6 +61,7 @@ function Routes({ user }: { user: User }) {
   if (pathname === "/users") return <UsersPage me={user} />;
   if (pathname === "/tokens") return <TokensPage />;
   if (pathname === "/settings") return <SettingsPage user={user} />;
+  if (pathname === "/maintenance") return <MaintenancePage user={user} />;
   if (pathname === "/alerts" || pathname.startsWith("/alerts/"))
     return (
       <Suspense fallback={<Spinner label="Loading alerts…" />}>

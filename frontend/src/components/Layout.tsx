@@ -130,6 +130,7 @@ export function Layout({ user, children }: { user: User; children: ReactNode }) 
   const nav: { to: string; label: string; show: boolean; badge?: number }[] = [
     { to: "/", label: "Dashboard", show: true },
     { to: "/alerts", label: "Alerts", show: true, badge: firing },
+    { to: "/maintenance", label: "Maintenance", show: true },
     { to: "/users", label: "Users", show: user.role === "admin" },
     { to: "/tokens", label: "API tokens", show: true },
     { to: "/settings", label: "Settings", show: true },

@@ -17,6 +17,8 @@ import { toUnixSeconds, type LivePoint } from "../live/store";
 import { Link } from "../router";
 import { EmptyState, ErrorState, HealthBadge, Spinner } from "../components/ui";
 import { Sparkline } from "../components/Sparkline";
+import { UptimeFigure } from "../components/UptimeFigure";
+import { useUptimeList, type UptimeFigures } from "../api/uptime";
 import { formatInterval, formatValue, labelText, shortMetricName, timeAgo } from "../format";
 
 export interface CardValue {
@@ -101,11 +103,13 @@ const PluginCard = memo(function PluginCard({
   rest,
   type,
   health,
+  uptime,
 }: {
   plugin: Plugin;
   rest: LatestValue[];
   type: PluginType | undefined;
   health: PluginHealth | undefined;
+  uptime?: UptimeFigures;
 }) {
   usePluginLiveVersion(plugin.id);
   const { store } = useLive();
@@ -162,6 +166,7 @@ const PluginCard = memo(function PluginCard({
       )}
       <footer className="card-foot small">
         <span className="muted">Last run {timeAgo(lastRun)}</span>
+        <UptimeFigure figures={uptime} label="30 d" />
         {health?.last_error && status !== "healthy" ? (
           <span className="card-error" title={health.last_error}>
             {health.last_error}
@@ -185,6 +190,7 @@ export function Dashboard({ user }: { user: User }) {
   const plugins = usePlugins();
   const latestQ = useLatestAll();
   const types = usePluginTypes();
+  const uptimeQ = useUptimeList("30d");
   const [q, setQ] = useState("");
   const [filter, setFilter] = useState("all");
   const isAdmin = user.role === "admin";
@@ -198,6 +204,7 @@ export function Dashboard({ user }: { user: User }) {
     }
     return m;
   }, [latestQ.data]);
+  const uptimeById = useMemo(() => new Map((uptimeQ.data?.items ?? []).map((u) => [u.plugin_id, u])), [uptimeQ.data]);
   const typeMap = useMemo(() => new Map((types.data ?? []).map((t) => [t.type, t])), [types.data]);
   const all = plugins.data ?? EMPTY_PLUGINS;
   // Live "health" events write into these cache entries, so counts and badges follow them.
@@ -297,7 +304,7 @@ export function Dashboard({ user }: { user: User }) {
           ) : (
             <div className="card-grid">
               {visible.map((p) => (
-                <PluginCard key={p.id} plugin={p} rest={byPlugin.get(p.id) ?? EMPTY} type={typeMap.get(p.type)} health={healthById.get(p.id)} />
+                <PluginCard key={p.id} plugin={p} rest={byPlugin.get(p.id) ?? EMPTY} type={typeMap.get(p.type)} health={healthById.get(p.id)} uptime={uptimeById.get(p.id)} />
               ))}
             </div>
           )}

@@ -21,6 +21,8 @@ import { ConfirmDialog, EmptyState, ErrorState, HealthBadge, Pager, Spinner, Tab
 import { TimeChart } from "../components/TimeChart";
 import { HostProcesses } from "./HostProcesses";
 import { HostOverview } from "../components/HostOverview";
+import { UptimePanel } from "../components/UptimePanel";
+import { PushUrlPanel } from "../components/PushUrlPanel";
 import { formatDateTime, formatDuration, formatInterval, labelText, metricTitle, timeAgo } from "../format";
 
 export const RANGES = [
@@ -333,6 +335,20 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
         <>
           <HostOverview pluginId={id} />
           <HostProcesses pluginId={id} />
+        </>
+      ) : null}
+
+      <div className="section-head">
+        <h2>Uptime</h2>
+      </div>
+      <UptimePanel pluginId={id} />
+
+      {p.type === "push" && isAdmin ? (
+        <>
+          <div className="section-head">
+            <h2>Push URL</h2>
+          </div>
+          <PushUrlPanel pluginId={id} pluginName={p.name} />
         </>
       ) : null}
 

@@ -1,0 +1,97 @@
+// A push plugin's secret URL for admins: revealed on request, copyable, rotatable (the old URL
+// stops working at once), with copy-ready curl and crontab lines for the job that reports in.
+import { useState } from "react";
+import { usePushToken, useRotatePushToken } from "../api/push";
+import { ConfirmDialog, ErrorState, Spinner, useToast } from "./ui";
+import { formatDateTime, timeAgo } from "../format";
+import "./uptime.css";
+
+async function copyText(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function CopyLine({ label, text }: { label: string; text: string }) {
+  const toast = useToast();
+  return (
+    <div className="push-line">
+      <span className="field-label">{label}</span>
+      <div className="push-copy">
+        <code className="push-code">{text}</code>
+        <button
+          type="button"
+          className="btn btn-sm"
+          aria-label={`Copy ${label.toLowerCase()}`}
+          onClick={async () => {
+            if (await copyText(text)) toast("Copied.");
+            else toast("Copying failed: select the text and copy it by hand.", "error");
+          }}
+        >
+          Copy
+        </button>
+      </div>
+    </div>
+  );
+}
+
+export function PushUrlPanel({ pluginId, pluginName }: { pluginId: number; pluginName: string }) {
+  const [asked, setAsked] = useState(false);
+  const [confirm, setConfirm] = useState(false);
+  const toast = useToast();
+  const token = usePushToken(pluginId, asked);
+  const rotate = useRotatePushToken(pluginId, {
+    onSuccess: () => {
+      setConfirm(false);
+      toast("New push URL made. Update the jobs that call the old one.");
+    },
+  });
+  const url = token.data ? `${window.location.origin}${token.data.url_path}` : "";
+  return (
+    <section className="card push-panel" aria-label="Push URL">
+      <p className="muted small">
+        A job reports in by calling this URL (<code>GET</code> or <code>POST</code>); <code>?status=down&amp;msg=…</code> reports a failure. Anyone holding it can report
+        for this plugin: keep it secret.
+      </p>
+      {!asked ? (
+        <button type="button" className="btn" onClick={() => setAsked(true)}>
+          Show push URL
+        </button>
+      ) : token.isPending ? (
+        <Spinner label="Loading the push URL…" />
+      ) : token.isError ? (
+        <ErrorState title="Could not load the push URL" error={token.error} onRetry={() => token.refetch()} />
+      ) : (
+        <>
+          <CopyLine label="Push URL" text={url} />
+          <CopyLine label="curl" text={`curl -fsS -m 10 --retry 3 "${url}"`} />
+          <CopyLine label="crontab" text={`*/5 * * * * /path/to/job.sh && curl -fsS -m 10 "${url}" >/dev/null`} />
+          <div className="push-meta">
+            <span className="muted small">
+              {token.data.push_count} call{token.data.push_count === 1 ? "" : "s"} · last {timeAgo(token.data.last_push_at)}
+              {token.data.last_status ? ` (${token.data.last_status})` : ""} · made {formatDateTime(token.data.rotated_at)}
+            </span>
+            <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setConfirm(true)}>
+              Rotate
+            </button>
+          </div>
+        </>
+      )}
+      {confirm ? (
+        <ConfirmDialog
+          title={`Rotate the push URL of “${pluginName}”?`}
+          message="A new URL is made and the current one stops working at once: every job that calls it must be updated."
+          confirmLabel="Rotate URL"
+          danger
+          busy={rotate.isPending}
+          error={rotate.error}
+          onConfirm={() => rotate.mutate()}
+          onCancel={() => setConfirm(false)}
+        />
+      ) : null}
+    </section>
+  );
+}
