@@ -50,7 +50,7 @@ class Backoff:
     def failed(self) -> float:
         """The delay to wait now (with jitter); the next one is twice as long, up to the cap."""
         delay, self.delay = self.delay, min(self.delay * 2, self.cap)
-        return delay * random.uniform(1 - self.jitter, 1 + self.jitter)  # noqa: S311 (jitter, not a secret)
+        return delay * random.uniform(1 - self.jitter, 1 + self.jitter)  # noqa: S311  # nosec B311 - jitter, not a secret
 
     def reset(self) -> None:
         self.delay = self.first
