@@ -11,12 +11,13 @@ export interface HostValue {
   name: string;
   unit: string;
   labels: Record<string, string>;
+  /** Unix seconds. */
   ts: number;
   value: number;
 }
 
 /** The plugin's newest value per series: the REST snapshot, overtaken by live samples. */
-function useHostValues(pluginId: number): HostValue[] {
+export function useHostValues(pluginId: number): HostValue[] {
   usePluginLiveVersion(pluginId);
   const { store } = useLive();
   const rest = useLatestAll().data;

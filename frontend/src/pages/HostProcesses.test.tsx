@@ -4,7 +4,8 @@ import { metricKeys } from "../api/metrics";
 import { renderApp } from "../test/render";
 import { mockFetch } from "../test/fakes";
 import { latest, series } from "../test/fixtures";
-import { HostProcesses, processRows, type HostValue } from "./HostProcesses";
+import { HostProcesses, processRows } from "./HostProcesses";
+import type { HostValue } from "../components/HostOverview";
 
 const cpu = (id: number, process: string) => series(id, 1, "process_cpu_percent", "percent", { process });
 const mem = (id: number, process: string) => series(id, 1, "process_memory_bytes", "bytes", { process });

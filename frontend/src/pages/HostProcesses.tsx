@@ -1,21 +1,8 @@
 // A host's busiest processes and its temperatures and fans, from its latest run: the stored
 // latest values first, then live samples as they arrive. Shown only where the host reports them.
-import { useMemo } from "react";
-import { useLatestAll } from "../api/metrics";
-import { useLive, usePluginLiveVersion } from "../live/LiveProvider";
-import { toUnixSeconds } from "../live/store";
 import { Table } from "../components/ui";
+import { useHostValues, type HostValue } from "../components/HostOverview";
 import { formatValue } from "../format";
-
-export interface HostValue {
-  seriesId: number;
-  name: string;
-  unit: string;
-  labels: Record<string, string>;
-  /** Unix seconds. */
-  ts: number;
-  value: number;
-}
 
 const PROCESS_METRICS = ["process_cpu_percent", "process_memory_bytes"];
 const SENSOR_METRICS = ["temperature_celsius", "fan_rpm"];
@@ -47,24 +34,7 @@ export function processRows(values: HostValue[]): ProcessRow[] {
 }
 
 export function HostProcesses({ pluginId }: { pluginId: number }) {
-  const latestQ = useLatestAll();
-  const { store } = useLive();
-  const version = usePluginLiveVersion(pluginId);
-  const values = useMemo(() => {
-    const byId = new Map<number, HostValue>();
-    for (const r of latestQ.data ?? []) {
-      if (r.plugin_id !== pluginId) continue;
-      byId.set(r.series_id, { seriesId: r.series_id, name: r.name, unit: r.unit, labels: r.labels ?? {}, ts: toUnixSeconds(r.ts), value: r.value });
-    }
-    for (const p of store.latestForPlugin(pluginId)) {
-      const prev = byId.get(p.seriesId);
-      if (!prev || prev.ts <= p.ts) byId.set(p.seriesId, { ...p });
-    }
-    return [...byId.values()];
-    // `version` changes when live samples for this plugin arrive.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [latestQ.data, pluginId, store, version]);
-
+  const values = useHostValues(pluginId);
   const processes = processRows(values);
   const sensors = newestRound(values, SENSOR_METRICS).sort(
     (a, b) => a.name.localeCompare(b.name) || (a.labels.chip ?? "").localeCompare(b.labels.chip ?? "") || a.seriesId - b.seriesId,
