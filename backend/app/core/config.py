@@ -140,6 +140,12 @@ class Settings(BaseSettings):
         None, description="Session cookie's Secure flag; unset: on when the request is https."
     )
 
+    @field_validator("cookie_secure", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        # docker-compose passes `COOKIE_SECURE=` through as an empty string: that means unset.
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("check_deny_networks", "check_allow_networks", mode="before")
     @classmethod
     def _network_list(cls, value: object, info: ValidationInfo) -> object:

@@ -145,3 +145,17 @@ def test_required_secrets_are_empty_in_the_example() -> None:
     documented = env_example()
     for name in ("POSTGRES_PASSWORD", "ENCRYPTION_KEY", "JWT_SECRET_KEY"):
         assert documented[name] == (True, ""), f".env.example must not ship a value for {name}"
+
+
+def test_compose_defaults_are_settings_the_backend_accepts(
+    compose_bin: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every default compose passes (an empty `${NAME:-}` included) must parse: a bool setting
+    that refuses "" would stop the backend of a stack started with no .env changes."""
+    env = raw_backend_env(compose_bin, "docker-compose.yml")
+    for name, value in env.items():
+        match = next((m for m in INTERPOLATION.finditer(value) if m["name"] == name), None)
+        if match is not None and "?" not in match.group(0):
+            monkeypatch.setenv(name, match["default"] or "")
+    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert settings.cookie_secure is None  # `COOKIE_SECURE=` means "unset": follow the scheme

@@ -14,19 +14,13 @@ from datetime import UTC, datetime
 from itertools import repeat
 from typing import Any
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from app.core.config import Settings
 from app.core.timers import FLUSH_PHASE, until_next
 from app.core.worker import OUTAGE_REPORT_SECONDS, Backoff, Outage, drain, error_text
-from app.db.session import Database, asyncpg_of
-from app.models import Sample as SampleRow
-from app.models.base import UTCDateTime
+from app.db.session import Database
 from app.plugins.base import Sample
 from app.services.metrics.partitions import ensure_partitions
+from app.services.metrics.sample_rows import insert_samples, update_latest
 from app.services.metrics.series_cache import YIELD_EVERY, SeriesCache
 
 log = logging.getLogger(__name__)
@@ -80,12 +74,6 @@ class Prepared:
 
 
 OnCommit = Callable[[int, datetime, list[tuple[tuple[int, str], Sample]]], Awaitable[None]]
-
-
-def _upsert_samples(ins: Any) -> Any:
-    return ins.on_conflict_do_update(
-        index_elements=["series_id", "ts"], set_={"value": ins.excluded.value}
-    )
 
 
 class MetricsWriter:
@@ -371,8 +359,8 @@ class MetricsWriter:
             try:
                 async with self.db.engine.connect() as conn:
                     if p.records:
-                        await self._update_latest(conn, p.latest)
-                        await self._insert_samples(conn, p.records, upsert)
+                        await update_latest(conn, p.latest, self.db.is_sqlite)
+                        await insert_samples(conn, p.records, upsert, self.db.is_sqlite)
                     await conn.commit()
                 break
             except Exception as exc:
@@ -394,44 +382,3 @@ class MetricsWriter:
         self.stats.written += len(p.records)
         self.stats.discarded += p.discarded
         self.stats.batches += 1
-
-    async def _update_latest(
-        self, conn: AsyncConnection, latest: dict[int, tuple[datetime, float]]
-    ) -> None:
-        if not self.db.is_sqlite:
-            # One statement for the whole batch: an executemany would run one UPDATE per series.
-            await conn.execute(
-                text(
-                    "UPDATE series AS s SET last_ts = v.ts, last_value = v.val "
-                    "FROM unnest(CAST(:ids AS bigint[]), CAST(:tss AS timestamptz[]), "
-                    "CAST(:vals AS float8[])) AS v(id, ts, val) "
-                    "WHERE s.id = v.id AND (s.last_ts IS NULL OR s.last_ts <= v.ts)"
-                ),
-                {
-                    "ids": list(latest),
-                    "tss": [ts for ts, _ in latest.values()],
-                    "vals": [v for _, v in latest.values()],
-                },
-            )
-            return
-        stmt = text(
-            "UPDATE series SET last_ts = :lts, last_value = :lval "
-            "WHERE id = :sid AND (last_ts IS NULL OR last_ts <= :lts)"
-        ).bindparams(bindparam("lts", type_=UTCDateTime()))
-        await conn.execute(
-            stmt, [{"sid": sid, "lts": ts, "lval": v} for sid, (ts, v) in latest.items()]
-        )
-
-    async def _insert_samples(
-        self, conn: AsyncConnection, records: list[tuple[int, datetime, float]], upsert: bool
-    ) -> None:
-        if upsert:
-            ins = sqlite_insert(SampleRow) if self.db.is_sqlite else pg_insert(SampleRow)
-            await conn.execute(
-                _upsert_samples(ins), [{"series_id": s, "ts": t, "value": v} for s, t, v in records]
-            )
-            return
-        apg = await asyncpg_of(conn)
-        await apg.copy_records_to_table(
-            "samples", records=records, columns=["series_id", "ts", "value"]
-        )

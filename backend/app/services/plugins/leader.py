@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.config import Settings
-from app.core.worker import CANCEL_GRACE_SECONDS
-from app.db.session import Database
+from app.core.worker import CANCEL_GRACE_SECONDS, Outage
+from app.db.session import Database, is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -119,3 +119,37 @@ class LeaderElection:
                 await step()
             except Exception as exc:
                 log.debug("releasing the leader lock's connection: %s", exc)
+
+
+def leader_job(
+    name: str, func: Callable[[], Awaitable[Any]], seconds: int
+) -> Callable[[], Awaitable[None]]:
+    """A periodic job of the leader's, guarded: while the database is away it fails at each
+    turn, and that is an outage of a few log lines (Outage), not a traceback per turn; other
+    failures still raise to the log."""
+    outage = Outage(log, f"the {name} job", lambda: f"it runs again every {seconds}s")
+
+    async def guarded() -> None:
+        try:
+            await func()
+        except asyncio.CancelledError:
+            log.info("the %s job was cut short by the shutdown", name)
+        except Exception as exc:
+            if not is_unavailable(exc):
+                raise
+            outage.failed(exc)
+        else:
+            outage.recovered()
+
+    return guarded
+
+
+def job_row(job: Any) -> dict[str, Any]:
+    """An APScheduler job as the scheduler API shows it."""
+    interval = getattr(job.trigger, "interval", None)
+    return {
+        "id": job.id,
+        "name": job.name,
+        "next_run_at": job.next_run_time,
+        "interval_seconds": interval.total_seconds() if interval else None,
+    }

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from app.core.config import Settings
 from app.core.security import SecretBox
-from app.core.worker import Outage, bounded
-from app.db.session import Database, is_unavailable
+from app.core.worker import bounded
+from app.db.session import Database
 from app.models import PluginInstance
 from app.models.enums import RunStatus, SchedulerRole
 from app.plugins.base import HostPaths, Plugin, PluginContext
@@ -25,7 +25,7 @@ from app.services.metrics.prometheus import percentile
 from app.services.metrics.writer import MetricsWriter
 from app.services.plugins import discovery, push, runner
 from app.services.plugins.instances import materialize
-from app.services.plugins.leader import LeaderElection
+from app.services.plugins.leader import LeaderElection, job_row, leader_job
 from app.services.plugins.recorder import INTERRUPTED, RunRecorder
 
 log = logging.getLogger(__name__)
@@ -95,26 +95,8 @@ class PluginScheduler:
         return "running" if self.scheduler.running else "stopped"
 
     def add_maintenance(self, name: str, func: Any, seconds: int) -> None:
-        """Register a periodic maintenance job that only the leader runs.
-
-        While the database is away the job fails at each turn: that is an outage of a few log
-        lines (Outage), not a traceback per turn; other failures still raise to the log.
-        """
-        outage = Outage(log, f"the {name} job", lambda: f"it runs again every {seconds}s")
-
-        async def guarded() -> None:
-            try:
-                await func()
-            except asyncio.CancelledError:
-                log.info("the %s job was cut short by the shutdown", name)
-            except Exception as exc:
-                if not is_unavailable(exc):
-                    raise
-                outage.failed(exc)
-            else:
-                outage.recovered()
-
-        self._maintenance.append((name, guarded, seconds))
+        """Register a periodic maintenance job that only the leader runs."""
+        self._maintenance.append((name, leader_job(name, func, seconds), seconds))
 
     async def start(self) -> None:
         if self.role == SchedulerRole.DISABLED:
@@ -300,25 +282,11 @@ class PluginScheduler:
         return {
             "state": self.state,
             "role": self.role,
-            "jobs": self.jobs(),
+            "jobs": [job_row(job) for job in self.scheduler.get_jobs()],
             "lateness_ms_p50": percentile(late, 0.5),
             "lateness_ms_p99": percentile(late, 0.99),
             "runs": dict(self.run_counts),
         }
-
-    def jobs(self) -> list[dict[str, Any]]:
-        out = []
-        for job in self.scheduler.get_jobs():
-            interval = getattr(job.trigger, "interval", None)
-            out.append(
-                {
-                    "id": job.id,
-                    "name": job.name,
-                    "next_run_at": job.next_run_time,
-                    "interval_seconds": interval.total_seconds() if interval else None,
-                }
-            )
-        return out
 
     # ----------------------------------------------------------------- running
     async def _scheduled_run(self, plugin_id: int) -> None:

@@ -1,0 +1,69 @@
+"""The two statements of a metrics write: move each series' latest value, add the sample rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from app.db.session import asyncpg_of
+from app.models import Sample as SampleRow
+from app.models.base import UTCDateTime
+
+
+def _upsert_samples(ins: Any) -> Any:
+    return ins.on_conflict_do_update(
+        index_elements=["series_id", "ts"], set_={"value": ins.excluded.value}
+    )
+
+
+async def update_latest(
+    conn: AsyncConnection, latest: dict[int, tuple[datetime, float]], sqlite: bool
+) -> None:
+    """Each series' last_ts/last_value, unless a newer value is stored already."""
+    if not sqlite:
+        # One statement for the whole batch: an executemany would run one UPDATE per series.
+        await conn.execute(
+            text(
+                "UPDATE series AS s SET last_ts = v.ts, last_value = v.val "
+                "FROM unnest(CAST(:ids AS bigint[]), CAST(:tss AS timestamptz[]), "
+                "CAST(:vals AS float8[])) AS v(id, ts, val) "
+                "WHERE s.id = v.id AND (s.last_ts IS NULL OR s.last_ts <= v.ts)"
+            ),
+            {
+                "ids": list(latest),
+                "tss": [ts for ts, _ in latest.values()],
+                "vals": [v for _, v in latest.values()],
+            },
+        )
+        return
+    stmt = text(
+        "UPDATE series SET last_ts = :lts, last_value = :lval "
+        "WHERE id = :sid AND (last_ts IS NULL OR last_ts <= :lts)"
+    ).bindparams(bindparam("lts", type_=UTCDateTime()))
+    await conn.execute(
+        stmt, [{"sid": sid, "lts": ts, "lval": v} for sid, (ts, v) in latest.items()]
+    )
+
+
+async def insert_samples(
+    conn: AsyncConnection,
+    records: list[tuple[int, datetime, float]],
+    upsert: bool,
+    sqlite: bool,
+) -> None:
+    """COPY the rows (PostgreSQL), or upsert them where rows may exist already (and on SQLite)."""
+    if upsert:
+        ins = sqlite_insert(SampleRow) if sqlite else pg_insert(SampleRow)
+        await conn.execute(
+            _upsert_samples(ins), [{"series_id": s, "ts": t, "value": v} for s, t, v in records]
+        )
+        return
+    apg = await asyncpg_of(conn)
+    await apg.copy_records_to_table(
+        "samples", records=records, columns=["series_id", "ts", "value"]
+    )
