@@ -305,3 +305,23 @@ async def test_a_garbage_collection_pause_is_not_blamed_on_the_plugin_step_it_la
     del heap
     assert wall_ms > 100, "the collection was too quick to tell apart"
     assert 50 <= timer.max_step_ms < 90, (timer.max_step_ms, wall_ms)
+
+
+async def test_the_step_timer_tells_cpu_on_the_loop_from_waiting() -> None:
+    """A step that sleeps (as a descheduled or GIL-starved loop would wait) costs the loop's
+    thread no CPU; one that spins does. Only the second is blocking on its first run."""
+
+    async def sleeps() -> None:
+        time.sleep(0.2)
+
+    async def spins() -> None:
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 0.2:
+            pass
+
+    waiting, busy = StepTimer(sleeps()), StepTimer(spins())
+    await waiting
+    await busy
+    assert waiting.max_step_ms >= 200 and busy.max_step_ms >= 200
+    assert waiting.max_step_cpu_ms < 50, waiting.max_step_cpu_ms
+    assert busy.max_step_cpu_ms > waiting.max_step_cpu_ms + 50, busy.max_step_cpu_ms

@@ -25,6 +25,10 @@ T = TypeVar("T")
 # A single step of a plugin's coroutine that holds the event loop this long blocked everything
 # else (other plugins, the API, the writer): the run says so and the instance gets isolated.
 LOOP_BLOCK_MS = 500.0
+# ... when the loop's thread spent this much CPU in that step (a CPU loop on the loop). A long
+# step with little CPU is `time.sleep`, a blocking socket, or a busy machine that descheduled the
+# loop (or another thread holding the GIL): only two such runs in a row isolate the instance.
+LOOP_BLOCK_CPU_MS = LOOP_BLOCK_MS / 2
 # Outputs larger than this are validated in a worker thread, so a huge run does not stall the loop.
 VALIDATE_OFF_LOOP = 5000
 
@@ -60,32 +64,34 @@ class StepTimer:
     collection pauses inside a step are the interpreter's, not the plugin's, and are left out.
     """
 
-    __slots__ = ("coro", "max_step_ms")
+    __slots__ = ("coro", "max_step_cpu_ms", "max_step_ms")
 
     def __init__(self, coro: Coroutine[Any, Any, T]) -> None:
         self.coro = coro
         self.max_step_ms = 0.0
+        self.max_step_cpu_ms = 0.0  # CPU time of the loop's thread in that longest step
 
-    def _note(self, t0: float, gc0: float) -> None:
+    def _note(self, t0: float, gc0: float, cpu0: float) -> None:
         ms = (time.perf_counter() - t0 - (_gc_clock.total - gc0)) * 1000
         if ms > self.max_step_ms:
             self.max_step_ms = ms
+            self.max_step_cpu_ms = (time.thread_time() - cpu0) * 1000
 
     def __await__(self) -> Generator[Any, Any, Any]:
         coro = self.coro
         value: Any = None
         error: BaseException | None = None
         while True:
-            t0, gc0 = time.perf_counter(), _gc_clock.total
+            t0, gc0, cpu0 = time.perf_counter(), _gc_clock.total, time.thread_time()
             try:
                 yielded = coro.send(value) if error is None else coro.throw(error)
             except StopIteration as stop:
-                self._note(t0, gc0)
+                self._note(t0, gc0, cpu0)
                 return stop.value
             except BaseException:
-                self._note(t0, gc0)
+                self._note(t0, gc0, cpu0)
                 raise
-            self._note(t0, gc0)
+            self._note(t0, gc0, cpu0)
             value, error = None, None
             try:
                 value = yield yielded
@@ -159,6 +165,8 @@ class RunResult:
     sample_count: int
     lateness_ms: float | None = None
     blocked_ms: float | None = None  # set when collect_data held the event loop too long
+    # A long step with little CPU: blocking, or a busy machine; the next run decides.
+    suspect: bool = False
 
 
 async def execute(
@@ -172,8 +180,13 @@ async def execute(
     trigger: str = "schedule",
     lateness_ms: float | None = None,
     isolated: IsolatedLoop | None = None,
+    suspect_before: bool = False,
 ) -> RunResult:
-    """One run. With `isolated`, collect_data runs on that loop instead of the caller's."""
+    """One run. With `isolated`, collect_data runs on that loop instead of the caller's.
+
+    `suspect_before`: the instance's previous run had a long step with little CPU, so a second
+    one in a row counts as blocking.
+    """
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     record = recorder.begin(plugin_id, trigger, started, lateness_ms)
@@ -205,11 +218,22 @@ async def execute(
         raise
     except Exception as exc:
         status, error = RunStatus.ERROR, f"{type(exc).__name__}: {exc}"[:2000]
-    blocked_ms = None
+    blocked_ms, suspect = None, False
     if timer is not None and timer.max_step_ms >= LOOP_BLOCK_MS:
-        blocked_ms = timer.max_step_ms
-        # The samples are fine and kept; the run says what is wrong without failing health.
-        error = f"{error} {blocked_message(blocked_ms)}" if error else blocked_message(blocked_ms)
+        if timer.max_step_cpu_ms >= LOOP_BLOCK_CPU_MS or suspect_before:
+            blocked_ms = timer.max_step_ms
+            # The samples are fine and kept; the run says what is wrong without failing health.
+            message = blocked_message(blocked_ms)
+            error = f"{error} {message}" if error else message
+        else:
+            suspect = True
+            log.info(
+                "a step of the plugin held the event loop for %.0f ms with %.0f ms of CPU: "
+                "blocking code or a busy machine; it is isolated if its next run does it again",
+                timer.max_step_ms,
+                timer.max_step_cpu_ms,
+                extra={"plugin_id": plugin_id},
+            )
     finished = datetime.now(UTC)
     duration = (time.perf_counter() - t0) * 1000
     batch = writer.submit(plugin_id, started, samples)
@@ -252,6 +276,7 @@ async def execute(
         len(samples),
         lateness_ms,
         blocked_ms,
+        suspect,
     )
 
 

@@ -86,6 +86,7 @@ class PluginScheduler:
         self._timeouts: dict[int, float] = {}
         # Instances whose collect_data blocked the event loop run on a loop in their own thread.
         self._isolated: dict[int, runner.IsolatedLoop] = {}
+        self._suspects: set[int] = set()  # last run had a long step with little CPU
 
     # ----------------------------------------------------------------- lifecycle
     @property
@@ -194,6 +195,7 @@ class PluginScheduler:
             self.unschedule(plugin_id)
             self.writer.forget_plugin(plugin_id)
             self._timeouts.pop(plugin_id, None)
+            self._suspects.discard(plugin_id)
             isolated = self._isolated.pop(plugin_id, None)
             if isolated is not None:
                 isolated.stop(join_seconds=0)
@@ -375,8 +377,13 @@ class PluginScheduler:
             trigger=trigger,
             lateness_ms=lateness_ms,
             isolated=self._isolated.get(plugin_id),
+            suspect_before=plugin_id in self._suspects,
         )
         self.run_counts[result.status] = self.run_counts.get(result.status, 0) + 1
+        if result.suspect:
+            self._suspects.add(plugin_id)
+        else:
+            self._suspects.discard(plugin_id)
         if result.blocked_ms is not None:
             await self._isolate(plugin_id)
         found = getattr(impl, "found", None)
