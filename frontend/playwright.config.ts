@@ -11,6 +11,12 @@ export default defineConfig({
   workers: 1,
   retries: 0,
   reporter: [["list"]],
+  // The flows start from a fresh instance (first-run setup); the layout checks sign in to the
+  // admin the flows created, so they run after them.
+  projects: [
+    { name: "flows", testMatch: "unity.spec.ts" },
+    { name: "layout", testMatch: "layout.spec.ts", dependencies: ["flows"] },
+  ],
   use: {
     baseURL: process.env.E2E_BASE_URL ?? "http://127.0.0.1:8080",
     trace: "retain-on-failure",

@@ -1,4 +1,4 @@
-// Shared e2e helpers: an admin session through the API, theme switching, and the page checks the
+// Shared e2e helpers: an admin token and a browser session through the API, theme switching, and the page checks the
 // layout spec runs everywhere (horizontal overflow, axe-core, headings).
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -16,12 +16,11 @@ export async function adminToken(request: APIRequestContext): Promise<string> {
   return ((await login.json()) as { access_token: string }).access_token;
 }
 
-/** Makes every page of this test start signed in with `token`. */
-export async function useToken(page: Page, token: string | null): Promise<void> {
-  await page.addInitScript((t) => {
-    if (t) localStorage.setItem("unity.token", t);
-    else localStorage.removeItem("unity.token");
-  }, token);
+/** Signs the page's browser in as admin: the HttpOnly session cookie the SPA uses (no token in
+ * storage). `page.context().request` shares the browser's cookie jar. */
+export async function signIn(page: Page): Promise<void> {
+  const r = await page.context().request.post("/api/v1/auth/session", { form: { username: "admin", password: PASSWORD } });
+  expect(r.status(), await r.text()).toBe(200);
 }
 
 /** Follows the OS colour scheme, as the app does without an explicit choice. */

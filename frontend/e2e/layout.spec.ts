@@ -2,7 +2,7 @@
 // nothing scrolls sideways, axe-core finds no serious or critical WCAG A/AA violation, there is
 // one h1 and headings do not skip levels, and at phone width controls are at least 44 px.
 import { expect, test, type Page } from "@playwright/test";
-import { adminToken, axeViolations, headingProblems, horizontalOverflow, setScheme, smallTargets, TARGET, useToken } from "./helpers";
+import { adminToken, axeViolations, headingProblems, horizontalOverflow, setScheme, signIn, smallTargets, TARGET } from "./helpers";
 
 const WIDTHS = [360, 390, 1440] as const;
 const SCHEMES = ["light", "dark"] as const;
@@ -95,19 +95,18 @@ async function checkEverywhere(page: Page, path: string, ready?: (page: Page) =>
 }
 
 test("sign-in page", async ({ page }) => {
-  await useToken(page, null);
   await checkEverywhere(page, "/", (p) => expect(p.getByRole("heading", { name: "Sign in" })).toBeVisible());
 });
 
 for (const p of PAGES) {
   test(`${p.name} page`, async ({ page }) => {
-    await useToken(page, token);
+    await signIn(page);
     await checkEverywhere(page, p.path(), p.ready);
   });
 }
 
 test("the phone menu opens, lists every section and closes on navigation", async ({ page }) => {
-  await useToken(page, token);
+  await signIn(page);
   await page.setViewportSize({ width: 360, height: 780 });
   await page.goto("/");
   const menu = page.getByRole("button", { name: "Menu" });
@@ -124,7 +123,7 @@ test("the phone menu opens, lists every section and closes on navigation", async
 });
 
 test("honest state and charts: a failed first run says so; charts have a legend and zoom by drag", async ({ page }) => {
-  await useToken(page, token);
+  await signIn(page);
   await page.goto("/");
   const broken = page.locator("article.plugin-card", { has: page.getByRole("link", { name: "Layout broken check" }) });
   await expect(broken.getByText("No data yet: the first run failed.")).toBeVisible();
@@ -148,7 +147,7 @@ test("honest state and charts: a failed first run says so; charts have a legend 
 });
 
 test("a host page opens with an overview: key values with units, disks as bars", async ({ page }) => {
-  await useToken(page, token);
+  await signIn(page);
   await page.goto(`/plugins/${ids.host}`);
   const overview = page.getByRole("region", { name: "Overview" });
   await expect(overview).toBeVisible();

@@ -59,8 +59,9 @@ try {
   for (let run = 0; run < RUNS; run++) {
     // A fresh context each time: empty HTTP cache, so every run loads the bundle over the wire.
     const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    await context.addInitScript((t) => {
-      localStorage.setItem("unity.token", t);
+    // The SPA signs in to an HttpOnly session cookie; the context's request shares its cookie jar.
+    await context.request.post(BASE + "/api/v1/auth/session", { form: { username: "bench", password: "bench-password-1" } });
+    await context.addInitScript(() => {
       const w = window;
       w.__longTaskEnds = [];
       try {
@@ -78,7 +79,7 @@ try {
         }
       };
       new MutationObserver(check).observe(document, { childList: true, subtree: true });
-    }, token);
+    });
     const page = await context.newPage();
     await page.goto(BASE + "/", { waitUntil: "commit" });
     await page.waitForFunction(() => window.__idle !== undefined, null, { timeout: 20_000 });

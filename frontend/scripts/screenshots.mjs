@@ -58,7 +58,8 @@ const pages = [
 ];
 for (const width of [1440, 390]) {
   const context = await browser.newContext({ viewport: { width, height: width > 500 ? 900 : 844 }, deviceScaleFactor: 1 });
-  await context.addInitScript((t) => localStorage.setItem("unity.token", t), token);
+  // The SPA signs in to an HttpOnly session cookie; the context's request shares its cookie jar.
+  await context.request.post(BASE + "/api/v1/auth/session", { form: { username: "admin", password: PASSWORD } });
   const page = await context.newPage();
   for (const scheme of ["light", "dark"]) {
     await page.emulateMedia({ colorScheme: scheme, reducedMotion: "reduce" });
