@@ -200,7 +200,7 @@ class SystemPlugin(Plugin[SystemConfig]):
         if self.ctx.host.root == Path("/"):
             return [(p.device, p.mountpoint, p.fstype) for p in psutil.disk_partitions(all=False)]
         # Seen from a container: the host's mounts are those of its init process, and each
-        # one is reached under HOST_ROOT (a bind mount with rslave propagation).
+        # one is reached under HOST_ROOT (a recursive bind mount of the host's /).
         try:
             text = (self.ctx.host.proc / "1" / "mounts").read_text()
             kinds = (self.ctx.host.proc / "filesystems").read_text()
