@@ -116,3 +116,33 @@ async def test_maintenance_mutes_notices_until_it_ends(env: Env) -> None:
     await env.tick()
     [notice] = env.receiver.delivered
     assert notice["title"].startswith("[FIRING]")
+
+
+def _expanded_next_start(w: MaintenanceWindow, now: datetime) -> datetime | None:
+    """The old way: expand a year of occurrences and take the first that begins after now."""
+    if w.kind == "once":
+        return w.starts_at if w.starts_at > now else None
+    return next(
+        (s for s, _ in maintenance.occurrences(w, now, now + timedelta(days=370)) if s > now), None
+    )
+
+
+def test_next_start_is_computed_directly_and_matches_expanding_occurrences() -> None:
+    cron = {"kind": "cron", "cron": "0 3 * * 0", "weekdays": [], "start_time": None}
+    cases = [
+        window(),
+        window(start_time="02:30"),
+        window(**cron),
+        window(**{**cron, "cron": "*/5 * * * *"}),
+        window(starts_at=utc(2026, 3, 29, 1, 30)),  # opens during a running occurrence
+        window(**cron, starts_at=utc(2026, 3, 29, 1, 30)),
+        window(starts_at=utc(2026, 1, 1), ends_at=utc(2026, 3, 29, 1, 15)),
+        window(**cron, ends_at=utc(2026, 3, 29, 1, 15)),
+    ]
+    moments = [utc(2026, 3, 21), utc(2026, 3, 29, 1), utc(2026, 3, 29, 1, 20), utc(2026, 10, 25)]
+    for w in cases:
+        for now in moments:
+            assert maintenance.next_start(w, now) == _expanded_next_start(w, now), (w.cron, now)
+    ended = window(**{**cron, "cron": "* * * * *"}, ends_at=utc(2026, 2, 1))
+    assert maintenance.next_start(ended, utc(2026, 3, 1)) is None
+    assert maintenance.occurrences(ended, utc(2026, 3, 1), utc(2027, 3, 1)) == []
