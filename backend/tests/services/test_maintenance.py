@@ -146,3 +146,42 @@ def test_next_start_is_computed_directly_and_matches_expanding_occurrences() -> 
     ended = window(**{**cron, "cron": "* * * * *"}, ends_at=utc(2026, 2, 1))
     assert maintenance.next_start(ended, utc(2026, 3, 1)) is None
     assert maintenance.occurrences(ended, utc(2026, 3, 1), utc(2027, 3, 1)) == []
+
+
+async def test_muted_names_a_silence_first_then_a_window_loaded_once_or_per_call(env: Env) -> None:
+    from app.models import AlertSilence
+    from app.services.alerts import silences
+
+    now = env.clock()
+    async with env.state.db.session() as s:
+        assert await silences.muted(s, now, env.plugin_id, None) is None
+        w = await maintenance.create_window(
+            s,
+            {
+                "name": "NAS firmware",
+                "kind": "once",
+                "starts_at": now - timedelta(minutes=1),
+                "ends_at": now + timedelta(hours=1),
+                "plugin_ids": [env.plugin_id],
+                "timezone": "UTC",
+            },
+            "admin",
+            now,
+        )
+        windows = await silences.in_force_windows(s, now)
+        for loaded in (None, windows):
+            found = await silences.muted(s, now, env.plugin_id, None, loaded)
+            assert isinstance(found, MaintenanceWindow) and found.id == w.id
+            assert await silences.muted(s, now, env.plugin_id + 1, None, loaded) is None
+        await silences.create_silence(
+            s,
+            {
+                "plugin_id": None,
+                "rule_id": None,
+                "starts_at": now - timedelta(minutes=1),
+                "ends_at": now + timedelta(hours=1),
+                "comment": "upgrade",
+            },
+            "admin",
+        )
+        assert isinstance(await silences.muted(s, now, env.plugin_id, None), AlertSilence)
