@@ -139,7 +139,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         alert_service = AlertService(db, settings, Notifier(db, settings, box))
         hub.listeners.append(alert_service.on_event)
         sched.add_maintenance("alerts", alert_service.tick, settings.alert_eval_seconds)
-        rollup = UptimeRollup(db, settings, lambda: datetime.now(UTC))
+        rollup = UptimeRollup(db, lambda: datetime.now(UTC))
         sched.add_maintenance("uptime", rollup.run, settings.uptime_rollup_seconds)
         state = AppState(
             settings=settings,

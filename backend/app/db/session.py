@@ -98,8 +98,7 @@ class Database:
 
     def __init__(self, url: URL, *, echo: bool = False, timeouts: DbTimeouts | None = None) -> None:
         self.url = url
-        self.timeouts = timeouts or DbTimeouts()
-        self.engine = make_engine(url, echo=echo, timeouts=self.timeouts)
+        self.engine = make_engine(url, echo=echo, timeouts=timeouts)
         # This database's own Session class, so session events (after_commit_changing) are
         # listened for per app rather than process-wide.
         self.session_class: type[Session] = type("UnitySession", (Session,), {})
