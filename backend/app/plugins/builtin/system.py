@@ -114,10 +114,8 @@ class SystemPlugin(Plugin[SystemConfig]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._prev: _Counters | None = None
-        if self.ctx.host.proc != Path("/proc"):
-            # psutil reads one procfs for the whole process: in a container with HOST_PROC
-            # set, every psutil figure Unity reports is the host's, which is the point.
-            psutil.PROCFS_PATH = str(self.ctx.host.proc)
+        # psutil's procfs (HOST_PROC) is process-wide and set once, by create_app; this plugin
+        # reads ctx.host itself for its own paths (mounts, processes).
 
     @property
     def cfg(self) -> SystemConfig:
