@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import fastapi_offline
+import psutil
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
@@ -120,6 +121,9 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     settings = (settings or get_settings()).prepare()
     setup_logging(settings.log_level, settings.log_format)
     egress.configure(settings.check_deny_networks, settings.check_allow_networks)
+    # psutil reads one procfs for the whole process, so it is set once here: in a container
+    # with HOST_PROC set, every psutil figure Unity reports is the measured host's.
+    psutil.PROCFS_PATH = str(settings.host_proc)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -139,7 +143,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         alert_service = AlertService(db, settings, Notifier(db, settings, box))
         hub.listeners.append(alert_service.on_event)
         sched.add_maintenance("alerts", alert_service.tick, settings.alert_eval_seconds)
-        rollup = UptimeRollup(db, settings, lambda: datetime.now(UTC))
+        rollup = UptimeRollup(db, lambda: datetime.now(UTC))
         sched.add_maintenance("uptime", rollup.run, settings.uptime_rollup_seconds)
         state = AppState(
             settings=settings,

@@ -169,7 +169,7 @@ async def get_incident(incident_id: int, user: CurrentUser, session: SessionDep)
     "/silences",
     response_model=list[SilenceOut],
     responses=responses(*AUTH),
-    summary="Silences (maintenance windows), newest first",
+    summary="Silences, newest first",
 )
 async def list_silences(
     unity: StateDep,

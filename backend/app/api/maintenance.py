@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -16,8 +17,8 @@ from app.state import AppState
 router = APIRouter(prefix="/maintenance", tags=["maintenance"])
 
 
-def _out(unity: AppState, window: MaintenanceWindow) -> MaintenanceOut:
-    now = unity.alerts.clock()
+def _out(unity: AppState, window: MaintenanceWindow, now: datetime | None = None) -> MaintenanceOut:
+    now = now or unity.alerts.clock()
     out = MaintenanceOut.model_validate(window)
     out.active = svc.is_active(window, now)
     out.next_start = svc.next_start(window, now)
@@ -36,8 +37,11 @@ async def list_maintenance(
     session: SessionDep,
     active: Annotated[bool, Query(description="Only the ones in progress now")] = False,
 ) -> list[MaintenanceOut]:
-    out = [_out(unity, w) for w in await svc.list_windows(session)]
-    return [w for w in out if w.active] if active else out
+    now = unity.alerts.clock()
+    windows = await svc.list_windows(session)
+    if active:  # filter first: next_start is only worked out for the windows returned
+        windows = [w for w in windows if svc.is_active(w, now)]
+    return [_out(unity, w, now) for w in windows]
 
 
 @router.post(

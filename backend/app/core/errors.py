@@ -94,11 +94,6 @@ class TooManyRequests(DomainError):
     kind = "TooManyRequests"
 
 
-class Unavailable(DomainError):
-    status_code = 503
-    kind = "Unavailable"
-
-
 DATABASE_UNAVAILABLE = (
     "The database is not answering; Unity keeps collecting and will write when it is back. "
     "Retry in a few seconds."

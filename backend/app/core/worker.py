@@ -79,10 +79,6 @@ class Outage:
         self.failures = 0
         self._reported = 0.0
 
-    @property
-    def active(self) -> bool:
-        return self.since is not None
-
     def failed(self, exc: BaseException, retry_in: float | None = None) -> None:
         now = time.monotonic()
         self.failures += 1

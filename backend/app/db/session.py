@@ -27,10 +27,10 @@ from app.core.config import DbTimeouts
 def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:
     def apply(dbapi_conn: Any, _record: Any) -> None:
         cur = dbapi_conn.cursor()
+        cur.execute(f"PRAGMA busy_timeout={busy_ms}")  # first: it governs the ones below
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={busy_ms}")
         cur.close()
 
     return apply
@@ -70,9 +70,9 @@ CLIENT_GRACE_SECONDS = 5.0
 def make_engine(url: URL, *, echo: bool = False, timeouts: DbTimeouts | None = None) -> AsyncEngine:
     t = timeouts or DbTimeouts()
     if url.get_backend_name() == "sqlite":
-        busy = t.sqlite_busy
-        engine = create_async_engine(url, echo=echo, connect_args={"timeout": busy})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(int(busy * 1000)))
+        # The lock wait is set once, by PRAGMA busy_timeout on each new connection.
+        engine = create_async_engine(url, echo=echo)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(int(t.sqlite_busy * 1000)))
         return engine
     engine = create_async_engine(
         url,
@@ -98,8 +98,7 @@ class Database:
 
     def __init__(self, url: URL, *, echo: bool = False, timeouts: DbTimeouts | None = None) -> None:
         self.url = url
-        self.timeouts = timeouts or DbTimeouts()
-        self.engine = make_engine(url, echo=echo, timeouts=self.timeouts)
+        self.engine = make_engine(url, echo=echo, timeouts=timeouts)
         # This database's own Session class, so session events (after_commit_changing) are
         # listened for per app rather than process-wide.
         self.session_class: type[Session] = type("UnitySession", (Session,), {})

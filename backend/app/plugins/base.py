@@ -66,11 +66,6 @@ class HostPaths:
     proc: Path = Path("/proc")
     root: Path = Path("/")
 
-    @property
-    def mounted(self) -> bool:
-        """True when the host is seen through mounts rather than directly."""
-        return self.proc != Path("/proc") or self.root != Path("/")
-
     def on_host(self, path: str) -> Path:
         """Where a path of the host (e.g. the mount point /srv) is visible to Unity."""
         return self.root / path.lstrip("/")

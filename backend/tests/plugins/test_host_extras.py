@@ -16,6 +16,7 @@ import psutil
 import pytest
 from pydantic import ValidationError
 
+from app.main import create_app
 from app.plugins.base import HostPaths, PluginContext, PluginError, validate_samples
 from app.plugins.builtin._host import (
     MAX_TOP_PROCESSES,
@@ -26,6 +27,7 @@ from app.plugins.builtin._host import (
 )
 from app.plugins.builtin.ssh import SshPlugin
 from app.plugins.builtin.system import SystemPlugin
+from tests.conftest import make_settings
 
 from .conftest import SSH_PASSWORD, SSH_USER
 
@@ -164,6 +166,10 @@ async def test_system_reads_the_host_through_host_proc_and_host_root(tmp_path, m
     (tmp_path / "proc").symlink_to("/proc")
     (tmp_path / "root").symlink_to("/")
     host = HostPaths(proc=tmp_path / "proc", root=tmp_path / "root")
+    # psutil's procfs is process-wide: start-up (create_app) sets it from HOST_PROC, once.
+    db_url = f"sqlite+aiosqlite:///{tmp_path / 'unity.db'}"
+    settings = make_settings(db_url, tmp_path, host_proc=host.proc, host_root=host.root)
+    create_app(settings, migrate_on_start=False)
     plugin = make_system(tmp_path, host=host)
     assert str(tmp_path / "proc") == psutil.PROCFS_PATH
     samples = await plugin.collect_data()
@@ -232,3 +238,9 @@ async def test_api_refuses_too_many_top_processes_with_a_sentence(client, admin)
     resp = await client.post("/api/v1/plugins", json=body, headers=admin)
     assert resp.status_code == 201, resp.text
     assert resp.json()["config"]["process_command_lines"] is False
+
+
+def test_building_a_system_plugin_leaves_psutils_process_wide_procfs_alone(tmp_path, monkeypatch):
+    monkeypatch.setattr(psutil, "PROCFS_PATH", "/proc")
+    make_system(tmp_path, host=HostPaths(proc=tmp_path / "proc", root=tmp_path / "root"))
+    assert psutil.PROCFS_PATH == "/proc"  # only create_app sets it, once at start-up

@@ -116,3 +116,72 @@ async def test_maintenance_mutes_notices_until_it_ends(env: Env) -> None:
     await env.tick()
     [notice] = env.receiver.delivered
     assert notice["title"].startswith("[FIRING]")
+
+
+def _expanded_next_start(w: MaintenanceWindow, now: datetime) -> datetime | None:
+    """The old way: expand a year of occurrences and take the first that begins after now."""
+    if w.kind == "once":
+        return w.starts_at if w.starts_at > now else None
+    return next(
+        (s for s, _ in maintenance.occurrences(w, now, now + timedelta(days=370)) if s > now), None
+    )
+
+
+def test_next_start_is_computed_directly_and_matches_expanding_occurrences() -> None:
+    cron = {"kind": "cron", "cron": "0 3 * * 0", "weekdays": [], "start_time": None}
+    cases = [
+        window(),
+        window(start_time="02:30"),
+        window(**cron),
+        window(**{**cron, "cron": "*/5 * * * *"}),
+        window(starts_at=utc(2026, 3, 29, 1, 30)),  # opens during a running occurrence
+        window(**cron, starts_at=utc(2026, 3, 29, 1, 30)),
+        window(starts_at=utc(2026, 1, 1), ends_at=utc(2026, 3, 29, 1, 15)),
+        window(**cron, ends_at=utc(2026, 3, 29, 1, 15)),
+    ]
+    moments = [utc(2026, 3, 21), utc(2026, 3, 29, 1), utc(2026, 3, 29, 1, 20), utc(2026, 10, 25)]
+    for w in cases:
+        for now in moments:
+            assert maintenance.next_start(w, now) == _expanded_next_start(w, now), (w.cron, now)
+    ended = window(**{**cron, "cron": "* * * * *"}, ends_at=utc(2026, 2, 1))
+    assert maintenance.next_start(ended, utc(2026, 3, 1)) is None
+    assert maintenance.occurrences(ended, utc(2026, 3, 1), utc(2027, 3, 1)) == []
+
+
+async def test_muted_names_a_silence_first_then_a_window_loaded_once_or_per_call(env: Env) -> None:
+    from app.models import AlertSilence
+    from app.services.alerts import silences
+
+    now = env.clock()
+    async with env.state.db.session() as s:
+        assert await silences.muted(s, now, env.plugin_id, None) is None
+        w = await maintenance.create_window(
+            s,
+            {
+                "name": "NAS firmware",
+                "kind": "once",
+                "starts_at": now - timedelta(minutes=1),
+                "ends_at": now + timedelta(hours=1),
+                "plugin_ids": [env.plugin_id],
+                "timezone": "UTC",
+            },
+            "admin",
+            now,
+        )
+        windows = await silences.in_force_windows(s, now)
+        for loaded in (None, windows):
+            found = await silences.muted(s, now, env.plugin_id, None, loaded)
+            assert isinstance(found, MaintenanceWindow) and found.id == w.id
+            assert await silences.muted(s, now, env.plugin_id + 1, None, loaded) is None
+        await silences.create_silence(
+            s,
+            {
+                "plugin_id": None,
+                "rule_id": None,
+                "starts_at": now - timedelta(minutes=1),
+                "ends_at": now + timedelta(hours=1),
+                "comment": "upgrade",
+            },
+            "admin",
+        )
+        assert isinstance(await silences.muted(s, now, env.plugin_id, None), AlertSilence)

@@ -23,6 +23,7 @@ from app.plugins.builtin._host import (
     proc_readings,
     top_process_samples,
 )
+from app.plugins.builtin._procfs import busy_percent
 
 # How long the first run waits between two CPU readings; CPU % since boot is meaningless.
 FIRST_CPU_WINDOW_SECONDS = 0.25
@@ -85,15 +86,6 @@ def _cpu_readings() -> list[tuple[float, float]]:
     ]
 
 
-def _percent(prev: tuple[float, float], cur: tuple[float, float]) -> float | None:
-    # The kernel's iowait counter can step backwards; clamp each delta like psutil does.
-    busy = max(0.0, cur[0] - prev[0])
-    idle = max(0.0, cur[1] - prev[1])
-    if busy + idle <= 0:
-        return None
-    return min(100.0, busy / (busy + idle) * 100.0)
-
-
 def _unescape(field: str) -> str:
     """A /proc/mounts field with its octal escapes (\\040 for a space) decoded."""
     return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
@@ -122,10 +114,8 @@ class SystemPlugin(Plugin[SystemConfig]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._prev: _Counters | None = None
-        if self.ctx.host.proc != Path("/proc"):
-            # psutil reads one procfs for the whole process: in a container with HOST_PROC
-            # set, every psutil figure Unity reports is the host's, which is the point.
-            psutil.PROCFS_PATH = str(self.ctx.host.proc)
+        # psutil's procfs (HOST_PROC) is process-wide and set once, by create_app; this plugin
+        # reads ctx.host itself for its own paths (mounts, processes).
 
     @property
     def cfg(self) -> SystemConfig:
@@ -239,12 +229,12 @@ class SystemPlugin(Plugin[SystemConfig]):
 
     def _cpu(self, prev: list[tuple[float, float]], cur: list[tuple[float, float]]) -> list[Sample]:
         out: list[Sample] = []
-        total = _percent(prev[0], cur[0])
+        total = busy_percent(prev[0], cur[0])
         if total is not None:
             out.append(Sample("cpu_percent", total, "percent"))
         if self.cfg.per_core:
             for core, (p, c) in enumerate(zip(prev[1:], cur[1:], strict=False)):
-                pct = _percent(p, c)
+                pct = busy_percent(p, c)
                 if pct is not None:
                     out.append(Sample("cpu_percent", pct, "percent", {"core": str(core)}))
         return out

@@ -33,15 +33,15 @@ from app.models import (
     AlertRule,
     AlertSilence,
     AlertState,
+    MaintenanceWindow,
     NotificationChannel,
     PluginInstance,
 )
-from app.services.alerts import maintenance
 from app.services.alerts import observations as observations_of
 from app.services.alerts.messages import message, summary
 from app.services.alerts.observations import Observation
 from app.services.alerts.rules import ACTIVE
-from app.services.alerts.silences import active_silence
+from app.services.alerts.silences import in_force_windows, muted
 from app.services.notify.notifier import Clock, Notifier, enqueue, utc_now
 
 log = logging.getLogger(__name__)
@@ -233,11 +233,9 @@ class AlertService:
         plugin = (
             await session.get(PluginInstance, st.plugin_id) if st.plugin_id is not None else None
         )
-        silence = await active_silence(session, now, st.plugin_id, rule.id)
         # Planned maintenance mutes like a silence does (it is also left out of uptime).
-        muted = silence is not None or (
-            await maintenance.active_window(session, now, st.plugin_id) is not None
-        )
+        muted_by = await muted(session, now, st.plugin_id, rule.id)
+        silence = muted_by if isinstance(muted_by, AlertSilence) else None
         incident = AlertIncident(
             rule_id=rule.id,
             rule_name=rule.name,
@@ -254,9 +252,9 @@ class AlertService:
             fired_at=now,
             value=st.value,
             last_value=st.value,
-            silenced=muted,
+            silenced=muted_by is not None,
             silence_id=silence.id if silence else None,
-            notified=not muted,
+            notified=muted_by is None,
         )
         incident.summary = summary(incident)
         session.add(incident)
@@ -383,11 +381,11 @@ class AlertService:
                 AlertIncident.status == "firing", AlertIncident.notified.is_(False)
             )
         )
+        windows: list[MaintenanceWindow] | None = None  # loaded once per tick, if any are held
         for incident in held:
-            rule_id = incident.rule_id
-            if await active_silence(session, now, incident.plugin_id, rule_id) is None and (
-                await maintenance.active_window(session, now, incident.plugin_id) is None
-            ):
+            if windows is None:
+                windows = await in_force_windows(session, now)
+            if await muted(session, now, incident.plugin_id, incident.rule_id, windows) is None:
                 incident.notified = True
                 await self._enqueue(session, incident, "firing", now)
 

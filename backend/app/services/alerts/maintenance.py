@@ -100,6 +100,8 @@ def _starts(window: MaintenanceWindow, lo: datetime, hi: datetime) -> list[datet
 
 def occurrences(window: MaintenanceWindow, lo: datetime, hi: datetime) -> list[Interval]:
     """The window's occurrences that overlap [lo, hi), in UTC, clipped to its validity."""
+    if window.starts_at >= hi or (window.ends_at is not None and window.ends_at <= lo):
+        return []  # every occurrence would be clipped away: don't expand any
     if window.kind == MaintenanceKind.ONCE:
         spans = [(window.starts_at, window.ends_at or window.starts_at)]
     else:
@@ -158,13 +160,35 @@ def is_active(window: MaintenanceWindow, now: datetime) -> bool:
 
 
 def next_start(window: MaintenanceWindow, now: datetime) -> datetime | None:
-    """When the next occurrence begins (None: none left, or one is running now)."""
+    """When the next occurrence begins (None: none left, or one is running now).
+
+    Computed directly, not by expanding occurrences: an ended window has none, a cron window
+    asks its trigger once, a weekly one looks at most 8 days past the first possible start.
+    """
+    if window.ends_at is not None and window.ends_at <= now:
+        return None
     if window.kind == MaintenanceKind.ONCE:
         return window.starts_at if window.starts_at > now else None
-    for s, _ in occurrences(window, now, now + timedelta(days=370)):
-        if s > now:
-            return s
-    return None
+    lo = max(now, window.starts_at)
+    if window.kind == MaintenanceKind.WEEKLY:
+        for s, _ in occurrences(window, lo, lo + timedelta(days=8)):
+            if s > now:
+                return s
+        return None
+    # Cron. Before the window opens, an occurrence already running at starts_at is clipped to
+    # begin there; after, the next one is the first fire time after now.
+    length = timedelta(seconds=window.duration_seconds or 0)
+    after = window.starts_at - length if window.starts_at > now else now
+    trigger = cron_trigger(window.cron or "", zone(window.timezone))
+    fire = trigger.get_next_fire_time(None, after)
+    if fire is not None and fire <= after:
+        fire = trigger.get_next_fire_time(fire, fire + timedelta(seconds=1))
+    if fire is None:
+        return None
+    start: datetime = max(fire.astimezone(UTC), window.starts_at)
+    if window.ends_at is not None and start >= window.ends_at:
+        return None
+    return start
 
 
 # ------------------------------------------------------------------------------- CRUD

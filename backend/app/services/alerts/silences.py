@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import InvalidInput
 from app.db.queries import get_or_not_found
-from app.models import AlertSilence
+from app.models import AlertSilence, MaintenanceWindow
+from app.services.alerts import maintenance
 from app.services.alerts.rules import check_plugin, get_rule
 
 log = logging.getLogger(__name__)
@@ -24,6 +25,34 @@ async def active_silence(
     q = q.where((AlertSilence.plugin_id.is_(None)) | (AlertSilence.plugin_id == plugin_id))
     q = q.where((AlertSilence.rule_id.is_(None)) | (AlertSilence.rule_id == rule_id))
     return await session.scalar(q.order_by(AlertSilence.id).limit(1))
+
+
+async def muted(
+    session: AsyncSession,
+    now: datetime,
+    plugin_id: int | None,
+    rule_id: int | None,
+    windows: list[MaintenanceWindow] | None = None,
+) -> AlertSilence | MaintenanceWindow | None:
+    """What mutes an alert now: a silence, else a maintenance window in force (None: nothing).
+
+    Pass windows (maintenance.windows_between(now, now + 1 s)) when checking many alerts in
+    one tick, so they are loaded once rather than per alert.
+    """
+    silence = await active_silence(session, now, plugin_id, rule_id)
+    if silence is not None:
+        return silence
+    if windows is None:
+        return await maintenance.active_window(session, now, plugin_id)
+    for window in windows:
+        if maintenance.covers(window, plugin_id) and maintenance.is_active(window, now):
+            return window
+    return None
+
+
+async def in_force_windows(session: AsyncSession, now: datetime) -> list[MaintenanceWindow]:
+    """The maintenance windows that may be in force at now, for muted(windows=...)."""
+    return await maintenance.windows_between(session, now, now + timedelta(seconds=1))
 
 
 async def list_silences(session: AsyncSession, active_at: datetime | None) -> list[AlertSilence]:

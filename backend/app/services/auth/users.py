@@ -71,12 +71,6 @@ async def check_password(session: AsyncSession, username: str, password: str) ->
     return user
 
 
-async def login(
-    session: AsyncSession, settings: Settings, username: str, password: str
-) -> tuple[str, int]:
-    return access_token(settings, await check_password(session, username, password))
-
-
 def access_token(settings: Settings, user: User) -> tuple[str, int]:
     """A JWT for `user` and its lifetime in seconds."""
     assert settings.jwt_secret_key

@@ -21,7 +21,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import aliased
 
-from app.core.config import Settings
 from app.db.session import Database
 from app.models import PluginInstance, PluginRun, UptimeCursor, UptimeDaily, UptimeHourly
 from app.models.enums import RunStatus
@@ -166,9 +165,8 @@ def fold_plugin(
 class UptimeRollup:
     """The scheduled job (leader only) that folds run history into the uptime tables."""
 
-    def __init__(self, db: Database, settings: Settings, clock: Callable[[], datetime]) -> None:
+    def __init__(self, db: Database, clock: Callable[[], datetime]) -> None:
         self.db = db
-        self.settings = settings
         self.clock = clock
         ins = sqlite_insert if db.is_sqlite else pg_insert
         self._upserts: dict[type, Any] = {}

@@ -318,8 +318,6 @@ class RunRecorder:
                         self._wake.wait(), until_next(FLUSH_SECONDS, FLUSH_PHASE)
                     )
             else:  # nothing running, nothing to save: sleep until a run begins
-                if self._stopping:  # stop() woke a pass that saved the last records
-                    return
                 self._asleep = True
                 await self._wake.wait()
                 self._asleep = False

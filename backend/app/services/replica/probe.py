@@ -4,13 +4,12 @@ the request deadline know at once whether the database answers, whatever it does
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
 from sqlalchemy import text
 
-from app.core.worker import error_text
+from app.core.worker import CANCEL_GRACE_SECONDS, error_text
 from app.db.session import Database
 
 log = logging.getLogger(__name__)
@@ -35,12 +34,12 @@ class DatabaseProbe:
         self._task = asyncio.create_task(self._loop(), name="database-probe")
 
     async def stop(self) -> None:
-        for task in (self._task, self._check):
-            if task is not None and not task.done():
-                task.cancel()
-                # A check stuck on a silent socket may not end at once: do not wait for it.
-                with contextlib.suppress(asyncio.CancelledError, TimeoutError):
-                    await asyncio.wait_for(task, 0.5)
+        live = {t for t in (self._task, self._check) if t is not None and not t.done()}
+        for task in live:
+            task.cancel()
+        if live:
+            # A check stuck on a silent socket may not end at once: do not wait for it long.
+            await asyncio.wait(live, timeout=CANCEL_GRACE_SECONDS)
 
     @property
     def checked_seconds_ago(self) -> float | None:
