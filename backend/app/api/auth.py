@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.api.client_address import client_address
+from app.api.client_address import client_address, client_scheme
 from app.api.deps import CurrentUser, SessionDep, StateDep
 from app.core.errors import (
     AUTH,
@@ -96,11 +96,10 @@ async def change_password(body: PasswordChange, user: CurrentUser, session: Sess
     await users.change_own_password(session, user, body.current_password, body.new_password)
 
 
-def _secure(request: Request, forced: bool | None) -> bool:
+def _secure(request: Request, forced: bool | None, trusted_proxies: list[str]) -> bool:
     if forced is not None:
         return forced
-    proto = request.headers.get("x-forwarded-proto", request.url.scheme)
-    return proto.split(",")[0].strip().lower() == "https"
+    return client_scheme(request, trusted_proxies) == "https"
 
 
 def _same_site(request: Request, allowed: list[str]) -> None:
@@ -130,7 +129,8 @@ async def create_session(
 ) -> SessionCreated:
     settings = state.settings
     _same_site(request, settings.cors_origins)
-    address = client_address(request, await state.trusted_proxies.networks())
+    proxies = await state.trusted_proxies.networks()
+    address = client_address(request, proxies)
     user = await login_limits.check_credentials(
         session, settings, state.login_limiter, address, form.username, form.password
     )
@@ -138,7 +138,7 @@ async def create_session(
     token, _ = await sessions.open_session(session, settings, user, agent, address)
     csrf = sessions.csrf_token(settings, token)
     max_age = int(sessions.lifetime(settings).total_seconds())
-    secure = _secure(request, settings.cookie_secure)
+    secure = _secure(request, settings.cookie_secure, proxies)
     response.set_cookie(
         sessions.SESSION_COOKIE,
         token,

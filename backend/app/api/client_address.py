@@ -56,9 +56,13 @@ def _in(addr: str, networks: list[str]) -> bool:
     return False
 
 
+def _peer(conn: HTTPConnection) -> str:
+    return conn.client.host if conn.client else "unknown"
+
+
 def client_address(conn: HTTPConnection, trusted_proxies: list[str]) -> str:
     """The caller's address: X-Forwarded-For is believed only when the peer is a trusted proxy."""
-    peer = conn.client.host if conn.client else "unknown"
+    peer = _peer(conn)
     if not _in(peer, trusted_proxies):
         return peer
     forwarded = [a.strip() for a in conn.headers.get("x-forwarded-for", "").split(",") if a.strip()]
@@ -67,3 +71,15 @@ def client_address(conn: HTTPConnection, trusted_proxies: list[str]) -> str:
         if not _in(addr, trusted_proxies):
             return addr
     return peer
+
+
+def client_scheme(conn: HTTPConnection, trusted_proxies: list[str]) -> str:
+    """The scheme the caller used: X-Forwarded-Proto is believed only from a trusted proxy.
+
+    Anyone else could claim https over plain http and get Secure cookies a browser then never
+    sends back over that http connection.
+    """
+    scheme = conn.url.scheme
+    if _in(_peer(conn), trusted_proxies):
+        scheme = conn.headers.get("x-forwarded-proto", scheme)
+    return scheme.split(",")[0].strip().lower()

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import ValidationError
 from starlette.requests import Request
 
-from app.api.client_address import client_address
+from app.api.client_address import client_address, client_scheme
 from app.core.config import Settings
 from app.core.security import (
     API_TOKEN_PREFIX,
@@ -180,6 +180,20 @@ def test_client_address_believes_forwarded_for_only_from_trusted_proxies() -> No
         "198.51.100.7"
     )
     assert client_address(_request("10.0.0.5"), proxies) == "10.0.0.5"
+
+
+def test_client_scheme_believes_forwarded_proto_only_from_trusted_proxies() -> None:
+    proxies = ["10.0.0.0/8"]
+
+    def request(peer: str, proto: str | None) -> Request:
+        headers = [(b"x-forwarded-proto", proto.encode())] if proto else []
+        scope = {"type": "http", "scheme": "http", "path": "/", "client": (peer, 1)}
+        return Request({**scope, "headers": headers, "server": ("t", 80)})
+
+    assert client_scheme(request("10.0.0.5", "HTTPS"), proxies) == "https"
+    assert client_scheme(request("10.0.0.5", "https, http"), proxies) == "https"
+    assert client_scheme(request("10.0.0.5", None), proxies) == "http"
+    assert client_scheme(request("203.0.113.9", "https"), proxies) == "http"  # anyone can claim
 
 
 async def test_trusted_proxies_may_be_host_names_resolved_without_blocking() -> None:
