@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.api.client_address import client_address, client_scheme
+from app.api.client_address import client_address, client_scheme, origin_allowed
 from app.api.deps import CurrentUser, SessionDep, StateDep
 from app.core.errors import (
     AUTH,
@@ -104,14 +103,9 @@ def _secure(request: Request, forced: bool | None, trusted_proxies: list[str]) -
 
 def _same_site(request: Request, allowed: list[str]) -> None:
     """A browser signing in from another site's page is refused (login CSRF)."""
-    origin = request.headers.get("origin")
-    if (
-        origin is None
-        or origin in allowed
-        or urlsplit(origin).netloc == request.headers.get("host")
-    ):
-        return
-    raise Forbidden(f"Sign-in from {origin[:100]} is not allowed; add it to CORS_ORIGINS.")
+    if not origin_allowed(request, allowed):
+        origin = request.headers.get("origin", "")
+        raise Forbidden(f"Sign-in from {origin[:100]} is not allowed; add it to CORS_ORIGINS.")
 
 
 @router.post(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
+from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
 
@@ -83,3 +84,13 @@ def client_scheme(conn: HTTPConnection, trusted_proxies: list[str]) -> str:
     if _in(_peer(conn), trusted_proxies):
         scheme = conn.headers.get("x-forwarded-proto", scheme)
     return scheme.split(",")[0].strip().lower()
+
+
+def origin_allowed(conn: HTTPConnection, allowed: list[str]) -> bool:
+    """Browsers always send Origin: it must be this site itself or a configured CORS origin."""
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True  # not a browser (curl, scripts): the credentials are what protect it
+    if origin in allowed:
+        return True
+    return urlsplit(origin).netloc == conn.headers.get("host")
