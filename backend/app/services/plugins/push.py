@@ -8,7 +8,6 @@ again; a token never appears in a log line or an error.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import logging
 import secrets
@@ -22,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.errors import InvalidInput, NotFound, TooManyRequests
-from app.core.security import SecretBox
+from app.core.security import SecretBox, hash_api_token
 from app.db.session import Database
 from app.models import PluginInstance, PushMonitor
 from app.models.enums import SchedulerRole
@@ -45,10 +44,6 @@ NO_MONITOR = "No push monitor answers to this URL; copy it again from the plugin
 
 def new_token() -> str:
     return secrets.token_urlsafe(24)  # 192 bits
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 @dataclass
@@ -101,7 +96,7 @@ async def rotate_token(session: AsyncSession, box: SecretBox, plugin: PluginInst
     if monitor is None:
         monitor = PushMonitor(plugin_id=plugin.id, created_at=now, push_count=0)
         session.add(monitor)
-    monitor.token_hash = token_hash(token)
+    monitor.token_hash = hash_api_token(token)
     monitor.token_encrypted = box.encrypt({"token": token})
     monitor.rotated_at = now
     await session.commit()
@@ -169,7 +164,7 @@ class PushGate:
     ) -> int:
         """Record one call; returns the plugin id. Unknown, rotated or disabled: NotFound."""
         self._limit("ip:" + address, self.settings.push_rate_per_minute_ip, "from your address")
-        digest = token_hash(token)
+        digest = hash_api_token(token)
         now = datetime.now(UTC)
         async with self.db.session() as session:
             row = (
