@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.core.errors import InvalidInput
 from app.models import AlertRule, AlertSilence, NotificationChannel, PluginInstance
 from app.models.enums import RuleKind
+from app.services.alerts.rules import RULE_FIELDS
 from app.services.config.schema import ChannelEntry, Entry, PluginEntry, RuleEntry, SilenceEntry
 from app.services.config.sections import (
     Context,
@@ -214,21 +215,8 @@ class ChannelsSection(Section):
         await ctx.session.delete(current.row)
 
 
-_RULE_FIELDS = (
-    "name",
-    "kind",
-    "description",
-    "plugin",
-    "metric",
-    "labels",
-    "op",
-    "threshold",
-    "for_seconds",
-    "keep_firing_seconds",
-    "severity",
-    "enabled",
-    "channels",
-)
+# The rule's own fields as the file names them (its plugin by name, not id), then its channels.
+_RULE_FIELDS = (*("plugin" if f == "plugin_id" else f for f in RULE_FIELDS), "channels")
 
 
 class RulesSection(Section):
