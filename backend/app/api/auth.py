@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
 
-from app.api.client_address import client_address
+from app.api.client_address import client_address, client_scheme, origin_allowed
 from app.api.deps import CurrentUser, SessionDep, StateDep
 from app.core.errors import (
     AUTH,
@@ -96,23 +95,17 @@ async def change_password(body: PasswordChange, user: CurrentUser, session: Sess
     await users.change_own_password(session, user, body.current_password, body.new_password)
 
 
-def _secure(request: Request, forced: bool | None) -> bool:
+def _secure(request: Request, forced: bool | None, trusted_proxies: list[str]) -> bool:
     if forced is not None:
         return forced
-    proto = request.headers.get("x-forwarded-proto", request.url.scheme)
-    return proto.split(",")[0].strip().lower() == "https"
+    return client_scheme(request, trusted_proxies) == "https"
 
 
 def _same_site(request: Request, allowed: list[str]) -> None:
     """A browser signing in from another site's page is refused (login CSRF)."""
-    origin = request.headers.get("origin")
-    if (
-        origin is None
-        or origin in allowed
-        or urlsplit(origin).netloc == request.headers.get("host")
-    ):
-        return
-    raise Forbidden(f"Sign-in from {origin[:100]} is not allowed; add it to CORS_ORIGINS.")
+    if not origin_allowed(request, allowed):
+        origin = request.headers.get("origin", "")
+        raise Forbidden(f"Sign-in from {origin[:100]} is not allowed; add it to CORS_ORIGINS.")
 
 
 @router.post(
@@ -130,7 +123,8 @@ async def create_session(
 ) -> SessionCreated:
     settings = state.settings
     _same_site(request, settings.cors_origins)
-    address = client_address(request, await state.trusted_proxies.networks())
+    proxies = await state.trusted_proxies.networks()
+    address = client_address(request, proxies)
     user = await login_limits.check_credentials(
         session, settings, state.login_limiter, address, form.username, form.password
     )
@@ -138,7 +132,7 @@ async def create_session(
     token, _ = await sessions.open_session(session, settings, user, agent, address)
     csrf = sessions.csrf_token(settings, token)
     max_age = int(sessions.lifetime(settings).total_seconds())
-    secure = _secure(request, settings.cookie_secure)
+    secure = _secure(request, settings.cookie_secure, proxies)
     response.set_cookie(
         sessions.SESSION_COOKIE,
         token,

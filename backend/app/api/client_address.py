@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
+from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
 
@@ -56,9 +57,13 @@ def _in(addr: str, networks: list[str]) -> bool:
     return False
 
 
+def _peer(conn: HTTPConnection) -> str:
+    return conn.client.host if conn.client else "unknown"
+
+
 def client_address(conn: HTTPConnection, trusted_proxies: list[str]) -> str:
     """The caller's address: X-Forwarded-For is believed only when the peer is a trusted proxy."""
-    peer = conn.client.host if conn.client else "unknown"
+    peer = _peer(conn)
     if not _in(peer, trusted_proxies):
         return peer
     forwarded = [a.strip() for a in conn.headers.get("x-forwarded-for", "").split(",") if a.strip()]
@@ -67,3 +72,25 @@ def client_address(conn: HTTPConnection, trusted_proxies: list[str]) -> str:
         if not _in(addr, trusted_proxies):
             return addr
     return peer
+
+
+def client_scheme(conn: HTTPConnection, trusted_proxies: list[str]) -> str:
+    """The scheme the caller used: X-Forwarded-Proto is believed only from a trusted proxy.
+
+    Anyone else could claim https over plain http and get Secure cookies a browser then never
+    sends back over that http connection.
+    """
+    scheme = conn.url.scheme
+    if _in(_peer(conn), trusted_proxies):
+        scheme = conn.headers.get("x-forwarded-proto", scheme)
+    return scheme.split(",")[0].strip().lower()
+
+
+def origin_allowed(conn: HTTPConnection, allowed: list[str]) -> bool:
+    """Browsers always send Origin: it must be this site itself or a configured CORS origin."""
+    origin = conn.headers.get("origin")
+    if origin is None:
+        return True  # not a browser (curl, scripts): the credentials are what protect it
+    if origin in allowed:
+        return True
+    return urlsplit(origin).netloc == conn.headers.get("host")

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from app.api.client_address import client_address
 from app.api.deps import AdminUser, SessionDep, StateDep
-from app.core.errors import ADMIN, DomainError, InvalidInput, NotFound, TooManyRequests, responses
+from app.core.errors import ADMIN, ErrorBody, InvalidInput, NotFound, TooManyRequests, responses
+from app.core.limits import human_bytes, read_body
 from app.models.enums import PushStatus
 from app.plugins.base import Sample
 from app.schemas.push import PushOk, PushTokenOut
@@ -20,21 +22,15 @@ router = APIRouter(prefix="/push", tags=["push"])
 admin_router = APIRouter(prefix="/plugins", tags=["push"])
 
 
-class PayloadTooLarge(DomainError):
-    status_code = 413
-    kind = "PayloadTooLarge"
+TOO_LARGE = (
+    f"The body is larger than the {human_bytes(svc.MAX_BODY_BYTES)} a push accepts; "
+    f"send fewer samples (at most {svc.MAX_SAMPLES}) or shorter labels."
+)
 
 
 async def _samples(request: Request) -> list[Sample]:
-    """The optional JSON body, read no further than the 64 KB limit."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > svc.MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"The body is larger than {svc.MAX_BODY_BYTES // 1024} KB.")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > svc.MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"The body is larger than {svc.MAX_BODY_BYTES // 1024} KB.")
+    """The optional JSON body, read no further than the push limit."""
+    body = await read_body(request, svc.MAX_BODY_BYTES, TOO_LARGE)
     if not body.strip():
         return []
     try:
@@ -44,22 +40,37 @@ async def _samples(request: Request) -> list[Sample]:
     return svc.parse_samples(parsed)
 
 
-PUSH_ERRORS = responses(NotFound, TooManyRequests, InvalidInput, PayloadTooLarge)
-Msg = Annotated[str | None, Query(max_length=2000, description="A note, e.g. an error line.")]
+PUSH_ERRORS = {
+    **responses(NotFound, TooManyRequests, InvalidInput),
+    413: {"model": ErrorBody, "description": "PayloadTooLarge"},
+}
+Msg = Annotated[
+    str | None, Query(max_length=svc.MAX_MSG, description="A note, e.g. an error line.")
+]
 Ping = Annotated[float | None, Query(ge=0, le=86_400_000, description="A duration in ms.")]
 
 
+@dataclass(frozen=True)
+class Report:
+    """What a call reports, from the query string (Uptime Kuma's names)."""
+
+    status: PushStatus
+    msg: str | None
+    ping: float | None
+
+
+def _report(status: PushStatus = PushStatus.UP, msg: Msg = None, ping: Ping = None) -> Report:
+    return Report(status, msg, ping)
+
+
+ReportDep = Annotated[Report, Depends(_report)]
+
+
 async def _receive(
-    state: StateDep,
-    request: Request,
-    token: str,
-    status: PushStatus,
-    msg: str | None,
-    ping: float | None,
-    samples: list[Sample],
+    state: StateDep, request: Request, token: str, report: Report, samples: list[Sample]
 ) -> PushOk:
     address = client_address(request, await state.trusted_proxies.networks())
-    await state.push.receive(token, address, status, msg, ping, samples)
+    await state.push.receive(token, address, report.status, report.msg, report.ping, samples)
     return PushOk()
 
 
@@ -69,15 +80,8 @@ async def _receive(
     responses=PUSH_ERRORS,
     summary="Report a heartbeat (Uptime Kuma compatible: status, msg, ping)",
 )
-async def push(
-    token: str,
-    request: Request,
-    state: StateDep,
-    status: PushStatus = PushStatus.UP,
-    msg: Msg = None,
-    ping: Ping = None,
-) -> PushOk:
-    return await _receive(state, request, token, status, msg, ping, [])
+async def push(token: str, request: Request, state: StateDep, report: ReportDep) -> PushOk:
+    return await _receive(state, request, token, report, [])
 
 
 @router.post(
@@ -87,14 +91,9 @@ async def push(
     summary="Report a heartbeat, optionally with samples in a JSON body",
 )
 async def push_with_samples(
-    token: str,
-    request: Request,
-    state: StateDep,
-    status: PushStatus = PushStatus.UP,
-    msg: Msg = None,
-    ping: Ping = None,
+    token: str, request: Request, state: StateDep, report: ReportDep
 ) -> PushOk:
-    return await _receive(state, request, token, status, msg, ping, await _samples(request))
+    return await _receive(state, request, token, report, await _samples(request))
 
 
 @admin_router.get(

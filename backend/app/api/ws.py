@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, WebSocket
 from starlette.websockets import WebSocketState
 
+from app.api.client_address import origin_allowed
 from app.core.errors import Unauthorized
 from app.db.session import is_unavailable
 from app.services.auth import principals, sessions
@@ -37,16 +37,6 @@ class _Socket:
     async def close(self, code: int, reason: str) -> None:
         if self.ws.application_state == WebSocketState.CONNECTED:
             await self.ws.close(code, reason)
-
-
-def origin_allowed(ws: WebSocket, allowed: list[str]) -> bool:
-    """Browsers always send Origin: it must be this site itself or a configured CORS origin."""
-    origin = ws.headers.get("origin")
-    if origin is None:
-        return True  # not a browser (curl, scripts): the token is what protects it
-    if origin in allowed:
-        return True
-    return urlsplit(origin).netloc == ws.headers.get("host")
 
 
 @router.websocket("/ws/metrics")

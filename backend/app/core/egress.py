@@ -63,6 +63,32 @@ def _plain(ip: IPAddress) -> IPAddress:
     return ip
 
 
+def _refuse_metadata_name(host: str) -> None:
+    if host.strip().rstrip(".").lower() in METADATA_NAMES:
+        raise EgressDenied(
+            f"{host} is a cloud metadata service; Unity never lets a check reach it."
+        )
+
+
+def _refuse_metadata_address(ip: IPAddress, via: str) -> None:
+    if _plain(ip) in METADATA_ADDRESSES:
+        raise EgressDenied(f"{via} is a cloud metadata address; Unity never lets a check reach it.")
+
+
+def refuse_metadata(host: str) -> None:
+    """Raise EgressDenied for a cloud metadata name or literal address (IPv4-mapped too).
+
+    The part of the policy no setting changes, and it needs no DNS: a config is refused with it
+    already when saved. What a name resolves to is checked when the check runs (`resolve`).
+    """
+    _refuse_metadata_name(host)
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return
+    _refuse_metadata_address(ip, host)
+
+
 @dataclass(frozen=True)
 class EgressPolicy:
     deny: tuple[IPNetwork, ...] = field(default_factory=lambda: parse_networks(DEFAULT_DENY, ""))
@@ -76,19 +102,12 @@ class EgressPolicy:
         )
 
     def check_name(self, host: str) -> None:
-        name = host.strip().rstrip(".").lower()
-        if name in METADATA_NAMES:
-            raise EgressDenied(
-                f"{host} is a cloud metadata service; Unity never lets a check reach it."
-            )
+        _refuse_metadata_name(host)
 
     def check_address(self, address: str | IPAddress, host: str | None = None) -> None:
         ip = _plain(ipaddress.ip_address(address))
         via = f"{host} resolves to {ip}, which" if host and host != str(ip) else f"{ip}"
-        if ip in METADATA_ADDRESSES:
-            raise EgressDenied(
-                f"{via} is a cloud metadata address; Unity never lets a check reach it."
-            )
+        _refuse_metadata_address(ip, via)
         for net in self.deny:
             if ip.version == net.version and ip in net:
                 raise EgressDenied(

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # Input echoed back in an error body (a field name, a value) is cut to this many characters.
@@ -38,8 +39,24 @@ def too_large_sentence(limit: int) -> str:
 
 
 class BodyTooLarge(HTTPException):
-    def __init__(self, limit: int) -> None:
-        super().__init__(413, too_large_sentence(limit))
+    """413; `sentence` replaces the general one where a route has its own, smaller limit."""
+
+    def __init__(self, limit: int, sentence: str | None = None) -> None:
+        super().__init__(413, sentence or too_large_sentence(limit))
+
+
+async def read_body(request: Request, max_bytes: int, sentence: str | None = None) -> bytes:
+    """The body of a route with a limit of its own, refused with BodyTooLarge past `max_bytes`:
+    a declared Content-Length before anything is read, else as soon as the stream passes it."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise BodyTooLarge(max_bytes, sentence)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > max_bytes:
+            raise BodyTooLarge(max_bytes, sentence)
+    return bytes(body)
 
 
 class BodyLimit:

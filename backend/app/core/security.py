@@ -96,7 +96,8 @@ def new_api_token() -> tuple[str, str, str]:
 
 
 def hash_api_token(token: str) -> str:
-    # API tokens carry 256 bits of entropy, so a fast hash is enough (no brute force possible).
+    # API, session and push tokens are random secrets of 192 bits or more, so a fast hash is
+    # enough (no brute force possible); the tables look tokens up by this digest.
     return hashlib.sha256(token.encode()).hexdigest()
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from app.core.limits import human_bytes, json_size
 from app.models.enums import HealthStatus, RunStatus, SchedulerRole
@@ -14,10 +14,14 @@ from app.schemas.common import ORM, UTCTime
 CONFIG_MAX_BYTES = 64 * 1024
 
 
-def _config_size(value: dict[str, Any] | None) -> dict[str, Any] | None:
-    if value is not None and json_size(value) > CONFIG_MAX_BYTES:
+def _config_size(value: dict[str, Any]) -> dict[str, Any]:
+    if json_size(value) > CONFIG_MAX_BYTES:
         raise ValueError(f"must be at most {human_bytes(CONFIG_MAX_BYTES)} as JSON")
     return value
+
+
+# A plugin config as a request sends it: any JSON object, at most CONFIG_MAX_BYTES.
+ConfigBody = Annotated[dict[str, Any], AfterValidator(_config_size)]
 
 
 class PluginTypeOut(BaseModel):
@@ -51,12 +55,10 @@ class PluginCreate(BaseModel):
 
     name: str = Field(min_length=1, max_length=100)
     type: str = Field(min_length=1, max_length=64)
-    config: dict[str, Any] = Field(default_factory=dict)
+    config: ConfigBody = Field(default_factory=dict)
     interval_seconds: int | None = Field(None, ge=1, le=86400, description="Default: the type's.")
     timeout_seconds: int | None = Field(None, ge=1, le=3600, description="Default: the type's.")
     enabled: bool = True
-
-    _config_limit = field_validator("config")(_config_size)
 
 
 class PluginUpdate(BaseModel):
@@ -64,12 +66,10 @@ class PluginUpdate(BaseModel):
 
     name: str | None = Field(None, min_length=1, max_length=100)
     type: str | None = Field(None, description="Cannot change; accepted only when equal.")
-    config: dict[str, Any] | None = None
+    config: ConfigBody | None = None
     interval_seconds: int | None = Field(None, ge=1, le=86400)
     timeout_seconds: int | None = Field(None, ge=1, le=3600)
     enabled: bool | None = None
-
-    _config_limit = field_validator("config")(_config_size)
 
 
 class HealthOut(ORM):

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from app.schemas.common import UTCTime
+from app.schemas.common import ORM, UTCTime
 
 
 class PushOk(BaseModel):
     ok: bool = True
 
 
-class PushTokenOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PushTokenOut(ORM):
     plugin_id: int
     token: str = Field(description="The secret; anyone holding it can report for this plugin.")
     url_path: str = Field(description="Append to Unity's base URL, e.g. http://unity:8000.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 from websockets.asyncio.client import connect
@@ -55,6 +56,16 @@ async def test_behind_https_the_cookie_is_secure(
 ) -> None:
     r = await client.post("/api/v1/auth/session", data=FORM, headers={"X-Forwarded-Proto": "https"})
     assert all("Secure" in c for c in r.headers.get_list("set-cookie"))
+
+
+async def test_forwarded_proto_from_an_untrusted_peer_is_ignored(
+    app: Any, admin: dict[str, str]
+) -> None:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.9", 1234))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        r = await c.post("/api/v1/auth/session", data=FORM, headers={"X-Forwarded-Proto": "https"})
+    assert r.status_code == 200, r.text
+    assert not any("Secure" in c for c in r.headers.get_list("set-cookie"))
 
 
 async def test_a_state_change_needs_the_csrf_header(

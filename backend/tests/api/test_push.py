@@ -109,6 +109,27 @@ async def test_samples_in_the_body_become_metrics(
     assert r.status_code == 422 and "status" in r.json()["fields"]
 
 
+async def test_push_limits_say_what_to_change(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    plugin = await push_plugin(client, admin)
+    token = await token_of(client, admin, plugin["id"])
+    r = await client.post(f"/api/v1/push/{token}", content=b"x" * (64 * 1024 + 1))
+    assert r.status_code == 413 and "64 KB a push accepts" in r.json()["detail"]
+
+    async def chunks() -> Any:  # no Content-Length: counted while it streams in
+        for _ in range(5):
+            yield b" " * (16 * 1024)
+
+    r = await client.post(f"/api/v1/push/{token}", content=chunks())
+    assert r.status_code == 413 and r.json()["error"] == "PayloadTooLarge"
+    for method in ("GET", "POST"):
+        r = await client.request(method, f"/api/v1/push/{token}", params={"msg": "x" * 501})
+        assert r.status_code == 422 and "msg" in r.json()["fields"], r.text
+        r = await client.request(method, f"/api/v1/push/{token}", params={"msg": "x" * 500})
+        assert r.status_code == 200, r.text
+
+
 async def test_token_is_stored_hashed_and_rotation_retires_the_old_url(
     app: Any, client: httpx.AsyncClient, admin: dict[str, str], viewer: dict[str, str]
 ) -> None:

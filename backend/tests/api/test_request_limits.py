@@ -173,6 +173,21 @@ async def test_a_plugin_config_over_64_kb_is_refused(
     await assert_nothing_stored(client, admin)
 
 
+async def test_a_plugin_config_update_over_64_kb_is_refused(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    r = await client.post("/api/v1/plugins", headers=admin, json=http_plugin())
+    assert r.status_code == 201, r.text
+    path = f"/api/v1/plugins/{r.json()['id']}"
+    headers = {f"X-H{i}": "v" * 3000 for i in range(25)}
+    body = {"config": {"url": "http://127.0.0.1:9/", "headers": headers}}
+    r = await client.patch(path, headers=admin, json=body)
+    assert r.status_code == 422
+    assert r.json()["fields"]["config"] == "must be at most 64 KB as JSON"
+    r = await client.patch(path, headers=admin, json={"enabled": False})
+    assert r.status_code == 200, r.text
+
+
 async def test_a_real_server_refuses_a_declared_20_mb_body(tmp_path: Path) -> None:
     """uvicorn on loopback, nothing in front: the 413 comes before the body is sent."""
     settings = make_settings(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path)

@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import ValidationError
 from starlette.requests import Request
 
-from app.api.client_address import client_address
+from app.api.client_address import client_address, client_scheme, origin_allowed
 from app.core.config import Settings
 from app.core.security import (
     API_TOKEN_PREFIX,
@@ -180,6 +180,32 @@ def test_client_address_believes_forwarded_for_only_from_trusted_proxies() -> No
         "198.51.100.7"
     )
     assert client_address(_request("10.0.0.5"), proxies) == "10.0.0.5"
+
+
+def test_client_scheme_believes_forwarded_proto_only_from_trusted_proxies() -> None:
+    proxies = ["10.0.0.0/8"]
+
+    def request(peer: str, proto: str | None) -> Request:
+        headers = [(b"x-forwarded-proto", proto.encode())] if proto else []
+        scope = {"type": "http", "scheme": "http", "path": "/", "client": (peer, 1)}
+        return Request({**scope, "headers": headers, "server": ("t", 80)})
+
+    assert client_scheme(request("10.0.0.5", "HTTPS"), proxies) == "https"
+    assert client_scheme(request("10.0.0.5", "https, http"), proxies) == "https"
+    assert client_scheme(request("10.0.0.5", None), proxies) == "http"
+    assert client_scheme(request("203.0.113.9", "https"), proxies) == "http"  # anyone can claim
+
+
+def test_origin_allowed_is_the_site_itself_or_a_cors_origin() -> None:
+    def request(origin: str | None) -> Request:
+        headers = [(b"host", b"unity.lan")]
+        headers += [(b"origin", origin.encode())] if origin else []
+        return Request({"type": "http", "headers": headers})
+
+    assert origin_allowed(request(None), [])  # not a browser
+    assert origin_allowed(request("https://unity.lan"), [])
+    assert origin_allowed(request("http://ui.lan:5173"), ["http://ui.lan:5173"])
+    assert not origin_allowed(request("http://evil.example"), ["http://ui.lan:5173"])
 
 
 async def test_trusted_proxies_may_be_host_names_resolved_without_blocking() -> None:

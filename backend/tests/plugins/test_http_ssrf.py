@@ -85,6 +85,16 @@ def test_metadata_is_refused_whatever_the_settings() -> None:
         open_policy.check_name("metadata.google.internal.")
 
 
+def test_refuse_metadata_needs_no_dns_and_no_settings() -> None:
+    for host in ("169.254.169.254", "[::ffff:169.254.169.254]", "[fd00:ec2::254]"):
+        with pytest.raises(EgressDenied, match="cloud metadata address"):
+            egress.refuse_metadata(host)
+    with pytest.raises(EgressDenied, match="cloud metadata service"):
+        egress.refuse_metadata("Metadata.Google.Internal.")
+    for host in ("nas.lan", "169.254.1.1", "192.168.1.20"):  # ranges are for run time
+        egress.refuse_metadata(host)
+
+
 def test_the_default_refuses_link_local_and_allows_the_lan() -> None:
     policy = EgressPolicy()
     for address in ("169.254.1.1", "fe80::1"):
@@ -116,6 +126,7 @@ def test_a_bad_range_in_the_settings_is_named(tmp_path: Path) -> None:
         "http://169.254.169.254/latest/meta-data/",
         "http://[fd00:ec2::254]/latest/meta-data/",
         "http://metadata.google.internal/computeMetadata/v1/",
+        "http://[::ffff:169.254.169.254]/latest/meta-data/",
     ],
 )
 def test_a_metadata_url_is_refused_when_the_check_is_saved(url: str) -> None:

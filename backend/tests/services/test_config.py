@@ -274,3 +274,38 @@ async def test_anchors_under_x_keys_share_settings(app: Any) -> None:
     assert [c.key for c in result.changes] == ["a", "b"]
     exported = await export(state_of(app))
     assert exported.count("interval_seconds: 20") == 2 and "enabled: false" in exported
+
+
+async def test_a_discovered_plugin_exports_without_its_marker_and_keeps_it_on_apply(
+    app: Any,
+) -> None:
+    state = state_of(app)
+    found = {"by": 1, "container": "web", "labels": {"unity.tcp.port": "port"}}
+    async with state.db.session() as s:
+        s.add(
+            PluginInstance(
+                name="web port",
+                type="tcp",
+                config={"host": "h", "port": 80, "timeout_seconds": 5.0, "_discovered": found},
+                interval_seconds=60,
+                timeout_seconds=10,
+                enabled=True,
+            )
+        )
+        await s.commit()
+    text = await export(state)
+    assert "_discovered" not in text and "name: web port" in text
+    again = await apply(state, text, dry_run=False)
+    assert again.changes == [] and again.unchanged == 1
+
+    changed = await apply(state, text.replace("port: 80", "port: 81"), dry_run=False)
+    assert [c.key for c in changed.changes] == ["web port"]
+    async with state.db.session() as s:
+        plugin = await s.scalar(select(PluginInstance).where(PluginInstance.name == "web port"))
+        assert plugin is not None
+        assert plugin.config == {
+            "host": "h",
+            "port": 81,
+            "timeout_seconds": 5.0,
+            "_discovered": found,
+        }

@@ -16,7 +16,7 @@ import httpx
 from cryptography import x509
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from app.core.egress import EgressDenied, guarded_transport, policy
+from app.core.egress import EgressDenied, guarded_transport, policy, refuse_metadata
 from app.plugins.base import Plugin, PluginConfig, Sample, SecretField
 from app.plugins.builtin._common import (
     describe_exc,
@@ -155,21 +155,10 @@ def _never_metadata(host: str) -> None:
 
     The configurable ranges (CHECK_DENY_NETWORKS) are checked when the check runs, after DNS.
     """
-    import ipaddress
-
-    from app.core.egress import METADATA_ADDRESSES
-
     try:
-        policy().check_name(host)
-        address = ipaddress.ip_address(host.strip("[]"))
+        refuse_metadata(host)
     except EgressDenied as exc:
         raise ValueError(str(exc).rstrip(".")) from None
-    except ValueError:
-        return
-    if address in METADATA_ADDRESSES or (
-        isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped in METADATA_ADDRESSES
-    ):
-        raise ValueError(f"{host} is a cloud metadata address; Unity never lets a check reach it")
 
 
 async def fetch_certificate_expiry(host: str, port: int, wait_seconds: float) -> datetime:

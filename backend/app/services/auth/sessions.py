@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.errors import Forbidden, NotFound, Unauthorized
+from app.core.security import hash_api_token
 from app.models import BrowserSession, User
 
 SESSION_PREFIX = "ses_"
@@ -30,10 +31,6 @@ CSRF_COOKIE = "unity_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _LAST_SEEN_RESOLUTION = timedelta(minutes=1)
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def csrf_token(settings: Settings, token: str) -> str:
@@ -63,7 +60,7 @@ async def open_session(
     now = datetime.now(UTC)
     row = BrowserSession(
         user_id=user.id,
-        token_hash=_hash(token),
+        token_hash=hash_api_token(token),
         generation=user.token_generation,
         user_agent=user_agent[:200],
         address=address[:64],
@@ -79,7 +76,7 @@ async def open_session(
 async def identify(session: AsyncSession, token: str) -> tuple[User, datetime]:
     """The user behind a session cookie, and when the session expires; else Unauthorized."""
     row = await session.scalar(
-        select(BrowserSession).where(BrowserSession.token_hash == _hash(token))
+        select(BrowserSession).where(BrowserSession.token_hash == hash_api_token(token))
     )
     now = datetime.now(UTC)
     if row is None:
@@ -101,7 +98,9 @@ async def identify(session: AsyncSession, token: str) -> tuple[User, datetime]:
 
 
 async def end_session(session: AsyncSession, token: str) -> None:
-    await session.execute(delete(BrowserSession).where(BrowserSession.token_hash == _hash(token)))
+    await session.execute(
+        delete(BrowserSession).where(BrowserSession.token_hash == hash_api_token(token))
+    )
     await session.commit()
 
 
@@ -124,7 +123,7 @@ async def revoke(session: AsyncSession, user: User, session_id: int) -> None:
 
 
 def is_current(row: BrowserSession, token: str | None) -> bool:
-    return token is not None and hmac.compare_digest(row.token_hash, _hash(token))
+    return token is not None and hmac.compare_digest(row.token_hash, hash_api_token(token))
 
 
 _BROWSERS = (

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.core.errors import InvalidInput
 from app.models import AlertRule, AlertSilence, NotificationChannel, PluginInstance
 from app.models.enums import RuleKind
+from app.services.alerts.rules import RULE_FIELDS
 from app.services.config.schema import ChannelEntry, Entry, PluginEntry, RuleEntry, SilenceEntry
 from app.services.config.sections import (
     Context,
@@ -22,6 +23,7 @@ from app.services.config.sections import (
     problems_of,
 )
 from app.services.notify.notifier import describe_url
+from app.services.plugins import discovery
 from app.services.plugins.instances import unknown_health
 
 
@@ -60,7 +62,9 @@ class PluginsSection(Section):
             secrets = _decrypt(ctx, f"plugin {p.name!r}", p.secrets)
             entry = ctx.registry.get(p.type)
             names = entry.cls.secret_fields() if entry and entry.cls else list(secrets)
-            config = {k: v for k, v in (p.config or {}).items() if k not in names}
+            # the discovery marker is the label's bookkeeping, not config a file can set
+            stored = discovery.without_marker(p.config or {})
+            config = {k: v for k, v in stored.items() if k not in names}
             config.update({k: v for k, v in secrets.items() if v is not None})
             doc = {
                 "name": p.name,
@@ -147,6 +151,8 @@ class PluginsSection(Section):
         plugin: PluginInstance = current.row
         data, secrets = self._split(item)
         if current.doc["config"] != item.doc["config"]:
+            if (found := discovery.marker(plugin)) is not None:
+                data[discovery.DISCOVERED_KEY] = found  # still the label's, after this edit too
             plugin.config = data
             plugin.secrets = ctx.box.encrypt(secrets) if secrets else None
         for field in ("enabled", "interval_seconds", "timeout_seconds"):
@@ -209,21 +215,8 @@ class ChannelsSection(Section):
         await ctx.session.delete(current.row)
 
 
-_RULE_FIELDS = (
-    "name",
-    "kind",
-    "description",
-    "plugin",
-    "metric",
-    "labels",
-    "op",
-    "threshold",
-    "for_seconds",
-    "keep_firing_seconds",
-    "severity",
-    "enabled",
-    "channels",
-)
+# The rule's own fields as the file names them (its plugin by name, not id), then its channels.
+_RULE_FIELDS = (*("plugin" if f == "plugin_id" else f for f in RULE_FIELDS), "channels")
 
 
 class RulesSection(Section):
