@@ -218,3 +218,16 @@ async def test_runs_paginate_newest_first(
     assert [i["id"] for i in page["items"]] == [ids[3], ids[2]]
     r = await client.get(f"/api/v1/plugins/{plugin['id']}/runs", params={"limit": 0}, headers=admin)
     assert r.status_code == 422
+
+
+async def test_a_null_config_in_a_patch_leaves_the_config_as_it_is(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """`null` means "unchanged" for every field of a PATCH, config included (it was a 500)."""
+    plugin = await create_tcp(client, admin, "null config", closed_port(), 300)
+    r = await client.patch(
+        f"/api/v1/plugins/{plugin['id']}", json={"config": None, "name": "renamed"}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["name"] == "renamed"
+    assert r.json()["config"] == plugin["config"]

@@ -149,7 +149,7 @@ async def update_plugin(
     if "type" in changes and changes["type"] != plugin.type:
         raise InvalidInput("A plugin's type cannot change; create a new plugin instead.")
     discovery.refuse_label_edits(plugin, None, changes.get("interval_seconds"))
-    if "config" in changes:
+    if changes.get("config") is not None:  # null, like the other fields, leaves it as it is
         entry = plugin_type(registry, plugin.type)
         stored = box.decrypt(plugin.secrets) if plugin.secrets else {}
         data, secrets = validate_config(entry, changes["config"], stored)
