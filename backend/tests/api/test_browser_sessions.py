@@ -78,8 +78,10 @@ async def test_a_state_change_needs_the_csrf_header(
     )
     assert r.status_code == 403
     assert "X-CSRF-Token" in r.json()["detail"]
+    # One character off; "x" + csrf[1:] was the same token whenever it began with "x" (1 in 64).
+    forged = ("y" if csrf[0] == "x" else "x") + csrf[1:]
     r = await client.post(
-        "/api/v1/plugins", json=plugin_body("forged"), headers={"X-CSRF-Token": "x" + csrf[1:]}
+        "/api/v1/plugins", json=plugin_body("forged"), headers={"X-CSRF-Token": forged}
     )
     assert r.status_code == 403
     # The SPA: same site, header copied from the unity_csrf cookie.

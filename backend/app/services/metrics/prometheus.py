@@ -288,7 +288,7 @@ async def render(state: AppState, session: AsyncSession) -> str:
         .where(Series.last_value.is_not(None))
         .order_by(Series.name, Series.id)
     )
-    add_plugin_series(exp, rows.tuples().all())
+    add_plugin_series(exp, ((series, plugin) for series, plugin in rows.all()))
     return exp.render()
 
 
