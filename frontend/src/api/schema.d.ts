@@ -82,7 +82,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Silences (maintenance windows), newest first */
+        /** Silences, newest first */
         get: operations["alerts-list_silences"];
         put?: never;
         /** Silence one plugin, one rule, or everything for a time window */
