@@ -21,6 +21,7 @@ import { ConfirmDialog, EmptyState, ErrorState, HealthBadge, Pager, Spinner, Tab
 import { TimeChart } from "../components/TimeChart";
 import { HostProcesses } from "./HostProcesses";
 import { HostOverview } from "../components/HostOverview";
+import { usePluginLatest } from "../live/latestValues";
 import { UptimePanel } from "../components/UptimePanel";
 import { PushUrlPanel } from "../components/PushUrlPanel";
 import { formatDateTime, formatDuration, formatInterval, labelText, metricTitle, timeAgo } from "../format";
@@ -196,6 +197,17 @@ function HealthTimeline({ runs }: { runs: PluginRun[] }) {
   );
 }
 
+/** A host's overview, processes and sensors, from one merge of its latest values. */
+function HostSection({ pluginId }: { pluginId: number }) {
+  const values = usePluginLatest(pluginId);
+  return (
+    <>
+      <HostOverview values={values} />
+      <HostProcesses values={values} />
+    </>
+  );
+}
+
 export function PluginDetail({ id, user }: { id: number; user: User }) {
   const plugin = usePlugin(id);
   const healthQ = usePluginHealth(id);
@@ -332,10 +344,7 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
       ) : null}
 
       {HOST_TYPES.has(p.type) ? (
-        <>
-          <HostOverview pluginId={id} />
-          <HostProcesses pluginId={id} />
-        </>
+        <HostSection pluginId={id} />
       ) : null}
 
       <div className="section-head">
