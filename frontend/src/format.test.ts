@@ -18,6 +18,10 @@ describe("formatValue", () => {
     expect(formatValue(1024 * 1024 * 1.63, "bytes/s")).toBe("1.63 MiB/s");
     expect(formatValue(12.34, "percent")).toBe("12.3%");
   });
+
+  it("writes fan speeds with their unit as it comes", () => {
+    expect(formatValue(1021, "rpm")).toBe("1,021 rpm");
+  });
 });
 
 describe("axisLabels", () => {

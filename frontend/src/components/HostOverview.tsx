@@ -1,5 +1,5 @@
 // A host at a glance (system and SSH host plugins): CPU, memory, swap, load, uptime, disks per
-// mount, network rates and temperatures from the latest values, before the detailed charts.
+// mount and network rates from the latest values, before the detailed charts.
 import type { CurrentValue } from "../live/latestValues";
 import { formatValue } from "../format";
 
@@ -35,6 +35,7 @@ function isHostLike(values: { name: string }[]): boolean {
   return values.some((v) => v.name === "cpu_percent" || v.name === "memory_percent");
 }
 
+/** The overview panel; temperatures and fans are in HostProcesses' sensor table. */
 export function HostOverview({ values }: { values: CurrentValue[] }) {
   if (!isHostLike(values)) return null;
   const cpu = unlabelled(values, "cpu_percent");
@@ -54,7 +55,6 @@ export function HostOverview({ values }: { values: CurrentValue[] }) {
   const rx = byLabel(values, "network_receive_rate", "interface");
   const tx = byLabel(values, "network_transmit_rate", "interface");
   const ifaces = [...new Set([...rx.keys(), ...tx.keys()])].sort();
-  const temps = values.filter((v) => /^(celsius|°c)$/i.test(v.unit)).sort((a, b) => b.value - a.value);
   const loadText = ["1m", "5m", "15m"].map((p) => load.get(p)).filter(Boolean).map((v) => formatValue(v!.value));
 
   return (
@@ -114,19 +114,6 @@ export function HostOverview({ values }: { values: CurrentValue[] }) {
                 <span className="small">
                   ↓ {formatValue(rx.get(name)?.value, "bytes/s")} · ↑ {formatValue(tx.get(name)?.value, "bytes/s")}
                 </span>
-              </li>
-            ))}
-          </ul>
-        </div>
-      ) : null}
-      {temps.length ? (
-        <div className="host-group">
-          <h3>Temperatures</h3>
-          <ul className="host-list">
-            {temps.map((t) => (
-              <li key={t.seriesId}>
-                <span className="host-name">{Object.values(t.labels).join(" ") || t.name}</span>
-                <span className="small">{formatValue(t.value, t.unit)}</span>
               </li>
             ))}
           </ul>

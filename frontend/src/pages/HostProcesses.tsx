@@ -40,7 +40,7 @@ export function HostProcesses({ values }: { values: CurrentValue[] }) {
   );
   if (processes.length === 0 && sensors.length === 0) return null;
   return (
-    <div className="host-overview">
+    <div className="host-panels">
       {processes.length > 0 ? (
         <section className="card" aria-label="Top processes">
           <h2>Top processes</h2>
@@ -66,7 +66,7 @@ export function HostProcesses({ values }: { values: CurrentValue[] }) {
               <tr key={s.seriesId}>
                 <td>{s.labels.chip ?? ""}</td>
                 <td>{s.labels.sensor ?? s.labels.fan ?? ""}</td>
-                <td>{s.name === "temperature_celsius" ? `${formatValue(s.value)} °C` : `${formatValue(s.value)} rpm`}</td>
+                <td>{formatValue(s.value, s.unit)}</td>
               </tr>
             ))}
           </Table>
