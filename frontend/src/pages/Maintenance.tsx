@@ -11,8 +11,8 @@ import { FormFooter } from "../forms/FormFooter";
 import { IdOptions } from "../forms/IdOptions";
 import { EmptyState, QueryState, Table, useToast } from "../components/ui";
 import { ConfirmDelete } from "../components/ConfirmDelete";
-import { formatDateTime } from "../format";
-import { AdminNote, Pill, humanSeconds, pluginName } from "./alerts/common";
+import { formatDateTime, humanSeconds } from "../format";
+import { AdminNote, Pill, pluginName } from "./alerts/common";
 
 const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 

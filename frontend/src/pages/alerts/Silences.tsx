@@ -9,8 +9,8 @@ import { formErrors, topLevel } from "../../forms/apiErrors";
 import { EmptyState, QueryState, Table, useToast } from "../../components/ui";
 import { FormFooter } from "../../forms/FormFooter";
 import { FieldShell, fieldAria } from "../../forms/SchemaForm";
-import { formatDateTime } from "../../format";
-import { AdminNote, Pill, humanSeconds, pluginName } from "./common";
+import { formatDateTime, humanSeconds } from "../../format";
+import { AdminNote, Pill, pluginName } from "./common";
 import { ConfirmDelete } from "../../components/ConfirmDelete";
 import { IdOptions } from "../../forms/IdOptions";
 
