@@ -3,6 +3,7 @@ import { memo, useEffect, useMemo, useRef, useState } from "react";
 import { useQueries } from "@tanstack/react-query";
 import { useLatestAll, useSparkData, type LatestValue } from "../api/metrics";
 import {
+  firstRunFailed,
   pluginHealthQuery,
   usePlugins,
   usePluginTypes,
@@ -101,11 +102,7 @@ const PluginCard = memo(function PluginCard({
   const spark = useSparkColumns(plugin.enabled ? primary?.seriesId : undefined, near);
   const lastRun = run?.finished_at ?? run?.started_at ?? health?.last_run_at ?? null;
   const status: HealthStatus = health?.status ?? "unknown";
-  // A plugin that has run but never succeeded has only failure samples (up = 0, …): say so
-  // instead of showing those zeros as if they were readings.
-  const everSucceeded = Boolean(health?.last_success_at) || run?.status === "success";
-  const hasRun = Boolean(health?.last_run_at) || (run !== undefined && run.status !== "running");
-  const failedFirst = plugin.enabled && hasRun && !everSucceeded;
+  const failedFirst = firstRunFailed(plugin.enabled, health, run);
   const shown = failedFirst ? [] : headlineValues(values);
 
   return (

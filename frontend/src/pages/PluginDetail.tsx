@@ -3,6 +3,7 @@
 import { useMemo, useState } from "react";
 import { useRangeQuery, useSeries, type QuerySeries } from "../api/metrics";
 import {
+  firstRunFailed,
   useDeletePlugin,
   usePlugin,
   usePluginHealth,
@@ -322,7 +323,7 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
           </div>
         </dl>
         {/* The error belongs to the latest run only while it is failing; older ones are in the run history. */}
-        {health?.last_error && p.enabled && !health.last_success_at && health.last_run_at ? (
+        {health?.last_error && firstRunFailed(p.enabled, baseHealth, liveRun) ? (
           <p className="last-error" role="status">
             <strong>No data yet: the first run failed.</strong> {health.last_error}
           </p>
