@@ -6,6 +6,8 @@ import { expect, type APIRequestContext, type Page } from "@playwright/test";
 
 export const PASSWORD = "correct-horse-battery";
 export const TARGET = process.env.E2E_TARGET_URL ?? "http://127.0.0.1:9/";
+/** The Apprise URL of the test receiver that notification channels send to. */
+export const NOTIFY = process.env.E2E_NOTIFY_URL ?? "json://127.0.0.1:9/notify";
 
 /** Creates the first admin when the instance is fresh, then logs in; answers the bearer token. */
 export async function adminToken(request: APIRequestContext): Promise<string> {

@@ -2,11 +2,10 @@
 // nothing scrolls sideways, axe-core finds no serious or critical WCAG A/AA violation, there is
 // one h1 and headings do not skip levels, and at phone width controls are at least 44 px.
 import { expect, test, type Page } from "@playwright/test";
-import { adminToken, axeViolations, headingProblems, horizontalOverflow, setScheme, signIn, smallTargets, TARGET } from "./helpers";
+import { adminToken, axeViolations, headingProblems, horizontalOverflow, NOTIFY, setScheme, signIn, smallTargets, TARGET } from "./helpers";
 
 const WIDTHS = [360, 390, 1440] as const;
 const SCHEMES = ["light", "dark"] as const;
-const NOTIFY = process.env.E2E_NOTIFY_URL ?? "json://127.0.0.1:9/notify";
 
 let token = "";
 const ids: Record<string, number> = {};

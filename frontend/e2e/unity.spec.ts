@@ -1,9 +1,8 @@
 // The user journey in a real browser through nginx: first-run setup → login → add an http
 // plugin → healthy card with a live value → its chart → disable → delete; plus screenshots.
 import { expect, test, type Page } from "@playwright/test";
+import { horizontalOverflow, NOTIFY, PASSWORD, TARGET } from "./helpers";
 
-const TARGET = process.env.E2E_TARGET_URL ?? "http://127.0.0.1:9/";
-const PASSWORD = "correct-horse-battery";
 const PLUGIN = "E2E target";
 
 /** A form control by its accessible name (the required "*" is aria-hidden, so not part of it). */
@@ -126,8 +125,7 @@ test("phone width and deep links work through nginx", async ({ page, request }) 
   await field(page, "Password").fill(PASSWORD);
   await page.getByRole("button", { name: "Sign in" }).click();
   await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-  expect(overflow).toBeLessThanOrEqual(1);
+  expect((await horizontalOverflow(page)).px).toBeLessThanOrEqual(1);
   await page.screenshot({ path: "test-results/dashboard-phone.png", fullPage: true });
   // The navigation folds behind the Menu button at phone width.
   await expect(page.getByRole("link", { name: "Settings" })).toBeHidden();
@@ -137,7 +135,6 @@ test("phone width and deep links work through nginx", async ({ page, request }) 
   await expect(page.getByTestId("server-health")).toContainText("status");
 });
 
-const NOTIFY = process.env.E2E_NOTIFY_URL ?? "json://127.0.0.1:9/notify";
 const RECEIVER = TARGET.replace(/\/$/, "");
 
 async function received(request: import("@playwright/test").APIRequestContext): Promise<{ title?: string }[]> {
@@ -271,7 +268,7 @@ test("alerts: a channel gets a test, a health rule fires and shows as an inciden
   await page.setViewportSize({ width: 390, height: 844 });
   await page.getByRole("navigation", { name: "Alerts sections" }).getByRole("link", { name: "Incidents" }).click();
   await expect(firing).toBeVisible();
-  expect(await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)).toBeLessThanOrEqual(1);
+  expect((await horizontalOverflow(page)).px).toBeLessThanOrEqual(1);
   await page.screenshot({ path: "test-results/alerts-phone.png", fullPage: true });
 
   await request.post(`${RECEIVER}/__ok`);

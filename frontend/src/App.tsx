@@ -37,7 +37,7 @@ function SignedOut() {
         <ErrorState title="Cannot reach the server" error={setup.error} onRetry={() => setup.refetch()} />
       </div>
     );
-  const showSetup = forced ? forced === "setup" : setup.data === true;
+  const showSetup = forced ? forced === "setup" : setup.data?.needs_setup === true;
   if (showSetup)
     return (
       <SetupPage

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { axisLabels, formatSeconds, formatValue } from "./format";
+import { axisLabels, formatSeconds, formatValue, humanSeconds } from "./format";
 
 describe("formatValue", () => {
   it("shows durations in the unit people read: s, min, h, d", () => {
@@ -17,6 +17,16 @@ describe("formatValue", () => {
     expect(formatValue(1536, "bytes")).toBe("1.5 KiB");
     expect(formatValue(1024 * 1024 * 1.63, "bytes/s")).toBe("1.63 MiB/s");
     expect(formatValue(12.34, "percent")).toBe("12.3%");
+  });
+
+  it("spells durations in at most two units", () => {
+    expect(humanSeconds(90)).toBe("1 min 30 s");
+    expect(humanSeconds(86400 + 3 * 3600 + 5)).toBe("1 day 3 h");
+    expect(humanSeconds(null)).toBe("—");
+  });
+
+  it("writes fan speeds with their unit as it comes", () => {
+    expect(formatValue(1021, "rpm")).toBe("1,021 rpm");
   });
 });
 

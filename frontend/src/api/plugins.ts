@@ -14,6 +14,19 @@ export type PluginRun = S["RunOut"];
 export type PluginHealth = S["HealthOut"];
 export type HealthStatus = PluginHealth["status"];
 
+/** True when an enabled plugin has finished a run but never succeeded: its only samples are
+ * failure values (up = 0, …), so pages say "the first run failed" instead of showing zeros.
+ * `run` is the newest run seen live, if any; one still running does not count yet. */
+export function firstRunFailed(
+  enabled: boolean,
+  health: Pick<PluginHealth, "last_run_at" | "last_success_at"> | null | undefined,
+  run: Pick<PluginRun, "status"> | undefined,
+): boolean {
+  const everSucceeded = Boolean(health?.last_success_at) || run?.status === "success";
+  const hasRun = Boolean(health?.last_run_at) || (run !== undefined && run.status !== "running");
+  return enabled && hasRun && !everSucceeded;
+}
+
 export const pluginKeys = {
   all: ["plugins"] as const,
   list: () => [...pluginKeys.all, "list"] as const,

@@ -12,15 +12,15 @@ export const sessionKeys = {
   all: ["session"] as const,
   me: () => [...sessionKeys.all, "me"] as const,
   setup: () => [...sessionKeys.all, "setup"] as const,
-  setupInfo: () => [...sessionKeys.all, "setup-info"] as const,
 };
 
-export type SetupStatus = components["schemas"]["SetupStatus"];
+type SetupStatus = components["schemas"]["SetupStatus"];
 
-/** Whether first-run setup is open; null when the server answered but could not tell. */
-export async function getSetupStatus(): Promise<boolean | null> {
+/** Whether first-run setup is open and whether it needs the setup code; null when the server
+ * answered but could not tell. */
+export async function getSetupStatus(): Promise<SetupStatus | null> {
   try {
-    return (await unwrap(client.GET("/api/v1/auth/setup"))).needs_setup;
+    return await unwrap(client.GET("/api/v1/auth/setup"));
   } catch (e) {
     if (e instanceof ApiError && e.status === 0) throw e;
     return null;
@@ -60,7 +60,5 @@ export async function logout(beforeSignedOut?: () => void): Promise<void> {
 export const me = () => unwrap(client.GET("/api/v1/auth/me"));
 
 export const useMe = () => useQuery({ queryKey: sessionKeys.me(), queryFn: me, staleTime: 60_000 });
-export const useSetupInfo = () =>
-  useQuery({ queryKey: sessionKeys.setupInfo(), queryFn: () => unwrap(client.GET("/api/v1/auth/setup")), staleTime: 0 });
 export const useSetupStatus = () =>
   useQuery({ queryKey: sessionKeys.setup(), queryFn: getSetupStatus, retry: 1, staleTime: 0 });

@@ -8,7 +8,6 @@ type S = components["schemas"];
 export type PluginUptime = S["PluginUptime"];
 export type UptimeFigures = S["UptimeFigures"];
 export type UptimeDay = S["UptimeDay"];
-export type UptimeItem = S["UptimeItem"];
 export type UptimeWindow = S["UptimeWindow"];
 
 export const UPTIME_WINDOWS: { key: UptimeWindow; label: string }[] = [
@@ -32,5 +31,5 @@ const listUptime = (window: UptimeWindow) => unwrap(client.GET("/api/v1/uptime",
 /** Roll-ups change by the minute at most: a minute's staleness is honest enough. */
 export const usePluginUptime = (id: number) =>
   useQuery({ queryKey: uptimeKeys.plugin(id), queryFn: () => getPluginUptime(id), staleTime: 60_000, refetchInterval: 5 * 60_000 });
-export const useUptimeList = (window: UptimeWindow, enabled = true) =>
-  useQuery({ queryKey: uptimeKeys.list(window), queryFn: () => listUptime(window), staleTime: 60_000, enabled });
+export const useUptimeList = (window: UptimeWindow) =>
+  useQuery({ queryKey: uptimeKeys.list(window), queryFn: () => listUptime(window), staleTime: 60_000 });

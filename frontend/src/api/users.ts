@@ -10,7 +10,6 @@ export type UserCreate = S["UserCreate"];
 export type UserUpdate = S["UserUpdate"];
 export type ApiToken = S["ApiTokenOut"];
 export type ApiTokenCreated = S["ApiTokenCreated"];
-export type BrowserSession = S["SessionOut"];
 import type { User } from "./session";
 
 export const userKeys = {

@@ -4,6 +4,11 @@ import { renderApp } from "../test/render";
 import { mockFetch } from "../test/fakes";
 import { latest, series } from "../test/fixtures";
 import { HostOverview } from "./HostOverview";
+import { usePluginLatest } from "../live/latestValues";
+
+function Host({ pluginId }: { pluginId: number }) {
+  return <HostOverview values={usePluginLatest(pluginId)} />;
+}
 
 const GiB = 1024 ** 3;
 
@@ -23,7 +28,7 @@ describe("HostOverview", () => {
         ],
       }),
     });
-    renderApp(<HostOverview pluginId={7} />);
+    renderApp(<Host pluginId={7} />);
     const panel = await screen.findByRole("region", { name: "Overview" });
     expect(within(panel).getByText("42%")).toBeInTheDocument();
     expect(within(panel).getByText("14.5 GiB of 16 GiB")).toBeInTheDocument();

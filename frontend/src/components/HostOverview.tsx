@@ -1,44 +1,10 @@
 // A host at a glance (system and SSH host plugins): CPU, memory, swap, load, uptime, disks per
-// mount, network rates and temperatures from the latest values, before the detailed charts.
-import { useMemo } from "react";
-import { useLatestAll, type LatestValue } from "../api/metrics";
-import { useLive, usePluginLiveVersion } from "../live/LiveProvider";
-import { toUnixSeconds } from "../live/store";
+// mount and network rates from the latest values, before the detailed charts.
+import type { CurrentValue } from "../live/latestValues";
 import { formatValue } from "../format";
 
-export interface HostValue {
-  seriesId: number;
-  name: string;
-  unit: string;
-  labels: Record<string, string>;
-  /** Unix seconds. */
-  ts: number;
-  value: number;
-}
-
-/** The plugin's newest value per series: the REST snapshot, overtaken by live samples. */
-export function useHostValues(pluginId: number): HostValue[] {
-  usePluginLiveVersion(pluginId);
-  const { store } = useLive();
-  const rest = useLatestAll().data;
-  const live = store.latestForPlugin(pluginId);
-  return useMemo(() => {
-    const m = new Map<number, HostValue>();
-    for (const r of (rest as LatestValue[] | undefined) ?? []) {
-      if (r.plugin_id !== pluginId) continue;
-      m.set(r.series_id, { seriesId: r.series_id, name: r.name, unit: r.unit, labels: r.labels ?? {}, ts: toUnixSeconds(r.ts), value: r.value });
-    }
-    for (const p of live) {
-      const prev = m.get(p.seriesId);
-      if (!prev || prev.ts <= p.ts) m.set(p.seriesId, { seriesId: p.seriesId, name: p.name, unit: p.unit, labels: p.labels, ts: p.ts, value: p.value });
-    }
-    return [...m.values()];
-    // `live` is a fresh array on each live version; the version hook above re-renders us.
-  }, [rest, live, pluginId]);
-}
-
-const unlabelled = (vs: HostValue[], name: string) => vs.find((v) => v.name === name && Object.keys(v.labels).length === 0);
-const byLabel = (vs: HostValue[], name: string, label: string) =>
+const unlabelled = (vs: CurrentValue[], name: string) => vs.find((v) => v.name === name && Object.keys(v.labels).length === 0);
+const byLabel = (vs: CurrentValue[], name: string, label: string) =>
   new Map(vs.filter((v) => v.name === name && v.labels[label] !== undefined).map((v) => [v.labels[label], v]));
 
 function Bar({ percent, label }: { percent: number; label: string }) {
@@ -65,12 +31,12 @@ function Tile({ title, value, detail, percent }: { title: string; value: string;
 }
 
 /** True when a plugin's values look like a host's (CPU or memory figures). */
-export function isHostLike(values: { name: string }[]): boolean {
+function isHostLike(values: { name: string }[]): boolean {
   return values.some((v) => v.name === "cpu_percent" || v.name === "memory_percent");
 }
 
-export function HostOverview({ pluginId }: { pluginId: number }) {
-  const values = useHostValues(pluginId);
+/** The overview panel; temperatures and fans are in HostProcesses' sensor table. */
+export function HostOverview({ values }: { values: CurrentValue[] }) {
   if (!isHostLike(values)) return null;
   const cpu = unlabelled(values, "cpu_percent");
   const mem = unlabelled(values, "memory_percent");
@@ -89,7 +55,6 @@ export function HostOverview({ pluginId }: { pluginId: number }) {
   const rx = byLabel(values, "network_receive_rate", "interface");
   const tx = byLabel(values, "network_transmit_rate", "interface");
   const ifaces = [...new Set([...rx.keys(), ...tx.keys()])].sort();
-  const temps = values.filter((v) => /^(celsius|°c)$/i.test(v.unit)).sort((a, b) => b.value - a.value);
   const loadText = ["1m", "5m", "15m"].map((p) => load.get(p)).filter(Boolean).map((v) => formatValue(v!.value));
 
   return (
@@ -149,19 +114,6 @@ export function HostOverview({ pluginId }: { pluginId: number }) {
                 <span className="small">
                   ↓ {formatValue(rx.get(name)?.value, "bytes/s")} · ↑ {formatValue(tx.get(name)?.value, "bytes/s")}
                 </span>
-              </li>
-            ))}
-          </ul>
-        </div>
-      ) : null}
-      {temps.length ? (
-        <div className="host-group">
-          <h3>Temperatures</h3>
-          <ul className="host-list">
-            {temps.map((t) => (
-              <li key={t.seriesId}>
-                <span className="host-name">{Object.values(t.labels).join(" ") || t.name}</span>
-                <span className="small">{formatValue(t.value, t.unit)}</span>
               </li>
             ))}
           </ul>

@@ -2,41 +2,9 @@
 // stops working at once), with copy-ready curl and crontab lines for the job that reports in.
 import { useState } from "react";
 import { usePushToken, useRotatePushToken } from "../api/push";
-import { ConfirmDialog, ErrorState, Spinner, useToast } from "./ui";
+import { ConfirmDialog, CopyField, ErrorState, Spinner, useToast } from "./ui";
 import { formatDateTime, timeAgo } from "../format";
 import "./uptime.css";
-
-async function copyText(text: string): Promise<boolean> {
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function CopyLine({ label, text }: { label: string; text: string }) {
-  const toast = useToast();
-  return (
-    <div className="push-line">
-      <span className="field-label">{label}</span>
-      <div className="push-copy">
-        <code className="push-code">{text}</code>
-        <button
-          type="button"
-          className="btn btn-sm"
-          aria-label={`Copy ${label.toLowerCase()}`}
-          onClick={async () => {
-            if (await copyText(text)) toast("Copied.");
-            else toast("Copying failed: select the text and copy it by hand.", "error");
-          }}
-        >
-          Copy
-        </button>
-      </div>
-    </div>
-  );
-}
 
 export function PushUrlPanel({ pluginId, pluginName }: { pluginId: number; pluginName: string }) {
   const [asked, setAsked] = useState(false);
@@ -66,9 +34,9 @@ export function PushUrlPanel({ pluginId, pluginName }: { pluginId: number; plugi
         <ErrorState title="Could not load the push URL" error={token.error} onRetry={() => token.refetch()} />
       ) : (
         <>
-          <CopyLine label="Push URL" text={url} />
-          <CopyLine label="curl" text={`curl -fsS -m 10 --retry 3 "${url}"`} />
-          <CopyLine label="crontab" text={`*/5 * * * * /path/to/job.sh && curl -fsS -m 10 "${url}" >/dev/null`} />
+          <CopyField label="Push URL" text={url} />
+          <CopyField label="curl" text={`curl -fsS -m 10 --retry 3 "${url}"`} />
+          <CopyField label="crontab" text={`*/5 * * * * /path/to/job.sh && curl -fsS -m 10 "${url}" >/dev/null`} />
           <div className="push-meta">
             <span className="muted small">
               {token.data.push_count} call{token.data.push_count === 1 ? "" : "s"} · last {timeAgo(token.data.last_push_at)}

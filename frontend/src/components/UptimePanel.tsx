@@ -5,7 +5,7 @@ import { useRef, useState, type KeyboardEvent } from "react";
 import { UPTIME_WINDOWS, usePluginUptime, type UptimeDay } from "../api/uptime";
 import { QueryState } from "./ui";
 import { formatPercent, uptimeLevel, uptimeParts, uptimeSummary } from "./uptimeFormat";
-import { humanSeconds } from "../pages/alerts/common";
+import { humanSeconds } from "../format";
 import "./uptime.css";
 
 function dayLabel(d: UptimeDay): string {

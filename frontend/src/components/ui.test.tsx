@@ -2,7 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import { render, screen } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import type { UseQueryResult } from "@tanstack/react-query";
-import { Pager, QueryState, Table } from "./ui";
+import { CopyField, Pager, QueryState, Table } from "./ui";
 
 function query(state: Partial<UseQueryResult<string[]>>): UseQueryResult<string[]> {
   return { isPending: false, isError: false, refetch: vi.fn(), ...state } as unknown as UseQueryResult<string[]>;
@@ -101,5 +101,16 @@ describe("Pager", () => {
     expect(screen.getByRole("button", { name: "Older" })).toBeDisabled();
     await userEvent.click(screen.getByRole("button", { name: "Newer" }));
     expect(onPage).toHaveBeenLastCalledWith(1);
+  });
+});
+
+describe("CopyField", () => {
+  it("shows the value as text and copies it", async () => {
+    const user = userEvent.setup();
+    render(<CopyField label="New token" text="tok-123" hideLabel />);
+    expect(screen.getByText("tok-123")).toBeInTheDocument();
+    await user.click(screen.getByRole("button", { name: "Copy new token" }));
+    expect(await navigator.clipboard.readText()).toBe("tok-123");
+    expect(screen.getByRole("button", { name: "Copy new token" })).toHaveTextContent("Copied");
   });
 });

@@ -306,3 +306,37 @@ export function ToastProvider({ children }: { children: ReactNode }) {
 }
 
 export const useToast = () => useContext(ToastContext);
+
+/** A value to copy (a token, a URL, a command line): shown as selectable text with a Copy
+ * button. When the clipboard is refused the text is selected so it can be copied by hand.
+ * `label` names the value (visible unless `hideLabel`); `children` go after the button. */
+export function CopyField({ label, text, hideLabel, children }: { label: string; text: string; hideLabel?: boolean; children?: ReactNode }) {
+  const toast = useToast();
+  const ref = useRef<HTMLElement>(null);
+  const [copied, setCopied] = useState(false);
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+      setCopied(true);
+      toast("Copied.");
+    } catch {
+      const sel = window.getSelection();
+      if (ref.current && sel) sel.selectAllChildren(ref.current);
+      toast("Copying failed: select the text and copy it by hand.", "error");
+    }
+  };
+  return (
+    <div className="copy-field">
+      <span className={hideLabel ? "sr-only" : "field-label"}>{label}</span>
+      <div className="copy-row">
+        <code ref={ref} className="copy-text">
+          {text}
+        </code>
+        <button type="button" className="btn btn-sm" aria-label={`Copy ${label.toLowerCase()}`} onClick={() => void copy()}>
+          {copied ? "Copied" : "Copy"}
+        </button>
+        {children}
+      </div>
+    </div>
+  );
+}

@@ -1,6 +1,6 @@
 // Uptime figures in words and colours, shared by the plugin page's panel and the plugin list.
 import type { UptimeFigures } from "../api/uptime";
-import { humanSeconds } from "../pages/alerts/common";
+import { humanSeconds } from "../format";
 
 /** 99.996 → "99.99 %": rounded down, so a plugin that was down at all never reads 100 %. */
 export function formatPercent(p: number | null | undefined): string {

@@ -1,18 +1,21 @@
 import { Link } from "../router";
 
-/** The end of a full-page form: its error (focusable, so a failed save can move focus to it),
- * Cancel back to `cancelTo`, and the submit button that says "Saving…" while `busy`. */
+/** The end of a form: its error (focusable, so a failed save can move focus to it), Cancel
+ * (a link back to `cancelTo`, or a button calling `onCancel` for forms shown in place), and the
+ * submit button that says `busyLabel` ("Saving…") while `busy`. */
 export function FormFooter({
   formError,
   cancelTo,
+  onCancel,
   busy,
+  busyLabel = "Saving…",
   submitLabel,
 }: {
   formError: string | null | undefined;
-  cancelTo: string;
   busy: boolean;
+  busyLabel?: string;
   submitLabel: string;
-}) {
+} & ({ cancelTo: string; onCancel?: never } | { onCancel: () => void; cancelTo?: never })) {
   return (
     <>
       {formError ? (
@@ -21,11 +24,17 @@ export function FormFooter({
         </p>
       ) : null}
       <div className="form-actions">
-        <Link to={cancelTo} className="btn">
-          Cancel
-        </Link>
+        {onCancel ? (
+          <button type="button" className="btn" onClick={onCancel}>
+            Cancel
+          </button>
+        ) : (
+          <Link to={cancelTo!} className="btn">
+            Cancel
+          </Link>
+        )}
         <button type="submit" className="btn btn-primary" disabled={busy}>
-          {busy ? "Saving…" : submitLabel}
+          {busy ? busyLabel : submitLabel}
         </button>
       </div>
     </>

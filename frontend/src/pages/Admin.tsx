@@ -14,7 +14,7 @@ import {
 } from "../api/users";
 import { ApiError, errorMessage } from "../api/client";
 import { formErrors, topLevel } from "../forms/apiErrors";
-import { EmptyState, Modal, QueryState, Table, useToast } from "../components/ui";
+import { CopyField, EmptyState, Modal, QueryState, Table, useToast } from "../components/ui";
 import { FieldShell, fieldAria } from "../forms/SchemaForm";
 import { formatDateTime, timeAgo } from "../format";
 import { ConfirmDelete } from "../components/ConfirmDelete";
@@ -177,12 +177,10 @@ export function TokensPage() {
   const [nameErr, setNameErr] = useState<string | null>(null);
   const [created, setCreated] = useState<ApiTokenCreated | null>(null);
   const [revoke, setRevoke] = useState<ApiToken | null>(null);
-  const [copied, setCopied] = useState(false);
 
   const create = useCreateToken({
     onSuccess: (t) => {
       setCreated(t);
-      setCopied(false);
       setName("");
     },
     onError: (e) => setNameErr(formErrors(e, topLevel("name")).fields.name ?? errorMessage(e)),
@@ -227,29 +225,11 @@ export function TokensPage() {
             <p>
               <strong>Copy this token now.</strong> It is shown only once.
             </p>
-            <div className="copy-row">
-              <label className="sr-only" htmlFor="new-token">
-                New token
-              </label>
-              <input id="new-token" readOnly value={created.token} onFocus={(e) => e.target.select()} className="mono" />
-              <button
-                type="button"
-                className="btn"
-                onClick={async () => {
-                  try {
-                    await navigator.clipboard.writeText(created.token);
-                    setCopied(true);
-                  } catch {
-                    (document.getElementById("new-token") as HTMLInputElement | null)?.select();
-                  }
-                }}
-              >
-                {copied ? "Copied" : "Copy"}
-              </button>
+            <CopyField key={created.token} label="New token" text={created.token} hideLabel>
               <button type="button" className="btn btn-ghost" onClick={() => setCreated(null)}>
                 Done
               </button>
-            </div>
+            </CopyField>
           </div>
         ) : null}
       </section>

@@ -1,7 +1,7 @@
 // First-run setup (create the admin account) and sign-in.
 import { useState, type FormEvent } from "react";
 import { useQueryClient } from "@tanstack/react-query";
-import { login, setup, useSetupInfo } from "../api/session";
+import { login, setup, useSetupStatus } from "../api/session";
 import { ApiError, errorMessage } from "../api/client";
 import { formErrors, topLevel } from "../forms/apiErrors";
 import { auth } from "../api/auth";
@@ -97,7 +97,7 @@ export function SetupPage({ onDone, onLogin }: { onDone: () => void; onLogin: ()
   const [password, setPassword] = useState("");
   const [confirm, setConfirm] = useState("");
   const [code, setCode] = useState("");
-  const needsCode = useSetupInfo().data?.needs_code ?? false;
+  const needsCode = useSetupStatus().data?.needs_code ?? false;
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);

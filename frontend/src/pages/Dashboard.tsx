@@ -3,6 +3,7 @@ import { memo, useEffect, useMemo, useRef, useState } from "react";
 import { useQueries } from "@tanstack/react-query";
 import { useLatestAll, useSparkData, type LatestValue } from "../api/metrics";
 import {
+  firstRunFailed,
   pluginHealthQuery,
   usePlugins,
   usePluginTypes,
@@ -13,22 +14,14 @@ import {
 } from "../api/plugins";
 import type { User } from "../api/session";
 import { useLive, usePluginLiveVersion } from "../live/LiveProvider";
-import { toUnixSeconds, type LivePoint } from "../live/store";
+import { toUnixSeconds } from "../live/store";
+import { mergeLatest, type CurrentValue } from "../live/latestValues";
 import { Link } from "../router";
 import { EmptyState, ErrorState, HealthBadge, Spinner } from "../components/ui";
 import { Sparkline } from "../components/Sparkline";
 import { UptimeFigure } from "../components/UptimeFigure";
 import { useUptimeList, type UptimeFigures } from "../api/uptime";
 import { formatInterval, formatValue, labelText, shortMetricName, timeAgo } from "../format";
-
-export interface CardValue {
-  seriesId: number;
-  name: string;
-  unit: string;
-  labels: Record<string, string>;
-  ts: number;
-  value: number;
-}
 
 const PRIMARY_HINTS = [
   /response_time|latency|rtt_avg|connect_time|duration/i,
@@ -43,21 +36,21 @@ const PRIMARY_HINTS = [
 
 /** Orders a plugin's latest values so the most telling metric comes first (it gets the sparkline):
  * known "headline" metrics first, aggregate (unlabelled) series before per-device ones. */
-export function rankValues(values: CardValue[]): CardValue[] {
-  const score = (v: CardValue) => {
+export function rankValues(values: CurrentValue[]): CurrentValue[] {
+  const score = (v: CurrentValue) => {
     const i = PRIMARY_HINTS.findIndex((re) => re.test(v.name));
     return i < 0 ? PRIMARY_HINTS.length - 0.5 : i;
   };
-  const labelled = (v: CardValue) => (Object.keys(v.labels).length ? 1 : 0);
+  const labelled = (v: CurrentValue) => (Object.keys(v.labels).length ? 1 : 0);
   return [...values].sort(
     (a, b) => score(a) - score(b) || labelled(a) - labelled(b) || a.name.localeCompare(b.name) || a.seriesId - b.seriesId,
   );
 }
 
 /** The values a card shows: the best few, one per metric name. */
-export function headlineValues(ranked: CardValue[], n = 3): CardValue[] {
+export function headlineValues(ranked: CurrentValue[], n = 3): CurrentValue[] {
   const seen = new Set<string>();
-  const out: CardValue[] = [];
+  const out: CurrentValue[] = [];
   for (const v of ranked) {
     if (seen.has(v.name)) continue;
     seen.add(v.name);
@@ -65,18 +58,6 @@ export function headlineValues(ranked: CardValue[], n = 3): CardValue[] {
     if (out.length === n) break;
   }
   return out;
-}
-
-function mergeValues(rest: LatestValue[], live: LivePoint[]): CardValue[] {
-  const m = new Map<number, CardValue>();
-  for (const r of rest) {
-    m.set(r.series_id, { seriesId: r.series_id, name: r.name, unit: r.unit, labels: r.labels ?? {}, ts: toUnixSeconds(r.ts), value: r.value });
-  }
-  for (const p of live) {
-    const prev = m.get(p.seriesId);
-    if (!prev || prev.ts <= p.ts) m.set(p.seriesId, { seriesId: p.seriesId, name: p.name, unit: p.unit, labels: p.labels, ts: p.ts, value: p.value });
-  }
-  return rankValues([...m.values()]);
 }
 
 /** True once the element has come near the viewport: off-screen cards skip chart work at load. */
@@ -111,20 +92,17 @@ const PluginCard = memo(function PluginCard({
   health: PluginHealth | undefined;
   uptime?: UptimeFigures;
 }) {
-  usePluginLiveVersion(plugin.id);
+  const version = usePluginLiveVersion(plugin.id);
   const { store } = useLive();
   const run = store.runs.get(plugin.id);
-  const values = mergeValues(rest, store.latestForPlugin(plugin.id));
+  // eslint-disable-next-line react-hooks/exhaustive-deps -- `version` says the store's values changed
+  const values = useMemo(() => rankValues(mergeLatest(rest, store.latestForPlugin(plugin.id))), [rest, store, plugin.id, version]);
   const primary = values[0];
   const [cardRef, near] = useNearViewport<HTMLElement>();
   const spark = useSparkColumns(plugin.enabled ? primary?.seriesId : undefined, near);
   const lastRun = run?.finished_at ?? run?.started_at ?? health?.last_run_at ?? null;
   const status: HealthStatus = health?.status ?? "unknown";
-  // A plugin that has run but never succeeded has only failure samples (up = 0, …): say so
-  // instead of showing those zeros as if they were readings.
-  const everSucceeded = Boolean(health?.last_success_at) || run?.status === "success";
-  const hasRun = Boolean(health?.last_run_at) || (run !== undefined && run.status !== "running");
-  const failedFirst = plugin.enabled && hasRun && !everSucceeded;
+  const failedFirst = firstRunFailed(plugin.enabled, health, run);
   const shown = failedFirst ? [] : headlineValues(values);
 
   return (

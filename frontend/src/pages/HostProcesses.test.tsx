@@ -5,7 +5,11 @@ import { renderApp } from "../test/render";
 import { mockFetch } from "../test/fakes";
 import { latest, series } from "../test/fixtures";
 import { HostProcesses, processRows } from "./HostProcesses";
-import type { HostValue } from "../components/HostOverview";
+import { usePluginLatest, type CurrentValue } from "../live/latestValues";
+
+function Host({ pluginId }: { pluginId: number }) {
+  return <HostProcesses values={usePluginLatest(pluginId)} />;
+}
 
 const cpu = (id: number, process: string) => series(id, 1, "process_cpu_percent", "percent", { process });
 const mem = (id: number, process: string) => series(id, 1, "process_memory_bytes", "bytes", { process });
@@ -27,7 +31,7 @@ describe("HostProcesses", () => {
         ],
       }),
     });
-    renderApp(<HostProcesses pluginId={1} />);
+    renderApp(<Host pluginId={1} />);
     const table = await screen.findByRole("table", { name: "Top processes by CPU and memory" });
     const rows = within(table).getAllByRole("row").slice(1);
     expect(rows.map((r) => within(r).getAllByRole("cell")[0].textContent)).toEqual(["jellyfin", "postgres"]);
@@ -42,14 +46,14 @@ describe("HostProcesses", () => {
 
   it("shows nothing for a host that reports neither", async () => {
     mockFetch({ "GET /api/v1/metrics/latest": () => ({ items: [latest(series(1, 1, "cpu_percent", "percent"), 3)] }) });
-    const { qc } = renderApp(<HostProcesses pluginId={1} />);
+    const { qc } = renderApp(<Host pluginId={1} />);
     await waitFor(() => expect(qc.getQueryState(metricKeys.latest())?.status).toBe("success"));
     expect(screen.queryByRole("table")).not.toBeInTheDocument();
     expect(screen.queryByText("Top processes")).not.toBeInTheDocument();
   });
 
   it("keeps a process that reports only memory", () => {
-    const v = (name: string, value: number): HostValue => ({ seriesId: value, name, unit: "", labels: { process: "x" }, ts: 10, value });
+    const v = (name: string, value: number): CurrentValue => ({ seriesId: value, name, unit: "", labels: { process: "x" }, ts: 10, value });
     expect(processRows([v("process_memory_bytes", 5)])).toEqual([{ process: "x", memory: 5 }]);
   });
 });

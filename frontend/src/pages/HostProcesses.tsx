@@ -1,7 +1,7 @@
 // A host's busiest processes and its temperatures and fans, from its latest run: the stored
 // latest values first, then live samples as they arrive. Shown only where the host reports them.
 import { Table } from "../components/ui";
-import { useHostValues, type HostValue } from "../components/HostOverview";
+import type { CurrentValue } from "../live/latestValues";
 import { formatValue } from "../format";
 
 const PROCESS_METRICS = ["process_cpu_percent", "process_memory_bytes"];
@@ -9,7 +9,7 @@ const SENSOR_METRICS = ["temperature_celsius", "fan_rpm"];
 
 /** The values of `names` from the newest run only: a process that has since quit keeps an old
  * latest value, and must not linger in the table. */
-export function newestRound(values: HostValue[], names: string[]): HostValue[] {
+export function newestRound(values: CurrentValue[], names: string[]): CurrentValue[] {
   const wanted = values.filter((v) => names.includes(v.name));
   const newest = Math.max(...wanted.map((v) => v.ts));
   return wanted.filter((v) => v.ts >= newest - 1);
@@ -21,7 +21,7 @@ export interface ProcessRow {
   memory?: number;
 }
 
-export function processRows(values: HostValue[]): ProcessRow[] {
+export function processRows(values: CurrentValue[]): ProcessRow[] {
   const rows = new Map<string, ProcessRow>();
   for (const v of newestRound(values, PROCESS_METRICS)) {
     const process = v.labels.process ?? "?";
@@ -33,15 +33,14 @@ export function processRows(values: HostValue[]): ProcessRow[] {
   return [...rows.values()].sort((a, b) => (b.cpu ?? 0) - (a.cpu ?? 0) || (b.memory ?? 0) - (a.memory ?? 0));
 }
 
-export function HostProcesses({ pluginId }: { pluginId: number }) {
-  const values = useHostValues(pluginId);
+export function HostProcesses({ values }: { values: CurrentValue[] }) {
   const processes = processRows(values);
   const sensors = newestRound(values, SENSOR_METRICS).sort(
     (a, b) => a.name.localeCompare(b.name) || (a.labels.chip ?? "").localeCompare(b.labels.chip ?? "") || a.seriesId - b.seriesId,
   );
   if (processes.length === 0 && sensors.length === 0) return null;
   return (
-    <div className="host-overview">
+    <div className="host-panels">
       {processes.length > 0 ? (
         <section className="card" aria-label="Top processes">
           <h2>Top processes</h2>
@@ -67,7 +66,7 @@ export function HostProcesses({ pluginId }: { pluginId: number }) {
               <tr key={s.seriesId}>
                 <td>{s.labels.chip ?? ""}</td>
                 <td>{s.labels.sensor ?? s.labels.fan ?? ""}</td>
-                <td>{s.name === "temperature_celsius" ? `${formatValue(s.value)} °C` : `${formatValue(s.value)} rpm`}</td>
+                <td>{formatValue(s.value, s.unit)}</td>
               </tr>
             ))}
           </Table>

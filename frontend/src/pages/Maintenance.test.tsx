@@ -111,4 +111,18 @@ describe("MaintenancePage", () => {
     expect(await screen.findByText("Maintenance window deleted.")).toBeInTheDocument();
     expect(calls.some((c) => c.method === "DELETE" && c.path === "/api/v1/maintenance/1")).toBe(true);
   });
+
+  it("says which weekly field is missing, as an alert tied to the day checkboxes", async () => {
+    const u = userEvent.setup();
+    mockFetch({ "GET /api/v1/maintenance": () => windows, "GET /api/v1/plugins": () => [plugin(5, "NAS")] });
+    renderApp(<MaintenancePage user={admin} />);
+    await u.click(await screen.findByRole("button", { name: "+ New window" }));
+    const form = screen.getByRole("form", { name: "New maintenance window" });
+    await u.click(within(form).getByRole("radio", { name: "Weekly" }));
+    await u.click(within(form).getByRole("checkbox", { name: "Sun" }));
+    await u.click(within(form).getByRole("button", { name: "Plan window" }));
+    const alert = within(form).getByText("Choose at least one day.");
+    expect(alert).toHaveAttribute("role", "alert");
+    expect(within(form).getByRole("group", { name: "Days" })).toHaveAttribute("aria-describedby", alert.id);
+  });
 });

@@ -6,13 +6,15 @@ import { useFreshPlugins, type Plugin } from "../api/plugins";
 import type { User } from "../api/session";
 import { errorMessage } from "../api/client";
 import { formErrors, topLevel } from "../forms/apiErrors";
-import { FieldShell, fieldAria } from "../forms/SchemaForm";
+import { FieldNotes, FieldShell, fieldAria } from "../forms/SchemaForm";
+import { FormFooter } from "../forms/FormFooter";
+import { IdOptions } from "../forms/IdOptions";
 import { EmptyState, QueryState, Table, useToast } from "../components/ui";
 import { ConfirmDelete } from "../components/ConfirmDelete";
-import { formatDateTime } from "../format";
-import { AdminNote, Pill, humanSeconds } from "./alerts/common";
+import { formatDateTime, humanSeconds } from "../format";
+import { AdminNote, Pill, pluginName } from "./alerts/common";
 
-export const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 /** "Every Mon, Sat at 03:00 for 2 h (Europe/Berlin)" and the like. */
 export function scheduleText(w: Pick<Maintenance, "kind" | "starts_at" | "ends_at" | "weekdays" | "start_time" | "duration_seconds" | "cron">): string {
@@ -28,7 +30,7 @@ export function scheduleText(w: Pick<Maintenance, "kind" | "starts_at" | "ends_a
 function coverage(w: Maintenance, plugins: Plugin[] | undefined): string {
   if (w.all_plugins) return "All plugins";
   if (w.plugin_ids.length === 0) return "No plugins";
-  return w.plugin_ids.map((id) => plugins?.find((p) => p.id === id)?.name ?? `Plugin #${id}`).join(", ");
+  return w.plugin_ids.map((id) => pluginName(plugins, id)).join(", ");
 }
 
 function localTimeZone(): string {
@@ -132,23 +134,21 @@ function MaintenanceForm({ onDone }: { onDone: () => void }) {
           <>
             {kind === "weekly" ? (
               <>
-                <fieldset className="field radio-row" aria-describedby={errors.weekdays ? "mw-days-error" : undefined}>
+                <fieldset className="field check-group" aria-describedby={errors.weekdays ? "mw-days-error" : undefined}>
                   <legend className="field-label">Days</legend>
-                  {WEEKDAYS.map((d, i) => (
-                    <label className="radio" key={d}>
-                      <input
-                        type="checkbox"
-                        checked={weekdays.includes(i)}
-                        onChange={(e) => setWeekdays((w) => (e.target.checked ? [...w, i] : w.filter((x) => x !== i)))}
-                      />
-                      <span>{d}</span>
-                    </label>
-                  ))}
-                  {errors.weekdays ? (
-                    <span className="field-error" id="mw-days-error">
-                      {errors.weekdays}
-                    </span>
-                  ) : null}
+                  <div className="check-list">
+                    {WEEKDAYS.map((d, i) => (
+                      <label className="check" key={d}>
+                        <input
+                          type="checkbox"
+                          checked={weekdays.includes(i)}
+                          onChange={(e) => setWeekdays((w) => (e.target.checked ? [...w, i] : w.filter((x) => x !== i)))}
+                        />
+                        <span>{d}</span>
+                      </label>
+                    ))}
+                  </div>
+                  <FieldNotes id="mw-days" error={errors.weekdays} />
                 </fieldset>
                 <FieldShell id="mw-time" label="At" required description="Local time in the time zone below." error={errors.start_time}>
                   <input id="mw-time" type="time" value={startTime} onChange={(e) => setStartTime(e.target.value)} {...fieldAria("mw-time", errors.start_time, true)} />
@@ -186,28 +186,12 @@ function MaintenanceForm({ onDone }: { onDone: () => void }) {
               onChange={(e) => setChosen([...e.target.selectedOptions].map((o) => Number(o.value)))}
               {...fieldAria("mw-plugins", errors.plugin_ids, true)}
             >
-              {(plugins.data ?? []).map((p) => (
-                <option key={p.id} value={p.id}>
-                  {p.name}
-                </option>
-              ))}
+              <IdOptions items={plugins.data} />
             </select>
           </FieldShell>
         ) : null}
       </div>
-      {formError ? (
-        <p className="form-error" role="alert">
-          {formError}
-        </p>
-      ) : null}
-      <div className="form-actions">
-        <button type="button" className="btn" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
-          {create.isPending ? "Planning…" : "Plan window"}
-        </button>
-      </div>
+      <FormFooter formError={formError} onCancel={onDone} busy={create.isPending} busyLabel="Planning…" submitLabel="Plan window" />
     </form>
   );
 }

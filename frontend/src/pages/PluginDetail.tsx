@@ -3,6 +3,7 @@
 import { useMemo, useState } from "react";
 import { useRangeQuery, useSeries, type QuerySeries } from "../api/metrics";
 import {
+  firstRunFailed,
   useDeletePlugin,
   usePlugin,
   usePluginHealth,
@@ -21,6 +22,7 @@ import { ConfirmDialog, EmptyState, ErrorState, HealthBadge, Pager, Spinner, Tab
 import { TimeChart } from "../components/TimeChart";
 import { HostProcesses } from "./HostProcesses";
 import { HostOverview } from "../components/HostOverview";
+import { usePluginLatest } from "../live/latestValues";
 import { UptimePanel } from "../components/UptimePanel";
 import { PushUrlPanel } from "../components/PushUrlPanel";
 import { formatDateTime, formatDuration, formatInterval, labelText, metricTitle, timeAgo } from "../format";
@@ -196,6 +198,17 @@ function HealthTimeline({ runs }: { runs: PluginRun[] }) {
   );
 }
 
+/** A host's overview, processes and sensors, from one merge of its latest values. */
+function HostSection({ pluginId }: { pluginId: number }) {
+  const values = usePluginLatest(pluginId);
+  return (
+    <>
+      <HostOverview values={values} />
+      <HostProcesses values={values} />
+    </>
+  );
+}
+
 export function PluginDetail({ id, user }: { id: number; user: User }) {
   const plugin = usePlugin(id);
   const healthQ = usePluginHealth(id);
@@ -310,7 +323,7 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
           </div>
         </dl>
         {/* The error belongs to the latest run only while it is failing; older ones are in the run history. */}
-        {health?.last_error && p.enabled && !health.last_success_at && health.last_run_at ? (
+        {health?.last_error && firstRunFailed(p.enabled, baseHealth, liveRun) ? (
           <p className="last-error" role="status">
             <strong>No data yet: the first run failed.</strong> {health.last_error}
           </p>
@@ -332,10 +345,7 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
       ) : null}
 
       {HOST_TYPES.has(p.type) ? (
-        <>
-          <HostOverview pluginId={id} />
-          <HostProcesses pluginId={id} />
-        </>
+        <HostSection pluginId={id} />
       ) : null}
 
       <div className="section-head">

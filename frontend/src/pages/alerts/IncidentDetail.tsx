@@ -5,8 +5,8 @@ import { ApiError } from "../../api/client";
 import { useSeriesUnits } from "../../api/metrics";
 import { Link } from "../../router";
 import { EmptyState, ErrorState, Spinner } from "../../components/ui";
-import { formatDateTime, formatValue, labelText } from "../../format";
-import { Pill, SeverityBadge, humanSeconds } from "./common";
+import { formatDateTime, formatValue, humanSeconds, labelText } from "../../format";
+import { Pill, SeverityBadge } from "./common";
 import { DeliveryTable } from "./IncidentTable";
 
 // TODO(backend): `rule` is typed as an open object in the API schema; a typed snapshot (with the

@@ -6,8 +6,8 @@ import { usePlugins } from "../../api/plugins";
 import type { User } from "../../api/session";
 import { Link } from "../../router";
 import { EmptyState, QueryState, Table, useToast } from "../../components/ui";
-import { labelText } from "../../format";
-import { AdminNote, Pill, SeverityBadge, humanSeconds, pluginName } from "./common";
+import { humanSeconds, labelText } from "../../format";
+import { AdminNote, Pill, SeverityBadge, pluginName } from "./common";
 import { ConfirmDelete } from "../../components/ConfirmDelete";
 
 export function ruleCondition(r: Pick<Rule, "kind" | "metric" | "labels" | "op" | "threshold" | "for_seconds">): string {

@@ -7,9 +7,10 @@ import type { User } from "../../api/session";
 import { errorMessage } from "../../api/client";
 import { formErrors, topLevel } from "../../forms/apiErrors";
 import { EmptyState, QueryState, Table, useToast } from "../../components/ui";
+import { FormFooter } from "../../forms/FormFooter";
 import { FieldShell, fieldAria } from "../../forms/SchemaForm";
-import { formatDateTime } from "../../format";
-import { AdminNote, Pill, humanSeconds, pluginName } from "./common";
+import { formatDateTime, humanSeconds } from "../../format";
+import { AdminNote, Pill, pluginName } from "./common";
 import { ConfirmDelete } from "../../components/ConfirmDelete";
 import { IdOptions } from "../../forms/IdOptions";
 
@@ -163,19 +164,7 @@ function SilenceForm({ onDone }: { onDone: () => void }) {
           <input id="sil-comment" value={comment} autoComplete="off" onChange={(e) => setComment(e.target.value)} {...fieldAria("sil-comment", errors.comment, true)} />
         </FieldShell>
       </div>
-      {formError ? (
-        <p className="form-error" role="alert">
-          {formError}
-        </p>
-      ) : null}
-      <div className="form-actions">
-        <button type="button" className="btn" onClick={onDone}>
-          Cancel
-        </button>
-        <button type="submit" className="btn btn-primary" disabled={create.isPending}>
-          {create.isPending ? "Creating…" : "Create silence"}
-        </button>
-      </div>
+      <FormFooter formError={formError} onCancel={onDone} busy={create.isPending} busyLabel="Creating…" submitLabel="Create silence" />
     </form>
   );
 }
