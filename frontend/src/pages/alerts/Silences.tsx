@@ -1,4 +1,4 @@
-// Silences (maintenance windows): what is in force, upcoming and past; create one for a plugin,
+// Silences: what is in force, upcoming and past; create one for a plugin,
 // a rule or everything with quick durations; end one now or delete it.
 import { useState, type FormEvent } from "react";
 import { useCreateSilence, useDeleteSilence, useEndSilence, useRules, useSilences, type Silence } from "../../api/alerts";
