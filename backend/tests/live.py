@@ -120,7 +120,7 @@ class Backend:
         )
         return self
 
-    def wait_healthy(self, timeout: float = 30) -> dict[str, Any]:
+    def wait_healthy(self, timeout: float = 90) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         last: Any = None
         while time.monotonic() < deadline:

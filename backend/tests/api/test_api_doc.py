@@ -89,3 +89,17 @@ def test_documented_examples_still_answer_as_shown(tmp_path: Path) -> None:
             continue
         problems += [f"{ex.method} {ex.path}: {p}" for p in covers(documented, actual)]
     assert not problems, "\n".join(problems)
+
+
+def test_every_api_route_lists_the_outage_answer(tmp_path: Path) -> None:
+    """Each /api/v1 route reads the database, so OpenAPI says it can answer the JSON 503."""
+    app = create_app(make_settings(f"sqlite:///{tmp_path}/x.db", tmp_path))
+    missing = []
+    for path, ops in app.openapi()["paths"].items():
+        for method, op in ops.items():
+            answer = op.get("responses", {}).get("503")
+            if path.startswith("/api/v1/") and (
+                answer is None or "Retry-After" not in answer.get("headers", {})
+            ):
+                missing.append(f"{method.upper()} {path}")
+    assert not missing, f"add responses=responses(...) to: {missing}"

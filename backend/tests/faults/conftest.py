@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -24,7 +26,13 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from tests import live
-from tests.conftest import PASSWORD, _pg_dsn, fresh_pg_database, install_plugin_package
+from tests.conftest import (
+    PASSWORD,
+    _pg_dsn,
+    fresh_pg_database,
+    install_plugin_package,
+    skip_or_fail,
+)
 from tests.live import Backend, free_port
 
 # Test plugin types for backends run as child processes, installed the way a user would: a
@@ -83,6 +91,34 @@ FAULTKIT = textwrap.dedent(
             return [Sample("slept", self.config.seconds, "s")]
     '''
 )
+
+
+@pytest.fixture(autouse=True)
+def loaded_cpus() -> Iterator[None]:
+    """Every fault test runs while another process keeps both cores busy (`stress-ng --cpu 2`).
+
+    A homelab box is rarely idle: the outage, shutdown and isolation bounds must hold on a loaded
+    machine, and no well-behaved plugin may be isolated because it was merely descheduled.
+    stress-ng runs in its own process group, at most 10 minutes, and is stopped after the test.
+    """
+    exe = shutil.which("stress-ng")
+    if exe is None:
+        skip_or_fail("stress-ng is not installed: apt-get install stress-ng")
+    proc = subprocess.Popen(
+        [exe, "--cpu", "2", "--timeout", "600s", "--quiet"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        yield
+    finally:
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, sig)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(5)
+                break
 
 
 @pytest.fixture(scope="session")

@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from tests.faults.conftest import (
     Api,
@@ -144,7 +146,7 @@ async def test_database_outage_buffers_then_writes_everything(
 
 def _api_answers_503(api: Api) -> None:
     """A read (its token known already), a write and a login: each a JSON 503 with a sentence,
-    within the request deadline plus a margin."""
+    within the request deadline plus a margin; the WebSocket handshake closes with 1013."""
     for method, path, kw in (
         ("GET", "/api/v1/plugins", {}),
         ("POST", "/api/v1/plugins", {"json": {}}),
@@ -156,3 +158,10 @@ def _api_answers_503(api: Api) -> None:
         assert r.status_code == 503, (method, path, r.text)
         assert r.json()["error"] == "DatabaseUnavailable"
         assert r.headers["retry-after"] == "5"
+    token = api.http.headers["Authorization"].removeprefix("Bearer ")
+    ws_url = api.backend.url.replace("http://", "ws://") + f"/ws/metrics?token={token}"
+    t0 = time.monotonic()
+    with connect(ws_url, open_timeout=8) as ws, pytest.raises(ConnectionClosed) as closed:
+        ws.recv(timeout=8)
+    assert time.monotonic() - t0 < 8, "the WebSocket handshake took too long"
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013, closed.value

@@ -44,15 +44,19 @@ class Big(Plugin):
 
 
 class CpuOnLoop(Plugin):
-    """CPU-bound work straight on the event loop (the mistake the engine must contain)."""
+    """CPU-bound work straight on the event loop (the mistake the engine must contain).
+
+    A fixed amount of work (0.55 s of this thread's CPU time), as a real CPU-bound plugin does: on
+    a loaded machine it takes longer in wall time, never less CPU.
+    """
 
     type = "fault_cpu"
     name = description = "burns the CPU on the loop"
 
     async def collect_data(self) -> list[Sample]:
-        t0 = time.perf_counter()
+        t0 = time.thread_time()
         n = 0
-        while time.perf_counter() - t0 < 0.6:
+        while time.thread_time() - t0 < 0.55:
             n += 1
         return [Sample("spins", float(n))]
 
@@ -123,7 +127,7 @@ async def test_faulty_plugins_do_not_delay_others_or_the_api(
     await make(client, admin, "test_hang")
     await make(client, admin, "test_raise")
     await make(client, admin, "test_garbage")
-    cpu = await make(client, admin, "fault_cpu", interval_seconds=2, timeout_seconds=2)
+    cpu = await make(client, admin, "fault_cpu", interval_seconds=5, timeout_seconds=5)
     tcp = await make(
         client,
         admin,
@@ -220,7 +224,7 @@ async def test_faulty_plugins_do_not_delay_others_or_the_api(
     # Blocking the loop is reported on the run, once; later runs go to their own thread.
     for pid in (cpu,):
         done = [r for r in await runs_of(app, pid) if r.status != "running"]
-        assert len(done) >= 4
+        assert len(done) >= 2  # 0.55 s of CPU each: on loaded cores a run takes seconds of wall
         first, rest = done[0], done[1:]
         assert first.status == "success" and first.sample_count == 1
         assert "blocked the event loop for" in (first.error or "")
