@@ -33,7 +33,12 @@ from app.services.auth import login_limits, sessions, setup_code, users
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.get("/setup", response_model=SetupStatus, summary="Whether first-run setup is still open")
+@router.get(
+    "/setup",
+    response_model=SetupStatus,
+    responses=responses(),
+    summary="Whether first-run setup is still open",
+)
 async def setup_status(request: Request, state: StateDep, session: SessionDep) -> SetupStatus:
     open_ = await users.user_count(session) == 0
     address = client_address(request, await state.trusted_proxies.networks())

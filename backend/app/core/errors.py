@@ -126,8 +126,18 @@ class ServerError(DomainError):
 
 
 def responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
-    """The `responses=` entry for a route, so OpenAPI lists the errors it can answer."""
-    return {e.status_code: {"model": ErrorBody, "description": e.kind} for e in errors}
+    """The `responses=` entry for a route, so OpenAPI lists the errors it can answer.
+
+    Every route that takes it reads the database, so each also lists the 503 of an outage.
+    """
+    out: dict[int | str, dict[str, Any]] = {
+        e.status_code: {"model": ErrorBody, "description": e.kind}
+        for e in (*errors, DatabaseUnavailable)
+    }
+    out[DatabaseUnavailable.status_code]["headers"] = {
+        "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
+    }
+    return out
 
 
 AUTH = (Unauthorized,)
