@@ -130,9 +130,9 @@ def responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
 
     Every route that takes it reads the database, so each also lists the 503 of an outage.
     """
+    kinds: tuple[type[DomainError], ...] = (*errors, DatabaseUnavailable)
     out: dict[int | str, dict[str, Any]] = {
-        e.status_code: {"model": ErrorBody, "description": e.kind}
-        for e in (*errors, DatabaseUnavailable)
+        e.status_code: {"model": ErrorBody, "description": e.kind} for e in kinds
     }
     out[DatabaseUnavailable.status_code]["headers"] = {
         "Retry-After": {"description": "seconds to wait", "schema": {"type": "integer"}}
