@@ -20,6 +20,46 @@ import { timeAgo } from "../../format";
 import { DeliveryTable } from "./IncidentTable";
 import { AdminNote, Pill } from "./common";
 import { ConfirmDelete } from "../../components/ConfirmDelete";
+import { CHANNEL_KINDS, buildChannelUrl } from "./channelKinds";
+
+const RAW = "raw";
+
+/** The chosen service's fields; "Other" is the raw Apprise URL field below. */
+function KindFields({
+  kindId,
+  values,
+  errors,
+  onChange,
+}: {
+  kindId: string;
+  values: Record<string, string>;
+  errors: Record<string, string>;
+  onChange: (key: string, value: string) => void;
+}) {
+  const kind = CHANNEL_KINDS.find((k) => k.id === kindId);
+  if (!kind) return null;
+  return (
+    <>
+      {kind.fields.map((f) => {
+        const id = `ch-${kind.id}-${f.key}`;
+        return (
+          <FieldShell key={id} id={id} label={f.label} required={!f.optional} description={f.help} error={errors[f.key]}>
+            <input
+              id={id}
+              type={f.secret ? "password" : "text"}
+              placeholder={f.placeholder}
+              value={values[f.key] ?? ""}
+              autoComplete="off"
+              spellCheck={false}
+              onChange={(e) => onChange(f.key, e.target.value)}
+              {...fieldAria(id, errors[f.key], Boolean(f.help))}
+            />
+          </FieldShell>
+        );
+      })}
+    </>
+  );
+}
 
 export const MASK = "********";
 
@@ -31,6 +71,10 @@ function ChannelDialog({ channel, onClose }: { channel?: Channel; onClose: () =>
     send_resolved: channel?.send_resolved ?? true,
   });
   const [show, setShow] = useState(false);
+  // A new channel starts guided; an existing one keeps its stored URL unless a service is chosen.
+  const [kindId, setKindId] = useState(channel ? RAW : CHANNEL_KINDS[0].id);
+  const [kindValues, setKindValues] = useState<Record<string, string>>({});
+  const [kindErrors, setKindErrors] = useState<Record<string, string>>({});
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
   const toast = useToast();
@@ -49,11 +93,17 @@ function ChannelDialog({ channel, onClose }: { channel?: Channel; onClose: () =>
     e?.preventDefault();
     const errs: Record<string, string> = {};
     if (!v.name.trim()) errs.name = "Name the channel, e.g. “Phone (ntfy)”.";
-    if (v.url.trim().length < 3) errs.url = "Enter an Apprise URL, e.g. ntfys://ntfy.sh/my-topic.";
-    else if (v.url !== MASK && !/^[a-z][a-z0-9+.-]*:\/\//i.test(v.url.trim())) errs.url = "An Apprise URL starts with a scheme, e.g. ntfys://, discord:// or json://.";
+    let url = v.url.trim();
+    const kind = CHANNEL_KINDS.find((k) => k.id === kindId);
+    if (kind) {
+      const built = buildChannelUrl(kind, kindValues);
+      setKindErrors(built.errors);
+      url = built.url ?? "";
+    } else if (url.length < 3) errs.url = "Enter an Apprise URL, e.g. ntfys://ntfy.sh/my-topic.";
+    else if (url !== MASK && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) errs.url = "An Apprise URL starts with a scheme, e.g. ntfys://, discord:// or json://.";
     setErrors(errs);
-    if (Object.keys(errs).length) return;
-    save.mutate({ name: v.name.trim(), enabled: v.enabled, send_resolved: v.send_resolved, url: v.url.trim() });
+    if (Object.keys(errs).length || !url) return;
+    save.mutate({ name: v.name.trim(), enabled: v.enabled, send_resolved: v.send_resolved, url });
   };
   return (
     <Modal
@@ -75,29 +125,47 @@ function ChannelDialog({ channel, onClose }: { channel?: Channel; onClose: () =>
           <input id="ch-name" data-autofocus value={v.name} autoComplete="off" onChange={(e) => setV({ ...v, name: e.target.value })} {...fieldAria("ch-name", errors.name)} />
         </FieldShell>
         <FieldShell
-          id="ch-url"
-          label="Apprise URL"
-          required
-          description={channel ? "Stored encrypted. Leave ******** to keep it, or type a new URL." : "Stored encrypted and never shown again. e.g. ntfys://ntfy.sh/topic, discord://id/token, json://host/path"}
-          error={errors.url}
+          id="ch-service"
+          label="Service"
+          description={kindId === RAW ? "Any of Apprise's 100+ services, as a URL." : "Unity builds the Apprise URL from these fields; choose “Other” to type one."}
+          error={kindId === RAW ? undefined : errors.url}
         >
-          <div className="copy-row tight">
-            <input
-              id="ch-url"
-              type={show ? "text" : "password"}
-              className="mono"
-              value={v.url}
-              autoComplete="off"
-              spellCheck={false}
-              onFocus={(e) => v.url === MASK && e.target.select()}
-              onChange={(e) => setV({ ...v, url: e.target.value })}
-              {...fieldAria("ch-url", errors.url, true)}
-            />
-            <button type="button" className="btn btn-sm" onClick={() => setShow(!show)} aria-pressed={show} disabled={v.url === MASK}>
-              {show ? "Hide" : "Show"}
-            </button>
-          </div>
+          <select id="ch-service" value={kindId} onChange={(e) => setKindId(e.target.value)} {...fieldAria("ch-service", kindId === RAW ? undefined : errors.url, true)}>
+            {CHANNEL_KINDS.map((k) => (
+              <option key={k.id} value={k.id}>
+                {k.label}
+              </option>
+            ))}
+            <option value={RAW}>{channel ? "Keep or type an Apprise URL" : "Other (Apprise URL)"}</option>
+          </select>
         </FieldShell>
+        <KindFields kindId={kindId} values={kindValues} errors={kindErrors} onChange={(key, value) => setKindValues({ ...kindValues, [key]: value })} />
+        {kindId === RAW ? (
+          <FieldShell
+            id="ch-url"
+            label="Apprise URL"
+            required
+            description={channel ? "Stored encrypted. Leave ******** to keep it, or type a new URL." : "Stored encrypted and never shown again. e.g. ntfys://ntfy.sh/topic, discord://id/token, json://host/path"}
+            error={errors.url}
+          >
+            <div className="copy-row tight">
+              <input
+                id="ch-url"
+                type={show ? "text" : "password"}
+                className="mono"
+                value={v.url}
+                autoComplete="off"
+                spellCheck={false}
+                onFocus={(e) => v.url === MASK && e.target.select()}
+                onChange={(e) => setV({ ...v, url: e.target.value })}
+                {...fieldAria("ch-url", errors.url, true)}
+              />
+              <button type="button" className="btn btn-sm" onClick={() => setShow(!show)} aria-pressed={show} disabled={v.url === MASK}>
+                {show ? "Hide" : "Show"}
+              </button>
+            </div>
+          </FieldShell>
+        ) : null}
         <label className="check">
           <input type="checkbox" checked={v.enabled} onChange={(e) => setV({ ...v, enabled: e.target.checked })} />
           <span>Enabled</span>

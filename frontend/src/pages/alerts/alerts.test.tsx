@@ -137,12 +137,36 @@ describe("channel form", () => {
     await user.click(await screen.findByRole("button", { name: "+ Add channel" }));
     const dialog = screen.getByRole("dialog");
     await user.type(within(dialog).getByLabelText(/^Name/), "Phone");
+    await user.selectOptions(within(dialog).getByLabelText(/^Service/), "Other (Apprise URL)");
     await user.type(within(dialog).getByLabelText(/^Apprise URL/), "nope://x");
     await user.click(within(dialog).getByRole("button", { name: "Add channel" }));
     const url = within(dialog).getByLabelText(/^Apprise URL/);
     await waitFor(() => expect(url).toHaveAttribute("aria-invalid", "true"));
     expect(url).toHaveAccessibleDescription(/does not know the scheme/);
     expect(within(dialog).getByLabelText(/^Name/)).not.toHaveAttribute("aria-invalid");
+  });
+
+  it("builds the Apprise URL from a guided form and sends only that", async () => {
+    const { calls } = mockFetch({
+      "GET /api/v1/channels": () => [],
+      "POST /api/v1/channels": () => json(channel(9, "Chat"), 201),
+    });
+    const user = userEvent.setup();
+    renderApp(<ChannelsPage user={userOf(1, "admin", "admin")} />);
+    await user.click(await screen.findByRole("button", { name: "+ Add channel" }));
+    const dialog = screen.getByRole("dialog");
+    await user.type(within(dialog).getByLabelText(/^Name/), "Chat");
+    await user.selectOptions(within(dialog).getByLabelText(/^Service/), "Discord");
+    const hook = within(dialog).getByLabelText(/^Webhook URL/);
+    await user.type(hook, "https://example.com/not-a-hook");
+    await user.click(within(dialog).getByRole("button", { name: "Add channel" }));
+    expect(hook).toHaveAccessibleDescription(/Paste the whole webhook URL/);
+    expect(calls.filter((c) => c.method === "POST")).toHaveLength(0);
+    await user.clear(hook);
+    await user.type(hook, "https://discord.com/api/webhooks/123/abc-DEF");
+    await user.click(within(dialog).getByRole("button", { name: "Add channel" }));
+    await waitFor(() => expect(calls.filter((c) => c.method === "POST")).toHaveLength(1));
+    expect(JSON.parse(calls.find((c) => c.method === "POST")?.body ?? "{}")).toMatchObject({ name: "Chat", url: "discord://123/abc-DEF" });
   });
 });
 
