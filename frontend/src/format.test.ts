@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { axisLabels, formatSeconds, formatValue, humanSeconds } from "./format";
+import { axisLabels, formatQuantity, formatSeconds, formatValue, humanSeconds, parseQuantity } from "./format";
 
 describe("formatValue", () => {
   it("shows durations in the unit people read: s, min, h, d", () => {
@@ -35,5 +35,52 @@ describe("axisLabels", () => {
     const gib = 1024 ** 3;
     expect(axisLabels([76.91 * gib, 76.92 * gib, 76.93 * gib], "bytes")).toEqual(["76.91 GiB", "76.92 GiB", "76.93 GiB"]);
     expect(axisLabels([0, 50, 100], "percent")).toEqual(["0%", "50%", "100%"]);
+  });
+});
+
+describe("quantities typed by people", () => {
+  it.each([
+    ["10 GB", "bytes", 10e9],
+    ["10GiB", "bytes", 10 * 1024 ** 3],
+    ["1.5 tb", "bytes", 1.5e12],
+    ["2048", "bytes", 2048],
+    ["10 MB/s", "bytes/s", 10e6],
+    ["500 ms", "ms", 500],
+    ["2 s", "ms", 2000],
+    ["5 min", "seconds", 300],
+    ["1 d", "seconds", 86400],
+    ["90 %", "percent", 90],
+    ["90%", "%", 90],
+    ["70 °C", "celsius", 70],
+    ["3", "count", 3],
+  ])("reads %s as %s", (text, unit, value) => {
+    expect(parseQuantity(text, unit)).toBe(value);
+  });
+
+  it.each([
+    ["10 parsecs", "bytes"],
+    ["10 MB", "ms"],
+    ["fast", "ms"],
+    ["", "bytes"],
+    ["90 °C", "percent"],
+  ])("refuses %s for %s", (text, unit) => {
+    expect(parseQuantity(text, unit)).toBeNull();
+  });
+
+  it.each([
+    [10e9, "bytes", "10 GB"],
+    [10 * 1024 ** 3, "bytes", "10 GiB"],
+    [1.5e9, "bytes", "1.5 GB"],
+    [1000, "bytes", "1 KB"],
+    [1e7, "bytes/s", "10 MB/s"],
+    [2000, "ms", "2 s"],
+    [1500, "ms", "1.5 s"],
+    [250, "ms", "250 ms"],
+    [300, "seconds", "5 min"],
+    [90, "percent", "90 %"],
+    [3, "", "3"],
+  ])("shows %s %s as %s, which reads back the same", (value, unit, text) => {
+    expect(formatQuantity(value, unit)).toBe(text);
+    expect(parseQuantity(text, unit)).toBe(value);
   });
 });

@@ -146,3 +146,96 @@ export function humanSeconds(total: number | null | undefined): string {
   if (s) parts.push(`${s} s`);
   return parts.slice(0, 2).join(" ");
 }
+
+// ---- quantities typed by people: "10 GB", "500 ms", "90 %" ----------------------------------------
+
+const DECIMAL_BYTES = ["B", "KB", "MB", "GB", "TB", "PB"];
+const BINARY_BYTES = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+const BYTE_FACTORS: Record<string, number> = { b: 1, byte: 1, bytes: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 };
+DECIMAL_BYTES.forEach((u, i) => (BYTE_FACTORS[u.toLowerCase()] = 1000 ** i));
+BINARY_BYTES.forEach((u, i) => (BYTE_FACTORS[u.toLowerCase()] = 1024 ** i));
+const SECOND_FACTORS: Record<string, number> = { ms: 0.001, s: 1, sec: 1, secs: 1, second: 1, seconds: 1, m: 60, min: 60, mins: 60, minute: 60, minutes: 60, h: 3600, hour: 3600, hours: 3600, d: 86400, day: 86400, days: 86400 };
+
+type UnitFamily = "bytes" | "bytes/s" | "ms" | "seconds" | "percent" | "celsius" | "other";
+
+function unitFamily(unit: string): UnitFamily {
+  const u = unit.trim().toLowerCase();
+  if (u === "bytes" || u === "b") return "bytes";
+  if (u === "bytes/s" || u === "b/s") return "bytes/s";
+  if (u === "ms") return "ms";
+  if (u === "s" || u === "seconds" || u === "sec") return "seconds";
+  if (u === "%" || u === "percent") return "percent";
+  if (u === "celsius" || u === "°c" || u === "c") return "celsius";
+  return "other";
+}
+
+/** A value typed with or without a unit, in the series' unit: "10 GB" for bytes is 10,000,000,000,
+ * "2 s" for ms is 2000, "90 %" is 90; a bare number is taken as the series' unit. Null if unreadable. */
+export function parseQuantity(text: string, unit: string): number | null {
+  const m = /^\s*(-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)\s*(.*?)\s*$/i.exec(text);
+  if (!m) return null;
+  const n = Number(m[1]);
+  const suffix = m[2].toLowerCase();
+  if (!Number.isFinite(n)) return null;
+  if (!suffix) return n;
+  const family = unitFamily(unit);
+  let factor: number | undefined;
+  if (family === "bytes") factor = BYTE_FACTORS[suffix];
+  else if (family === "bytes/s") factor = suffix.endsWith("/s") ? BYTE_FACTORS[suffix.slice(0, -2).trim()] : undefined;
+  else if (family === "ms") factor = SECOND_FACTORS[suffix] !== undefined ? SECOND_FACTORS[suffix] * 1000 : undefined;
+  else if (family === "seconds") factor = SECOND_FACTORS[suffix];
+  else if (family === "percent") factor = suffix === "%" ? 1 : undefined;
+  else if (family === "celsius") factor = ["°c", "c", "celsius"].includes(suffix) ? 1 : undefined;
+  else factor = suffix === unit.trim().toLowerCase() ? 1 : undefined;
+  return factor === undefined ? null : Number((n * factor).toPrecision(15));
+}
+
+/** The shortest exact "n unit" among `steps` (factor, name), largest factor first. */
+function exactIn(value: number, steps: [number, string][]): string {
+  for (const [factor, name] of steps) {
+    const n = value / factor;
+    if (Math.abs(n) >= 1 && Number(n.toFixed(3)) === Number(n.toPrecision(15))) return `${Number(n.toFixed(3))} ${name}`;
+  }
+  return `${value} ${steps[steps.length - 1][1]}`;
+}
+
+/** A threshold shown back the way people type it, exactly (parseQuantity reads it back unchanged):
+ * 10,000,000,000 bytes is "10 GB", 10 × 2³⁰ is "10 GiB", 2000 ms is "2 s". */
+export function formatQuantity(value: number, unit: string): string {
+  const family = unitFamily(unit);
+  if (value === 0) return family === "percent" ? "0 %" : family === "other" || !unit ? "0" : `0 ${family === "bytes/s" ? "B/s" : family === "celsius" ? "°C" : family === "bytes" ? "B" : family}`;
+  if (family === "bytes" || family === "bytes/s") {
+    const steps = (names: string[], base: number) => names.map((nm, i): [number, string] => [base ** i, nm]).reverse();
+    const a = exactIn(value, steps(DECIMAL_BYTES, 1000));
+    const b = exactIn(value, steps(BINARY_BYTES, 1024));
+    const best = b.length < a.length ? b : a;
+    return family === "bytes/s" ? `${best}/s` : best;
+  }
+  if (family === "ms" || family === "seconds") {
+    const ms = family === "ms" ? 1 : 1000;
+    return exactIn(value * ms, [
+      [86_400_000, "d"],
+      [3_600_000, "h"],
+      [60_000, "min"],
+      [1000, "s"],
+      [1, "ms"],
+    ]);
+  }
+  if (family === "percent") return `${value} %`;
+  if (family === "celsius") return `${value} °C`;
+  return unit ? `${value} ${unit}` : String(value);
+}
+
+/** What to type, for a threshold field's help text. */
+export function quantityHint(unit: string): string {
+  const hints: Record<UnitFamily, string> = {
+    bytes: "With a unit: 500 MB, 10 GB or 2 TiB (a bare number is bytes).",
+    "bytes/s": "With a unit: 10 MB/s or 1 GiB/s (a bare number is bytes per second).",
+    ms: "With a unit: 500 ms or 2 s (a bare number is milliseconds).",
+    seconds: "With a unit: 30 s, 5 min, 2 h or 1 d (a bare number is seconds).",
+    percent: "A percentage, e.g. 90 or 90 %.",
+    celsius: "Degrees Celsius, e.g. 70 or 70 °C.",
+    other: "A number.",
+  };
+  return hints[unitFamily(unit)];
+}

@@ -59,6 +59,12 @@ export const useSeries = (pluginId?: number, enabled = true) =>
   useQuery({ queryKey: metricKeys.series(pluginId), queryFn: () => listSeries(pluginId), enabled, staleTime: 60_000 });
 export const useLatestAll = () => useQuery(latestQuery);
 
+/** Metric name → unit, for showing a rule's threshold in its metric's unit. */
+export function useMetricUnits(): Map<string, string> {
+  const all = useSeries();
+  return useMemo(() => new Map((all.data ?? []).map((s) => [s.name, s.unit])), [all.data]);
+}
+
 /** Series id → unit for every series, for showing values that arrive without their unit. */
 export function useSeriesUnits(): Map<number, string> {
   const all = useSeries();

@@ -1,7 +1,7 @@
 // Add or edit an alert rule. Metric rules pick a plugin and one of its metric names (from the
 // series it reports), optional label matchers, a comparison and a threshold; health rules only a
 // plugin and how long it must be down. Errors from the API land next to the field they concern.
-import { useMemo, useState, type FormEvent } from "react";
+import { useEffect, useMemo, useRef, useState, type FormEvent } from "react";
 import { OPS, SEVERITIES, useRules, useSaveRule, type Comparison, type Rule, type Severity } from "../../api/alerts";
 import { FIX_FIELDS_MESSAGE } from "../../api/client";
 import { useSeries } from "../../api/metrics";
@@ -10,7 +10,7 @@ import { Link, navigate } from "../../router";
 import { EmptyState, ErrorState, Spinner, useToast } from "../../components/ui";
 import { FieldShell, KeyValueList, fieldAria } from "../../forms/SchemaForm";
 import { formErrors } from "../../forms/apiErrors";
-import { humanSeconds, labelText } from "../../format";
+import { formatQuantity, humanSeconds, labelText, quantityHint } from "../../format";
 import { MetricField, NotifyFieldset, SecondsField } from "./RuleFormParts";
 import { formToBody, ruleFieldMap, ruleToForm, validateRule, wholeSeconds, type RuleFormValues } from "./ruleFormValues";
 import { FormFooter } from "../../forms/FormFooter";
@@ -27,6 +27,15 @@ export function RuleForm({ rule, onSaved }: { rule?: Rule; onSaved?: (r: Rule) =
     () => (series.data ?? []).filter((s) => s.name === v.metric && Object.keys(s.labels).length).map((s) => labelText(s.labels)),
     [series.data, v.metric],
   );
+
+  const unit = (series.data ?? []).find((s) => s.name === v.metric)?.unit ?? "";
+  // A saved threshold is shown in the metric's unit ("10 GB", not 10000000000) once that is known.
+  const shownInUnit = useRef(false);
+  useEffect(() => {
+    if (!rule || rule.kind !== "metric" || !unit || shownInUnit.current) return;
+    shownInUnit.current = true;
+    setV((old) => (old.threshold === String(rule.threshold) ? { ...old, threshold: formatQuantity(rule.threshold, unit) } : old));
+  }, [rule, unit]);
 
   const set = <K extends keyof RuleFormValues>(k: K, val: RuleFormValues[K], apiKey: string = k) => {
     setV((old) => ({ ...old, [k]: val }));
@@ -49,7 +58,7 @@ export function RuleForm({ rule, onSaved }: { rule?: Rule; onSaved?: (r: Rule) =
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    const errs = validateRule(v);
+    const errs = validateRule(v, unit);
     setErrors(errs);
     if (Object.keys(errs).length) {
       setFormError(FIX_FIELDS_MESSAGE);
@@ -57,7 +66,7 @@ export function RuleForm({ rule, onSaved }: { rule?: Rule; onSaved?: (r: Rule) =
       return;
     }
     setFormError(null);
-    save.mutate(formToBody(v));
+    save.mutate(formToBody(v, unit));
   };
 
   const forN = wholeSeconds(v.for_seconds);
@@ -122,16 +131,14 @@ export function RuleForm({ rule, onSaved }: { rule?: Rule; onSaved?: (r: Rule) =
                     ))}
                   </select>
                 </FieldShell>
-                <FieldShell id="rule-threshold" label="Threshold" required error={errors.threshold}>
+                <FieldShell id="rule-threshold" label="Threshold" required description={quantityHint(unit)} error={errors.threshold}>
                   <input
                     id="rule-threshold"
-                    type="number"
-                    step="any"
-                    inputMode="decimal"
                     value={v.threshold}
-                    placeholder="90"
+                    autoComplete="off"
+                    placeholder={formatQuantity(unit === "bytes" ? 10e9 : unit === "ms" ? 500 : 90, unit)}
                     onChange={(e) => set("threshold", e.target.value)}
-                    {...fieldAria("rule-threshold", errors.threshold)}
+                    {...fieldAria("rule-threshold", errors.threshold, true)}
                   />
                 </FieldShell>
               </div>

@@ -6,21 +6,23 @@ import { usePlugins } from "../../api/plugins";
 import type { User } from "../../api/session";
 import { Link } from "../../router";
 import { EmptyState, QueryState, Table, useToast } from "../../components/ui";
-import { humanSeconds, labelText } from "../../format";
+import { formatQuantity, humanSeconds, labelText } from "../../format";
+import { useMetricUnits } from "../../api/metrics";
 import { AdminNote, Pill, SeverityBadge, pluginName } from "./common";
 import { ConfirmDelete } from "../../components/ConfirmDelete";
 
-export function ruleCondition(r: Pick<Rule, "kind" | "metric" | "labels" | "op" | "threshold" | "for_seconds">): string {
+export function ruleCondition(r: Pick<Rule, "kind" | "metric" | "labels" | "op" | "threshold" | "for_seconds">, unit = ""): string {
   const wait = r.for_seconds ? ` for ${humanSeconds(r.for_seconds)}` : "";
   if (r.kind === "health") return `down${wait}`;
   const labels = Object.keys(r.labels ?? {}).length ? `{${labelText(r.labels)}}` : "";
-  return `${r.metric ?? "?"}${labels} ${r.op} ${r.threshold}${wait}`;
+  return `${r.metric ?? "?"}${labels} ${r.op} ${formatQuantity(r.threshold, unit)}${wait}`;
 }
 
 export function RulesPage({ user }: { user: User }) {
   const rules = useRules();
   const plugins = usePlugins();
   const channels = useChannels();
+  const units = useMetricUnits();
   const toast = useToast();
   const [doomed, setDoomed] = useState<Rule | null>(null);
   const isAdmin = user.role === "admin";
@@ -71,7 +73,7 @@ export function RulesPage({ user }: { user: User }) {
                       </div>
                     </td>
                     <td>
-                      <code className="condition">{ruleCondition(r)}</code>
+                      <code className="condition">{ruleCondition(r, units.get(r.metric ?? ""))}</code>
                     </td>
                     <td>
                       <SeverityBadge severity={r.severity} />

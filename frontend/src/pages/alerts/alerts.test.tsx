@@ -13,6 +13,7 @@ import { chartWindow } from "../../components/TimeChart";
 import { sparkWindow, sparkYRange } from "../../components/Sparkline";
 import { silenceState } from "./Silences";
 import { ChannelsPage } from "./Channels";
+import { ruleCondition } from "./Rules";
 import { user as userOf } from "../../test/fixtures";
 import { channel, incident, page, plugin, rule, series as seriesOf } from "../../test/fixtures";
 
@@ -31,6 +32,11 @@ describe("rule form helpers", () => {
     expect(validateRule({ ...v, name: "Down", kind: "health" })).toEqual({});
     expect(validateRule({ ...v, name: "x", kind: "health", for_seconds: "1.5" }).for_seconds).toMatch(/whole seconds/);
     expect(validateRule({ ...v, name: "x", metric: "m", threshold: "1", labels: [{ key: "", value: "/" }] }).labels).toMatch(/needs a name/);
+  });
+
+  it("says a rule's threshold in its metric's unit", () => {
+    expect(ruleCondition(rule(1, { metric: "response_time", threshold: 2000 }), "ms")).toBe("response_time > 2 s for 1 min");
+    expect(ruleCondition(rule(1, { metric: "disk_free", op: "<", threshold: 10e9 }), "bytes")).toBe("disk_free < 10 GB for 1 min");
   });
 
   it("sends metric fields only for metric rules", () => {
@@ -76,14 +82,38 @@ describe("RuleForm", () => {
     await waitFor(() => expect(within(metric).getAllByRole("option").map((o) => o.textContent)).toEqual(["Choose a metric…", "cpu_percent", "disk_percent", "Another name…"]));
     await user.selectOptions(metric, "disk_percent");
     expect(screen.getByText(/This metric has: mount=\/ · mount=\/data/)).toBeInTheDocument();
-    expect(screen.getByRole("spinbutton", { name: "Threshold" })).toBeInTheDocument();
+    expect(screen.getByRole("textbox", { name: "Threshold" })).toHaveAccessibleDescription(/A percentage/);
     expect(screen.getByRole("spinbutton", { name: "For (seconds)" })).toBeInTheDocument();
 
     await user.click(screen.getByRole("radio", { name: /Health/ }));
     expect(screen.queryByRole("combobox", { name: "Metric" })).not.toBeInTheDocument();
-    expect(screen.queryByRole("spinbutton", { name: "Threshold" })).not.toBeInTheDocument();
+    expect(screen.queryByRole("textbox", { name: "Threshold" })).not.toBeInTheDocument();
     expect(screen.getByRole("spinbutton", { name: "Down for (seconds)" })).toBeInTheDocument();
     expect(screen.getByRole("checkbox", { name: /Phone/ })).toBeInTheDocument();
+  });
+
+  it("takes a threshold in the metric's unit and shows a saved one back the same way", async () => {
+    const disk = [seriesOf(20, 1, "disk_free", "bytes", { mount: "/" })];
+    const { calls } = mockFetch({
+      "GET /api/v1/plugins": () => plugins,
+      "GET /api/v1/channels": () => channels,
+      "GET /api/v1/metrics/series": () => page(disk),
+      "PATCH /api/v1/alerts/rules/3": () => json(rule(3, { metric: "disk_free", op: "<", threshold: 20e9 })),
+    });
+    const user = userEvent.setup();
+    renderApp(<RuleForm rule={rule(3, { metric: "disk_free", op: "<", threshold: 10e9 })} onSaved={() => undefined} />);
+    const threshold = screen.getByRole("textbox", { name: "Threshold" });
+    await waitFor(() => expect(threshold).toHaveValue("10 GB"));
+    expect(threshold).toHaveAccessibleDescription(/500 MB, 10 GB or 2 TiB/);
+    await user.clear(threshold);
+    await user.type(threshold, "20 parsecs");
+    await user.click(screen.getByRole("button", { name: "Save rule" }));
+    expect(threshold).toHaveAttribute("aria-invalid", "true");
+    await user.clear(threshold);
+    await user.type(threshold, "20 GB");
+    await user.click(screen.getByRole("button", { name: "Save rule" }));
+    await waitFor(() => expect(calls.some((c) => c.method === "PATCH")).toBe(true));
+    expect(JSON.parse(calls.find((c) => c.method === "PATCH")!.body!)).toMatchObject({ metric: "disk_free", threshold: 20e9 });
   });
 
   it("shows client errors, then the API's 422 next to the field it names", async () => {

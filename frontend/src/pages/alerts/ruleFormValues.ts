@@ -3,6 +3,7 @@
 import type { Comparison, Rule, RuleCreate, Severity } from "../../api/alerts";
 import type { KeyValue } from "../../forms/schema";
 import { topLevel } from "../../forms/apiErrors";
+import { parseQuantity, quantityHint } from "../../format";
 
 /** The API's upper bound for `for_seconds` and `keep_firing_seconds`. */
 export const WEEK = 7 * 86400;
@@ -47,13 +48,13 @@ export function wholeSeconds(v: string): number | null {
   return Number.isInteger(n) && n >= 0 && n <= WEEK ? n : null;
 }
 
-/** Client-side checks, keyed like the API's fields. */
-export function validateRule(v: RuleFormValues): Record<string, string> {
+/** Client-side checks, keyed like the API's fields; `unit` is the metric's (thresholds take units). */
+export function validateRule(v: RuleFormValues, unit = ""): Record<string, string> {
   const e: Record<string, string> = {};
   if (!v.name.trim()) e.name = "Give the rule a name, e.g. “Root disk almost full”.";
   if (v.kind === "metric") {
     if (!v.metric.trim()) e.metric = "Choose the metric to watch.";
-    if (v.threshold.trim() === "" || !Number.isFinite(Number(v.threshold))) e.threshold = "Enter a number to compare with.";
+    if (parseQuantity(v.threshold, unit) === null) e.threshold = `Enter a value to compare with. ${quantityHint(unit)}`;
     const keys = v.labels.filter((l) => l.key.trim() || l.value.trim());
     if (keys.some((l) => !l.key.trim())) e.labels = "Every label matcher needs a name.";
     else if (new Set(keys.map((l) => l.key.trim())).size !== keys.length) e.labels = "Each label name can appear once.";
@@ -63,7 +64,7 @@ export function validateRule(v: RuleFormValues): Record<string, string> {
   return e;
 }
 
-export function formToBody(v: RuleFormValues): RuleCreate {
+export function formToBody(v: RuleFormValues, unit = ""): RuleCreate {
   const metric = v.kind === "metric";
   return {
     name: v.name.trim(),
@@ -77,7 +78,7 @@ export function formToBody(v: RuleFormValues): RuleCreate {
     channel_ids: v.channel_ids,
     // A health rule has no condition of its own: the API's defaults (">", 0) stand for "none".
     op: metric ? v.op : ">",
-    threshold: metric ? Number(v.threshold) : 0,
+    threshold: metric ? (parseQuantity(v.threshold, unit) ?? 0) : 0,
     ...(metric
       ? { metric: v.metric.trim(), labels: Object.fromEntries(v.labels.filter((l) => l.key.trim()).map((l) => [l.key.trim(), l.value])) }
       : {}),
