@@ -29,7 +29,7 @@ _YAML_BODY = {"schema": {"type": "object", "description": "A Unity configuration
         200: {"content": {YAML: _YAML_BODY}, "description": "The configuration as YAML"},
         **responses(*ADMIN),
     },
-    summary="Export plugins, channels, alert rules and silences as YAML (secrets as ${NAME})",
+    summary="Export plugins, channels, rules, silences and maintenance as YAML (secrets: ${NAME})",
 )
 async def export(state: StateDep, admin: AdminUser, session: SessionDep) -> Response:
     text = await export_config(session, state.box, state.registry)

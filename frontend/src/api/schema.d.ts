@@ -345,7 +345,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Export plugins, channels, alert rules and silences as YAML (secrets as ${NAME}) */
+        /** Export plugins, channels, rules, silences and maintenance as YAML (secrets: ${NAME}) */
         get: operations["config-export"];
         put?: never;
         post?: never;

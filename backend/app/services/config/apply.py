@@ -177,7 +177,7 @@ async def apply_config(
     present = doc.model_fields_set & {s.key for s in SECTIONS}
     problems: list[tuple[str, str]] = []
     notes: list[str] = []
-    current: dict[str, dict[str, Item]] = {}
+    current = ctx.current
     desired: dict[str, dict[str, Item]] = {}
     paths: dict[tuple[str, str], tuple[str | int, ...]] = {}
     for s in SECTIONS:

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
 from app.models.enums import Comparison, RuleKind, Severity
 from app.schemas.alerts import WEEK
+from app.schemas.maintenance import MaintenanceFields
 
 FORMAT_VERSION = 1
 
@@ -69,6 +70,13 @@ class SilenceEntry(Entry):
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     comment: str = Field("", max_length=2000)
+
+
+class MaintenanceEntry(Entry, MaintenanceFields):
+    """A maintenance window, identified by its name; `plugins` name plugins of this file or the
+    database. Without `starts_at` a recurring window keeps the start it has (new ones: now)."""
+
+    plugins: list[str] = Field(default_factory=list, max_length=10_000, description="Plugin names.")
 
 
 def document_model(sections: list[tuple[str, type[Entry]]]) -> type[BaseModel]:
