@@ -115,6 +115,7 @@ async def test_viewers_read_the_schema_but_cannot_export_or_apply(
     assert set(schema["properties"]) == {
         "version",
         "env",
+        "prune",
         "plugins",
         "channels",
         "alert_rules",

@@ -171,8 +171,10 @@ async def apply_config(
     """Diff the file against the database and, unless dry_run, apply it all or nothing.
 
     `env` holds the variables ${NAME} may read; `env_note` ends the sentence of a missing one.
+    The file's own `prune: true` prunes as `prune=True` does.
     """
     doc, marks = _validate(text, env, env_note)
+    prune = prune or bool(getattr(doc, "prune", False))  # the file may ask for it itself
     ctx = Context(session, box, registry, now or datetime.now(UTC), user)
     present = doc.model_fields_set & {s.key for s in SECTIONS}
     problems: list[tuple[str, str]] = []

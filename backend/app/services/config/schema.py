@@ -91,6 +91,14 @@ def document_model(sections: list[tuple[str, type[Entry]]]) -> type[BaseModel]:
                 "Written only by `config export --include-secrets-as-env`.",
             ),
         ),
+        "prune": (
+            bool,
+            Field(
+                False,
+                description="Also remove the objects of each listed kind that the file leaves "
+                "out, as `--prune` does. A UNITY_CONFIG file prunes only when it says this.",
+            ),
+        ),
     }
     for key, entry in sections:
         fields[key] = (list[entry], Field(default_factory=list))  # type: ignore[valid-type]
