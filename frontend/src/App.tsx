@@ -16,6 +16,7 @@ import { PluginDetail } from "./pages/PluginDetail";
 import { PluginFormPage } from "./pages/PluginForm";
 import { TokensPage, UsersPage } from "./pages/Admin";
 import { SettingsPage } from "./pages/Settings";
+import { ConfigPage } from "./pages/ConfigPage";
 import { MaintenancePage } from "./pages/Maintenance";
 import { Link } from "./router";
 
@@ -61,6 +62,7 @@ function Routes({ user }: { user: User }) {
   if (pathname === "/users") return <UsersPage me={user} />;
   if (pathname === "/tokens") return <TokensPage />;
   if (pathname === "/settings") return <SettingsPage user={user} />;
+  if (pathname === "/settings/configuration") return <ConfigPage user={user} />;
   if (pathname === "/maintenance") return <MaintenancePage user={user} />;
   if (pathname === "/alerts" || pathname.startsWith("/alerts/"))
     return (
