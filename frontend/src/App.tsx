@@ -114,7 +114,32 @@ function SignedIn({ token }: { token: string }) {
   );
 }
 
+const onConnectivity = (l: () => void) => {
+  window.addEventListener("online", l);
+  window.addEventListener("offline", l);
+  return () => {
+    window.removeEventListener("online", l);
+    window.removeEventListener("offline", l);
+  };
+};
+
+/** The device has no network: the shell still opens (pwa/sw.js), its data cannot. */
+export function OfflineBanner() {
+  const online = useSyncExternalStore(onConnectivity, () => navigator.onLine);
+  if (online) return null;
+  return (
+    <div className="banner banner-warn" role="status" data-testid="offline-banner">
+      You are offline. Unity shows its pages, but their data needs the server: they fill in when the connection is back.
+    </div>
+  );
+}
+
 export function App() {
   const token = useToken();
-  return token ? <SignedIn key={token} token={token} /> : <SignedOut />;
+  return (
+    <>
+      <OfflineBanner />
+      {token ? <SignedIn key={token} token={token} /> : <SignedOut />}
+    </>
+  );
 }
