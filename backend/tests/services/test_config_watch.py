@@ -15,7 +15,7 @@ from app.core.config import Settings
 from app.models import PluginInstance
 from app.services.config.watch import ConfigWatcher
 from app.state import AppState
-from tests.conftest import running_app
+from tests.conftest import asgi_client, running_app, setup_admin
 
 ONE = """\
 plugins:
@@ -119,3 +119,43 @@ async def test_the_file_applies_at_start_and_again_when_it_changes(
             return await names(state) == ["first"]
 
         await until(pruned, "prune when the file says so")
+
+
+async def test_what_the_file_lists_is_read_only_in_the_api(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "unity.yaml"
+    write(path, ONE, 0)
+    watched = settings.model_copy(update={"unity_config": path})
+    async with running_app(watched) as app, asgi_client(app) as client:
+        admin = await setup_admin(client)
+        r = await client.get("/api/v1/config/managed", headers=admin)
+        assert r.json() == {"file": "unity.yaml", "objects": {"plugins": ["first"]}}
+        [plugin] = (await client.get("/api/v1/plugins", headers=admin)).json()
+        for call in (
+            client.patch(f"/api/v1/plugins/{plugin['id']}", json={"enabled": False}, headers=admin),
+            client.delete(f"/api/v1/plugins/{plugin['id']}", headers=admin),
+        ):
+            r = await call
+            assert r.status_code == 409
+            assert r.json()["detail"].startswith(
+                "The plugin 'first' is managed by unity.yaml; change it in that file"
+            )
+        # an object the file does not list stays editable
+        r = await client.post(
+            "/api/v1/plugins",
+            json={"name": "mine", "type": "tcp", "config": {"host": "127.0.0.1", "port": 9}},
+            headers=admin,
+        )
+        assert r.status_code == 201, r.text
+        r = await client.patch(
+            f"/api/v1/plugins/{r.json()['id']}", json={"enabled": False}, headers=admin
+        )
+        assert r.status_code == 200, r.text
+
+
+async def test_without_unity_config_nothing_is_managed(app: object) -> None:
+    async with asgi_client(app) as client:
+        admin = await setup_admin(client)
+        r = await client.get("/api/v1/config/managed", headers=admin)
+        assert r.json() == {"file": None, "objects": {}}

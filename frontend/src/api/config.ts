@@ -1,9 +1,10 @@
 // Configuration as code (docs/CONFIG.md): the YAML export, and apply with a dry run first.
-import { useMutation, useQueryClient } from "@tanstack/react-query";
+import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { client, unwrap } from "./client";
 import type { components } from "./schema";
 
 export type ConfigApply = components["schemas"]["ConfigApplyOut"];
+export type Managed = components["schemas"]["ManagedOut"];
 export type ConfigApplyVars = { text: string; dryRun: boolean; prune: boolean };
 
 export const exportConfig = () => unwrap<string>(client.GET("/api/v1/config/export", { parseAs: "text" }));
@@ -27,4 +28,13 @@ export function useApplyConfig() {
       if (result.applied) void qc.invalidateQueries();
     },
   });
+}
+
+/** What the UNITY_CONFIG file manages: read-only here, edited in the file (the API answers 409). */
+export const useManaged = () =>
+  useQuery({ queryKey: ["config", "managed"], queryFn: () => unwrap<Managed>(client.GET("/api/v1/config/managed")), staleTime: 30_000 });
+
+/** The file that manages this object ("unity.yaml"), or null. */
+export function managedBy(managed: Managed | undefined, section: string, name: string): string | null {
+  return managed?.file && managed.objects[section]?.includes(name) ? managed.file : null;
 }

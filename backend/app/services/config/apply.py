@@ -60,6 +60,8 @@ class ApplyResult:
     unchanged: int
     kept: int  # in the database, not in the file, and not pruned
     notes: list[str]
+    # section key -> the keys of the objects the file lists (what UNITY_CONFIG manages)
+    listed: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """The diff as people read it; never a secret's value."""
@@ -231,7 +233,8 @@ async def apply_config(
         raise ConfigFileError(problems)
 
     changes, unchanged, kept = _plan(current, desired, present, prune)
-    result = ApplyResult(dry_run, False, changes, unchanged, kept, notes)
+    listed = {key: frozenset(items) for key, items in desired.items()}
+    result = ApplyResult(dry_run, False, changes, unchanged, kept, notes, listed)
     if dry_run or not changes:
         return result
     try:

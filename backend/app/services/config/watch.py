@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.core.config import environment
-from app.core.errors import DomainError
+from app.core.errors import Conflict, DomainError
 from app.core.worker import error_text
 from app.services.config.apply import apply_config
 from app.services.config.yamlfile import ConfigFileError
@@ -36,6 +36,8 @@ class ConfigWatcher:
         self._stat: tuple[int, int] | None = None  # (mtime_ns, size) last looked at
         self._digest: str | None = None  # of the last text applied or refused for its content
         self.applied = 0  # times a changed file was applied (for tests and logs)
+        # section key -> names the last applied file lists: those are edited in the file only
+        self.managed: dict[str, frozenset[str]] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -109,5 +111,16 @@ class ConfigWatcher:
             return
         self._digest = digest
         self.applied += 1
+        self.managed = result.listed
         for line in result.lines():
             log.info("configuration file %s: %s", self.path, line)
+
+
+def refuse_if_managed(state: AppState, section: str, name: str, label: str) -> None:
+    """Conflict for an edit in the UI or API of an object the UNITY_CONFIG file lists."""
+    watch = state.config_watch
+    if watch is not None and name in watch.managed.get(section, ()):
+        raise Conflict(
+            f"The {label} {name!r} is managed by {watch.path.name}; change it in that file "
+            "(the server applies it within seconds), or remove it from the file first."
+        )
