@@ -88,7 +88,7 @@ bench: venv ## benchmarks (see docs/BENCHMARKS.md)
 	cd $(BACKEND) && for b in ../bench/bench_*.py; do $(PY) "$$b" || exit 1; done
 
 # --- deployment ----------------------------------------------------------------------------
-env: ## write .env with freshly generated secrets (refuses to overwrite)
+env: ## write .env with freshly generated secrets (keeps an existing one; = bash scripts/make-env.sh)
 	@bash scripts/make-env.sh
 
 up: ## docker-compose up -d (production stack)

@@ -21,6 +21,8 @@ export default tseslint.config(
     files: ["e2e/**/*.{ts,mjs}", "scripts/**/*.mjs", "*.config.{js,ts}"],
     languageOptions: { globals: globals.node },
   },
+  { files: ["pwa/sw.js"], languageOptions: { globals: { ...globals.serviceworker, __SHELL__: "readonly" } } },
+  { files: ["pwa/**/*.ts"], languageOptions: { globals: globals.node } },
   // Its page callbacks run inside the browser under test.
   { files: ["scripts/budget-tti.mjs"], languageOptions: { globals: { ...globals.node, ...globals.browser } } },
   {

@@ -16,6 +16,8 @@ export default defineConfig({
   projects: [
     { name: "flows", testMatch: "unity.spec.ts" },
     { name: "layout", testMatch: "layout.spec.ts", dependencies: ["flows"] },
+    // After the flows (they need a fresh instance); it signs in as their admin.
+    { name: "install", testMatch: "install.spec.ts", dependencies: ["flows"] },
   ],
   use: {
     baseURL: process.env.E2E_BASE_URL ?? "http://127.0.0.1:8080",

@@ -4,13 +4,14 @@
 import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
 import { readFileSync } from "node:fs";
+import { serviceWorker } from "./pwa/plugin";
 
 const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as { version: string };
 
 const backend = process.env.VITE_BACKEND || "http://127.0.0.1:8000";
 
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), serviceWorker()],
   define: { __APP_VERSION__: JSON.stringify(pkg.version) },
   base: "/",
   server: {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Writes .env from .env.example with fresh secrets (POSTGRES_PASSWORD, ENCRYPTION_KEY, JWT_SECRET_KEY).
-# Refuses to overwrite an existing file. Needs only python3 (stdlib) or openssl, not the backend venv.
-# usage: scripts/make-env.sh            (writes ./.env at the repository root)
+# Never overwrites an existing file: a second run says so and succeeds. Needs only python3 (stdlib)
+# or openssl, not the backend venv, and not make.
+# usage: bash scripts/make-env.sh       (writes ./.env at the repository root; `make env` runs this)
 #        ENV_FILE=/path/.env scripts/make-env.sh
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -9,8 +10,11 @@ example="$root/.env.example"
 target="${ENV_FILE:-$root/.env}"
 
 if [ -e "$target" ]; then
-    echo "make env: $target already exists; not touching it (delete or move it to start over)" >&2
-    exit 1
+    # Its secrets already encrypt the stored credentials: a new ENCRYPTION_KEY would lose them.
+    echo "make env: $target already exists and was kept as it is (its secrets are in use)." >&2
+    echo "  New settings: compare it with .env.example and copy the lines you want." >&2
+    echo "  A fresh install: move it away (mv $target $target.old) and run this again." >&2
+    exit 0
 fi
 [ -f "$example" ] || { echo "make env: $example is missing" >&2; exit 1; }
 

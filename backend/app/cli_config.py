@@ -24,7 +24,8 @@ def add_parser(sub: Any) -> None:
     config = sub.add_parser("config", help="export or apply the configuration as YAML")
     verbs = config.add_subparsers(dest="config_cmd", required=True)
     export = verbs.add_parser(
-        "export", help="write plugins, channels, alert rules and silences as YAML to stdout"
+        "export",
+        help="write plugins, channels, alert rules, silences and maintenance windows as YAML",
     )
     export.add_argument(
         "--include-secrets-as-env",

@@ -58,6 +58,7 @@ from app.plugins.registry import PluginRegistry
 from app.services.alerts.engine import AlertService
 from app.services.auth.login_limits import RateLimiter
 from app.services.auth.principals import Principals
+from app.services.config.watch import ConfigWatcher
 from app.services.live.hub import Hub
 from app.services.metrics.maintenance import StorageMaintenance
 from app.services.metrics.reader import MetricsReader
@@ -177,6 +178,11 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         await hub.start()
         await alert_service.start()
         await sched.start()
+        if settings.unity_config is not None:
+            state.config_watch = ConfigWatcher(
+                state, settings.unity_config, settings.unity_config_poll_seconds
+            )
+            await state.config_watch.start()
         log.info(
             "Unity %s started",
             VERSION,
@@ -190,6 +196,10 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             # the teardown steps, each of which is cut off rather than waited for.
             timeout = settings.shutdown_timeout_seconds
             clock = ShutdownClock(timeout - http_drain_seconds(timeout))
+            if state.config_watch is not None:
+                await bounded(
+                    state.config_watch.stop(), clock.left(TEARDOWN_SECONDS), "UNITY_CONFIG"
+                )
             await bounded(state.push.stop(), clock.left(TEARDOWN_SECONDS), "push monitors")
             await bounded(sched.stop(), clock.left(TEARDOWN_SECONDS), "the scheduler")
             # Runs cut short are now recorded `interrupted`: both stores flush side by side.

@@ -14,6 +14,7 @@ from app.plugins.registry import PluginRegistry
 from app.services.alerts.engine import AlertService
 from app.services.auth.login_limits import RateLimiter
 from app.services.auth.principals import Principals
+from app.services.config.watch import ConfigWatcher
 from app.services.live.hub import Hub
 from app.services.metrics.maintenance import StorageMaintenance
 from app.services.metrics.reader import MetricsReader
@@ -45,4 +46,5 @@ class AppState:
     probe: DatabaseProbe
     push: PushGate
     uptime: UptimeRollup
+    config_watch: ConfigWatcher | None = None  # UNITY_CONFIG
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))

@@ -16,6 +16,7 @@ import { PluginDetail } from "./pages/PluginDetail";
 import { PluginFormPage } from "./pages/PluginForm";
 import { TokensPage, UsersPage } from "./pages/Admin";
 import { SettingsPage } from "./pages/Settings";
+import { ConfigPage } from "./pages/ConfigPage";
 import { MaintenancePage } from "./pages/Maintenance";
 import { Link } from "./router";
 
@@ -61,6 +62,7 @@ function Routes({ user }: { user: User }) {
   if (pathname === "/users") return <UsersPage me={user} />;
   if (pathname === "/tokens") return <TokensPage />;
   if (pathname === "/settings") return <SettingsPage user={user} />;
+  if (pathname === "/settings/configuration") return <ConfigPage user={user} />;
   if (pathname === "/maintenance") return <MaintenancePage user={user} />;
   if (pathname === "/alerts" || pathname.startsWith("/alerts/"))
     return (
@@ -112,7 +114,32 @@ function SignedIn({ token }: { token: string }) {
   );
 }
 
+const onConnectivity = (l: () => void) => {
+  window.addEventListener("online", l);
+  window.addEventListener("offline", l);
+  return () => {
+    window.removeEventListener("online", l);
+    window.removeEventListener("offline", l);
+  };
+};
+
+/** The device has no network: the shell still opens (pwa/sw.js), its data cannot. */
+export function OfflineBanner() {
+  const online = useSyncExternalStore(onConnectivity, () => navigator.onLine);
+  if (online) return null;
+  return (
+    <div className="banner banner-warn" role="status" data-testid="offline-banner">
+      You are offline. Unity shows its pages, but their data needs the server: they fill in when the connection is back.
+    </div>
+  );
+}
+
 export function App() {
   const token = useToken();
-  return token ? <SignedIn key={token} token={token} /> : <SignedOut />;
+  return (
+    <>
+      <OfflineBanner />
+      {token ? <SignedIn key={token} token={token} /> : <SignedOut />}
+    </>
+  );
 }

@@ -11,6 +11,13 @@ import "./styles.css";
 
 applyTheme();
 
+// The offline shell (pwa/sw.js): production builds only, so development never serves stale code.
+if (import.meta.env.PROD && "serviceWorker" in navigator) {
+  window.addEventListener("load", () => {
+    navigator.serviceWorker.register("/sw.js").catch(() => undefined); // http on a LAN address: not allowed, fine
+  });
+}
+
 const queryClient = new QueryClient({
   defaultOptions: {
     queries: {

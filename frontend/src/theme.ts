@@ -23,10 +23,16 @@ export function resolved(choice = getChoice()): "light" | "dark" {
   return mq()?.matches ? "dark" : "light";
 }
 
+/** The browser chrome's colour (index.html's theme-color) per theme: the top bar's surface. */
+export const THEME_COLORS = { light: "#ffffff", dark: "#151b24" } as const;
+
 export function applyTheme(): void {
   const root = document.documentElement;
-  root.dataset.theme = resolved();
-  root.style.colorScheme = resolved();
+  const theme = resolved();
+  root.dataset.theme = theme;
+  root.style.colorScheme = theme;
+  // A theme picked in the app overrides the OS one index.html's media queries follow.
+  document.querySelectorAll('meta[name="theme-color"]').forEach((m) => m.setAttribute("content", THEME_COLORS[theme]));
 }
 
 export function setChoice(choice: ThemeChoice): void {

@@ -24,6 +24,7 @@ from app.schemas.alerts import (
 )
 from app.schemas.common import Page
 from app.services.alerts import incidents, rules, silences
+from app.services.config.watch import refuse_if_managed
 from app.state import AppState
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -83,6 +84,7 @@ async def update_rule(
     rule_id: int, body: RuleUpdate, admin: AdminUser, session: SessionDep, unity: StateDep
 ) -> RuleOut:
     rule = await rules.get_rule(session, rule_id)
+    refuse_if_managed(unity, "alert_rules", rule.name, "alert rule")
     changes = body.model_dump(exclude_unset=True)
     rule = await rules.update_rule(session, rule, changes, unity.alerts)
     return rules.rule_view(rule, await rules.state_counts(session))
@@ -91,11 +93,13 @@ async def update_rule(
 @router.delete(
     "/rules/{rule_id}",
     status_code=204,
-    responses=responses(*ADMIN, NotFound),
+    responses=responses(*ADMIN, NotFound, Conflict),
     summary="Delete an alert rule (its incidents stay in the history)",
 )
 async def delete_rule(rule_id: int, admin: AdminUser, session: SessionDep, unity: StateDep) -> None:
-    await rules.delete_rule(session, await rules.get_rule(session, rule_id), unity.alerts)
+    rule = await rules.get_rule(session, rule_id)
+    refuse_if_managed(unity, "alert_rules", rule.name, "alert rule")
+    await rules.delete_rule(session, rule, unity.alerts)
 
 
 # ------------------------------------------------------------------------- states

@@ -18,6 +18,7 @@ from app.schemas.alerts import (
     DeliveryOut,
 )
 from app.schemas.common import Page
+from app.services.config.watch import refuse_if_managed
 from app.services.notify import channels as svc
 
 router = APIRouter(prefix="/channels", tags=["channels"])
@@ -74,6 +75,7 @@ async def update_channel(
     channel_id: int, body: ChannelUpdate, state: StateDep, admin: AdminUser, session: SessionDep
 ) -> ChannelOut:
     channel = await svc.get_channel(session, channel_id)
+    refuse_if_managed(state, "channels", channel.name, "channel")
     channel = await svc.update_channel(
         session, state.box, channel, body.model_dump(exclude_unset=True)
     )
@@ -83,11 +85,15 @@ async def update_channel(
 @router.delete(
     "/{channel_id}",
     status_code=204,
-    responses=responses(*ADMIN, NotFound),
+    responses=responses(*ADMIN, NotFound, Conflict),
     summary="Delete a channel and its delivery log",
 )
-async def delete_channel(channel_id: int, admin: AdminUser, session: SessionDep) -> None:
-    await svc.delete_channel(session, await svc.get_channel(session, channel_id))
+async def delete_channel(
+    channel_id: int, state: StateDep, admin: AdminUser, session: SessionDep
+) -> None:
+    channel = await svc.get_channel(session, channel_id)
+    refuse_if_managed(state, "channels", channel.name, "channel")
+    await svc.delete_channel(session, channel)
 
 
 @router.post(

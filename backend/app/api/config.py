@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from app.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
 from app.core.config import SERVER_ENV_PREFIX, environment
 from app.core.errors import ADMIN, AUTH, Conflict, InvalidInput, responses
-from app.schemas.config import ConfigApplyOut, ConfigChangeOut, FieldChangeOut
+from app.schemas.config import ConfigApplyOut, ConfigChangeOut, FieldChangeOut, ManagedOut
 from app.services.config.apply import apply_config
 from app.services.config.export import export_config, json_schema
 
@@ -29,7 +29,7 @@ _YAML_BODY = {"schema": {"type": "object", "description": "A Unity configuration
         200: {"content": {YAML: _YAML_BODY}, "description": "The configuration as YAML"},
         **responses(*ADMIN),
     },
-    summary="Export plugins, channels, alert rules and silences as YAML (secrets as ${NAME})",
+    summary="Export plugins, channels, rules, silences and maintenance as YAML (secrets: ${NAME})",
 )
 async def export(state: StateDep, admin: AdminUser, session: SessionDep) -> Response:
     text = await export_config(session, state.box, state.registry)
@@ -110,3 +110,17 @@ async def apply(
 )
 async def schema(state: StateDep, user: CurrentUser) -> dict[str, Any]:
     return json_schema(state.registry)
+
+
+@router.get(
+    "/managed",
+    response_model=ManagedOut,
+    responses=responses(*AUTH),
+    summary="The objects the UNITY_CONFIG file manages (edited in the file, not here)",
+)
+async def managed(state: StateDep, user: CurrentUser) -> ManagedOut:
+    watch = state.config_watch
+    if watch is None:
+        return ManagedOut(file=None, objects={})
+    objects = {key: sorted(names) for key, names in watch.managed.items() if names}
+    return ManagedOut(file=watch.path.name, objects=objects)

@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
-from app.core.errors import ADMIN, AUTH, InvalidInput, NotFound, responses
+from app.core.errors import ADMIN, AUTH, Conflict, InvalidInput, NotFound, responses
 from app.models import MaintenanceWindow
 from app.schemas.maintenance import MaintenanceCreate, MaintenanceOut, MaintenanceUpdate
 from app.services.alerts import maintenance as svc
+from app.services.config.watch import refuse_if_managed
 from app.state import AppState
 
 router = APIRouter(prefix="/maintenance", tags=["maintenance"])
@@ -75,7 +76,7 @@ async def get_maintenance(
 @router.patch(
     "/{window_id}",
     response_model=MaintenanceOut,
-    responses=responses(*ADMIN, NotFound, InvalidInput),
+    responses=responses(*ADMIN, NotFound, InvalidInput, Conflict),
     summary="Change a maintenance window",
 )
 async def update_maintenance(
@@ -86,6 +87,7 @@ async def update_maintenance(
     session: SessionDep,
 ) -> MaintenanceOut:
     window = await svc.get_window(session, window_id)
+    refuse_if_managed(unity, "maintenance_windows", window.name, "maintenance window")
     changes = body.model_dump(exclude_unset=True)
     return _out(unity, await svc.update_window(session, window, changes))
 
@@ -93,21 +95,26 @@ async def update_maintenance(
 @router.post(
     "/{window_id}/end",
     response_model=MaintenanceOut,
-    responses=responses(*ADMIN, NotFound),
+    responses=responses(*ADMIN, NotFound, Conflict),
     summary="End a window now (a recurring one stops recurring)",
 )
 async def end_maintenance(
     window_id: int, unity: StateDep, admin: AdminUser, session: SessionDep
 ) -> MaintenanceOut:
     window = await svc.get_window(session, window_id)
+    refuse_if_managed(unity, "maintenance_windows", window.name, "maintenance window")
     return _out(unity, await svc.end_window(session, window, unity.alerts.clock()))
 
 
 @router.delete(
     "/{window_id}",
     status_code=204,
-    responses=responses(*ADMIN, NotFound),
+    responses=responses(*ADMIN, NotFound, Conflict),
     summary="Delete a maintenance window (its past minutes stay maintenance in uptime)",
 )
-async def delete_maintenance(window_id: int, admin: AdminUser, session: SessionDep) -> None:
-    await svc.delete_window(session, await svc.get_window(session, window_id))
+async def delete_maintenance(
+    window_id: int, unity: StateDep, admin: AdminUser, session: SessionDep
+) -> None:
+    window = await svc.get_window(session, window_id)
+    refuse_if_managed(unity, "maintenance_windows", window.name, "maintenance window")
+    await svc.delete_window(session, window)

@@ -12,6 +12,7 @@ from app.core.errors import ADMIN, AUTH, Conflict, InvalidInput, NotFound, respo
 from app.models.enums import RunStatus
 from app.schemas.common import Page
 from app.schemas.plugins import HealthOut, PluginCreate, PluginOut, PluginUpdate, RunOut
+from app.services.config.watch import refuse_if_managed
 from app.services.plugins import instances as svc
 from app.services.plugins.runner import RunResult
 
@@ -75,6 +76,7 @@ async def update_plugin(
     plugin_id: int, body: PluginUpdate, state: StateDep, admin: AdminUser, session: SessionDep
 ) -> PluginOut:
     plugin = await svc.get_plugin(session, plugin_id)
+    refuse_if_managed(state, "plugins", plugin.name, "plugin")
     changes = body.model_dump(exclude_unset=True)
     plugin = await svc.update_plugin(
         session, state.registry, state.box, plugin, changes, state.scheduler
@@ -85,7 +87,7 @@ async def update_plugin(
 @router.delete(
     "/{plugin_id}",
     status_code=204,
-    responses=responses(*ADMIN, NotFound),
+    responses=responses(*ADMIN, NotFound, Conflict),
     summary="Delete a plugin instance with its runs and series",
 )
 @no_deadline  # stops the plugin's runs first, each within its timeout
@@ -93,6 +95,7 @@ async def delete_plugin(
     plugin_id: int, state: StateDep, admin: AdminUser, session: SessionDep
 ) -> None:
     plugin = await svc.get_plugin(session, plugin_id)
+    refuse_if_managed(state, "plugins", plugin.name, "plugin")
     await svc.delete_plugin(session, plugin, state.scheduler)
 
 

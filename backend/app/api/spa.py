@@ -1,29 +1,63 @@
-"""Embedded mode: the backend serves the built SPA (`frontend/dist`) with a history fallback."""
+"""Embedded mode: the backend serves the built SPA (`frontend/dist`) with a history fallback.
+
+Text files (bundles, index.html, the manifest, SVG icons) go out gzip-compressed to clients that
+accept it, compressed once per file version and kept in memory; hashed bundles under /assets/ are
+cached by browsers for a year (their names change with their content), everything else is
+revalidated on each load so a new release, and its service worker, are picked up at once.
+"""
 
 from __future__ import annotations
 
+import gzip
+import mimetypes
+from functools import lru_cache
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException
-from fastapi.responses import FileResponse
-from starlette.staticfiles import StaticFiles
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import FileResponse, Response
 
 RESERVED = ("api/", "ws/", "health", "docs", "openapi.json", "metrics")
+IMMUTABLE = "public, max-age=31536000, immutable"
+COMPRESSIBLE = {".js", ".mjs", ".css", ".html", ".svg", ".json", ".webmanifest", ".txt", ".map"}
+MIN_GZIP_BYTES = 1024  # below this the gzip header costs more than it saves
+
+mimetypes.add_type("application/manifest+json", ".webmanifest")
+mimetypes.add_type("text/javascript", ".js")  # some systems' tables say application/x-javascript
+
+
+@lru_cache(maxsize=128)
+def _gzipped(path: Path, _mtime_ns: int, _size: int) -> bytes:
+    """The file compressed; its version (mtime, size) is part of the key, so a rebuild is seen."""
+    return gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
+
+
+def _serve(request: Request, path: Path, cache: str) -> Response:
+    headers = {"Cache-Control": cache, "Vary": "Accept-Encoding"}
+    st = path.stat()
+    accepts = "gzip" in request.headers.get("accept-encoding", "").lower()
+    if accepts and path.suffix in COMPRESSIBLE and st.st_size >= MIN_GZIP_BYTES:
+        media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        if media.startswith("text/") or media.endswith(("javascript", "+json", "/json", "+xml")):
+            media += "; charset=utf-8"
+        body = _gzipped(path, st.st_mtime_ns, st.st_size)
+        return Response(body, media_type=media, headers={**headers, "Content-Encoding": "gzip"})
+    return FileResponse(path, headers=headers)
 
 
 def mount_spa(app: FastAPI, dist: Path) -> None:
     index = dist / "index.html"
     if not index.is_file():
         return
-    if (dist / "assets").is_dir():
-        app.mount("/assets", StaticFiles(directory=dist / "assets"), name="assets")
     root = dist.resolve()
 
     @app.get("/{path:path}", include_in_schema=False)
-    async def spa(path: str) -> FileResponse:
+    async def spa(request: Request, path: str) -> Response:
         if path.startswith(RESERVED):
             raise HTTPException(404)
         candidate = (root / path).resolve()
         if path and candidate.is_file() and candidate.is_relative_to(root):
-            return FileResponse(candidate)
-        return FileResponse(index, headers={"Cache-Control": "no-cache"})
+            hashed = path.startswith("assets/")
+            return _serve(request, candidate, IMMUTABLE if hashed else "no-cache")
+        if path.startswith("assets/"):  # a bundle of another build: no HTML in its place
+            raise HTTPException(404)
+        return _serve(request, index.resolve(), "no-cache")

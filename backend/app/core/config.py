@@ -140,7 +140,7 @@ class Settings(BaseSettings):
         None, description="Session cookie's Secure flag; unset: on when the request is https."
     )
 
-    @field_validator("cookie_secure", mode="before")
+    @field_validator("cookie_secure", "unity_config", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
         # docker-compose passes `COOKIE_SECURE=` through as an empty string: that means unset.
@@ -158,6 +158,12 @@ class Settings(BaseSettings):
     push_rate_per_minute: int = Field(60, ge=1)  # calls per push token
     push_rate_per_minute_ip: int = Field(300, ge=1)  # calls per client address, any token
     uptime_rollup_seconds: int = Field(60, ge=10, le=3600)
+
+    # --- configuration as code (docs/CONFIG.md)
+    unity_config: Path | None = Field(
+        None, description="A configuration file applied at start and again whenever it changes."
+    )
+    unity_config_poll_seconds: float = Field(5.0, gt=0, le=3600)
 
     @field_validator("cors_origins", "trusted_hosts", "trusted_proxies", mode="before")
     @classmethod

@@ -32,3 +32,13 @@ class ConfigApplyOut(BaseModel):
     kept: int = Field(description="Objects in the database that the file does not list, kept.")
     notes: list[str]
     summary: list[str] = Field(description="The diff as `config apply` prints it.")
+
+
+class ManagedOut(BaseModel):
+    """What the UNITY_CONFIG file manages: the UI shows these as read-only."""
+
+    file: str | None = Field(description="The file's name (e.g. unity.yaml); null: none is set.")
+    objects: dict[str, list[str]] = Field(
+        description="Section (plugins, channels, alert_rules, silences, maintenance_windows) "
+        "-> names the file lists; edits to them through the API answer 409."
+    )

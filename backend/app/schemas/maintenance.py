@@ -10,7 +10,9 @@ from app.schemas.common import ORM, UTCTime
 HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 
-class MaintenanceBase(BaseModel):
+class MaintenanceFields(BaseModel):
+    """A window's own fields; the API names its plugins by id, a configuration file by name."""
+
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
@@ -34,6 +36,9 @@ class MaintenanceBase(BaseModel):
     )
     timezone: str = Field("UTC", max_length=64, description="IANA name, e.g. Europe/Berlin.")
     all_plugins: bool = False
+
+
+class MaintenanceBase(MaintenanceFields):
     plugin_ids: list[int] = Field(default_factory=list, max_length=10_000)
 
 

@@ -115,10 +115,12 @@ async def test_viewers_read_the_schema_but_cannot_export_or_apply(
     assert set(schema["properties"]) == {
         "version",
         "env",
+        "prune",
         "plugins",
         "channels",
         "alert_rules",
         "silences",
+        "maintenance_windows",
     }
     plugin = schema["$defs"]["PluginEntry"]
     assert "http" in plugin["properties"]["type"]["enum"]

@@ -19,7 +19,9 @@ async def test_backend_serves_the_built_spa_and_keeps_api_routes(tmp_path: Path)
             r = await c.get(path)
             assert r.status_code == 200 and "id=root" in r.text, path
             assert r.headers["cache-control"] == "no-cache"
-        assert (await c.get("/assets/app-1234.js")).text == "console.log('unity')"
+        r = await c.get("/assets/app-1234.js")
+        assert r.text == "console.log('unity')"
+        assert r.headers["cache-control"] == "public, max-age=31536000, immutable"
         assert (await c.get("/favicon.svg")).text == "<svg/>"
         assert (await c.get("/health")).json()["status"] == "healthy"
         r = await c.get("/api/v1/nope")
@@ -47,3 +49,41 @@ async def test_api_docs_are_served_without_a_cdn_and_robots_are_turned_away(tmp_
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/plain")
         assert r.text == "User-agent: *\nDisallow: /\n"
+
+
+async def test_the_ui_goes_out_compressed_with_its_manifest_and_service_worker(
+    tmp_path: Path,
+) -> None:
+    """Gzip for text when asked, the right types for the installable app's files."""
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    (dist / "index.html").write_text("<!doctype html><div id=root></div>" + "<!-- pad -->" * 200)
+    bundle = "export const unity = 'dashboard';\n" * 400
+    (dist / "assets" / "index-abcd.js").write_text(bundle)
+    (dist / "manifest.webmanifest").write_text('{"name": "Unity", "icons": []}')
+    (dist / "sw.js").write_text("self.addEventListener('fetch', () => {});\n" * 40)
+    (dist / "icon-192.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(2000))
+    settings = make_settings(f"sqlite:///{tmp_path}/x.db", tmp_path, frontend_dist=dist)
+    async with running_app(settings) as app, asgi_client(app) as c:
+        gz = {"Accept-Encoding": "gzip, br"}
+        r = await c.get("/assets/index-abcd.js", headers=gz)
+        assert r.headers["content-encoding"] == "gzip" and r.text == bundle  # httpx decodes it
+        assert int(r.headers["content-length"]) < len(bundle) // 10
+        assert r.headers["content-type"].startswith("text/javascript")
+        assert r.headers["vary"] == "Accept-Encoding"
+        assert "immutable" in r.headers["cache-control"]
+        plain = await c.get("/assets/index-abcd.js", headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and plain.text == bundle
+        for path in ("/", "/plugins/3"):  # the shell itself, compressed and always revalidated
+            r = await c.get(path, headers=gz)
+            assert r.headers["content-encoding"] == "gzip" and "id=root" in r.text, path
+            assert r.headers["cache-control"] == "no-cache", path
+        r = await c.get("/manifest.webmanifest", headers=gz)
+        assert r.headers["content-type"] == "application/manifest+json"
+        assert r.json()["name"] == "Unity"
+        r = await c.get("/sw.js", headers=gz)  # a new build's worker is seen on the next load
+        assert r.headers["cache-control"] == "no-cache"
+        assert r.headers["content-encoding"] == "gzip" and "addEventListener" in r.text
+        r = await c.get("/icon-192.png", headers=gz)  # already compressed: sent as it is
+        assert r.headers["content-type"] == "image/png" and "content-encoding" not in r.headers
+        assert (await c.get("/assets/index-old1.js")).status_code == 404

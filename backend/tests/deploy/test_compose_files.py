@@ -119,6 +119,17 @@ def test_production_specifics(compose_bin: Path, env_file: Path) -> None:
     )
 
 
+def test_the_api_port_can_be_published_on_loopback_only(
+    compose_bin: Path, env_file: Path, tmp_path: Path
+) -> None:
+    """The one-line setting docs/DEPLOYMENT.md gives for "only the proxy is exposed"."""
+    local = tmp_path / ".env"
+    local.write_text(env_file.read_text() + "UNITY_API_PORT=127.0.0.1:8000\n")
+    backend = resolved(compose_bin, "docker-compose.yml", local)["services"]["backend"]
+    [port] = backend["ports"]
+    assert (port["host_ip"], port["published"], port["target"]) == ("127.0.0.1", "8000", 8000)
+
+
 def test_scale_profile_adds_redis_and_a_replica(compose_bin: Path, env_file: Path) -> None:
     model = resolved(compose_bin, "docker-compose.yml", env_file, "--profile", "scale")
     services = model["services"]

@@ -45,12 +45,13 @@ def test_writes_fresh_secrets(tmp_path: Path) -> None:
     assert all(a[name] != b[name] for name in SECRETS), "secrets must differ between runs"
 
 
-def test_refuses_to_overwrite(tmp_path: Path) -> None:
+def test_a_second_run_keeps_the_file_and_says_what_to_do(tmp_path: Path) -> None:
     target = tmp_path / ".env"
     target.write_text("MINE=1\n")
     result = make_env(target)
-    assert result.returncode != 0
-    assert "already exists" in result.stderr
+    assert result.returncode == 0, result.stderr  # not a failure: the .env is there
+    assert "already exists and was kept" in result.stderr
+    assert "compare it with .env.example" in result.stderr and "mv " in result.stderr
     assert target.read_text() == "MINE=1\n"
     assert [p.name for p in tmp_path.iterdir()] == [".env"], "no temp file left behind"
 

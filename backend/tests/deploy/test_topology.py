@@ -172,6 +172,8 @@ def stack(compose_bin: Path, env_file: Path, pg_url: str, tmp_path: Path) -> Ite
         (root / "assets").mkdir(parents=True)
         (root / "index.html").write_text(SPA_INDEX)
         (root / "assets" / "app-1a2b.js").write_text("console.log('unity');\n" * 100)
+        (root / "manifest.webmanifest").write_text('{"name": "Unity", "short_name": "Unity"}')
+        (root / "sw.js").write_text("self.addEventListener('fetch', () => {});\n")
         ngx = tmp_path / "nginx"
         ngx.mkdir()
         site = ngx / "default.conf"
@@ -224,6 +226,13 @@ def test_through_nginx(stack: Stack) -> None:
     assert web.get("/plugins/3").text == index.text
     asset = web.get("/assets/app-1a2b.js")
     assert asset.status_code == 200 and "immutable" in asset.headers["cache-control"]
+    assert asset.headers["content-encoding"] == "gzip"  # httpx asks for it, as browsers do
+    # The installable app: its manifest with the type browsers require, its worker never stale.
+    manifest = web.get("/manifest.webmanifest")
+    assert manifest.headers["content-type"] == "application/manifest+json"
+    assert manifest.json()["short_name"] == "Unity"
+    worker = web.get("/sw.js")
+    assert worker.status_code == 200 and worker.headers["cache-control"] == "no-cache"
 
     # First-run setup, login, a plugin, a run, its history: all through nginx's /api proxy.
     r = web.post("/api/v1/auth/setup", json={"username": "admin", "password": PASSWORD})

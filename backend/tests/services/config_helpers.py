@@ -32,7 +32,7 @@ async def build(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
             "timeout_seconds": 10,
         },
     )
-    await post(
+    port22 = await post(
         "plugins", {"name": "port 22", "type": "tcp", "config": {"host": "127.0.0.1", "port": 22}}
     )
     await post(
@@ -85,5 +85,46 @@ async def build(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
             "starts_at": (now - timedelta(days=2)).isoformat(),
             "ends_at": (now - timedelta(days=1)).isoformat(),
             "comment": "over: not exported",
+        },
+    )
+    await post(
+        "maintenance",
+        {
+            "name": "Sunday backups",
+            "kind": "weekly",
+            "weekdays": [6, 2],
+            "start_time": "03:00",
+            "duration_seconds": 7200,
+            "timezone": "Europe/Berlin",
+            "plugin_ids": [web, port22],
+        },
+    )
+    await post(
+        "maintenance",
+        {
+            "name": "NAS firmware",
+            "starts_at": (now + timedelta(days=3)).isoformat(),
+            "ends_at": (now + timedelta(days=3, hours=2)).isoformat(),
+            "all_plugins": True,
+        },
+    )
+    await post(
+        "maintenance",
+        {
+            "name": "Monthly patching",
+            "kind": "cron",
+            "cron": "0 4 1 * *",
+            "duration_seconds": 3600,
+            "starts_at": (now - timedelta(days=1)).isoformat(),
+            "plugin_ids": [web],
+        },
+    )
+    await post(
+        "maintenance",
+        {
+            "name": "last week",
+            "starts_at": (now - timedelta(days=8)).isoformat(),
+            "ends_at": (now - timedelta(days=7)).isoformat(),
+            "all_plugins": True,
         },
     )

@@ -12,7 +12,13 @@ from sqlalchemy import func, select
 
 from app.core.config import Settings
 from app.main import create_app
-from app.models import AlertRule, AlertSilence, NotificationChannel, PluginInstance
+from app.models import (
+    AlertRule,
+    AlertSilence,
+    MaintenanceWindow,
+    NotificationChannel,
+    PluginInstance,
+)
 from app.services.config.apply import ApplyResult, apply_config
 from app.services.config.export import export_config
 from app.services.config.yamlfile import ConfigFileError
@@ -67,7 +73,8 @@ def env_refs(text: str) -> dict[str, str]:
 async def counts(state: AppState) -> tuple[int, ...]:
     async with state.db.session() as s:
         out = []
-        for model in (PluginInstance, NotificationChannel, AlertRule, AlertSilence):
+        kinds = (PluginInstance, NotificationChannel, AlertRule, AlertSilence, MaintenanceWindow)
+        for model in kinds:
             out.append(int(await s.scalar(select(func.count()).select_from(model)) or 0))
         return tuple(out)
 
@@ -83,22 +90,23 @@ async def test_round_trip_to_an_empty_instance_reproduces_the_export(
     assert "${UNITY_PLUGIN_HOME_PAGE_BASIC_AUTH_PASSWORD}" in text
     assert "${UNITY_CHANNEL_PHONE_URL}" in text
     assert "$${not-a-ref}" not in text  # not a valid name: left alone
-    assert "over: not exported" not in text
+    assert "over: not exported" not in text and "last week" not in text
+    assert "    plugins:\n      - Home page\n      - port 22\n" in text  # by name, not id
     env = env_refs(await export(source, include_secrets=True))
     assert env["UNITY_CHANNEL_PHONE_URL"] == CHANNEL_URL
 
     dry = await apply(empty, text, env)
     assert [(c.action, c.section) for c in dry.changes].count(("add", "plugins")) == 3
-    assert not dry.applied and await counts(empty) == (0, 0, 0, 0)
+    assert not dry.applied and await counts(empty) == (0, 0, 0, 0, 0)
 
     done = await apply(empty, text, env, dry_run=False)
-    assert done.applied and len(done.changes) == 3 + 2 + 2 + 1
+    assert done.applied and len(done.changes) == 3 + 2 + 2 + 1 + 3
     assert await export(empty) == text
     assert await export(empty, include_secrets=True) == await export(source, include_secrets=True)
 
     again = await apply(empty, text, env, dry_run=False)  # idempotent
     assert again.changes == [] and again.lines()[0] == "no changes"
-    assert again.unchanged == 8
+    assert again.unchanged == 11
 
 
 async def test_export_with_secrets_applies_on_its_own(
@@ -166,7 +174,7 @@ async def test_prune_removes_what_the_file_leaves_out_and_only_in_listed_section
     state = state_of(app)
     text = "plugins:\n  - name: port 22\n    type: tcp\n    config: {host: 127.0.0.1, port: 22}\n"
     kept = await apply(state, text)
-    assert kept.changes == [] and kept.kept == 7
+    assert kept.changes == [] and kept.kept == 10
     assert "--prune removes them" in "\n".join(kept.lines())
 
     pruned = await apply(state, text, prune=True, dry_run=False)
@@ -175,12 +183,15 @@ async def test_prune_removes_what_the_file_leaves_out_and_only_in_listed_section
     assert ("plugins", "Home page", None) in removed
     assert ("alert_rules", "Slow home page", "its plugin 'Home page' is removed") in removed
     assert any(c[0] == "silences" for c in removed)
-    assert await counts(state) == (1, 2, 1, 1)  # the ended silence is history: kept
+    # a window for that plugin alone goes too; one that also covers "port 22" stays
+    gone = ("maintenance_windows", "Monthly patching", "its plugin 'Home page' is removed")
+    assert gone in removed
+    assert await counts(state) == (1, 2, 1, 1, 3)  # the ended silence and window are history
     assert "name: Phone" in await export(state)
 
     emptied = await apply(state, "channels: []\n", prune=True, dry_run=False)
     assert {c.key for c in emptied.changes} == {"Phone", "Mail"}
-    assert await counts(state) == (1, 0, 1, 1)
+    assert await counts(state) == (1, 0, 1, 1, 3)
 
 
 BAD = """\
@@ -309,3 +320,38 @@ async def test_a_discovered_plugin_exports_without_its_marker_and_keeps_it_on_ap
             "timeout_seconds": 5.0,
             "_discovered": found,
         }
+
+
+WINDOW = """\
+plugins:
+  - {name: a, type: tcp, config: {host: 127.0.0.1, port: 9}}
+maintenance_windows:
+  - name: nightly
+    kind: cron
+    cron: "30 2 * * *"
+    duration_seconds: 1800
+    plugins: [a]
+"""
+
+
+async def test_a_window_without_starts_at_keeps_its_start_and_bad_ones_are_placed(
+    app: Any,
+) -> None:
+    state = state_of(app)
+    first = await apply(state, WINDOW, dry_run=False)
+    assert [c.key for c in first.changes] == ["a", "nightly"]
+    again = await apply(state, WINDOW, dry_run=False)  # "now" is not a change the second time
+    assert again.changes == [] and again.unchanged == 2
+    exported = await export(state)
+    assert "cron: 30 2 * * *" in exported and "weekdays" not in exported
+
+    with pytest.raises(ConfigFileError) as err:
+        await apply(state, WINDOW.replace("    duration_seconds: 1800\n", ""))
+    assert err.value.lines()[0].startswith(
+        "line 4, column 5: maintenance_windows[0].duration_seconds: required for weekly and cron"
+    ), err.value.lines()
+    with pytest.raises(ConfigFileError) as err:
+        await apply(state, WINDOW.replace("plugins: [a]", "plugins: [b]"))
+    assert err.value.lines()[0].startswith(
+        "line 8, column 15: maintenance_windows[0].plugins[0]: names the plugin 'b'"
+    ), err.value.lines()

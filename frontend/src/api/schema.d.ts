@@ -345,8 +345,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Export plugins, channels, alert rules and silences as YAML (secrets as ${NAME}) */
+        /** Export plugins, channels, rules, silences and maintenance as YAML (secrets: ${NAME}) */
         get: operations["config-export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/config/managed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The objects the UNITY_CONFIG file manages (edited in the file, not here) */
+        get: operations["config-managed"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1447,6 +1464,24 @@ export interface components {
             timezone?: string | null;
             /** Weekdays */
             weekdays?: number[] | null;
+        };
+        /**
+         * ManagedOut
+         * @description What the UNITY_CONFIG file manages: the UI shows these as read-only.
+         */
+        ManagedOut: {
+            /**
+             * File
+             * @description The file's name (e.g. unity.yaml); null: none is set.
+             */
+            file: string | null;
+            /**
+             * Objects
+             * @description Section (plugins, channels, alert_rules, silences, maintenance_windows) -> names the file lists; edits to them through the API answer 409.
+             */
+            objects: {
+                [key: string]: string[];
+            };
         };
         /** Page[DeliveryOut] */
         Page_DeliveryOut_: {
@@ -2631,6 +2666,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description InvalidInput */
             422: {
                 headers: {
@@ -3795,6 +3839,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description InvalidInput */
             422: {
                 headers: {
@@ -4157,6 +4210,35 @@ export interface operations {
             };
         };
     };
+    "config-managed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ManagedOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     "config-schema": {
         parameters: {
             query?: never;
@@ -4418,6 +4500,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description InvalidInput */
             422: {
                 headers: {
@@ -4491,6 +4582,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description InvalidInput */
             422: {
                 headers: {
@@ -4553,6 +4653,15 @@ export interface operations {
             };
             /** @description NotFound */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5006,6 +5115,15 @@ export interface operations {
             };
             /** @description NotFound */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -15,6 +15,7 @@ import {
   type PluginRun,
 } from "../api/plugins";
 import type { User } from "../api/session";
+import { managedBy, useManaged } from "../api/config";
 import { ApiError, errorMessage } from "../api/client";
 import { Link, navigate } from "../router";
 import { useLive, usePluginLiveVersion } from "../live/LiveProvider";
@@ -219,6 +220,7 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
   const [range, setRange] = useState<RangeState>({ key: "1h" });
   const [confirm, setConfirm] = useState<null | "delete" | "disable">(null);
   const isAdmin = user.role === "admin";
+  const managed = useManaged();
 
   const runNow = useRunPlugin(id, {
     onSuccess: (run) => {
@@ -262,6 +264,7 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
     last_success_at: liveRun?.status === "success" ? newer(baseHealth.last_success_at, runAt) : baseHealth.last_success_at,
   };
   const type = types.data?.find((t) => t.type === p.type);
+  const fileName = managedBy(managed.data, "plugins", p.name);
 
   return (
     <div className="page" data-testid="plugin-detail">
@@ -277,16 +280,23 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
             {type?.name ?? p.type} · {formatInterval(p.interval_seconds)}
             {p.timeout_seconds ? ` · timeout ${p.timeout_seconds}s` : ""}
           </p>
+          {fileName ? (
+            <p className="muted" data-testid="managed-by">
+              <span className="badge">Managed by {fileName}</span> Change it in that file; the server applies it within seconds.
+            </p>
+          ) : null}
         </div>
         {isAdmin ? (
           <div className="actions">
             <button type="button" className="btn btn-primary" onClick={() => runNow.mutate()} disabled={runNow.isPending || !p.enabled} title={p.enabled ? "Collect now" : "Enable the plugin to run it"}>
               {runNow.isPending ? "Running…" : "Run now"}
             </button>
-            <Link to={`/plugins/${id}/edit`} className="btn">
-              Edit
-            </Link>
-            {p.enabled ? (
+            {fileName ? null : (
+              <Link to={`/plugins/${id}/edit`} className="btn">
+                Edit
+              </Link>
+            )}
+            {fileName ? null : p.enabled ? (
               <button type="button" className="btn" onClick={() => setConfirm("disable")}>
                 Disable
               </button>
@@ -295,9 +305,11 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
                 Enable
               </button>
             )}
-            <button type="button" className="btn btn-danger-ghost" onClick={() => setConfirm("delete")}>
-              Delete
-            </button>
+            {fileName ? null : (
+              <button type="button" className="btn btn-danger-ghost" onClick={() => setConfirm("delete")}>
+                Delete
+              </button>
+            )}
           </div>
         ) : null}
       </div>

@@ -6,6 +6,7 @@ import { QueryState } from "../components/ui";
 import { useLive } from "../live/LiveProvider";
 import { useBrowserSessions, useRevokeSession } from "../api/users";
 import { timeAgo } from "../format";
+import { Link } from "../router";
 
 const APP_VERSION = import.meta.env.VITE_APP_VERSION ?? __APP_VERSION__;
 
@@ -73,6 +74,17 @@ export function SettingsPage({ user }: { user: User }) {
         </fieldset>
       </section>
       <BrowserSessions />
+      {user.role === "admin" ? (
+        <section className="card">
+          <h2>Configuration as code</h2>
+          <p>
+            Export plugins, channels, alert rules, silences and maintenance windows as YAML, or apply a file after a dry run.
+          </p>
+          <Link to="/settings/configuration" className="btn">
+            Export or apply the configuration
+          </Link>
+        </section>
+      ) : null}
       <section className="card">
         <h2>About</h2>
         <dl className="props">

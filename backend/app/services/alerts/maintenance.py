@@ -192,7 +192,8 @@ def next_start(window: MaintenanceWindow, now: datetime) -> datetime | None:
 
 
 # ------------------------------------------------------------------------------- CRUD
-async def _check(session: AsyncSession, window: MaintenanceWindow) -> None:
+def check_shape(window: MaintenanceWindow) -> None:
+    """The window's own fields make sense for its kind; InvalidInput names the wrong field."""
     zone(window.timezone)
     if window.kind == MaintenanceKind.ONCE:
         if window.ends_at is None or window.ends_at <= window.starts_at:
@@ -222,6 +223,10 @@ async def _check(session: AsyncSession, window: MaintenanceWindow) -> None:
             "Choose the plugins (plugin_ids) or set all_plugins to true.",
             {"plugin_ids": "name at least one plugin, or set all_plugins"},
         )
+
+
+async def _check(session: AsyncSession, window: MaintenanceWindow) -> None:
+    check_shape(window)
     if window.plugin_ids:
         found = set(
             await session.scalars(

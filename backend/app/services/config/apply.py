@@ -60,6 +60,8 @@ class ApplyResult:
     unchanged: int
     kept: int  # in the database, not in the file, and not pruned
     notes: list[str]
+    # section key -> the keys of the objects the file lists (what UNITY_CONFIG manages)
+    listed: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         """The diff as people read it; never a secret's value."""
@@ -171,13 +173,15 @@ async def apply_config(
     """Diff the file against the database and, unless dry_run, apply it all or nothing.
 
     `env` holds the variables ${NAME} may read; `env_note` ends the sentence of a missing one.
+    The file's own `prune: true` prunes as `prune=True` does.
     """
     doc, marks = _validate(text, env, env_note)
+    prune = prune or bool(getattr(doc, "prune", False))  # the file may ask for it itself
     ctx = Context(session, box, registry, now or datetime.now(UTC), user)
     present = doc.model_fields_set & {s.key for s in SECTIONS}
     problems: list[tuple[str, str]] = []
     notes: list[str] = []
-    current: dict[str, dict[str, Item]] = {}
+    current = ctx.current
     desired: dict[str, dict[str, Item]] = {}
     paths: dict[tuple[str, str], tuple[str | int, ...]] = {}
     for s in SECTIONS:
@@ -229,7 +233,8 @@ async def apply_config(
         raise ConfigFileError(problems)
 
     changes, unchanged, kept = _plan(current, desired, present, prune)
-    result = ApplyResult(dry_run, False, changes, unchanged, kept, notes)
+    listed = {key: frozenset(items) for key, items in desired.items()}
+    result = ApplyResult(dry_run, False, changes, unchanged, kept, notes, listed)
     if dry_run or not changes:
         return result
     try:

@@ -1,4 +1,4 @@
-"""The kinds of objects configuration as code covers first: plugins, channels, rules, silences."""
+"""The kinds of objects configuration as code covered first: plugins, channels, rules, silences."""
 
 from __future__ import annotations
 

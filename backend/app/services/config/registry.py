@@ -1,6 +1,6 @@
 """`SECTIONS`: every kind of object configuration as code covers, in the order they are created.
 
-To cover another kind (maintenance windows, status pages), write a `Section` subclass (see
+To cover another kind (status pages, say), write a `Section` subclass (see
 sections.py) in a module of its own and add an instance here, after the kinds it names (a
 kind naming plugins comes after PluginsSection). Removal runs in reverse order. Export, apply,
 the diff, --prune, the JSON Schema and the CLI all read this list.
@@ -8,6 +8,7 @@ the diff, --prune, the JSON Schema and the CLI all read this list.
 
 from __future__ import annotations
 
+from app.services.config.maintenance import MaintenanceSection
 from app.services.config.objects import (
     ChannelsSection,
     PluginsSection,
@@ -21,4 +22,5 @@ SECTIONS: list[Section] = [
     ChannelsSection(),
     RulesSection(),
     SilencesSection(),
+    MaintenanceSection(),
 ]

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
 from app.models.enums import Comparison, RuleKind, Severity
 from app.schemas.alerts import WEEK
+from app.schemas.maintenance import MaintenanceFields
 
 FORMAT_VERSION = 1
 
@@ -71,6 +72,13 @@ class SilenceEntry(Entry):
     comment: str = Field("", max_length=2000)
 
 
+class MaintenanceEntry(Entry, MaintenanceFields):
+    """A maintenance window, identified by its name; `plugins` name plugins of this file or the
+    database. Without `starts_at` a recurring window keeps the start it has (new ones: now)."""
+
+    plugins: list[str] = Field(default_factory=list, max_length=10_000, description="Plugin names.")
+
+
 def document_model(sections: list[tuple[str, type[Entry]]]) -> type[BaseModel]:
     """The whole file: `version`, `env` (secrets when exported with them), then one list each."""
     fields: dict[str, Any] = {
@@ -81,6 +89,14 @@ def document_model(sections: list[tuple[str, type[Entry]]]) -> type[BaseModel]:
                 default_factory=dict,
                 description="Values for ${NAME} references; the process environment wins. "
                 "Written only by `config export --include-secrets-as-env`.",
+            ),
+        ),
+        "prune": (
+            bool,
+            Field(
+                False,
+                description="Also remove the objects of each listed kind that the file leaves "
+                "out, as `--prune` does. A UNITY_CONFIG file prunes only when it says this.",
             ),
         ),
     }

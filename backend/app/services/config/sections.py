@@ -1,7 +1,7 @@
 """The seam each kind of configured object plugs into: read, normalise, create, change, remove.
 
 A section is one top-level list of the file (`plugins:`, `alert_rules:`, ...). Adding a kind of
-object (maintenance windows, status pages) means writing one `Section` subclass and adding it
+object (status pages, say) means writing one `Section` subclass and adding it
 to `SECTIONS` in `app/services/config/registry.py`: export, apply, the diff, `--prune`, the JSON
 Schema and the CLI pick it up from there.
 """
@@ -87,6 +87,8 @@ class Context:
     user: str = "config"
     # section key -> object key -> database id; filled from the database, then by creations.
     ids: dict[str, dict[str, int]] = field(default_factory=dict)
+    # section key -> object key -> what the database holds (apply only, for defaults kept as is)
+    current: dict[str, dict[str, Item]] = field(default_factory=dict)
     plugins_touched: set[int] = field(default_factory=set)
     rules_touched: bool = False
 
