@@ -17,10 +17,13 @@ import { PluginFormPage } from "./pages/PluginForm";
 import { TokensPage, UsersPage } from "./pages/Admin";
 import { SettingsPage } from "./pages/Settings";
 import { MaintenancePage } from "./pages/Maintenance";
+import { StatusPagesPage } from "./pages/StatusPages";
 import { Link } from "./router";
 
 // The alerts pages are a separate chunk: most visits never open them.
 const AlertsSection = lazy(() => import("./pages/alerts"));
+// Public status pages: a visitor needs this one chunk, not the signed-in app.
+const PublicStatus = lazy(() => import("./pages/PublicStatus").then((m) => ({ default: m.PublicStatus })));
 
 function useToken(): string | null {
   return useSyncExternalStore(auth.subscribe, auth.get);
@@ -62,6 +65,7 @@ function Routes({ user }: { user: User }) {
   if (pathname === "/tokens") return <TokensPage />;
   if (pathname === "/settings") return <SettingsPage user={user} />;
   if (pathname === "/maintenance") return <MaintenancePage user={user} />;
+  if (pathname === "/status-pages") return <StatusPagesPage user={user} />;
   if (pathname === "/alerts" || pathname.startsWith("/alerts/"))
     return (
       <Suspense fallback={<Spinner label="Loading alerts…" />}>
@@ -114,5 +118,13 @@ function SignedIn({ token }: { token: string }) {
 
 export function App() {
   const token = useToken();
+  const { pathname } = useLocation();
+  const status = match("/status/:slug", pathname);
+  if (status)
+    return (
+      <Suspense fallback={<Spinner label="Loading the status page…" />}>
+        <PublicStatus slug={status.slug} />
+      </Suspense>
+    );
   return token ? <SignedIn key={token} token={token} /> : <SignedOut />;
 }
