@@ -119,6 +119,7 @@ async def test_viewers_read_the_schema_but_cannot_export_or_apply(
         "channels",
         "alert_rules",
         "silences",
+        "status_pages",
     }
     plugin = schema["$defs"]["PluginEntry"]
     assert "http" in plugin["properties"]["type"]["enum"]

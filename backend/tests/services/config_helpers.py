@@ -32,7 +32,7 @@ async def build(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
             "timeout_seconds": 10,
         },
     )
-    await post(
+    ssh_port = await post(
         "plugins", {"name": "port 22", "type": "tcp", "config": {"host": "127.0.0.1", "port": 22}}
     )
     await post(
@@ -85,5 +85,18 @@ async def build(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
             "starts_at": (now - timedelta(days=2)).isoformat(),
             "ends_at": (now - timedelta(days=1)).isoformat(),
             "comment": "over: not exported",
+        },
+    )
+    await post(
+        "status-pages",
+        {
+            "slug": "home",
+            "title": "Home lab",
+            "published": True,
+            "groups": [
+                {"name": "Web", "items": [{"plugin_id": web, "name": "Site"}]},
+                {"items": [{"plugin_id": ssh_port, "name": "SSH", "show_response_time": True}]},
+            ],
+            "announcements": [{"title": "Posted in the UI, not part of the file"}],
         },
     )

@@ -84,6 +84,8 @@ async def test_round_trip_to_an_empty_instance_reproduces_the_export(
     assert "${UNITY_CHANNEL_PHONE_URL}" in text
     assert "$${not-a-ref}" not in text  # not a valid name: left alone
     assert "over: not exported" not in text
+    assert "plugin: port 22" in text and "key: ssh" in text  # status pages name plugins by name
+    assert "Posted in the UI" not in text  # announcements are not configuration
     env = env_refs(await export(source, include_secrets=True))
     assert env["UNITY_CHANNEL_PHONE_URL"] == CHANNEL_URL
 
@@ -92,13 +94,13 @@ async def test_round_trip_to_an_empty_instance_reproduces_the_export(
     assert not dry.applied and await counts(empty) == (0, 0, 0, 0)
 
     done = await apply(empty, text, env, dry_run=False)
-    assert done.applied and len(done.changes) == 3 + 2 + 2 + 1
+    assert done.applied and len(done.changes) == 3 + 2 + 2 + 1 + 1
     assert await export(empty) == text
     assert await export(empty, include_secrets=True) == await export(source, include_secrets=True)
 
     again = await apply(empty, text, env, dry_run=False)  # idempotent
     assert again.changes == [] and again.lines()[0] == "no changes"
-    assert again.unchanged == 8
+    assert again.unchanged == 9
 
 
 async def test_export_with_secrets_applies_on_its_own(
@@ -166,7 +168,7 @@ async def test_prune_removes_what_the_file_leaves_out_and_only_in_listed_section
     state = state_of(app)
     text = "plugins:\n  - name: port 22\n    type: tcp\n    config: {host: 127.0.0.1, port: 22}\n"
     kept = await apply(state, text)
-    assert kept.changes == [] and kept.kept == 7
+    assert kept.changes == [] and kept.kept == 8
     assert "--prune removes them" in "\n".join(kept.lines())
 
     pruned = await apply(state, text, prune=True, dry_run=False)

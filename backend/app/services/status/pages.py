@@ -24,7 +24,7 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:64].strip("-") or "item"
 
 
-def _groups(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def keyed_groups(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Every item gets a key unique on its page (from its name unless given)."""
     seen: set[str] = set()
     out = []
@@ -73,7 +73,7 @@ async def _apply(
 ) -> None:
     if "groups" in data:
         await _check_plugins(session, data["groups"])
-        data["groups"] = _groups(data["groups"])
+        data["groups"] = keyed_groups(data["groups"])
     if "announcements" in data:
         data["announcements"] = _announcements(data["announcements"], now)
     for field, value in data.items():
