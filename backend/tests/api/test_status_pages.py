@@ -10,6 +10,7 @@ import httpx
 from sqlalchemy import delete
 
 from app.models import MaintenanceWindow, PluginHealth, PluginRun, UptimeCursor
+from app.services.status.public import page_state
 from tests.conftest import add_plugin
 
 # Values an admin would never want on a public page: every one is planted in a plugin.
@@ -260,3 +261,11 @@ async def test_badges_are_svg_with_state_uptime_and_response_time(
     )
     assert r.status_code == 200
     assert (await client.get("/api/v1/public/badge/home/nas/status")).status_code == 404
+
+
+def test_the_page_state_is_its_worst_monitors_and_no_data_counts_only_alone() -> None:
+    assert page_state(["healthy", "down", "maintenance"]) == "down"
+    assert page_state(["healthy", "maintenance"]) == "maintenance"
+    assert page_state(["healthy", "unknown"]) == "operational"
+    assert page_state(["unknown", "unknown"]) == "unknown"
+    assert page_state([]) == "unknown"

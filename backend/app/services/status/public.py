@@ -22,8 +22,9 @@ from app.services.metrics.uptime_query import BAR_DAYS, daily_series, empty_days
 PUBLIC_WINDOWS = ("24h", "30d", "90d")
 UPCOMING = timedelta(days=7)
 RECENT_NOTES = timedelta(days=14)
-# Worst first: the page's overall state is that of its worst monitor.
-_RANK = ("down", "degraded", "maintenance", "unknown", "healthy")
+# Worst first: the page's overall state is that of its worst monitor. A monitor without data
+# (new, or disabled) says nothing about the others, so it counts only when all are so.
+_RANK = ("down", "degraded", "maintenance", "healthy", "unknown")
 _PAGE_STATE = {"healthy": "operational"}
 
 
@@ -95,7 +96,7 @@ async def monitor_states(
     return states
 
 
-def _worst(states: list[str]) -> str:
+def page_state(states: list[str]) -> str:
     if not states:
         return "unknown"
     worst = min(states, key=_RANK.index)
@@ -165,7 +166,7 @@ async def status_view(session: AsyncSession, page: StatusPage, now: datetime) ->
         "title": page.title,
         "description": page.description,
         "footer": page.footer,
-        "status": _worst([states[i.plugin_id] for i in chosen]),
+        "status": page_state([states[i.plugin_id] for i in chosen]),
         "generated_at": now,
         "groups": groups,
         "maintenance": await _maintenance(session, chosen, now),
