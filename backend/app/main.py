@@ -33,8 +33,10 @@ from app.api import (
     plugin_types,
     plugins,
     prometheus,
+    public,
     push,
     scheduler,
+    status_pages,
     tokens,
     uptime,
     users,
@@ -249,7 +251,9 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.include_router(maintenance.router, prefix="/api/v1")
     app.include_router(uptime.router, prefix="/api/v1")
     app.include_router(push.admin_router, prefix="/api/v1")
+    app.include_router(status_pages.router, prefix="/api/v1")
     app.include_router(push.router, prefix="/api/v1")  # no login: the token is the credential
+    app.include_router(public.router, prefix="/api/v1")  # no login: published pages only
     app.include_router(ws.router)
     # A monitoring hub has nothing for search engines; nginx answers the same on port 80.
     app.add_route("/robots.txt", lambda _r: PlainTextResponse(ROBOTS), include_in_schema=False)

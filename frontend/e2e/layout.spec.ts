@@ -44,6 +44,29 @@ test.beforeAll(async ({ request }) => {
   await post("/api/v1/tokens", { name: "Layout script" });
 });
 
+// A published status page over the seeded checks (made once; found again after a restart).
+test.beforeAll(async ({ request }) => {
+  const headers = { Authorization: `Bearer ${token}` };
+  const pages = (await (await request.get("/api/v1/status-pages", { headers })).json()) as { slug: string }[];
+  if (pages.some((p) => p.slug === "layout")) return;
+  const r = await request.post("/api/v1/status-pages", {
+    headers,
+    data: {
+      slug: "layout",
+      title: "Layout lab status",
+      description: "What works in the layout lab.",
+      footer: "Questions? Ask the layout admin.",
+      published: true,
+      groups: [
+        { name: "Web", items: [{ plugin_id: ids.ok, name: "Web check", show_response_time: true }] },
+        { name: "Broken things", items: [{ plugin_id: ids.bad, name: "A check that fails" }, { plugin_id: ids.host, name: "This host" }] },
+      ],
+      announcements: [{ title: "Planned router swap", body: "Expect a short outage on Monday." }],
+    },
+  });
+  expect(r.status(), await r.text()).toBe(201);
+});
+
 const PAGES: { name: string; path: () => string; ready?: (page: Page) => Promise<void> }[] = [
   { name: "dashboard", path: () => "/", ready: (p) => expect(p.locator("article.plugin-card").first()).toBeVisible() },
   { name: "plugin detail", path: () => `/plugins/${ids.ok}`, ready: (p) => expect(p.locator("table.table tbody tr").first()).toBeVisible() },
@@ -60,6 +83,8 @@ const PAGES: { name: string; path: () => string; ready?: (page: Page) => Promise
   { name: "channel log", path: () => `/alerts/channels/${ids.channel}` },
   { name: "users", path: () => "/users", ready: (p) => expect(p.locator("table.table tbody tr").first()).toBeVisible() },
   { name: "tokens", path: () => "/tokens", ready: (p) => expect(p.locator("table.table tbody tr").first()).toBeVisible() },
+  { name: "maintenance", path: () => "/maintenance" },
+  { name: "status pages", path: () => "/status-pages", ready: (p) => expect(p.locator("tr[data-status-page]").first()).toBeVisible() },
   { name: "settings", path: () => "/settings", ready: (p) => expect(p.getByTestId("server-health")).toBeVisible() },
   { name: "not found", path: () => "/no/such/page" },
 ];
@@ -95,6 +120,10 @@ async function checkEverywhere(page: Page, path: string, ready?: (page: Page) =>
 
 test("sign-in page", async ({ page }) => {
   await checkEverywhere(page, "/", (p) => expect(p.getByRole("heading", { name: "Sign in" })).toBeVisible());
+});
+
+test("public status page (signed out)", async ({ page }) => {
+  await checkEverywhere(page, "/status/layout", (p) => expect(p.getByRole("heading", { name: "Web check" })).toBeVisible());
 });
 
 for (const p of PAGES) {

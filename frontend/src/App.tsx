@@ -18,10 +18,13 @@ import { TokensPage, UsersPage } from "./pages/Admin";
 import { SettingsPage } from "./pages/Settings";
 import { ConfigPage } from "./pages/ConfigPage";
 import { MaintenancePage } from "./pages/Maintenance";
+import { StatusPagesPage } from "./pages/StatusPages";
 import { Link } from "./router";
 
 // The alerts pages are a separate chunk: most visits never open them.
 const AlertsSection = lazy(() => import("./pages/alerts"));
+// Public status pages: a visitor needs this one chunk, not the signed-in app.
+const PublicStatus = lazy(() => import("./pages/PublicStatus").then((m) => ({ default: m.PublicStatus })));
 
 function useToken(): string | null {
   return useSyncExternalStore(auth.subscribe, auth.get);
@@ -64,6 +67,7 @@ function Routes({ user }: { user: User }) {
   if (pathname === "/settings") return <SettingsPage user={user} />;
   if (pathname === "/settings/configuration") return <ConfigPage user={user} />;
   if (pathname === "/maintenance") return <MaintenancePage user={user} />;
+  if (pathname === "/status-pages") return <StatusPagesPage user={user} />;
   if (pathname === "/alerts" || pathname.startsWith("/alerts/"))
     return (
       <Suspense fallback={<Spinner label="Loading alerts…" />}>
@@ -136,6 +140,14 @@ export function OfflineBanner() {
 
 export function App() {
   const token = useToken();
+  const { pathname } = useLocation();
+  const status = match("/status/:slug", pathname);
+  if (status)
+    return (
+      <Suspense fallback={<Spinner label="Loading the status page…" />}>
+        <PublicStatus slug={status.slug} />
+      </Suspense>
+    );
   return (
     <>
       <OfflineBanner />

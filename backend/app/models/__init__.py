@@ -11,6 +11,7 @@ from app.models.alert import (
 from app.models.base import Base
 from app.models.metrics import Rollup1h, Rollup1m, RollupState, Sample, Series
 from app.models.plugin import PluginHealth, PluginInstance, PluginRun
+from app.models.status import StatusPage
 from app.models.uptime import (
     MaintenanceWindow,
     PushMonitor,
@@ -40,6 +41,7 @@ __all__ = [
     "RollupState",
     "Sample",
     "Series",
+    "StatusPage",
     "UptimeCursor",
     "UptimeDaily",
     "UptimeHourly",

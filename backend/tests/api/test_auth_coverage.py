@@ -27,6 +27,12 @@ PUBLIC = {
     # Push monitors' calls: the secret token in the path is the credential (token-scoped).
     ("GET", "/api/v1/push/{token}"),
     ("POST", "/api/v1/push/{token}"),
+    # Published status pages, their widget summary and badges (leak-proof public schemas).
+    ("GET", "/api/v1/public/status/{slug}"),
+    ("GET", "/api/v1/public/status/{slug}/summary"),
+    ("GET", "/api/v1/public/badge/{slug}/{key}/status"),
+    ("GET", "/api/v1/public/badge/{slug}/{key}/uptime"),
+    ("GET", "/api/v1/public/badge/{slug}/{key}/response"),
 }
 # Writes any signed-in user makes on their own account, so viewers may call them too.
 SELF_SERVICE = {

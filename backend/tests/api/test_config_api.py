@@ -121,6 +121,7 @@ async def test_viewers_read_the_schema_but_cannot_export_or_apply(
         "alert_rules",
         "silences",
         "maintenance_windows",
+        "status_pages",
     }
     plugin = schema["$defs"]["PluginEntry"]
     assert "http" in plugin["properties"]["type"]["enum"]

@@ -128,3 +128,16 @@ async def build(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
             "all_plugins": True,
         },
     )
+    await post(
+        "status-pages",
+        {
+            "slug": "home",
+            "title": "Home lab",
+            "published": True,
+            "groups": [
+                {"name": "Web", "items": [{"plugin_id": web, "name": "Site"}]},
+                {"items": [{"plugin_id": port22, "name": "SSH", "show_response_time": True}]},
+            ],
+            "announcements": [{"title": "Posted in the UI, not part of the file"}],
+        },
+    )

@@ -92,6 +92,8 @@ async def test_round_trip_to_an_empty_instance_reproduces_the_export(
     assert "$${not-a-ref}" not in text  # not a valid name: left alone
     assert "over: not exported" not in text and "last week" not in text
     assert "    plugins:\n      - Home page\n      - port 22\n" in text  # by name, not id
+    assert "plugin: port 22" in text and "key: ssh" in text  # status pages name plugins by name
+    assert "Posted in the UI" not in text  # announcements are not configuration
     env = env_refs(await export(source, include_secrets=True))
     assert env["UNITY_CHANNEL_PHONE_URL"] == CHANNEL_URL
 
@@ -100,13 +102,13 @@ async def test_round_trip_to_an_empty_instance_reproduces_the_export(
     assert not dry.applied and await counts(empty) == (0, 0, 0, 0, 0)
 
     done = await apply(empty, text, env, dry_run=False)
-    assert done.applied and len(done.changes) == 3 + 2 + 2 + 1 + 3
+    assert done.applied and len(done.changes) == 3 + 2 + 2 + 1 + 3 + 1
     assert await export(empty) == text
     assert await export(empty, include_secrets=True) == await export(source, include_secrets=True)
 
     again = await apply(empty, text, env, dry_run=False)  # idempotent
     assert again.changes == [] and again.lines()[0] == "no changes"
-    assert again.unchanged == 11
+    assert again.unchanged == 12
 
 
 async def test_export_with_secrets_applies_on_its_own(
@@ -174,7 +176,7 @@ async def test_prune_removes_what_the_file_leaves_out_and_only_in_listed_section
     state = state_of(app)
     text = "plugins:\n  - name: port 22\n    type: tcp\n    config: {host: 127.0.0.1, port: 22}\n"
     kept = await apply(state, text)
-    assert kept.changes == [] and kept.kept == 10
+    assert kept.changes == [] and kept.kept == 11
     assert "--prune removes them" in "\n".join(kept.lines())
 
     pruned = await apply(state, text, prune=True, dry_run=False)

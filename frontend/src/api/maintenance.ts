@@ -9,6 +9,7 @@ import type { components } from "./schema";
 type S = components["schemas"];
 export type Maintenance = S["MaintenanceOut"];
 export type MaintenanceCreate = S["MaintenanceCreate"];
+export type MaintenanceUpdate = S["MaintenanceUpdate"];
 export type MaintenanceKind = Maintenance["kind"];
 
 export const maintenanceKeys = {
@@ -19,6 +20,8 @@ export const maintenanceKeys = {
 const byId = (id: number) => ({ params: { path: { window_id: id } } });
 const listWindows = () => unwrap(client.GET("/api/v1/maintenance"));
 const createWindow = (body: MaintenanceCreate) => unwrap(client.POST("/api/v1/maintenance", { body }));
+const updateWindow = ({ id, body }: { id: number; body: MaintenanceUpdate }) =>
+  unwrap(client.PATCH("/api/v1/maintenance/{window_id}", { ...byId(id), body }));
 const endWindow = (id: number) => unwrap(client.POST("/api/v1/maintenance/{window_id}/end", byId(id)));
 const deleteWindow = (id: number) => unwrap(client.DELETE("/api/v1/maintenance/{window_id}", byId(id)));
 
@@ -31,5 +34,6 @@ const refresh: Parameters<typeof useCacheMutation>[1] = (qc) => {
 };
 
 export const useCreateMaintenance = (cb?: MutationCallbacks<Maintenance, MaintenanceCreate>) => useCacheMutation(createWindow, refresh, cb);
+export const useUpdateMaintenance = (cb?: MutationCallbacks<Maintenance, { id: number; body: MaintenanceUpdate }>) => useCacheMutation(updateWindow, refresh, cb);
 export const useEndMaintenance = (cb?: MutationCallbacks<Maintenance, number>) => useCacheMutation(endWindow, refresh, cb);
 export const useDeleteMaintenance = (cb?: MutationCallbacks<void, number>) => useCacheMutation(deleteWindow, refresh, cb);

@@ -634,6 +634,91 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/public/badge/{slug}/{key}/response": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An SVG badge of a monitor's last response time (where the page shows it) */
+        get: operations["public-response_badge"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/badge/{slug}/{key}/status": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An SVG badge of a monitor's current state (up, degraded, down, maintenance) */
+        get: operations["public-status_badge"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/badge/{slug}/{key}/uptime": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** An SVG badge of a monitor's uptime over a window (default 30 days) */
+        get: operations["public-uptime_badge"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/status/{slug}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A published status page: states, uptime, 90-day bars, maintenance, announcements */
+        get: operations["public-public_status_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/status/{slug}/summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A published page in flat numbers, for Homepage's customapi and Homarr widgets */
+        get: operations["public-public_status_summary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/push/{token}": {
         parameters: {
             query?: never;
@@ -667,6 +752,43 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/api/v1/status-pages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Status pages, by slug */
+        get: operations["status-pages-list_status_pages"];
+        put?: never;
+        /** Create a status page (unpublished unless `published` is true) */
+        post: operations["status-pages-create_status_page"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/status-pages/{page_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One status page as configured */
+        get: operations["status-pages-get_status_page"];
+        put?: never;
+        post?: never;
+        /** Delete a status page; its public URL and badges stop answering */
+        delete: operations["status-pages-delete_status_page"];
+        options?: never;
+        head?: never;
+        /** Change any of a status page's fields; lists are replaced whole */
+        patch: operations["status-pages-update_status_page"];
         trace?: never;
     };
     "/api/v1/tokens": {
@@ -800,6 +922,45 @@ export interface components {
          * @enum {string}
          */
         AlertStateName: "pending" | "firing" | "resolved";
+        /** Announcement */
+        Announcement: {
+            /**
+             * Active
+             * @description Shown at the top until set false (resolved).
+             * @default true
+             */
+            active: boolean;
+            /**
+             * Body
+             * @default
+             */
+            body: string;
+            /**
+             * Posted At
+             * @description Defaults to now.
+             */
+            posted_at?: string | null;
+            /** Title */
+            title: string;
+        };
+        /** AnnouncementOut */
+        AnnouncementOut: {
+            /**
+             * Active
+             * @description Shown at the top until set false (resolved).
+             * @default true
+             */
+            active: boolean;
+            /**
+             * Body
+             * @default
+             */
+            body: string;
+            /** Posted At */
+            posted_at: string;
+            /** Title */
+            title: string;
+        };
         /** ApiTokenCreate */
         ApiTokenCreate: {
             /**
@@ -1661,6 +1822,184 @@ export interface components {
                 [key: string]: components["schemas"]["UptimeFigures"];
             };
         };
+        /** PublicAnnouncement */
+        PublicAnnouncement: {
+            /** Active */
+            active: boolean;
+            /** Body */
+            body: string;
+            /** Posted At */
+            posted_at: string;
+            /** Title */
+            title: string;
+        };
+        /** PublicDay */
+        PublicDay: {
+            /**
+             * Date
+             * @description The UTC day, YYYY-MM-DD.
+             */
+            date: string;
+            /** Down S */
+            down_s: number;
+            /** Maintenance S */
+            maintenance_s: number;
+            /**
+             * Percent
+             * @description 100 * up / (up + down); null: nothing observed.
+             */
+            percent: number | null;
+            /** Unknown S */
+            unknown_s: number;
+            /** Up S */
+            up_s: number;
+        };
+        /** PublicFigures */
+        PublicFigures: {
+            /** Down S */
+            down_s: number;
+            /** Maintenance S */
+            maintenance_s: number;
+            /**
+             * Percent
+             * @description 100 * up / (up + down); null: nothing observed.
+             */
+            percent: number | null;
+            /** Unknown S */
+            unknown_s: number;
+            /** Up S */
+            up_s: number;
+        };
+        /** PublicGroup */
+        PublicGroup: {
+            /** Monitors */
+            monitors: components["schemas"]["PublicMonitor"][];
+            /** Name */
+            name: string;
+        };
+        /** PublicMaintenance */
+        PublicMaintenance: {
+            /** Active */
+            active: boolean;
+            /** Ends At */
+            ends_at: string | null;
+            /**
+             * Monitors
+             * @description Display names of the monitors it covers.
+             */
+            monitors: string[];
+            /** Name */
+            name: string;
+            /** Starts At */
+            starts_at: string;
+        };
+        /** PublicMonitor */
+        PublicMonitor: {
+            /**
+             * Days
+             * @description The last 90 UTC days, oldest first.
+             */
+            days: components["schemas"]["PublicDay"][];
+            /**
+             * Key
+             * @description The slug in this monitor's badge URLs.
+             */
+            key: string;
+            /** Name */
+            name: string;
+            /**
+             * Response Ms
+             * @description The last check's duration; only where the page shows it.
+             */
+            response_ms?: number | null;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "healthy" | "degraded" | "down" | "maintenance" | "unknown";
+            /** Uptime */
+            uptime: {
+                [key: string]: components["schemas"]["PublicFigures"];
+            };
+        };
+        /** PublicStatusPage */
+        PublicStatusPage: {
+            /**
+             * Announcements
+             * @description Active ones, and the ones posted in the last 14 days.
+             */
+            announcements: components["schemas"]["PublicAnnouncement"][];
+            /** Description */
+            description: string;
+            /** Footer */
+            footer: string;
+            /** Generated At */
+            generated_at: string;
+            /** Groups */
+            groups: components["schemas"]["PublicGroup"][];
+            /**
+             * Maintenance
+             * @description Windows in progress or starting within 7 days.
+             */
+            maintenance: components["schemas"]["PublicMaintenance"][];
+            /** Slug */
+            slug: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "operational" | "degraded" | "down" | "maintenance" | "unknown";
+            /** Title */
+            title: string;
+        };
+        /**
+         * PublicSummary
+         * @description Flat numbers for dashboard widgets (Homepage's customapi, Homarr).
+         */
+        PublicSummary: {
+            /** Degraded */
+            degraded: number;
+            /** Down */
+            down: number;
+            /** Maintenance */
+            maintenance: number;
+            /** Monitors */
+            monitors: components["schemas"]["PublicSummaryMonitor"][];
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "operational" | "degraded" | "down" | "maintenance" | "unknown";
+            /** Title */
+            title: string;
+            /** Total */
+            total: number;
+            /** Unknown */
+            unknown: number;
+            /**
+             * Up
+             * @description Monitors healthy now.
+             */
+            up: number;
+            /** Uptime 24H */
+            uptime_24h: number | null;
+            /** Uptime 30D */
+            uptime_30d: number | null;
+            /** Uptime 90D */
+            uptime_90d: number | null;
+        };
+        /** PublicSummaryMonitor */
+        PublicSummaryMonitor: {
+            /** Name */
+            name: string;
+            /**
+             * Status
+             * @enum {string}
+             */
+            status: "healthy" | "degraded" | "down" | "maintenance" | "unknown";
+            /** Uptime 30D */
+            uptime_30d: number | null;
+        };
         /** PushOk */
         PushOk: {
             /**
@@ -2150,6 +2489,177 @@ export interface components {
             state: components["schemas"]["AlertStateName"];
             /** Value */
             value: number | null;
+        };
+        /** StatusGroup */
+        StatusGroup: {
+            /** Items */
+            items?: components["schemas"]["StatusItem"][];
+            /**
+             * Name
+             * @description A section heading; may be empty.
+             * @default
+             */
+            name: string;
+        };
+        /** StatusGroupOut */
+        StatusGroupOut: {
+            /** Items */
+            items: components["schemas"]["StatusItemOut"][];
+            /**
+             * Name
+             * @description A section heading; may be empty.
+             * @default
+             */
+            name: string;
+        };
+        /** StatusItem */
+        StatusItem: {
+            /**
+             * Badge
+             * @description Serve SVG badges for it while the page is published.
+             * @default true
+             */
+            badge: boolean;
+            /**
+             * Key
+             * @description The item's slug in badge URLs; made from `name` when left out.
+             */
+            key?: string | null;
+            /**
+             * Name
+             * @description The name visitors see.
+             */
+            name: string;
+            /**
+             * Plugin Id
+             * @description The plugin shown; never sent to the public page.
+             */
+            plugin_id: number;
+            /**
+             * Show Response Time
+             * @description Also show the last check's response time (and its badge).
+             * @default false
+             */
+            show_response_time: boolean;
+        };
+        /** StatusItemOut */
+        StatusItemOut: {
+            /**
+             * Badge
+             * @description Serve SVG badges for it while the page is published.
+             * @default true
+             */
+            badge: boolean;
+            /** Key */
+            key: string;
+            /**
+             * Name
+             * @description The name visitors see.
+             */
+            name: string;
+            /**
+             * Plugin Id
+             * @description The plugin shown; never sent to the public page.
+             */
+            plugin_id: number;
+            /**
+             * Show Response Time
+             * @description Also show the last check's response time (and its badge).
+             * @default false
+             */
+            show_response_time: boolean;
+        };
+        /**
+         * StatusPageCreate
+         * @example {
+         *       "groups": [
+         *         {
+         *           "items": [
+         *             {
+         *               "name": "NAS",
+         *               "plugin_id": 1
+         *             }
+         *           ],
+         *           "name": "Services"
+         *         }
+         *       ],
+         *       "published": true,
+         *       "slug": "home",
+         *       "title": "Home lab"
+         *     }
+         */
+        StatusPageCreate: {
+            /** Announcements */
+            announcements?: components["schemas"]["Announcement"][];
+            /**
+             * Description
+             * @default
+             */
+            description: string;
+            /**
+             * Footer
+             * @description Plain text under the page.
+             * @default
+             */
+            footer: string;
+            /** Groups */
+            groups?: components["schemas"]["StatusGroup"][];
+            /**
+             * Published
+             * @description Only published pages answer without login.
+             * @default false
+             */
+            published: boolean;
+            /**
+             * Slug
+             * @description lower-case letters, digits and dashes, e.g. 'home-lab'
+             */
+            slug: string;
+            /** Title */
+            title: string;
+        };
+        /** StatusPageOut */
+        StatusPageOut: {
+            /** Announcements */
+            announcements: components["schemas"]["AnnouncementOut"][];
+            /** Created At */
+            created_at: string;
+            /** Description */
+            description: string;
+            /** Footer */
+            footer: string;
+            /** Groups */
+            groups: components["schemas"]["StatusGroupOut"][];
+            /** Id */
+            id: number;
+            /** Published */
+            published: boolean;
+            /** Slug */
+            slug: string;
+            /** Title */
+            title: string;
+            /** Updated At */
+            updated_at: string;
+        };
+        /** StatusPageUpdate */
+        StatusPageUpdate: {
+            /** Announcements */
+            announcements?: components["schemas"]["Announcement"][] | null;
+            /** Description */
+            description?: string | null;
+            /** Footer */
+            footer?: string | null;
+            /** Groups */
+            groups?: components["schemas"]["StatusGroup"][] | null;
+            /** Published */
+            published?: boolean | null;
+            /**
+             * Slug
+             * @description lower-case letters, digits and dashes, e.g. 'home-lab'
+             */
+            slug?: string | null;
+            /** Title */
+            title?: string | null;
         };
         /** TokenResponse */
         TokenResponse: {
@@ -3559,6 +4069,17 @@ export interface operations {
                     "application/json": components["schemas"]["SetupStatus"];
                 };
             };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
         };
     };
     "auth-setup": {
@@ -4231,6 +4752,17 @@ export interface operations {
             /** @description Unauthorized */
             401: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {
@@ -5626,6 +6158,274 @@ export interface operations {
             };
         };
     };
+    "public-response_badge": {
+        parameters: {
+            query?: {
+                /** @description Left-hand text. */
+                label?: string | null;
+            };
+            header?: never;
+            path: {
+                slug: string;
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A shields-style SVG badge. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/svg+xml": unknown;
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "public-status_badge": {
+        parameters: {
+            query?: {
+                /** @description Left-hand text. */
+                label?: string | null;
+            };
+            header?: never;
+            path: {
+                slug: string;
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A shields-style SVG badge. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/svg+xml": unknown;
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "public-uptime_badge": {
+        parameters: {
+            query?: {
+                window?: components["schemas"]["UptimeWindow"];
+                /** @description Left-hand text. */
+                label?: string | null;
+            };
+            header?: never;
+            path: {
+                slug: string;
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A shields-style SVG badge. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/svg+xml": unknown;
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "public-public_status_page": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicStatusPage"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "public-public_status_summary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PublicSummary"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     "push-push": {
         parameters: {
             query?: {
@@ -5796,6 +6596,326 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "status-pages-list_status_pages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusPageOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "status-pages-create_status_page": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatusPageCreate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusPageOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "status-pages-get_status_page": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                page_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusPageOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "status-pages-delete_status_page": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                page_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "status-pages-update_status_page": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                page_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatusPageUpdate"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusPageOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

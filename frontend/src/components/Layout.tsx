@@ -131,6 +131,7 @@ export function Layout({ user, children }: { user: User; children: ReactNode }) 
     { to: "/", label: "Dashboard", show: true },
     { to: "/alerts", label: "Alerts", show: true, badge: firing },
     { to: "/maintenance", label: "Maintenance", show: true },
+    { to: "/status-pages", label: "Status pages", show: true },
     { to: "/users", label: "Users", show: user.role === "admin" },
     { to: "/tokens", label: "API tokens", show: true },
     { to: "/settings", label: "Settings", show: true },

@@ -1,9 +1,10 @@
 // A push plugin's secret URL for admins: revealed on request, copyable, rotatable (the old URL
-// stops working at once), with copy-ready curl and crontab lines for the job that reports in.
+// stops working at once), with copy-ready curl, crontab, systemd and PowerShell snippets.
 import { useState } from "react";
 import { usePushToken, useRotatePushToken } from "../api/push";
 import { ConfirmDialog, CopyField, ErrorState, Spinner, useToast } from "./ui";
 import { formatDateTime, timeAgo } from "../format";
+import { pushSnippets } from "./pushSnippets";
 import "./uptime.css";
 
 export function PushUrlPanel({ pluginId, pluginName }: { pluginId: number; pluginName: string }) {
@@ -35,8 +36,9 @@ export function PushUrlPanel({ pluginId, pluginName }: { pluginId: number; plugi
       ) : (
         <>
           <CopyField label="Push URL" text={url} />
-          <CopyField label="curl" text={`curl -fsS -m 10 --retry 3 "${url}"`} />
-          <CopyField label="crontab" text={`*/5 * * * * /path/to/job.sh && curl -fsS -m 10 "${url}" >/dev/null`} />
+          {pushSnippets(url, pluginName).map((s) => (
+            <CopyField key={s.label} label={s.label} text={s.text} />
+          ))}
           <div className="push-meta">
             <span className="muted small">
               {token.data.push_count} call{token.data.push_count === 1 ? "" : "s"} · last {timeAgo(token.data.last_push_at)}

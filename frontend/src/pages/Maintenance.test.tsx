@@ -125,4 +125,36 @@ describe("MaintenancePage", () => {
     expect(alert).toHaveAttribute("role", "alert");
     expect(within(form).getByRole("group", { name: "Days" })).toHaveAttribute("aria-describedby", alert.id);
   });
+
+  it("lets an admin change a window in place, keeping its kind", async () => {
+    const u = userEvent.setup();
+    const { calls } = mockFetch({
+      "GET /api/v1/maintenance": () => windows,
+      "GET /api/v1/plugins": () => [plugin(5, "NAS"), plugin(6, "Router")],
+      "PATCH /api/v1/maintenance/2": async (req) => ({ ...windows[1], ...((await req.json()) as Partial<Maintenance>) }),
+    });
+    renderApp(<MaintenancePage user={admin} />);
+    const row = (await screen.findByText("NAS firmware")).closest("tr")!;
+    await u.click(within(row).getByRole("button", { name: "Edit" }));
+    const form = screen.getByRole("form", { name: "Edit “NAS firmware”" });
+    expect(within(form).getByRole("textbox", { name: /^Cron/ })).toHaveValue("0 2 * * 1-5");
+    expect(within(form).getByLabelText(/Lasts/)).toHaveValue(30);
+    expect(within(form).getByRole("radio", { name: "Cron" })).toBeChecked();
+    expect(within(form).getByRole("radio", { name: "Weekly" })).toBeDisabled();
+    await u.clear(within(form).getByLabelText(/Lasts/));
+    await u.type(within(form).getByLabelText(/Lasts/), "45");
+    await u.click(within(form).getByRole("button", { name: "Save window" }));
+    const patch = calls.find((c) => c.method === "PATCH")!;
+    expect(JSON.parse(patch.body!)).toEqual({
+      name: "NAS firmware",
+      comment: "",
+      timezone: "Europe/Berlin",
+      all_plugins: false,
+      plugin_ids: [5],
+      cron: "0 2 * * 1-5",
+      duration_seconds: 2700,
+    });
+    expect(await screen.findByText("Maintenance window saved.")).toBeInTheDocument();
+    expect(screen.queryByRole("form")).not.toBeInTheDocument();
+  });
 });

@@ -1,7 +1,7 @@
 // Maintenance windows: planned work that mutes notifications and is left out of uptime. Everyone
 // sees the list; admins plan one-off, weekly or cron windows, end one now or delete it.
 import { useState, type FormEvent } from "react";
-import { useCreateMaintenance, useDeleteMaintenance, useEndMaintenance, useMaintenance, type Maintenance, type MaintenanceKind } from "../api/maintenance";
+import { useCreateMaintenance, useDeleteMaintenance, useEndMaintenance, useMaintenance, useUpdateMaintenance, type Maintenance, type MaintenanceCreate, type MaintenanceKind } from "../api/maintenance";
 import { useFreshPlugins, type Plugin } from "../api/plugins";
 import type { User } from "../api/session";
 import { errorMessage } from "../api/client";
@@ -46,37 +46,52 @@ const KINDS: [MaintenanceKind, string][] = [
   ["weekly", "Weekly"],
   ["cron", "Cron"],
 ];
+/** An ISO time as a datetime-local input's value, in the browser's time. */
+export function localInput(iso: string | null | undefined): string {
+  if (!iso) return "";
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return "";
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+}
+
 const FIELDS = ["name", "comment", "starts_at", "ends_at", "weekdays", "start_time", "duration_seconds", "cron", "timezone", "plugin_ids", "all_plugins"];
 
-function MaintenanceForm({ onDone }: { onDone: () => void }) {
+/** Plans a new window, or changes `editing` (whose kind stays what it is). */
+function MaintenanceForm({ editing, onDone }: { editing?: Maintenance; onDone: () => void }) {
   const plugins = useFreshPlugins();
   const toast = useToast();
-  const [kind, setKind] = useState<MaintenanceKind>("once");
-  const [name, setName] = useState("");
-  const [comment, setComment] = useState("");
-  const [start, setStart] = useState("");
-  const [end, setEnd] = useState("");
-  const [weekdays, setWeekdays] = useState<number[]>([6]);
-  const [startTime, setStartTime] = useState("03:00");
-  const [minutes, setMinutes] = useState("60");
-  const [cron, setCron] = useState("0 3 * * 0");
-  const [timezone, setTimezone] = useState(localTimeZone);
-  const [all, setAll] = useState(false);
-  const [chosen, setChosen] = useState<number[]>([]);
+  const w = editing;
+  const [kind, setKind] = useState<MaintenanceKind>(w?.kind ?? "once");
+  const [name, setName] = useState(w?.name ?? "");
+  const [comment, setComment] = useState(w?.comment ?? "");
+  const [start, setStart] = useState(w?.kind === "once" ? localInput(w.starts_at) : "");
+  const [end, setEnd] = useState(w?.kind === "once" ? localInput(w.ends_at) : "");
+  const [weekdays, setWeekdays] = useState<number[]>(w?.weekdays.length ? w.weekdays : [6]);
+  const [startTime, setStartTime] = useState(w?.start_time ?? "03:00");
+  const [minutes, setMinutes] = useState(w?.duration_seconds ? String(w.duration_seconds / 60) : "60");
+  const [cron, setCron] = useState(w?.cron ?? "0 3 * * 0");
+  const [timezone, setTimezone] = useState(() => w?.timezone ?? localTimeZone());
+  const [all, setAll] = useState(w?.all_plugins ?? false);
+  const [chosen, setChosen] = useState<number[]>(w?.plugin_ids ?? []);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [formError, setFormError] = useState<string | null>(null);
 
-  const create = useCreateMaintenance({
+  const callbacks = (message: string) => ({
     onSuccess: () => {
-      toast("Maintenance window planned. Notifications are muted and uptime leaves it out.");
+      toast(message);
       onDone();
     },
-    onError: (e) => {
+    onError: (e: Error) => {
       const { fields, banner } = formErrors(e, topLevel(...FIELDS));
       setErrors(fields);
       setFormError(banner);
     },
   });
+  const create = useCreateMaintenance(callbacks("Maintenance window planned. Notifications are muted and uptime leaves it out."));
+  const update = useUpdateMaintenance(callbacks("Maintenance window saved."));
+  // A window's kind is fixed once made: only a new one sends it.
+  const save = (body: Omit<MaintenanceCreate, "kind">) => (w ? update.mutate({ id: w.id, body }) : create.mutate({ ...body, kind }));
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -99,17 +114,18 @@ function MaintenanceForm({ onDone }: { onDone: () => void }) {
     setErrors(errs);
     if (Object.keys(errs).length) return;
     setFormError(null);
-    const common = { name: name.trim(), comment: comment.trim(), kind, timezone: timezone.trim() || "UTC", all_plugins: all, plugin_ids: all ? [] : chosen };
-    if (kind === "once") create.mutate({ ...common, starts_at: startsAt.toISOString(), ends_at: endsAt.toISOString() });
-    else if (kind === "weekly") create.mutate({ ...common, weekdays, start_time: startTime, duration_seconds: duration });
-    else create.mutate({ ...common, cron: cron.trim(), duration_seconds: duration });
+    const common = { name: name.trim(), comment: comment.trim(), timezone: timezone.trim() || "UTC", all_plugins: all, plugin_ids: all ? [] : chosen };
+    if (kind === "once") save({ ...common, starts_at: startsAt.toISOString(), ends_at: endsAt.toISOString() });
+    else if (kind === "weekly") save({ ...common, weekdays, start_time: startTime, duration_seconds: duration });
+    else save({ ...common, cron: cron.trim(), duration_seconds: duration });
   };
 
+  const heading = w ? `Edit “${w.name}”` : "New maintenance window";
   return (
-    <form className="card form-card" onSubmit={submit} noValidate aria-label="New maintenance window">
-      <h2>New maintenance window</h2>
-      <fieldset className="radio-row">
-        <legend>Schedule</legend>
+    <form className="card form-card" onSubmit={submit} noValidate aria-label={heading}>
+      <h2>{heading}</h2>
+      <fieldset className="radio-row" disabled={!!w}>
+        <legend>Schedule{w ? " (fixed once planned)" : ""}</legend>
         {KINDS.map(([k, label]) => (
           <label className="radio" key={k}>
             <input type="radio" name="kind" value={k} checked={kind === k} onChange={() => (setKind(k), setErrors({}))} />
@@ -191,7 +207,13 @@ function MaintenanceForm({ onDone }: { onDone: () => void }) {
           </FieldShell>
         ) : null}
       </div>
-      <FormFooter formError={formError} onCancel={onDone} busy={create.isPending} busyLabel="Planning…" submitLabel="Plan window" />
+      <FormFooter
+        formError={formError}
+        onCancel={onDone}
+        busy={create.isPending || update.isPending}
+        busyLabel={w ? "Saving…" : "Planning…"}
+        submitLabel={w ? "Save window" : "Plan window"}
+      />
     </form>
   );
 }
@@ -201,6 +223,7 @@ export function MaintenancePage({ user }: { user: User }) {
   const plugins = useFreshPlugins();
   const toast = useToast();
   const [adding, setAdding] = useState(false);
+  const [editing, setEditing] = useState<Maintenance | null>(null);
   const [doomed, setDoomed] = useState<Maintenance | null>(null);
   const isAdmin = user.role === "admin";
   const endNow = useEndMaintenance({
@@ -222,7 +245,7 @@ export function MaintenancePage({ user }: { user: User }) {
           <h1>Maintenance</h1>
           <p className="muted">Planned work: notifications are muted and the time counts neither as up nor as down. Silences only mute.</p>
         </div>
-        {isAdmin && !adding ? (
+        {isAdmin && !adding && !editing ? (
           <div className="actions">
             <button type="button" className="btn btn-primary" onClick={() => setAdding(true)}>
               + New window
@@ -232,6 +255,7 @@ export function MaintenancePage({ user }: { user: User }) {
       </div>
       {!isAdmin ? <AdminNote what="maintenance windows" /> : null}
       {adding ? <MaintenanceForm onDone={() => setAdding(false)} /> : null}
+      {editing ? <MaintenanceForm key={editing.id} editing={editing} onDone={() => setEditing(null)} /> : null}
       <QueryState query={windows} loading="Loading maintenance windows…" failed="Could not load maintenance windows">
         {() =>
           list.length === 0 ? (
@@ -260,6 +284,9 @@ export function MaintenancePage({ user }: { user: User }) {
                               End
                             </button>
                           ) : null}
+                          <button type="button" className="btn btn-sm" onClick={() => (setAdding(false), setEditing(w))}>
+                            Edit
+                          </button>
                           <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDoomed(w)}>
                             Delete
                           </button>

@@ -1,6 +1,6 @@
 """`SECTIONS`: every kind of object configuration as code covers, in the order they are created.
 
-To cover another kind (status pages, say), write a `Section` subclass (see
+To cover another kind, write a `Section` subclass (see
 sections.py) in a module of its own and add an instance here, after the kinds it names (a
 kind naming plugins comes after PluginsSection). Removal runs in reverse order. Export, apply,
 the diff, --prune, the JSON Schema and the CLI all read this list.
@@ -16,6 +16,7 @@ from app.services.config.objects import (
     SilencesSection,
 )
 from app.services.config.sections import Section
+from app.services.config.status_pages import StatusPagesSection
 
 SECTIONS: list[Section] = [
     PluginsSection(),
@@ -23,4 +24,5 @@ SECTIONS: list[Section] = [
     RulesSection(),
     SilencesSection(),
     MaintenanceSection(),
+    StatusPagesSection(),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -27,21 +28,21 @@ def check_window(window: str) -> str:
 
 
 async def _hourly_totals(
-    session: AsyncSession, now: datetime, plugin_id: int | None
+    session: AsyncSession, now: datetime, plugin_ids: Collection[int] | None
 ) -> dict[int, Durations]:
     since = floor_hour(now) - timedelta(hours=23)  # the current hour and the 23 before it
     sums = [func.coalesce(func.sum(getattr(UptimeHourly, f"{k}_s")), 0.0) for k in KINDS]
     query = select(UptimeHourly.plugin_id, *sums).where(UptimeHourly.hour >= since)
-    if plugin_id is not None:
-        query = query.where(UptimeHourly.plugin_id == plugin_id)
+    if plugin_ids is not None:
+        query = query.where(UptimeHourly.plugin_id.in_(plugin_ids))
     rows = await session.execute(query.group_by(UptimeHourly.plugin_id))
     return {pid: Durations(*map(float, values)) for pid, *values in rows}
 
 
 async def window_totals(
-    session: AsyncSession, window: str, now: datetime, plugin_id: int | None = None
+    session: AsyncSession, window: str, now: datetime, plugin_ids: Collection[int] | None = None
 ) -> dict[int, Durations]:
-    """Per plugin, the durations within `window` (all plugins with rows, or one).
+    """Per plugin, the durations within `window` (all plugins with rows, or the ones named).
 
     Day windows are the latest day's running totals minus those of the day before the window:
     two rows per plugin however long the window, subtracted in SQL (yesterday's row stands in
@@ -49,7 +50,7 @@ async def window_totals(
     """
     days = WINDOWS[check_window(window)]
     if days is None:
-        return await _hourly_totals(session, now, plugin_id)
+        return await _hourly_totals(session, now, plugin_ids)
     today = floor_day(now)
     cursor = await session.scalar(select(UptimeCursor.position).where(UptimeCursor.name == CURSOR))
     if cursor is None:
@@ -67,22 +68,22 @@ async def window_totals(
         )
         .where(end.c.day == end_day)
     )
-    if plugin_id is not None:
-        query = query.where(end.c.plugin_id == plugin_id)
+    if plugin_ids is not None:
+        query = query.where(end.c.plugin_id.in_(plugin_ids))
     conn = await session.connection()
     return {pid: Durations(*values) for pid, *values in await conn.execute(query)}
 
 
 async def daily_series(
-    session: AsyncSession, days: int, now: datetime, plugin_id: int | None = None
+    session: AsyncSession, days: int, now: datetime, plugin_ids: Collection[int] | None = None
 ) -> dict[int, list[dict[str, Any]]]:
     """Per plugin, one entry per UTC day, oldest first, `days` long (zeros where nothing)."""
     if days <= 0:
         return {}
     first = floor_day(now) - timedelta(days=days - 1)
     query = select(UptimeDaily).where(UptimeDaily.day >= first)
-    if plugin_id is not None:
-        query = query.where(UptimeDaily.plugin_id == plugin_id)
+    if plugin_ids is not None:
+        query = query.where(UptimeDaily.plugin_id.in_(plugin_ids))
     found: dict[int, dict[datetime, UptimeDaily]] = {}
     for row in await session.scalars(query):
         found.setdefault(row.plugin_id, {})[row.day] = row
@@ -98,7 +99,7 @@ async def daily_series(
     return out
 
 
-def _empty_days(days: int, now: datetime) -> list[dict[str, Any]]:
+def empty_days(days: int, now: datetime) -> list[dict[str, Any]]:
     first = floor_day(now) - timedelta(days=days - 1)
     return [
         {"date": (first + timedelta(days=i)).date().isoformat(), **Durations().as_dict()}
@@ -110,13 +111,13 @@ async def plugin_uptime(session: AsyncSession, plugin_id: int, now: datetime) ->
     """Every window and the 90-day bar of one plugin."""
     windows = {}
     for window in WINDOWS:
-        totals = await window_totals(session, window, now, plugin_id)
+        totals = await window_totals(session, window, now, (plugin_id,))
         windows[window] = totals.get(plugin_id, Durations()).as_dict()
-    series = await daily_series(session, BAR_DAYS, now, plugin_id)
+    series = await daily_series(session, BAR_DAYS, now, (plugin_id,))
     return {
         "plugin_id": plugin_id,
         "windows": windows,
-        "days": series.get(plugin_id) or _empty_days(BAR_DAYS, now),
+        "days": series.get(plugin_id) or empty_days(BAR_DAYS, now),
     }
 
 
@@ -135,7 +136,7 @@ async def all_uptime(
             "name": name,
             "window": window,
             **totals.get(pid, Durations()).as_dict(),
-            "days": series.get(pid) or (_empty_days(days, now) if days > 0 else []),
+            "days": series.get(pid) or (empty_days(days, now) if days > 0 else []),
         }
         for pid, name in plugins
     ]

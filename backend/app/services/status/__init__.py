@@ -1,0 +1,1 @@
+"""Public status pages: admin CRUD, the public view, badges and the widget summary."""

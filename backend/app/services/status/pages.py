@@ -1,0 +1,126 @@
+"""Status pages as admins keep them: create, change, delete, with their groups checked."""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.core.errors import InvalidInput, NotFound
+from app.db.queries import commit_unique, get_or_not_found
+from app.models import PluginInstance, StatusPage
+
+log = logging.getLogger(__name__)
+
+
+def slugify(text: str) -> str:
+    """'Nextcloud (web)' -> 'nextcloud-web': what a badge URL can carry."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")[:64].strip("-") or "item"
+
+
+def keyed_groups(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every item gets a key unique on its page (from its name unless given)."""
+    seen: set[str] = set()
+    out = []
+    for group in groups:
+        items = []
+        for item in group["items"]:
+            key = item.get("key") or slugify(item["name"])
+            if item.get("key") and key in seen:
+                raise InvalidInput(
+                    f"Two items share the key {key!r}; each needs its own (badge URLs use it).",
+                    {"groups": f"duplicate key {key!r}"},
+                )
+            base, n = key, 2
+            while key in seen:  # a made-up key that clashes gets a number
+                key, n = f"{base[:60]}-{n}", n + 1
+            seen.add(key)
+            items.append({**item, "key": key})
+        out.append({**group, "items": items})
+    return out
+
+
+def _announcements(notes: list[dict[str, Any]], now: datetime) -> list[dict[str, Any]]:
+    return [
+        {**n, "posted_at": (n.get("posted_at") or now).isoformat()}
+        for n in sorted(notes, key=lambda n: n.get("posted_at") or now, reverse=True)
+    ]
+
+
+async def _check_plugins(session: AsyncSession, groups: list[dict[str, Any]]) -> None:
+    wanted = {item["plugin_id"] for group in groups for item in group["items"]}
+    if not wanted:
+        return
+    found = set(
+        await session.scalars(select(PluginInstance.id).where(PluginInstance.id.in_(wanted)))
+    )
+    missing = sorted(wanted - found)
+    if missing:
+        raise InvalidInput(
+            f"No plugin with id {', '.join(map(str, missing))}; see GET /api/v1/plugins.",
+            {"groups": f"unknown plugin ids: {missing}"},
+        )
+
+
+async def _apply(
+    session: AsyncSession, page: StatusPage, data: dict[str, Any], now: datetime
+) -> None:
+    if "groups" in data:
+        await _check_plugins(session, data["groups"])
+        data["groups"] = keyed_groups(data["groups"])
+    if "announcements" in data:
+        data["announcements"] = _announcements(data["announcements"], now)
+    for field, value in data.items():
+        setattr(page, field, value)
+    session.add(page)  # only now: the checks above must not flush a half-made page
+    await commit_unique(session, "A status page", page.slug)
+
+
+async def list_pages(session: AsyncSession) -> list[StatusPage]:
+    return list(await session.scalars(select(StatusPage).order_by(StatusPage.slug)))
+
+
+async def get_page(session: AsyncSession, page_id: int) -> StatusPage:
+    return await get_or_not_found(
+        session,
+        StatusPage,
+        page_id,
+        f"No status page with id {page_id}; list them with GET /api/v1/status-pages.",
+    )
+
+
+async def published_page(session: AsyncSession, slug: str) -> StatusPage:
+    """The published page at `slug`; an unpublished one is as absent as a missing one."""
+    page = await session.scalar(
+        select(StatusPage).where(StatusPage.slug == slug, StatusPage.published.is_(True))
+    )
+    if page is None:
+        raise NotFound(f"There is no status page at {slug!r}.")
+    return page
+
+
+async def create_page(session: AsyncSession, data: dict[str, Any], now: datetime) -> StatusPage:
+    page = StatusPage(slug=data["slug"], groups=[], announcements=[])
+    await _apply(session, page, data, now)
+    log.info("status page created", extra={"status_page_id": page.id})
+    return page
+
+
+async def update_page(
+    session: AsyncSession, page: StatusPage, changes: dict[str, Any], now: datetime
+) -> StatusPage:
+    await _apply(session, page, changes, now)
+    log.info("status page updated", extra={"status_page_id": page.id})
+    return page
+
+
+async def delete_page(session: AsyncSession, page: StatusPage) -> None:
+    await session.delete(page)
+    await session.commit()
+    log.info("status page deleted", extra={"status_page_id": page.id})
