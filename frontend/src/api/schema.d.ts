@@ -1878,6 +1878,11 @@ export interface components {
              */
             response_ms?: number | null;
             /**
+             * Since
+             * @description When the current state began (its last change), where known.
+             */
+            since?: string | null;
+            /**
              * Status
              * @enum {string}
              */
