@@ -101,7 +101,7 @@ async def status_badge(
 ) -> Response:
     item = await _badge_item(session, slug, key)
     states = await public.monitor_states(session, [item], datetime.now(UTC))
-    state = states.get(item.plugin_id, "unknown")
+    state = states.get(item.plugin_id, public.State("unknown")).name
     return _svg(request, badges.status_badge(label or item.name, state))
 
 

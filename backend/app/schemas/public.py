@@ -32,6 +32,9 @@ class PublicMonitor(BaseModel):
     key: str = Field(description="The slug in this monitor's badge URLs.")
     name: str
     status: PublicState
+    since: UTCTime | None = Field(
+        None, description="When the current state began (its last change), where known."
+    )
     response_ms: float | None = Field(
         None, description="The last check's duration; only where the page shows it."
     )

@@ -21,6 +21,7 @@ SECRET_CONFIG = {
     "port": 51234,
 }
 INTERNAL_NAME = "nas-internal-ping"
+DOWN_FOR = timedelta(minutes=90)
 ERROR_TEXT = "connection refused by 10.20.30.40"
 
 
@@ -40,7 +41,11 @@ async def _seed(app: Any) -> tuple[int, int]:
             s.add(PluginRun(plugin_id=up, status="success", started_at=started, duration_ms=42.0))
             s.add(PluginRun(plugin_id=down, status="error", started_at=started, error=ERROR_TEXT))
         s.add(PluginHealth(plugin_id=up, status="healthy"))
-        s.add(PluginHealth(plugin_id=down, status="down", last_error=ERROR_TEXT))
+        s.add(
+            PluginHealth(
+                plugin_id=down, status="down", last_error=ERROR_TEXT, changed_at=now - DOWN_FOR
+            )
+        )
         await s.commit()
     await app.state.unity.uptime.run()
     return up, down
@@ -161,6 +166,9 @@ async def test_public_page_shows_states_uptime_and_notes_without_login(
     nas, router = (g["monitors"][0] for g in page["groups"])
     assert (nas["name"], nas["status"], nas["response_ms"]) == ("NAS", "healthy", 42.0)
     assert (router["name"], router["status"], router["response_ms"]) == ("Router", "down", None)
+    down_since = datetime.fromisoformat(router["since"])
+    assert abs(datetime.now(UTC) - DOWN_FOR - down_since) < timedelta(minutes=5)
+    assert nas["since"] is None  # never changed state: not known
     assert nas["uptime"]["24h"]["percent"] == 100.0 and nas["uptime"]["24h"]["up_s"] > 3600
     assert router["uptime"]["30d"]["percent"] == 0.0
     assert len(nas["days"]) == 90 and nas["days"][-1]["up_s"] > 0

@@ -1913,6 +1913,11 @@ export interface components {
              */
             response_ms?: number | null;
             /**
+             * Since
+             * @description When the current state began (its last change), where known.
+             */
+            since?: string | null;
+            /**
              * Status
              * @enum {string}
              */

@@ -43,7 +43,10 @@ function Monitor({ m }: { m: PublicMonitor }) {
     <li className="status-monitor" data-monitor={m.key}>
       <div className="status-monitor-head">
         <h3>{m.name}</h3>
-        <StatePill state={m.status} />
+        <span className="status-state">
+          {m.since && m.status !== "healthy" ? <span className="muted small">since {formatDateTime(m.since)}</span> : null}
+          <StatePill state={m.status} />
+        </span>
       </div>
       <dl className="status-figures small">
         {WINDOWS.map(([key, label]) => {

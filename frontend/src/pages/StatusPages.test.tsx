@@ -24,7 +24,7 @@ const publicPage: PublicStatusPage = {
       name: "Storage",
       monitors: [
         { key: "nas", name: "NAS", status: "healthy", response_ms: 42, uptime: { "24h": figures, "30d": figures, "90d": { ...figures, percent: 99.5 } }, days },
-        { key: "router", name: "Router", status: "down", response_ms: null, uptime: { "24h": { ...figures, percent: 0 }, "30d": figures, "90d": figures }, days },
+        { key: "router", name: "Router", status: "down", since: "2026-12-04T16:00:00Z", response_ms: null, uptime: { "24h": { ...figures, percent: 0 }, "30d": figures, "90d": figures }, days },
       ],
     },
   ],
@@ -45,6 +45,8 @@ describe("PublicStatus", () => {
     expect(within(nas).getAllByRole("button")).toHaveLength(90);
     const router = screen.getByRole("heading", { name: "Router" }).closest("li")!;
     expect(within(router).getByText("Down")).toBeInTheDocument();
+    expect(within(router).getByText(/^since /)).toBeInTheDocument();
+    expect(within(nas).queryByText(/^since /)).not.toBeInTheDocument();
     expect(within(router).queryByText("Response")).not.toBeInTheDocument();
     expect(screen.getByText("Router swap")).toBeInTheDocument();
     expect(screen.getByText("Expect a short outage.")).toBeInTheDocument();

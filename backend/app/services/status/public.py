@@ -54,13 +54,26 @@ def find_item(page: StatusPage, key: str) -> Item | None:
     return next((i for i in items(page) if i.key == key), None)
 
 
-async def _states(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+@dataclass(frozen=True)
+class State:
+    """A monitor's public state and since when it holds (None: not known, or maintenance)."""
+
+    name: str
+    since: datetime | None = None
+
+
+async def _states(session: AsyncSession, ids: set[int]) -> dict[int, State]:
     rows = await session.execute(
-        select(PluginInstance.id, PluginInstance.enabled, PluginHealth.status)
+        select(
+            PluginInstance.id, PluginInstance.enabled, PluginHealth.status, PluginHealth.changed_at
+        )
         .outerjoin(PluginHealth, PluginHealth.plugin_id == PluginInstance.id)
         .where(PluginInstance.id.in_(ids))
     )
-    return {pid: (status or HealthStatus.UNKNOWN) if on else "unknown" for pid, on, status in rows}
+    return {
+        pid: State(status or HealthStatus.UNKNOWN, since) if on else State("unknown")
+        for pid, on, status, since in rows
+    }
 
 
 async def response_times(session: AsyncSession, ids: set[int]) -> dict[int, float]:
@@ -83,7 +96,7 @@ async def response_times(session: AsyncSession, ids: set[int]) -> dict[int, floa
 
 async def monitor_states(
     session: AsyncSession, chosen: list[Item], now: datetime
-) -> dict[int, str]:
+) -> dict[int, State]:
     """Each chosen plugin's public state: its health, or 'maintenance' inside a window."""
     ids = {i.plugin_id for i in chosen}
     states = await _states(session, ids) if ids else {}
@@ -92,7 +105,7 @@ async def monitor_states(
             if maintenance.is_active(window, now):
                 for pid in states:
                     if maintenance.covers(window, pid):
-                        states[pid] = "maintenance"
+                        states[pid] = State("maintenance")
     return states
 
 
@@ -148,7 +161,8 @@ async def status_view(session: AsyncSession, page: StatusPage, now: datetime) ->
         return {
             "key": item.key,
             "name": item.name,
-            "status": states[pid],
+            "status": states[pid].name,
+            "since": states[pid].since,
             "response_ms": times.get(pid) if item.show_response_time else None,
             "uptime": {w: totals[w].get(pid, Durations()).as_dict() for w in PUBLIC_WINDOWS},
             "days": bars.get(pid) or empty_days(BAR_DAYS, now),
@@ -166,7 +180,7 @@ async def status_view(session: AsyncSession, page: StatusPage, now: datetime) ->
         "title": page.title,
         "description": page.description,
         "footer": page.footer,
-        "status": page_state([states[i.plugin_id] for i in chosen]),
+        "status": page_state([states[i.plugin_id].name for i in chosen]),
         "generated_at": now,
         "groups": groups,
         "maintenance": await _maintenance(session, chosen, now),
