@@ -5,12 +5,13 @@ from app.models.alert import (
     AlertRule,
     AlertSilence,
     AlertState,
+    IncidentEvent,
     NotificationChannel,
     NotificationDelivery,
 )
 from app.models.base import Base
 from app.models.metrics import Rollup1h, Rollup1m, RollupState, Sample, Series
-from app.models.plugin import PluginHealth, PluginInstance, PluginRun
+from app.models.plugin import PluginHealth, PluginInstance, PluginRun, plugin_dependencies
 from app.models.uptime import (
     MaintenanceWindow,
     PushMonitor,
@@ -28,6 +29,7 @@ __all__ = [
     "ApiToken",
     "Base",
     "BrowserSession",
+    "IncidentEvent",
     "MaintenanceWindow",
     "NotificationChannel",
     "NotificationDelivery",
@@ -44,4 +46,5 @@ __all__ = [
     "UptimeDaily",
     "UptimeHourly",
     "User",
+    "plugin_dependencies",
 ]

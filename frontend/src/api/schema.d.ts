@@ -512,6 +512,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plugins/dependency-proposals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Parents Unity suggests: a host's ping for checks of that host, docker for its containers' checks */
+        get: operations["plugins-list_dependency_proposals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/plugins/{plugin_id}": {
         parameters: {
             query?: never;
@@ -527,7 +544,7 @@ export interface paths {
         delete: operations["plugins-delete_plugin"];
         options?: never;
         head?: never;
-        /** Change any of name, config, interval, timeout, enabled */
+        /** Change any of name, config, interval, timeout, enabled, depends_on */
         patch: operations["plugins-update_plugin"];
         trace?: never;
     };
@@ -1053,6 +1070,22 @@ export interface components {
          */
         DeliveryStatus: "pending" | "sent" | "failed";
         /**
+         * DependencyProposal
+         * @description A parent Unity suggests for a plugin; add it with PATCH /plugins/{plugin_id}.
+         */
+        DependencyProposal: {
+            /** Parent Id */
+            parent_id: number;
+            /** Parent Name */
+            parent_name: string;
+            /** Plugin Id */
+            plugin_id: number;
+            /** Plugin Name */
+            plugin_name: string;
+            /** Reason */
+            reason: string;
+        };
+        /**
          * DiscoveredOut
          * @description Set on instances created from container labels: who found them, and which label sets
          *     which field (those fields are read-only here; edit the label).
@@ -1522,6 +1555,11 @@ export interface components {
                 [key: string]: unknown;
             };
             /**
+             * Depends On
+             * @description Ids of the plugins this one depends on (its parents): while one of them is down, this plugin's alerts are recorded as suppressed instead of sent.
+             */
+            depends_on?: number[] | null;
+            /**
              * Enabled
              * @default true
              */
@@ -1549,6 +1587,11 @@ export interface components {
             };
             /** Created At */
             created_at: string;
+            /**
+             * Depends On
+             * @description Ids of the parent plugins.
+             */
+            depends_on?: number[];
             discovered?: components["schemas"]["DiscoveredOut"] | null;
             /** Enabled */
             enabled: boolean;
@@ -1595,6 +1638,11 @@ export interface components {
             config?: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Depends On
+             * @description Ids of the plugins this one depends on (its parents): while one of them is down, this plugin's alerts are recorded as suppressed instead of sent.
+             */
+            depends_on?: number[] | null;
             /** Enabled */
             enabled?: boolean | null;
             /** Interval Seconds */
@@ -4426,6 +4474,35 @@ export interface operations {
             };
             /** @description InvalidInput */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "plugins-list_dependency_proposals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DependencyProposal"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };
