@@ -23,7 +23,7 @@ from app.schemas.alerts import (
     StateOut,
 )
 from app.schemas.common import Page
-from app.services.alerts import incidents, rules, silences
+from app.services.alerts import dependencies, incidents, rules, silences
 from app.state import AppState
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -155,13 +155,17 @@ async def list_incidents(
     "/incidents/{incident_id}",
     response_model=IncidentDetail,
     responses=responses(*AUTH, NotFound),
-    summary="One incident with its notifications",
+    summary="One incident with its notifications, affected dependents and timeline",
 )
 async def get_incident(incident_id: int, user: CurrentUser, session: SessionDep) -> IncidentDetail:
     incident = await incidents.get_incident(session, incident_id)
-    deliveries = await incidents.incident_deliveries(session, incident_id)
+    extra = {
+        "deliveries": await incidents.incident_deliveries(session, incident_id),
+        "affected": await dependencies.affected_incidents(session, incident),
+        "timeline": await incidents.timeline(session, incident_id),
+    }
     base = IncidentOut.model_validate(incident).model_dump()
-    return IncidentDetail.model_validate({**base, "deliveries": deliveries}, from_attributes=True)
+    return IncidentDetail.model_validate({**base, **extra}, from_attributes=True)
 
 
 # ------------------------------------------------------------------------- silences

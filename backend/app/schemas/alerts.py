@@ -11,6 +11,7 @@ from app.models.enums import (
     Comparison,
     DeliveryKind,
     DeliveryStatus,
+    IncidentEventKind,
     IncidentStatus,
     RuleKind,
     Severity,
@@ -163,6 +164,32 @@ class IncidentOut(ORM):
     silenced: bool = Field(description="It fired during a silence (notifications held back).")
     silence_id: int | None
     notified: bool
+    suppressed_by_id: int | None = Field(
+        None, description="The parent plugin that was down when this fired (nothing was sent)."
+    )
+    suppressed_by: str | None = Field(None, description="That parent's name.")
+    last_notified_at: UTCTime | None = None
+    acknowledged_at: UTCTime | None = None
+    acknowledged_by: str | None = None
+    ack_comment: str | None = None
+
+
+class AffectedOut(ORM):
+    """An incident of a dependent, suppressed while this incident's plugin was down."""
+
+    id: int
+    plugin_id: int | None
+    plugin_name: str | None
+    status: IncidentStatus
+    summary: str
+    fired_at: UTCTime
+    resolved_at: UTCTime | None
+
+
+class IncidentEventOut(ORM):
+    at: UTCTime
+    kind: IncidentEventKind
+    detail: str
 
 
 class DeliveryOut(ORM):
@@ -182,6 +209,12 @@ class DeliveryOut(ORM):
 
 class IncidentDetail(IncidentOut):
     deliveries: list[DeliveryOut]
+    affected: list[AffectedOut] = Field(
+        description="Dependents that went down while this incident's plugin was down."
+    )
+    timeline: list[IncidentEventOut] = Field(
+        description="Opened, suppressed, dependents affected, notified, acknowledged, resolved."
+    )
 
 
 class SilenceCreate(BaseModel):

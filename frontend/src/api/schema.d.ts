@@ -28,7 +28,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One incident with its notifications */
+        /** One incident with its notifications, affected dependents and timeline */
         get: operations["alerts-get_incident"];
         put?: never;
         post?: never;
@@ -796,6 +796,25 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /**
+         * AffectedOut
+         * @description An incident of a dependent, suppressed while this incident's plugin was down.
+         */
+        AffectedOut: {
+            /** Fired At */
+            fired_at: string;
+            /** Id */
+            id: number;
+            /** Plugin Id */
+            plugin_id: number | null;
+            /** Plugin Name */
+            plugin_name: string | null;
+            /** Resolved At */
+            resolved_at: string | null;
+            status: components["schemas"]["IncidentStatus"];
+            /** Summary */
+            summary: string;
+        };
+        /**
          * AlertStateName
          * @enum {string}
          */
@@ -1190,6 +1209,17 @@ export interface components {
         HealthStatus: "healthy" | "degraded" | "down" | "unknown";
         /** IncidentDetail */
         IncidentDetail: {
+            /** Ack Comment */
+            ack_comment?: string | null;
+            /** Acknowledged At */
+            acknowledged_at?: string | null;
+            /** Acknowledged By */
+            acknowledged_by?: string | null;
+            /**
+             * Affected
+             * @description Dependents that went down while this incident's plugin was down.
+             */
+            affected: components["schemas"]["AffectedOut"][];
             /** Deliveries */
             deliveries: components["schemas"]["DeliveryOut"][];
             /** Fired At */
@@ -1201,6 +1231,8 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+            /** Last Notified At */
+            last_notified_at?: string | null;
             /** Last Value */
             last_value: number | null;
             /** Metric */
@@ -1243,11 +1275,46 @@ export interface components {
             status: components["schemas"]["IncidentStatus"];
             /** Summary */
             summary: string;
+            /**
+             * Suppressed By
+             * @description That parent's name.
+             */
+            suppressed_by?: string | null;
+            /**
+             * Suppressed By Id
+             * @description The parent plugin that was down when this fired (nothing was sent).
+             */
+            suppressed_by_id?: number | null;
+            /**
+             * Timeline
+             * @description Opened, suppressed, dependents affected, notified, acknowledged, resolved.
+             */
+            timeline: components["schemas"]["IncidentEventOut"][];
             /** Value */
             value: number | null;
         };
+        /**
+         * IncidentEventKind
+         * @description The lines of an incident's timeline.
+         * @enum {string}
+         */
+        IncidentEventKind: "opened" | "suppressed" | "affected" | "notified" | "acknowledged" | "resolved";
+        /** IncidentEventOut */
+        IncidentEventOut: {
+            /** At */
+            at: string;
+            /** Detail */
+            detail: string;
+            kind: components["schemas"]["IncidentEventKind"];
+        };
         /** IncidentOut */
         IncidentOut: {
+            /** Ack Comment */
+            ack_comment?: string | null;
+            /** Acknowledged At */
+            acknowledged_at?: string | null;
+            /** Acknowledged By */
+            acknowledged_by?: string | null;
             /** Fired At */
             fired_at: string;
             /** Id */
@@ -1257,6 +1324,8 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+            /** Last Notified At */
+            last_notified_at?: string | null;
             /** Last Value */
             last_value: number | null;
             /** Metric */
@@ -1299,6 +1368,16 @@ export interface components {
             status: components["schemas"]["IncidentStatus"];
             /** Summary */
             summary: string;
+            /**
+             * Suppressed By
+             * @description That parent's name.
+             */
+            suppressed_by?: string | null;
+            /**
+             * Suppressed By Id
+             * @description The parent plugin that was down when this fired (nothing was sent).
+             */
+            suppressed_by_id?: number | null;
             /** Value */
             value: number | null;
         };

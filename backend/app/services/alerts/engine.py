@@ -37,8 +37,11 @@ from app.models import (
     NotificationChannel,
     PluginInstance,
 )
+from app.models.enums import IncidentEventKind
+from app.services.alerts import dependencies
 from app.services.alerts import observations as observations_of
-from app.services.alerts.messages import message, summary
+from app.services.alerts.incidents import add_event
+from app.services.alerts.messages import summary
 from app.services.alerts.observations import Observation
 from app.services.alerts.rules import ACTIVE
 from app.services.alerts.silences import in_force_windows, muted
@@ -236,6 +239,8 @@ class AlertService:
         # Planned maintenance mutes like a silence does (it is also left out of uptime).
         muted_by = await muted(session, now, st.plugin_id, rule.id)
         silence = muted_by if isinstance(muted_by, AlertSilence) else None
+        # A parent that is down explains this: record it, tell nobody (the parent's notice does).
+        parent = await dependencies.down_parent(session, st.plugin_id) if st.plugin_id else None
         incident = AlertIncident(
             rule_id=rule.id,
             rule_name=rule.name,
@@ -254,11 +259,14 @@ class AlertService:
             last_value=st.value,
             silenced=muted_by is not None,
             silence_id=silence.id if silence else None,
-            notified=muted_by is None,
+            notified=muted_by is None and parent is None,
+            suppressed_by_id=parent.id if parent else None,
+            suppressed_by=parent.name if parent else None,
         )
         incident.summary = summary(incident)
         session.add(incident)
         await session.flush()
+        await dependencies.record_opened(session, incident, parent, now)
         st.state, st.firing_since, st.incident_id, st.clear_since = "firing", now, incident.id, None
         log.warning(
             "alert firing: %s",
@@ -268,9 +276,10 @@ class AlertService:
                 "incident_id": incident.id,
                 "plugin_id": st.plugin_id,
                 "silenced": incident.silenced,
+                "suppressed_by": incident.suppressed_by_id,
             },
         )
-        if not incident.silenced:
+        if incident.notified:
             await self._enqueue(session, incident, "firing", now)
 
     async def _end(
@@ -300,6 +309,7 @@ class AlertService:
     ) -> None:
         incident.status, incident.resolved_at = "resolved", now
         incident.resolved_value, incident.resolved_reason = value, reason[:200]
+        add_event(session, incident.id, IncidentEventKind.RESOLVED, reason, now)
         log.info(
             "alert resolved: %s (%s)",
             incident.summary,
@@ -327,7 +337,9 @@ class AlertService:
         channel_ids = list(await session.scalars(q))
         if not channel_ids:
             return
-        title, body, notify_type = message(incident, kind)
+        title, body, notify_type = await dependencies.notice(
+            session, incident, kind, len(channel_ids), now
+        )
         enqueue(
             session,
             channel_ids,
@@ -375,7 +387,8 @@ class AlertService:
             )
 
     async def _notify_after_silence(self, session: AsyncSession, now: datetime) -> None:
-        """An alert that fired during a silence and still fires after it ends is announced then."""
+        """An alert that fired during a silence, or while a parent was down, and still fires
+        after that ends is announced then."""
         held = await session.scalars(
             select(AlertIncident).where(
                 AlertIncident.status == "firing", AlertIncident.notified.is_(False)
@@ -383,6 +396,8 @@ class AlertService:
         )
         windows: list[MaintenanceWindow] | None = None  # loaded once per tick, if any are held
         for incident in held:
+            if await dependencies.still_held(session, incident, now):
+                continue
             if windows is None:
                 windows = await in_force_windows(session, now)
             if await muted(session, now, incident.plugin_id, incident.rule_id, windows) is None:

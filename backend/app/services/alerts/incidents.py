@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db.queries import get_or_not_found, paginate
-from app.models import AlertIncident, NotificationDelivery
+from app.models import AlertIncident, IncidentEvent, NotificationDelivery
+from app.models.enums import IncidentEventKind
 
 
 async def list_incidents(
@@ -69,5 +70,22 @@ async def firing_incidents(session: AsyncSession) -> list[AlertIncident]:
     return list(
         await session.scalars(
             select(AlertIncident).where(AlertIncident.status == "firing").order_by(AlertIncident.id)
+        )
+    )
+
+
+def add_event(
+    session: AsyncSession, incident_id: int, kind: IncidentEventKind, detail: str, at: datetime
+) -> None:
+    """One line on an incident's timeline (in the caller's transaction)."""
+    session.add(IncidentEvent(incident_id=incident_id, kind=kind, detail=detail[:2000], at=at))
+
+
+async def timeline(session: AsyncSession, incident_id: int) -> list[IncidentEvent]:
+    return list(
+        await session.scalars(
+            select(IncidentEvent)
+            .where(IncidentEvent.incident_id == incident_id)
+            .order_by(IncidentEvent.at, IncidentEvent.id)
         )
     )
