@@ -9,9 +9,10 @@ from pydantic import AwareDatetime
 
 from app.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
 from app.core.errors import ADMIN, AUTH, Conflict, InvalidInput, NotFound, responses
-from app.models import AlertSilence, AlertState
+from app.models import AlertIncident, AlertSilence, AlertState
 from app.models.enums import AlertStateName, IncidentStatus, Severity
 from app.schemas.alerts import (
+    AckIn,
     IncidentDetail,
     IncidentOut,
     RuleCreate,
@@ -166,6 +167,20 @@ async def get_incident(incident_id: int, user: CurrentUser, session: SessionDep)
     }
     base = IncidentOut.model_validate(incident).model_dump()
     return IncidentDetail.model_validate({**base, **extra}, from_attributes=True)
+
+
+@router.post(
+    "/incidents/{incident_id}/ack",
+    response_model=IncidentOut,
+    responses=responses(*ADMIN, NotFound, Conflict),
+    summary="Acknowledge a firing incident: records who and when, stops repeated notices",
+)
+async def acknowledge_incident(
+    incident_id: int, body: AckIn, unity: StateDep, admin: AdminUser, session: SessionDep
+) -> AlertIncident:
+    incident = await incidents.get_incident(session, incident_id)
+    now = unity.alerts.clock()
+    return await incidents.acknowledge(session, incident, admin.username, body.comment, now)
 
 
 # ------------------------------------------------------------------------- silences

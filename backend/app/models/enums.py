@@ -86,6 +86,7 @@ class DeliveryStatus(StrEnum):
 
 class DeliveryKind(StrEnum):
     FIRING = "firing"
+    REPEAT = "repeat"  # still firing, not acknowledged: the rule's repeat_seconds passed
     RESOLVED = "resolved"
     TEST = "test"
 

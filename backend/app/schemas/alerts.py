@@ -80,6 +80,13 @@ class RuleCreate(BaseModel):
         description="How long the condition must stay clear before a firing alert resolves.",
     )
     severity: Severity = Severity.WARNING
+    repeat_seconds: int = Field(
+        0,
+        ge=0,
+        le=WEEK,
+        description="Repeat the firing notice this often until it resolves or is acknowledged; "
+        "0: one notice.",
+    )
     enabled: bool = True
     channel_ids: list[int] = Field(default_factory=list)
 
@@ -98,6 +105,7 @@ class RuleUpdate(BaseModel):
     for_seconds: int | None = Field(None, ge=0, le=WEEK)
     keep_firing_seconds: int | None = Field(None, ge=0, le=WEEK)
     severity: Severity | None = None
+    repeat_seconds: int | None = Field(None, ge=0, le=WEEK)
     enabled: bool | None = None
     channel_ids: list[int] | None = None
 
@@ -115,6 +123,7 @@ class RuleOut(BaseModel):
     for_seconds: int
     keep_firing_seconds: int
     severity: Severity
+    repeat_seconds: int
     enabled: bool
     channel_ids: list[int]
     pending: int = Field(description="Series or plugins currently pending for this rule.")
@@ -172,6 +181,12 @@ class IncidentOut(ORM):
     acknowledged_at: UTCTime | None = None
     acknowledged_by: str | None = None
     ack_comment: str | None = None
+
+
+class AckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str = Field("", max_length=2000, examples=["on it: the router is rebooting"])
 
 
 class AffectedOut(ORM):

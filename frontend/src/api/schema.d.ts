@@ -38,6 +38,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alerts/incidents/{incident_id}/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Acknowledge a firing incident: records who and when, stops repeated notices */
+        post: operations["alerts-acknowledge_incident"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts/rules": {
         parameters: {
             query?: never;
@@ -795,6 +812,15 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AckIn */
+        AckIn: {
+            /**
+             * Comment
+             * @default
+             * @example on it: the router is rebooting
+             */
+            comment: string;
+        };
         /**
          * AffectedOut
          * @description An incident of a dependent, suppressed while this incident's plugin was down.
@@ -1057,7 +1083,7 @@ export interface components {
          * DeliveryKind
          * @enum {string}
          */
-        DeliveryKind: "firing" | "resolved" | "test";
+        DeliveryKind: "firing" | "repeat" | "resolved" | "test";
         /** DeliveryOut */
         DeliveryOut: {
             /** Attempts */
@@ -1913,6 +1939,12 @@ export interface components {
              * @description None: every plugin.
              */
             plugin_id?: number | null;
+            /**
+             * Repeat Seconds
+             * @description Repeat the firing notice this often until it resolves or is acknowledged; 0: one notice.
+             * @default 0
+             */
+            repeat_seconds: number;
             /** @default warning */
             severity: components["schemas"]["Severity"];
             /**
@@ -1964,6 +1996,8 @@ export interface components {
             pending: number;
             /** Plugin Id */
             plugin_id: number | null;
+            /** Repeat Seconds */
+            repeat_seconds: number;
             severity: components["schemas"]["Severity"];
             /** Threshold */
             threshold: number;
@@ -1994,6 +2028,8 @@ export interface components {
             op?: components["schemas"]["Comparison"] | null;
             /** Plugin Id */
             plugin_id?: number | null;
+            /** Repeat Seconds */
+            repeat_seconds?: number | null;
             severity?: components["schemas"]["Severity"] | null;
             /** Threshold */
             threshold?: number | null;
@@ -2502,6 +2538,77 @@ export interface operations {
             };
             /** @description NotFound */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "alerts-acknowledge_incident": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                incident_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AckIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -15,7 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.models import AlertIncident, PluginHealth, PluginInstance
 from app.models.enums import HealthStatus, IncidentEventKind, IncidentStatus
 from app.services.alerts.incidents import add_event
-from app.services.alerts.messages import message
 from app.services.plugins.dependencies import ancestors, descendants, graph
 
 
@@ -101,16 +100,3 @@ async def record_opened(
     for parents in await parent_incidents(session, parent.id):
         what = f"{incident.plugin_name or 'a dependent'}: {incident.summary} (suppressed)"
         add_event(session, parents.id, IncidentEventKind.AFFECTED, what, now)
-
-
-async def notice(
-    session: AsyncSession, incident: AlertIncident, kind: str, channels: int, now: datetime
-) -> tuple[str, str, str]:
-    """The words of a notice about to be queued, with the plugin's blast radius; on the timeline."""
-    behind = []
-    if incident.kind == "health" and incident.plugin_id is not None:
-        behind = await dependents(session, incident.plugin_id)
-    incident.last_notified_at = now
-    detail = f"{kind} notice to {channels} channel(s)"
-    add_event(session, incident.id, IncidentEventKind.NOTIFIED, detail, now)
-    return message(incident, kind, behind)

@@ -34,18 +34,17 @@ from app.models import (
     AlertSilence,
     AlertState,
     MaintenanceWindow,
-    NotificationChannel,
     PluginInstance,
 )
 from app.models.enums import IncidentEventKind
-from app.services.alerts import dependencies
+from app.services.alerts import dependencies, notices
 from app.services.alerts import observations as observations_of
 from app.services.alerts.incidents import add_event
 from app.services.alerts.messages import summary
 from app.services.alerts.observations import Observation
 from app.services.alerts.rules import ACTIVE
 from app.services.alerts.silences import in_force_windows, muted
-from app.services.notify.notifier import Clock, Notifier, enqueue, utc_now
+from app.services.notify.notifier import Clock, Notifier, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -157,6 +156,8 @@ class AlertService:
                 await self._close_inactive_rules(session, {r.id for r in rules}, now)
                 await self._close_orphans(session, now)
                 await self._notify_after_silence(session, now)
+                if await notices.queue_repeats(session, now):
+                    self._wake = True
                 await self._prune(session, now)
                 await self._commit(session)
         finally:
@@ -326,31 +327,8 @@ class AlertService:
     async def _enqueue(
         self, session: AsyncSession, incident: AlertIncident, kind: str, now: datetime
     ) -> None:
-        wanted = [int(i) for i in (incident.rule or {}).get("channel_ids", [])]
-        if not wanted:
-            return
-        q = select(NotificationChannel.id).where(
-            NotificationChannel.id.in_(wanted), NotificationChannel.enabled.is_(True)
-        )
-        if kind == "resolved":
-            q = q.where(NotificationChannel.send_resolved.is_(True))
-        channel_ids = list(await session.scalars(q))
-        if not channel_ids:
-            return
-        title, body, notify_type = await dependencies.notice(
-            session, incident, kind, len(channel_ids), now
-        )
-        enqueue(
-            session,
-            channel_ids,
-            incident_id=incident.id,
-            kind=kind,
-            title=title,
-            body=body,
-            notify_type=notify_type,
-            now=now,
-        )
-        self._wake = True
+        if await notices.queue(session, incident, kind, now):
+            self._wake = True
 
     async def _close_inactive_rules(
         self, session: AsyncSession, enabled: set[int], now: datetime

@@ -8,9 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import Conflict
 from app.db.queries import get_or_not_found, paginate
 from app.models import AlertIncident, IncidentEvent, NotificationDelivery
-from app.models.enums import IncidentEventKind
+from app.models.enums import IncidentEventKind, IncidentStatus
 
 
 async def list_incidents(
@@ -89,3 +90,24 @@ async def timeline(session: AsyncSession, incident_id: int) -> list[IncidentEven
             .order_by(IncidentEvent.at, IncidentEvent.id)
         )
     )
+
+
+async def acknowledge(
+    session: AsyncSession, incident: AlertIncident, by: str, comment: str, now: datetime
+) -> AlertIncident:
+    """Someone is on it: record who, when and why, and stop repeating its notice."""
+    if incident.status != IncidentStatus.FIRING:
+        raise Conflict(
+            f"Incident {incident.id} is resolved; only a firing incident can be acknowledged."
+        )
+    if incident.acknowledged_at is not None:
+        raise Conflict(
+            f"Incident {incident.id} was already acknowledged by {incident.acknowledged_by} "
+            f"at {incident.acknowledged_at:%Y-%m-%d %H:%M:%S} UTC."
+        )
+    incident.acknowledged_at, incident.acknowledged_by = now, by
+    incident.ack_comment = comment or None
+    detail = f"by {by}" + (f": {comment}" if comment else "")
+    add_event(session, incident.id, IncidentEventKind.ACKNOWLEDGED, detail, now)
+    await session.commit()
+    return incident

@@ -53,8 +53,9 @@ def message(
     """(title, body, Apprise notify type) for a firing or resolved notice.
 
     `behind` names the plugins that depend on the incident's plugin (its blast radius)."""
-    if kind == "firing":
-        title = f"[FIRING] {incident.rule_name}: {incident.plugin_name or 'Unity'}"
+    if kind in ("firing", "repeat"):
+        tag = "FIRING" if kind == "firing" else "STILL FIRING"
+        title = f"[{tag}] {incident.rule_name}: {incident.plugin_name or 'Unity'}"
         if behind:
             title += f" ({len(behind)} {'check' if len(behind) == 1 else 'checks'} affected)"
         lines = [

@@ -240,6 +240,7 @@ class RulesSection(Section):
                 "for_seconds": r.for_seconds,
                 "keep_firing_seconds": r.keep_firing_seconds,
                 "severity": r.severity,
+                "repeat_seconds": r.repeat_seconds,
                 "enabled": r.enabled,
                 "channels": sorted(c.name for c in r.channels),
             }

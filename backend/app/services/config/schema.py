@@ -57,6 +57,7 @@ class RuleEntry(Entry):
     for_seconds: int = Field(60, ge=0, le=WEEK)
     keep_firing_seconds: int = Field(60, ge=0, le=WEEK)
     severity: Severity = Severity.WARNING
+    repeat_seconds: int = Field(0, ge=0, le=WEEK, description="0: no repeat.")
     enabled: bool = True
     channels: list[str] = Field(default_factory=list, description="Channel names.")
 

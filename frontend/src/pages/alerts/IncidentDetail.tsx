@@ -1,5 +1,5 @@
 // One incident: what fired, its values with units, the rule as it was when it fired, and the
-// notifications it sent, the dependents it suppressed and its timeline.
+// notifications it sent, its acknowledgement, the dependents it suppressed and its timeline.
 import { useIncident } from "../../api/alerts";
 import { ApiError } from "../../api/client";
 import { useSeriesUnits } from "../../api/metrics";
@@ -8,11 +8,11 @@ import { EmptyState, ErrorState, Spinner } from "../../components/ui";
 import { formatDateTime, formatValue, humanSeconds, labelText } from "../../format";
 import { Pill, SeverityBadge } from "./common";
 import { DeliveryTable } from "./IncidentTable";
-import { AffectedSection, TimelineSection } from "./IncidentTimeline";
+import { AckSection, AffectedSection, TimelineSection } from "./IncidentTimeline";
 
 // TODO(backend): `rule` is typed as an open object in the API schema; a typed snapshot (with the
 // unit) would let this page drop the lookups by key below.
-export function IncidentDetailPage({ id }: { id: number }) {
+export function IncidentDetailPage({ id, canAck }: { id: number; canAck: boolean }) {
   const q = useIncident(id);
   const units = useSeriesUnits();
   if (q.isPending) return <Spinner label="Loading incident…" />;
@@ -102,6 +102,7 @@ export function IncidentDetailPage({ id }: { id: number }) {
           </div>
         </dl>
       </section>
+      <AckSection incident={i} canAck={canAck} />
       <AffectedSection incident={i} />
       <TimelineSection incident={i} />
       <section className="card" aria-labelledby="snapshot-title">
