@@ -32,7 +32,7 @@ async def build(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
             "timeout_seconds": 10,
         },
     )
-    await post(
+    port = await post(
         "plugins", {"name": "port 22", "type": "tcp", "config": {"host": "127.0.0.1", "port": 22}}
     )
     await post(
@@ -40,6 +40,8 @@ async def build(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
         {
             "name": "nas ssh",
             "type": "ssh",
+            # created before its parent when a file is applied (names sort): links come last
+            "depends_on": [port],
             "enabled": False,
             "config": {
                 "host": "127.0.0.1",

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.core.config import Settings
+from app.core.errors import InvalidInput
 from app.main import create_app
 from app.models import AlertRule, AlertSilence, NotificationChannel, PluginInstance
 from app.services.config.apply import ApplyResult, apply_config
@@ -84,6 +85,7 @@ async def test_round_trip_to_an_empty_instance_reproduces_the_export(
     assert "${UNITY_CHANNEL_PHONE_URL}" in text
     assert "$${not-a-ref}" not in text  # not a valid name: left alone
     assert "over: not exported" not in text
+    assert "depends_on:\n      - port 22" in text
     env = env_refs(await export(source, include_secrets=True))
     assert env["UNITY_CHANNEL_PHONE_URL"] == CHANNEL_URL
 
@@ -309,3 +311,31 @@ async def test_a_discovered_plugin_exports_without_its_marker_and_keeps_it_on_ap
             "timeout_seconds": 5.0,
             "_discovered": found,
         }
+
+
+async def test_depends_on_names_plugins_turns_around_and_refuses_loops(app: Any) -> None:
+    state = state_of(app)
+    tcp = "type: tcp, config: {host: 127.0.0.1, port: 9}"
+    text = (
+        f"plugins:\n  - {{name: nas, {tcp}, depends_on: [router]}}\n  - {{name: router, {tcp}}}\n"
+    )
+    await apply(state, text, dry_run=False)
+    assert "depends_on:\n      - router" in await export(state)
+
+    turned = f"plugins:\n  - {{name: nas, {tcp}}}\n  - {{name: router, {tcp}, depends_on: [nas]}}\n"
+    result = await apply(state, turned, dry_run=False)
+    assert {c.key for c in result.changes} == {"nas", "router"}
+    exported = await export(state)
+    assert "depends_on:\n      - nas" in exported and "- router" not in exported
+
+    loop = (
+        f"plugins:\n  - {{name: nas, {tcp}, depends_on: [router]}}\n"
+        f"  - {{name: router, {tcp}, depends_on: [nas]}}\n"
+    )
+    with pytest.raises(InvalidInput, match=r"loop: (nas → router → nas|router → nas → router)"):
+        await apply(state, loop, dry_run=False)
+    assert await export(state) == exported  # all or nothing
+
+    with pytest.raises(ConfigFileError) as err:
+        await apply(state, f"plugins:\n  - {{name: nas, {tcp}, depends_on: [switch]}}\n")
+    assert "plugins[0].depends_on[0]: names the plugin 'switch'" in err.value.lines()[0]

@@ -32,6 +32,11 @@ class PluginEntry(Entry):
         default_factory=dict,
         description="The type's settings (GET /api/v1/plugin-types); secrets as ${ENV_NAME}.",
     )
+    depends_on: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Names of the plugins this one depends on (its parents).",
+    )
 
 
 class ChannelEntry(Entry):
