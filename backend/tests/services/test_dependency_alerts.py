@@ -215,3 +215,22 @@ async def test_a_child_down_before_its_parent_is_not_suppressed(
     await _run(state, nas)
     assert [d["title"] for d in receiver.delivered] == ["[FIRING] anything down: nas"]
     assert (await _incidents(state))["nas"].suppressed_by is None
+
+
+async def test_a_disabled_parent_suppresses_nothing(
+    state: AppState, receiver: Receiver, ports: Any
+) -> None:
+    uplink, service = ports(), ports()
+    await _setup(state, receiver)
+    router = await _tcp(state, "router", uplink)
+    nas = await _tcp(state, "nas", service, [router])
+    uplink.close()
+    await _run(state, router)
+    async with state.db.session() as s:
+        row = await instances.get_plugin(s, router)
+        await instances.update_plugin(s, state.registry, state.box, row, {"enabled": False})
+    service.close()
+    await _run(state, nas)
+    titles = [d["title"] for d in receiver.delivered]
+    assert "[FIRING] anything down: nas" in titles, titles
+    assert (await _incidents(state))["nas"].suppressed_by is None

@@ -19,14 +19,19 @@ from app.services.plugins.dependencies import ancestors, descendants, graph
 
 
 async def down_parent(session: AsyncSession, plugin_id: int) -> PluginInstance | None:
-    """The nearest parent (or parent's parent, ...) that is down now, if any."""
+    """The nearest enabled parent (or parent's parent, ...) that is down now, if any."""
     chain = ancestors(await graph(session), plugin_id)
     if not chain:
         return None
+    # A disabled parent keeps its last health, but says nothing about now.
     down = set(
         await session.scalars(
-            select(PluginHealth.plugin_id).where(
-                PluginHealth.plugin_id.in_(chain), PluginHealth.status == HealthStatus.DOWN
+            select(PluginHealth.plugin_id)
+            .join(PluginInstance, PluginInstance.id == PluginHealth.plugin_id)
+            .where(
+                PluginHealth.plugin_id.in_(chain),
+                PluginHealth.status == HealthStatus.DOWN,
+                PluginInstance.enabled.is_(True),
             )
         )
     )
