@@ -165,7 +165,10 @@ describe("incident filters", () => {
       "GET /api/v1/metrics/series": () => page(series),
       "GET /api/v1/alerts/incidents": (_r, url) => {
         const st = url.searchParams.get("status");
-        const items = st === "firing" ? [incident(1, "firing")] : [incident(2, "resolved")];
+        const items =
+          st === "firing"
+            ? [incident(1, "firing", { acknowledged_at: "2030-05-01T10:00:00Z", acknowledged_by: "admin" })]
+            : [incident(2, "resolved"), incident(3, "resolved", { rule_name: "Behind the router", notified: false, suppressed_by: "router", suppressed_by_id: 2 })];
         return page(items);
       },
     });
@@ -177,8 +180,10 @@ describe("incident filters", () => {
     expect(await within(firing).findByText("93.5%")).toBeInTheDocument();
     const history = screen.getByRole("region", { name: "History" });
     expect(await within(history).findByText("NAS down")).toBeInTheDocument();
-    expect(within(history).getByText("resolved")).toBeInTheDocument();
+    expect(within(history).getAllByText("resolved")).toHaveLength(2);
     expect(within(history).getByText("notified")).toBeInTheDocument();
+    expect(within(history).getByText("suppressed")).toHaveAttribute("title", "router, which this depends on, was down: nothing was sent");
+    expect(within(firing).getByText("acknowledged")).toHaveAttribute("title", expect.stringMatching(/^By admin at /));
 
     await user.selectOptions(screen.getByRole("combobox", { name: "Severity" }), "critical");
     expect(window.location.search).toBe("?severity=critical");
