@@ -9,9 +9,10 @@ from pydantic import AwareDatetime
 
 from app.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
 from app.core.errors import ADMIN, AUTH, Conflict, InvalidInput, NotFound, responses
-from app.models import AlertSilence, AlertState
+from app.models import AlertIncident, AlertSilence, AlertState
 from app.models.enums import AlertStateName, IncidentStatus, Severity
 from app.schemas.alerts import (
+    AckIn,
     IncidentDetail,
     IncidentOut,
     RuleCreate,
@@ -23,7 +24,7 @@ from app.schemas.alerts import (
     StateOut,
 )
 from app.schemas.common import Page
-from app.services.alerts import incidents, rules, silences
+from app.services.alerts import dependencies, incidents, rules, silences
 from app.services.config.watch import refuse_if_managed
 from app.state import AppState
 
@@ -159,13 +160,31 @@ async def list_incidents(
     "/incidents/{incident_id}",
     response_model=IncidentDetail,
     responses=responses(*AUTH, NotFound),
-    summary="One incident with its notifications",
+    summary="One incident with its notifications, affected dependents and timeline",
 )
 async def get_incident(incident_id: int, user: CurrentUser, session: SessionDep) -> IncidentDetail:
     incident = await incidents.get_incident(session, incident_id)
-    deliveries = await incidents.incident_deliveries(session, incident_id)
+    extra = {
+        "deliveries": await incidents.incident_deliveries(session, incident_id),
+        "affected": await dependencies.affected_incidents(session, incident),
+        "timeline": await incidents.timeline(session, incident_id),
+    }
     base = IncidentOut.model_validate(incident).model_dump()
-    return IncidentDetail.model_validate({**base, "deliveries": deliveries}, from_attributes=True)
+    return IncidentDetail.model_validate({**base, **extra}, from_attributes=True)
+
+
+@router.post(
+    "/incidents/{incident_id}/ack",
+    response_model=IncidentOut,
+    responses=responses(*ADMIN, NotFound, Conflict),
+    summary="Acknowledge a firing incident: records who and when, stops repeated notices",
+)
+async def acknowledge_incident(
+    incident_id: int, body: AckIn, unity: StateDep, admin: AdminUser, session: SessionDep
+) -> AlertIncident:
+    incident = await incidents.get_incident(session, incident_id)
+    now = unity.alerts.clock()
+    return await incidents.acknowledge(session, incident, admin.username, body.comment, now)
 
 
 # ------------------------------------------------------------------------- silences

@@ -11,8 +11,16 @@ from app.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
 from app.core.errors import ADMIN, AUTH, Conflict, InvalidInput, NotFound, responses
 from app.models.enums import RunStatus
 from app.schemas.common import Page
-from app.schemas.plugins import HealthOut, PluginCreate, PluginOut, PluginUpdate, RunOut
+from app.schemas.plugins import (
+    DependencyProposal,
+    HealthOut,
+    PluginCreate,
+    PluginOut,
+    PluginUpdate,
+    RunOut,
+)
 from app.services.config.watch import refuse_if_managed
+from app.services.plugins import dependencies
 from app.services.plugins import instances as svc
 from app.services.plugins.runner import RunResult
 
@@ -26,7 +34,33 @@ router = APIRouter(prefix="/plugins", tags=["plugins"])
     summary="List plugin instances with their health",
 )
 async def list_plugins(state: StateDep, user: CurrentUser, session: SessionDep) -> list[PluginOut]:
-    return [svc.view(state.registry, state.box, p) for p in await svc.list_plugins(session)]
+    edges = await dependencies.graph(session)
+    return [
+        svc.view(state.registry, state.box, p, edges.get(p.id, ()))
+        for p in await svc.list_plugins(session)
+    ]
+
+
+@router.get(
+    "/dependency-proposals",
+    response_model=list[DependencyProposal],
+    responses=responses(*AUTH),
+    summary="Parents Unity suggests: a host's ping for checks of that host, docker for its "
+    "containers' checks",
+)
+async def list_dependency_proposals(
+    user: CurrentUser, session: SessionDep
+) -> list[DependencyProposal]:
+    return [
+        DependencyProposal.model_validate(p, from_attributes=True)
+        for p in await dependencies.proposals(session)
+    ]
+
+
+async def _view(state: StateDep, session: SessionDep, plugin_id: int) -> PluginOut:
+    plugin = await svc.get_plugin(session, plugin_id)
+    parents = await dependencies.parents_of(session, plugin_id)
+    return svc.view(state.registry, state.box, plugin, parents)
 
 
 @router.post(
@@ -49,9 +83,10 @@ async def create_plugin(
         interval_seconds=body.interval_seconds,
         timeout_seconds=body.timeout_seconds,
         enabled=body.enabled,
+        depends_on=body.depends_on,
         scheduler=state.scheduler,
     )
-    return svc.view(state.registry, state.box, plugin)
+    return await _view(state, session, plugin.id)
 
 
 @router.get(
@@ -63,14 +98,14 @@ async def create_plugin(
 async def get_plugin(
     plugin_id: int, state: StateDep, user: CurrentUser, session: SessionDep
 ) -> PluginOut:
-    return svc.view(state.registry, state.box, await svc.get_plugin(session, plugin_id))
+    return await _view(state, session, plugin_id)
 
 
 @router.patch(
     "/{plugin_id}",
     response_model=PluginOut,
     responses=responses(*ADMIN, NotFound, InvalidInput, Conflict),
-    summary="Change any of name, config, interval, timeout, enabled",
+    summary="Change any of name, config, interval, timeout, enabled, depends_on",
 )
 async def update_plugin(
     plugin_id: int, body: PluginUpdate, state: StateDep, admin: AdminUser, session: SessionDep
@@ -78,10 +113,8 @@ async def update_plugin(
     plugin = await svc.get_plugin(session, plugin_id)
     refuse_if_managed(state, "plugins", plugin.name, "plugin")
     changes = body.model_dump(exclude_unset=True)
-    plugin = await svc.update_plugin(
-        session, state.registry, state.box, plugin, changes, state.scheduler
-    )
-    return svc.view(state.registry, state.box, plugin)
+    await svc.update_plugin(session, state.registry, state.box, plugin, changes, state.scheduler)
+    return await _view(state, session, plugin_id)
 
 
 @router.delete(

@@ -5,12 +5,13 @@ from app.models.alert import (
     AlertRule,
     AlertSilence,
     AlertState,
+    IncidentEvent,
     NotificationChannel,
     NotificationDelivery,
 )
 from app.models.base import Base
 from app.models.metrics import Rollup1h, Rollup1m, RollupState, Sample, Series
-from app.models.plugin import PluginHealth, PluginInstance, PluginRun
+from app.models.plugin import PluginHealth, PluginInstance, PluginRun, plugin_dependencies
 from app.models.status import StatusPage
 from app.models.uptime import (
     MaintenanceWindow,
@@ -29,6 +30,7 @@ __all__ = [
     "ApiToken",
     "Base",
     "BrowserSession",
+    "IncidentEvent",
     "MaintenanceWindow",
     "NotificationChannel",
     "NotificationDelivery",
@@ -46,4 +48,5 @@ __all__ = [
     "UptimeDaily",
     "UptimeHourly",
     "User",
+    "plugin_dependencies",
 ]

@@ -68,6 +68,8 @@ class AlertRule(Base):
     for_seconds: Mapped[int] = mapped_column(Integer, default=0)
     keep_firing_seconds: Mapped[int] = mapped_column(Integer, default=0)
     severity: Mapped[str] = mapped_column(String(16), default="warning")
+    # 0: one firing notice; otherwise repeat it this often until resolved or acknowledged.
+    repeat_seconds: Mapped[int] = mapped_column(Integer, default=0)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -90,6 +92,7 @@ class AlertRule(Base):
             "for_seconds": self.for_seconds,
             "keep_firing_seconds": self.keep_firing_seconds,
             "severity": self.severity,
+            "repeat_seconds": self.repeat_seconds,
             "channel_ids": [c.id for c in self.channels],
         }
 
@@ -150,6 +153,27 @@ class AlertIncident(Base):
     silenced: Mapped[bool] = mapped_column(Boolean, default=False)
     silence_id: Mapped[int | None] = mapped_column(Integer)
     notified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set when the plugin fired while a parent it depends on was down: the parent's id and name.
+    suppressed_by_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    suppressed_by: Mapped[str | None] = mapped_column(String(100))
+    last_notified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    ack_comment: Mapped[str | None] = mapped_column(Text)
+
+
+class IncidentEvent(Base):
+    """One line of an incident's timeline: opened, children affected, notified, acked, resolved."""
+
+    __tablename__ = "alert_incident_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    incident_id: Mapped[int] = mapped_column(
+        ForeignKey("alert_incidents.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[str] = mapped_column(Text, default="")
 
 
 class AlertSilence(Base):

@@ -67,6 +67,17 @@ class IncidentStatus(StrEnum):
     RESOLVED = "resolved"
 
 
+class IncidentEventKind(StrEnum):
+    """The lines of an incident's timeline."""
+
+    OPENED = "opened"  # it fired
+    SUPPRESSED = "suppressed"  # it fired while a parent was down: recorded, not sent
+    AFFECTED = "affected"  # (on a parent's incident) a dependent went down meanwhile
+    NOTIFIED = "notified"  # a firing, repeat or resolved notice was queued
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
@@ -75,6 +86,7 @@ class DeliveryStatus(StrEnum):
 
 class DeliveryKind(StrEnum):
     FIRING = "firing"
+    REPEAT = "repeat"  # still firing, not acknowledged: the rule's repeat_seconds passed
     RESOLVED = "resolved"
     TEST = "test"
 

@@ -5,11 +5,26 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
 from app.models.enums import HealthStatus
+
+# A plugin's parents: while one of them is down, the plugin's own alerts are suppressed.
+# Deleting either side drops the edge (a child of a deleted parent simply has one parent fewer).
+plugin_dependencies = Table(
+    "plugin_dependencies",
+    Base.metadata,
+    Column("plugin_id", Integer, ForeignKey("plugins.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "parent_id",
+        Integer,
+        ForeignKey("plugins.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
 
 
 class PluginInstance(Base):

@@ -11,6 +11,7 @@ from app.models.enums import (
     Comparison,
     DeliveryKind,
     DeliveryStatus,
+    IncidentEventKind,
     IncidentStatus,
     RuleKind,
     Severity,
@@ -79,6 +80,13 @@ class RuleCreate(BaseModel):
         description="How long the condition must stay clear before a firing alert resolves.",
     )
     severity: Severity = Severity.WARNING
+    repeat_seconds: int = Field(
+        0,
+        ge=0,
+        le=WEEK,
+        description="Repeat the firing notice this often until it resolves or is acknowledged; "
+        "0: one notice.",
+    )
     enabled: bool = True
     channel_ids: list[int] = Field(default_factory=list)
 
@@ -97,6 +105,7 @@ class RuleUpdate(BaseModel):
     for_seconds: int | None = Field(None, ge=0, le=WEEK)
     keep_firing_seconds: int | None = Field(None, ge=0, le=WEEK)
     severity: Severity | None = None
+    repeat_seconds: int | None = Field(None, ge=0, le=WEEK)
     enabled: bool | None = None
     channel_ids: list[int] | None = None
 
@@ -114,6 +123,7 @@ class RuleOut(BaseModel):
     for_seconds: int
     keep_firing_seconds: int
     severity: Severity
+    repeat_seconds: int
     enabled: bool
     channel_ids: list[int]
     pending: int = Field(description="Series or plugins currently pending for this rule.")
@@ -163,6 +173,38 @@ class IncidentOut(ORM):
     silenced: bool = Field(description="It fired during a silence (notifications held back).")
     silence_id: int | None
     notified: bool
+    suppressed_by_id: int | None = Field(
+        None, description="The parent plugin that was down when this fired (nothing was sent)."
+    )
+    suppressed_by: str | None = Field(None, description="That parent's name.")
+    last_notified_at: UTCTime | None = None
+    acknowledged_at: UTCTime | None = None
+    acknowledged_by: str | None = None
+    ack_comment: str | None = None
+
+
+class AckIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str = Field("", max_length=2000, examples=["on it: the router is rebooting"])
+
+
+class AffectedOut(ORM):
+    """An incident of a dependent, suppressed while this incident's plugin was down."""
+
+    id: int
+    plugin_id: int | None
+    plugin_name: str | None
+    status: IncidentStatus
+    summary: str
+    fired_at: UTCTime
+    resolved_at: UTCTime | None
+
+
+class IncidentEventOut(ORM):
+    at: UTCTime
+    kind: IncidentEventKind
+    detail: str
 
 
 class DeliveryOut(ORM):
@@ -182,6 +224,12 @@ class DeliveryOut(ORM):
 
 class IncidentDetail(IncidentOut):
     deliveries: list[DeliveryOut]
+    affected: list[AffectedOut] = Field(
+        description="Dependents that went down while this incident's plugin was down."
+    )
+    timeline: list[IncidentEventOut] = Field(
+        description="Opened, suppressed, dependents affected, notified, acknowledged, resolved."
+    )
 
 
 class SilenceCreate(BaseModel):

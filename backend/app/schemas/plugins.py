@@ -59,6 +59,12 @@ class PluginCreate(BaseModel):
     interval_seconds: int | None = Field(None, ge=1, le=86400, description="Default: the type's.")
     timeout_seconds: int | None = Field(None, ge=1, le=3600, description="Default: the type's.")
     enabled: bool = True
+    depends_on: list[int] | None = Field(
+        None,
+        max_length=100,
+        description="Ids of the plugins this one depends on (its parents): while one of them is "
+        "down, this plugin's alerts are recorded as suppressed instead of sent.",
+    )
 
 
 class PluginUpdate(BaseModel):
@@ -70,6 +76,12 @@ class PluginUpdate(BaseModel):
     interval_seconds: int | None = Field(None, ge=1, le=86400)
     timeout_seconds: int | None = Field(None, ge=1, le=3600)
     enabled: bool | None = None
+    depends_on: list[int] | None = Field(
+        None,
+        max_length=100,
+        description="Ids of the plugins this one depends on (its parents): while one of them is "
+        "down, this plugin's alerts are recorded as suppressed instead of sent.",
+    )
 
 
 class HealthOut(ORM):
@@ -104,6 +116,17 @@ class PluginOut(BaseModel):
     updated_at: UTCTime
     health: HealthOut
     discovered: DiscoveredOut | None = None
+    depends_on: list[int] = Field(default_factory=list, description="Ids of the parent plugins.")
+
+
+class DependencyProposal(BaseModel):
+    """A parent Unity suggests for a plugin; add it with PATCH /plugins/{plugin_id}."""
+
+    plugin_id: int
+    plugin_name: str
+    parent_id: int
+    parent_name: str
+    reason: str
 
 
 class RunOut(ORM):

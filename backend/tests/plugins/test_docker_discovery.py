@@ -5,8 +5,12 @@ instances it creates, updates, protects from edits and retires."""
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import select
 
-from app.services.plugins.discovery import FoundContainer, specs_for
+from app.models import PluginInstance
+from app.services.plugins import dependencies
+from app.services.plugins.discovery import FoundContainer, reconcile, specs_for
+from tests.conftest import add_plugin
 
 
 def create(engine, name: str, *labels: str) -> None:
@@ -108,3 +112,33 @@ def test_bad_labels_are_reported_not_fatal() -> None:
         "container nas: unity.interval='often' must be a number of seconds between 5 and "
         "86400; the default interval is used"
     ]
+
+
+async def test_the_depends_on_label_sets_the_parents_of_a_containers_checks(app) -> None:
+    """Reconcile with the containers a docker run reports (no dockerd needed for the links)."""
+    state = app.state.unity
+    source = await add_plugin(state.db, "engine", type="docker", config={})
+    router = await add_plugin(state.db, "router", type="ping", config={"host": "10.0.0.1"})
+    labels = {"unity.tcp.port": "5432", "unity.depends_on": "router, nowhere"}
+    found = [FoundContainer("c1", "db", labels, "10.0.0.5")]
+
+    async def sync(containers: list[FoundContainer]) -> tuple[list[str], list[int]]:
+        async with state.db.session() as s:
+            outcome = await reconcile(s, state.registry, state.box, source, containers)
+            check = await s.scalar(select(PluginInstance).where(PluginInstance.name == "db tcp"))
+            assert check is not None
+            return outcome.errors, await dependencies.parents_of(s, check.id)
+
+    errors, parents = await sync(found)
+    assert parents == [router]
+    assert errors == [
+        "container db: unity.depends_on names 'nowhere', which is no plugin; "
+        "that parent is left out"
+    ]
+    # The label gone (container recreated without it): the parents are the user's again.
+    kept = [FoundContainer("c1", "db", {"unity.tcp.port": "5432"}, "10.0.0.5")]
+    errors, parents = await sync(kept)
+    assert errors == [] and parents == [router]
+    # The label emptied: no parents.
+    errors, parents = await sync([FoundContainer("c1", "db", {**labels, "unity.depends_on": ""})])
+    assert parents == []

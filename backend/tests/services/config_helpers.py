@@ -40,6 +40,8 @@ async def build(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
         {
             "name": "nas ssh",
             "type": "ssh",
+            # created before its parent when a file is applied (names sort): links come last
+            "depends_on": [port22],
             "enabled": False,
             "config": {
                 "host": "127.0.0.1",

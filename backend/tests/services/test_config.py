@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.core.config import Settings
+from app.core.errors import InvalidInput
 from app.main import create_app
 from app.models import (
     AlertRule,
@@ -94,6 +95,7 @@ async def test_round_trip_to_an_empty_instance_reproduces_the_export(
     assert "    plugins:\n      - Home page\n      - port 22\n" in text  # by name, not id
     assert "plugin: port 22" in text and "key: ssh" in text  # status pages name plugins by name
     assert "Posted in the UI" not in text  # announcements are not configuration
+    assert "depends_on:\n      - port 22" in text
     env = env_refs(await export(source, include_secrets=True))
     assert env["UNITY_CHANNEL_PHONE_URL"] == CHANNEL_URL
 
@@ -357,3 +359,31 @@ async def test_a_window_without_starts_at_keeps_its_start_and_bad_ones_are_place
     assert err.value.lines()[0].startswith(
         "line 8, column 15: maintenance_windows[0].plugins[0]: names the plugin 'b'"
     ), err.value.lines()
+
+
+async def test_depends_on_names_plugins_turns_around_and_refuses_loops(app: Any) -> None:
+    state = state_of(app)
+    tcp = "type: tcp, config: {host: 127.0.0.1, port: 9}"
+    text = (
+        f"plugins:\n  - {{name: nas, {tcp}, depends_on: [router]}}\n  - {{name: router, {tcp}}}\n"
+    )
+    await apply(state, text, dry_run=False)
+    assert "depends_on:\n      - router" in await export(state)
+
+    turned = f"plugins:\n  - {{name: nas, {tcp}}}\n  - {{name: router, {tcp}, depends_on: [nas]}}\n"
+    result = await apply(state, turned, dry_run=False)
+    assert {c.key for c in result.changes} == {"nas", "router"}
+    exported = await export(state)
+    assert "depends_on:\n      - nas" in exported and "- router" not in exported
+
+    loop = (
+        f"plugins:\n  - {{name: nas, {tcp}, depends_on: [router]}}\n"
+        f"  - {{name: router, {tcp}, depends_on: [nas]}}\n"
+    )
+    with pytest.raises(InvalidInput, match=r"loop: (nas → router → nas|router → nas → router)"):
+        await apply(state, loop, dry_run=False)
+    assert await export(state) == exported  # all or nothing
+
+    with pytest.raises(ConfigFileError) as err:
+        await apply(state, f"plugins:\n  - {{name: nas, {tcp}, depends_on: [switch]}}\n")
+    assert "plugins[0].depends_on[0]: names the plugin 'switch'" in err.value.lines()[0]

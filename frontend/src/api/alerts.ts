@@ -78,6 +78,13 @@ export function useFiringIncidents(f: IncidentFilters, unfiltered: boolean) {
   });
 }
 
+const ackIncident = ({ id, comment }: { id: number; comment: string }) =>
+  unwrap(client.POST("/api/v1/alerts/incidents/{incident_id}/ack", { params: { path: { incident_id: id } }, body: { comment } }));
+
+/** Acknowledge a firing incident: who and when are recorded, repeated notices stop. */
+export const useAckIncident = (cb?: MutationCallbacks<Incident, { id: number; comment: string }>) =>
+  useCacheMutation(ackIncident, (qc) => void qc.invalidateQueries({ queryKey: alertKeys.incidents() }), cb);
+
 export const useIncident = (id: number) =>
   useQuery({
     queryKey: alertKeys.incident(id),

@@ -13,6 +13,7 @@ export type PluginType = S["PluginTypeOut"];
 export type PluginRun = S["RunOut"];
 export type PluginHealth = S["HealthOut"];
 export type HealthStatus = PluginHealth["status"];
+export type DependencyProposal = S["DependencyProposal"];
 
 /** True when an enabled plugin has finished a run but never succeeded: its only samples are
  * failure values (up = 0, …), so pages say "the first run failed" instead of showing zeros.
@@ -35,6 +36,7 @@ export const pluginKeys = {
   health: (id: number) => [...pluginKeys.detail(id), "health"] as const,
   runs: (id: number) => [...pluginKeys.detail(id), "runs"] as const,
   runPage: (id: number, page: { limit: number; offset: number }) => [...pluginKeys.runs(id), page] as const,
+  proposals: () => [...pluginKeys.all, "proposals"] as const,
 };
 
 const byId = (id: number) => ({ params: { path: { plugin_id: id } } });
@@ -45,6 +47,7 @@ export const getPlugin = (id: number) => unwrap(client.GET("/api/v1/plugins/{plu
 export const getHealth = (id: number) => unwrap(client.GET("/api/v1/plugins/{plugin_id}/health", byId(id)));
 export const listRuns = (id: number, limit: number, offset: number) =>
   unwrap(client.GET("/api/v1/plugins/{plugin_id}/runs", { params: { path: { plugin_id: id }, query: { limit, offset } } }));
+export const listProposals = () => unwrap(client.GET("/api/v1/plugins/dependency-proposals"));
 const createPlugin = (body: PluginCreate) => unwrap(client.POST("/api/v1/plugins", { body }));
 const updatePlugin = (id: number, body: PluginUpdate) =>
   unwrap(client.PATCH("/api/v1/plugins/{plugin_id}", { ...byId(id), body }));
@@ -62,11 +65,14 @@ export const usePluginTypes = () => useQuery(pluginTypesQuery);
 export const usePlugin = (id: number, enabled = true) =>
   useQuery({ queryKey: pluginKeys.detail(id), queryFn: () => getPlugin(id), enabled });
 export const usePluginHealth = (id: number) => useQuery(pluginHealthQuery(id));
+/** Parents Unity suggests (a host's ping, the docker plugin of a container's check). */
+export const useDependencyProposals = () => useQuery({ queryKey: pluginKeys.proposals(), queryFn: listProposals, staleTime: 0 });
 export const useRuns = (id: number, limit: number, offset: number) =>
   useQuery({ queryKey: pluginKeys.runPage(id, { limit, offset }), queryFn: () => listRuns(id, limit, offset) });
 
 function cacheSaved(qc: Parameters<Parameters<typeof useCacheMutation>[1]>[0], saved: Plugin) {
   void qc.invalidateQueries({ queryKey: pluginKeys.list() });
+  void qc.invalidateQueries({ queryKey: pluginKeys.proposals() });
   qc.setQueryData(pluginKeys.detail(saved.id), saved);
   void qc.invalidateQueries({ queryKey: pluginKeys.health(saved.id) });
 }

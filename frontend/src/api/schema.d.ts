@@ -28,10 +28,27 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One incident with its notifications */
+        /** One incident with its notifications, affected dependents and timeline */
         get: operations["alerts-get_incident"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/alerts/incidents/{incident_id}/ack": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Acknowledge a firing incident: records who and when, stops repeated notices */
+        post: operations["alerts-acknowledge_incident"];
         delete?: never;
         options?: never;
         head?: never;
@@ -529,6 +546,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plugins/dependency-proposals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Parents Unity suggests: a host's ping for checks of that host, docker for its containers' checks */
+        get: operations["plugins-list_dependency_proposals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/plugins/{plugin_id}": {
         parameters: {
             query?: never;
@@ -544,7 +578,7 @@ export interface paths {
         delete: operations["plugins-delete_plugin"];
         options?: never;
         head?: never;
-        /** Change any of name, config, interval, timeout, enabled */
+        /** Change any of name, config, interval, timeout, enabled, depends_on */
         patch: operations["plugins-update_plugin"];
         trace?: never;
     };
@@ -917,6 +951,34 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** AckIn */
+        AckIn: {
+            /**
+             * Comment
+             * @default
+             * @example on it: the router is rebooting
+             */
+            comment: string;
+        };
+        /**
+         * AffectedOut
+         * @description An incident of a dependent, suppressed while this incident's plugin was down.
+         */
+        AffectedOut: {
+            /** Fired At */
+            fired_at: string;
+            /** Id */
+            id: number;
+            /** Plugin Id */
+            plugin_id: number | null;
+            /** Plugin Name */
+            plugin_name: string | null;
+            /** Resolved At */
+            resolved_at: string | null;
+            status: components["schemas"]["IncidentStatus"];
+            /** Summary */
+            summary: string;
+        };
         /**
          * AlertStateName
          * @enum {string}
@@ -1199,7 +1261,7 @@ export interface components {
          * DeliveryKind
          * @enum {string}
          */
-        DeliveryKind: "firing" | "resolved" | "test";
+        DeliveryKind: "firing" | "repeat" | "resolved" | "test";
         /** DeliveryOut */
         DeliveryOut: {
             /** Attempts */
@@ -1230,6 +1292,22 @@ export interface components {
          * @enum {string}
          */
         DeliveryStatus: "pending" | "sent" | "failed";
+        /**
+         * DependencyProposal
+         * @description A parent Unity suggests for a plugin; add it with PATCH /plugins/{plugin_id}.
+         */
+        DependencyProposal: {
+            /** Parent Id */
+            parent_id: number;
+            /** Parent Name */
+            parent_name: string;
+            /** Plugin Id */
+            plugin_id: number;
+            /** Plugin Name */
+            plugin_name: string;
+            /** Reason */
+            reason: string;
+        };
         /**
          * DiscoveredOut
          * @description Set on instances created from container labels: who found them, and which label sets
@@ -1335,6 +1413,17 @@ export interface components {
         HealthStatus: "healthy" | "degraded" | "down" | "unknown";
         /** IncidentDetail */
         IncidentDetail: {
+            /** Ack Comment */
+            ack_comment?: string | null;
+            /** Acknowledged At */
+            acknowledged_at?: string | null;
+            /** Acknowledged By */
+            acknowledged_by?: string | null;
+            /**
+             * Affected
+             * @description Dependents that went down while this incident's plugin was down.
+             */
+            affected: components["schemas"]["AffectedOut"][];
             /** Deliveries */
             deliveries: components["schemas"]["DeliveryOut"][];
             /** Fired At */
@@ -1346,6 +1435,8 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+            /** Last Notified At */
+            last_notified_at?: string | null;
             /** Last Value */
             last_value: number | null;
             /** Metric */
@@ -1388,11 +1479,46 @@ export interface components {
             status: components["schemas"]["IncidentStatus"];
             /** Summary */
             summary: string;
+            /**
+             * Suppressed By
+             * @description That parent's name.
+             */
+            suppressed_by?: string | null;
+            /**
+             * Suppressed By Id
+             * @description The parent plugin that was down when this fired (nothing was sent).
+             */
+            suppressed_by_id?: number | null;
+            /**
+             * Timeline
+             * @description Opened, suppressed, dependents affected, notified, acknowledged, resolved.
+             */
+            timeline: components["schemas"]["IncidentEventOut"][];
             /** Value */
             value: number | null;
         };
+        /**
+         * IncidentEventKind
+         * @description The lines of an incident's timeline.
+         * @enum {string}
+         */
+        IncidentEventKind: "opened" | "suppressed" | "affected" | "notified" | "acknowledged" | "resolved";
+        /** IncidentEventOut */
+        IncidentEventOut: {
+            /** At */
+            at: string;
+            /** Detail */
+            detail: string;
+            kind: components["schemas"]["IncidentEventKind"];
+        };
         /** IncidentOut */
         IncidentOut: {
+            /** Ack Comment */
+            ack_comment?: string | null;
+            /** Acknowledged At */
+            acknowledged_at?: string | null;
+            /** Acknowledged By */
+            acknowledged_by?: string | null;
             /** Fired At */
             fired_at: string;
             /** Id */
@@ -1402,6 +1528,8 @@ export interface components {
             labels: {
                 [key: string]: string;
             };
+            /** Last Notified At */
+            last_notified_at?: string | null;
             /** Last Value */
             last_value: number | null;
             /** Metric */
@@ -1444,6 +1572,16 @@ export interface components {
             status: components["schemas"]["IncidentStatus"];
             /** Summary */
             summary: string;
+            /**
+             * Suppressed By
+             * @description That parent's name.
+             */
+            suppressed_by?: string | null;
+            /**
+             * Suppressed By Id
+             * @description The parent plugin that was down when this fired (nothing was sent).
+             */
+            suppressed_by_id?: number | null;
             /** Value */
             value: number | null;
         };
@@ -1718,6 +1856,11 @@ export interface components {
                 [key: string]: unknown;
             };
             /**
+             * Depends On
+             * @description Ids of the plugins this one depends on (its parents): while one of them is down, this plugin's alerts are recorded as suppressed instead of sent.
+             */
+            depends_on?: number[] | null;
+            /**
              * Enabled
              * @default true
              */
@@ -1745,6 +1888,11 @@ export interface components {
             };
             /** Created At */
             created_at: string;
+            /**
+             * Depends On
+             * @description Ids of the parent plugins.
+             */
+            depends_on?: number[];
             discovered?: components["schemas"]["DiscoveredOut"] | null;
             /** Enabled */
             enabled: boolean;
@@ -1791,6 +1939,11 @@ export interface components {
             config?: {
                 [key: string]: unknown;
             } | null;
+            /**
+             * Depends On
+             * @description Ids of the plugins this one depends on (its parents): while one of them is down, this plugin's alerts are recorded as suppressed instead of sent.
+             */
+            depends_on?: number[] | null;
             /** Enabled */
             enabled?: boolean | null;
             /** Interval Seconds */
@@ -2165,6 +2318,12 @@ export interface components {
              * @description None: every plugin.
              */
             plugin_id?: number | null;
+            /**
+             * Repeat Seconds
+             * @description Repeat the firing notice this often until it resolves or is acknowledged; 0: one notice.
+             * @default 0
+             */
+            repeat_seconds: number;
             /** @default warning */
             severity: components["schemas"]["Severity"];
             /**
@@ -2216,6 +2375,8 @@ export interface components {
             pending: number;
             /** Plugin Id */
             plugin_id: number | null;
+            /** Repeat Seconds */
+            repeat_seconds: number;
             severity: components["schemas"]["Severity"];
             /** Threshold */
             threshold: number;
@@ -2246,6 +2407,8 @@ export interface components {
             op?: components["schemas"]["Comparison"] | null;
             /** Plugin Id */
             plugin_id?: number | null;
+            /** Repeat Seconds */
+            repeat_seconds?: number | null;
             severity?: components["schemas"]["Severity"] | null;
             /** Threshold */
             threshold?: number | null;
@@ -2936,6 +3099,88 @@ export interface operations {
             };
             /** @description NotFound */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "alerts-acknowledge_incident": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                incident_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AckIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5534,6 +5779,46 @@ export interface operations {
             };
             /** @description InvalidInput */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "plugins-list_dependency_proposals": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DependencyProposal"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
                 headers: {
                     [name: string]: unknown;
                 };

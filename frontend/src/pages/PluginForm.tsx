@@ -1,5 +1,5 @@
 // Add or edit a plugin instance: pick a type, then a form generated from its config schema
-// plus name/interval/timeout/enabled; API validation errors land next to the field they name.
+// plus name/interval/timeout/enabled and the parents it depends on; API validation errors land next to the field they name.
 import { useMemo, useState, type FormEvent } from "react";
 import { usePlugin, usePluginTypes, useSavePlugin, type Plugin, type PluginCreate, type PluginType } from "../api/plugins";
 import { FIX_FIELDS_MESSAGE } from "../api/client";
@@ -9,6 +9,7 @@ import { EmptyState, ErrorState, Spinner, useToast } from "../components/ui";
 import { FieldShell, SchemaForm, fieldAria, lockedHelp } from "../forms/SchemaForm";
 import { fieldsFromSchema, initialValues, toConfig, type FieldValue, type FormValues } from "../forms/schema";
 import { FormFooter } from "../forms/FormFooter";
+import { DependsOnFieldset } from "./PluginDependsOn";
 
 const CATEGORY_ORDER = ["system", "network", "service", "container", "other"];
 
@@ -55,7 +56,7 @@ interface Meta {
 
 /** What the form offers for a new plugin's timeout: the API does not publish a type's own default. */
 const DEFAULT_TIMEOUT_SECONDS = 30;
-const TOP_FIELDS = ["name", "interval_seconds", "timeout_seconds", "enabled", "type"];
+const TOP_FIELDS = ["name", "interval_seconds", "timeout_seconds", "enabled", "type", "depends_on"];
 
 /** Places the API's field paths on this form: top-level fields by name, "config.port" (or
  * deeper, "config.headers.X") on the generated config field "port". */
@@ -83,6 +84,7 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
     timeout: String(plugin?.timeout_seconds ?? Math.min(DEFAULT_TIMEOUT_SECONDS, type.default_interval_seconds)),
     enabled: plugin?.enabled ?? true,
   }));
+  const [parents, setParents] = useState<number[]>(() => plugin?.depends_on ?? []);
   const [timeoutTouched, setTimeoutTouched] = useState(plugin !== undefined);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [topErrors, setTopErrors] = useState<Record<string, string>>({});
@@ -130,6 +132,7 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
       interval_seconds: interval,
       timeout_seconds: timeout,
       enabled: meta.enabled,
+      depends_on: parents,
     };
     save.mutate(body);
   };
@@ -199,6 +202,7 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
           }}
         />
       </div>
+      <DependsOnFieldset selfId={plugin?.id} value={parents} onChange={setParents} error={topErrors.depends_on} />
       <FormFooter
         formError={formError}
         cancelTo={plugin ? `/plugins/${plugin.id}` : "/plugins/new"}

@@ -206,6 +206,49 @@ describe("plugin form", () => {
     expect(body.type).toBeUndefined();
   });
 
+  it("offers a proposed parent, and saves the parents the user ticks", async () => {
+    window.history.replaceState(null, "", "/plugins/5/edit");
+    const { calls } = mockFetch({
+      "GET /api/v1/plugin-types": () => [httpType],
+      "GET /api/v1/plugins/5": () => plugin(5, "NAS web", "healthy", true, { depends_on: [] }),
+      "GET /api/v1/plugins": () => [plugin(1, "nas ping"), plugin(2, "router"), plugin(5, "NAS web")],
+      "GET /api/v1/plugins/dependency-proposals": () => [
+        { plugin_id: 5, plugin_name: "NAS web", parent_id: 1, parent_name: "nas ping", reason: "pings nas.lan, the host this check targets" },
+        { plugin_id: 9, plugin_name: "other", parent_id: 2, parent_name: "router", reason: "elsewhere" },
+      ],
+      "PATCH /api/v1/plugins/5": () => plugin(5, "NAS web", "healthy", true, { depends_on: [1, 2] }),
+    });
+    renderApp(<PluginFormPage id={5} />);
+    const group = await screen.findByRole("group", { name: "Depends on" });
+    // Only this plugin's proposal is offered, and the plugin itself is no choice.
+    await userEvent.click(await within(group).findByRole("button", { name: "Use nas ping" }));
+    expect(within(group).queryByRole("button", { name: "Use router" })).toBeNull();
+    expect(within(group).queryByRole("checkbox", { name: /NAS web/ })).toBeNull();
+    expect(within(group).getByRole("checkbox", { name: /nas ping/ })).toBeChecked();
+    expect(within(group).queryByRole("button", { name: "Use nas ping" })).toBeNull();
+    await userEvent.click(within(group).getByRole("checkbox", { name: /router/ }));
+    await userEvent.click(screen.getByRole("button", { name: "Save changes" }));
+    await waitFor(() => expect(calls.some((c) => c.method === "PATCH")).toBe(true));
+    expect(JSON.parse(calls.find((c) => c.method === "PATCH")!.body!).depends_on).toEqual([1, 2]);
+  });
+
+  it("shows the loop the API refuses next to the parents", async () => {
+    window.history.replaceState(null, "", "/plugins/5/edit");
+    mockFetch({
+      "GET /api/v1/plugin-types": () => [httpType],
+      "GET /api/v1/plugins/5": () => plugin(5, "router", "healthy", true, { depends_on: [1] }),
+      "GET /api/v1/plugins": () => [plugin(1, "nas"), plugin(5, "router")],
+      "GET /api/v1/plugins/dependency-proposals": () => [],
+      "PATCH /api/v1/plugins/5": () =>
+        json({ error: "InvalidInput", detail: "These parents would make a dependency loop: router → nas → router.", fields: { depends_on: "makes the loop router → nas → router" } }, 422),
+    });
+    renderApp(<PluginFormPage id={5} />);
+    const group = await screen.findByRole("group", { name: "Depends on" });
+    expect(await within(group).findByRole("checkbox", { name: /nas/ })).toBeChecked();
+    await userEvent.click(screen.getByRole("button", { name: "Save changes" }));
+    expect(await within(group).findByRole("alert")).toHaveTextContent("makes the loop router → nas → router");
+  });
+
   it("shows fields a container label sets as read-only, naming the label", async () => {
     window.history.replaceState(null, "", "/plugins/6/edit");
     const discovered = { by_plugin_id: 1, container: "jellyfin", labels: { url: "unity.http.url", interval_seconds: "unity.interval" } };

@@ -80,6 +80,7 @@ export function rule(id: number, extra: Partial<Rule> = {}): Rule {
     threshold: 90,
     for_seconds: 60,
     keep_firing_seconds: 60,
+    repeat_seconds: 0,
     severity: "warning",
     enabled: true,
     channel_ids: [],

@@ -34,15 +34,17 @@ from app.models import (
     AlertSilence,
     AlertState,
     MaintenanceWindow,
-    NotificationChannel,
     PluginInstance,
 )
+from app.models.enums import IncidentEventKind
+from app.services.alerts import dependencies, notices
 from app.services.alerts import observations as observations_of
-from app.services.alerts.messages import message, summary
+from app.services.alerts.incidents import add_event
+from app.services.alerts.messages import summary
 from app.services.alerts.observations import Observation
 from app.services.alerts.rules import ACTIVE
 from app.services.alerts.silences import in_force_windows, muted
-from app.services.notify.notifier import Clock, Notifier, enqueue, utc_now
+from app.services.notify.notifier import Clock, Notifier, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +156,8 @@ class AlertService:
                 await self._close_inactive_rules(session, {r.id for r in rules}, now)
                 await self._close_orphans(session, now)
                 await self._notify_after_silence(session, now)
+                if await notices.queue_repeats(session, now):
+                    self._wake = True
                 await self._prune(session, now)
                 await self._commit(session)
         finally:
@@ -236,6 +240,8 @@ class AlertService:
         # Planned maintenance mutes like a silence does (it is also left out of uptime).
         muted_by = await muted(session, now, st.plugin_id, rule.id)
         silence = muted_by if isinstance(muted_by, AlertSilence) else None
+        # A parent that is down explains this: record it, tell nobody (the parent's notice does).
+        parent = await dependencies.down_parent(session, st.plugin_id) if st.plugin_id else None
         incident = AlertIncident(
             rule_id=rule.id,
             rule_name=rule.name,
@@ -254,11 +260,14 @@ class AlertService:
             last_value=st.value,
             silenced=muted_by is not None,
             silence_id=silence.id if silence else None,
-            notified=muted_by is None,
+            notified=muted_by is None and parent is None,
+            suppressed_by_id=parent.id if parent else None,
+            suppressed_by=parent.name if parent else None,
         )
         incident.summary = summary(incident)
         session.add(incident)
         await session.flush()
+        await dependencies.record_opened(session, incident, parent, now)
         st.state, st.firing_since, st.incident_id, st.clear_since = "firing", now, incident.id, None
         log.warning(
             "alert firing: %s",
@@ -268,9 +277,10 @@ class AlertService:
                 "incident_id": incident.id,
                 "plugin_id": st.plugin_id,
                 "silenced": incident.silenced,
+                "suppressed_by": incident.suppressed_by_id,
             },
         )
-        if not incident.silenced:
+        if incident.notified:
             await self._enqueue(session, incident, "firing", now)
 
     async def _end(
@@ -300,6 +310,7 @@ class AlertService:
     ) -> None:
         incident.status, incident.resolved_at = "resolved", now
         incident.resolved_value, incident.resolved_reason = value, reason[:200]
+        add_event(session, incident.id, IncidentEventKind.RESOLVED, reason, now)
         log.info(
             "alert resolved: %s (%s)",
             incident.summary,
@@ -316,29 +327,8 @@ class AlertService:
     async def _enqueue(
         self, session: AsyncSession, incident: AlertIncident, kind: str, now: datetime
     ) -> None:
-        wanted = [int(i) for i in (incident.rule or {}).get("channel_ids", [])]
-        if not wanted:
-            return
-        q = select(NotificationChannel.id).where(
-            NotificationChannel.id.in_(wanted), NotificationChannel.enabled.is_(True)
-        )
-        if kind == "resolved":
-            q = q.where(NotificationChannel.send_resolved.is_(True))
-        channel_ids = list(await session.scalars(q))
-        if not channel_ids:
-            return
-        title, body, notify_type = message(incident, kind)
-        enqueue(
-            session,
-            channel_ids,
-            incident_id=incident.id,
-            kind=kind,
-            title=title,
-            body=body,
-            notify_type=notify_type,
-            now=now,
-        )
-        self._wake = True
+        if await notices.queue(session, incident, kind, now):
+            self._wake = True
 
     async def _close_inactive_rules(
         self, session: AsyncSession, enabled: set[int], now: datetime
@@ -375,7 +365,8 @@ class AlertService:
             )
 
     async def _notify_after_silence(self, session: AsyncSession, now: datetime) -> None:
-        """An alert that fired during a silence and still fires after it ends is announced then."""
+        """An alert that fired during a silence, or while a parent was down, and still fires
+        after that ends is announced then."""
         held = await session.scalars(
             select(AlertIncident).where(
                 AlertIncident.status == "firing", AlertIncident.notified.is_(False)
@@ -383,6 +374,8 @@ class AlertService:
         )
         windows: list[MaintenanceWindow] | None = None  # loaded once per tick, if any are held
         for incident in held:
+            if await dependencies.still_held(session, incident, now):
+                continue
             if windows is None:
                 windows = await in_force_windows(session, now)
             if await muted(session, now, incident.plugin_id, incident.rule_id, windows) is None:

@@ -8,8 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import Conflict
 from app.db.queries import get_or_not_found, paginate
-from app.models import AlertIncident, NotificationDelivery
+from app.models import AlertIncident, IncidentEvent, NotificationDelivery
+from app.models.enums import IncidentEventKind, IncidentStatus
 
 
 async def list_incidents(
@@ -71,3 +73,41 @@ async def firing_incidents(session: AsyncSession) -> list[AlertIncident]:
             select(AlertIncident).where(AlertIncident.status == "firing").order_by(AlertIncident.id)
         )
     )
+
+
+def add_event(
+    session: AsyncSession, incident_id: int, kind: IncidentEventKind, detail: str, at: datetime
+) -> None:
+    """One line on an incident's timeline (in the caller's transaction)."""
+    session.add(IncidentEvent(incident_id=incident_id, kind=kind, detail=detail[:2000], at=at))
+
+
+async def timeline(session: AsyncSession, incident_id: int) -> list[IncidentEvent]:
+    return list(
+        await session.scalars(
+            select(IncidentEvent)
+            .where(IncidentEvent.incident_id == incident_id)
+            .order_by(IncidentEvent.at, IncidentEvent.id)
+        )
+    )
+
+
+async def acknowledge(
+    session: AsyncSession, incident: AlertIncident, by: str, comment: str, now: datetime
+) -> AlertIncident:
+    """Someone is on it: record who, when and why, and stop repeating its notice."""
+    if incident.status != IncidentStatus.FIRING:
+        raise Conflict(
+            f"Incident {incident.id} is resolved; only a firing incident can be acknowledged."
+        )
+    if incident.acknowledged_at is not None:
+        raise Conflict(
+            f"Incident {incident.id} was already acknowledged by {incident.acknowledged_by} "
+            f"at {incident.acknowledged_at:%Y-%m-%d %H:%M:%S} UTC."
+        )
+    incident.acknowledged_at, incident.acknowledged_by = now, by
+    incident.ack_comment = comment or None
+    detail = f"by {by}" + (f": {comment}" if comment else "")
+    add_event(session, incident.id, IncidentEventKind.ACKNOWLEDGED, detail, now)
+    await session.commit()
+    return incident

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from app.models import AlertIncident
 
+# A notice lists at most this many dependents by name, and counts the rest.
+NAMED_DEPENDENTS = 50
+
 
 def _fmt(value: float | None) -> str:
     return "n/a" if value is None else f"{value:g}"
@@ -35,10 +38,26 @@ def summary(incident: AlertIncident) -> str:
     )
 
 
-def message(incident: AlertIncident, kind: str) -> tuple[str, str, str]:
-    """(title, body, Apprise notify type) for a firing or resolved notice."""
-    if kind == "firing":
-        title = f"[FIRING] {incident.rule_name}: {incident.plugin_name or 'Unity'}"
+def blast_radius(names: list[str]) -> str:
+    """ "3 checks depend on it: a, b, c" (a long list is cut, with the rest counted)."""
+    shown = ", ".join(names[:NAMED_DEPENDENTS])
+    more = len(names) - NAMED_DEPENDENTS
+    tail = f" and {more} more" if more > 0 else ""
+    noun = "check depends" if len(names) == 1 else "checks depend"
+    return f"{len(names)} {noun} on it: {shown}{tail}"
+
+
+def message(
+    incident: AlertIncident, kind: str, behind: list[str] | None = None
+) -> tuple[str, str, str]:
+    """(title, body, Apprise notify type) for a firing or resolved notice.
+
+    `behind` names the plugins that depend on the incident's plugin (its blast radius)."""
+    if kind in ("firing", "repeat"):
+        tag = "FIRING" if kind == "firing" else "STILL FIRING"
+        title = f"[{tag}] {incident.rule_name}: {incident.plugin_name or 'Unity'}"
+        if behind:
+            title += f" ({len(behind)} {'check' if len(behind) == 1 else 'checks'} affected)"
         lines = [
             incident.summary,
             f"Severity: {incident.severity}",
@@ -46,6 +65,8 @@ def message(incident: AlertIncident, kind: str) -> tuple[str, str, str]:
         ]
         if incident.silenced:
             lines.append("It started during a silence that has now ended.")
+        if incident.suppressed_by:
+            lines.append(f"Held while {incident.suppressed_by} was down; it is back, this is not.")
         notify_type = (
             "failure"
             if incident.severity == "critical"
@@ -61,4 +82,8 @@ def message(incident: AlertIncident, kind: str) -> tuple[str, str, str]:
             f"Fired for {_duration(lasted.total_seconds())}",
         ]
         notify_type = "success"
+    if behind:
+        lines.append(
+            ("Affected: " if kind == "firing" else "Resolved with it: ") + blast_radius(behind)
+        )
     return title, "\n".join(lines), notify_type

@@ -116,6 +116,7 @@ RULE_FIELDS = (
     "for_seconds",
     "keep_firing_seconds",
     "severity",
+    "repeat_seconds",
     "enabled",
 )
 

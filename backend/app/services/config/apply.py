@@ -250,6 +250,8 @@ async def apply_config(
             elif c.action == "change":
                 assert c._current and c._item
                 await c._section.update(ctx, c._current, c._item)
+        for s in SECTIONS:
+            await s.link(ctx)
         await session.commit()
     except IntegrityError:
         await session.rollback()

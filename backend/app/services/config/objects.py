@@ -23,7 +23,7 @@ from app.services.config.sections import (
     problems_of,
 )
 from app.services.notify.notifier import describe_url
-from app.services.plugins import discovery
+from app.services.plugins import dependencies, discovery
 from app.services.plugins.instances import unknown_health
 
 
@@ -58,13 +58,16 @@ class PluginsSection(Section):
 
     async def current(self, ctx: Context) -> list[Item]:
         items = []
-        for p in sorted(await ctx.session.scalars(select(PluginInstance)), key=lambda p: p.name):
+        plugins = sorted(await ctx.session.scalars(select(PluginInstance)), key=lambda p: p.name)
+        names = {p.id: p.name for p in plugins}
+        edges = await dependencies.graph(ctx.session)
+        for p in plugins:
             secrets = _decrypt(ctx, f"plugin {p.name!r}", p.secrets)
             entry = ctx.registry.get(p.type)
-            names = entry.cls.secret_fields() if entry and entry.cls else list(secrets)
+            secret_names = entry.cls.secret_fields() if entry and entry.cls else list(secrets)
             # the discovery marker is the label's bookkeeping, not config a file can set
             stored = discovery.without_marker(p.config or {})
-            config = {k: v for k, v in stored.items() if k not in names}
+            config = {k: v for k, v in stored.items() if k not in secret_names}
             config.update({k: v for k, v in secrets.items() if v is not None})
             doc = {
                 "name": p.name,
@@ -73,8 +76,9 @@ class PluginsSection(Section):
                 "interval_seconds": p.interval_seconds,
                 "timeout_seconds": p.timeout_seconds,
                 "config": dict(sorted(config.items())),
+                "depends_on": sorted(names[i] for i in edges.get(p.id, ())),
             }
-            secret = frozenset(f"config.{k}" for k in names if k in config)
+            secret = frozenset(f"config.{k}" for k in secret_names if k in config)
             items.append(Item(p.name, doc, secret, row=p))
         return items
 
@@ -108,9 +112,13 @@ class PluginsSection(Section):
             "interval_seconds": interval,
             "timeout_seconds": timeout,
             "config": dict(sorted(config.items())),
+            "depends_on": sorted(set(entry.depends_on)),
         }
         secret = frozenset(f"config.{k}" for k in secret_names if k in config)
-        return Item(entry.name, doc, secret)
+        refs: list[Reference] = [
+            ("plugins", name, ("depends_on", i)) for i, name in enumerate(entry.depends_on)
+        ]
+        return Item(entry.name, doc, secret, references=refs)
 
     def refuse_change(self, current: Item, item: Item) -> Problem | None:
         if current.doc["type"] != item.doc["type"]:
@@ -145,6 +153,7 @@ class PluginsSection(Section):
         ctx.session.add(plugin)
         await ctx.session.flush()
         ctx.plugins_touched.add(plugin.id)
+        ctx.parents[plugin.id] = item.doc["depends_on"]
         return plugin.id
 
     async def update(self, ctx: Context, current: Item, item: Item) -> None:
@@ -158,6 +167,20 @@ class PluginsSection(Section):
         for field in ("enabled", "interval_seconds", "timeout_seconds"):
             setattr(plugin, field, item.doc[field])
         ctx.plugins_touched.add(plugin.id)
+        if current.doc["depends_on"] != item.doc["depends_on"]:
+            ctx.parents[plugin.id] = item.doc["depends_on"]
+
+    async def link(self, ctx: Context) -> None:
+        # Every changed plugin's old links go first, so a file that turns a link around is
+        # judged on what it asks for, not on a mix of old and new links.
+        rows = [await ctx.session.get(PluginInstance, i) for i in ctx.parents]
+        for row in rows:
+            assert row is not None
+            await dependencies.set_parents(ctx.session, row, [])
+        for row in rows:
+            assert row is not None
+            ids = [ctx.ids["plugins"][name] for name in ctx.parents[row.id]]
+            await dependencies.set_parents(ctx.session, row, ids)
 
     async def delete(self, ctx: Context, current: Item) -> None:
         ctx.plugins_touched.add(current.row.id)
@@ -240,6 +263,7 @@ class RulesSection(Section):
                 "for_seconds": r.for_seconds,
                 "keep_firing_seconds": r.keep_firing_seconds,
                 "severity": r.severity,
+                "repeat_seconds": r.repeat_seconds,
                 "enabled": r.enabled,
                 "channels": sorted(c.name for c in r.channels),
             }

@@ -33,6 +33,11 @@ class PluginEntry(Entry):
         default_factory=dict,
         description="The type's settings (GET /api/v1/plugin-types); secrets as ${ENV_NAME}.",
     )
+    depends_on: list[str] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Names of the plugins this one depends on (its parents).",
+    )
 
 
 class ChannelEntry(Entry):
@@ -58,6 +63,7 @@ class RuleEntry(Entry):
     for_seconds: int = Field(60, ge=0, le=WEEK)
     keep_firing_seconds: int = Field(60, ge=0, le=WEEK)
     severity: Severity = Severity.WARNING
+    repeat_seconds: int = Field(0, ge=0, le=WEEK, description="0: no repeat.")
     enabled: bool = True
     channels: list[str] = Field(default_factory=list, description="Channel names.")
 

@@ -91,6 +91,8 @@ class Context:
     current: dict[str, dict[str, Item]] = field(default_factory=dict)
     plugins_touched: set[int] = field(default_factory=set)
     rules_touched: bool = False
+    # plugin id -> the names of the parents the file gives it, set once every plugin exists.
+    parents: dict[int, list[str]] = field(default_factory=dict)
 
 
 class Section(ABC):
@@ -126,3 +128,8 @@ class Section(ABC):
 
     @abstractmethod
     async def delete(self, ctx: Context, current: Item) -> None: ...
+
+    async def link(self, ctx: Context) -> None:
+        """After every creation and change: links between objects of this kind (which may
+        name one created later in the same file)."""
+        return None

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 DISCOVERED_KEY = "_discovered"
 INTERVAL_LABEL = "unity.interval"
 NAME_LABEL = "unity.name"
+DEPENDS_LABEL = "unity.depends_on"  # comma-separated names of the checks' parent plugins
 # label -> (plugin type, config field); the first label of a type creates its check.
 CHECK_LABELS: dict[str, tuple[str, str]] = {
     "unity.http.url": ("http", "url"),
@@ -62,6 +63,7 @@ class Spec:
     config: dict[str, Any]
     interval: int | None
     fields: dict[str, str] = field(default_factory=dict)  # field -> label that set it
+    parents: list[str] | None = None  # names from DEPENDS_LABEL; None: no such label
 
 
 @dataclass
@@ -97,6 +99,9 @@ def specs_for(found: FoundContainer, errors: list[str]) -> list[Spec]:
                 f"container {found.name}: {INTERVAL_LABEL}={labels[INTERVAL_LABEL]!r} must be "
                 "a number of seconds between 5 and 86400; the default interval is used"
             )
+    parents = None
+    if DEPENDS_LABEL in labels:
+        parents = [n.strip() for n in labels[DEPENDS_LABEL].split(",") if n.strip()]
     out = []
     for type_, creating in CREATING_LABELS.items():
         if creating not in labels:
@@ -111,7 +116,7 @@ def specs_for(found: FoundContainer, errors: list[str]) -> list[Spec]:
             config["host"] = found.address or found.name
             own["host"] = "unity.tcp.host"
         name = f"{base} {type_}"[:MAX_NAME]
-        out.append(Spec(type_, name, found.name, config, interval, own))
+        out.append(Spec(type_, name, found.name, config, interval, own, parents))
     return out
 
 
@@ -138,8 +143,11 @@ async def reconcile(
         if m is not None and m.get("by") == source_id:
             existing[(str(m.get("container")), row.type)] = row
     touched: list[int] = []
+    links: list[Spec] = []
     for found in containers:
         for spec in specs_for(found, outcome.errors):
+            if spec.parents is not None:
+                links.append(spec)
             plugin: PluginInstance | None = existing.pop((spec.container, spec.type), None)
             try:
                 entry = plugin_type(registry, spec.type)
@@ -196,6 +204,7 @@ async def reconcile(
         outcome.retired.append(gone.name)
         touched.append(gone.id)
         await session.delete(gone)
+    await _link(session, links, outcome.errors)
     await session.commit()
     for error in outcome.errors:
         log.warning("label discovery: %s", error, extra={"plugin_id": source_id})
@@ -211,6 +220,36 @@ async def reconcile(
         for plugin_id in touched:
             await scheduler.sync(plugin_id)
     return outcome
+
+
+async def _link(session: AsyncSession, specs: list[Spec], errors: list[str]) -> None:
+    """Give the checks of labelled containers the parents their `unity.depends_on` names."""
+    from app.services.plugins import dependencies
+    from app.services.plugins.instances import list_plugins
+
+    if not specs:
+        return
+    by_name = {p.name: p for p in await list_plugins(session)}
+    edges = await dependencies.graph(session)
+    for spec in specs:
+        plugin = by_name.get(spec.name)
+        if plugin is None or spec.parents is None:
+            continue  # not created (its error is reported already)
+        ids = set()
+        for name in spec.parents:
+            if name in by_name:
+                ids.add(by_name[name].id)
+            else:
+                errors.append(
+                    f"container {spec.container}: {DEPENDS_LABEL} names {name!r}, "
+                    "which is no plugin; that parent is left out"
+                )
+        if ids == edges.get(plugin.id, set()):
+            continue
+        try:
+            await dependencies.set_parents(session, plugin, sorted(ids))
+        except InvalidInput as exc:
+            errors.append(f"container {spec.container}: {DEPENDS_LABEL}: {exc}")
 
 
 async def release(session: AsyncSession, source_id: int) -> list[int]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
@@ -18,7 +19,7 @@ from app.models.enums import HealthStatus
 from app.plugins.base import SECRET_MASK, Plugin, PluginConfig
 from app.plugins.registry import PluginRegistry, PluginType
 from app.schemas.plugins import DiscoveredOut, HealthOut, PluginOut, PluginTypeOut
-from app.services.plugins import discovery
+from app.services.plugins import dependencies, discovery
 
 if TYPE_CHECKING:  # the scheduler imports this module
     from app.services.plugins.scheduler import PluginScheduler
@@ -112,10 +113,13 @@ async def create_plugin(
     interval_seconds: int | None,
     timeout_seconds: int | None,
     enabled: bool,
+    depends_on: list[int] | None = None,
     scheduler: PluginScheduler | None = None,
 ) -> PluginInstance:
     entry = plugin_type(registry, type_)
     data, secrets = validate_config(entry, config)
+    # A new plugin has no dependents yet, so it cannot close a loop: existing parents suffice.
+    await dependencies.require_existing(session, depends_on or [])
     assert entry.cls is not None
     interval = interval_seconds or entry.cls.default_interval_seconds
     timeout = timeout_seconds or min(entry.cls.default_timeout_seconds, interval)
@@ -132,6 +136,9 @@ async def create_plugin(
     plugin.health = unknown_health()
     session.add(plugin)
     await commit_unique(session, "A plugin", name)
+    if depends_on:
+        await dependencies.set_parents(session, plugin, depends_on)
+        await session.commit()
     log.info("plugin created", extra={"plugin_id": plugin.id, "type": type_})
     if scheduler is not None:
         await scheduler.sync(plugin.id)
@@ -162,6 +169,8 @@ async def update_plugin(
         if field in changes and changes[field] is not None:
             setattr(plugin, field, changes[field])
     _check_timing(plugin.interval_seconds, plugin.timeout_seconds)
+    if changes.get("depends_on") is not None:
+        await dependencies.set_parents(session, plugin, changes["depends_on"])
     await commit_unique(session, "A plugin", plugin.name)
     log.info("plugin updated", extra={"plugin_id": plugin.id, "fields": ",".join(sorted(changes))})
     if scheduler is not None:
@@ -210,7 +219,9 @@ async def get_health(session: AsyncSession, plugin_id: int) -> PluginHealth:
     return await session.get(PluginHealth, plugin_id) or unknown_health(plugin_id)
 
 
-def view(registry: PluginRegistry, box: SecretBox, plugin: PluginInstance) -> PluginOut:
+def view(
+    registry: PluginRegistry, box: SecretBox, plugin: PluginInstance, depends_on: Iterable[int]
+) -> PluginOut:
     """An instance as the API shows it: secrets masked, health `unknown` until its first run."""
     return PluginOut(
         id=plugin.id,
@@ -224,6 +235,7 @@ def view(registry: PluginRegistry, box: SecretBox, plugin: PluginInstance) -> Pl
         updated_at=plugin.updated_at,
         health=HealthOut.model_validate(plugin.health or unknown_health(plugin.id)),
         discovered=_discovered(plugin),
+        depends_on=sorted(depends_on),
     )
 
 

@@ -1,5 +1,5 @@
 // One incident: what fired, its values with units, the rule as it was when it fired, and the
-// notifications it sent.
+// notifications it sent, its acknowledgement, the dependents it suppressed and its timeline.
 import { useIncident } from "../../api/alerts";
 import { ApiError } from "../../api/client";
 import { useSeriesUnits } from "../../api/metrics";
@@ -8,10 +8,11 @@ import { EmptyState, ErrorState, Spinner } from "../../components/ui";
 import { formatDateTime, formatValue, humanSeconds, labelText } from "../../format";
 import { Pill, SeverityBadge } from "./common";
 import { DeliveryTable } from "./IncidentTable";
+import { AckSection, AffectedSection, TimelineSection } from "./IncidentTimeline";
 
 // TODO(backend): `rule` is typed as an open object in the API schema; a typed snapshot (with the
 // unit) would let this page drop the lookups by key below.
-export function IncidentDetailPage({ id }: { id: number }) {
+export function IncidentDetailPage({ id, canAck }: { id: number; canAck: boolean }) {
   const q = useIncident(id);
   const units = useSeriesUnits();
   if (q.isPending) return <Spinner label="Loading incident…" />;
@@ -91,11 +92,19 @@ export function IncidentDetailPage({ id }: { id: number }) {
             <dt>Notifications</dt>
             <dd className="pills">
               {i.silenced ? <Pill kind="silenced">silenced{i.silence_id ? ` (silence #${i.silence_id})` : ""}</Pill> : null}
+              {i.suppressed_by ? (
+                <Pill kind="suppressed">
+                  suppressed: <Link to={`/plugins/${i.suppressed_by_id}`}>{i.suppressed_by}</Link> was down
+                </Pill>
+              ) : null}
               {i.notified ? <Pill kind="notified" /> : <span className="muted">none sent</span>}
             </dd>
           </div>
         </dl>
       </section>
+      <AckSection incident={i} canAck={canAck} />
+      <AffectedSection incident={i} />
+      <TimelineSection incident={i} />
       <section className="card" aria-labelledby="snapshot-title">
         <h2 id="snapshot-title">Rule when it fired</h2>
         <dl className="props">
@@ -125,7 +134,7 @@ export function IncidentDetailPage({ id }: { id: number }) {
         <h2 id="deliveries-title">Notifications</h2>
         {i.deliveries.length === 0 ? (
           <p className="muted">
-            {i.silenced ? "None: it fired during a silence." : "None: the rule has no channels, or they are disabled. Add channels to the rule to be notified."}
+            {i.suppressed_by ? `None: ${i.suppressed_by}, which this depends on, was down.` : i.silenced ? "None: it fired during a silence." : "None: the rule has no channels, or they are disabled. Add channels to the rule to be notified."}
           </p>
         ) : (
           <DeliveryTable items={i.deliveries} />

@@ -73,6 +73,8 @@ export function IncidentTable({ items, caption }: { items: Incident[]; caption: 
             <div className="pills">
               <Pill kind={i.status} />
               {i.silenced ? <Pill kind="silenced" title="Fired during a silence: notifications were held back" /> : null}
+              {i.suppressed_by ? <Pill kind="suppressed" title={`${i.suppressed_by}, which this depends on, was down: nothing was sent`} /> : null}
+              {i.acknowledged_at ? <Pill kind="acknowledged" title={`By ${i.acknowledged_by ?? "?"} at ${formatDateTime(i.acknowledged_at)}`} /> : null}
               {i.notified ? <Pill kind="notified" title="A notification went out" /> : null}
             </div>
           </td>

@@ -71,6 +71,7 @@ export function RuleForm({ rule, onSaved }: { rule?: Rule; onSaved?: (r: Rule) =
 
   const forN = wholeSeconds(v.for_seconds);
   const keepN = wholeSeconds(v.keep_firing_seconds);
+  const repeatN = wholeSeconds(v.repeat_seconds);
 
   return (
     <form className="card form-card" onSubmit={submit} noValidate aria-label={rule ? "Edit rule" : "New rule"}>
@@ -177,6 +178,16 @@ export function RuleForm({ rule, onSaved }: { rule?: Rule; onSaved?: (r: Rule) =
             error={errors.keep_firing_seconds}
             value={v.keep_firing_seconds}
             onChange={(seconds) => set("keep_firing_seconds", seconds)}
+          />
+          <SecondsField
+            id="rule-repeat"
+            label="Repeat every (seconds)"
+            description={
+              !repeatN ? "0: one notice. Otherwise the notice repeats while firing, until someone acknowledges it." : `Repeats every ${humanSeconds(repeatN)} until acknowledged or resolved.`
+            }
+            error={errors.repeat_seconds}
+            value={v.repeat_seconds}
+            onChange={(seconds) => set("repeat_seconds", seconds)}
           />
           <FieldShell id="rule-severity" label="Severity" required error={errors.severity}>
             <select id="rule-severity" {...fieldAria("rule-severity", errors.severity)} value={v.severity} onChange={(e) => set("severity", e.target.value as Severity)}>

@@ -8,6 +8,7 @@ import { formErrors } from "../../forms/apiErrors";
 import { RuleForm } from "./RuleForm";
 import { formToBody, ruleFieldMap, ruleToForm, validateRule } from "./ruleFormValues";
 import { IncidentsPage } from "./Incidents";
+import { IncidentDetailPage } from "./IncidentDetail";
 import { filtersToSearch, parseFilters, toQuery } from "./incidentFilters";
 import { chartWindow } from "../../components/TimeChart";
 import { sparkWindow, sparkYRange } from "../../components/Sparkline";
@@ -146,6 +147,7 @@ describe("RuleForm", () => {
       plugin_id: null,
       for_seconds: 60,
       keep_firing_seconds: 60,
+      repeat_seconds: 0,
       severity: "warning",
       enabled: true,
       channel_ids: [5],
@@ -217,7 +219,10 @@ describe("incident filters", () => {
       "GET /api/v1/metrics/series": () => page(series),
       "GET /api/v1/alerts/incidents": (_r, url) => {
         const st = url.searchParams.get("status");
-        const items = st === "firing" ? [incident(1, "firing")] : [incident(2, "resolved")];
+        const items =
+          st === "firing"
+            ? [incident(1, "firing", { acknowledged_at: "2030-05-01T10:00:00Z", acknowledged_by: "admin" })]
+            : [incident(2, "resolved"), incident(3, "resolved", { rule_name: "Behind the router", notified: false, suppressed_by: "router", suppressed_by_id: 2 })];
         return page(items);
       },
     });
@@ -229,8 +234,10 @@ describe("incident filters", () => {
     expect(await within(firing).findByText("93.5%")).toBeInTheDocument();
     const history = screen.getByRole("region", { name: "History" });
     expect(await within(history).findByText("NAS down")).toBeInTheDocument();
-    expect(within(history).getByText("resolved")).toBeInTheDocument();
+    expect(within(history).getAllByText("resolved")).toHaveLength(2);
     expect(within(history).getByText("notified")).toBeInTheDocument();
+    expect(within(history).getByText("suppressed")).toHaveAttribute("title", "router, which this depends on, was down: nothing was sent");
+    expect(within(firing).getByText("acknowledged")).toHaveAttribute("title", expect.stringMatching(/^By admin at /));
 
     await user.selectOptions(screen.getByRole("combobox", { name: "Severity" }), "critical");
     expect(window.location.search).toBe("?severity=critical");
@@ -280,5 +287,67 @@ describe("chart ranges", () => {
     expect(silenceState({ starts_at: "2026-01-01T11:00:00Z", ends_at: "2026-01-01T13:00:00Z" }, t)).toBe("active");
     expect(silenceState({ starts_at: "2026-01-01T12:30:00Z", ends_at: "2026-01-01T13:00:00Z" }, t)).toBe("upcoming");
     expect(silenceState({ starts_at: "2026-01-01T10:00:00Z", ends_at: "2026-01-01T12:00:00Z" }, t)).toBe("expired");
+  });
+});
+
+describe("incident page", () => {
+  const at = "2030-05-01T10:00:00Z";
+  const detail = (extra: Record<string, unknown> = {}) => ({
+    ...incident(7, "firing", { kind: "health", plugin_name: "router", rule_name: "anything down", series_id: null, metric: null }),
+    deliveries: [],
+    affected: [
+      { id: 8, plugin_id: 2, plugin_name: "nas", status: "firing", summary: "nas is down", fired_at: at, resolved_at: null },
+      { id: 9, plugin_id: 3, plugin_name: "pi", status: "resolved", summary: "pi is down", fired_at: at, resolved_at: at },
+    ],
+    timeline: [
+      { at, kind: "opened", detail: "router is down" },
+      { at, kind: "notified", detail: "firing notice to 1 channel(s)" },
+      { at, kind: "affected", detail: "nas: nas is down (suppressed)" },
+    ],
+    ...extra,
+  });
+
+  it("names the blast radius, shows the timeline and acknowledges with a comment", async () => {
+    window.history.replaceState(null, "", "/alerts/incidents/7");
+    let acked = false;
+    const { calls } = mockFetch({
+      "GET /api/v1/metrics/series": () => page(series),
+      "GET /api/v1/alerts/incidents/7": () =>
+        acked
+          ? detail({ acknowledged_at: at, acknowledged_by: "admin", ack_comment: "rebooting it", timeline: [...detail().timeline, { at, kind: "acknowledged", detail: "by admin: rebooting it" }] })
+          : detail(),
+      "POST /api/v1/alerts/incidents/7/ack": () => {
+        acked = true;
+        return incident(7, "firing", { acknowledged_at: at, acknowledged_by: "admin", ack_comment: "rebooting it" });
+      },
+    });
+    const user = userEvent.setup();
+    renderApp(<IncidentDetailPage id={7} canAck />);
+    const affected = await screen.findByRole("region", { name: "router down: 2 checks affected" });
+    expect(within(affected).getByRole("link", { name: "nas" })).toHaveAttribute("href", "/alerts/incidents/8");
+    const timeline = screen.getByRole("region", { name: "Timeline" });
+    expect(within(timeline).getByText("nas: nas is down (suppressed)")).toBeInTheDocument();
+
+    await user.type(screen.getByRole("textbox", { name: /Comment/ }), "rebooting it");
+    await user.click(screen.getByRole("button", { name: "Acknowledge" }));
+    await waitFor(() => expect(calls.some((c) => c.method === "POST")).toBe(true));
+    expect(JSON.parse(calls.find((c) => c.method === "POST")!.body!)).toEqual({ comment: "rebooting it" });
+    const ack = await screen.findByRole("region", { name: "Acknowledgement" });
+    expect(ack).toHaveTextContent(/by admin at .*: “rebooting it”/);
+    expect(screen.queryByRole("button", { name: "Acknowledge" })).toBeNull();
+  });
+
+  it("says a suppressed incident sent nothing because its parent was down, and viewers get no button", async () => {
+    window.history.replaceState(null, "", "/alerts/incidents/8");
+    mockFetch({
+      "GET /api/v1/metrics/series": () => page(series),
+      "GET /api/v1/alerts/incidents/8": () =>
+        detail({ id: 8, plugin_name: "nas", notified: false, suppressed_by: "router", suppressed_by_id: 1, affected: [], timeline: [] }),
+    });
+    renderApp(<IncidentDetailPage id={8} canAck={false} />);
+    expect(await screen.findByText("None: router, which this depends on, was down.")).toBeInTheDocument();
+    expect(screen.getByRole("link", { name: "router" })).toHaveAttribute("href", "/plugins/1");
+    expect(screen.queryByRole("button", { name: "Acknowledge" })).toBeNull();
+    expect(screen.queryByRole("region", { name: /checks affected/ })).toBeNull();
   });
 });

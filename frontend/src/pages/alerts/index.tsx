@@ -19,7 +19,7 @@ const TABS = [
 function Body({ pathname, user }: { pathname: string; user: User }) {
   let m: Record<string, string> | null;
   if (pathname === "/alerts" || pathname === "/alerts/incidents") return <IncidentsPage />;
-  if ((m = match("/alerts/incidents/:id", pathname))) return <IncidentDetailPage key={m.id} id={Number(m.id)} />;
+  if ((m = match("/alerts/incidents/:id", pathname))) return <IncidentDetailPage key={m.id} id={Number(m.id)} canAck={user.role === "admin"} />;
   if (pathname === "/alerts/rules") return <RulesPage user={user} />;
   if (pathname === "/alerts/rules/new")
     return user.role === "admin" ? <RuleFormPage /> : <EmptyState title="Administrators only">Ask an administrator to add rules.</EmptyState>;

@@ -5,7 +5,7 @@ import type { KeyValue } from "../../forms/schema";
 import { topLevel } from "../../forms/apiErrors";
 import { parseQuantity, quantityHint } from "../../format";
 
-/** The API's upper bound for `for_seconds` and `keep_firing_seconds`. */
+/** The API's upper bound for `for_seconds`, `keep_firing_seconds` and `repeat_seconds`. */
 export const WEEK = 7 * 86400;
 
 export interface RuleFormValues {
@@ -19,6 +19,7 @@ export interface RuleFormValues {
   threshold: string;
   for_seconds: string;
   keep_firing_seconds: string;
+  repeat_seconds: string;
   severity: Severity;
   enabled: boolean;
   channel_ids: number[];
@@ -36,6 +37,7 @@ export function ruleToForm(r?: Rule): RuleFormValues {
     threshold: r ? String(r.threshold) : "",
     for_seconds: String(r?.for_seconds ?? 60),
     keep_firing_seconds: String(r?.keep_firing_seconds ?? 60),
+    repeat_seconds: String(r?.repeat_seconds ?? 0),
     severity: r?.severity ?? "warning",
     enabled: r?.enabled ?? true,
     channel_ids: r?.channel_ids ?? [],
@@ -61,6 +63,7 @@ export function validateRule(v: RuleFormValues, unit = ""): Record<string, strin
   }
   if (wholeSeconds(v.for_seconds) === null) e.for_seconds = "Enter whole seconds between 0 and 604800 (7 days).";
   if (wholeSeconds(v.keep_firing_seconds) === null) e.keep_firing_seconds = "Enter whole seconds between 0 and 604800 (7 days).";
+  if (wholeSeconds(v.repeat_seconds) === null) e.repeat_seconds = "Enter whole seconds between 0 (no repeat) and 604800 (7 days).";
   return e;
 }
 
@@ -73,6 +76,7 @@ export function formToBody(v: RuleFormValues, unit = ""): RuleCreate {
     plugin_id: v.plugin ? Number(v.plugin) : null,
     for_seconds: Number(v.for_seconds),
     keep_firing_seconds: Number(v.keep_firing_seconds),
+    repeat_seconds: Number(v.repeat_seconds),
     severity: v.severity,
     enabled: v.enabled,
     channel_ids: v.channel_ids,
@@ -97,6 +101,7 @@ export const ruleFieldMap = topLevel(
   "threshold",
   "for_seconds",
   "keep_firing_seconds",
+  "repeat_seconds",
   "severity",
   "enabled",
   "channel_ids",
