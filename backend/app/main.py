@@ -36,6 +36,7 @@ from app.api import (
     push,
     scheduler,
     tokens,
+    totp,
     uptime,
     users,
     ws,
@@ -237,6 +238,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     for module in (*routers, config):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(maintenance.router, prefix="/api/v1")
+    app.include_router(totp.router, prefix="/api/v1")
+    app.include_router(totp.admin_router, prefix="/api/v1")
     app.include_router(uptime.router, prefix="/api/v1")
     app.include_router(push.admin_router, prefix="/api/v1")
     app.include_router(push.router, prefix="/api/v1")  # no login: the token is the credential

@@ -78,6 +78,7 @@ class Settings(BaseSettings):
     admin_password: str | None = None
     login_rate_per_minute_ip: int = Field(20, ge=1)
     login_rate_per_minute_user: int = Field(5, ge=1)
+    totp_required_for_admins: bool = False
 
     # --- scheduler and plugins
     scheduler_enabled: bool = True
@@ -159,7 +160,12 @@ class Settings(BaseSettings):
     push_rate_per_minute_ip: int = Field(300, ge=1)  # calls per client address, any token
     uptime_rollup_seconds: int = Field(60, ge=10, le=3600)
 
-    @field_validator("cors_origins", "trusted_hosts", "trusted_proxies", mode="before")
+    @field_validator(
+        "cors_origins",
+        "trusted_hosts",
+        "trusted_proxies",
+        mode="before",
+    )
     @classmethod
     def _split_csv(cls, value: object) -> object:
         return _csv(value)

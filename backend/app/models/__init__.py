@@ -18,7 +18,7 @@ from app.models.uptime import (
     UptimeDaily,
     UptimeHourly,
 )
-from app.models.user import ApiToken, BrowserSession, User
+from app.models.user import ApiToken, BrowserSession, RecoveryCode, User
 
 __all__ = [
     "AlertIncident",
@@ -35,6 +35,7 @@ __all__ = [
     "PluginInstance",
     "PluginRun",
     "PushMonitor",
+    "RecoveryCode",
     "Rollup1h",
     "Rollup1m",
     "RollupState",

@@ -33,11 +33,12 @@ export async function setup(username: string, password: string, setupCode?: stri
   await unwrap(client.POST("/api/v1/auth/setup", { body }));
 }
 
-/** Signs this browser in: the server sets the HttpOnly session cookie; we keep its CSRF token. */
-export const login = (username: string, password: string): Promise<SessionCreated> =>
+/** Signs this browser in: the server sets the HttpOnly session cookie; we keep its CSRF token.
+ * `code` is the two-factor code, asked for after a 401 TwoFactorRequired. */
+export const login = (username: string, password: string, code?: string): Promise<SessionCreated> =>
   unwrap(
     client.POST("/api/v1/auth/session", {
-      body: { username, password, grant_type: "password", scope: "" },
+      body: { username, password, grant_type: "password", scope: "", ...(code ? { code } : {}) },
       bodySerializer: (b) => new URLSearchParams(Object.entries(b).filter((e): e is [string, string] => typeof e[1] === "string")).toString(),
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
     }),

@@ -29,6 +29,8 @@ function AuthCard({ title, subtitle, children }: { title: string; subtitle: stri
 
 function loginMessage(e: unknown): string {
   if (e instanceof ApiError) {
+    if (e.kind === "TwoFactorRequired") return "Enter the 6-digit code from your authenticator app, or a recovery code.";
+    if (e.status === 401 && e.message.includes("two-factor")) return e.message;
     if (e.status === 401 || e.status === 400) return "Wrong username or password.";
     if (e.status === 429) return "Too many attempts. Wait a minute, then try again.";
   }
@@ -38,6 +40,8 @@ function loginMessage(e: unknown): string {
 export function LoginPage({ setupUnknown, onSetup }: { setupUnknown: boolean; onSetup: () => void }) {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
+  const [code, setCode] = useState("");
+  const [needsCode, setNeedsCode] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const qc = useQueryClient();
@@ -51,10 +55,11 @@ export function LoginPage({ setupUnknown, onSetup }: { setupUnknown: boolean; on
     setBusy(true);
     setError(null);
     try {
-      const t = await login(username, password);
+      const t = await login(username, password, needsCode ? code.trim() : undefined);
       qc.clear();
       auth.set(t.csrf_token);
     } catch (err) {
+      if (err instanceof ApiError && err.kind === "TwoFactorRequired") setNeedsCode(true);
       setError(loginMessage(err));
     } finally {
       setBusy(false);
@@ -71,6 +76,12 @@ export function LoginPage({ setupUnknown, onSetup }: { setupUnknown: boolean; on
         <FieldShell id="login-password" label="Password" required>
           <input id="login-password" name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
         </FieldShell>
+        {needsCode ? (
+          <FieldShell id="login-code" label="Two-factor code" required>
+            {/* eslint-disable-next-line jsx-a11y/no-autofocus -- asked for right after the password: type it at once */}
+            <input id="login-code" name="code" inputMode="numeric" autoComplete="one-time-code" spellCheck={false} value={code} onChange={(e) => setCode(e.target.value)} autoFocus />
+          </FieldShell>
+        ) : null}
         {error ? (
           <p className="form-error" role="alert">
             {error}

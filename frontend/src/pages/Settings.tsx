@@ -6,6 +6,7 @@ import { QueryState } from "../components/ui";
 import { useLive } from "../live/LiveProvider";
 import { useBrowserSessions, useRevokeSession } from "../api/users";
 import { timeAgo } from "../format";
+import { TwoFactorCard } from "./TwoFactor";
 
 const APP_VERSION = import.meta.env.VITE_APP_VERSION ?? __APP_VERSION__;
 
@@ -72,6 +73,7 @@ export function SettingsPage({ user }: { user: User }) {
           ))}
         </fieldset>
       </section>
+      <TwoFactorCard />
       <BrowserSessions />
       <section className="card">
         <h2>About</h2>
