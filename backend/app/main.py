@@ -30,6 +30,7 @@ from app.api import (
     health,
     maintenance,
     metrics,
+    oidc,
     plugin_types,
     plugins,
     prometheus,
@@ -58,6 +59,7 @@ from app.models import ApiToken, BrowserSession, User
 from app.plugins.registry import PluginRegistry
 from app.services.alerts.engine import AlertService
 from app.services.auth.login_limits import RateLimiter
+from app.services.auth.oidc import OidcClient
 from app.services.auth.principals import Principals
 from app.services.live.hub import Hub
 from app.services.metrics.maintenance import StorageMaintenance
@@ -165,6 +167,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             probe=DatabaseProbe(db, settings.db_probe_seconds),
             push=PushGate(db, settings, writer, sched),
             uptime=rollup,
+            oidc=OidcClient(settings),
         )
         # Any commit that changes a user or revokes an API token ends cached sign-ins.
         db.after_commit_changing(
@@ -239,6 +242,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(maintenance.router, prefix="/api/v1")
     app.include_router(totp.router, prefix="/api/v1")
+    app.include_router(oidc.router, prefix="/api/v1")
     app.include_router(totp.admin_router, prefix="/api/v1")
     app.include_router(uptime.router, prefix="/api/v1")
     app.include_router(push.admin_router, prefix="/api/v1")

@@ -22,7 +22,7 @@ admin_router = APIRouter(prefix="/users", tags=["users"])
 
 
 @router.get("", response_model=TotpStatus, responses=responses(*AUTH), summary="Your two-factor")
-async def status(user: CurrentUser, state: StateDep, session: SessionDep) -> TotpStatus:
+async def totp_status(user: CurrentUser, state: StateDep, session: SessionDep) -> TotpStatus:
     return TotpStatus(
         enabled=user.totp_enabled,
         recovery_codes_left=await totp.recovery_codes_left(session, user),
@@ -36,7 +36,7 @@ async def status(user: CurrentUser, state: StateDep, session: SessionDep) -> Tot
     responses=responses(*AUTH, Conflict),
     summary="Start two-factor enrolment: a new secret and its QR code (off until confirmed)",
 )
-async def enrol(user: CurrentUser, state: StateDep, session: SessionDep) -> TotpEnrolment:
+async def totp_enrol(user: CurrentUser, state: StateDep, session: SessionDep) -> TotpEnrolment:
     secret, uri, qr = await totp.start_enrolment(session, state.box, user)
     return TotpEnrolment(secret=secret, otpauth_uri=uri, qr_svg=qr)
 
@@ -47,7 +47,7 @@ async def enrol(user: CurrentUser, state: StateDep, session: SessionDep) -> Totp
     responses=responses(*AUTH, Conflict, InvalidInput),
     summary="Turn two-factor on with a code from the app; answers ten recovery codes (once)",
 )
-async def confirm(
+async def totp_confirm(
     body: TotpCodeIn, user: CurrentUser, state: StateDep, session: SessionDep
 ) -> RecoveryCodes:
     return RecoveryCodes(codes=await totp.confirm(session, state.box, user, body.code))
@@ -59,7 +59,7 @@ async def confirm(
     responses=responses(*AUTH, Conflict, Forbidden),
     summary="Replace your recovery codes with ten new ones (needs a current code)",
 )
-async def new_recovery_codes(
+async def totp_recovery_codes(
     body: TotpCodeIn, user: CurrentUser, state: StateDep, session: SessionDep
 ) -> RecoveryCodes:
     codes = await totp.regenerate_recovery_codes(session, state.box, user, body.code)
@@ -72,7 +72,7 @@ async def new_recovery_codes(
     responses=responses(*AUTH, Forbidden),
     summary="Turn your two-factor off (needs your password)",
 )
-async def disable(body: TotpDisable, user: CurrentUser, session: SessionDep) -> None:
+async def totp_disable(body: TotpDisable, user: CurrentUser, session: SessionDep) -> None:
     await totp.disable_own(session, user, body.password)
 
 
@@ -82,5 +82,5 @@ async def disable(body: TotpDisable, user: CurrentUser, session: SessionDep) -> 
     responses=responses(*ADMIN, NotFound),
     summary="Reset a user's two-factor (they sign in with the password alone, then enrol again)",
 )
-async def reset(user_id: int, admin: AdminUser, session: SessionDep) -> User:
+async def reset_totp(user_id: int, admin: AdminUser, session: SessionDep) -> User:
     return await totp.reset(session, admin, user_id)

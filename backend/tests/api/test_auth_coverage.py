@@ -27,12 +27,20 @@ PUBLIC = {
     # Push monitors' calls: the secret token in the path is the credential (token-scoped).
     ("GET", "/api/v1/push/{token}"),
     ("POST", "/api/v1/push/{token}"),
+    # Single sign-on: whether it is offered, and the two legs of the browser's round trip.
+    ("GET", "/api/v1/auth/oidc"),
+    ("GET", "/api/v1/auth/oidc/login"),
+    ("GET", "/api/v1/auth/oidc/callback"),
 }
 # Writes any signed-in user makes on their own account, so viewers may call them too.
 SELF_SERVICE = {
     ("POST", "/api/v1/auth/password"),
     ("DELETE", "/api/v1/auth/session"),
     ("DELETE", "/api/v1/auth/sessions/{session_id}"),
+    ("POST", "/api/v1/auth/totp/enrol"),
+    ("POST", "/api/v1/auth/totp/confirm"),
+    ("POST", "/api/v1/auth/totp/recovery-codes"),
+    ("POST", "/api/v1/auth/totp/disable"),
 }
 # Reads that only admins may make.
 ADMIN_READS = {

@@ -163,6 +163,57 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/auth/oidc": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Whether single sign-on is offered (public) */
+        get: operations["auth-oidc_info"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oidc/callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Where the provider sends the browser back; signs it in and opens the app */
+        get: operations["auth-oidc_callback"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/oidc/login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Start single sign-on: redirects the browser to the provider */
+        get: operations["auth-oidc_login"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/auth/password": {
         parameters: {
             query?: never;
@@ -258,7 +309,7 @@ export interface paths {
             cookie?: never;
         };
         /** Your two-factor */
-        get: operations["auth-status"];
+        get: operations["auth-totp_status"];
         put?: never;
         post?: never;
         delete?: never;
@@ -277,7 +328,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Turn two-factor on with a code from the app; answers ten recovery codes (once) */
-        post: operations["auth-confirm"];
+        post: operations["auth-totp_confirm"];
         delete?: never;
         options?: never;
         head?: never;
@@ -294,7 +345,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Turn your two-factor off (needs your password) */
-        post: operations["auth-disable"];
+        post: operations["auth-totp_disable"];
         delete?: never;
         options?: never;
         head?: never;
@@ -311,7 +362,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Start two-factor enrolment: a new secret and its QR code (off until confirmed) */
-        post: operations["auth-enrol"];
+        post: operations["auth-totp_enrol"];
         delete?: never;
         options?: never;
         head?: never;
@@ -328,7 +379,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Replace your recovery codes with ten new ones (needs a current code) */
-        post: operations["auth-new_recovery_codes"];
+        post: operations["auth-totp_recovery_codes"];
         delete?: never;
         options?: never;
         head?: never;
@@ -836,7 +887,7 @@ export interface paths {
         put?: never;
         post?: never;
         /** Reset a user's two-factor (they sign in with the password alone, then enrol again) */
-        delete: operations["users-reset"];
+        delete: operations["users-reset_totp"];
         options?: never;
         head?: never;
         patch?: never;
@@ -1559,6 +1610,18 @@ export interface components {
             timezone?: string | null;
             /** Weekdays */
             weekdays?: number[] | null;
+        };
+        /** OidcInfo */
+        OidcInfo: {
+            /**
+             * Enabled
+             * @description A 'Sign in with <name>' button belongs on the sign-in page.
+             */
+            enabled: boolean;
+            /** Hide Password Form */
+            hide_password_form: boolean;
+            /** Name */
+            name: string;
         };
         /** Page[DeliveryOut] */
         Page_DeliveryOut_: {
@@ -3216,6 +3279,107 @@ export interface operations {
             };
         };
     };
+    "auth-oidc_info": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OidcInfo"];
+                };
+            };
+        };
+    };
+    "auth-oidc_callback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Conflict */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "auth-oidc_login": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            302: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     "auth-change_password": {
         parameters: {
             query?: never;
@@ -3517,7 +3681,7 @@ export interface operations {
             };
         };
     };
-    "auth-status": {
+    "auth-totp_status": {
         parameters: {
             query?: never;
             header?: never;
@@ -3546,7 +3710,7 @@ export interface operations {
             };
         };
     };
-    "auth-confirm": {
+    "auth-totp_confirm": {
         parameters: {
             query?: never;
             header?: never;
@@ -3597,7 +3761,7 @@ export interface operations {
             };
         };
     };
-    "auth-disable": {
+    "auth-totp_disable": {
         parameters: {
             query?: never;
             header?: never;
@@ -3646,7 +3810,7 @@ export interface operations {
             };
         };
     };
-    "auth-enrol": {
+    "auth-totp_enrol": {
         parameters: {
             query?: never;
             header?: never;
@@ -3684,7 +3848,7 @@ export interface operations {
             };
         };
     };
-    "auth-new_recovery_codes": {
+    "auth-totp_recovery_codes": {
         parameters: {
             query?: never;
             header?: never;
@@ -5901,7 +6065,7 @@ export interface operations {
             };
         };
     };
-    "users-reset": {
+    "users-reset_totp": {
         parameters: {
             query?: never;
             header?: never;

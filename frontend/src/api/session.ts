@@ -12,6 +12,7 @@ export const sessionKeys = {
   all: ["session"] as const,
   me: () => [...sessionKeys.all, "me"] as const,
   setup: () => [...sessionKeys.all, "setup"] as const,
+  oidc: () => [...sessionKeys.all, "oidc"] as const,
 };
 
 type SetupStatus = components["schemas"]["SetupStatus"];
@@ -63,3 +64,10 @@ export const me = () => unwrap(client.GET("/api/v1/auth/me"));
 export const useMe = () => useQuery({ queryKey: sessionKeys.me(), queryFn: me, staleTime: 60_000 });
 export const useSetupStatus = () =>
   useQuery({ queryKey: sessionKeys.setup(), queryFn: getSetupStatus, retry: 1, staleTime: 0 });
+
+/** Whether the sign-in page offers "Sign in with <name>" (single sign-on), and hides the form. */
+export const useOidcInfo = () =>
+  useQuery({ queryKey: sessionKeys.oidc(), queryFn: () => unwrap(client.GET("/api/v1/auth/oidc")), staleTime: 300_000 });
+
+/** Where the browser goes to start single sign-on; the server redirects it to the provider. */
+export const OIDC_LOGIN_URL = "/api/v1/auth/oidc/login";

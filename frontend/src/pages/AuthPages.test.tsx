@@ -74,3 +74,13 @@ describe("LoginPage", () => {
     expect(sent).toEqual(["", "123456"]);
   });
 });
+
+describe("LoginPage with single sign-on", () => {
+  it("offers the provider's button and hides the password form when told to", async () => {
+    mockFetch({ "GET /api/v1/auth/oidc": () => ({ enabled: true, name: "Authentik", hide_password_form: true }) });
+    renderApp(<LoginPage setupUnknown={false} onSetup={() => {}} />);
+    const button = await screen.findByRole("link", { name: "Sign in with Authentik" });
+    expect(button).toHaveAttribute("href", "/api/v1/auth/oidc/login");
+    expect(screen.queryByRole("button", { name: "Sign in" })).not.toBeInTheDocument();
+  });
+});

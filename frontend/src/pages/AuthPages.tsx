@@ -1,7 +1,7 @@
 // First-run setup (create the admin account) and sign-in.
 import { useState, type FormEvent } from "react";
 import { useQueryClient } from "@tanstack/react-query";
-import { login, setup, useSetupStatus } from "../api/session";
+import { login, OIDC_LOGIN_URL, setup, useOidcInfo, useSetupStatus } from "../api/session";
 import { ApiError, errorMessage } from "../api/client";
 import { formErrors, topLevel } from "../forms/apiErrors";
 import { auth } from "../api/auth";
@@ -45,6 +45,7 @@ export function LoginPage({ setupUnknown, onSetup }: { setupUnknown: boolean; on
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const qc = useQueryClient();
+  const sso = useOidcInfo().data;
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -68,7 +69,12 @@ export function LoginPage({ setupUnknown, onSetup }: { setupUnknown: boolean; on
 
   return (
     <AuthCard title="Sign in" subtitle="Monitor your homelab from one place.">
-      <form onSubmit={submit} className="stack" noValidate>
+      {sso?.enabled ? (
+        <a className="btn btn-block" href={OIDC_LOGIN_URL}>
+          Sign in with {sso.name}
+        </a>
+      ) : null}
+      <form onSubmit={submit} className="stack" noValidate hidden={sso?.hide_password_form}>
         <FieldShell id="login-username" label="Username" required>
           {/* eslint-disable-next-line jsx-a11y/no-autofocus -- the page is this one form: start typing at once */}
           <input id="login-username" name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} autoFocus />
