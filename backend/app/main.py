@@ -243,6 +243,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.include_router(maintenance.router, prefix="/api/v1")
     app.include_router(totp.router, prefix="/api/v1")
     app.include_router(oidc.router, prefix="/api/v1")
+    app.include_router(oidc.forward_router, prefix="/api/v1")
     app.include_router(totp.admin_router, prefix="/api/v1")
     app.include_router(uptime.router, prefix="/api/v1")
     app.include_router(push.admin_router, prefix="/api/v1")

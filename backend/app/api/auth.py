@@ -121,7 +121,7 @@ def _secure(request: Request, forced: bool | None, trusted_proxies: list[str]) -
     return client_scheme(request, trusted_proxies) == "https"
 
 
-def _same_site(request: Request, allowed: list[str]) -> None:
+def same_site(request: Request, allowed: list[str]) -> None:
     """A browser signing in from another site's page is refused (login CSRF)."""
     if not origin_allowed(request, allowed):
         origin = request.headers.get("origin", "")
@@ -172,7 +172,7 @@ async def create_session(
     code: TotpCode = None,
 ) -> SessionCreated:
     settings = state.settings
-    _same_site(request, settings.cors_origins)
+    same_site(request, settings.cors_origins)
     proxies = await state.trusted_proxies.networks()
     address = client_address(request, proxies)
     user = await login_limits.check_credentials(

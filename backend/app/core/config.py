@@ -94,6 +94,9 @@ class Settings(BaseSettings):
     oidc_auto_create: bool = True
     oidc_default_role: Literal["admin", "viewer"] = "viewer"
     oidc_hide_password_form: bool = False
+    # --- forward auth: a header set by Authelia/Authentik/Traefik in front (off when empty)
+    forward_auth_header: str | None = None
+    forward_auth_auto_create: bool = False
 
     # --- scheduler and plugins
     scheduler_enabled: bool = True

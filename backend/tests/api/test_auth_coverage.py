@@ -31,6 +31,8 @@ PUBLIC = {
     ("GET", "/api/v1/auth/oidc"),
     ("GET", "/api/v1/auth/oidc/login"),
     ("GET", "/api/v1/auth/oidc/callback"),
+    # Forward auth: the trusted proxy's header is the credential.
+    ("POST", "/api/v1/auth/forward"),
 }
 # Writes any signed-in user makes on their own account, so viewers may call them too.
 SELF_SERVICE = {

@@ -104,7 +104,12 @@ async def test_sso_signs_in_with_the_mapped_role_and_creates_the_user_once(
     client: httpx.AsyncClient,
 ) -> None:
     info = (await client.get("/api/v1/auth/oidc")).json()
-    assert info == {"enabled": True, "name": "Test ID", "hide_password_form": False}
+    assert info == {
+        "enabled": True,
+        "name": "Test ID",
+        "hide_password_form": False,
+        "forward_auth": False,
+    }
     r = await sign_in(client, "admin-alice")
     assert r.status_code == 302 and r.headers["location"] == "/", r.text
     cookies = " ".join(r.headers.get_list("set-cookie"))

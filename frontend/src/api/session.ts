@@ -71,3 +71,6 @@ export const useOidcInfo = () =>
 
 /** Where the browser goes to start single sign-on; the server redirects it to the provider. */
 export const OIDC_LOGIN_URL = "/api/v1/auth/oidc/login";
+
+/** Forward auth: the proxy in front vouches for the user; opens a cookie session like login. */
+export const forwardLogin = (): Promise<SessionCreated> => unwrap(client.POST("/api/v1/auth/forward"));

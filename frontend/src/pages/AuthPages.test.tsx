@@ -77,10 +77,25 @@ describe("LoginPage", () => {
 
 describe("LoginPage with single sign-on", () => {
   it("offers the provider's button and hides the password form when told to", async () => {
-    mockFetch({ "GET /api/v1/auth/oidc": () => ({ enabled: true, name: "Authentik", hide_password_form: true }) });
+    mockFetch({ "GET /api/v1/auth/oidc": () => ({ enabled: true, name: "Authentik", hide_password_form: true, forward_auth: false }) });
     renderApp(<LoginPage setupUnknown={false} onSetup={() => {}} />);
     const button = await screen.findByRole("link", { name: "Sign in with Authentik" });
     expect(button).toHaveAttribute("href", "/api/v1/auth/oidc/login");
     expect(screen.queryByRole("button", { name: "Sign in" })).not.toBeInTheDocument();
+  });
+});
+
+describe("LoginPage behind a forward-auth proxy", () => {
+  it("signs in without the form when the proxy vouches for the user", async () => {
+    mockFetch({
+      "GET /api/v1/auth/oidc": () => ({ enabled: false, name: "SSO", hide_password_form: false, forward_auth: true }),
+      "POST /api/v1/auth/forward": () => ({
+        csrf_token: "fwd",
+        expires_in: 60,
+        user: { id: 3, username: "ann", role: "viewer" as const, disabled: false, created_at: "2026-01-01T00:00:00Z", last_login_at: null, totp_enabled: false },
+      }),
+    });
+    renderApp(<LoginPage setupUnknown={false} onSetup={() => {}} />);
+    await waitFor(() => expect(auth.get()).toBe("fwd"));
   });
 });

@@ -1,7 +1,7 @@
 // First-run setup (create the admin account) and sign-in.
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { useQueryClient } from "@tanstack/react-query";
-import { login, OIDC_LOGIN_URL, setup, useOidcInfo, useSetupStatus } from "../api/session";
+import { forwardLogin, login, OIDC_LOGIN_URL, setup, useOidcInfo, useSetupStatus } from "../api/session";
 import { ApiError, errorMessage } from "../api/client";
 import { formErrors, topLevel } from "../forms/apiErrors";
 import { auth } from "../api/auth";
@@ -46,6 +46,19 @@ export function LoginPage({ setupUnknown, onSetup }: { setupUnknown: boolean; on
   const [busy, setBusy] = useState(false);
   const qc = useQueryClient();
   const sso = useOidcInfo().data;
+  const forwardAuth = sso?.forward_auth ?? false;
+
+  // Behind Authelia/Authentik the proxy already knows who this is: no form to fill in.
+  useEffect(() => {
+    if (!forwardAuth) return;
+    forwardLogin().then(
+      (t) => {
+        qc.clear();
+        auth.set(t.csrf_token);
+      },
+      () => undefined, // not vouched for: the form stays
+    );
+  }, [forwardAuth, qc]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
