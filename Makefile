@@ -57,7 +57,7 @@ test-quick: venv ## inner loop: backend on SQLite only, no browser, compose, Doc
 	  --ignore=tests/plugins/test_docker.py \
 	  -m "not slow and not postgres" -k "not postgresql" $(PYTEST_ARGS)
 
-test-backend: venv ## backend tests (pytest) on PostgreSQL and SQLite
+test-backend: venv $(FRONTEND)/node_modules/.installed ## backend tests (pytest) on PostgreSQL and SQLite (the SSO tests run the npm oidc-provider)
 	cd $(BACKEND) && $(PY) -m pytest $(PYTEST_ARGS)
 
 test-frontend: $(FRONTEND)/node_modules/.installed ## Vitest and the API-types drift check

@@ -19,6 +19,7 @@ from app.core.logging import setup_logging
 from app.core.security import SecretBox
 from app.db.migrate import migrate
 from app.db.session import Database
+from app.services.auth.totp import rotate_totp_secrets
 from app.services.notify.channels import rotate_channel_urls
 from app.services.plugins.push import rotate_push_tokens
 
@@ -108,6 +109,7 @@ async def _rotate(settings: Settings) -> int:
 _EXTRA_ROTATIONS: list[Callable[[AsyncSession, SecretBox], Awaitable[int]]] = [
     rotate_channel_urls,
     rotate_push_tokens,
+    rotate_totp_secrets,
 ]
 
 

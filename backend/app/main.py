@@ -30,6 +30,7 @@ from app.api import (
     health,
     maintenance,
     metrics,
+    oidc,
     plugin_types,
     plugins,
     prometheus,
@@ -38,6 +39,7 @@ from app.api import (
     scheduler,
     status_pages,
     tokens,
+    totp,
     uptime,
     users,
     ws,
@@ -59,6 +61,7 @@ from app.models import ApiToken, BrowserSession, User
 from app.plugins.registry import PluginRegistry
 from app.services.alerts.engine import AlertService
 from app.services.auth.login_limits import RateLimiter
+from app.services.auth.oidc import OidcClient
 from app.services.auth.principals import Principals
 from app.services.config.watch import ConfigWatcher
 from app.services.live.hub import Hub
@@ -167,6 +170,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             probe=DatabaseProbe(db, settings.db_probe_seconds),
             push=PushGate(db, settings, writer, sched),
             uptime=rollup,
+            oidc=OidcClient(settings),
         )
         # Any commit that changes a user or revokes an API token ends cached sign-ins.
         db.after_commit_changing(
@@ -249,6 +253,10 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     for module in (*routers, config):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(maintenance.router, prefix="/api/v1")
+    app.include_router(totp.router, prefix="/api/v1")
+    app.include_router(oidc.router, prefix="/api/v1")
+    app.include_router(oidc.forward_router, prefix="/api/v1")
+    app.include_router(totp.admin_router, prefix="/api/v1")
     app.include_router(uptime.router, prefix="/api/v1")
     app.include_router(push.admin_router, prefix="/api/v1")
     app.include_router(status_pages.router, prefix="/api/v1")

@@ -13,6 +13,7 @@ from app.db.session import Database
 from app.plugins.registry import PluginRegistry
 from app.services.alerts.engine import AlertService
 from app.services.auth.login_limits import RateLimiter
+from app.services.auth.oidc import OidcClient
 from app.services.auth.principals import Principals
 from app.services.config.watch import ConfigWatcher
 from app.services.live.hub import Hub
@@ -46,5 +47,6 @@ class AppState:
     probe: DatabaseProbe
     push: PushGate
     uptime: UptimeRollup
+    oidc: OidcClient
     config_watch: ConfigWatcher | None = None  # UNITY_CONFIG
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))

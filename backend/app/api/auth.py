@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Form, Request, Response
 from fastapi.security import OAuth2PasswordRequestForm
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.client_address import client_address, client_scheme, origin_allowed
 from app.api.deps import CurrentUser, SessionDep, StateDep
@@ -29,8 +30,19 @@ from app.schemas.auth import (
     UserOut,
 )
 from app.services.auth import login_limits, sessions, setup_code, users
+from app.state import AppState
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+# The two-factor code rides along with username and password in the same form.
+TotpCode = Annotated[
+    str | None,
+    Form(
+        max_length=64,
+        description="The authenticator app's 6-digit code, or a recovery code; needed only "
+        "when the account has two-factor sign-in (else the answer is 401 TwoFactorRequired).",
+    ),
+]
 
 
 @router.get(
@@ -76,11 +88,19 @@ async def login(
     state: StateDep,
     session: SessionDep,
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    code: TotpCode = None,
 ) -> TokenResponse:
     # The peer's X-Forwarded-For counts only when the peer is a trusted proxy (nginx).
     address = client_address(request, await state.trusted_proxies.networks())
     token, expires_in = await login_limits.sign_in(
-        session, state.settings, state.login_limiter, address, form.username, form.password
+        session,
+        state.settings,
+        state.login_limiter,
+        state.box,
+        address,
+        form.username,
+        form.password,
+        code,
     )
     return TokenResponse(access_token=token, expires_in=expires_in)
 
@@ -106,33 +126,21 @@ def _secure(request: Request, forced: bool | None, trusted_proxies: list[str]) -
     return client_scheme(request, trusted_proxies) == "https"
 
 
-def _same_site(request: Request, allowed: list[str]) -> None:
+def same_site(request: Request, allowed: list[str]) -> None:
     """A browser signing in from another site's page is refused (login CSRF)."""
     if not origin_allowed(request, allowed):
         origin = request.headers.get("origin", "")
         raise Forbidden(f"Sign-in from {origin[:100]} is not allowed; add it to CORS_ORIGINS.")
 
 
-@router.post(
-    "/session",
-    response_model=SessionCreated,
-    responses=responses(Unauthorized, Forbidden, TooManyRequests),
-    summary="Sign a browser in: sets the HttpOnly session cookie and the CSRF cookie",
-)
-async def create_session(
-    request: Request,
-    response: Response,
-    state: StateDep,
-    session: SessionDep,
-    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+async def sign_browser_in(
+    request: Request, response: Response, state: AppState, session: AsyncSession, user: User
 ) -> SessionCreated:
+    """Open a session for `user` and set its cookies on `response` (password, SSO and
+    forward-auth sign-in all end here)."""
     settings = state.settings
-    _same_site(request, settings.cors_origins)
     proxies = await state.trusted_proxies.networks()
     address = client_address(request, proxies)
-    user = await login_limits.check_credentials(
-        session, settings, state.login_limiter, address, form.username, form.password
-    )
     agent = request.headers.get("user-agent", "")
     token, _ = await sessions.open_session(session, settings, user, agent, address)
     csrf = sessions.csrf_token(settings, token)
@@ -152,6 +160,37 @@ async def create_session(
         sessions.CSRF_COOKIE, csrf, max_age=max_age, path="/", secure=secure, samesite="lax"
     )
     return SessionCreated(csrf_token=csrf, expires_in=max_age, user=UserOut.model_validate(user))
+
+
+@router.post(
+    "/session",
+    response_model=SessionCreated,
+    responses=responses(Unauthorized, Forbidden, TooManyRequests),
+    summary="Sign a browser in: sets the HttpOnly session cookie and the CSRF cookie",
+)
+async def create_session(
+    request: Request,
+    response: Response,
+    state: StateDep,
+    session: SessionDep,
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    code: TotpCode = None,
+) -> SessionCreated:
+    settings = state.settings
+    same_site(request, settings.cors_origins)
+    proxies = await state.trusted_proxies.networks()
+    address = client_address(request, proxies)
+    user = await login_limits.check_credentials(
+        session,
+        settings,
+        state.login_limiter,
+        state.box,
+        address,
+        form.username,
+        form.password,
+        code,
+    )
+    return await sign_browser_in(request, response, state, session, user)
 
 
 @router.delete(

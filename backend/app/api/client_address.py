@@ -61,6 +61,11 @@ def _peer(conn: HTTPConnection) -> str:
     return conn.client.host if conn.client else "unknown"
 
 
+def is_trusted_peer(conn: HTTPConnection, trusted_proxies: list[str]) -> bool:
+    """Whether the direct peer (not what X-Forwarded-For claims) is a trusted proxy."""
+    return _in(_peer(conn), trusted_proxies)
+
+
 def client_address(conn: HTTPConnection, trusted_proxies: list[str]) -> str:
     """The caller's address: X-Forwarded-For is believed only when the peer is a trusted proxy."""
     peer = _peer(conn)

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.core.errors import Forbidden
 from app.models import User
 from app.services.auth import principals, sessions
 from app.state import AppState
@@ -62,8 +63,14 @@ async def get_current_user(
 CurrentUser = Annotated[User, Depends(get_current_user)]
 
 
-async def get_admin_user(user: CurrentUser) -> User:
-    return principals.require_admin(user)
+async def get_admin_user(user: CurrentUser, state: StateDep) -> User:
+    principals.require_admin(user)
+    if state.settings.totp_required_for_admins and not user.totp_enabled:
+        raise Forbidden(
+            "Admins must use two-factor sign-in here (TOTP_REQUIRED_FOR_ADMINS); turn it on "
+            "under Settings → Two-factor first."
+        )
+    return user
 
 
 AdminUser = Annotated[User, Depends(get_admin_user)]

@@ -78,6 +78,25 @@ class Settings(BaseSettings):
     admin_password: str | None = None
     login_rate_per_minute_ip: int = Field(20, ge=1)
     login_rate_per_minute_user: int = Field(5, ge=1)
+    totp_required_for_admins: bool = False
+
+    # --- single sign-on with OpenID Connect (docs/SECURITY.md#single-sign-on-oidc)
+    oidc_issuer: str | None = None
+    oidc_client_id: str | None = None
+    oidc_client_secret: str | None = None
+    oidc_name: str = Field("SSO", max_length=40, description="Shown as 'Sign in with <name>'.")
+    oidc_scopes: str = "openid profile email"
+    oidc_redirect_url: str | None = None
+    oidc_groups_claim: str = "groups"
+    oidc_allowed_groups: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    oidc_allowed_emails: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    oidc_admin_groups: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    oidc_auto_create: bool = True
+    oidc_default_role: Literal["admin", "viewer"] = "viewer"
+    oidc_hide_password_form: bool = False
+    # --- forward auth: a header set by Authelia/Authentik/Traefik in front (off when empty)
+    forward_auth_header: str | None = None
+    forward_auth_auto_create: bool = False
 
     # --- scheduler and plugins
     scheduler_enabled: bool = True
@@ -165,7 +184,15 @@ class Settings(BaseSettings):
     )
     unity_config_poll_seconds: float = Field(5.0, gt=0, le=3600)
 
-    @field_validator("cors_origins", "trusted_hosts", "trusted_proxies", mode="before")
+    @field_validator(
+        "cors_origins",
+        "trusted_hosts",
+        "trusted_proxies",
+        "oidc_allowed_groups",
+        "oidc_allowed_emails",
+        "oidc_admin_groups",
+        mode="before",
+    )
     @classmethod
     def _split_csv(cls, value: object) -> object:
         return _csv(value)

@@ -74,6 +74,18 @@ class Unauthorized(DomainError):
         super().__init__(detail, {"WWW-Authenticate": "Bearer"})
 
 
+class TwoFactorRequired(Unauthorized):
+    """The password was right; the account also needs its two-factor code."""
+
+    kind = "TwoFactorRequired"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This account has two-factor sign-in: enter the 6-digit code from your "
+            "authenticator app, or one of your recovery codes."
+        )
+
+
 class Forbidden(DomainError):
     status_code = 403
     kind = "Forbidden"

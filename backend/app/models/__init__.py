@@ -20,7 +20,7 @@ from app.models.uptime import (
     UptimeDaily,
     UptimeHourly,
 )
-from app.models.user import ApiToken, BrowserSession, User
+from app.models.user import ApiToken, BrowserSession, RecoveryCode, User
 
 __all__ = [
     "AlertIncident",
@@ -38,6 +38,7 @@ __all__ = [
     "PluginInstance",
     "PluginRun",
     "PushMonitor",
+    "RecoveryCode",
     "Rollup1h",
     "Rollup1m",
     "RollupState",

@@ -55,6 +55,7 @@ class UserOut(ORM):
     disabled: bool
     created_at: UTCTime
     last_login_at: UTCTime | None
+    totp_enabled: bool = Field(False, description="Two-factor sign-in (TOTP) is on.")
 
 
 class UserCreate(BaseModel):
@@ -110,3 +111,30 @@ class SessionOut(BaseModel):
     last_seen_at: UTCTime
     expires_at: UTCTime
     current: bool = Field(description="This is the session the request came with.")
+
+
+TotpCodeField = Field(min_length=6, max_length=64, examples=["123456"])
+
+
+class TotpStatus(BaseModel):
+    enabled: bool
+    recovery_codes_left: int
+    required: bool = Field(description="Admins must have two-factor (TOTP_REQUIRED_FOR_ADMINS).")
+
+
+class TotpEnrolment(BaseModel):
+    secret: str = Field(description="Base32 secret, to type into the app if it cannot scan.")
+    otpauth_uri: str = Field(description="otpauth://totp/... URI, what the QR code holds.")
+    qr_svg: str = Field(description="The QR code as a data:image/svg+xml URI for an <img>.")
+
+
+class TotpCodeIn(BaseModel):
+    code: str = TotpCodeField
+
+
+class TotpDisable(BaseModel):
+    password: str = Field(max_length=256)
+
+
+class RecoveryCodes(BaseModel):
+    codes: list[str] = Field(description="One-time recovery codes. Shown only now; store them.")

@@ -33,12 +33,22 @@ PUBLIC = {
     ("GET", "/api/v1/public/badge/{slug}/{key}/status"),
     ("GET", "/api/v1/public/badge/{slug}/{key}/uptime"),
     ("GET", "/api/v1/public/badge/{slug}/{key}/response"),
+    # Single sign-on: whether it is offered, and the two legs of the browser's round trip.
+    ("GET", "/api/v1/auth/oidc"),
+    ("GET", "/api/v1/auth/oidc/login"),
+    ("GET", "/api/v1/auth/oidc/callback"),
+    # Forward auth: the trusted proxy's header is the credential.
+    ("POST", "/api/v1/auth/forward"),
 }
 # Writes any signed-in user makes on their own account, so viewers may call them too.
 SELF_SERVICE = {
     ("POST", "/api/v1/auth/password"),
     ("DELETE", "/api/v1/auth/session"),
     ("DELETE", "/api/v1/auth/sessions/{session_id}"),
+    ("POST", "/api/v1/auth/totp/enrol"),
+    ("POST", "/api/v1/auth/totp/confirm"),
+    ("POST", "/api/v1/auth/totp/recovery-codes"),
+    ("POST", "/api/v1/auth/totp/disable"),
 }
 # Reads that only admins may make.
 ADMIN_READS = {

@@ -303,6 +303,7 @@ async def test_rotate_key_moves_every_credential_to_the_new_key(
     )
     r = await client.get(f"/api/v1/plugins/{r.json()['id']}/push-token", headers=admin)
     push_token = r.json()["token"]
+    totp_secret = (await client.post("/api/v1/auth/totp/enrol", headers=admin)).json()["secret"]
 
     async def ciphertexts() -> dict[str, str | None]:
         async with app.state.unity.db.engine.connect() as conn:
@@ -324,17 +325,18 @@ async def test_rotate_key_moves_every_credential_to_the_new_key(
     fernet_before = await _fernet_values(app)
     done = _rotate_key(database_url, f"{new_key},{TEST_KEY}", tmp_path)
     assert done.returncode == 0, done.stderr
-    assert "re-encrypted 4 stored credentials" in done.stdout + done.stderr
+    assert "re-encrypted 5 stored credentials" in done.stdout + done.stderr
     after = await ciphertexts()
     assert after["plain"] is None
 
     # every Fernet value in any column of any table, whoever added it, opens with the new key alone
     fernet_after = await _fernet_values(app)
-    assert len(fernet_after) == len(fernet_before) == 4
+    assert len(fernet_after) == len(fernet_before) == 5
     assert not set(fernet_after) & set(fernet_before)
     opened = [SecretBox([new_key]).decrypt(value) for value in fernet_after]
     assert {"url": f"json://127.0.0.1:9/{secrets['channel']}"} in opened
     assert {"token": push_token} in opened
+    assert {"secret": totp_secret} in opened
     for value in fernet_after:
         with pytest.raises(InvalidToken):
             Fernet(TEST_KEY).decrypt(value.encode())

@@ -8,6 +8,7 @@ import httpx
 
 from tests.conftest import PASSWORD, login
 
+FIELDS_SHOWN = ("id", "username", "role", "disabled", "created_at", "last_login_at", "totp_enabled")
 USERS = "/api/v1/users"
 
 
@@ -34,7 +35,7 @@ async def test_list_create_and_the_fields_shown(
     users = (await client.get(USERS, headers=admin)).json()
     assert [u["username"] for u in users] == ["admin", "alice"]
     for user in users:
-        assert set(user) == {"id", "username", "role", "disabled", "created_at", "last_login_at"}
+        assert set(user) == {*FIELDS_SHOWN}
     r = await client.post(USERS, json={"username": "alice", "password": PASSWORD}, headers=admin)
     assert r.status_code == 409 and "already exists" in r.json()["detail"]
     r = await client.post(

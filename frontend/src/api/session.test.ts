@@ -12,7 +12,7 @@ describe("browser session", () => {
       "POST /api/v1/auth/session": () => ({
         csrf_token: "csrf-1",
         expires_in: 60,
-        user: { id: 1, username: "admin", role: "admin" as const, disabled: false, created_at: "2026-01-01T00:00:00Z", last_login_at: null },
+        user: { id: 1, username: "admin", role: "admin" as const, disabled: false, created_at: "2026-01-01T00:00:00Z", last_login_at: null, totp_enabled: false },
       }),
       "GET /api/v1/plugins": () => [],
       "POST /api/v1/tokens": () => json({}, 201),

@@ -12,6 +12,7 @@ export const sessionKeys = {
   all: ["session"] as const,
   me: () => [...sessionKeys.all, "me"] as const,
   setup: () => [...sessionKeys.all, "setup"] as const,
+  oidc: () => [...sessionKeys.all, "oidc"] as const,
 };
 
 type SetupStatus = components["schemas"]["SetupStatus"];
@@ -33,11 +34,12 @@ export async function setup(username: string, password: string, setupCode?: stri
   await unwrap(client.POST("/api/v1/auth/setup", { body }));
 }
 
-/** Signs this browser in: the server sets the HttpOnly session cookie; we keep its CSRF token. */
-export const login = (username: string, password: string): Promise<SessionCreated> =>
+/** Signs this browser in: the server sets the HttpOnly session cookie; we keep its CSRF token.
+ * `code` is the two-factor code, asked for after a 401 TwoFactorRequired. */
+export const login = (username: string, password: string, code?: string): Promise<SessionCreated> =>
   unwrap(
     client.POST("/api/v1/auth/session", {
-      body: { username, password, grant_type: "password", scope: "" },
+      body: { username, password, grant_type: "password", scope: "", ...(code ? { code } : {}) },
       bodySerializer: (b) => new URLSearchParams(Object.entries(b).filter((e): e is [string, string] => typeof e[1] === "string")).toString(),
       headers: { "Content-Type": "application/x-www-form-urlencoded" },
     }),
@@ -62,3 +64,13 @@ export const me = () => unwrap(client.GET("/api/v1/auth/me"));
 export const useMe = () => useQuery({ queryKey: sessionKeys.me(), queryFn: me, staleTime: 60_000 });
 export const useSetupStatus = () =>
   useQuery({ queryKey: sessionKeys.setup(), queryFn: getSetupStatus, retry: 1, staleTime: 0 });
+
+/** Whether the sign-in page offers "Sign in with <name>" (single sign-on), and hides the form. */
+export const useOidcInfo = () =>
+  useQuery({ queryKey: sessionKeys.oidc(), queryFn: () => unwrap(client.GET("/api/v1/auth/oidc")), staleTime: 300_000 });
+
+/** Where the browser goes to start single sign-on; the server redirects it to the provider. */
+export const OIDC_LOGIN_URL = "/api/v1/auth/oidc/login";
+
+/** Forward auth: the proxy in front vouches for the user; opens a cookie session like login. */
+export const forwardLogin = (): Promise<SessionCreated> => unwrap(client.POST("/api/v1/auth/forward"));

@@ -13,6 +13,7 @@ import {
   type User,
 } from "../api/users";
 import { ApiError, errorMessage } from "../api/client";
+import { useTotpReset } from "../api/totp";
 import { formErrors, topLevel } from "../forms/apiErrors";
 import { CopyField, EmptyState, Modal, QueryState, Table, useToast } from "../components/ui";
 import { FieldShell, fieldAria } from "../forms/SchemaForm";
@@ -44,6 +45,11 @@ export function UsersPage({ me }: { me: User }) {
     onSuccess: () => {
       toast("User updated.");
     },
+    onError: (e) => toast(errorMessage(e), "error"),
+  });
+
+  const resetTotp = useTotpReset({
+    onSuccess: (u) => toast(`Two-factor of ${u.username} is off: they sign in with the password, then enrol again.`),
     onError: (e) => toast(errorMessage(e), "error"),
   });
 
@@ -93,6 +99,11 @@ export function UsersPage({ me }: { me: User }) {
                     <button type="button" className="btn btn-sm" disabled={u.id === me.id} onClick={() => update.mutate({ id: u.id, body: { disabled: !u.disabled } })}>
                       {u.disabled ? "Enable" : "Disable"}
                     </button>
+                    {u.totp_enabled ? (
+                      <button type="button" className="btn btn-sm" onClick={() => resetTotp.mutate(u.id)}>
+                        Reset two-factor
+                      </button>
+                    ) : null}
                   </td>
                 </tr>
               ))}

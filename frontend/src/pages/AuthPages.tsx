@@ -1,7 +1,7 @@
 // First-run setup (create the admin account) and sign-in.
-import { useState, type FormEvent } from "react";
+import { useEffect, useState, type FormEvent } from "react";
 import { useQueryClient } from "@tanstack/react-query";
-import { login, setup, useSetupStatus } from "../api/session";
+import { forwardLogin, login, OIDC_LOGIN_URL, setup, useOidcInfo, useSetupStatus } from "../api/session";
 import { ApiError, errorMessage } from "../api/client";
 import { formErrors, topLevel } from "../forms/apiErrors";
 import { auth } from "../api/auth";
@@ -29,6 +29,8 @@ function AuthCard({ title, subtitle, children }: { title: string; subtitle: stri
 
 function loginMessage(e: unknown): string {
   if (e instanceof ApiError) {
+    if (e.kind === "TwoFactorRequired") return "Enter the 6-digit code from your authenticator app, or a recovery code.";
+    if (e.status === 401 && e.message.includes("two-factor")) return e.message;
     if (e.status === 401 || e.status === 400) return "Wrong username or password.";
     if (e.status === 429) return "Too many attempts. Wait a minute, then try again.";
   }
@@ -38,9 +40,25 @@ function loginMessage(e: unknown): string {
 export function LoginPage({ setupUnknown, onSetup }: { setupUnknown: boolean; onSetup: () => void }) {
   const [username, setUsername] = useState("");
   const [password, setPassword] = useState("");
+  const [code, setCode] = useState("");
+  const [needsCode, setNeedsCode] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const qc = useQueryClient();
+  const sso = useOidcInfo().data;
+  const forwardAuth = sso?.forward_auth ?? false;
+
+  // Behind Authelia/Authentik the proxy already knows who this is: no form to fill in.
+  useEffect(() => {
+    if (!forwardAuth) return;
+    forwardLogin().then(
+      (t) => {
+        qc.clear();
+        auth.set(t.csrf_token);
+      },
+      () => undefined, // not vouched for: the form stays
+    );
+  }, [forwardAuth, qc]);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -51,10 +69,11 @@ export function LoginPage({ setupUnknown, onSetup }: { setupUnknown: boolean; on
     setBusy(true);
     setError(null);
     try {
-      const t = await login(username, password);
+      const t = await login(username, password, needsCode ? code.trim() : undefined);
       qc.clear();
       auth.set(t.csrf_token);
     } catch (err) {
+      if (err instanceof ApiError && err.kind === "TwoFactorRequired") setNeedsCode(true);
       setError(loginMessage(err));
     } finally {
       setBusy(false);
@@ -63,7 +82,12 @@ export function LoginPage({ setupUnknown, onSetup }: { setupUnknown: boolean; on
 
   return (
     <AuthCard title="Sign in" subtitle="Monitor your homelab from one place.">
-      <form onSubmit={submit} className="stack" noValidate>
+      {sso?.enabled ? (
+        <a className="btn btn-block" href={OIDC_LOGIN_URL}>
+          Sign in with {sso.name}
+        </a>
+      ) : null}
+      <form onSubmit={submit} className="stack" noValidate hidden={sso?.hide_password_form}>
         <FieldShell id="login-username" label="Username" required>
           {/* eslint-disable-next-line jsx-a11y/no-autofocus -- the page is this one form: start typing at once */}
           <input id="login-username" name="username" autoComplete="username" value={username} onChange={(e) => setUsername(e.target.value)} autoFocus />
@@ -71,6 +95,12 @@ export function LoginPage({ setupUnknown, onSetup }: { setupUnknown: boolean; on
         <FieldShell id="login-password" label="Password" required>
           <input id="login-password" name="password" type="password" autoComplete="current-password" value={password} onChange={(e) => setPassword(e.target.value)} />
         </FieldShell>
+        {needsCode ? (
+          <FieldShell id="login-code" label="Two-factor code" required>
+            {/* eslint-disable-next-line jsx-a11y/no-autofocus -- asked for right after the password: type it at once */}
+            <input id="login-code" name="code" inputMode="numeric" autoComplete="one-time-code" spellCheck={false} value={code} onChange={(e) => setCode(e.target.value)} autoFocus />
+          </FieldShell>
+        ) : null}
         {error ? (
           <p className="form-error" role="alert">
             {error}

@@ -7,6 +7,7 @@ import { useLive } from "../live/LiveProvider";
 import { useBrowserSessions, useRevokeSession } from "../api/users";
 import { timeAgo } from "../format";
 import { Link } from "../router";
+import { TwoFactorCard } from "./TwoFactor";
 
 const APP_VERSION = import.meta.env.VITE_APP_VERSION ?? __APP_VERSION__;
 
@@ -73,6 +74,7 @@ export function SettingsPage({ user }: { user: User }) {
           ))}
         </fieldset>
       </section>
+      <TwoFactorCard />
       <BrowserSessions />
       {user.role === "admin" ? (
         <section className="card">

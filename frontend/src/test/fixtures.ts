@@ -10,7 +10,7 @@ import type { HealthEvent, MetricsEvent } from "../live/events";
 export const now = new Date().toISOString();
 
 export function user(id: number, username: string, role: User["role"]): User {
-  return { id, username, role, disabled: false, created_at: now, last_login_at: null };
+  return { id, username, role, disabled: false, created_at: now, last_login_at: null, totp_enabled: false };
 }
 
 export const httpType: PluginType = {

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field
 
+from app.core.egress import EgressDenied, policy, refuse_metadata
 from app.plugins.base import Plugin, PluginError, Sample
 
 log = logging.getLogger("app.plugins.builtin")
@@ -57,17 +58,40 @@ _HOSTNAME = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9_])
 
 
 def validate_host(value: str) -> str:
-    """Accept a DNS name or an IP address; refuse URLs, spaces and option-like strings."""
+    """Accept a DNS name or an IP address; refuse URLs, spaces and option-like strings, and
+    a cloud metadata name or address (the SSRF policy's part that needs no DNS)."""
     value = value.strip()
     try:
-        return str(ipaddress.ip_address(value.strip("[]")))
+        value = str(ipaddress.ip_address(value.strip("[]")))
     except ValueError:
-        pass
-    if not _HOSTNAME.match(value):
-        raise ValueError(
-            "must be a host name (e.g. nas.lan) or an IP address, without scheme, port or path"
-        )
+        if not _HOSTNAME.match(value):
+            raise ValueError(
+                "must be a host name (e.g. nas.lan) or an IP address, without scheme, port or path"
+            ) from None
+    try:
+        refuse_metadata(value)
+    except EgressDenied as exc:
+        raise ValueError(str(exc).rstrip(".")) from None
     return value
+
+
+async def policy_address(host: str, port: int, wait: float) -> str:
+    """The SSRF policy (CHECK_DENY_NETWORKS, CHECK_ALLOW_NETWORKS, metadata) on every address
+    `host` resolves to, before a check connects: EgressDenied when one is refused. Answers
+    the first address, or `host` itself when it does not resolve here (the check's own
+    connection then reports that in its words)."""
+    try:
+        return (await policy().resolve(host, port, wait))[0]
+    except (OSError, TimeoutError):
+        return host
+
+
+async def allowed_target(plugin: Plugin, host: str, port: int, wait: float) -> str:
+    """policy_address(); a refused address takes the check down with the policy's sentence."""
+    try:
+        return await policy_address(host, port, wait)
+    except EgressDenied as exc:
+        raise target_down(plugin, str(exc).rstrip("."), [up_sample(False)]) from None
 
 
 # A config field holding a DNS name or an IP address, checked by `validate_host`.

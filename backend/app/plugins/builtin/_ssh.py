@@ -16,8 +16,9 @@ from typing import Any
 import asyncssh
 from pydantic import Field, field_validator, model_validator
 
+from app.core.egress import EgressDenied
 from app.plugins.base import PluginConfig, PluginContext, PluginError, SecretField
-from app.plugins.builtin._common import HostName, describe_exc
+from app.plugins.builtin._common import HostName, describe_exc, policy_address
 
 _known_hosts_lock = threading.Lock()
 
@@ -166,6 +167,10 @@ class SshLogin:
     async def connect(self) -> asyncssh.SSHClientConnection:
         """Log in, pinning the host key on first use; PluginError (SshUnreachable) if not."""
         cfg = self.cfg
+        try:  # the SSRF policy; the login itself uses the name, which the host key is pinned to
+            await policy_address(self.host, cfg.port, self.timeout)
+        except EgressDenied as exc:
+            raise SshUnreachable(str(exc).rstrip(".")) from None
         keys = await self.ctx.run_blocking(self.client_keys)
         pinned = await self.ctx.run_blocking(self.pinned_lines)
         known_hosts: Any = asyncssh.import_known_hosts("\n".join(pinned)) if pinned else None

@@ -16,10 +16,12 @@ from pydantic import Field, field_validator
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample
 from app.plugins.builtin._common import (
     TimeoutField,
+    allowed_target,
     describe_exc,
     elapsed_ms,
     target_down,
     up_sample,
+    validate_host,
 )
 
 RecordType = Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA", "SRV", "PTR", "CAA"]
@@ -80,9 +82,10 @@ class DnsConfig(PluginConfig):
         if v is None or not v.strip():
             return None
         try:
-            return str(ipaddress.ip_address(v.strip()))
+            ipaddress.ip_address(v.strip())
         except ValueError as exc:
             raise ValueError("the DNS server must be an IP address, like 192.168.1.2") from exc
+        return validate_host(v)  # normalised, and never a cloud metadata address
 
 
 class DnsPlugin(Plugin[DnsConfig]):
@@ -114,6 +117,8 @@ class DnsPlugin(Plugin[DnsConfig]):
 
     async def collect_data(self) -> list[Sample]:
         cfg = self.config
+        if cfg.server is not None:  # the name looked up is no target; the server asked is
+            await allowed_target(self, cfg.server, cfg.port, cfg.timeout_seconds)
         resolver = self._resolver(cfg)
         where = f"{cfg.server}:{cfg.port}" if cfg.server else "the system resolver"
         start = time.perf_counter()

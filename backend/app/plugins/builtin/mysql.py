@@ -10,7 +10,14 @@ from typing import Any
 from pydantic import Field
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
-from app.plugins.builtin._common import HostName, TimeoutField, describe_exc, target_down, up_sample
+from app.plugins.builtin._common import (
+    HostName,
+    TimeoutField,
+    allowed_target,
+    describe_exc,
+    target_down,
+    up_sample,
+)
 
 # SHOW GLOBAL STATUS name -> (metric, unit); counters since start-up end in `_total`.
 _STATUS: dict[str, tuple[str, str]] = {
@@ -140,6 +147,8 @@ class MysqlPlugin(Plugin[MysqlConfig]):
 
     async def collect_data(self) -> list[Sample]:
         cfg = self.config
+        # the SSRF policy first; the connection uses the name (TLS checks it)
+        await allowed_target(self, cfg.host, cfg.port, cfg.timeout_seconds)
         try:
             reading = await self.ctx.run_blocking(_read, cfg)
         except Exception as exc:

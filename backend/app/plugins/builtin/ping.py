@@ -6,7 +6,14 @@ import icmplib
 from pydantic import Field, model_validator
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample
-from app.plugins.builtin._common import HostName, TimeoutField, describe_exc, target_down, up_sample
+from app.plugins.builtin._common import (
+    HostName,
+    TimeoutField,
+    allowed_target,
+    describe_exc,
+    target_down,
+    up_sample,
+)
 
 ICMP_NOT_ALLOWED = (
     "this host does not allow ICMP echo (ping) for Unity's user: allow unprivileged ping "
@@ -53,9 +60,9 @@ class PingPlugin(Plugin[PingConfig]):
     Config = PingConfig
     default_interval_seconds = 60
 
-    async def _ping(self, cfg: PingConfig, privileged: bool) -> icmplib.Host:
+    async def _ping(self, cfg: PingConfig, address: str, privileged: bool) -> icmplib.Host:
         return await icmplib.async_ping(
-            cfg.host,
+            address,
             count=cfg.count,
             interval=cfg.interval_seconds,
             timeout=cfg.timeout_seconds,
@@ -64,14 +71,15 @@ class PingPlugin(Plugin[PingConfig]):
 
     async def collect_data(self) -> list[Sample]:
         cfg = self.config
+        address = await allowed_target(self, cfg.host, 0, cfg.timeout_seconds)
         try:
             try:
                 # Unprivileged ICMP sockets are the safe default; the kernel gates them
                 # with net.ipv4.ping_group_range.
-                result = await self._ping(cfg, privileged=False)
+                result = await self._ping(cfg, address, privileged=False)
             except icmplib.SocketPermissionError:
                 # Root or CAP_NET_RAW can still use a raw socket.
-                result = await self._ping(cfg, privileged=True)
+                result = await self._ping(cfg, address, privileged=True)
         except icmplib.SocketPermissionError as exc:
             raise PluginError(ICMP_NOT_ALLOWED) from exc
         except icmplib.NameLookupError as exc:

@@ -11,7 +11,14 @@ from typing import Any, Literal
 from pydantic import Field
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
-from app.plugins.builtin._common import HostName, TimeoutField, describe_exc, target_down, up_sample
+from app.plugins.builtin._common import (
+    HostName,
+    TimeoutField,
+    allowed_target,
+    describe_exc,
+    target_down,
+    up_sample,
+)
 
 MAX_REPLICAS = 20  # label cardinality bound for per-standby lag on a primary
 
@@ -128,6 +135,8 @@ class PostgresPlugin(Plugin[PostgresConfig]):
         import asyncpg  # type: ignore[import-untyped]  # only where used (house style 15)
 
         cfg = self.config
+        # the SSRF policy first; the connection uses the name (TLS checks it)
+        await allowed_target(self, cfg.host, cfg.port, cfg.timeout_seconds)
         start = time.perf_counter()
         try:
             conn = await asyncio.wait_for(

@@ -9,7 +9,14 @@ from typing import Any
 from pydantic import Field
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
-from app.plugins.builtin._common import HostName, TimeoutField, describe_exc, target_down, up_sample
+from app.plugins.builtin._common import (
+    HostName,
+    TimeoutField,
+    allowed_target,
+    describe_exc,
+    target_down,
+    up_sample,
+)
 
 MAX_DBS = 64  # label cardinality bound for per-database key counts
 
@@ -80,6 +87,8 @@ class RedisPlugin(Plugin[RedisConfig]):
         from redis.backoff import NoBackoff
 
         cfg = self.config
+        # the SSRF policy first; the connection uses the name (TLS checks it)
+        await allowed_target(self, cfg.host, cfg.port, cfg.timeout_seconds)
         client = aioredis.Redis(
             host=cfg.host,
             port=cfg.port,

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from app.plugins.base import Plugin, PluginError, Sample
-from app.plugins.builtin._common import describe_exc, target_down, up_sample
+from app.plugins.builtin._common import allowed_target, describe_exc, target_down, up_sample
 from app.plugins.builtin._snmp import (
     MAX_INTERFACES,
     SnmpConfig,
@@ -178,9 +178,10 @@ class SnmpPlugin(Plugin[SnmpConfig]):
         where = f"{cfg.host}:{cfg.port}"
         if self._engine is None:
             self._engine = snmp.SnmpEngine()
+        address = await allowed_target(self, cfg.host, cfg.port, cfg.timeout_seconds)
         try:
             target = await snmp.UdpTransportTarget.create(
-                (cfg.host, cfg.port), timeout=cfg.timeout_seconds, retries=cfg.retries
+                (address, cfg.port), timeout=cfg.timeout_seconds, retries=cfg.retries
             )
         except Exception as exc:  # pysnmp wraps resolver errors in its own PySnmpError
             raise target_down(

@@ -8,9 +8,10 @@ from collections import deque
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
-from app.core.errors import TooManyRequests, Unauthorized
+from app.core.errors import TooManyRequests, TwoFactorRequired, Unauthorized
+from app.core.security import SecretBox
 from app.models import User
-from app.services.auth import users
+from app.services.auth import totp, users
 
 
 class RateLimiter:
@@ -53,12 +54,16 @@ async def sign_in(
     session: AsyncSession,
     settings: Settings,
     limiter: RateLimiter,
+    box: SecretBox,
     address: str,
     username: str,
     password: str,
+    code: str | None = None,
 ) -> tuple[str, int]:
     """An access token (JWT) for the user, through check_credentials' limits."""
-    user = await check_credentials(session, settings, limiter, address, username, password)
+    user = await check_credentials(
+        session, settings, limiter, box, address, username, password, code
+    )
     return users.access_token(settings, user)
 
 
@@ -66,14 +71,18 @@ async def check_credentials(
     session: AsyncSession,
     settings: Settings,
     limiter: RateLimiter,
+    box: SecretBox,
     address: str,
     username: str,
     password: str,
+    code: str | None = None,
 ) -> User:
-    """users.check_password, refused while the address or the account has too many failures.
+    """users.check_password and the two-factor code, refused while the address or the account
+    has too many failures.
 
-    Failures count against both keys; a success clears the account's count but not the
-    address's, so one good password does not reopen guessing at other accounts.
+    Failures (a wrong two-factor code too) count against both keys; a success clears the
+    account's count but not the address's, so one good password does not reopen guessing at
+    other accounts.
     """
     ip_key = "ip:" + address
     user_key = "user:" + username.lower()
@@ -88,6 +97,9 @@ async def check_credentials(
         )
     try:
         user = await users.check_password(session, username, password)
+        await totp.check_second_factor(session, box, user, code)
+    except TwoFactorRequired:
+        raise  # the password was right: asking for the code is no failure
     except Unauthorized:
         limiter.hit(ip_key)
         limiter.hit(user_key)

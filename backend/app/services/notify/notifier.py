@@ -9,12 +9,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import apprise
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
+from app.core.egress import EgressDenied, policy, refuse_metadata
 from app.core.errors import InvalidInput
 from app.core.security import SecretBox
 from app.db.session import Database
@@ -30,8 +32,51 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# Apprise schemes whose URL names the server Unity connects to (plain webhooks and
+# self-hosted services); in the others the "host" is a token of a fixed cloud service.
+SERVER_SCHEMES = frozenset(
+    {
+        *("json", "jsons", "xml", "xmls", "form", "forms", "apprise", "apprises"),
+        *("ntfy", "ntfys", "gotify", "gotifys", "mmost", "mmosts", "rocket", "rockets"),
+        *("matrix", "matrixs", "mqtt", "mqtts", "signal", "signals", "ncloud", "nclouds"),
+    }
+)
+
+
+def _host(url: str) -> str | None:
+    try:
+        return urlsplit(url).hostname
+    except ValueError:
+        return None
+
+
+async def egress_refusal(url: str, wait: float) -> str | None:
+    """The SSRF policy on a channel URL, before Apprise connects: None, or why it is refused.
+
+    A cloud metadata host is refused in any URL; for SERVER_SCHEMES, every address the host
+    resolves to must pass CHECK_DENY_NETWORKS / CHECK_ALLOW_NETWORKS.
+    """
+    host = _host(url)
+    if not host:
+        return None
+    try:
+        refuse_metadata(host)
+        if url.split("://", 1)[0].lower() in SERVER_SCHEMES:
+            await policy().resolve(host, urlsplit(url).port or 443, wait)
+    except EgressDenied as exc:
+        return str(exc).replace("checks", "notifications")
+    except (OSError, TimeoutError, ValueError):
+        return None  # does not resolve here: Apprise reports that in its own words
+    return None
+
+
 def describe_url(url: str) -> str:
-    """Apprise's name for the service behind a URL; InvalidInput when Apprise can't use it."""
+    """Apprise's name for the service behind a URL; InvalidInput when Apprise can't use it
+    or it names a cloud metadata host."""
+    try:
+        refuse_metadata(_host(url) or "")
+    except EgressDenied as exc:
+        raise InvalidInput(str(exc), fields={"url": "names a cloud metadata host"}) from None
     instance = apprise.Apprise.instantiate(url)
     if instance is None:
         scheme = url.split("://", 1)[0] if "://" in url else url[:20]
@@ -130,6 +175,8 @@ class Notifier:
     async def send(self, url: str, title: str, body: str, notify_type: str = "info") -> str | None:
         """Send one message now; None on success, else a sentence saying what went wrong."""
         timeout = self.settings.notify_timeout_seconds
+        if (refused := await egress_refusal(url, timeout)) is not None:
+            return refused
         loop = asyncio.get_running_loop()
         try:
             return await asyncio.wait_for(
