@@ -9,7 +9,7 @@ from app.models.alert import (
     NotificationDelivery,
 )
 from app.models.base import Base
-from app.models.metrics import Rollup1h, Rollup1m, RollupState, Sample, Series
+from app.models.metrics import Rollup1h, Rollup1m, RollupDirty, RollupState, Sample, Series
 from app.models.plugin import PluginHealth, PluginInstance, PluginRun
 from app.models.uptime import (
     MaintenanceWindow,
@@ -37,6 +37,7 @@ __all__ = [
     "PushMonitor",
     "Rollup1h",
     "Rollup1m",
+    "RollupDirty",
     "RollupState",
     "Sample",
     "Series",
