@@ -168,6 +168,8 @@ class StorageMaintenance:
 
         Taking the keys (DELETE ... RETURNING) comes first and the rebuild is a statement of
         its own, so it sees every sample whose transaction marked one of these keys.
+        A bucket is rebuilt from the source rows still there: late data older than the
+        source's retention replaces that bucket with what is left, the late rows.
         """
         sql = _rollup_sql(
             self.dialect, source, tier.table, tier.seconds, _dirty_join(self.dialect, tier.seconds)
