@@ -122,12 +122,12 @@ async def test_resolution_names_the_tier_whose_rows_came_back(
 
 
 @pytest.mark.parametrize(
-    ("hours", "points", "rolled", "width"),
+    ("hours", "points", "rolled", "grain", "least"),
     [
-        (24, 500, False, 173),  # raw: whole seconds
-        (24, 500, True, 180),  # 1 m tier: whole minutes, no minute split between buckets
-        (24, 7, True, 3600 * 4),  # 1 h tier: whole hours
-        (24, 1, False, 86400),  # one value for the whole range
+        (24, 500, False, 1, 173),  # raw: whole seconds, at least 86400 / 500
+        (24, 500, True, 60, 180),  # 1 m tier: whole minutes, no minute split between buckets
+        (24, 7, True, 3600, 3600 * 4),  # 1 h tier: whole hours
+        (24, 1, False, 1, 86400),  # one value for the whole range
     ],
 )
 async def test_points_gives_up_to_the_buckets_asked(
@@ -138,7 +138,8 @@ async def test_points_gives_up_to_the_buckets_asked(
     hours: int,
     points: int,
     rolled: bool,
-    width: int,
+    grain: int,
+    least: int,
 ) -> None:
     start = _hour(datetime.now(UTC)) - timedelta(hours=hours, minutes=1)
     end = start + timedelta(hours=hours)
@@ -147,9 +148,13 @@ async def test_points_gives_up_to_the_buckets_asked(
         await app.state.unity.maintenance.run()
     sid = await series_id(app)
     body = await _ask(client, admin, sid, start, end, points)
-    assert body["bucket_seconds"] == width
-    pts = body["series"][0]["points"]
+    width = body["bucket_seconds"]
+    assert width % grain == 0
+    assert width >= least
     origin = start if points == 1 else EPOCH
+    if width > least:  # where the range sits against the epoch took one more step
+        assert buckets(start, end, width - grain, origin) > points
+    pts = body["series"][0]["points"]
     assert len(pts) == buckets(start, end, width, origin) <= points
     assert len(pts) >= points * 0.95  # close to what was asked, not rounded far down
     if points == 1:
