@@ -95,30 +95,36 @@ def prom_series(now: datetime) -> Any:
         )
 
 
+async def add_series(apg: asyncpg.Connection, dsn: str, count: int, first: datetime) -> None:
+    """`count` series metric_<id>{n="<id>"} under 10 plugins; partitions from `first` on."""
+    await apg.execute(
+        "INSERT INTO plugins (id, name, type, config, interval_seconds, timeout_seconds,"
+        " enabled, created_at, updated_at) SELECT p, 'bench-' || p, 'system', '{}', 60, 5,"
+        " false, now(), now() FROM generate_series(1, 10) p"
+    )
+    await apg.execute(
+        "INSERT INTO series (id, plugin_id, name, unit, labels, labels_key) SELECT i,"
+        " 1 + i % 10, 'metric_' || i, '%', json_build_object('n', i::text), 'n=' || i"
+        " FROM generate_series(1, $1::int) i",
+        count,
+    )
+    await apg.execute("SELECT setval('series_id_seq', $1)", count)
+    db = Database(make_url(dsn).set(drivername="postgresql+asyncpg"))
+    async with db.engine.connect() as conn:
+        now = datetime.now(UTC)
+        days = {(first + d * timedelta(days=1)).date() for d in range((now - first).days + 2)}
+        await ensure_partitions(conn, days | {now.date()})
+        await conn.commit()
+    await db.dispose()
+
+
 async def load(dsn: str, now: datetime) -> None:
     """1,000 series under 10 plugins, then 10 M rows by COPY (one transaction per 50 series)."""
     apg = await asyncpg.connect(dsn)
     try:
-        await apg.execute(
-            "INSERT INTO plugins (id, name, type, config, interval_seconds, timeout_seconds,"
-            " enabled, created_at, updated_at) SELECT p, 'bench-' || p, 'system', '{}', 60, 5,"
-            " false, now(), now() FROM generate_series(1, 10) p"
-        )
-        await apg.execute(
-            "INSERT INTO series (id, plugin_id, name, unit, labels, labels_key) SELECT i,"
-            " 1 + i % 10, 'metric_' || i, '%', json_build_object('n', i::text), 'n=' || i"
-            " FROM generate_series(1, $1::int) i",
-            SERIES,
-        )
-        await apg.execute("SELECT setval('series_id_seq', $1)", SERIES)
         step = SPAN / POINTS
         first = now - SPAN
-        db = Database(make_url(dsn).set(drivername="postgresql+asyncpg"))
-        async with db.engine.connect() as conn:
-            days = {(first + d * timedelta(days=1)).date() for d in range(4)}
-            await ensure_partitions(conn, days | {now.date()})
-            await conn.commit()
-        await db.dispose()
+        await add_series(apg, dsn, SERIES, first)
         times = [first + i * step for i in range(POINTS)]
         await apg.execute("SET synchronous_commit = off")
         t0 = time.perf_counter()
@@ -209,6 +215,24 @@ class HttpClient:
 
     def close(self) -> None:
         self.writer.close()
+
+
+async def admin_token(host: str) -> str:
+    """First-run setup of an admin on the app at `host`, then its login token."""
+    setup = HttpClient(host)
+    await setup.connect()
+    body = json.dumps({"username": "admin", "password": _common.PASSWORD})
+    setup.writer.write(
+        f"POST /api/v1/auth/setup HTTP/1.1\r\nHost: {host}\r\nContent-Type: "
+        f"application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}".encode()
+    )
+    await setup.reader.readuntil(b"\r\n\r\n")
+    setup.close()
+    async with httpx.AsyncClient(base_url=f"http://{host}") as c:
+        r = await c.post(
+            "/api/v1/auth/login", data={"username": "admin", "password": _common.PASSWORD}
+        )
+        return str(r.json()["access_token"])
 
 
 async def phase(
@@ -381,21 +405,7 @@ async def run(now: datetime, prom: Any) -> None:
         app = create_app(settings)
         add_reference_routes(app)
         async with _common.serve_in_process(app) as host:
-            setup = HttpClient(host)
-            await setup.connect()
-            body = json.dumps({"username": "admin", "password": _common.PASSWORD})
-            setup.writer.write(
-                f"POST /api/v1/auth/setup HTTP/1.1\r\nHost: {host}\r\nContent-Type: "
-                f"application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}".encode()
-            )
-            await setup.reader.readuntil(b"\r\n\r\n")
-            setup.close()
-            async with httpx.AsyncClient(base_url=f"http://{host}") as c:
-                r = await c.post(
-                    "/api/v1/auth/login",
-                    data={"username": "admin", "password": _common.PASSWORD},
-                )
-                token = r.json()["access_token"]
+            token = await admin_token(host)
             raw = await phase("raw only", host, token, dsn, now, prom)
             t0 = time.perf_counter()
             report = await app.state.unity.maintenance.run()

@@ -67,7 +67,18 @@ async def query(
     end: Annotated[
         datetime | None, Query(description="ISO 8601 with timezone; default now")
     ] = None,
-    points: Annotated[int, Query(ge=1, description="Maximum buckets per series")] = 500,
+    points: Annotated[
+        int,
+        Query(
+            ge=1,
+            description=(
+                "Maximum buckets per series. bucket_seconds is the smallest whole number of "
+                "seconds (minutes from the 1m roll-up, hours from 1h) >= (end - start) / points "
+                "whose buckets, counted from the Unix epoch, overlap the range at most `points` "
+                "times; points=1 is one bucket from start."
+            ),
+        ),
+    ] = 500,
     agg: svc.Agg = "avg",
 ) -> Response:
     # Built as QueryResult by the reader and encoded once: returning a Response skips FastAPI's

@@ -71,3 +71,19 @@ class RollupState(Base):
 
     name: Mapped[str] = mapped_column(String(32), primary_key=True)
     done_until: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RollupDirty(Base):
+    """A roll-up bucket of one series that got data after its tier had passed it (late data).
+
+    The writer adds the key in the transaction that stores the late sample; the next
+    maintenance pass rebuilds exactly these buckets and deletes their keys.
+    """
+
+    __tablename__ = "rollup_dirty"
+
+    tier: Mapped[str] = mapped_column(String(8), primary_key=True)
+    series_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    bucket: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)

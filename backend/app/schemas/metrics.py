@@ -47,7 +47,9 @@ class QuerySeries(BaseModel):
 
 class QueryResult(BaseModel):
     series: list[QuerySeries]
-    resolution: Literal["raw", "1m", "1h"]
+    resolution: Literal["raw", "1m", "1h"] = Field(
+        description="The coarsest table read: a roll-up only where it is complete, raw after it"
+    )
     bucket_seconds: int
     start: UTCTime
     end: UTCTime

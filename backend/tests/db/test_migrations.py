@@ -20,6 +20,7 @@ TABLES = {
     "samples_1m",
     "samples_1h",
     "rollup_state",
+    "rollup_dirty",
 }
 
 

@@ -2402,6 +2402,7 @@ export interface components {
             end: string;
             /**
              * Resolution
+             * @description The coarsest table read: a roll-up only where it is complete, raw after it
              * @enum {string}
              */
             resolution: "raw" | "1m" | "1h";
@@ -6241,7 +6242,7 @@ export interface operations {
                 start?: string | null;
                 /** @description ISO 8601 with timezone; default now */
                 end?: string | null;
-                /** @description Maximum buckets per series */
+                /** @description Maximum buckets per series. bucket_seconds is the smallest whole number of seconds (minutes from the 1m roll-up, hours from 1h) >= (end - start) / points whose buckets, counted from the Unix epoch, overlap the range at most `points` times; points=1 is one bucket from start. */
                 points?: number;
                 agg?: "avg" | "min" | "max" | "last";
             };

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import Integer, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.config import Settings
@@ -16,19 +17,18 @@ from app.models import RollupState
 from app.models.base import UTCDateTime
 from app.services.metrics.partitions import ensure_partitions
 from app.services.metrics.reader import MetricsReader
+from app.services.metrics.tiers import ROLLUPS, Tier, floor_to
 from app.services.metrics.writer import MetricsWriter
 
 log = logging.getLogger(__name__)
 
 DELETE_BATCH = 5000
 PARTITIONS_AHEAD = 3  # days
-# Without a hint from the writer (after a restart), re-roll this much recent history.
+# Each pass re-rolls this much before a tier's mark: samples that arrived while the mark moved
+# (the writer marks late buckets dirty against the mark it last saw; see MetricsWriter._late).
 RECENT = timedelta(minutes=10)
-
-
-def floor_to(ts: datetime, seconds: int) -> datetime:
-    epoch = int(ts.timestamp())
-    return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
+DIRTY_BATCH = 1000  # dirty buckets rebuilt per transaction
+SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a naive UTC datetime on SQLite
 
 
 def _bucket_sql(dialect: str, seconds: int) -> str:
@@ -41,7 +41,33 @@ def _bucket_sql(dialect: str, seconds: int) -> str:
     )
 
 
-def _rollup_sql(dialect: str, source: str, target: str, seconds: int) -> str:
+def _window() -> str:
+    return "WHERE ts >= :lo AND ts < :hi"
+
+
+def _dirty_join(dialect: str, seconds: int) -> str:
+    """Only the source rows of the dirty (series, bucket) keys bound to the statement."""
+    if dialect == "postgresql":
+        return (
+            "JOIN unnest(CAST(:ids AS bigint[]), CAST(:los AS timestamptz[])) AS d(sid, lo) "
+            f"ON series_id = d.sid AND ts >= d.lo AND ts < d.lo + interval '{seconds} seconds'"
+        )
+    return (
+        "JOIN (SELECT json_extract(value, '$[0]') AS sid, json_extract(value, '$[1]') AS lo, "
+        "json_extract(value, '$[2]') AS hi FROM json_each(:keys)) AS d "
+        "ON series_id = d.sid AND ts >= d.lo AND ts < d.hi"
+    )
+
+
+_TAKE_DIRTY = text(
+    "DELETE FROM rollup_dirty WHERE tier = :tier AND (series_id, bucket) IN "
+    "(SELECT series_id, bucket FROM rollup_dirty WHERE tier = :tier LIMIT :batch) "
+    "RETURNING series_id, bucket"
+).columns(series_id=Integer(), bucket=UTCDateTime())
+
+
+def _rollup_sql(dialect: str, source: str, target: str, seconds: int, scope: str) -> str:
+    """Roll `source` rows up into `target` buckets of `seconds`; `scope` picks the rows."""
     bucket = _bucket_sql(dialect, seconds)
     raw = source == "samples"
     mn, mx, sm, ct, lv = (
@@ -58,7 +84,7 @@ def _rollup_sql(dialect: str, source: str, target: str, seconds: int) -> str:
             f"INSERT INTO {target} (series_id, ts, vmin, vmax, vsum, vcount, vlast) "  # noqa: S608 - identifiers are constants  # nosec B608
             f"SELECT series_id, {bucket}, min({mn}), max({mx}), sum({sm}), sum({ct}), "
             f"(array_agg({lv} ORDER BY ts DESC))[1] FROM {source} "
-            f"WHERE ts >= :lo AND ts < :hi GROUP BY 1, 2 {upsert}"
+            f"{scope} GROUP BY 1, 2 {upsert}"
         )
     # SQLite: the bare column `lv` comes from the row holding max(ts)
     return (
@@ -66,7 +92,7 @@ def _rollup_sql(dialect: str, source: str, target: str, seconds: int) -> str:
         f"SELECT series_id, b, mn, mx, sm, ct, lv FROM ("
         f"SELECT series_id, {bucket} AS b, min({mn}) AS mn, max({mx}) AS mx, sum({sm}) AS sm, "
         f"sum({ct}) AS ct, {lv} AS lv, max(ts) FROM {source} "
-        f"WHERE ts >= :lo AND ts < :hi GROUP BY series_id, b) WHERE true {upsert}"
+        f"{scope} GROUP BY series_id, b) WHERE true {upsert}"
     )
 
 
@@ -99,43 +125,82 @@ class StorageMaintenance:
                 days = (today + timedelta(days=d) for d in range(-1, PARTITIONS_AHEAD + 1))
                 await ensure_partitions(conn, days)
                 await conn.commit()
-        report["rolled_1m"] = await self.rollup("1m", "samples", "samples_1m", 60, now)
-        report["rolled_1h"] = await self.rollup("1h", "samples_1m", "samples_1h", 3600, now)
+        source = "samples"
+        for tier in ROLLUPS:  # 1 m from raw, then 1 h from 1 m
+            report[f"rolled_{tier.name}"] = await self.rollup(tier, source, now)
+            report[f"rebuilt_{tier.name}"] = await self.rebuild_dirty(tier, source)
+            source = tier.table
         report.update(await self.retention(now))
         report["seconds"] = round(time.perf_counter() - t0, 3)
         self.last_run = {"at": now, **report}
         log.info("storage maintenance done", extra=report)
         return report
 
-    async def rollup(self, name: str, source: str, target: str, seconds: int, now: datetime) -> int:
-        hi = floor_to(now, seconds)  # only complete buckets
+    async def rollup(self, tier: Tier, source: str, now: datetime) -> int:
+        """Roll up the complete buckets since shortly before the tier's mark; move the mark."""
+        hi = floor_to(now, tier.seconds)
         async with self.db.engine.connect() as conn:
-            state = (
-                await conn.execute(select(RollupState.done_until).where(RollupState.name == name))
+            done = (
+                await conn.execute(
+                    select(RollupState.done_until).where(RollupState.name == tier.name)
+                )
             ).scalar()
-            done = state if state is not None else None
-            if isinstance(done, str):
-                done = datetime.fromisoformat(done).replace(tzinfo=UTC)
-            elif done is not None and done.tzinfo is None:
-                done = done.replace(tzinfo=UTC)
-            lo = done - RECENT if done is not None else hi - timedelta(days=2)
-            hint = self.writer.oldest_since_rollup.get(name) if self.writer else None
-            if hint is not None:
-                lo = min(lo, hint)
-            lo = floor_to(lo, seconds)
+            lo = floor_to(
+                done - RECENT if done is not None else hi - timedelta(days=2), tier.seconds
+            )
             if lo >= hi:
                 return 0
-            stmt = text(_rollup_sql(self.dialect, source, target, seconds)).bindparams(
+            sql = _rollup_sql(self.dialect, source, tier.table, tier.seconds, _window())
+            stmt = text(sql).bindparams(
                 bindparam("lo", type_=UTCDateTime()), bindparam("hi", type_=UTCDateTime())
             )
             result = await conn.execute(stmt, {"lo": lo, "hi": hi})
-            await self._set_done(conn, name, hi)
+            await self._set_done(conn, tier.name, hi)
             await conn.commit()
         if self.writer:
-            self.writer.rolled_up(name, hint)
+            self.writer.rolled_up(tier.name, hi)
         if self.reader:
             self.reader.rolled_up()
         return int(getattr(result, "rowcount", 0) or 0)
+
+    async def rebuild_dirty(self, tier: Tier, source: str) -> int:
+        """Rebuild exactly the buckets late data made dirty, DIRTY_BATCH per transaction.
+
+        Taking the keys (DELETE ... RETURNING) comes first and the rebuild is a statement of
+        its own, so it sees every sample whose transaction marked one of these keys.
+        A bucket is rebuilt from the source rows still there: late data older than the
+        source's retention replaces that bucket with what is left, the late rows.
+        """
+        sql = _rollup_sql(
+            self.dialect, source, tier.table, tier.seconds, _dirty_join(self.dialect, tier.seconds)
+        )
+        width = timedelta(seconds=tier.seconds)
+        total = 0
+        while True:
+            async with self.db.engine.connect() as conn:
+                keys = (
+                    await conn.execute(_TAKE_DIRTY, {"tier": tier.name, "batch": DIRTY_BATCH})
+                ).all()
+                if keys and self.dialect == "postgresql":
+                    params: dict[str, Any] = {
+                        "ids": [k.series_id for k in keys],
+                        "los": [k.bucket for k in keys],
+                    }
+                    await conn.execute(text(sql), params)
+                elif keys:
+                    naive = [(k.series_id, k.bucket.replace(tzinfo=None)) for k in keys]
+                    spans = [
+                        [s, b.strftime(SQLITE_TS), (b + width).strftime(SQLITE_TS)]
+                        for s, b in naive
+                    ]
+                    await conn.execute(text(sql), {"keys": json.dumps(spans)})
+                await conn.commit()
+            total += len(keys)
+            if len(keys) < DIRTY_BATCH:
+                break
+        if total and self.reader:
+            self.reader.rolled_up()
+        return total
 
     async def _set_done(self, conn: AsyncConnection, name: str, until: datetime) -> None:
         params = {"name": name, "until": until}

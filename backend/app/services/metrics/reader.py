@@ -18,7 +18,7 @@ from app.db.session import Database, asyncpg_of
 from app.models import PluginInstance, RollupState, Series
 from app.models.base import UTCDateTime
 from app.schemas.metrics import QueryResult, QuerySeries
-from app.services.metrics.tiers import RAW, TIERS, choose_tier
+from app.services.metrics.tiers import RAW, Part, bucket_rule, choose_tier, plan
 
 Agg = Literal["avg", "min", "max", "last"]
 QUERY_MAX_SERIES = 50  # per request: each is its own bucketed scan
@@ -62,38 +62,25 @@ def parse_labels(items: list[str]) -> dict[str, str]:
     return out
 
 
-def _source_sql(
-    tier_index: int,
-    done: dict[str, datetime],
-    start: datetime,
-    end: datetime,
-    param: Callable[[datetime | None], str],
-) -> str:
-    """UNION ALL of the chosen tier and every finer one, each up to where the coarser stops.
+def _source_sql(parts: list[Part], param: Callable[[datetime | None], str]) -> str:
+    """UNION ALL of the parts' tiers, each over its own range.
 
     `param(value)` binds a value and returns its placeholder; `param(None)` stands for the
     series id.
     """
-    parts = []
-    lower = start
-    for i in range(tier_index, len(TIERS)):
-        tier = TIERS[i]
-        upper = end if tier is RAW else min(end, done.get(tier.name, start))
-        if upper <= lower:
-            continue
-        if tier is RAW:
+    selects = []
+    for part in parts:
+        if part.tier is RAW:
             cols = "ts, value AS vmin, value AS vmax, value AS vsum, 1 AS vcount, value AS vlast"
         else:
             cols = "ts, vmin, vmax, vsum, vcount, vlast"
-        parts.append(
-            f"SELECT {cols} FROM {tier.table} WHERE series_id = {param(None)} "  # noqa: S608 - identifiers are constants  # nosec B608
-            f"AND ts >= {param(lower)} AND ts < {param(upper)}"
+        selects.append(
+            f"SELECT {cols} FROM {part.tier.table} WHERE series_id = {param(None)} "  # noqa: S608 - identifiers are constants  # nosec B608
+            f"AND ts >= {param(part.lower)} AND ts < {param(part.upper)}"
         )
-        lower = upper
-    return " UNION ALL ".join(parts)
+    return " UNION ALL ".join(selects)
 
 
-ORIGIN = "2000-01-01 00:00:00+00"  # bucket boundaries align to this instant
 AGG_SQL = {"avg": "sum(vsum) / sum(vcount)", "min": "min(vmin)", "max": "max(vmax)"}
 # What a range query looks up before it reads samples, kept in memory for this long: series
 # are never changed once created (a deleted plugin's series are forgotten on its commit, and
@@ -161,17 +148,19 @@ class MetricsReader:
             raise InvalidInput("end must be after start.")
         if not series_ids:
             raise InvalidInput("Give at least one series_id (see GET /api/v1/metrics/series).")
-        tier, width = choose_tier(self.settings, start, end, points)
-        tier_index = TIERS.index(tier)
+        tier_index = choose_tier(self.settings, start, end, points)
         out = []
         async with self.db.read_engine.connect() as conn:
             found = await self._lookup(conn, series_ids)
             missing = [i for i in series_ids if i not in found]
             if missing:
                 raise NotFound(f"No series with id {', '.join(map(str, missing))}.")
-            done = await self._done_until(conn)
+            parts = plan(tier_index, await self._done_until(conn), start, end)
+            # The coarsest tier read is what the answer's resolution is.
+            served = parts[0].tier
+            width, origin = bucket_rule(start, end, points, max(served.seconds, 1))
             for sid in dict.fromkeys(series_ids):
-                rows = await self._buckets(conn, sid, tier_index, done, start, end, width, agg)
+                rows = await self._buckets(conn, sid, parts, width, origin, agg)
                 meta = found[sid]
                 out.append(
                     QuerySeries.model_construct(
@@ -184,7 +173,7 @@ class MetricsReader:
                     )
                 )
         result = QueryResult.model_construct(
-            series=out, resolution=tier.name, bucket_seconds=width, start=start, end=end
+            series=out, resolution=served.name, bucket_seconds=width, start=start, end=end
         )
         return result.model_dump_json().encode()
 
@@ -211,11 +200,9 @@ class MetricsReader:
         self,
         conn: AsyncConnection,
         sid: int,
-        tier_index: int,
-        done: dict[str, datetime],
-        start: datetime,
-        end: datetime,
+        parts: list[Part],
         width: int,
+        origin: datetime,
         agg: Agg,
     ) -> list[tuple[datetime, float | None]]:
         if self.db.is_sqlite:
@@ -227,10 +214,9 @@ class MetricsReader:
                 params[f"t{len(params)}"] = value
                 return f":t{len(params) - 1}"
 
-            source = _source_sql(tier_index, done, start, end, named)
-            if not source:
-                return []
-            bucket = f"(CAST(strftime('%s', ts) AS INTEGER) / {width}) * {width}"
+            source = _source_sql(parts, named)
+            o = int(origin.timestamp())
+            bucket = f"((CAST(strftime('%s', ts) AS INTEGER) - {o}) / {width}) * {width} + {o}"
             # SQLite takes bare columns (vlast) from the max(ts) row
             sql = (
                 f"SELECT {bucket} AS b, {AGG_SQL.get(agg, 'vlast')} AS v, max(ts) "  # noqa: S608 - identifiers are constants  # nosec B608
@@ -245,10 +231,8 @@ class MetricsReader:
             args.append(sid if value is None else value)
             return f"${len(args)}"
 
-        source = _source_sql(tier_index, done, start, end, positional)
-        if not source:
-            return []
-        bucket = f"date_bin(interval '{width} seconds', ts, timestamptz '{ORIGIN}')"
+        source = _source_sql(parts, positional)
+        bucket = f"date_bin(interval '{width} seconds', ts, timestamptz '{origin.isoformat()}')"
         last = "(array_agg(vlast ORDER BY ts DESC))[1]"
         sql = (
             f"SELECT {bucket} AS b, {AGG_SQL.get(agg, last)} AS v "  # noqa: S608 - identifiers are constants  # nosec B608

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from app.db.session import asyncpg_of
 from app.models import Sample as SampleRow
 from app.models.base import UTCDateTime
+from app.services.metrics.tiers import ROLLUPS, floor_to
 
 
 def _upsert_samples(ins: Any) -> Any:
@@ -67,3 +68,48 @@ async def insert_samples(
     await apg.copy_records_to_table(
         "samples", records=records, columns=["series_id", "ts", "value"]
     )
+
+
+def late_buckets(
+    records: list[tuple[int, datetime, float]], marks: dict[str, datetime]
+) -> set[tuple[str, int, datetime]]:
+    """(tier, series, bucket) of every record a roll-up tier has passed already."""
+    keys: set[tuple[str, int, datetime]] = set()
+    for tier in ROLLUPS:
+        mark = marks.get(tier.name)
+        if mark is None:
+            continue
+        keys.update(
+            (tier.name, sid, floor_to(ts, tier.seconds)) for sid, ts, _ in records if ts < mark
+        )
+    return keys
+
+
+async def mark_dirty(
+    conn: AsyncConnection, keys: set[tuple[str, int, datetime]], sqlite: bool
+) -> None:
+    """Record roll-up buckets to rebuild, in the transaction that wrote their late samples.
+
+    On PostgreSQL an existing key is updated, not skipped: the row lock makes a maintenance
+    pass that is deleting the key wait for this commit, so its rebuild sees these samples.
+    """
+    if not sqlite:
+        await conn.execute(
+            text(
+                "INSERT INTO rollup_dirty (tier, series_id, bucket) "
+                "SELECT * FROM unnest(CAST(:tiers AS text[]), CAST(:ids AS bigint[]), "
+                "CAST(:buckets AS timestamptz[])) "
+                "ON CONFLICT (tier, series_id, bucket) DO UPDATE SET bucket = excluded.bucket"
+            ),
+            {
+                "tiers": [k[0] for k in keys],
+                "ids": [k[1] for k in keys],
+                "buckets": [k[2] for k in keys],
+            },
+        )
+        return
+    stmt = text(
+        "INSERT INTO rollup_dirty (tier, series_id, bucket) VALUES (:tier, :sid, :bucket) "
+        "ON CONFLICT DO NOTHING"
+    ).bindparams(bindparam("bucket", type_=UTCDateTime()))
+    await conn.execute(stmt, [{"tier": t, "sid": s, "bucket": b} for t, s, b in keys])

@@ -14,13 +14,22 @@ from datetime import UTC, datetime
 from itertools import repeat
 from typing import Any
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
 from app.core.config import Settings
 from app.core.timers import FLUSH_PHASE, until_next
 from app.core.worker import OUTAGE_REPORT_SECONDS, Backoff, Outage, drain, error_text
 from app.db.session import Database
+from app.models import RollupState
 from app.plugins.base import Sample
 from app.services.metrics.partitions import ensure_partitions
-from app.services.metrics.sample_rows import insert_samples, update_latest
+from app.services.metrics.sample_rows import (
+    insert_samples,
+    late_buckets,
+    mark_dirty,
+    update_latest,
+)
 from app.services.metrics.series_cache import YIELD_EVERY, SeriesCache
 
 log = logging.getLogger(__name__)
@@ -30,6 +39,7 @@ log = logging.getLogger(__name__)
 GROUP_BATCHES = 8
 # Retry delay while stopping: the shutdown deadline, not the backoff, bounds the wait.
 STOPPING_RETRY_SECONDS = 0.5
+MARKS_TTL_SECONDS = 15.0  # how long the roll-up marks read from the database are trusted
 
 
 @dataclass
@@ -92,8 +102,10 @@ class MetricsWriter:
         self._first_at = 0.0  # monotonic time the oldest unwritten batch arrived
         self._idle = asyncio.Event()
         self._idle.set()
-        # Oldest sample time written since each roll-up tier last ran: where it must restart.
-        self.oldest_since_rollup: dict[str, datetime] = {}
+        # How far each roll-up tier is done (rollup_state), as last read or told: a sample
+        # older than its tier's mark makes its bucket dirty (see mark_dirty).
+        self.marks: dict[str, datetime] = {}
+        self._marks_read = -math.inf  # monotonic time of the last read
         self.outage = Outage(log, "metrics writes", self._counts)
         self._taken = 0  # samples taken from the buffer and not yet committed or put back
         self._drops_logged = (0, 0.0)  # (dropped count, monotonic time) at the last drop line
@@ -149,10 +161,23 @@ class MetricsWriter:
             self._counts(),
         )
 
-    def rolled_up(self, tier: str, hint: datetime | None) -> None:
-        """A roll-up covered everything from `hint` on; forget it unless older data came since."""
-        if self.oldest_since_rollup.get(tier) == hint:
-            self.oldest_since_rollup.pop(tier, None)
+    def rolled_up(self, tier: str, until: datetime) -> None:
+        """A roll-up tier is done up to `until` (maintenance in this process)."""
+        self.marks[tier] = until
+
+    async def _late(self, conn: AsyncConnection, p: Prepared) -> set[tuple[str, int, datetime]]:
+        """The roll-up buckets these records land behind their tier's mark.
+
+        The marks are re-read every MARKS_TTL_SECONDS. A mark that moved meanwhile (or moves
+        while this commits) is covered by maintenance re-rolling RECENT before each mark.
+        """
+        if time.monotonic() - self._marks_read > MARKS_TTL_SECONDS:
+            rows = await conn.execute(select(RollupState.name, RollupState.done_until))
+            self.marks = {name: until for name, until in rows}
+            self._marks_read = time.monotonic()
+        if p.oldest is None or not self.marks or p.oldest >= max(self.marks.values()):
+            return set()  # the usual write: nothing behind any mark
+        return late_buckets(p.records, self.marks)
 
     def forget_plugin(self, plugin_id: int) -> None:
         self.series.forget_plugin(plugin_id)
@@ -359,8 +384,11 @@ class MetricsWriter:
             try:
                 async with self.db.engine.connect() as conn:
                     if p.records:
+                        late = await self._late(conn, p)
                         await update_latest(conn, p.latest, self.db.is_sqlite)
                         await insert_samples(conn, p.records, upsert, self.db.is_sqlite)
+                        if late:
+                            await mark_dirty(conn, late, self.db.is_sqlite)
                     await conn.commit()
                 break
             except Exception as exc:
@@ -374,11 +402,6 @@ class MetricsWriter:
                     upsert = True
                 else:
                     raise
-        if p.oldest is not None:
-            for tier in ("1m", "1h"):
-                current = self.oldest_since_rollup.get(tier)
-                if current is None or p.oldest < current:
-                    self.oldest_since_rollup[tier] = p.oldest
         self.stats.written += len(p.records)
         self.stats.discarded += p.discarded
         self.stats.batches += 1
