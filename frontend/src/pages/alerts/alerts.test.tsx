@@ -13,6 +13,7 @@ import { chartWindow } from "../../components/TimeChart";
 import { sparkWindow, sparkYRange } from "../../components/Sparkline";
 import { silenceState } from "./Silences";
 import { ChannelsPage } from "./Channels";
+import { RulesPage } from "./Rules";
 import { user as userOf } from "../../test/fixtures";
 import { channel, incident, page, plugin, rule, series as seriesOf } from "../../test/fixtures";
 
@@ -226,5 +227,28 @@ describe("chart ranges", () => {
     expect(silenceState({ starts_at: "2026-01-01T11:00:00Z", ends_at: "2026-01-01T13:00:00Z" }, t)).toBe("active");
     expect(silenceState({ starts_at: "2026-01-01T12:30:00Z", ends_at: "2026-01-01T13:00:00Z" }, t)).toBe("upcoming");
     expect(silenceState({ starts_at: "2026-01-01T10:00:00Z", ends_at: "2026-01-01T12:00:00Z" }, t)).toBe("expired");
+  });
+});
+
+describe("objects the UNITY_CONFIG file manages", () => {
+  it("are listed without Edit or Delete; the others keep them", async () => {
+    mockFetch({
+      "GET /api/v1/plugins": () => plugins,
+      "GET /api/v1/channels": () => [channel(5, "Phone"), channel(6, "Mail")],
+      "GET /api/v1/alerts/rules": () => [rule(1, { name: "Disk full" }), rule(2, { name: "Mine" })],
+      "GET /api/v1/config/managed": () => ({ file: "unity.yaml", objects: { channels: ["Phone"], alert_rules: ["Disk full"] } }),
+    });
+    const admin = userOf(1, "admin", "admin");
+    const { unmount } = renderApp(<ChannelsPage user={admin} />);
+    expect(await screen.findByText("managed by unity.yaml")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Edit Phone" })).toBeNull();
+    expect(screen.getByRole("button", { name: "Edit Mail" })).toBeInTheDocument();
+    unmount();
+
+    renderApp(<RulesPage user={admin} />);
+    expect(await screen.findByText("Edit it in unity.yaml")).toBeInTheDocument();
+    expect(screen.queryByRole("link", { name: "Edit Disk full" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Delete Disk full" })).toBeNull();
+    expect(screen.getByRole("link", { name: "Edit Mine" })).toBeInTheDocument();
   });
 });
