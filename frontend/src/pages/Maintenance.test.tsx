@@ -158,3 +158,21 @@ describe("MaintenancePage", () => {
     expect(screen.queryByRole("form")).not.toBeInTheDocument();
   });
 });
+
+describe("MaintenancePage with UNITY_CONFIG", () => {
+  it("offers no End or Delete for a window the file manages, and says where to edit it", async () => {
+    mockFetch({
+      "GET /api/v1/maintenance": () => windows,
+      "GET /api/v1/plugins": () => [plugin(5, "NAS")],
+      "GET /api/v1/config/managed": () => ({ file: "unity.yaml", objects: { maintenance_windows: ["NAS firmware"] } }),
+    });
+    renderApp(<MaintenancePage user={admin} />);
+    const table = await screen.findByRole("table", { name: "Maintenance windows" });
+    const nas = within(table).getByText("NAS firmware").closest("tr")!;
+    expect(await within(nas).findByText("Managed by unity.yaml")).toBeInTheDocument();
+    expect(within(nas).getByText("Edit it in unity.yaml")).toBeInTheDocument();
+    expect(within(nas).queryByRole("button", { name: /End|Delete/ })).toBeNull();
+    const backups = within(table).getByText("Sunday backups").closest("tr")!;
+    expect(within(backups).getByRole("button", { name: "Delete" })).toBeInTheDocument();
+  });
+});

@@ -11,6 +11,7 @@ import { FormFooter } from "../forms/FormFooter";
 import { IdOptions } from "../forms/IdOptions";
 import { EmptyState, QueryState, Table, useToast } from "../components/ui";
 import { ConfirmDelete } from "../components/ConfirmDelete";
+import { managedBy, useManaged } from "../api/config";
 import { formatDateTime, humanSeconds } from "../format";
 import { AdminNote, Pill, pluginName } from "./alerts/common";
 
@@ -226,6 +227,7 @@ export function MaintenancePage({ user }: { user: User }) {
   const [editing, setEditing] = useState<Maintenance | null>(null);
   const [doomed, setDoomed] = useState<Maintenance | null>(null);
   const isAdmin = user.role === "admin";
+  const managed = useManaged();
   const endNow = useEndMaintenance({
     onSuccess: (w) => toast(w.kind === "once" ? "Maintenance ended." : "Maintenance ended; it no longer recurs."),
     onError: (e) => toast(errorMessage(e), "error"),
@@ -263,38 +265,46 @@ export function MaintenancePage({ user }: { user: User }) {
           ) : (
             <section className="card">
               <Table caption="Maintenance windows" columns={["Name", "Schedule", "Time zone", "Plugins", "Active now"]} actions={isAdmin}>
-                {list.map((w) => (
-                  <tr key={w.id} data-window={w.id}>
-                    <td>
-                      {w.name}
-                      {w.comment ? <div className="muted small">{w.comment}</div> : null}
-                    </td>
-                    <td className="small">
-                      {scheduleText(w)}
-                      {w.next_start && !w.active ? <div className="muted">Next: {formatDateTime(w.next_start)}</div> : null}
-                    </td>
-                    <td className="small">{w.timezone}</td>
-                    <td className="small">{coverage(w, plugins.data)}</td>
-                    <td>{w.active ? <Pill kind="active">Active</Pill> : <span className="muted">No</span>}</td>
-                    {isAdmin ? (
+                {list.map((w) => {
+                  const file = managedBy(managed.data, "maintenance_windows", w.name);
+                  return (
+                    <tr key={w.id} data-window={w.id}>
                       <td>
-                        <div className="row-actions">
-                          {w.active || (w.kind !== "once" && w.next_start) ? (
-                            <button type="button" className="btn btn-sm" onClick={() => endNow.mutate(w.id)} disabled={endNow.isPending}>
-                              End
-                            </button>
-                          ) : null}
-                          <button type="button" className="btn btn-sm" onClick={() => (setAdding(false), setEditing(w))}>
-                            Edit
-                          </button>
-                          <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDoomed(w)}>
-                            Delete
-                          </button>
-                        </div>
+                        {w.name}
+                        {w.comment ? <div className="muted small">{w.comment}</div> : null}
+                        {file ? <div className="muted small">Managed by {file}</div> : null}
                       </td>
-                    ) : null}
-                  </tr>
-                ))}
+                      <td className="small">
+                        {scheduleText(w)}
+                        {w.next_start && !w.active ? <div className="muted">Next: {formatDateTime(w.next_start)}</div> : null}
+                      </td>
+                      <td className="small">{w.timezone}</td>
+                      <td className="small">{coverage(w, plugins.data)}</td>
+                      <td>{w.active ? <Pill kind="active">Active</Pill> : <span className="muted">No</span>}</td>
+                      {isAdmin ? (
+                        <td>
+                          {file ? (
+                            <span className="muted small">Edit it in {file}</span>
+                          ) : (
+                            <div className="row-actions">
+                              {w.active || (w.kind !== "once" && w.next_start) ? (
+                                <button type="button" className="btn btn-sm" onClick={() => endNow.mutate(w.id)} disabled={endNow.isPending}>
+                                  End
+                                </button>
+                              ) : null}
+                              <button type="button" className="btn btn-sm" onClick={() => (setAdding(false), setEditing(w))}>
+                                Edit
+                              </button>
+                              <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDoomed(w)}>
+                                Delete
+                              </button>
+                            </div>
+                          )}
+                        </td>
+                      ) : null}
+                    </tr>
+                  );
+                })}
               </Table>
             </section>
           )

@@ -20,6 +20,7 @@ import { timeAgo } from "../../format";
 import { DeliveryTable } from "./IncidentTable";
 import { AdminNote, Pill } from "./common";
 import { ConfirmDelete } from "../../components/ConfirmDelete";
+import { managedBy, useManaged } from "../../api/config";
 import { CHANNEL_KINDS, buildChannelUrl } from "./channelKinds";
 
 const RAW = "raw";
@@ -212,6 +213,7 @@ export function ChannelsPage({ user }: { user: User }) {
   const [doomed, setDoomed] = useState<Channel | null>(null);
   const test = useSendTest();
   const isAdmin = user.role === "admin";
+  const managed = useManaged();
   const del = useDeleteChannel({
     onSuccess: () => {
       setDoomed(null);
@@ -257,6 +259,7 @@ export function ChannelsPage({ user }: { user: User }) {
                         {c.name}
                       </Link>
                       {!c.enabled ? <div className="muted small">disabled</div> : null}
+                      {managedBy(managed.data, "channels", c.name) ? <div className="muted small">managed by {managed.data?.file}</div> : null}
                       {test.results[c.id] ? <TestResult r={test.results[c.id]} /> : null}
                     </td>
                     <td>{c.service}</td>
@@ -269,12 +272,16 @@ export function ChannelsPage({ user }: { user: User }) {
                               {test.pendingId === c.id ? "Sending…" : "Send test"}
                               <span className="sr-only"> to {c.name}</span>
                             </button>
-                            <button type="button" className="btn btn-sm" onClick={() => setEditing(c)} aria-label={`Edit ${c.name}`}>
-                              Edit
-                            </button>
-                            <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDoomed(c)} aria-label={`Delete ${c.name}`}>
-                              Delete
-                            </button>
+                            {managedBy(managed.data, "channels", c.name) ? null : (
+                              <>
+                                <button type="button" className="btn btn-sm" onClick={() => setEditing(c)} aria-label={`Edit ${c.name}`}>
+                                  Edit
+                                </button>
+                                <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDoomed(c)} aria-label={`Delete ${c.name}`}>
+                                  Delete
+                                </button>
+                              </>
+                            )}
                           </>
                         ) : null}
                         <Link to={`/alerts/channels/${c.id}`} className="btn btn-sm btn-ghost">

@@ -10,6 +10,7 @@ import { formatQuantity, humanSeconds, labelText } from "../../format";
 import { useMetricUnits } from "../../api/metrics";
 import { AdminNote, Pill, SeverityBadge, pluginName } from "./common";
 import { ConfirmDelete } from "../../components/ConfirmDelete";
+import { managedBy, useManaged } from "../../api/config";
 
 export function ruleCondition(r: Pick<Rule, "kind" | "metric" | "labels" | "op" | "threshold" | "for_seconds">, unit = ""): string {
   const wait = r.for_seconds ? ` for ${humanSeconds(r.for_seconds)}` : "";
@@ -26,6 +27,7 @@ export function RulesPage({ user }: { user: User }) {
   const toast = useToast();
   const [doomed, setDoomed] = useState<Rule | null>(null);
   const isAdmin = user.role === "admin";
+  const managed = useManaged();
   const del = useDeleteRule({
     onSuccess: () => {
       setDoomed(null);
@@ -70,6 +72,7 @@ export function RulesPage({ user }: { user: User }) {
                       <div className="muted small">
                         {pluginName(plugins.data, r.plugin_id)}
                         {r.enabled ? "" : " · disabled"}
+                        {managedBy(managed.data, "alert_rules", r.name) ? ` · managed by ${managed.data?.file}` : ""}
                       </div>
                     </td>
                     <td>
@@ -88,14 +91,18 @@ export function RulesPage({ user }: { user: User }) {
                     <td className="small">{r.channel_ids.length ? r.channel_ids.map((id) => chName.get(id) ?? `#${id}`).join(", ") : <span className="muted">nobody</span>}</td>
                     {isAdmin ? (
                       <td>
-                        <div className="row-actions">
-                          <Link to={`/alerts/rules/${r.id}/edit`} className="btn btn-sm" aria-label={`Edit ${r.name}`}>
-                            Edit
-                          </Link>
-                          <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDoomed(r)} aria-label={`Delete ${r.name}`}>
-                            Delete
-                          </button>
-                        </div>
+                        {managedBy(managed.data, "alert_rules", r.name) ? (
+                          <span className="muted small">Edit it in {managed.data?.file}</span>
+                        ) : (
+                          <div className="row-actions">
+                            <Link to={`/alerts/rules/${r.id}/edit`} className="btn btn-sm" aria-label={`Edit ${r.name}`}>
+                              Edit
+                            </Link>
+                            <button type="button" className="btn btn-sm btn-danger-ghost" onClick={() => setDoomed(r)} aria-label={`Delete ${r.name}`}>
+                              Delete
+                            </button>
+                          </div>
+                        )}
                       </td>
                     ) : null}
                   </tr>

@@ -14,7 +14,7 @@ import { chartWindow } from "../../components/TimeChart";
 import { sparkWindow, sparkYRange } from "../../components/Sparkline";
 import { silenceState } from "./Silences";
 import { ChannelsPage } from "./Channels";
-import { ruleCondition } from "./Rules";
+import { RulesPage, ruleCondition } from "./Rules";
 import { user as userOf } from "../../test/fixtures";
 import { channel, incident, page, plugin, rule, series as seriesOf } from "../../test/fixtures";
 
@@ -349,5 +349,28 @@ describe("incident page", () => {
     expect(screen.getByRole("link", { name: "router" })).toHaveAttribute("href", "/plugins/1");
     expect(screen.queryByRole("button", { name: "Acknowledge" })).toBeNull();
     expect(screen.queryByRole("region", { name: /checks affected/ })).toBeNull();
+  });
+});
+
+describe("objects the UNITY_CONFIG file manages", () => {
+  it("are listed without Edit or Delete; the others keep them", async () => {
+    mockFetch({
+      "GET /api/v1/plugins": () => plugins,
+      "GET /api/v1/channels": () => [channel(5, "Phone"), channel(6, "Mail")],
+      "GET /api/v1/alerts/rules": () => [rule(1, { name: "Disk full" }), rule(2, { name: "Mine" })],
+      "GET /api/v1/config/managed": () => ({ file: "unity.yaml", objects: { channels: ["Phone"], alert_rules: ["Disk full"] } }),
+    });
+    const admin = userOf(1, "admin", "admin");
+    const { unmount } = renderApp(<ChannelsPage user={admin} />);
+    expect(await screen.findByText("managed by unity.yaml")).toBeInTheDocument();
+    expect(screen.queryByRole("button", { name: "Edit Phone" })).toBeNull();
+    expect(screen.getByRole("button", { name: "Edit Mail" })).toBeInTheDocument();
+    unmount();
+
+    renderApp(<RulesPage user={admin} />);
+    expect(await screen.findByText("Edit it in unity.yaml")).toBeInTheDocument();
+    expect(screen.queryByRole("link", { name: "Edit Disk full" })).toBeNull();
+    expect(screen.queryByRole("button", { name: "Delete Disk full" })).toBeNull();
+    expect(screen.getByRole("link", { name: "Edit Mine" })).toBeInTheDocument();
   });
 });
