@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
+import subprocess  # nosec B404
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
@@ -162,6 +164,14 @@ def main(argv: list[str] | None = None) -> None:
         _serve(args, settings)
 
 
+def _migrate_in_child() -> None:
+    """Migrate in a short child process, so the long-lived server never imports Alembic
+    (with Mako and Pygments, ~10 MB it would keep for nothing)."""
+    done = subprocess.run([sys.executable, "-m", "app", "migrate"], check=False)  # nosec B603
+    if done.returncode != 0:
+        _fail("the database schema could not be upgraded (see above); the server was not started")
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
@@ -180,4 +190,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     if getattr(args, "reload", False):  # dev: uvicorn's reloader runs its own server
         uvicorn.run("app.main:create_app", factory=True, reload=True, **options)
     else:
-        Server(uvicorn.Config("app.main:create_app", factory=True, **options)).run()
+        from app.main import create_app
+
+        _migrate_in_child()
+        factory = functools.partial(create_app, migrate_on_start=False)
+        Server(uvicorn.Config(factory, factory=True, **options)).run()

@@ -1,17 +1,23 @@
-"""Runs Alembic migrations on the app's own engine (at start-up, from `make migrate`, in tests)."""
+"""Runs Alembic migrations on the app's own engine (at start-up, from `make migrate`, in tests).
+
+Alembic (with Mako and Pygments, ~10 MB) is imported here only when a migration runs:
+`python -m app serve` migrates in a short child process, so the server never loads it.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic.config import Config
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from alembic import command
 from app.core.config import BACKEND_DIR
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -20,12 +26,16 @@ MIGRATION_LOCK_ID = 0x756E6974_0001
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config(str(Path(BACKEND_DIR) / "alembic.ini"))
     cfg.set_main_option("script_location", str(Path(BACKEND_DIR) / "alembic"))
     return cfg
 
 
 def _run(connection: Connection, action: str, revision: str) -> None:
+    from alembic import command
+
     cfg = alembic_config()
     cfg.attributes["connection"] = connection
     if action == "upgrade":

@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncssh
 from pydantic import Field, field_validator, model_validator
 
 from app.plugins.base import PluginConfig, PluginContext, PluginError, SecretField
 from app.plugins.builtin._common import HostName, describe_exc
+
+if TYPE_CHECKING:  # asyncssh loads with the first instance (house style 15)
+    import asyncssh
 
 _known_hosts_lock = threading.Lock()
 
@@ -145,6 +147,8 @@ class SshLogin:
         return path
 
     def client_keys(self) -> list[asyncssh.SSHKey] | None:
+        import asyncssh
+
         cfg = self.cfg
         try:
             if cfg.private_key:
@@ -165,6 +169,8 @@ class SshLogin:
 
     async def connect(self) -> asyncssh.SSHClientConnection:
         """Log in, pinning the host key on first use; PluginError (SshUnreachable) if not."""
+        import asyncssh
+
         cfg = self.cfg
         keys = await self.ctx.run_blocking(self.client_keys)
         pinned = await self.ctx.run_blocking(self.pinned_lines)

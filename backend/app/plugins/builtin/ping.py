@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-import icmplib
+from typing import TYPE_CHECKING
+
 from pydantic import Field, model_validator
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample
 from app.plugins.builtin._common import HostName, TimeoutField, describe_exc, target_down, up_sample
+
+if TYPE_CHECKING:  # icmplib loads with the first instance (house style 15)
+    import icmplib
 
 ICMP_NOT_ALLOWED = (
     "this host does not allow ICMP echo (ping) for Unity's user: allow unprivileged ping "
@@ -51,9 +55,12 @@ class PingPlugin(Plugin[PingConfig]):
     description = "ICMP echo to a host: reachable or not, round-trip times, jitter and loss."
     category = "network"
     Config = PingConfig
+    requires = {"icmplib": "icmplib"}
     default_interval_seconds = 60
 
     async def _ping(self, cfg: PingConfig, privileged: bool) -> icmplib.Host:
+        import icmplib
+
         return await icmplib.async_ping(
             cfg.host,
             count=cfg.count,
@@ -63,6 +70,8 @@ class PingPlugin(Plugin[PingConfig]):
         )
 
     async def collect_data(self) -> list[Sample]:
+        import icmplib
+
         cfg = self.config
         try:
             try:

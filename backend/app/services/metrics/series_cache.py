@@ -41,6 +41,15 @@ class SeriesCache:
         self._series = {k: v for k, v in self._series.items() if k[0] != plugin_id}
         self._by_sample = {k: v for k, v in self._by_sample.items() if k[0] != plugin_id}
 
+    def known(self, plugin_id: int, samples: list[Sample]) -> list[tuple[int, str]] | None:
+        """Each sample's (series id, unit) when all are known already, without a query."""
+        fast = self._by_sample
+        try:
+            refs = [fast.get((plugin_id, x.name, tuple(x.labels.items()))) for x in samples]
+        except TypeError:  # an unhashable label value
+            return None
+        return None if None in refs else refs  # type: ignore[return-value]
+
     async def resolve(self, batches: list[Batch]) -> None:
         """Set each batch's `refs`: per sample its (series id, unit), None if its plugin is gone.
 

@@ -10,7 +10,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import apprise
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +31,8 @@ def utc_now() -> datetime:
 
 def describe_url(url: str) -> str:
     """Apprise's name for the service behind a URL; InvalidInput when Apprise can't use it."""
+    import apprise  # only when a channel is saved or tested (house style 15)
+
     instance = apprise.Apprise.instantiate(url)
     if instance is None:
         scheme = url.split("://", 1)[0] if "://" in url else url[:20]
@@ -51,6 +52,8 @@ def backoff(settings: Settings, attempts: int) -> float:
 
 def _send_blocking(url: str, title: str, body: str, notify_type: str, timeout: float) -> str | None:
     """One Apprise call (network I/O, runs in the notifier's thread pool): None or the error."""
+    import apprise  # loads with the first notice sent
+
     client = apprise.Apprise(asset=apprise.AppriseAsset(app_id="Unity"))
     if not client.add(url):
         return "Apprise does not understand this channel's URL."
