@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -106,15 +105,19 @@ async def run(args: argparse.Namespace) -> None:
                     deadline = t0 + 10
                     while len(clients.arrivals.get(key, [])) < args.clients:
                         if time.monotonic() > deadline:
-                            raise TimeoutError(f"{key}: {len(clients.arrivals.get(key, []))} got it")
+                            raise TimeoutError(
+                                f"{key}: {len(clients.arrivals.get(key, []))} got it"
+                            )
                         await asyncio.sleep(0.002)
                     took[kind] += [(t - t0) * 1000 for t in clients.arrivals[key]]
                     await asyncio.sleep(0.25)  # rounds apart: each is timed on its own
     finally:
         await clients.close()
         backend.stop()
-    print(f"\nlive values, {args.clients} clients, {args.rounds} rounds of each kind; "
-          f"load average {_common.loadavg()}")
+    print(
+        f"\nlive values, {args.clients} clients, {args.rounds} rounds of each kind; "
+        f"load average {_common.loadavg()}"
+    )
     rows = [
         ("known series: published when accepted", took["known"]),
         ("new series: published after the commit (as before)", took["new"]),
@@ -142,4 +145,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
