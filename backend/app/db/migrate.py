@@ -6,6 +6,7 @@ Alembic (with Mako and Pygments, ~10 MB) is imported here only when a migration 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +15,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.core.config import BACKEND_DIR
+from app.core.config import BACKEND_DIR, Settings, get_settings
+from app.core.logging import setup_logging
+from app.db.session import Database
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -58,3 +61,22 @@ async def migrate(engine: AsyncEngine, action: str = "upgrade", revision: str = 
                 )
                 await conn.commit()
     log.info("database schema at %s (%s)", revision, action)
+
+
+async def migrate_database(
+    settings: Settings, action: str = "upgrade", revision: str = "head"
+) -> None:
+    """Migrate the configured database on an engine of its own (the CLI and `serve`'s child)."""
+    db = Database(settings.db_url, timeouts=settings.db_timeouts)
+    try:
+        await migrate(db.engine, action, revision)
+    finally:
+        await db.dispose()
+
+
+if __name__ == "__main__":
+    # `serve` runs this before serving: less to import than `python -m app migrate`, and
+    # the settings were checked (and missing secrets generated) by the parent already.
+    settings = get_settings()
+    setup_logging(settings.log_level, settings.log_format)
+    asyncio.run(migrate_database(settings))
