@@ -15,7 +15,7 @@ from app.models import PluginInstance, Series
 from app.plugins.base import Sample
 
 if TYPE_CHECKING:
-    from app.services.metrics.writer import Batch
+    from app.services.metrics.batch import Batch
 
 SeriesKey = tuple[int, str, str]  # plugin_id, name, labels_key
 SERIES_CHUNK = 1000  # new series per INSERT (5 parameters each) and per id lookup

@@ -16,17 +16,16 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from itertools import repeat
-from typing import Any
 
 from app.core.config import Settings
 from app.core.timers import FLUSH_PHASE, until_next
 from app.core.worker import OUTAGE_REPORT_SECONDS, Backoff, Outage, drain, error_text
 from app.db.session import Database
 from app.plugins.base import Sample
+from app.services.metrics.batch import Batch, Committed, Prepared, Publish, WriterStats
 from app.services.metrics.latest import LatestView
 from app.services.metrics.partitions import ensure_partitions
 from app.services.metrics.sample_rows import insert_samples, update_latest
@@ -39,51 +38,6 @@ log = logging.getLogger(__name__)
 GROUP_BATCHES = 8
 # Retry delay while stopping: the shutdown deadline, not the backoff, bounds the wait.
 STOPPING_RETRY_SECONDS = 0.5
-
-
-@dataclass
-class Batch:
-    """One plugin run's samples, all stamped with the run's time."""
-
-    plugin_id: int
-    ts: datetime
-    samples: list[Sample]
-    written: asyncio.Event = field(default_factory=asyncio.Event)
-    published: bool = False  # went live when accepted, so not again once committed
-    # per sample its (series id, unit), or None when its plugin is gone; set by the writer
-    refs: list[tuple[int, str] | None] = field(default_factory=list)
-
-
-@dataclass
-class WriterStats:
-    buffered: int = 0
-    written: int = 0
-    dropped: int = 0
-    discarded: int = 0  # samples of plugins deleted before they were written
-    batches: int = 0
-    failures: int = 0
-    last_error: str | None = None
-    last_error_at: datetime | None = None
-    last_flush_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-# What one run wrote: plugin, time, and per sample its (series id, unit).
-Committed = tuple[int, datetime, list[tuple[tuple[int, str], Sample]]]
-
-
-@dataclass(slots=True)
-class Prepared:
-    """A group of batches ready to store."""
-
-    records: list[tuple[int, datetime, float]]  # (series id, ts, value) for COPY
-    latest: dict[int, tuple[datetime, float]]  # series -> its newest (ts, value) in the group
-    committed: list[Committed]  # what goes to publish once stored (not published before)
-    discarded: int  # samples of plugins deleted meanwhile
-    oldest: datetime | None
-
-
-Publish = Callable[[int, datetime, list[tuple[tuple[int, str], Sample]]], Awaitable[None]]
 
 
 class MetricsWriter:
