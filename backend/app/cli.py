@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
+import subprocess  # nosec B404
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TextIO
@@ -17,7 +19,7 @@ from app import cli_config
 from app.core.config import ConfigError, Settings, get_settings, redact
 from app.core.logging import setup_logging
 from app.core.security import SecretBox
-from app.db.migrate import migrate
+from app.db.migrate import migrate_database
 from app.db.session import Database
 from app.services.auth.totp import rotate_totp_secrets
 from app.services.notify.channels import rotate_channel_urls
@@ -57,14 +59,6 @@ async def _check_database(settings: Settings) -> None:
             f"cannot reach the database at {redact(settings.db_url.render_as_string(False))}: "
             f"{reason}. Is it running, and is DATABASE_URL right?"
         )
-    finally:
-        await db.dispose()
-
-
-async def _migrate(settings: Settings, action: str, revision: str) -> None:
-    db = Database(settings.db_url, timeouts=settings.db_timeouts)
-    try:
-        await migrate(db.engine, action, revision)
     finally:
         await db.dispose()
 
@@ -150,9 +144,9 @@ def main(argv: list[str] | None = None) -> None:
     if cmd == "config":
         cli_config.run(settings, args, _fail)
     elif cmd == "migrate":
-        asyncio.run(_migrate(settings, "upgrade", "head"))
+        asyncio.run(migrate_database(settings))
     elif cmd == "downgrade":
-        asyncio.run(_migrate(settings, "downgrade", args.revision))
+        asyncio.run(migrate_database(settings, "downgrade", args.revision))
     elif cmd == "rotate-key":
         count = asyncio.run(_rotate(settings))
         log.info(
@@ -162,6 +156,14 @@ def main(argv: list[str] | None = None) -> None:
         )
     else:
         _serve(args, settings)
+
+
+def _migrate_in_child() -> None:
+    """Migrate in a short child process, so the long-lived server never imports Alembic
+    (with Mako and Pygments, ~10 MB it would keep for nothing)."""
+    done = subprocess.run([sys.executable, "-m", "app.db.migrate"], check=False)  # nosec B603
+    if done.returncode != 0:
+        _fail("the database schema could not be upgraded (see above); the server was not started")
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -182,4 +184,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
     if getattr(args, "reload", False):  # dev: uvicorn's reloader runs its own server
         uvicorn.run("app.main:create_app", factory=True, reload=True, **options)
     else:
-        Server(uvicorn.Config("app.main:create_app", factory=True, **options)).run()
+        from app.main import create_app
+
+        _migrate_in_child()
+        factory = functools.partial(create_app, migrate_on_start=False)
+        Server(uvicorn.Config(factory, factory=True, **options)).run()

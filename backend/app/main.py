@@ -140,7 +140,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         registry = PluginRegistry().load()
         box = SecretBox(settings.encryption_keys)
         hub = Hub(settings)
-        writer = MetricsWriter(db, settings, on_commit=hub.publish_metrics)
+        writer = MetricsWriter(db, settings, publish=hub.publish_metrics)
+        hub.views.append(writer.latest.on_event)
         recorder = RunRecorder(db, settings, hub)
         sched = PluginScheduler(db, settings, registry, box, writer, recorder, executor)
         reader = MetricsReader(db, settings)
@@ -179,6 +180,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         app.state.unity = state
         await bootstrap.first_start(state)
         await state.probe.start()
+        await writer.latest.load(db)
         await writer.start()
         await recorder.start()
         await hub.start()
@@ -228,7 +230,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         redoc_url=None,
     )
     _offline_docs(app)
-    install_error_handlers(app)
+    install_error_handlers(app, postgres=not settings.is_sqlite)
     # Innermost of the middlewares: CORS headers go on its answers too.
     app.add_middleware(
         DeadlineMiddleware,

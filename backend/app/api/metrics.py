@@ -43,12 +43,9 @@ async def list_series(
     responses=responses(*AUTH),
     summary="The newest value of every series",
 )
-async def latest(
-    user: CurrentUser, session: SessionDep, plugin_id: int | None = None
-) -> LatestList:
-    return LatestList.model_validate(
-        {"items": await svc.latest(session, plugin_id)}, from_attributes=True
-    )
+async def latest(user: CurrentUser, state: StateDep, plugin_id: int | None = None) -> Response:
+    # From the writer's in-memory view, encoded once per change: no query, no validation.
+    return Response(state.writer.latest.encoded(plugin_id), media_type="application/json")
 
 
 @router.get(

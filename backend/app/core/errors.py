@@ -277,8 +277,7 @@ def _one_error_shape_in_openapi(app: FastAPI) -> None:
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    import asyncpg  # type: ignore[import-untyped]
+def install_error_handlers(app: FastAPI, *, postgres: bool) -> None:
     from sqlalchemy.exc import DBAPIError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -288,6 +287,11 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(DBAPIError, _database_error)
     # No pooled connection free in time, the server refused, dropped or never answered.
-    for kind in (PoolTimeout, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+    kinds: list[type[Exception]] = [PoolTimeout, OSError]
+    if postgres:  # asyncpg's own errors; on SQLite the driver is never imported
+        import asyncpg  # type: ignore[import-untyped]
+
+        kinds += [asyncpg.PostgresError, asyncpg.InterfaceError]
+    for kind in kinds:
         app.add_exception_handler(kind, _unavailable)
     _one_error_shape_in_openapi(app)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import socket
+import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -184,7 +185,6 @@ _UNREACHABLE_ERRNOS = frozenset(
 
 
 def _unavailable_one(exc: BaseException) -> bool:
-    import asyncpg  # type: ignore[import-untyped]
     from sqlalchemy import exc as sa
 
     if isinstance(exc, TimeoutError | ConnectionError | socket.gaierror | sa.TimeoutError):
@@ -197,7 +197,9 @@ def _unavailable_one(exc: BaseException) -> bool:
         return True
     if isinstance(exc, sa.OperationalError | sa.InterfaceError):
         return True  # SQLite locked or busy; a connection the driver found closed
-    return isinstance(
+    # Without PostgreSQL asyncpg was never imported, so no error can be one of its own.
+    asyncpg = sys.modules.get("asyncpg")
+    return asyncpg is not None and isinstance(
         exc,
         asyncpg.PostgresConnectionError  # refused, lost, CannotConnectNow (starting up)
         | asyncpg.InterfaceError  # the connection closed in the middle of an operation

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import importlib.util
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
@@ -118,6 +119,9 @@ class Plugin(ABC, Generic[C]):
     # Failed runs before health says down; None: HEALTH_DOWN_AFTER. A push monitor's run
     # fails only after interval + grace have passed, so one failure is already the outage.
     failures_until_down: ClassVar[int | None] = None
+    # Client libraries the type imports when an instance first runs (house style 15), as
+    # {module: pip requirement}: the catalog checks they are installed without importing them.
+    requires: ClassVar[Mapping[str, str]] = {}
 
     config: C
 
@@ -137,6 +141,10 @@ class Plugin(ABC, Generic[C]):
     @classmethod
     def available(cls) -> tuple[bool, str | None]:
         """Whether this type can run on this host; the reason when it cannot."""
+        for module, requirement in cls.requires.items():
+            # find_spec looks for the package without importing it (idle memory stays low).
+            if importlib.util.find_spec(module) is None:
+                return False, f"the {module} package is not installed (pip install '{requirement}')"
         return True, None
 
     @abstractmethod

@@ -11,11 +11,11 @@ from pydantic import BaseModel, ConfigDict, PlainSerializer
 T = TypeVar("T")
 
 
-def _iso(value: datetime) -> str:
+def iso_utc(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-UTCTime = Annotated[datetime, PlainSerializer(_iso, return_type=str)]
+UTCTime = Annotated[datetime, PlainSerializer(iso_utc, return_type=str)]
 
 
 class ORM(BaseModel):

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
+
+import httpx
+import pytest
+
 from app.plugins.base import Plugin
 from app.plugins.registry import BUILTIN_MODULES, PluginRegistry
 
@@ -45,3 +50,27 @@ def test_every_builtin_loads_and_describes_itself():
         assert set(cls.secret_fields()) == EXPECTED_SECRETS[type_]
         for secret in cls.secret_fields():
             assert schema["properties"][secret]["writeOnly"] is True
+
+
+@pytest.fixture
+def without_asyncssh(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a host where the asyncssh package is not installed."""
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "asyncssh" else real(name, *a)
+    )
+
+
+async def test_a_type_whose_library_is_missing_is_listed_with_the_reason(
+    without_asyncssh: None, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """Client libraries load when an instance runs, yet a missing one still shows in the
+    catalog, with what to install, as an import error did when types imported them at once."""
+    types = {t["type"]: t for t in (await client.get("/api/v1/plugin-types", headers=admin)).json()}
+    ssh = types["ssh"]
+    assert ssh["available"] is False
+    assert ssh["unavailable_reason"] == (
+        "the asyncssh package is not installed (pip install 'asyncssh')"
+    )
+    assert ssh["config_schema"]["properties"]["host"]  # the form can still be shown
+    assert types["http"]["available"] is True

@@ -79,7 +79,7 @@ async def test_a_repeated_series_keeps_its_last_value_and_late_runs_keep_latest(
     async def capture(pid: int, ts: datetime, rows: list[Any]) -> None:
         events.append((pid, ts, rows))
 
-    writer.on_commit = capture
+    writer.publish = capture
     t1, t2, late = T0 + timedelta(seconds=60), T0 + timedelta(seconds=120), T0
     produced = [("a", 1), ("b", 1), ("a", 2), ("c", 1), ("b", 3)]
     writer.submit(plugin_id, t1, [Sample(n, v, "C") for n, v in produced])

@@ -8,6 +8,7 @@ import json
 import os
 import time
 import uuid
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,14 @@ async def test_one_leader_shared_events_and_failover(
             msg = json.loads(await asyncio.wait_for(ws.recv(), deadline - time.monotonic()))
             if msg["type"] == "metrics" and msg["plugin_id"] == pid:
                 break
+    # B runs no plugin and loaded its latest values before this one existed: what it serves
+    # came through Redis with A's events, at least as new as the event just seen.
+    async with httpx.AsyncClient(base_url=b.url, timeout=10, headers=h) as cb:
+        r = await cb.get("/api/v1/metrics/latest", params={"plugin_id": pid})
+    items = r.json()["items"]
+    assert {i["name"] for i in items} >= {s["name"] for s in msg["samples"]}
+    newest = max(datetime.fromisoformat(i["ts"]) for i in items)
+    assert newest >= datetime.fromisoformat(msg["ts"])
     await asyncio.sleep(3)
     before = await runs(pg_url, pid)
     starts = [r.started_at.timestamp() for r in before]

@@ -11,14 +11,16 @@ from __future__ import annotations
 import asyncio
 import threading
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncssh
 from pydantic import Field, field_validator, model_validator
 
 from app.core.egress import EgressDenied
 from app.plugins.base import PluginConfig, PluginContext, PluginError, SecretField
 from app.plugins.builtin._common import HostName, describe_exc, policy_address
+
+if TYPE_CHECKING:  # asyncssh loads with the first instance (house style 15)
+    import asyncssh
 
 _known_hosts_lock = threading.Lock()
 
@@ -146,6 +148,8 @@ class SshLogin:
         return path
 
     def client_keys(self) -> list[asyncssh.SSHKey] | None:
+        import asyncssh
+
         cfg = self.cfg
         try:
             if cfg.private_key:
@@ -166,6 +170,8 @@ class SshLogin:
 
     async def connect(self) -> asyncssh.SSHClientConnection:
         """Log in, pinning the host key on first use; PluginError (SshUnreachable) if not."""
+        import asyncssh
+
         cfg = self.cfg
         try:  # the SSRF policy; the login itself uses the name, which the host key is pinned to
             await policy_address(self.host, cfg.port, self.timeout)

@@ -4,13 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import time
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import dns.asyncresolver
-import dns.exception
-import dns.name
-import dns.rdatatype
-import dns.resolver
 from pydantic import Field, field_validator
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample
@@ -23,6 +18,9 @@ from app.plugins.builtin._common import (
     up_sample,
     validate_host,
 )
+
+if TYPE_CHECKING:  # dnspython loads with the first instance (house style 15)
+    import dns.asyncresolver
 
 RecordType = Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA", "SRV", "PTR", "CAA"]
 
@@ -70,6 +68,9 @@ class DnsConfig(PluginConfig):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
+        import dns.exception
+        import dns.name
+
         try:
             dns.name.from_text(v.strip())
         except dns.exception.DNSException as exc:
@@ -98,8 +99,12 @@ class DnsPlugin(Plugin[DnsConfig]):
     category = "network"
     Config = DnsConfig
     default_interval_seconds = 60
+    requires = {"dns": "dnspython"}
 
     def _resolver(self, cfg: DnsConfig) -> dns.asyncresolver.Resolver:
+        import dns.asyncresolver
+        import dns.resolver
+
         try:
             resolver = dns.asyncresolver.Resolver(configure=cfg.server is None)
         except dns.resolver.NoResolverConfiguration as exc:
@@ -116,6 +121,9 @@ class DnsPlugin(Plugin[DnsConfig]):
         return resolver
 
     async def collect_data(self) -> list[Sample]:
+        import dns.exception
+        import dns.resolver
+
         cfg = self.config
         if cfg.server is not None:  # the name looked up is no target; the server asked is
             await allowed_target(self, cfg.server, cfg.port, cfg.timeout_seconds)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 import os
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 from pydantic import Field, field_validator
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample
 from app.plugins.builtin._common import describe_exc
+
+if TYPE_CHECKING:  # httpx loads with the first instance (house style 15)
+    import httpx
 
 # Docker's own rule for names, and 12..64 hex digits for ids. Anything else never reaches a
 # URL path: "../", "%2e%2e", "/" and "?" are all outside this set.
@@ -141,6 +143,7 @@ class DockerPlugin(Plugin[DockerConfig]):
     )
     category = "container"
     Config = DockerConfig
+    requires = {"httpx": "httpx"}
     default_interval_seconds = 60
 
     # What the last run saw, for label discovery (None when discover_labels is off).
@@ -151,6 +154,8 @@ class DockerPlugin(Plugin[DockerConfig]):
         return self.config
 
     def _client(self) -> httpx.AsyncClient:
+        import httpx
+
         parts = urlsplit(self.cfg.url)
         timeout = httpx.Timeout(self.cfg.timeout_seconds)
         if parts.scheme == "unix":
@@ -170,6 +175,8 @@ class DockerPlugin(Plugin[DockerConfig]):
         )
 
     async def _get(self, client: httpx.AsyncClient, path: str, **params: str) -> Any:
+        import httpx
+
         try:
             resp = await client.get(path, params=params)
         except httpx.TimeoutException as exc:

@@ -9,11 +9,9 @@ import re
 import ssl
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 
-import httpx
-from cryptography import x509
 from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from app.core.egress import EgressDenied, guarded_transport, policy, refuse_metadata
@@ -24,6 +22,9 @@ from app.plugins.builtin._common import (
     target_down,
     up_sample,
 )
+
+if TYPE_CHECKING:  # httpx loads with the first instance (house style 15)
+    import httpx
 
 MAX_BODY_BYTES = 5 * 1024 * 1024  # keyword search reads at most this much of the body
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
@@ -43,6 +44,8 @@ HeaderValue = Annotated[str, Field(max_length=4096)]
 def _tls_context(verify: bool) -> ssl.SSLContext:
     """One TLS context per verify setting for every check: loading the CA bundle takes 20-40 ms
     on the event loop, which a fresh client per run would pay each time."""
+    import httpx
+
     return httpx.create_ssl_context(verify=verify)
 
 
@@ -167,6 +170,8 @@ async def fetch_certificate_expiry(host: str, port: int, wait_seconds: float) ->
     Verification is the request's job; here we want the date even for a self-signed or
     already expired certificate, so we read the raw DER and parse it ourselves.
     """
+    from cryptography import x509
+
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -195,6 +200,7 @@ class HttpPlugin(Plugin[HttpConfig]):
     )
     category = "service"
     Config = HttpConfig
+    requires = {"httpx": "httpx"}
     default_interval_seconds = 60
 
     @property
@@ -206,6 +212,8 @@ class HttpPlugin(Plugin[HttpConfig]):
         return status in codes if codes else 200 <= status < 400
 
     async def collect_data(self) -> list[Sample]:
+        import httpx
+
         cfg = self.cfg
         headers = dict(cfg.headers)
         if cfg.bearer_token:
@@ -269,6 +277,8 @@ class HttpPlugin(Plugin[HttpConfig]):
         return [up_sample(True), *samples]
 
     async def _certificate(self, url: httpx.URL) -> list[Sample]:
+        import httpx
+
         if url.scheme != "https":
             url = httpx.URL(self.cfg.url)
             if url.scheme != "https":
@@ -284,6 +294,8 @@ class HttpPlugin(Plugin[HttpConfig]):
 
 
 def _connect_reason(exc: httpx.HTTPError) -> str:
+    import httpx
+
     text = describe_exc(exc)
     if "CERTIFICATE_VERIFY_FAILED" in text:
         return f"TLS certificate not trusted ({text}); turn off verify_tls for self-signed"

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import icmplib
+from typing import TYPE_CHECKING
+
 from pydantic import Field, model_validator
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample
@@ -14,6 +15,9 @@ from app.plugins.builtin._common import (
     target_down,
     up_sample,
 )
+
+if TYPE_CHECKING:  # icmplib loads with the first instance (house style 15)
+    import icmplib
 
 ICMP_NOT_ALLOWED = (
     "this host does not allow ICMP echo (ping) for Unity's user: allow unprivileged ping "
@@ -58,9 +62,12 @@ class PingPlugin(Plugin[PingConfig]):
     description = "ICMP echo to a host: reachable or not, round-trip times, jitter and loss."
     category = "network"
     Config = PingConfig
+    requires = {"icmplib": "icmplib"}
     default_interval_seconds = 60
 
     async def _ping(self, cfg: PingConfig, address: str, privileged: bool) -> icmplib.Host:
+        import icmplib
+
         return await icmplib.async_ping(
             address,
             count=cfg.count,
@@ -70,6 +77,8 @@ class PingPlugin(Plugin[PingConfig]):
         )
 
     async def collect_data(self) -> list[Sample]:
+        import icmplib
+
         cfg = self.config
         address = await allowed_target(self, cfg.host, 0, cfg.timeout_seconds)
         try:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import re
 import ssl
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 from pydantic import Field, field_validator
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
 from app.plugins.builtin._common import TimeoutField, describe_exc, target_down, up_sample
 from app.plugins.builtin._tls_pin import FingerprintMismatch, normalize_fingerprint, pinned_context
+
+if TYPE_CHECKING:  # httpx loads with the first instance (house style 15)
+    import httpx
 
 RESOURCES_PATH = "/api2/json/cluster/resources"
 MAX_NAME = 64  # label values are cut to this length
@@ -170,6 +172,7 @@ class ProxmoxPlugin(Plugin[ProxmoxConfig]):
     )
     category = "system"
     Config = ProxmoxConfig
+    requires = {"httpx": "httpx"}
     default_interval_seconds = 60
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -198,6 +201,8 @@ class ProxmoxPlugin(Plugin[ProxmoxConfig]):
         return samples
 
     async def _fetch(self) -> list[dict[str, Any]]:
+        import httpx
+
         cfg = self.config
         url = cfg.url + RESOURCES_PATH
         headers = {"Authorization": f"PVEAPIToken={cfg.token_id}={cfg.token_secret}"}
@@ -241,6 +246,8 @@ class ProxmoxPlugin(Plugin[ProxmoxConfig]):
         return target_down(self, f"{self.config.url}: {reason}", [up_sample(False)])
 
     def _connect_error(self, exc: httpx.HTTPError) -> PluginError:
+        import httpx
+
         text = describe_exc(exc)
         cause = exc.__cause__ or exc.__context__
         if isinstance(cause, FingerprintMismatch) or "fingerprint is" in text:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import time
 from dataclasses import dataclass
 from typing import Any, NoReturn
@@ -79,18 +78,12 @@ class SnmpPlugin(Plugin[SnmpConfig]):
     category = "network"
     Config = SnmpConfig
     default_interval_seconds = 60
+    requires = {"pysnmp": "pysnmp>=7.1"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._engine: Any = None
         self._prev: _Reading | None = None
-
-    @classmethod
-    def available(cls) -> tuple[bool, str | None]:
-        # find_spec looks for the package without importing it (idle memory stays low).
-        if importlib.util.find_spec("pysnmp") is None:
-            return False, "the pysnmp package is not installed (pip install 'pysnmp>=7.1')"
-        return True, None
 
     # --- pysnmp plumbing (imported on first use: the library is large) ----------------
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import asyncssh
 from pydantic import Field
 
 from app.plugins.base import Plugin, PluginError, Sample
@@ -32,6 +31,9 @@ from app.plugins.builtin._host import (
 )
 from app.plugins.builtin._procfs import busy_percent, cpu_times, df_rows, meminfo
 from app.plugins.builtin._ssh import SshLogin, SshLoginConfig, SshUnreachable
+
+if TYPE_CHECKING:  # asyncssh loads with the first instance (house style 15)
+    import asyncssh
 
 COMMANDS = {
     "stat": "cat /proc/stat",
@@ -87,6 +89,7 @@ class SshPlugin(Plugin[SshConfig]):
     )
     category = "system"
     Config = SshConfig
+    requires = {"asyncssh": "asyncssh"}
     default_interval_seconds = 60
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -18,7 +18,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import jwt as pyjwt
 from authlib.common.security import generate_token
 from authlib.common.urls import add_params_to_uri
@@ -78,6 +77,8 @@ class OidcClient:
         return self.settings.oidc_name
 
     async def _get(self, url: str, **kwargs: Any) -> dict[str, Any]:
+        import httpx  # only with single sign-on configured (house style 15)
+
         try:
             async with httpx.AsyncClient(timeout=10.0) as client:
                 r = await client.get(url, **kwargs)
@@ -168,6 +169,8 @@ class OidcClient:
         if error := params.get("error"):
             description = params.get("error_description", "")[:200]
             raise Forbidden(f"{self.name} refused the sign-in: {error[:60]} {description}".strip())
+        import httpx
+
         flow = self._flow(cookie, params.get("state"))
         meta = await self.metadata()
         try:

@@ -1,4 +1,4 @@
-"""The real-time hub: fans committed events out to WebSocket clients, locally or through Redis."""
+"""The real-time hub: fans events out to WebSocket clients, locally or through Redis."""
 
 from __future__ import annotations
 
@@ -68,6 +68,9 @@ class Hub:
         self.events_published = 0
         # In-process consumers of this replica's own events (alert evaluation, for instance).
         self.listeners: list[Callable[[dict[str, Any]], Awaitable[None]]] = []
+        # Views of every replica's events (the latest values): each event once, from Redis
+        # when it is set (this replica's own come back through it too), else as published.
+        self.views: list[Callable[[dict[str, Any]], None]] = []
         self._redis: Any = None
         self._listener: asyncio.Task[None] | None = None
         self.redis_error: str | None = None
@@ -119,6 +122,7 @@ class Hub:
                 log.exception("event listener failed")
         self.events_published += 1
         if self._redis is None and not self.clients:
+            self._view(event)
             return  # nobody to send it to: do not encode it
         data = encode(event)
         if self._redis is not None:
@@ -130,7 +134,15 @@ class Hub:
                 if self.redis_error is None:
                     log.warning("Redis publish failed, delivering locally only: %s", exc)
                 self.redis_error = error_text(exc)
+        self._view(event)
         self.deliver(event.get("plugin_id"), data)
+
+    def _view(self, event: dict[str, Any]) -> None:
+        for view in self.views:
+            try:
+                view(event)
+            except Exception:
+                log.exception("event view failed")
 
     def deliver(self, plugin_id: int | None, data: str) -> None:
         for client in list(self.clients):
@@ -155,10 +167,11 @@ class Hub:
                         continue
                     data = message["data"]
                     try:
-                        plugin_id = json.loads(data).get("plugin_id")
+                        event = json.loads(data)
                     except ValueError:
                         continue
-                    self.deliver(plugin_id, data)
+                    self._view(event)
+                    self.deliver(event.get("plugin_id"), data)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:

@@ -43,15 +43,6 @@ async def list_series(
     return await paginate(session, Series, *where, order_by=order, limit=limit, offset=offset)
 
 
-async def latest(session: AsyncSession, plugin_id: int | None) -> list[Series]:
-    query = select(Series).where(Series.last_ts.is_not(None))
-    if plugin_id is not None:
-        query = query.where(Series.plugin_id == plugin_id)
-    return list(
-        await session.scalars(query.order_by(Series.plugin_id, Series.name, Series.labels_key))
-    )
-
-
 def parse_labels(items: list[str]) -> dict[str, str]:
     out = {}
     for item in items:

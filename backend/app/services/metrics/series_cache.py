@@ -15,7 +15,7 @@ from app.models import PluginInstance, Series
 from app.plugins.base import Sample
 
 if TYPE_CHECKING:
-    from app.services.metrics.writer import Batch
+    from app.services.metrics.batch import Batch
 
 SeriesKey = tuple[int, str, str]  # plugin_id, name, labels_key
 SERIES_CHUNK = 1000  # new series per INSERT (5 parameters each) and per id lookup
@@ -40,6 +40,15 @@ class SeriesCache:
     def forget_plugin(self, plugin_id: int) -> None:
         self._series = {k: v for k, v in self._series.items() if k[0] != plugin_id}
         self._by_sample = {k: v for k, v in self._by_sample.items() if k[0] != plugin_id}
+
+    def known(self, plugin_id: int, samples: list[Sample]) -> list[tuple[int, str]] | None:
+        """Each sample's (series id, unit) when all are known already, without a query."""
+        fast = self._by_sample
+        try:
+            refs = [fast.get((plugin_id, x.name, tuple(x.labels.items()))) for x in samples]
+        except TypeError:  # an unhashable label value
+            return None
+        return None if None in refs else refs  # type: ignore[return-value]
 
     async def resolve(self, batches: list[Batch]) -> None:
         """Set each batch's `refs`: per sample its (series id, unit), None if its plugin is gone.

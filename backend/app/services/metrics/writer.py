@@ -1,4 +1,12 @@
-"""The metrics write path: a bounded buffer, batched COPY/INSERT and commit callbacks."""
+"""The metrics write path: a bounded buffer, batched COPY/INSERT and live-value callbacks.
+
+A run's values go to `publish` (the hub) when the writer accepts them, not when they are
+committed a flush interval later: live values reach browsers in milliseconds. Only a run with
+a series the writer has not seen yet waits for the commit that creates the series (its id is
+part of the event). A published value can still be lost, as any buffered one: when the buffer
+overflows in a long database outage or the shutdown deadline passes first; both are counted
+(`dropped`, and the error logged at stop) and /health shows them.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +16,9 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from itertools import repeat
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -23,6 +29,8 @@ from app.core.worker import OUTAGE_REPORT_SECONDS, Backoff, Outage, drain, error
 from app.db.session import Database
 from app.models import RollupState
 from app.plugins.base import Sample
+from app.services.metrics.batch import Batch, Committed, Prepared, Publish, WriterStats
+from app.services.metrics.latest import LatestView
 from app.services.metrics.partitions import ensure_partitions
 from app.services.metrics.sample_rows import (
     insert_samples,
@@ -42,57 +50,15 @@ STOPPING_RETRY_SECONDS = 0.5
 MARKS_TTL_SECONDS = 15.0  # how long the roll-up marks read from the database are trusted
 
 
-@dataclass
-class Batch:
-    """One plugin run's samples, all stamped with the run's time."""
-
-    plugin_id: int
-    ts: datetime
-    samples: list[Sample]
-    written: asyncio.Event = field(default_factory=asyncio.Event)
-    # per sample its (series id, unit), or None when its plugin is gone; set by the writer
-    refs: list[tuple[int, str] | None] = field(default_factory=list)
-
-
-@dataclass
-class WriterStats:
-    buffered: int = 0
-    written: int = 0
-    dropped: int = 0
-    discarded: int = 0  # samples of plugins deleted before they were written
-    batches: int = 0
-    failures: int = 0
-    last_error: str | None = None
-    last_error_at: datetime | None = None
-    last_flush_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-# What one run wrote, once committed: plugin, time, and per sample its (series id, unit).
-Committed = tuple[int, datetime, list[tuple[tuple[int, str], Sample]]]
-
-
-@dataclass(slots=True)
-class Prepared:
-    """A group of batches ready to store."""
-
-    records: list[tuple[int, datetime, float]]  # (series id, ts, value) for COPY
-    latest: dict[int, tuple[datetime, float]]  # series -> its newest (ts, value) in the group
-    committed: list[Committed]  # what goes to on_commit once stored
-    discarded: int  # samples of plugins deleted meanwhile
-    oldest: datetime | None
-
-
-OnCommit = Callable[[int, datetime, list[tuple[tuple[int, str], Sample]]], Awaitable[None]]
-
-
 class MetricsWriter:
-    def __init__(self, db: Database, settings: Settings, on_commit: OnCommit | None = None) -> None:
+    def __init__(self, db: Database, settings: Settings, publish: Publish | None = None) -> None:
         self.db = db
         self.batch_size = settings.writer_batch_size
         self.flush_seconds = settings.writer_flush_seconds
         self.buffer_max = settings.writer_buffer_max
-        self.on_commit = on_commit
+        self.publish = publish
+        self.latest = LatestView()
+        self._publishing: set[asyncio.Task[None]] = set()
         self.stats = WriterStats()
         self._queue: deque[Batch] = deque()
         self._wake = asyncio.Event()
@@ -102,6 +68,7 @@ class MetricsWriter:
         self._first_at = 0.0  # monotonic time the oldest unwritten batch arrived
         self._idle = asyncio.Event()
         self._idle.set()
+        self._hurry = False  # flushed() was called: write without waiting for the flush time
         # How far each roll-up tier is done (rollup_state), as last read or told: a sample
         # older than its tier's mark makes its bucket dirty (see mark_dirty).
         self.marks: dict[str, datetime] = {}
@@ -130,6 +97,7 @@ class MetricsWriter:
             piece = samples if len(samples) <= step else samples[start : start + step]
             batch = Batch(plugin_id, ts, piece)
             self._queue.append(batch)
+            self._publish_accepted(batch)
         self.stats.buffered += len(samples)
         if was_empty or self.stats.buffered >= self.batch_size:
             self._wake.set()  # start the flush timer, or flush a full batch now
@@ -141,6 +109,28 @@ class MetricsWriter:
             old.written.set()
             self._log_drops()
         return batch
+
+    def _publish_accepted(self, batch: Batch) -> None:
+        """Send a run's values live now when every series is known (see the module's doc)."""
+        if self.publish is None:
+            return
+        refs = self.series.known(batch.plugin_id, batch.samples)
+        if refs is None:
+            return  # a new series: published once the commit has created it
+        batch.published = True
+        rows = list(zip(refs, batch.samples, strict=True))
+        task = asyncio.create_task(self._publish_one(batch.plugin_id, batch.ts, rows))
+        self._publishing.add(task)  # a task nobody references may be collected mid-way
+        task.add_done_callback(self._publishing.discard)
+
+    async def _publish_one(
+        self, plugin_id: int, ts: datetime, rows: list[tuple[tuple[int, str], Sample]]
+    ) -> None:
+        assert self.publish is not None
+        try:
+            await self.publish(plugin_id, ts, rows)
+        except Exception:
+            log.exception("publishing live values failed")
 
     def _counts(self) -> str:
         return (
@@ -181,6 +171,7 @@ class MetricsWriter:
 
     def forget_plugin(self, plugin_id: int) -> None:
         self.series.forget_plugin(plugin_id)
+        self.latest.forget_plugin(plugin_id)
 
     # ----------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -200,7 +191,8 @@ class MetricsWriter:
             )
 
     async def flushed(self, within: float = 10.0) -> None:
-        """Wait until everything submitted so far is written (tests and benchmarks)."""
+        """Write everything submitted so far now, and wait for it (tests and benchmarks)."""
+        self._hurry = True
         self._wake.set()
         await asyncio.wait_for(self._idle.wait(), within)
 
@@ -216,6 +208,7 @@ class MetricsWriter:
         while True:
             if not self._queue and storing is None:
                 self._idle.set()
+                self._hurry = False
                 if self._stopping:
                     return
                 await self._wake.wait()  # nothing to write: sleep until something comes
@@ -231,6 +224,7 @@ class MetricsWriter:
                 if (
                     storing is None
                     and not self._stopping
+                    and not self._hurry
                     and self.stats.buffered < self.batch_size
                     and wait > 0
                 ):
@@ -291,12 +285,9 @@ class MetricsWriter:
         self.stats.last_flush_at = datetime.now(UTC)
         for b in batches:
             b.written.set()
-        if self.on_commit is not None:
+        if self.publish is not None:
             for plugin_id, ts, rows in done.committed:
-                try:
-                    await self.on_commit(plugin_id, ts, rows)
-                except Exception:
-                    log.exception("metrics commit callback failed")
+                await self._publish_one(plugin_id, ts, rows)
                 await asyncio.sleep(0)  # each event is encoded on the loop: let others in
 
     def _take(self) -> list[Batch]:
@@ -361,7 +352,8 @@ class MetricsWriter:
                     j = latest.get(sid)
                     if j is None or ts >= records[j][1]:
                         latest[sid] = i
-            committed.append((plugin_id, ts, list(zip(refs, samples, strict=True))))  # type: ignore[arg-type]
+            if not b.published:
+                committed.append((plugin_id, ts, list(zip(refs, samples, strict=True))))  # type: ignore[arg-type]
             oldest = ts if oldest is None or ts < oldest else oldest
             n += len(samples)
             if n >= YIELD_EVERY:

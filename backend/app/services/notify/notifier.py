@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-import apprise
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -73,6 +72,8 @@ async def egress_refusal(url: str, wait: float) -> str | None:
 def describe_url(url: str) -> str:
     """Apprise's name for the service behind a URL; InvalidInput when Apprise can't use it
     or it names a cloud metadata host."""
+    import apprise  # only when a channel is saved or tested (house style 15)
+
     try:
         refuse_metadata(_host(url) or "")
     except EgressDenied as exc:
@@ -96,6 +97,8 @@ def backoff(settings: Settings, attempts: int) -> float:
 
 def _send_blocking(url: str, title: str, body: str, notify_type: str, timeout: float) -> str | None:
     """One Apprise call (network I/O, runs in the notifier's thread pool): None or the error."""
+    import apprise  # loads with the first notice sent
+
     client = apprise.Apprise(asset=apprise.AppriseAsset(app_id="Unity"))
     if not client.add(url):
         return "Apprise does not understand this channel's URL."
