@@ -35,6 +35,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 PLUGINS = 4
 OUTAGE_S = 30
 SMALL_BUFFER = 30
+KNOWN_AFTER_S = 6
 
 
 @pytest.mark.parametrize("mode", ["refused", "silent"])
@@ -78,10 +79,11 @@ async def test_database_outage_buffers_then_writes_everything(
             t0 = time.monotonic()
             code, body = api.health()
             assert time.monotonic() - t0 < 1, "/health waited for the database"
-            # The probe checks every 2 s and gives a silent database 2 s to answer.
-            if time.monotonic() - cut_at > 5:
+            # The probe checks every 2 s and gives a silent database 2 s to answer: known within
+            # 4 s, plus slack for the loaded CPUs.
+            if time.monotonic() - cut_at > KNOWN_AFTER_S:
                 degraded.append((code, body))
-        if time.monotonic() - cut_at > 5:
+        if time.monotonic() - cut_at > KNOWN_AFTER_S:
             _api_answers_503(apis[0])
         time.sleep(1)
     during = [
