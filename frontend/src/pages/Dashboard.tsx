@@ -24,6 +24,9 @@ import { useUptimeList, type UptimeFigures } from "../api/uptime";
 import { formatInterval, formatValue, labelText, shortMetricName, timeAgo } from "../format";
 
 const PRIMARY_HINTS = [
+  // A device's verdict first: a disk's or pool's health, a UPS on battery, a hypervisor node up.
+  /_healthy$|^ups_on_battery$|_node_online$/i,
+  /ups_battery_charge|ups_battery_runtime|_connect_seconds$/i,
   /response_time|latency|rtt_avg|connect_time|duration/i,
   /cpu_percent/i,
   /memory_percent/i,
