@@ -4,7 +4,7 @@
 import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
 import { readFileSync } from "node:fs";
-import { serviceWorker } from "./pwa/plugin";
+import { serviceWorker } from "./pwa/plugin.ts";
 
 const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as { version: string };
 
