@@ -194,6 +194,32 @@ def check_api(run: Runner) -> str:
     return f"setup 201, login, plugin {plugin_id} (tcp db:5432), {len(items)} run(s): success"
 
 
+def check_host_view(run: Runner) -> str:
+    """*This host* measures the box, not the backend container: the compose file's read-only
+    `/proc` and `/` views (HOST_PROC, HOST_ROOT) reach the system plugin."""
+    auth = run.login()
+    plugins = httpx.get(f"{WEB}/api/v1/plugins", headers=auth, timeout=15).json()
+    host = next((p for p in plugins if p["type"] == "system"), None)
+    expect(host is not None, f"no system plugin among {[p['name'] for p in plugins]}")
+    r = httpx.post(f"{WEB}/api/v1/plugins/{host['id']}/run", headers=auth, timeout=60)
+    expect(r.status_code == 200 and r.json()["status"] == "success", f"run: {r.text[:300]}")
+    r = httpx.get(
+        f"{WEB}/api/v1/metrics/latest", params={"plugin_id": host["id"]}, headers=auth, timeout=15
+    )
+    values = {i["name"]: i["value"] for i in r.json()["items"] if not i["labels"]}
+    meminfo = dict(line.split(":", 1) for line in Path("/proc/meminfo").read_text().splitlines())
+    mem_total = int(meminfo["MemTotal"].split()[0]) * 1024
+    host_pids = sum(name.isdigit() for name in os.listdir("/proc"))
+    expect(
+        values.get("memory_total") == mem_total,
+        f"memory_total {values.get('memory_total')} != this machine's {mem_total}",
+    )
+    # The container alone has a handful of processes; through /host/proc it sees the box's.
+    seen = values.get("process_count", 0)
+    expect(seen >= host_pids / 2, f"process_count {seen}: the host has {host_pids}")
+    return f"memory_total {mem_total} bytes as on the host; {seen:.0f} processes (host {host_pids})"
+
+
 async def _metrics_event(token: str, trigger: Callable[[], None]) -> dict[str, Any]:
     url = WEB.replace("http://", "ws://") + f"/ws/metrics?token={token}"
     async with websockets.connect(url, origin=WEB, open_timeout=10) as ws:  # type: ignore[arg-type]
@@ -389,6 +415,7 @@ def main() -> int:
         run.check("SPA loads through nginx on :18080", lambda: check_spa(run))
         run.check("setup, login, plugin, runs through nginx /api", lambda: check_api(run))
         run.check("WebSocket metrics event through nginx /ws/metrics", lambda: check_ws(run))
+        run.check("This host reports the host, not the container", lambda: check_host_view(run))
         run.check("database port not reachable from the host", lambda: check_db_port(run, env))
         run.check("backend runs as a non-root user", lambda: check_non_root(run))
         run.check("backend logs go to stdout", lambda: check_logs(run))
