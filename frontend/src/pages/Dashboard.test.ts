@@ -18,6 +18,10 @@ describe("a card's headline values", () => {
     expect(card(["disk_power_on_seconds", "disk_reallocated_sectors", "disk_temperature_celsius", "disk_healthy"]).slice(0, 2)).toEqual(["disk_healthy", "disk_temperature_celsius"]);
   });
 
+  it("show a host's CPU, memory and disk, not its busiest process", () => {
+    expect(card(["process_cpu_percent", "disk_percent", "memory_percent", "cpu_percent", "process_memory_bytes"])).toEqual(["cpu_percent", "memory_percent", "disk_percent"]);
+  });
+
   it("keep a check's response time first", () => {
     expect(card(["http_status_code", "up", "http_response_time"])[0]).toBe("http_response_time");
   });
