@@ -14,6 +14,7 @@ from app.db.session import Database
 
 log = logging.getLogger(__name__)
 
+
 class DatabaseProbe:
     def __init__(self, db: Database, every: float) -> None:
         self.db = db
