@@ -21,6 +21,7 @@ from app.plugins.base import HostPaths, PluginContext, PluginError, validate_sam
 from app.plugins.builtin._host import (
     MAX_TOP_PROCESSES,
     ProcessReading,
+    parse_net_dev,
     parse_proc_pid_stat,
     parse_sensors_json,
     top_process_samples,
@@ -177,6 +178,44 @@ async def test_system_reads_the_host_through_host_proc_and_host_root(tmp_path, m
     assert total.value == psutil.virtual_memory().total
     mounts = {s.labels["mount"]: s.value for s in samples if s.name == "disk_total"}
     assert mounts.get("/") == psutil.disk_usage("/").total
+
+
+async def test_system_takes_network_rates_from_the_hosts_namespace(tmp_path, monkeypatch):
+    # A mounted host procfs: <procfs>/net follows the reader's own network namespace (in a
+    # container, the container's), so the host's interfaces are read from PID 1's table. Here
+    # PID 1's table is a file the test writes, so only that path can produce "hosteth0".
+    monkeypatch.setattr(psutil, "PROCFS_PATH", psutil.PROCFS_PATH)
+    proc = tmp_path / "proc"
+    proc.mkdir()
+    for entry in os.listdir("/proc"):
+        if entry != "1":
+            (proc / entry).symlink_to(f"/proc/{entry}")
+    (proc / "1").mkdir()
+    for entry in ("mounts", "stat", "status"):
+        (proc / "1" / entry).symlink_to(f"/proc/1/{entry}")
+    (proc / "1" / "net").mkdir()
+    dev = proc / "1" / "net" / "dev"
+    header = "Inter-| Receive | Transmit\n face |bytes packets|bytes packets\n"
+    dev.write_text(header + "hosteth0: 1000 1 0 0 0 0 0 0 2000 1 0 0 0 0 0 0\n")
+    host = HostPaths(proc=proc, root=Path("/"))
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'u.db'}", tmp_path, host_proc=proc)
+    create_app(settings, migrate_on_start=False)
+    plugin = make_system(tmp_path, host=host)
+    await plugin.collect_data()
+    dev.write_text(header + "hosteth0: 5000 2 0 0 0 0 0 0 2000 1 0 0 0 0 0 0\n")
+    samples = await plugin.collect_data()
+    rates = {s.labels["interface"]: s.value for s in samples if s.name == "network_receive_rate"}
+    assert list(rates) == ["hosteth0"] and rates["hosteth0"] > 0
+
+
+def test_net_dev_parsing_takes_bytes_in_and_out():
+    text = (
+        "Inter-|   Receive                                                |  Transmit\n"
+        " face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets\n"
+        "  eth0: 1234 10 0 0 0 0 0 0 5678 20 0 0 0 0 0 0\n"
+        "enp3s0:99 1 0 0 0 0 0 0 7 1 0 0 0 0 0 0\n"
+    )
+    assert parse_net_dev(text) == {"eth0": (1234, 5678), "enp3s0": (99, 7)}
 
 
 # --- the ssh plugin ------------------------------------------------------------------------

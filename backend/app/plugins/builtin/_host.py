@@ -129,6 +129,26 @@ def proc_readings(proc: Path, command_lines: bool) -> Readings:
     return out
 
 
+def parse_net_dev(text: str) -> dict[str, tuple[int, int]]:
+    """Interface → (bytes received, bytes sent) from a `/proc/<pid>/net/dev` table."""
+    out: dict[str, tuple[int, int]] = {}
+    for line in text.splitlines()[2:]:
+        name, sep, rest = line.partition(":")
+        fields = rest.split()
+        if sep and len(fields) >= 9:
+            out[name.strip()] = (int(fields[0]), int(fields[8]))
+    return out
+
+
+def host_net_counters(proc: Path) -> dict[str, tuple[int, int]]:
+    """The host's interfaces seen through a mounted procfs (HOST_PROC).
+
+    `<procfs>/net` follows the reading process's own network namespace (the container's); PID 1's
+    table is the host's, as PID 1's mounts are.
+    """
+    return parse_net_dev((proc / "1" / "net" / "dev").read_text())
+
+
 def top_process_samples(prev: Readings, cur: Readings, seconds: float, n: int) -> list[Sample]:
     """`process_cpu_percent` and `process_memory_bytes` for the top `n` by CPU and by memory.
 

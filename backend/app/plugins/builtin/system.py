@@ -19,6 +19,7 @@ from app.plugins.builtin._host import (
     ProcessCommandLines,
     Readings,
     TopProcesses,
+    host_net_counters,
     local_sensor_samples,
     proc_readings,
     top_process_samples,
@@ -123,18 +124,20 @@ class SystemPlugin(Plugin[SystemConfig]):
 
     def _counters(self) -> _Counters:
         disk = psutil.disk_io_counters(perdisk=False, nowrap=True)
-        net = psutil.net_io_counters(pernic=True, nowrap=True)
+        if self.ctx.host.proc == Path("/proc"):
+            net = {
+                nic: (c.bytes_recv, c.bytes_sent)
+                for nic, c in psutil.net_io_counters(pernic=True, nowrap=True).items()
+            }
+        else:  # in a container: the host's interfaces, not the container's own
+            net = host_net_counters(self.ctx.host.proc)
         excluded = self.cfg.exclude_interfaces
         top = self.cfg.top_processes
         return _Counters(
             at=time.monotonic(),
             cpu_total=_cpu_readings(),
             disk=(disk.read_bytes, disk.write_bytes) if disk is not None else None,
-            net={
-                nic: (c.bytes_recv, c.bytes_sent)
-                for nic, c in net.items()
-                if not _iface_excluded(nic, excluded)
-            },
+            net={nic: c for nic, c in net.items() if not _iface_excluded(nic, excluded)},
             procs=proc_readings(self.ctx.host.proc, self.cfg.process_command_lines) if top else {},
         )
 
