@@ -18,6 +18,8 @@ export default defineConfig({
     { name: "layout", testMatch: "layout.spec.ts", dependencies: ["flows"] },
     // After the flows (they need a fresh instance); it signs in as their admin.
     { name: "install", testMatch: "install.spec.ts", dependencies: ["flows"] },
+    // After the flows too: the provider's users must not be the instance's first.
+    { name: "sso", testMatch: "sso.spec.ts", dependencies: ["flows"] },
   ],
   use: {
     baseURL: process.env.E2E_BASE_URL ?? "http://127.0.0.1:8080",

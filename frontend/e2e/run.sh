@@ -70,9 +70,10 @@ free_port() { node -e 'const s=require("net").createServer();s.listen(0,"127.0.0
 BPORT="$(free_port)"
 NPORT="$(free_port)"
 TPORT="$(free_port)"
+OPORT="$(free_port)"
 
 createdb -h "$PGHOST" -p "$PGPORT" -U "$PGUSER" "$DB"
-echo "e2e: database $DB, backend :$BPORT, nginx :$NPORT, target :$TPORT, work $WORK"
+echo "e2e: database $DB, backend :$BPORT, nginx :$NPORT, target :$TPORT, OpenID provider :$OPORT, work $WORK"
 
 ENC_KEY="$("$BACKEND/.venv/bin/python" -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"
 JWT_KEY="$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"))')"
@@ -81,12 +82,20 @@ JWT_KEY="$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"
   DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/$DB" \
   ENCRYPTION_KEY="$ENC_KEY" JWT_SECRET_KEY="$JWT_KEY" DEBUG=true LOG_LEVEL=info \
   ALERT_EVAL_SECONDS=2 NOTIFY_RETRY_BASE_SECONDS=2 \
+  OIDC_ISSUER="http://127.0.0.1:$OPORT" OIDC_CLIENT_ID=unity OIDC_CLIENT_SECRET=unity-test-secret \
+  OIDC_NAME="Test IdP" OIDC_SCOPES="openid profile email groups" OIDC_ADMIN_GROUPS=unity-admins \
+  OIDC_REDIRECT_URL="http://127.0.0.1:$NPORT/api/v1/auth/oidc/callback" \
   DATA_DIR="$WORK/data" \
     exec .venv/bin/uvicorn app.main:create_app --factory --host 127.0.0.1 --port "$BPORT" --no-access-log
 ) >"$WORK/backend.log" 2>&1 &
 PIDS+=($!)
 
 node "$HERE/target-server.mjs" "$TPORT" >"$WORK/target.log" 2>&1 &
+PIDS+=($!)
+
+# A real OpenID provider for the single sign-on spec (e2e/sso.spec.ts).
+node "$HERE/oidc-provider.mjs" "$OPORT" "http://127.0.0.1:$NPORT/api/v1/auth/oidc/callback" \
+  >"$WORK/oidc.log" 2>&1 &
 PIDS+=($!)
 
 # The project's nginx.conf, with only the upstream, listen address and root replaced.

@@ -200,6 +200,8 @@ test("alerts: a channel gets a test, a health rule fires and shows as an inciden
   await page.getByRole("button", { name: "+ Add channel" }).click();
   const dialog = page.getByRole("dialog");
   await dialog.getByLabel("Name").fill("E2E receiver");
+  // A guided form per service builds the URL; "Other" takes an Apprise URL as typed.
+  await dialog.getByLabel("Service").selectOption({ label: "Other (Apprise URL)" });
   await dialog.getByLabel("Apprise URL").fill("not a url");
   await dialog.getByRole("button", { name: "Add channel" }).click();
   await expect(dialog.locator(".field-error")).toContainText("scheme");
