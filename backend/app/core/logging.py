@@ -73,6 +73,18 @@ class MaskPushTokens(logging.Filter):
         return True
 
 
+class DropSkippedRuns(logging.Filter):
+    """APScheduler warns each time a job's slot passes while its last run is still going.
+
+    For plugins that is a slow run, which the run's own duration and lateness already show; for
+    the leader's jobs it is a database outage, which they log once when it starts and once when
+    it ends. One line per missed slot would bury those lines.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "maximum number of running instances reached" not in str(record.msg)
+
+
 def setup_logging(level: str = "info", fmt: str = "text", stream: TextIO | None = None) -> None:
     handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
@@ -86,6 +98,9 @@ def setup_logging(level: str = "info", fmt: str = "text", stream: TextIO | None 
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    skipped = logging.getLogger("apscheduler.scheduler")
+    if not any(isinstance(f, DropSkippedRuns) for f in skipped.filters):
+        skipped.addFilter(DropSkippedRuns())
     access = logging.getLogger("uvicorn.access")
     if not any(isinstance(f, MaskPushTokens) for f in access.filters):
         access.addFilter(MaskPushTokens())
