@@ -12,17 +12,19 @@ import { Layout } from "./components/Layout";
 import { EmptyState, ErrorState, Spinner } from "./components/ui";
 import { LoginPage, SetupPage } from "./pages/AuthPages";
 import { Dashboard } from "./pages/Dashboard";
-import { PluginDetail } from "./pages/PluginDetail";
-import { PluginFormPage } from "./pages/PluginForm";
-import { TokensPage, UsersPage } from "./pages/Admin";
-import { SettingsPage } from "./pages/Settings";
-import { ConfigPage } from "./pages/ConfigPage";
-import { MaintenancePage } from "./pages/Maintenance";
-import { StatusPagesPage } from "./pages/StatusPages";
 import { Link } from "./router";
 
 // The alerts pages are a separate chunk: most visits never open them.
 const AlertsSection = lazy(() => import("./pages/alerts"));
+// Every page but the dashboard loads when first visited: the first paint needs only the dashboard.
+const PluginDetail = lazy(() => import("./pages/PluginDetail").then((m) => ({ default: m.PluginDetail })));
+const PluginFormPage = lazy(() => import("./pages/PluginForm").then((m) => ({ default: m.PluginFormPage })));
+const UsersPage = lazy(() => import("./pages/Admin").then((m) => ({ default: m.UsersPage })));
+const TokensPage = lazy(() => import("./pages/Admin").then((m) => ({ default: m.TokensPage })));
+const SettingsPage = lazy(() => import("./pages/Settings").then((m) => ({ default: m.SettingsPage })));
+const ConfigPage = lazy(() => import("./pages/ConfigPage").then((m) => ({ default: m.ConfigPage })));
+const MaintenancePage = lazy(() => import("./pages/Maintenance").then((m) => ({ default: m.MaintenancePage })));
+const StatusPagesPage = lazy(() => import("./pages/StatusPages").then((m) => ({ default: m.StatusPagesPage })));
 // Public status pages: a visitor needs this one chunk, not the signed-in app.
 const PublicStatus = lazy(() => import("./pages/PublicStatus").then((m) => ({ default: m.PublicStatus })));
 
@@ -57,6 +59,10 @@ function SignedOut() {
 
 function Routes({ user }: { user: User }) {
   const { pathname } = useLocation();
+  return <Suspense fallback={<Spinner label="Loading…" />}>{page(pathname, user)}</Suspense>;
+}
+
+function page(pathname: string, user: User) {
   let m: Record<string, string> | null;
   if (pathname === "/" || pathname === "/login" || pathname === "/setup") return <Dashboard user={user} />;
   if (pathname === "/plugins/new") return <PluginFormPage />;
@@ -68,12 +74,7 @@ function Routes({ user }: { user: User }) {
   if (pathname === "/settings/configuration") return <ConfigPage user={user} />;
   if (pathname === "/maintenance") return <MaintenancePage user={user} />;
   if (pathname === "/status-pages") return <StatusPagesPage user={user} />;
-  if (pathname === "/alerts" || pathname.startsWith("/alerts/"))
-    return (
-      <Suspense fallback={<Spinner label="Loading alerts…" />}>
-        <AlertsSection pathname={pathname} user={user} />
-      </Suspense>
-    );
+  if (pathname === "/alerts" || pathname.startsWith("/alerts/")) return <AlertsSection pathname={pathname} user={user} />;
   return (
     <div className="page">
       <h1>Page not found</h1>
