@@ -105,7 +105,7 @@ export const CHANNEL_KINDS: ChannelKind[] = [
       { key: "channel", label: "Channel", placeholder: "#alerts", optional: true, help: "Only to post somewhere other than the webhook's channel." },
     ],
     build: (v) => {
-      const [a, b, c] = webhookParts(v.webhook, /^https:\/\/hooks\.slack\.com\/services\/(\w+)\/(\w+)\/(\w+)\/?$/, "https://hooks.slack.com/services/T000/B000/XXXX");
+      const [a, b, c] = webhookParts(v.webhook, /^https:\/\/hooks\.slack\.com\/services\/(\w+)\/(\w+)\/(\w+)\/?$/, "https://hooks.slack.com/services/T0123/B0456/a1b2c3d4");
       const channel = v.channel.trim().replace(/^#/, "");
       return `slack://${a}/${b}/${c}${channel ? `/${enc(`#${channel}`)}` : ""}`;
     },
