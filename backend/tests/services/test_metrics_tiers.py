@@ -142,6 +142,9 @@ async def test_points_gives_up_to_the_buckets_asked(
     least: int,
 ) -> None:
     start = _hour(datetime.now(UTC)) - timedelta(hours=hours, minutes=1)
+    # The hardest alignment, every hour of the day: the range starts in the last hour of an
+    # epoch-aligned 4 h bucket, so that bucket holds one hour row only, begun before `start`.
+    start -= timedelta(hours=(start.hour + 1) % 4)
     end = start + timedelta(hours=hours)
     values = await write_series(app, plugin_id, start, hours * 60, 60, value=lambda i: i % 11)
     if rolled:

@@ -58,13 +58,19 @@ class Part:
 
 def plan(tier_index: int, done: dict[str, datetime], start: datetime, end: datetime) -> list[Part]:
     """The chosen tier up to where it is complete, then each finer one up to where the next
-    coarser one takes over, raw data last. The first part is the coarsest that serves."""
-    parts = []
+    coarser one takes over, raw data last. The first part is the coarsest that serves.
+
+    A roll-up row stands for its whole minute or hour, so the first part starts at the row
+    that holds `start`: buckets are whole rows, and the row a range starts inside belongs to
+    its first bucket just as the row it ends inside belongs to its last.
+    """
+    parts: list[Part] = []
     lower = start
     for tier in TIERS[tier_index:]:
         upper = end if tier is RAW else min(end, done.get(tier.name, start))
+        first = floor_to(lower, tier.seconds) if tier.seconds and not parts else lower
         if upper > lower:
-            parts.append(Part(tier, lower, upper))
+            parts.append(Part(tier, first, upper))
             lower = upper
     return parts
 
