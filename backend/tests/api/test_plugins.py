@@ -158,6 +158,35 @@ async def test_bad_config_gets_a_422_naming_the_field(
         assert "Value error" not in r.json()["fields"][field]
 
 
+async def test_a_typed_check_timeout_is_never_cut_short(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    tcp = {"host": "127.0.0.1", "port": closed_port()}
+    # Both typed and in conflict: refused, with the range that would work.
+    body = {"name": "slow", "type": "tcp", "interval_seconds": 60, "timeout_seconds": 5}
+    r = await client.post(
+        "/api/v1/plugins", json={**body, "config": {**tcp, "timeout_seconds": 30}}, headers=admin
+    )
+    assert r.status_code == 422, r.text
+    said = r.json()["fields"]["config.timeout_seconds"]
+    assert "30 s" in said and "at most 5 s" in said and "up to the interval, 60 s" in said
+    # Only the check's timeout typed: the run gets room for it.
+    made = await create(
+        client, admin, name="roomy", type="tcp", interval_seconds=120,
+        config={**tcp, "timeout_seconds": 45},
+    )  # fmt: skip
+    assert (made["timeout_seconds"], made["config"]["timeout_seconds"]) == (45, 45)
+    # Neither typed, a short interval: the check's default follows the run's timeout.
+    quick = await create(client, admin, name="quick", type="tcp", interval_seconds=3, config=tcp)
+    assert (quick["timeout_seconds"], quick["config"]["timeout_seconds"]) == (3, 3)
+    # Lowering the run's timeout under the stored check timeout is refused too.
+    r = await client.patch(
+        f"/api/v1/plugins/{made['id']}", json={"timeout_seconds": 10}, headers=admin
+    )
+    assert r.status_code == 422, r.text
+    assert "at most 10 s" in r.json()["fields"]["config.timeout_seconds"]
+
+
 async def test_duplicate_name_is_a_conflict(
     client: httpx.AsyncClient, admin: dict[str, str], listener: int
 ) -> None:

@@ -259,6 +259,12 @@ async def test_errors_name_line_column_and_path(app: Any) -> None:
             "  - {name: a, type: tcp, config: {host: h, port: 2}}\n",
             "line 3, column 6: plugins[1].name: another plugin here is also 'a'",
         ),
+        (
+            "plugins:\n  - name: a\n    type: tcp\n    timeout_seconds: 5\n"
+            "    config: {host: h, port: 1, timeout_seconds: 30}\n",
+            "line 5, column 32: plugins[0].config.timeout_seconds: is 30 s, longer than the "
+            "run's timeout_seconds (5 s)",
+        ),
     ],
 )
 async def test_malformed_files_are_refused_with_a_place(app: Any, text: str, expected: str) -> None:

@@ -278,7 +278,7 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
           </h1>
           <p className="muted">
             {type?.name ?? p.type} · {formatInterval(p.interval_seconds)}
-            {p.timeout_seconds ? ` · timeout ${p.timeout_seconds}s` : ""}
+            {` · timeout ${typeof p.config.timeout_seconds === "number" ? p.config.timeout_seconds : p.timeout_seconds}s`}
           </p>
           {fileName ? (
             <p className="muted" data-testid="managed-by">

@@ -56,6 +56,10 @@ interface Meta {
 
 /** What the form offers for a new plugin's timeout: the API does not publish a type's own default. */
 const DEFAULT_TIMEOUT_SECONDS = 30;
+/** The config field of checks with a time limit of their own (http, tcp, dns…). The form shows it
+ * as the one timeout and gives the run room for it, as the API does when creating a plugin. */
+const CHECK_TIMEOUT = "timeout_seconds";
+const runTimeout = (check: number, interval: number) => Math.min(interval, Math.max(DEFAULT_TIMEOUT_SECONDS, Math.ceil(check)));
 const TOP_FIELDS = ["name", "interval_seconds", "timeout_seconds", "enabled", "type", "depends_on"];
 
 /** Places the API's field paths on this form: top-level fields by name, "config.port" (or
@@ -76,14 +80,16 @@ export function pluginErrors(e: unknown, configNames: string[]): { top: Record<s
 }
 
 function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
-  const fields = useMemo(() => fieldsFromSchema(type.config_schema, type.secret_fields), [type]);
+  const allFields = useMemo(() => fieldsFromSchema(type.config_schema, type.secret_fields), [type]);
+  const check = allFields.find((f) => f.name === CHECK_TIMEOUT && (f.kind === "number" || f.kind === "integer"));
+  const fields = useMemo(() => allFields.filter((f) => f !== check), [allFields, check]);
   const [values, setValues] = useState<FormValues>(() => initialValues(fields, plugin?.config));
-  const [meta, setMeta] = useState<Meta>(() => ({
-    name: plugin?.name ?? "",
-    interval: String(plugin?.interval_seconds ?? type.default_interval_seconds ?? 60),
-    timeout: String(plugin?.timeout_seconds ?? Math.min(DEFAULT_TIMEOUT_SECONDS, type.default_interval_seconds)),
-    enabled: plugin?.enabled ?? true,
-  }));
+  const [meta, setMeta] = useState<Meta>(() => {
+    const interval = plugin?.interval_seconds ?? type.default_interval_seconds ?? 60;
+    const stored = check ? plugin?.config[CHECK_TIMEOUT] : plugin?.timeout_seconds;
+    const fallback = check ? Number(check.default ?? DEFAULT_TIMEOUT_SECONDS) : DEFAULT_TIMEOUT_SECONDS;
+    return { name: plugin?.name ?? "", interval: String(interval), timeout: String(stored ?? Math.min(fallback, interval)), enabled: plugin?.enabled ?? true };
+  });
   const [parents, setParents] = useState<number[]>(() => plugin?.depends_on ?? []);
   const [timeoutTouched, setTimeoutTouched] = useState(plugin !== undefined);
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -99,10 +105,11 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
     onError: (e) => {
       const placed = pluginErrors(
         e,
-        fields.map((f) => f.name),
+        allFields.map((f) => f.name),
       );
-      setErrors(placed.config);
-      setTopErrors(placed.top);
+      const { [CHECK_TIMEOUT]: checkError, ...config } = placed.config;
+      setErrors(check ? config : placed.config);
+      setTopErrors(check && checkError ? { ...placed.top, timeout_seconds: checkError } : placed.top);
       setFormError(placed.banner);
       requestAnimationFrame(() => document.querySelector<HTMLElement>("[aria-invalid='true'], .form-error")?.focus?.());
     },
@@ -116,7 +123,8 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
     const interval = Number(meta.interval);
     if (!Number.isInteger(interval) || interval < 1) top.interval_seconds = "Enter a whole number of seconds (1 or more).";
     const timeout = Number(meta.timeout);
-    if (!Number.isInteger(timeout) || timeout < 1) top.timeout_seconds = "Enter a whole number of seconds (1 or more).";
+    if (check ? !(timeout > 0) : !Number.isInteger(timeout) || timeout < 1)
+      top.timeout_seconds = check ? "Enter a number of seconds above 0." : "Enter a whole number of seconds (1 or more).";
     setErrors(cfgErrors);
     setTopErrors(top);
     if (Object.keys(cfgErrors).length || Object.keys(top).length) {
@@ -128,9 +136,9 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
     const body: PluginCreate = {
       name: meta.name.trim(),
       type: type.type,
-      config,
+      config: check ? { ...config, [CHECK_TIMEOUT]: timeout } : config,
       interval_seconds: interval,
-      timeout_seconds: timeout,
+      timeout_seconds: check ? runTimeout(timeout, interval) : timeout,
       enabled: meta.enabled,
       depends_on: parents,
     };
@@ -138,6 +146,10 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
   };
 
   const locked = plugin?.discovered?.labels ?? {};
+  // The allowed range, said up front: the API refuses a longer timeout rather than cutting it.
+  const intervalNow = Number(meta.interval) >= 1 ? Math.floor(Number(meta.interval)) : Infinity;
+  const timeoutMax = Math.min(intervalNow, check?.max ?? Infinity);
+  const timeoutLimit = check?.max !== undefined && check.max < intervalNow ? `this check's limit` : "at most the interval";
   const topField = (key: keyof Meta, apiKey: string, label: string, props: React.InputHTMLAttributes<HTMLInputElement>, help?: string) => {
     const id = `plugin-${apiKey}`;
     const err = topErrors[apiKey];
@@ -153,7 +165,8 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
             // A run must finish before the next is due: keep the untouched timeout within the interval.
             if (key === "interval" && !timeoutTouched) {
               const iv = Number(e.target.value);
-              if (Number.isInteger(iv) && iv >= 1) next.timeout = String(Math.min(DEFAULT_TIMEOUT_SECONDS, iv));
+              const fallback = check ? Number(check.default ?? DEFAULT_TIMEOUT_SECONDS) : DEFAULT_TIMEOUT_SECONDS;
+              if (Number.isInteger(iv) && iv >= 1) next.timeout = String(Math.min(fallback, iv));
             }
             setMeta(next);
           }}
@@ -178,7 +191,13 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
             { type: "number", min: 1, step: 1, inputMode: "numeric", disabled: Boolean(locked.interval_seconds) },
             locked.interval_seconds ? lockedHelp(locked.interval_seconds) : `How often it runs. Default ${type.default_interval_seconds}s.`,
           )}
-          {topField("timeout", "timeout_seconds", "Timeout (seconds)", { type: "number", min: 1, step: 1, inputMode: "numeric" }, "A run taking longer is stopped and counted as failed.")}
+          {topField(
+            "timeout",
+            "timeout_seconds",
+            "Timeout (seconds)",
+            check ? { type: "number", min: 0, max: timeoutMax, step: "any", inputMode: "decimal" } : { type: "number", min: 1, max: timeoutMax, step: 1, inputMode: "numeric" },
+            `${check?.description ?? "A run taking longer is stopped and counted as failed."}${Number.isFinite(timeoutMax) ? ` Allowed: ${check ? "above 0" : "1"} to ${timeoutMax} s (${timeoutLimit}).` : ""}`,
+          )}
           <div className="field field-check">
             <label className="check">
               <input type="checkbox" name="enabled" checked={meta.enabled} onChange={(e) => setMeta({ ...meta, enabled: e.target.checked })} />

@@ -175,6 +175,42 @@ describe("plugin form", () => {
     });
   });
 
+  it("shows a check's own time limit as the one timeout, with its range, and never cuts it", async () => {
+    const timed = {
+      ...httpType,
+      config_schema: {
+        ...httpType.config_schema,
+        properties: {
+          ...(httpType.config_schema.properties as Record<string, object>),
+          timeout_seconds: { type: "number", title: "Timeout (s)", description: "A response slower than this counts as down.", default: 10, exclusiveMinimum: 0, maximum: 120 },
+        },
+      },
+    };
+    const { calls } = mockFetch({
+      "GET /api/v1/plugin-types": () => [timed],
+      "POST /api/v1/plugins": () =>
+        json({ error: "InvalidInput", detail: "x", fields: { "config.timeout_seconds": "is 50 s, longer than the interval (45 s)" } }, 422),
+    });
+    renderApp(<PluginFormPage />);
+    await userEvent.type(await screen.findByLabelText(/^Name/), "Web");
+    expect(screen.getAllByRole("spinbutton", { name: /timeout/i })).toHaveLength(1);
+    const timeout = screen.getByRole("spinbutton", { name: /^Timeout/ });
+    expect(timeout).toHaveValue(10);
+    expect(timeout).toHaveAccessibleDescription(/slower than this counts as down\. Allowed: above 0 to 60 s \(at most the interval\)/);
+    await userEvent.type(screen.getByLabelText(/^URL/), "http://x/");
+    const interval = screen.getByRole("spinbutton", { name: /^Interval/ });
+    await userEvent.clear(interval);
+    await userEvent.type(interval, "45");
+    await userEvent.clear(timeout);
+    await userEvent.type(timeout, "50");
+    await userEvent.click(screen.getByRole("button", { name: "Add plugin" }));
+    // Sent as typed: the check's limit, and a run timeout with room for it within the interval.
+    const post = calls.find((c) => c.method === "POST")!;
+    expect(JSON.parse(post.body!)).toMatchObject({ interval_seconds: 45, timeout_seconds: 45, config: { timeout_seconds: 50 } });
+    await waitFor(() => expect(timeout).toHaveAccessibleDescription(/longer than the interval/));
+    expect(timeout).toHaveAttribute("aria-invalid", "true");
+  });
+
   it("shows an error without fields in the banner, marking no field", async () => {
     mockFetch({
       "GET /api/v1/plugin-types": () => [httpType],

@@ -23,7 +23,7 @@ from app.services.config.sections import (
     problems_of,
 )
 from app.services.notify.notifier import describe_url
-from app.services.plugins import dependencies, discovery
+from app.services.plugins import dependencies, discovery, timing
 from app.services.plugins.instances import unknown_health
 
 
@@ -99,12 +99,11 @@ class PluginsSection(Section):
         secret_names = set(cls.secret_fields())
         data = model.model_dump(mode="json")
         config = {k: v for k, v in data.items() if not (k in secret_names and v is None)}
-        interval = entry.interval_seconds or cls.default_interval_seconds
-        timeout = entry.timeout_seconds or min(cls.default_timeout_seconds, interval)
-        if timeout > interval:
-            raise Problems(
-                [Problem(("timeout_seconds",), f"must not exceed interval_seconds ({interval})")]
-            )
+        interval, timeout, bad = timing.settle(
+            cls, entry.config, config, entry.interval_seconds, entry.timeout_seconds
+        )
+        if bad:
+            raise Problems([Problem(tuple(k.split(".")), v) for k, v in bad.items()])
         doc = {
             "name": entry.name,
             "type": entry.type,

@@ -21,6 +21,7 @@ from app.core.security import SecretBox
 from app.db.queries import commit_unique
 from app.models import PluginInstance
 from app.plugins.registry import PluginRegistry
+from app.services.plugins import timing
 
 if TYPE_CHECKING:
     from app.services.plugins.scheduler import PluginScheduler
@@ -149,23 +150,28 @@ async def reconcile(
             if spec.parents is not None:
                 links.append(spec)
             plugin: PluginInstance | None = existing.pop((spec.container, spec.type), None)
+            typed = {**_user_fields(plugin), **spec.config}
             try:
                 entry = plugin_type(registry, spec.type)
-                data, _ = validate_config(entry, {**_user_fields(plugin), **spec.config})
+                data, _ = validate_config(entry, typed)
+                assert entry.cls is not None
+                interval, timeout, bad = timing.settle(entry.cls, typed, data, spec.interval, None)
+                if plugin is not None:  # the run timeout is the user's, within the interval
+                    timeout = min(plugin.timeout_seconds, interval)
+                    bad = timing.fit(typed, data, interval, timeout)
+                if bad:
+                    raise InvalidInput(next(iter(bad.values())), bad)
             except InvalidInput as exc:
                 said = "; ".join(f"{k} {v}" for k, v in (exc.fields or {}).items()) or str(exc)
                 outcome.errors.append(f"container {spec.container}: {said} (from its labels)")
                 if plugin is not None:
                     existing[(spec.container, spec.type)] = plugin  # keep it until fixed
                 continue
-            assert entry.cls is not None
             data[DISCOVERED_KEY] = {
                 "by": source_id,
                 "container": spec.container,
                 "labels": spec.fields,
             }
-            interval = spec.interval or entry.cls.default_interval_seconds
-            timeout = min(entry.cls.default_timeout_seconds, interval)
             if plugin is None:
                 plugin = PluginInstance(
                     name=spec.name,
@@ -189,8 +195,7 @@ async def reconcile(
                 spec.name,
             ):
                 plugin.config, plugin.name = data, spec.name
-                plugin.interval_seconds = interval
-                plugin.timeout_seconds = min(plugin.timeout_seconds, interval)
+                plugin.interval_seconds, plugin.timeout_seconds = interval, timeout
                 try:
                     await commit_unique(session, "A plugin", spec.name)
                 except DomainError as exc:

@@ -19,7 +19,7 @@ from app.models.enums import HealthStatus
 from app.plugins.base import SECRET_MASK, Plugin, PluginConfig
 from app.plugins.registry import PluginRegistry, PluginType
 from app.schemas.plugins import DiscoveredOut, HealthOut, PluginOut, PluginTypeOut
-from app.services.plugins import dependencies, discovery
+from app.services.plugins import dependencies, discovery, timing
 
 if TYPE_CHECKING:  # the scheduler imports this module
     from app.services.plugins.scheduler import PluginScheduler
@@ -121,9 +121,10 @@ async def create_plugin(
     # A new plugin has no dependents yet, so it cannot close a loop: existing parents suffice.
     await dependencies.require_existing(session, depends_on or [])
     assert entry.cls is not None
-    interval = interval_seconds or entry.cls.default_interval_seconds
-    timeout = timeout_seconds or min(entry.cls.default_timeout_seconds, interval)
-    _check_timing(interval, timeout)
+    interval, timeout, bad = timing.settle(
+        entry.cls, config, data, interval_seconds, timeout_seconds or None
+    )
+    _refuse(bad)
     plugin = PluginInstance(
         name=name,
         type=type_,
@@ -168,7 +169,11 @@ async def update_plugin(
     for field in ("name", "interval_seconds", "timeout_seconds", "enabled"):
         if field in changes and changes[field] is not None:
             setattr(plugin, field, changes[field])
-    _check_timing(plugin.interval_seconds, plugin.timeout_seconds)
+    # A stored check timeout counts as typed; a new config's default follows the run's.
+    typed = changes["config"] if changes.get("config") is not None else plugin.config
+    config = dict(plugin.config)
+    _refuse(timing.fit(typed, config, plugin.interval_seconds, plugin.timeout_seconds))
+    plugin.config = config
     if changes.get("depends_on") is not None:
         await dependencies.set_parents(session, plugin, changes["depends_on"])
     await commit_unique(session, "A plugin", plugin.name)
@@ -191,13 +196,9 @@ async def delete_plugin(
             await scheduler.sync(changed)
 
 
-def _check_timing(interval: int, timeout: int) -> None:
-    if timeout > interval:
-        raise InvalidInput(
-            f"timeout_seconds ({timeout}) must not exceed interval_seconds ({interval}); "
-            "a run must finish before the next one is due.",
-            {"timeout_seconds": f"must not exceed the interval ({interval} s)"},
-        )
+def _refuse(problems: dict[str, str]) -> None:
+    if problems:
+        raise InvalidInput(summary(problems), problems)
 
 
 async def list_runs(
