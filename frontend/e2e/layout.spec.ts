@@ -184,7 +184,32 @@ test("a host page opens with an overview: key values with units, disks as bars",
   await expect(overview.locator(".host-tile", { hasText: "Uptime" }).locator(".host-value")).toHaveText(/^[\d.]+ (s|min|h|d)$/);
   await expect(overview.getByRole("meter").first()).toBeVisible();
   await expect(overview.getByRole("heading", { name: "Disks" })).toBeVisible();
+  // the charts follow in collapsible groups, and totals are said in the overview, not charted
+  await expect(page.locator("details.chart-group > summary", { hasText: "Memory" })).toBeVisible();
+  await expect(page.getByRole("region", { name: "Memory percent" })).toBeVisible();
+  await expect(page.getByRole("region", { name: /^(Memory|Disk|Swap) total$/ })).toHaveCount(0);
   // the overview comes before the detailed charts
   const [ov, charts] = await Promise.all([overview.boundingBox(), page.getByRole("heading", { name: "Metrics" }).boundingBox()]);
   expect(ov!.y).toBeLessThan(charts!.y);
+});
+
+test("a threshold is typed in the metric's units, stored in base units and shown back the same way", async ({ page, request }) => {
+  await signIn(page);
+  await page.goto("/alerts/rules/new");
+  await page.getByRole("textbox", { name: "Name", exact: true }).fill("Layout disk almost full");
+  const host = await (await request.get(`/api/v1/plugins/${ids.host}`, { headers: { Authorization: `Bearer ${token}` } })).json();
+  await page.getByRole("combobox", { name: "Plugin", exact: true }).selectOption({ label: host.name });
+  await page.getByRole("combobox", { name: "Metric", exact: true }).selectOption("disk_free");
+  await expect(page.getByText("Unit: bytes")).toBeVisible();
+  await page.getByRole("combobox", { name: "Comparison", exact: true }).selectOption("<");
+  await page.getByRole("textbox", { name: "Threshold", exact: true }).fill("10 GB");
+  await page.getByRole("button", { name: "Add rule" }).click();
+  await page.waitForURL(/\/alerts\/rules(\?|$)/);
+  const rules = (await (await request.get("/api/v1/alerts/rules", { headers: { Authorization: `Bearer ${token}` } })).json()) as { id: number; name: string; threshold: number }[];
+  const rule = rules.find((r) => r.name === "Layout disk almost full")!;
+  expect(rule.threshold).toBe(10e9);
+  await expect(page.getByRole("row", { name: /Layout disk almost full/ })).toContainText("disk_free < 10 GB");
+  await page.goto(`/alerts/rules/${rule.id}/edit`);
+  await expect(page.getByRole("textbox", { name: "Threshold", exact: true })).toHaveValue("10 GB");
+  await request.delete(`/api/v1/alerts/rules/${rule.id}`, { headers: { Authorization: `Bearer ${token}` } });
 });

@@ -98,10 +98,32 @@ function RangePicker({ value, onChange }: { value: RangeState; onChange: (r: Ran
   );
 }
 
+/** A host's totals never change: the overview says them, and a chart of one is a flat line. */
+const CONSTANTS = new Set(["memory_total", "swap_total", "disk_total"]);
+/** A host's charts under collapsible headings, in the order people look: CPU, memory, disks, network. */
+const HOST_GROUPS: [string, RegExp][] = [
+  ["CPU and sensors", /^(cpu|load|temperature|fan)_/],
+  ["Memory", /^(memory|swap)_/],
+  ["Disks", /^disk_/],
+  ["Network", /^network_/],
+  ["Processes", /^process_/],
+];
+
+function hostGroup(name: string): string {
+  return HOST_GROUPS.find(([, re]) => re.test(name))?.[0] ?? "Other";
+}
+
 function Charts({ plugin, range }: { plugin: Plugin; range: RangeState }) {
   const series = useSeries(plugin.id);
   const preset = RANGES.find((r) => r.key === range.key);
-  const ids = useMemo(() => (series.data ?? []).map((s) => s.id).sort((a, b) => a - b), [series.data]);
+  const ids = useMemo(
+    () =>
+      (series.data ?? [])
+        .filter((s) => !CONSTANTS.has(s.name))
+        .map((s) => s.id)
+        .sort((a, b) => a - b),
+    [series.data],
+  );
   const rangeKey = preset ? preset.key : `${range.start}|${range.end}`;
   const data = useRangeQuery(
     ids,
@@ -132,22 +154,41 @@ function Charts({ plugin, range }: { plugin: Plugin; range: RangeState }) {
     );
   if (data.isPending) return <Spinner label="Loading chart data…" />;
   if (data.isError) return <ErrorState title="Could not load chart data" error={data.error} onRetry={() => data.refetch()} />;
+  const card = ([name, g]: (typeof groups)[number]) => (
+    <section key={name} className="card chart-card" aria-label={metricTitle(name)}>
+      <h3>
+        {metricTitle(name)} {g.unit ? <span className="muted small">({g.unit})</span> : null}
+      </h3>
+      {g.series.every((s) => s.points.length === 0) && !preset ? (
+        <p className="muted small">No data in this range.</p>
+      ) : (
+        <TimeChart series={g.series} unit={g.unit} liveWindowSec={preset ? preset.seconds : null} title={metricTitle(name)} window={data.data?.window} />
+      )}
+      {g.series.length === 1 && labelText(g.series[0].labels) ? <p className="muted small">{labelText(g.series[0].labels)}</p> : null}
+    </section>
+  );
+  const resolution = data.data?.resolution ? <p className="muted small">Resolution: {String(data.data.resolution)}</p> : null;
+  if (!HOST_TYPES.has(plugin.type))
+    return (
+      <div className="chart-grid">
+        {groups.map(card)}
+        {resolution}
+      </div>
+    );
+  const sections = [...HOST_GROUPS.map(([title]) => title), "Other"]
+    .map((title) => [title, groups.filter(([name]) => hostGroup(name) === title)] as const)
+    .filter(([, members]) => members.length > 0);
   return (
-    <div className="chart-grid">
-      {groups.map(([name, g]) => (
-        <section key={name} className="card chart-card" aria-label={metricTitle(name)}>
-          <h3>
-            {metricTitle(name)} {g.unit ? <span className="muted small">({g.unit})</span> : null}
-          </h3>
-          {g.series.every((s) => s.points.length === 0) && !preset ? (
-            <p className="muted small">No data in this range.</p>
-          ) : (
-            <TimeChart series={g.series} unit={g.unit} liveWindowSec={preset ? preset.seconds : null} title={metricTitle(name)} window={data.data?.window} />
-          )}
-          {g.series.length === 1 && labelText(g.series[0].labels) ? <p className="muted small">{labelText(g.series[0].labels)}</p> : null}
-        </section>
+    <div className="stack-lg">
+      {sections.map(([title, members]) => (
+        <details key={title} className="chart-group" open>
+          <summary>
+            {title} <span className="muted small">({members.length})</span>
+          </summary>
+          <div className="chart-grid">{members.map(card)}</div>
+        </details>
       ))}
-      {data.data?.resolution ? <p className="muted small">Resolution: {String(data.data.resolution)}</p> : null}
+      {resolution}
     </div>
   );
 }
