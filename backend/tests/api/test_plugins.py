@@ -178,7 +178,8 @@ async def test_a_typed_check_timeout_is_never_cut_short(
     assert (made["timeout_seconds"], made["config"]["timeout_seconds"]) == (45, 45)
     # Neither typed, a short interval: the check's default follows the run's timeout.
     quick = await create(client, admin, name="quick", type="tcp", interval_seconds=3, config=tcp)
-    assert (quick["timeout_seconds"], quick["config"]["timeout_seconds"]) == (3, 3)
+    assert (quick["timeout_seconds"], quick["config"]["timeout_seconds"]) == (3, 3.0)
+    assert isinstance(quick["config"]["timeout_seconds"], float)  # as typed values are stored
     # Lowering the run's timeout under the stored check timeout is refused too.
     r = await client.patch(
         f"/api/v1/plugins/{made['id']}", json={"timeout_seconds": 10}, headers=admin

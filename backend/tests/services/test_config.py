@@ -128,13 +128,37 @@ async def test_export_with_secrets_applies_on_its_own(
         assert empty.box.decrypt(plugin.secrets)["basic_auth_password"] == HTTP_PASSWORD
 
 
-async def test_a_missing_environment_variable_is_named(
+async def test_an_export_applied_where_it_came_from_keeps_its_stored_secrets(
     app: Any, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    await build(client, admin)
+    state = state_of(app)
+    text = await export(state)
+    assert (await apply(state, text, {})).lines()[0] == "no changes"
+    await apply(state, text.replace("interval_seconds: 30", "interval_seconds: 45"), dry_run=False)
+    assert "interval_seconds: 45" in await export(state)
+    assert HTTP_PASSWORD in await export(state, include_secrets=True)
+    # A stored secret goes back only where it came from: not to another object or field.
+    phone = "${UNITY_CHANNEL_PHONE_URL}"
+    for moved in (
+        text.replace("${UNITY_CHANNEL_MAIL_URL}", phone),
+        text.replace("basic_auth_username: me", f"basic_auth_username: {phone}"),
+    ):
+        assert moved != text
+        with pytest.raises(ConfigFileError) as err:
+            await apply(state, moved, {})
+        assert "UNITY_CHANNEL_PHONE_URL is not set" in err.value.detail
+        assert "only kept for channel 'Phone''s url" in err.value.detail
+        assert CHANNEL_URL not in err.value.detail
+
+
+async def test_a_missing_environment_variable_is_named(
+    app: Any, client: httpx.AsyncClient, admin: dict[str, str], empty: AppState
 ) -> None:
     await build(client, admin)
     text = await export(state_of(app))
     with pytest.raises(ConfigFileError) as err:
-        await apply(state_of(app), text, {})
+        await apply(empty, text, {})
     assert "UNITY_PLUGIN_HOME_PAGE_BASIC_AUTH_PASSWORD is not set" in err.value.detail
     assert any(
         line.startswith("line ")

@@ -97,7 +97,7 @@ export function ConfigPage({ user }: { user: User }) {
           <p className="muted">
             Plugins, channels, alert rules, silences and maintenance windows as one YAML file: keep it in git, edit it, and
             apply it here or with <code>python -m app config apply</code>. Secrets are written as <code>{"${NAME}"}</code>{" "}
-            references to the server's environment.
+            references to the server's environment; applied here, a reference that is not set keeps the stored secret.
           </p>
         </div>
       </div>

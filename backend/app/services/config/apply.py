@@ -18,7 +18,7 @@ from app.core.security import SecretBox
 from app.core.validation import sentence
 from app.models.enums import ConfigChangeAction
 from app.plugins.registry import PluginRegistry
-from app.services.config.export import document
+from app.services.config.export import document, exported
 from app.services.config.registry import SECTIONS
 from app.services.config.sections import Context, Item, Problems, Section, index
 from app.services.config.yamlfile import ConfigFileError, Marks, parse, path_text, resolve_env
@@ -123,7 +123,14 @@ def diff(current: Item, item: Item) -> list[FieldChange]:
     return out
 
 
-def _validate(text: str, env: Mapping[str, str], note: str) -> tuple[Any, Marks]:
+Used = list[tuple[tuple[str | int, ...], str]]
+
+
+def _validate(
+    text: str, env: Mapping[str, str], note: str, stored: Mapping[str, str], used: Used
+) -> tuple[Any, Marks]:
+    """The file as a document model. A `${NAME}` the environment lacks but an export of this
+    database would write takes the stored secret; `used` lists where, to be checked."""
     data, marks = parse(text)
     file_env = data.get("env")
     merged = {str(k): str(v) for k, v in file_env.items()} if isinstance(file_env, dict) else {}
@@ -136,7 +143,7 @@ def _validate(text: str, env: Mapping[str, str], note: str) -> tuple[Any, Marks]
         if key == "env":
             resolved[key] = value
         else:
-            resolved[key], more = resolve_env(value, merged, marks, (str(key),), note)
+            resolved[key], more = resolve_env(value, merged, marks, (str(key),), note, stored, used)
             problems += more
     if problems:
         raise ConfigFileError(problems)
@@ -175,18 +182,21 @@ async def apply_config(
     `env` holds the variables ${NAME} may read; `env_note` ends the sentence of a missing one.
     The file's own `prune: true` prunes as `prune=True` does.
     """
-    doc, marks = _validate(text, env, env_note)
-    prune = prune or bool(getattr(doc, "prune", False))  # the file may ask for it itself
     ctx = Context(session, box, registry, now or datetime.now(UTC), user)
-    present = doc.model_fields_set & {s.key for s in SECTIONS}
-    problems: list[tuple[str, str]] = []
-    notes: list[str] = []
     current = ctx.current
-    desired: dict[str, dict[str, Item]] = {}
-    paths: dict[tuple[str, str], tuple[str | int, ...]] = {}
     for s in SECTIONS:
         current[s.key] = index(await s.current(ctx))
         ctx.ids[s.key] = {key: item.row.id for key, item in current[s.key].items()}
+    # An exported file applied where it came from keeps the stored secrets it names.
+    refs = exported(current)[1]
+    used: Used = []
+    doc, marks = _validate(text, env, env_note, {n: r.value for n, r in refs.items()}, used)
+    prune = prune or bool(getattr(doc, "prune", False))  # the file may ask for it itself
+    present = doc.model_fields_set & {s.key for s in SECTIONS}
+    problems: list[tuple[str, str]] = []
+    notes: list[str] = []
+    desired: dict[str, dict[str, Item]] = {}
+    paths: dict[tuple[str, str], tuple[str | int, ...]] = {}
     for s in SECTIONS:
         desired[s.key] = {}
         for i, entry in enumerate(getattr(doc, s.key)):
@@ -215,6 +225,19 @@ async def apply_config(
             if refused:
                 problems.append((marks.where((*path, *refused.path)), refused.sentence))
     labels = {s.key: s.label for s in SECTIONS}
+    placed = {where: key for (_, key), where in paths.items()}
+    for at, name in used:  # a stored secret only goes back where it came from
+        ref = refs[name]
+        here = (at[0], placed.get(at[:2]), ".".join(map(str, at[2:])))
+        if here != (ref.section, ref.key, ref.field):
+            problems.append(
+                (
+                    marks.where(at),
+                    f"the environment variable {name} is not set (set it in the environment, "
+                    f"or under env: in the file); the stored secret of that name is only kept "
+                    f"for {labels[ref.section]} {ref.key!r}'s {ref.field}",
+                )
+            )
     for s in SECTIONS:
         for item in desired[s.key].values():
             for section, name, rel in item.references:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
@@ -85,7 +87,7 @@ def _escaped(value: Any) -> Any:
     return value
 
 
-def _export_doc(section: Section, item: Item, env: dict[str, str]) -> dict[str, Any]:
+def _export_doc(section: Section, item: Item, refs: dict[str, SecretRef]) -> dict[str, Any]:
     doc: dict[str, Any] = _escaped(copy.deepcopy(item.doc))
     for path in sorted(item.secret_fields):
         *parents, last = path.split(".")
@@ -94,12 +96,33 @@ def _export_doc(section: Section, item: Item, env: dict[str, str]) -> dict[str, 
             holder = holder[part]
         base = name = env_name(*section.env_name_parts(item, path))
         n = 1
-        while name in env:
+        while name in refs:
             n += 1
             name = f"{base}_{n}"
-        env[name] = str(_value(item.doc, path))
+        refs[name] = SecretRef(section.key, item.key, path, str(_value(item.doc, path)))
         holder[last] = "${" + name + "}"
     return doc
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """Where the secret an export writes as ${NAME} is stored, and its value."""
+
+    section: str
+    key: str
+    field: str
+    value: str
+
+
+def exported(
+    current: Mapping[str, Mapping[str, Item]],
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, SecretRef]]:
+    """Each section's objects as the file writes them, and the secrets behind their ${NAME}s."""
+    refs: dict[str, SecretRef] = {}
+    sections = {
+        s.key: [_export_doc(s, item, refs) for item in current[s.key].values()] for s in SECTIONS
+    }
+    return sections, refs
 
 
 def _value(doc: dict[str, Any], path: str) -> Any:
@@ -119,14 +142,13 @@ async def export_config(
 ) -> str:
     """The YAML text; with include_secrets the values of the ${NAME} references go under env:."""
     ctx = Context(session, box, registry, now or datetime.now(UTC))
-    env: dict[str, str] = {}
-    sections: dict[str, Any] = {}
+    current: dict[str, dict[str, Item]] = {}
     for section in SECTIONS:
-        items = index(await section.current(ctx))
-        ctx.ids[section.key] = {key: item.row.id for key, item in items.items()}
-        sections[section.key] = [_export_doc(section, i, env) for i in items.values()]
+        current[section.key] = index(await section.current(ctx))
+        ctx.ids[section.key] = {key: item.row.id for key, item in current[section.key].items()}
+    sections, refs = exported(current)
     out: dict[str, Any] = {"version": FORMAT_VERSION}
     if include_secrets:
-        out["env"] = dict(sorted(env.items()))
+        out["env"] = {name: refs[name].value for name in sorted(refs)}
     out.update(sections)
     return (HEADER_WITH_SECRETS if include_secrets else HEADER) + dump(out)

@@ -142,20 +142,30 @@ def parse(text: str) -> tuple[dict[str, Any], Marks]:
 
 
 def resolve_env(
-    data: Any, env: Mapping[str, str], marks: Marks, path: Path = (), note: str = ""
+    data: Any,
+    env: Mapping[str, str],
+    marks: Marks,
+    path: Path = (),
+    note: str = "",
+    stored: Mapping[str, str] | None = None,
+    used: list[tuple[Path, str]] | None = None,
 ) -> tuple[Any, list[tuple[str, str]]]:
-    """Replace `${NAME}` in every string; each missing variable is one problem naming it."""
+    """Replace `${NAME}` in every string; each missing variable is one problem naming it.
+
+    A value that is a whole `${NAME}` missing from `env` but in `stored` gets the stored value,
+    and (path, NAME) is appended to `used`, for the caller to check it lands where it came from.
+    """
     problems: list[tuple[str, str]] = []
     if isinstance(data, dict):
         out: dict[Any, Any] = {}
         for k, v in data.items():
-            out[k], more = resolve_env(v, env, marks, (*path, str(k)), note)
+            out[k], more = resolve_env(v, env, marks, (*path, str(k)), note, stored, used)
             problems += more
         return out, problems
     if isinstance(data, list):
         items = []
         for i, v in enumerate(data):
-            item, more = resolve_env(v, env, marks, (*path, i), note)
+            item, more = resolve_env(v, env, marks, (*path, i), note, stored, used)
             items.append(item)
             problems += more
         return items, problems
@@ -166,6 +176,10 @@ def resolve_env(
         if m.group(1):  # `$${NAME}`: literal
             return "${" + m.group(2) + "}"
         name = m.group(2)
+        if name not in env and stored and name in stored and m.group(0) == data:
+            if used is not None:
+                used.append((path, name))
+            return stored[name]
         if name not in env:
             problems.append(
                 (

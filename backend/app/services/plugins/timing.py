@@ -41,7 +41,7 @@ def fit(
     is lowered to it in place."""
     check = config.get(CHECK_TIMEOUT)
     if check is not None and CHECK_TIMEOUT not in typed and check > timeout:
-        config[CHECK_TIMEOUT] = timeout
+        config[CHECK_TIMEOUT] = type(check)(timeout)  # as the field stores it: 5.0, not 5
     return problems(interval, timeout, config.get(CHECK_TIMEOUT))
 
 
