@@ -81,18 +81,19 @@ class ConfigWatcher:
         s = self.state
         try:
             who = audit_actor.Actor(f"file {self.path.name}", AuditVia.CONFIG)
-            async with s.db.session() as session, audit_actor.acting(who):
-                result = await apply_config(
-                    session,
-                    s.box,
-                    s.registry,
-                    text,
-                    environment(),
-                    dry_run=False,
-                    user=f"file {self.path.name}",
-                    scheduler=s.scheduler,
-                    alerts=s.alerts,
-                )
+            with audit_actor.acting(who):
+                async with s.db.session() as session:
+                    result = await apply_config(
+                        session,
+                        s.box,
+                        s.registry,
+                        text,
+                        environment(),
+                        dry_run=False,
+                        user=f"file {self.path.name}",
+                        scheduler=s.scheduler,
+                        alerts=s.alerts,
+                    )
         except ConfigFileError as exc:
             self._digest = digest  # the file's own fault: wait for it to change
             for line in exc.lines():
