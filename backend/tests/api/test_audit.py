@@ -171,3 +171,22 @@ async def test_maintenance_prunes_by_history_retention(
     await AuditMaintenance(state.db, state.settings).run(later)
     async with state.db.session() as s:
         assert (await s.scalars(select(AuditEntry))).all() == []
+
+
+async def test_a_plugins_parents_are_audited(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    ids = []
+    for name in ("router", "nas"):
+        body = {"name": name, "type": "tcp", "config": {"host": "127.0.0.1", "port": 9}}
+        r = await client.post("/api/v1/plugins", json=body, headers=admin)
+        ids.append(r.json()["id"])
+    router, nas = ids
+    r = await client.patch(f"/api/v1/plugins/{nas}", json={"depends_on": [router]}, headers=admin)
+    assert r.status_code == 200, r.text
+    r = await client.patch(f"/api/v1/plugins/{nas}", json={"depends_on": [router]}, headers=admin)
+    r = await client.get(
+        "/api/v1/audit", params={"object_type": "plugin", "object_id": str(nas)}, headers=admin
+    )
+    update, create = r.json()["items"]  # setting the same parents again logs nothing
+    assert update["changes"] == {"depends_on": {"old": [], "new": [router]}}

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event, insert, inspect
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from app.core.security import SecretBox
@@ -132,34 +133,10 @@ class AuditRecorder:
             changes = {} if action == AuditAction.DELETE else self._diff(obj, action)
             if action == AuditAction.UPDATE and not changes:
                 continue
-            object_type = AUDITED[type(obj)]
-            row = {
-                "at": now,
-                "actor": who.name,
-                "user_id": who.user_id,
-                "token_id": who.token_id,
-                "token_name": who.token_name,
-                "via": who.via,
-                "object_type": object_type,
-                "object_id": str(getattr(obj, "id", "") or ""),
-                "object_name": _name_of(obj)[:200],
-                "action": action,
-                "changes": changes,
-            }
+            row = entry_row(who, now, obj, action, changes)
             audit_id = conn.execute(insert(AuditEntry).values(row)).inserted_primary_key
-            if object_type == "plugin":
-                conn.execute(
-                    insert(Event).values(
-                        at=now,
-                        plugin_id=None if action == AuditAction.DELETE else obj.id,
-                        plugin_name=obj.name,
-                        kind=EventKind.CONFIG_CHANGED,
-                        summary=_plugin_summary(obj.name, action, changes, who),
-                        labels={},
-                        details={"action": action, "fields": sorted(changes)},
-                        audit_id=audit_id[0] if audit_id else None,
-                    )
-                )
+            if row["object_type"] == "plugin":
+                conn.execute(insert(Event).values(config_event(who, now, obj, row, audit_id)))
 
     def _diff(self, obj: Any, action: AuditAction) -> dict[str, Any]:
         state = inspect(obj)
@@ -206,6 +183,53 @@ class AuditRecorder:
             return {"secrets": CHANGED}
         keys = {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
         return {f"config.{k}": CHANGED for k in sorted(keys)}
+
+
+def entry_row(
+    who: actors.Actor, now: datetime, obj: Any, action: AuditAction, changes: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "at": now,
+        "actor": who.name,
+        "user_id": who.user_id,
+        "token_id": who.token_id,
+        "token_name": who.token_name,
+        "via": who.via,
+        "object_type": AUDITED[type(obj)],
+        "object_id": str(getattr(obj, "id", "") or ""),
+        "object_name": _name_of(obj)[:200],
+        "action": action,
+        "changes": changes,
+    }
+
+
+def config_event(
+    who: actors.Actor, now: datetime, plugin: Any, row: dict[str, Any], audit_id: Any
+) -> dict[str, Any]:
+    """The config_changed event on a plugin's timeline that an audit entry of it makes."""
+    action = row["action"]
+    return {
+        "at": now,
+        "plugin_id": None if action == AuditAction.DELETE else plugin.id,
+        "plugin_name": plugin.name,
+        "kind": EventKind.CONFIG_CHANGED,
+        "summary": _plugin_summary(plugin.name, action, row["changes"], who),
+        "labels": {},
+        "details": {"action": action, "fields": sorted(row["changes"])},
+        "audit_id": audit_id[0] if audit_id else None,
+    }
+
+
+async def note(session: AsyncSession, obj: Any, changes: dict[str, Any]) -> None:
+    """Log an update made with plain SQL (which the flush hook cannot see), e.g. a plugin's
+    parents, in the caller's transaction."""
+    who = actors.current()
+    now = datetime.now(UTC)
+    row = entry_row(who, now, obj, AuditAction.UPDATE, changes)
+    audit_id = await session.scalar(insert(AuditEntry).values(row).returning(AuditEntry.id))
+    if row["object_type"] == "plugin":
+        event = config_event(who, now, obj, row, (audit_id,))
+        await session.execute(insert(Event).values(event))
 
 
 def _change(old: Any, new: Any, action: AuditAction) -> dict[str, Any]:
