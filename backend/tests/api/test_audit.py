@@ -189,4 +189,5 @@ async def test_a_plugins_parents_are_audited(
         "/api/v1/audit", params={"object_type": "plugin", "object_id": str(nas)}, headers=admin
     )
     update, create = r.json()["items"]  # setting the same parents again logs nothing
+    assert create["action"] == "create"
     assert update["changes"] == {"depends_on": {"old": [], "new": [router]}}
