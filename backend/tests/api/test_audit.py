@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 from sqlalchemy import select, text
 
-from app.models import AuditEntry
+from app.models import AuditEntry, Event
 from app.services.audit.entries import AuditMaintenance
+from tests.conftest import PASSWORD
 
 SECRET = "hunter2-Sup3r-Secret-Pw"
 NEW_SECRET = "an0ther-Very-Secret-Pw"
@@ -160,9 +161,12 @@ async def test_maintenance_prunes_by_history_retention(
 ) -> None:
     state = app.state.unity
     await _token(client, admin)
+    body = {"name": "nas", "type": "tcp", "config": {"host": "127.0.0.1", "port": 9}}
+    assert (await client.post("/api/v1/plugins", json=body, headers=admin)).status_code == 201
     async with state.db.session() as s:
         n_before = len((await s.scalars(select(AuditEntry))).all())
-    assert n_before >= 2  # the first user and the token
+        assert len((await s.scalars(select(Event))).all()) == 1
+    assert n_before >= 3  # the first user, the token, the plugin
     keep_days = state.settings.alert_history_days
     await AuditMaintenance(state.db, state.settings).run(datetime.now(UTC))
     async with state.db.session() as s:
@@ -171,6 +175,7 @@ async def test_maintenance_prunes_by_history_retention(
     await AuditMaintenance(state.db, state.settings).run(later)
     async with state.db.session() as s:
         assert (await s.scalars(select(AuditEntry))).all() == []
+        assert (await s.scalars(select(Event))).all() == []
 
 
 async def test_a_plugins_parents_are_audited(
@@ -191,3 +196,28 @@ async def test_a_plugins_parents_are_audited(
     update, create = r.json()["items"]  # setting the same parents again logs nothing
     assert create["action"] == "create"
     assert update["changes"] == {"depends_on": {"old": [], "new": [router]}}
+
+
+async def test_the_web_ui_and_the_config_file_are_named_as_the_way_in(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    # The SPA signs in with a cookie session and sends the CSRF token on writes.
+    r = await client.post("/api/v1/auth/session", data={"username": "admin", "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    csrf = {"X-CSRF-Token": r.json()["csrf_token"]}
+    body = {"name": "web", "type": "tcp", "config": {"host": "127.0.0.1", "port": 9}}
+    r = await client.post("/api/v1/plugins", json=body, headers=csrf)
+    assert r.status_code == 201, r.text
+    client.cookies.clear()
+
+    text = "plugins:\n  - name: dns\n    type: tcp\n    config: {host: 127.0.0.1, port: 53}\n"
+    r = await client.post(
+        "/api/v1/config/apply?dry_run=false",
+        content=text,
+        headers={**admin, "Content-Type": "application/yaml"},
+    )
+    assert r.status_code == 200, r.text
+
+    r = await client.get("/api/v1/audit", params={"object_type": "plugin"}, headers=admin)
+    via = {e["object_name"]: (e["via"], e["actor"]) for e in r.json()["items"]}
+    assert via == {"web": ("ui", "admin"), "dns": ("config", "admin")}
