@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import select, text
 
+from app.core.config import Settings
 from app.models import AuditEntry, Event
 from app.services.audit.entries import AuditMaintenance
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, running_app
 
 SECRET = "hunter2-Sup3r-Secret-Pw"
 NEW_SECRET = "an0ther-Very-Secret-Pw"
@@ -221,3 +223,19 @@ async def test_the_web_ui_and_the_config_file_are_named_as_the_way_in(
     r = await client.get("/api/v1/audit", params={"object_type": "plugin"}, headers=admin)
     via = {e["object_name"]: (e["via"], e["actor"]) for e in r.json()["items"]}
     assert via == {"web": ("ui", "admin"), "dns": ("config", "admin")}
+
+
+async def test_the_watched_configuration_file_is_the_actor(
+    settings: Settings, tmp_path: Path
+) -> None:
+    path = tmp_path / "unity.yaml"
+    path.write_text(
+        "plugins:\n  - name: first\n    type: tcp\n    config: {host: 127.0.0.1, port: 9}\n"
+    )
+    async with running_app(settings.model_copy(update={"unity_config": path})) as app:
+        state = app.state.unity
+        async with state.db.session() as s:
+            (entry,) = (
+                await s.scalars(select(AuditEntry).where(AuditEntry.object_type == "plugin"))
+            ).all()
+    assert (entry.actor, entry.via, entry.action) == ("file unity.yaml", "config", "create")
