@@ -24,6 +24,7 @@ from starlette.types import Scope
 
 from app.api import (
     alerts,
+    audit,
     auth,
     channels,
     config,
@@ -60,6 +61,8 @@ from app.db.session import Database
 from app.models import ApiToken, BrowserSession, User
 from app.plugins.registry import PluginRegistry
 from app.services.alerts.engine import AlertService
+from app.services.audit.entries import AuditMaintenance
+from app.services.audit.recorder import AuditRecorder
 from app.services.auth.login_limits import RateLimiter
 from app.services.auth.oidc import OidcClient
 from app.services.auth.principals import Principals
@@ -151,6 +154,9 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         hub.listeners.append(alert_service.on_event)
         sched.add_maintenance("alerts", alert_service.tick, settings.alert_eval_seconds)
         rollup = UptimeRollup(db, lambda: datetime.now(UTC))
+        AuditRecorder(box).install(db)
+        audit_upkeep = AuditMaintenance(db, settings)
+        sched.add_maintenance("audit", audit_upkeep.run, settings.maintenance_interval_seconds)
         sched.add_maintenance("uptime", rollup.run, settings.uptime_rollup_seconds)
         state = AppState(
             settings=settings,
@@ -255,6 +261,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     for module in (*routers, config):
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(maintenance.router, prefix="/api/v1")
+    app.include_router(audit.router, prefix="/api/v1")
     app.include_router(totp.router, prefix="/api/v1")
     app.include_router(oidc.router, prefix="/api/v1")
     app.include_router(oidc.forward_router, prefix="/api/v1")

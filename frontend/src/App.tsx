@@ -22,6 +22,7 @@ const PluginFormPage = lazy(() => import("./pages/PluginForm").then((m) => ({ de
 const UsersPage = lazy(() => import("./pages/Admin").then((m) => ({ default: m.UsersPage })));
 const TokensPage = lazy(() => import("./pages/Admin").then((m) => ({ default: m.TokensPage })));
 const SettingsPage = lazy(() => import("./pages/Settings").then((m) => ({ default: m.SettingsPage })));
+const AuditLogPage = lazy(() => import("./pages/AuditLog").then((m) => ({ default: m.AuditLogPage })));
 const ConfigPage = lazy(() => import("./pages/ConfigPage").then((m) => ({ default: m.ConfigPage })));
 const MaintenancePage = lazy(() => import("./pages/Maintenance").then((m) => ({ default: m.MaintenancePage })));
 const StatusPagesPage = lazy(() => import("./pages/StatusPages").then((m) => ({ default: m.StatusPagesPage })));
@@ -72,6 +73,7 @@ function page(pathname: string, user: User) {
   if (pathname === "/tokens") return <TokensPage />;
   if (pathname === "/settings") return <SettingsPage user={user} />;
   if (pathname === "/settings/configuration") return <ConfigPage user={user} />;
+  if (pathname === "/settings/audit") return <AuditLogPage user={user} />;
   if (pathname === "/maintenance") return <MaintenancePage user={user} />;
   if (pathname === "/status-pages") return <StatusPagesPage user={user} />;
   if (pathname === "/alerts" || pathname.startsWith("/alerts/")) return <AlertsSection pathname={pathname} user={user} />;

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -10,7 +11,9 @@ from fastapi.responses import Response
 from app.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
 from app.core.config import SERVER_ENV_PREFIX, environment
 from app.core.errors import ADMIN, AUTH, Conflict, InvalidInput, responses
+from app.models.enums import AuditVia
 from app.schemas.config import ConfigApplyOut, ConfigChangeOut, FieldChangeOut, ManagedOut
+from app.services.audit import actor as audit_actor
 from app.services.config.apply import apply_config
 from app.services.config.export import export_config, json_schema
 
@@ -68,6 +71,7 @@ async def apply(
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput("Send the file as UTF-8 text.") from None
+    audit_actor.set_current(replace(audit_actor.current(), via=AuditVia.CONFIG))
     result = await apply_config(
         session,
         state.box,

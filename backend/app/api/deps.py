@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import Forbidden
 from app.models import User
+from app.services.audit import actor as audit_actor
 from app.services.auth import principals, sessions
 from app.state import AppState
 
@@ -55,6 +56,9 @@ async def get_current_user(
     epoch = state.principals.epoch
     async with state.db.session(read_only=True) as session:
         user, expires_at = await principals.identify(session, state.settings, token)
+        if not reading:  # whoever changes something is named in the audit log
+            browser = token is not None and token.startswith(sessions.SESSION_PREFIX)
+            audit_actor.set_current(await audit_actor.for_request(session, user, token, browser))
     if reading:
         state.principals.put(token or "", user, expires_at, epoch)
     return user

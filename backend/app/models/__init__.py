@@ -9,6 +9,7 @@ from app.models.alert import (
     NotificationChannel,
     NotificationDelivery,
 )
+from app.models.audit import AuditEntry, Event
 from app.models.base import Base
 from app.models.metrics import Rollup1h, Rollup1m, RollupDirty, RollupState, Sample, Series
 from app.models.plugin import PluginHealth, PluginInstance, PluginRun, plugin_dependencies
@@ -28,8 +29,10 @@ __all__ = [
     "AlertSilence",
     "AlertState",
     "ApiToken",
+    "AuditEntry",
     "Base",
     "BrowserSession",
+    "Event",
     "IncidentEvent",
     "MaintenanceWindow",
     "NotificationChannel",

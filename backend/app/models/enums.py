@@ -127,3 +127,31 @@ class ConfigChangeAction(StrEnum):
     ADD = "add"
     CHANGE = "change"
     REMOVE = "remove"
+
+
+class AuditAction(StrEnum):
+    """What a configuration change did to its object (issue 20: the audit log)."""
+
+    CREATE = "create"
+    UPDATE = "update"
+    DELETE = "delete"
+
+
+class AuditVia(StrEnum):
+    """Where a configuration change came from."""
+
+    UI = "ui"  # a browser session (the SPA)
+    API = "api"  # a bearer token: an API token or a JWT from /auth/login
+    CONFIG = "config"  # the configuration file (UNITY_CONFIG) or POST /config/apply
+    SYSTEM = "system"  # Unity itself: first start, discovery, maintenance
+
+
+class EventKind(StrEnum):
+    """Things that happened, as recorded on the events timeline."""
+
+    CONTAINER_RESTARTED = "container_restarted"
+    CONTAINER_OOM_KILLED = "container_oom_killed"
+    CONTAINER_IMAGE_CHANGED = "container_image_changed"
+    HOST_REBOOTED = "host_rebooted"
+    CERTIFICATE_RENEWED = "certificate_renewed"
+    CONFIG_CHANGED = "config_changed"

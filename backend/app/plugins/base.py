@@ -10,6 +10,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar, Generic
 
@@ -29,6 +30,24 @@ class Sample:
     value: float
     unit: str = ""
     labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PluginEvent:
+    """Something a plugin saw happen (a container restart, a reboot, a renewed certificate).
+
+    `kind` is an EventKind value (or a plugin's own slug); `at` defaults to the run's time.
+    """
+
+    kind: str
+    summary: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    details: Mapping[str, Any] = field(default_factory=dict)
+    at: datetime | None = None
+
+
+# Events one instance may hold between runs; more are dropped (a flapping container is one line).
+MAX_PENDING_EVENTS = 100
 
 
 class PluginError(Exception):
@@ -128,6 +147,25 @@ class Plugin(ABC, Generic[C]):
     def __init__(self, config: C, context: PluginContext | None = None) -> None:
         self.config = config
         self.ctx = context or PluginContext()
+
+    def emit_event(
+        self,
+        kind: str,
+        summary: str,
+        *,
+        labels: Mapping[str, str] | None = None,
+        details: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> None:
+        """Record an event on the timeline; the engine stores it after this run."""
+        pending: list[PluginEvent] = self.__dict__.setdefault("_pending_events", [])
+        if len(pending) < MAX_PENDING_EVENTS:
+            pending.append(PluginEvent(kind, summary, dict(labels or {}), dict(details or {}), at))
+
+    def take_events(self) -> list[PluginEvent]:
+        """The events emitted since the last call (the engine calls it after each run)."""
+        pending: list[PluginEvent] = self.__dict__.pop("_pending_events", [])
+        return pending
 
     @classmethod
     def secret_fields(cls) -> list[str]:

@@ -443,6 +443,7 @@ class SshServer:
     broken: set[str]  # commands that fail, to imitate a non-Linux box
     stat_reads: int = 0
     sensors: str | None = None  # what `sensors -j` prints; None: lm-sensors not installed
+    uptime: str = PROC_UPTIME  # what `cat /proc/uptime` prints (a test reboots the host)
 
 
 @pytest.fixture(scope="session")
@@ -495,7 +496,7 @@ async def start_ssh_server(host_key, client_key, port: int = 0, state: SshServer
             text = {
                 "cat /proc/meminfo": PROC_MEMINFO,
                 "cat /proc/loadavg": PROC_LOADAVG,
-                "cat /proc/uptime": PROC_UPTIME,
+                "cat /proc/uptime": srv_state.uptime,
                 "df -P -B1": DF_OUTPUT,
             }.get(cmd)
         if text is None:

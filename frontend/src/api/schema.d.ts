@@ -55,6 +55,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/alerts/incidents/{incident_id}/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What changed around an incident: events and audit entries within ±15 minutes of its start */
+        get: operations["audit-incident_changes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts/rules": {
         parameters: {
             query?: never;
@@ -138,6 +155,23 @@ export interface paths {
         };
         /** Current alert states (pending and firing unless `state` says otherwise) */
         get: operations["alerts-list_states"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The audit log of configuration changes, newest first (admins only) */
+        get: operations["audit-list_audit"];
         put?: never;
         post?: never;
         delete?: never;
@@ -551,6 +585,23 @@ export interface paths {
         };
         /** The JSON Schema of the configuration file, for editors to check and complete it */
         get: operations["config-schema"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Events plugins saw (restarts, reboots, renewed certificates, config changes) */
+        get: operations["audit-list_events"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1245,6 +1296,57 @@ export interface components {
             /** User Id */
             user_id: number;
         };
+        /**
+         * AuditAction
+         * @description What a configuration change did to its object (issue 20: the audit log).
+         * @enum {string}
+         */
+        AuditAction: "create" | "update" | "delete";
+        /** AuditEntryOut */
+        AuditEntryOut: {
+            action: components["schemas"]["AuditAction"];
+            /**
+             * Actor
+             * @description The user's name; `unity` for Unity's own changes.
+             */
+            actor: string;
+            /** At */
+            at: string;
+            /**
+             * Changes
+             * @description Field → {"old", "new"} ({"new"} on create); secrets are the string "changed", never a value; many-to-many links are {"added", "removed"}.
+             */
+            changes: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
+            /** Object Id */
+            object_id: string;
+            /** Object Name */
+            object_name: string;
+            /**
+             * Object Type
+             * @description plugin, alert_rule, channel, silence, maintenance_window, status_page, user, api_token or push_monitor.
+             */
+            object_type: string;
+            /**
+             * Token Id
+             * @description The API token used, when one was.
+             */
+            token_id: number | null;
+            /** Token Name */
+            token_name: string | null;
+            /** User Id */
+            user_id: number | null;
+            via: components["schemas"]["AuditVia"];
+        };
+        /**
+         * AuditVia
+         * @description Where a configuration change came from.
+         * @enum {string}
+         */
+        AuditVia: "ui" | "api" | "config" | "system";
         /** Body_auth-create_session */
         "Body_auth-create_session": {
             /** Client Id */
@@ -1526,6 +1628,37 @@ export interface components {
                 [key: string]: string;
             } | null;
         };
+        /** EventOut */
+        EventOut: {
+            /** At */
+            at: string;
+            /**
+             * Audit Id
+             * @description The audit entry a config_changed event comes from.
+             */
+            audit_id: number | null;
+            /** Details */
+            details: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
+            /**
+             * Kind
+             * @description container_restarted, container_oom_killed, container_image_changed, host_rebooted, certificate_renewed, config_changed (or a plugin's own kind).
+             */
+            kind: string;
+            /** Labels */
+            labels: {
+                [key: string]: string;
+            };
+            /** Plugin Id */
+            plugin_id: number | null;
+            /** Plugin Name */
+            plugin_name: string;
+            /** Summary */
+            summary: string;
+        };
         /** FieldChangeOut */
         FieldChangeOut: {
             /**
@@ -1591,6 +1724,29 @@ export interface components {
          * @enum {string}
          */
         HealthStatus: "healthy" | "degraded" | "down" | "unknown";
+        /** IncidentChangesOut */
+        IncidentChangesOut: {
+            /** Audit */
+            audit: components["schemas"]["AuditEntryOut"][];
+            /**
+             * End
+             * @description 15 minutes after the incident started.
+             */
+            end: string;
+            /** Events */
+            events: components["schemas"]["EventOut"][];
+            /** Incident Id */
+            incident_id: number;
+            /** Plugin Id */
+            plugin_id: number | null;
+            /**
+             * Start
+             * @description 15 minutes before the incident started.
+             */
+            start: string;
+            /** Started At */
+            started_at: string;
+        };
         /** IncidentDetail */
         IncidentDetail: {
             /** Ack Comment */
@@ -1979,10 +2135,32 @@ export interface components {
             /** Name */
             name: string;
         };
+        /** Page[AuditEntryOut] */
+        Page_AuditEntryOut_: {
+            /** Items */
+            items: components["schemas"]["AuditEntryOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
         /** Page[DeliveryOut] */
         Page_DeliveryOut_: {
             /** Items */
             items: components["schemas"]["DeliveryOut"][];
+            /** Limit */
+            limit: number;
+            /** Offset */
+            offset: number;
+            /** Total */
+            total: number;
+        };
+        /** Page[EventOut] */
+        Page_EventOut_: {
+            /** Items */
+            items: components["schemas"]["EventOut"][];
             /** Limit */
             limit: number;
             /** Offset */
@@ -3465,6 +3643,66 @@ export interface operations {
             };
         };
     };
+    "audit-incident_changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                incident_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IncidentChangesOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     "alerts-list_rules": {
         parameters: {
             query?: never;
@@ -4140,6 +4378,77 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "audit-list_audit": {
+        parameters: {
+            query?: {
+                /** @description plugin, alert_rule, channel, silence, … */
+                object_type?: string | null;
+                object_id?: string | null;
+                /** @description A user name or an API token's name */
+                actor?: string | null;
+                via?: components["schemas"]["AuditVia"] | null;
+                /** @description At or after (ISO 8601) */
+                since?: string | null;
+                /** @description At or before (ISO 8601) */
+                until?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_AuditEntryOut_"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -5752,6 +6061,64 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "audit-list_events": {
+        parameters: {
+            query?: {
+                plugin_id?: number | null;
+                kind?: string | null;
+                /** @description At or after (ISO 8601) */
+                since?: string | null;
+                /** @description At or before (ISO 8601) */
+                until?: string | null;
+                limit?: number;
+                offset?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Page_EventOut_"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -87,6 +87,15 @@ export function SettingsPage({ user }: { user: User }) {
           </Link>
         </section>
       ) : null}
+      {user.role === "admin" ? (
+        <section className="card">
+          <h2>Audit log</h2>
+          <p>Who changed which plugin, rule, channel, silence, user or token, when, and what exactly changed.</p>
+          <Link to="/settings/audit" className="btn">
+            Open the audit log
+          </Link>
+        </section>
+      ) : null}
       <section className="card">
         <h2>About</h2>
         <dl className="props">

@@ -10,8 +10,9 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 
-from app.plugins.base import Plugin, PluginConfig, PluginError, Sample
+from app.plugins.base import Plugin, PluginConfig, PluginContext, PluginError, Sample
 from app.plugins.builtin._common import describe_exc
+from app.plugins.builtin._events import ContainerWatch
 
 if TYPE_CHECKING:  # httpx loads with the first instance (house style 15)
     import httpx
@@ -149,6 +150,10 @@ class DockerPlugin(Plugin[DockerConfig]):
     # What the last run saw, for label discovery (None when discover_labels is off).
     found: list[dict[str, Any]] | None = None
 
+    def __init__(self, config: DockerConfig, context: PluginContext | None = None) -> None:
+        super().__init__(config, context)
+        self.watch = ContainerWatch()  # restarts, OOM kills and image changes between runs
+
     @property
     def cfg(self) -> DockerConfig:
         return self.config
@@ -220,6 +225,7 @@ class DockerPlugin(Plugin[DockerConfig]):
                 else None
             )
         if info is not None:
+            self.watch.observe(self, name, info)
             state = info.get("State") or {}
             out.append(
                 Sample(

@@ -9,7 +9,7 @@ import re
 import ssl
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field, field_validator, model_validator
@@ -22,6 +22,7 @@ from app.plugins.builtin._common import (
     target_down,
     up_sample,
 )
+from app.plugins.builtin._events import CertificateWatch
 
 if TYPE_CHECKING:  # httpx loads with the first instance (house style 15)
     import httpx
@@ -203,6 +204,10 @@ class HttpPlugin(Plugin[HttpConfig]):
     requires = {"httpx": "httpx"}
     default_interval_seconds = 60
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.certificates = CertificateWatch()  # a renewed certificate is a timeline event
+
     @property
     def cfg(self) -> HttpConfig:
         return self.config
@@ -289,6 +294,7 @@ class HttpPlugin(Plugin[HttpConfig]):
             not_after = await fetch_certificate_expiry(host, port, self.cfg.timeout_seconds)
         except (OSError, ssl.SSLError, TimeoutError, ValueError, EgressDenied):
             return []  # unreachable or not TLS: already reported through `up`
+        self.certificates.observe(self, f"{host}:{port}", not_after)
         days = (not_after - datetime.now(UTC)).total_seconds() / 86400.0
         return [Sample("tls_cert_days_remaining", round(days, 3), "days")]
 

@@ -18,6 +18,7 @@ from app.plugins.builtin._common import (
     target_down,
     up_sample,
 )
+from app.plugins.builtin._events import RebootWatch
 from app.plugins.builtin._host import (
     REMOTE_SENSORS,
     ProcessCommandLines,
@@ -96,6 +97,7 @@ class SshPlugin(Plugin[SshConfig]):
         super().__init__(*args, **kwargs)
         self._prev_cpu: dict[str, tuple[float, float]] | None = None
         self._prev_procs: tuple[float, Readings] | None = None
+        self.reboots = RebootWatch()
 
     async def collect_data(self) -> list[Sample]:
         cfg = self.config
@@ -206,7 +208,9 @@ class SshPlugin(Plugin[SshConfig]):
             Sample("swap_percent", swap_pct, "percent"),
         ]
 
-        samples.append(Sample("uptime", float(out["uptime"].split()[0]), "seconds"))
+        uptime = float(out["uptime"].split()[0])
+        samples.append(Sample("uptime", uptime, "seconds"))
+        self.reboots.observe(self, uptime)
 
         seen: set[str] = set()
         for device, mount, fs_total, used, avail in df_rows(out["df"]):

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from app.plugins.base import Plugin, PluginConfig, Sample
 from app.plugins.builtin._common import PSEUDO_FILESYSTEMS, is_pseudo_filesystem
+from app.plugins.builtin._events import RebootWatch
 from app.plugins.builtin._host import (
     ProcessCommandLines,
     Readings,
@@ -115,6 +116,7 @@ class SystemPlugin(Plugin[SystemConfig]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._prev: _Counters | None = None
+        self.reboots = RebootWatch()
         # psutil's procfs (HOST_PROC) is process-wide and set once, by create_app; this plugin
         # reads ctx.host itself for its own paths (mounts, processes).
 
@@ -184,7 +186,9 @@ class SystemPlugin(Plugin[SystemConfig]):
         if cfg.temperatures:
             out += local_sensor_samples()
 
-        out.append(Sample("uptime", max(0.0, time.time() - psutil.boot_time()), "seconds"))
+        uptime = max(0.0, time.time() - psutil.boot_time())
+        out.append(Sample("uptime", uptime, "seconds"))
+        self.reboots.observe(self, uptime)
         out.append(Sample("process_count", float(len(psutil.pids())), "count"))
         return out
 

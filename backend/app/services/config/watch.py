@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 from app.core.config import environment
 from app.core.errors import Conflict, DomainError
 from app.core.worker import error_text
+from app.models.enums import AuditVia
+from app.services.audit import actor as audit_actor
 from app.services.config.apply import apply_config
 from app.services.config.yamlfile import ConfigFileError
 
@@ -78,18 +80,20 @@ class ConfigWatcher:
     async def _apply(self, text: str, digest: str) -> None:
         s = self.state
         try:
-            async with s.db.session() as session:
-                result = await apply_config(
-                    session,
-                    s.box,
-                    s.registry,
-                    text,
-                    environment(),
-                    dry_run=False,
-                    user=f"file {self.path.name}",
-                    scheduler=s.scheduler,
-                    alerts=s.alerts,
-                )
+            who = audit_actor.Actor(f"file {self.path.name}", AuditVia.CONFIG)
+            with audit_actor.acting(who):
+                async with s.db.session() as session:
+                    result = await apply_config(
+                        session,
+                        s.box,
+                        s.registry,
+                        text,
+                        environment(),
+                        dry_run=False,
+                        user=f"file {self.path.name}",
+                        scheduler=s.scheduler,
+                        alerts=s.alerts,
+                    )
         except ConfigFileError as exc:
             self._digest = digest  # the file's own fault: wait for it to change
             for line in exc.lines():

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.errors import InvalidInput
 from app.models import PluginInstance, plugin_dependencies
+from app.services.audit import recorder as audit_log
 from app.services.plugins import discovery
 
 Graph = dict[int, set[int]]  # plugin id -> its parents' ids
@@ -116,6 +117,15 @@ async def set_parents(session: AsyncSession, plugin: PluginInstance, parents: li
             "directly or through others, on itself; remove one of these links.",
             {"depends_on": f"makes the loop {path}"},
         )
+    before = sorted(
+        await session.scalars(
+            select(plugin_dependencies.c.parent_id).where(
+                plugin_dependencies.c.plugin_id == plugin.id
+            )
+        )
+    )
+    if before != wanted:
+        await audit_log.note(session, plugin, {"depends_on": {"old": before, "new": wanted}})
     await session.execute(
         delete(plugin_dependencies).where(plugin_dependencies.c.plugin_id == plugin.id)
     )

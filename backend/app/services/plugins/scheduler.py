@@ -21,6 +21,7 @@ from app.models import PluginInstance
 from app.models.enums import RunStatus, SchedulerRole
 from app.plugins.base import HostPaths, Plugin, PluginContext
 from app.plugins.registry import PluginRegistry
+from app.services.audit import events as plugin_events
 from app.services.metrics.prometheus import percentile
 from app.services.metrics.writer import MetricsWriter
 from app.services.plugins import discovery, push, runner
@@ -386,6 +387,11 @@ class PluginScheduler:
             self._suspects.discard(plugin_id)
         if result.blocked_ms is not None:
             await self._isolate(plugin_id)
+        if emitted := impl.take_events():
+            try:
+                await plugin_events.save(self.db, plugin_id, emitted)
+            except Exception as exc:  # the timeline is a nicety; the run itself is recorded
+                log.warning("events not stored: %s", exc, extra={"plugin_id": plugin_id})
         found = getattr(impl, "found", None)
         if found is not None and result.status == RunStatus.SUCCESS:
             await discovery.after_run(self, plugin_id, found)

@@ -9,6 +9,7 @@ import { formatDateTime, formatValue, humanSeconds, labelText } from "../../form
 import { Pill, SeverityBadge } from "./common";
 import { DeliveryTable } from "./IncidentTable";
 import { AckSection, AffectedSection, TimelineSection } from "./IncidentTimeline";
+import { WhatChangedSection } from "./WhatChanged";
 
 // TODO(backend): `rule` is typed as an open object in the API schema; a typed snapshot (with the
 // unit) would let this page drop the lookups by key below.
@@ -105,6 +106,7 @@ export function IncidentDetailPage({ id, canAck }: { id: number; canAck: boolean
       <AckSection incident={i} canAck={canAck} />
       <AffectedSection incident={i} />
       <TimelineSection incident={i} />
+      <WhatChangedSection incident={i} unit={unit} />
       <section className="card" aria-labelledby="snapshot-title">
         <h2 id="snapshot-title">Rule when it fired</h2>
         <dl className="props">

@@ -1,0 +1,1 @@
+"""The audit log of configuration changes, and the events timeline plugins feed (issue 20)."""
