@@ -10,6 +10,7 @@ from app.models.alert import (
     NotificationDelivery,
 )
 from app.models.base import Base
+from app.models.imports import ImportCheckpoint, ImportLink
 from app.models.metrics import Rollup1h, Rollup1m, RollupDirty, RollupState, Sample, Series
 from app.models.plugin import PluginHealth, PluginInstance, PluginRun, plugin_dependencies
 from app.models.status import StatusPage
@@ -30,6 +31,8 @@ __all__ = [
     "ApiToken",
     "Base",
     "BrowserSession",
+    "ImportCheckpoint",
+    "ImportLink",
     "IncidentEvent",
     "MaintenanceWindow",
     "NotificationChannel",
