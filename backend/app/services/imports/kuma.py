@@ -59,7 +59,8 @@ class Spec:
 def open_kuma(path: Path) -> sqlite3.Connection:
     """Read-only; refuses a file without Uptime Kuma's tables, with a sentence saying so."""
     try:
-        conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True)
+        # Read in worker threads (one at a time), never written.
+        conn = sqlite3.connect(f"file:{path.resolve()}?mode=ro", uri=True, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     except sqlite3.DatabaseError as exc:
