@@ -29,7 +29,9 @@ from app.models import (
     UptimeDaily,
     UptimeHourly,
 )
+from app.plugins.base import Sample
 from app.services.alerts import maintenance
+from app.services.metrics.partitions import ensure_partitions
 from app.services.metrics.tiers import ROLLUPS, floor_to
 from app.services.metrics.uptime import (
     CURSOR,
@@ -47,6 +49,7 @@ from app.services.metrics.writer import MetricsWriter
 # set there changes nothing for data already stored, and makes older imported data late.
 FIRST_PASS = timedelta(days=2)
 FLUSH_WITHIN = 600.0  # seconds one chunk may take to commit before the import gives up
+GIVE_UP_AFTER = 5  # failed writes of one chunk in a row
 
 
 @contextlib.asynccontextmanager
@@ -59,6 +62,44 @@ async def history_writer(db: Database, settings: Settings) -> AsyncIterator[Metr
         yield writer
     finally:
         await writer.stop(FLUSH_WITHIN)
+
+
+async def write_chunk(
+    db: Database, writer: MetricsWriter, batches: Iterable[tuple[int, datetime, list[Sample]]]
+) -> None:
+    """Hand one chunk to the writer and wait until it is committed.
+
+    The days' partitions (PostgreSQL) are made first: a chunk that both repeats stored rows
+    and opens a new day would otherwise meet two conflicts in one write. A database that
+    keeps refusing the chunk stops the import with its error instead of retrying forever.
+    """
+    batches = list(batches)
+    if not db.is_sqlite:
+        async with db.engine.connect() as conn:
+            await ensure_partitions(conn, {ts.astimezone(UTC).date() for _, ts, _ in batches})
+            await conn.commit()
+    for plugin_id, ts, samples in batches:
+        writer.submit(plugin_id, ts, samples)
+    failures = writer.stats.failures
+    deadline = time.monotonic() + FLUSH_WITHIN
+    while True:
+        try:
+            await writer.flushed(within=1.0)
+            break
+        except TimeoutError:
+            if writer.stats.failures - failures >= GIVE_UP_AFTER or time.monotonic() > deadline:
+                raise WriteFailed(
+                    f"the database does not take the samples: {writer.stats.last_error}"
+                ) from None
+    if writer.stats.dropped or writer.stats.discarded:
+        raise WriteFailed(
+            f"{writer.stats.dropped + writer.stats.discarded} samples were not written "
+            "(a plugin deleted meanwhile?)"
+        )
+
+
+class WriteFailed(Exception):
+    """The writer could not store a chunk; what was committed before is kept."""
 
 
 async def ensure_rollup_marks(db: Database, now: datetime) -> None:

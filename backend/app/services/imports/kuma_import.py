@@ -30,7 +30,13 @@ from app.db.session import Database
 from app.models import ImportLink, PluginHealth, PluginInstance, PluginRun
 from app.models.enums import HealthStatus
 from app.plugins.registry import PluginRegistry
-from app.services.imports.history import FLUSH_WITHIN, Progress, history_writer, refold_uptime
+from app.services.imports.history import (
+    Progress,
+    WriteFailed,
+    history_writer,
+    refold_uptime,
+    write_chunk,
+)
 from app.services.imports.kuma import (
     RUN_STATUS,
     UP,
@@ -46,6 +52,11 @@ from app.services.metrics.writer import MetricsWriter
 from app.services.plugins.instances import create_plugin
 
 KIND = "kuma"
+_BEATS = (
+    "SELECT id, status, msg, time, ping FROM heartbeat "
+    "WHERE monitor_id = ? AND id > ? ORDER BY id LIMIT ?"
+)
+_BEATS_NO_PING = _BEATS.replace(" ping FROM", " NULL AS ping FROM")
 CHUNK = 5000  # heartbeats per transaction
 ERROR_MAX = 2000
 
@@ -185,24 +196,21 @@ async def _heartbeats(
     has_ping: bool,
     progress: Progress,
 ) -> int:
-    ping = "ping" if has_ping else "NULL"
-    query = (
-        f"SELECT id, status, msg, time, {ping} AS ping FROM heartbeat "  # noqa: S608  # nosec B608
-        "WHERE monitor_id = ? AND id > ? ORDER BY id LIMIT ?"
-    )
+    query = _BEATS if has_ping else _BEATS_NO_PING
     total = 0
     while True:
-        rows = await asyncio.to_thread(
-            lambda p=position: conn.execute(query, (m["id"], p, CHUNK)).fetchall()
-        )
+        rows = await asyncio.to_thread(_fetch, conn, query, (m["id"], position, CHUNK))
         if not rows:
             return total
-        runs = []
+        runs: list[dict[str, Any]] = []
+        batches = []
+        written = 0
         for r in rows:
             ts = parse_time(r["time"])
             status = int(r["status"])
             samples = samples_of(spec, status, r["ping"])
-            writer.submit(pid, ts, samples)
+            batches.append((pid, ts, samples))
+            written += len(samples)
             ms = float(r["ping"]) if r["ping"] is not None else None
             failed = RUN_STATUS.get(status, "error") != "success"
             runs.append(
@@ -217,7 +225,12 @@ async def _heartbeats(
                     "sample_count": len(samples),
                 }
             )
-        await writer.flushed(within=FLUSH_WITHIN)
+        try:
+            await write_chunk(db, writer, batches)
+        except WriteFailed as exc:
+            raise KumaImportError(
+                f"{spec.name}: {exc}; what was imported before is kept, run the import again"
+            ) from None
         position = int(rows[-1]["id"])
         async with db.session() as session:
             for i in range(0, len(runs), 1000):
@@ -227,7 +240,11 @@ async def _heartbeats(
             link.position = position
             await session.commit()
         total += len(rows)
-        progress.add(sum(r["sample_count"] for r in runs), [pid], progress.done + len(rows))
+        progress.add(written, [pid], progress.done + len(rows))
+
+
+def _fetch(conn: sqlite3.Connection, query: str, params: tuple[Any, ...]) -> list[sqlite3.Row]:
+    return conn.execute(query, params).fetchall()
 
 
 async def _health(db: Database, conn: sqlite3.Connection, m: dict[str, Any], pid: int) -> None:

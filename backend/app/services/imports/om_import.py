@@ -34,10 +34,9 @@ from app.db.session import Database
 from app.models import ImportCheckpoint, PluginInstance
 from app.plugins.base import Sample
 from app.plugins.registry import PluginRegistry
-from app.services.imports.history import FLUSH_WITHIN, Progress, history_writer
+from app.services.imports.history import Progress, WriteFailed, history_writer, write_chunk
 from app.services.imports.openmetrics import ParseError, Point, parse_line, unit_of
 from app.services.metrics.series_cache import labels_key
-from app.services.metrics.writer import MetricsWriter
 from app.services.plugins.instances import create_plugin
 
 CHUNK_SAMPLES = 20_000
@@ -255,13 +254,11 @@ async def import_openmetrics(
                         skipped += 1
                         continue
                     points.append((lineno, got))
-                keys = await _write(writer, resolver, points, units, path, start_line)
-                await writer.flushed(within=FLUSH_WITHIN)
-                if writer.stats.dropped or writer.stats.discarded:
-                    raise ImportFailed(
-                        f"{path}: the writer dropped samples ({writer.stats.dropped} dropped, "
-                        f"{writer.stats.discarded} of deleted plugins); run the import again"
-                    )
+                batches, keys = await _batches(resolver, points, units, path, start_line)
+                try:
+                    await write_chunk(db, writer, batches)
+                except WriteFailed as exc:
+                    raise _failed(path, lineno, str(exc), start_line) from None
                 total += len(points)
                 report.samples += len(points)
                 report.skipped += skipped
@@ -289,15 +286,14 @@ def _failed(path: Path, lineno: int, message: str, kept_until: int) -> ImportFai
     )
 
 
-async def _write(
-    writer: MetricsWriter,
+async def _batches(
     resolver: Resolver,
     points: list[tuple[int, Point]],
     units: dict[str, str],
     path: Path,
     start_line: int,
-) -> set[tuple[int, str, str]]:
-    """Hand a chunk to the writer, one batch per (plugin, time); returns the series keys."""
+) -> tuple[list[tuple[int, datetime, list[Sample]]], set[tuple[int, str, str]]]:
+    """A chunk as writer batches, one per (plugin, time), and its series keys."""
     groups: dict[tuple[int, float], list[Sample]] = {}
     keys: set[tuple[int, str, str]] = set()
     for lineno, p in points:
@@ -316,6 +312,5 @@ async def _write(
         groups.setdefault((pid, p.ts), []).append(
             Sample(p.name, p.value, unit_of(p.name, units)[:32], labels)
         )
-    for (pid, ts), samples in groups.items():
-        writer.submit(pid, datetime.fromtimestamp(ts, UTC), samples)
-    return keys
+    batches = [(pid, datetime.fromtimestamp(ts, UTC), xs) for (pid, ts), xs in groups.items()]
+    return batches, keys
