@@ -127,12 +127,12 @@ def test_kuma_on_the_command_line(tmp_path: Path, database_url: str) -> None:
     assert "+ plugin Website (http, every 60 s, enabled)" in out
     assert "+ plugin Router (ping, every 60 s, disabled)" in out
     assert any(line.startswith("- skipped 'Broker' (mqtt)") for line in out)
-    assert out[-1] == "imported 110 heartbeats; 7 plugin(s) created, 2 monitor(s) skipped"
+    assert out[-1] == "imported 110 heartbeats; 7 plugin(s) created, 3 monitor(s) skipped"
     again = run_cli(tmp_path, "import", "kuma", str(kuma), **env)
     assert again.returncode == 0, again.stderr
     assert "= plugin Website (http) (imported before)" in again.stdout.splitlines()
     assert again.stdout.splitlines()[-1] == (
-        "imported 0 heartbeats; 0 plugin(s) created, 2 monitor(s) skipped"
+        "imported 0 heartbeats; 0 plugin(s) created, 3 monitor(s) skipped"
     )
     not_kuma = tmp_path / "x.db"
     not_kuma.write_text("hello")

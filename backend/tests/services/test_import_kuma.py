@@ -48,6 +48,7 @@ MONITORS: list[dict[str, Any]] = [
      "docker_host": 1, "interval": 60},
     {"id": 8, "name": "Servers", "type": "group"},
     {"id": 9, "name": "Broker", "type": "mqtt", "hostname": "127.0.0.1", "port": 1883},
+    {"id": 10, "name": "Broken", "type": "port", "hostname": "", "port": 22},
 ]  # fmt: skip
 
 
@@ -147,6 +148,8 @@ async def test_monitors_become_plugins_of_matching_types(db_settings: Any, kuma:
     assert report.skipped == [
         "'Servers' (group): a group is a folder of monitors in Uptime Kuma, not a check",
         "'Broker' (mqtt): Unity has no check of Kuma's type 'mqtt'; add it by hand if needed",
+        "'Broken' (port): Unity refuses its settings: config.host must be a host name "
+        "(e.g. nas.lan) or an IP address, without scheme, port or path.",
     ]
     assert any("Website: 2 retries" in n for n in report.notes)
     assert report.heartbeats == BEATS + 10

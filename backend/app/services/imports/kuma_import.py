@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from app.core.config import Settings
-from app.core.errors import DomainError
+from app.core.errors import DomainError, InvalidInput
 from app.core.security import SecretBox
 from app.db.session import Database
 from app.models import ImportLink, PluginHealth, PluginInstance, PluginRun
@@ -117,7 +117,11 @@ async def import_kuma(
                 if spec is None:
                     report.skipped.append(f"{label}: {why}")
                     continue
-                pid, position = await _plugin(db, settings, conn, m, spec, disabled, report)
+                try:
+                    pid, position = await _plugin(db, settings, conn, m, spec, disabled, report)
+                except InvalidInput as exc:  # e.g. an empty host name: this monitor only
+                    report.skipped.append(f"{label}: Unity refuses its settings: {exc.detail}")
+                    continue
                 report.notes += [f"{spec.name}: {n}" for n in spec.notes]
                 added = await _heartbeats(
                     db, writer, conn, m, spec, pid, position, has_ping, progress
