@@ -163,6 +163,18 @@ async def test_plugin_rules_pick_existing_plugins(db_settings: Any, tmp_path: Pa
     ]
 
 
+async def test_a_plugin_whose_guessed_settings_do_not_fit_is_a_push_holder(
+    db_settings: Any, tmp_path: Path
+) -> None:
+    db, settings = db_settings
+    path = tmp_path / "odd.om"
+    ts = BASE.timestamp()
+    path.write_text(f'up{{job="web",instance="-bad-:80"}} 1 {ts}\n')
+    report = await import_openmetrics(db, settings, path, [], Progress(None))
+    assert report.created == ["web/-bad-:80 (push)"]  # tcp refused the host name
+    assert report.samples == 1
+
+
 async def test_an_interrupted_import_resumes_without_gaps_or_repeats(
     db_settings: Any, tmp_path: Path
 ) -> None:

@@ -23,9 +23,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.errors import InvalidInput
@@ -94,10 +95,11 @@ def parse_rules(values: list[str]) -> list[Rule]:
     return rules + bare
 
 
-def guess_type(labels: dict[str, str]) -> tuple[str, dict[str, object]]:
+def guess_type(labels: dict[str, str]) -> tuple[str, dict[str, Any]]:
     """A Unity plugin type (and config) for a job/instance: an http check for a URL, the
     system plugin for a node exporter, a tcp check for host:port, else a push monitor (it
-    collects nothing by itself). Imported plugins start disabled either way."""
+    collects nothing by itself; also when the guessed settings are refused). Imported plugins
+    start disabled either way."""
     job = labels.get("job", "")
     instance = labels.get("instance", "")
     if instance.startswith(("http://", "https://")):
@@ -168,19 +170,30 @@ class Resolver:
             if found is not None:
                 return int(found)
             type_, config = guess_type(labels)
-            plugin = await create_plugin(
-                session,
-                self.registry,
-                SecretBox(self.settings.encryption_keys),
-                name=name,
-                type_=type_,
-                config=config,
-                interval_seconds=None,
-                timeout_seconds=None,
-                enabled=False,
-            )
+            box = SecretBox(self.settings.encryption_keys)
+            try:
+                plugin = await self._create(session, box, name, type_, config)
+            except InvalidInput:  # the guessed settings do not fit (e.g. an odd host name)
+                await session.rollback()
+                type_, config = "push", {}
+                plugin = await self._create(session, box, name, type_, config)
             self.report.created.append(f"{name} ({type_})")
             return plugin.id
+
+    async def _create(
+        self, session: AsyncSession, box: SecretBox, name: str, type_: str, config: dict[str, Any]
+    ) -> PluginInstance:
+        return await create_plugin(
+            session,
+            self.registry,
+            box,
+            name=name,
+            type_=type_,
+            config=config,
+            interval_seconds=None,
+            timeout_seconds=None,
+            enabled=False,
+        )
 
 
 def _units_before(f: BinaryIO, offset: int) -> dict[str, str]:
