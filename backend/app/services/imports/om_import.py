@@ -271,7 +271,10 @@ async def import_openmetrics(
                 try:
                     await write_chunk(db, writer, batches)
                 except WriteFailed as exc:
-                    raise _failed(path, lineno, str(exc), start_line) from None
+                    raise ImportFailed(
+                        f"{path}: {exc}; the lines before line {start_line + 1} are imported: "
+                        "run the same command again to resume"
+                    ) from None
                 total += len(points)
                 report.samples += len(points)
                 report.skipped += skipped
