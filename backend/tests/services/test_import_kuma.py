@@ -200,6 +200,10 @@ async def test_uptime_includes_the_imported_history(
     assert totals.up_s == (BEATS - 1) * 60 + 120 - 31 * 60
     assert totals.percent == pytest.approx(100 * totals.up_s / (totals.up_s + totals.down_s))
 
+    await import_kuma(db, settings, kuma, Progress(None))  # recomputes: the same figures
+    async with db.session() as session:
+        assert (await window_totals(session, "7d", NOW, [web.id]))[web.id] == totals
+
 
 async def test_importing_again_adds_only_new_heartbeats(db_settings: Any, kuma: Path) -> None:
     db, settings = db_settings

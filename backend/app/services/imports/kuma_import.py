@@ -127,9 +127,11 @@ async def import_kuma(
                     db, writer, conn, m, spec, pid, position, has_ping, progress
                 )
                 report.heartbeats += added
+                touched.append(pid)
                 if added:
-                    touched.append(pid)
                     await _health(db, conn, m, pid)
+        # Every imported plugin, new heartbeats or not: running the import again also
+        # repairs figures an uptime pass of a running server folded in at the same moment.
         await refold_uptime(db, touched)
         progress.show(final=True)
     finally:
