@@ -1,4 +1,4 @@
-"""Command line: `python -m app serve|migrate|downgrade|rotate-key|setup-code`, one-line errors."""
+"""Command line: `python -m app serve|migrate|downgrade|rotate-key|setup-code|config|import`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import cli_config
+from app import cli_config, cli_import
 from app.core.config import ConfigError, Settings, get_settings, redact
 from app.core.logging import setup_logging
 from app.core.security import SecretBox
@@ -132,17 +132,20 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("rotate-key", help="re-encrypt stored credentials under the newest key")
     sub.add_parser("setup-code", help="print the one-time code first-run setup asks for")
     cli_config.add_parser(sub)
+    cli_import.add_parser(sub)
     args = parser.parse_args(argv)
     cmd = args.cmd or "serve"
 
     # `config export` writes YAML to stdout, so its log lines go to stderr
-    settings = _settings(sys.stderr if cmd == "config" else None)
+    settings = _settings(sys.stderr if cmd in ("config", "import") else None)
     if cmd == "setup-code":
         _print_setup_code(settings)
         return
     asyncio.run(_check_database(settings))
     if cmd == "config":
         cli_config.run(settings, args, _fail)
+    elif cmd == "import":
+        cli_import.run(settings, args, _fail)
     elif cmd == "migrate":
         asyncio.run(migrate_database(settings))
     elif cmd == "downgrade":

@@ -11,6 +11,7 @@ from app.models.alert import (
 )
 from app.models.audit import AuditEntry, Event
 from app.models.base import Base
+from app.models.imports import ImportCheckpoint, ImportLink
 from app.models.metrics import Rollup1h, Rollup1m, RollupDirty, RollupState, Sample, Series
 from app.models.plugin import PluginHealth, PluginInstance, PluginRun, plugin_dependencies
 from app.models.status import StatusPage
@@ -33,6 +34,8 @@ __all__ = [
     "Base",
     "BrowserSession",
     "Event",
+    "ImportCheckpoint",
+    "ImportLink",
     "IncidentEvent",
     "MaintenanceWindow",
     "NotificationChannel",

@@ -1,0 +1,1 @@
+"""Importing history from other tools: OpenMetrics files and Uptime Kuma databases."""
