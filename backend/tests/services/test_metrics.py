@@ -57,6 +57,24 @@ async def series_id(app: Any, name: str = "temp") -> int:
         return int(await s.scalar(select(Series.id).where(Series.name == name)))
 
 
+async def test_a_write_that_meets_both_conflicts_is_stored(app: Any, plugin_id: int) -> None:
+    """Rows written before and a day with no partition yet, in one write: both are handled
+    (on SQLite neither can happen, and the write simply succeeds)."""
+    writer = app.state.unity.writer
+    now = datetime.now(UTC).replace(microsecond=0)
+    writer.submit(plugin_id, now, [Sample("temp", 1.0, "C")])
+    await writer.flushed(30)
+    failures = writer.stats.failures
+    old = now - timedelta(days=5)  # no partition is made that far back ahead of time
+    writer.submit(plugin_id, now, [Sample("temp", 2.0, "C")])  # the same row again
+    writer.submit(plugin_id, old, [Sample("temp", 3.0, "C")])
+    await writer.flushed(30)
+    assert writer.stats.failures == failures
+    async with app.state.unity.db.session() as s:
+        rows = (await s.execute(select(SampleRow.ts, SampleRow.value))).all()
+    assert sorted((ts.astimezone(UTC), v) for ts, v in rows) == [(old, 3.0), (now, 2.0)]
+
+
 async def test_writer_creates_each_series_once_and_keeps_latest(app: Any, plugin_id: int) -> None:
     await write_series(app, plugin_id, T0, 50, 10)
     async with app.state.unity.db.session() as s:

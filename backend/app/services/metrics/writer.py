@@ -372,7 +372,8 @@ class MetricsWriter:
         commit retried: upsert, the newest value winning as within a batch).
         """
         upsert = self.db.is_sqlite
-        for attempt in (1, 2):
+        handled: set[str] = set()  # each conflict once; a piece can meet both
+        while True:
             try:
                 async with self.db.engine.connect() as conn:
                     if p.records:
@@ -384,16 +385,26 @@ class MetricsWriter:
                     await conn.commit()
                 break
             except Exception as exc:
-                sqlstate = getattr(exc, "sqlstate", None)
-                if attempt == 1 and sqlstate == "23514":  # no partition for these days yet
+                sqlstate = _sqlstate(exc)
+                if sqlstate in handled or sqlstate not in ("23514", "23505"):
+                    raise
+                handled.add(sqlstate)
+                if sqlstate == "23514":  # no partition for these days yet
                     async with self.db.engine.connect() as conn:
                         days = (r[1].astimezone(UTC).date() for r in p.records)
                         await ensure_partitions(conn, days)
                         await conn.commit()
-                elif attempt == 1 and sqlstate == "23505":
-                    upsert = True
                 else:
-                    raise
+                    upsert = True
         self.stats.written += len(p.records)
         self.stats.discarded += p.discarded
         self.stats.batches += 1
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """PostgreSQL's error code, from asyncpg's exception or SQLAlchemy's wrapper of it."""
+    for err in (exc, getattr(exc, "orig", None)):
+        code = getattr(err, "sqlstate", None) or getattr(err, "pgcode", None)
+        if isinstance(code, str):
+            return code
+    return None
