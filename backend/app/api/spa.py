@@ -65,14 +65,17 @@ def _index_text(index: Path) -> str:
 
 
 async def _page_html(request: Request, index: Path, path: str) -> Response | None:
-    """index.html with a status page's framing policy, or None where none applies."""
+    """A status page's shell (status.html, where built) with its framing policy, or None where
+    no status page applies (the app's own index.html then goes out as usual)."""
     if path and not path.startswith("status/"):
         return None
     async with request.app.state.unity.db.session(read_only=True) as session:
         policy = await access.html_policy(session, request.headers.get("host", ""), "/" + path)
-    if policy.status_page is None and policy.frame_ancestors == access.NO_FRAMING:
+    shows_page = path.startswith("status/") or policy.status_page is not None
+    if not shows_page:
         return None
-    html = _index_text(index)
+    own_shell = index.with_name("status.html")
+    html = _index_text(own_shell if own_shell.is_file() else index)
     if policy.status_page is not None:  # a slug: [a-z0-9-] only, safe in an attribute
         html = html.replace(ROOT_TAG, f'<div id="root" data-status-page="{policy.status_page}">')
     csp = access.html_csp(APP_CSP, policy.frame_ancestors)

@@ -196,6 +196,7 @@ def spa_settings(settings: Settings, tmp_path: Path) -> Settings:
     dist = tmp_path / "dist"
     dist.mkdir()
     (dist / "index.html").write_text('<!doctype html><body><div id="root"></div></body>')
+    (dist / "status.html").write_text('<!doctype html><body><div id="root"></div>status</body>')
     return settings.model_copy(update={"frontend_dist": dist})
 
 
@@ -217,16 +218,18 @@ async def test_the_backend_serves_page_html_with_its_framing_and_domain(
         csp = r.headers["content-security-policy"]
         assert csp.endswith("frame-ancestors https://home.example.org")
         assert "script-src 'self'" in csp and "x-frame-options" not in r.headers
-        assert "data-status-page" not in r.text
+        assert "data-status-page" not in r.text and r.text.endswith("status</body>")
 
         r = await c.get("/", headers={"Host": "status.example.org"})
         assert '<div id="root" data-status-page="home">' in r.text
+        assert r.text.endswith("status</body>")  # the page's own small shell
         assert r.headers["content-security-policy"].endswith(
             "frame-ancestors https://home.example.org"
         )
         for path in ("/", "/settings", "/status/ghost"):
             r = await c.get(path)  # the app's own host, and everything else: never framed
             assert '<div id="root">' in r.text, path
+            assert r.text.endswith("status</body>") == (path == "/status/ghost"), path
             assert r.headers["content-security-policy"].endswith("frame-ancestors 'none'"), path
             assert r.headers["x-frame-options"] == "DENY", path
 
