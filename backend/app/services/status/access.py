@@ -23,7 +23,7 @@ from app.core.security import JWT_ALGORITHM, verify_password
 from app.models import StatusPage
 from app.services.auth.login_limits import RateLimiter
 
-TOKEN_TYPE = "status-page"  # noqa: S105  # nosec B105 - a claim value
+TOKEN_TYPE = "status-page"  # noqa: S105 - a claim value  # nosec B105
 TOKEN_DAYS = 30
 COOKIE_PREFIX = "unity_status_"
 COOKIE_PATH = "/api/v1/public/"
