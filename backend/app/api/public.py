@@ -183,6 +183,7 @@ async def status_page_logo(
 @router.get(
     "/frame-policy",
     response_model=FramePolicy,
+    responses=responses(),
     summary="How the SPA's HTML for a path on this host is framed and which page it shows",
 )
 async def frame_policy(
