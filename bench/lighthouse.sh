@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Lighthouse (mobile, simulated throttling) on the sign-in page, in Debian's Chromium, through the
-# project's nginx config. Run from frontend/ after `npm run build`, through the e2e harness:
+# Lighthouse in Debian's Chromium, through the project's nginx config: the sign-in page (mobile,
+# simulated throttling) and a published status page (desktop preset, issue 19). Run from frontend/ after `npm run build`, through the e2e harness:
 #   bash e2e/run.sh --exec bash ../bench/lighthouse.sh
 # Lighthouse is pinned to 12.2.3 (13 wants Node 22) and fetched by npx on first use.
 set -euo pipefail
@@ -18,4 +18,29 @@ const a = (k) => r.audits[k].displayValue;
 console.log(`sign-in page: ${cats} | FCP ${a("first-contentful-paint")}, LCP ${a("largest-contentful-paint")}, TBT ${a("total-blocking-time")}`);
 console.log(`load average: ${require("os").loadavg().map((x) => x.toFixed(2)).join(" ")}`);
 ' "$OUT/signin.json"
+
+# A published status page with two monitors (push monitors: nothing to reach) and a note.
+TOKEN="$(curl -fsS -X POST "$E2E_BASE_URL/api/v1/auth/login" -d 'username=admin&password=correct-horse-battery' | node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')"
+AUTH="Authorization: Bearer $TOKEN"
+ids=()
+for name in "Nightly backup" "Photo sync"; do
+  ids+=("$(curl -fsS -X POST "$E2E_BASE_URL/api/v1/plugins" -H "$AUTH" -H 'Content-Type: application/json' \
+    -d "{\"name\": \"lh $name\", \"type\": \"push\", \"config\": {\"heartbeat_interval_seconds\": 3600}}" | node -pe 'JSON.parse(require("fs").readFileSync(0)).id')")
+done
+curl -fsS -X POST "$E2E_BASE_URL/api/v1/status-pages" -H "$AUTH" -H 'Content-Type: application/json' -d "{
+  \"slug\": \"lighthouse\", \"title\": \"Home lab status\", \"description\": \"What works at home.\", \"published\": true,
+  \"groups\": [{\"name\": \"Jobs\", \"items\": [{\"plugin_id\": ${ids[0]}, \"name\": \"Nightly backup\"}, {\"plugin_id\": ${ids[1]}, \"name\": \"Photo sync\"}]}],
+  \"announcements\": [{\"title\": \"New router on Monday\", \"body\": \"Expect a short outage.\"}]}" >/dev/null
+CHROME_PATH=/usr/bin/chromium npx -y lighthouse@12.2.3 "$E2E_BASE_URL/status/lighthouse" --quiet --preset=desktop \
+  --chrome-flags="--headless=new --no-sandbox --disable-gpu" --output=json \
+  --output-path="$OUT/status.json" --only-categories=performance,accessibility,best-practices,seo
+node -e '
+const r = require(process.argv[1]);
+const cats = Object.values(r.categories).map((c) => `${c.id} ${Math.round(c.score * 100)}`).join(", ");
+const a = (k) => r.audits[k].displayValue;
+console.log(`status page (desktop): ${cats} | FCP ${a("first-contentful-paint")}, LCP ${a("largest-contentful-paint")}, TBT ${a("total-blocking-time")}`);
+const failed = Object.values(r.audits).filter((x) => x.score !== null && x.score < 0.9 && x.scoreDisplayMode !== "informative" && x.scoreDisplayMode !== "manual");
+for (const x of failed) console.log(`  below 0.9: ${x.id} (${x.score}) ${x.displayValue ?? ""}`);
+console.log(`load average: ${require("os").loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+' "$OUT/status.json"
 rm -rf "$OUT"

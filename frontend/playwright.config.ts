@@ -22,6 +22,8 @@ export default defineConfig({
     { name: "sso", testMatch: "sso.spec.ts", dependencies: ["flows"] },
     // After the flows: it exports what they built in the UI.
     { name: "config", testMatch: "config.spec.ts", dependencies: ["flows"] },
+    // A push monitor's outage end to end (alert to a webhook, the public status page).
+    { name: "status", testMatch: "status.spec.ts", dependencies: ["flows"] },
   ],
   use: {
     baseURL: process.env.E2E_BASE_URL ?? "http://127.0.0.1:8080",

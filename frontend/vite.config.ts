@@ -30,6 +30,8 @@ export default defineConfig({
     target: "es2022",
     sourcemap: false,
     chunkSizeWarningLimit: 600,
+    // A public status page has its own small entry, so a visitor loads none of the app.
+    rollupOptions: { input: { main: "index.html", status: "status.html" } },
   },
   test: {
     environment: "jsdom",

@@ -84,7 +84,7 @@ log = logging.getLogger("app")
 TEARDOWN_SECONDS = 1.0  # of SHUTDOWN_TIMEOUT_SECONDS, kept for what comes after the drains
 
 
-ROBOTS = "User-agent: *\nDisallow: /\n"
+ROBOTS = "User-agent: *\nAllow: /status/\nDisallow: /\n"
 DOCS_STATIC = "/docs/static"
 
 

@@ -4,7 +4,8 @@
 # in Debian's Chromium. Everything it starts is stopped and the database dropped on exit.
 #
 # The alerts test gets a fast alert timer (ALERT_EVAL_SECONDS=2) and uses the target server as its
-# Apprise json:// receiver too (E2E_NOTIFY_URL).
+# Apprise json:// receiver too (E2E_NOTIFY_URL). Uptime rolls up every 10 s so the status page spec
+# sees today's bar change within the test.
 #
 # Outside CI a missing nginx/Chromium/PostgreSQL/backend prints what to install and exits 0;
 # with CI=true it fails instead.  Extra arguments go to `playwright test`; with `--exec CMD...`
@@ -81,7 +82,7 @@ JWT_KEY="$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"
   cd "$BACKEND"
   DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/$DB" \
   ENCRYPTION_KEY="$ENC_KEY" JWT_SECRET_KEY="$JWT_KEY" DEBUG=true LOG_LEVEL=info \
-  ALERT_EVAL_SECONDS=2 NOTIFY_RETRY_BASE_SECONDS=2 \
+  ALERT_EVAL_SECONDS=2 NOTIFY_RETRY_BASE_SECONDS=2 UPTIME_ROLLUP_SECONDS=10 \
   OIDC_ISSUER="http://127.0.0.1:$OPORT" OIDC_CLIENT_ID=unity OIDC_CLIENT_SECRET=unity-test-secret \
   OIDC_NAME="Test IdP" OIDC_SCOPES="openid profile email groups" OIDC_ADMIN_GROUPS=unity-admins \
   OIDC_REDIRECT_URL="http://127.0.0.1:$NPORT/api/v1/auth/oidc/callback" \

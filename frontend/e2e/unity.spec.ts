@@ -296,7 +296,7 @@ test("API docs work without internet and robots are turned away, through nginx",
   const robots = await request.get("/robots.txt");
   expect(robots.status()).toBe(200);
   expect(robots.headers()["content-type"]).toContain("text/plain");
-  expect(await robots.text()).toBe("User-agent: *\nDisallow: /\n");
+  expect(await robots.text()).toBe("User-agent: *\nAllow: /status/\nDisallow: /\n");
 
   const problems = watchConsole(page);
   const foreign: string[] = [];

@@ -141,10 +141,13 @@ export function OfflineBanner() {
   );
 }
 
+/** At / on a status page's custom domain, the server names the page on the root element. */
+const hostPage = () => (typeof document !== "undefined" ? document.getElementById("root")?.dataset.statusPage : undefined) || null;
+
 export function App() {
   const token = useToken();
   const { pathname } = useLocation();
-  const status = match("/status/:slug", pathname);
+  const status = match("/status/:slug", pathname) ?? (pathname === "/" && hostPage() ? { slug: hostPage() as string } : null);
   if (status)
     return (
       <Suspense fallback={<Spinner label="Loading the status page…" />}>

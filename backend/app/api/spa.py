@@ -4,6 +4,10 @@ Text files (bundles, index.html, the manifest, SVG icons) go out gzip-compressed
 accept it, compressed once per file version and kept in memory; hashed bundles under /assets/ are
 cached by browsers for a year (their names change with their content), everything else is
 revalidated on each load so a new release, and its service worker, are picked up at once.
+
+The HTML for `/status/<slug>` and for `/` carries the status page's own framing policy (its
+embed origins in CSP frame-ancestors), and `/` on a page's custom domain names that page on the
+root element so the SPA shows it there; frontend/nginx.conf does the same in compose.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import FileResponse, Response
+
+from app.core.headers import APP_CSP
+from app.services.status import access
 
 RESERVED = ("api/", "ws/", "health", "docs", "openapi.json", "metrics")
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -44,6 +51,38 @@ def _serve(request: Request, path: Path, cache: str) -> Response:
     return FileResponse(path, headers=headers)
 
 
+ROOT_TAG = '<div id="root">'
+
+
+@lru_cache(maxsize=4)
+def _text(path: Path, _mtime_ns: int, _size: int) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def _index_text(index: Path) -> str:
+    st = index.stat()
+    return _text(index, st.st_mtime_ns, st.st_size)
+
+
+async def _page_html(request: Request, index: Path, path: str) -> Response | None:
+    """A status page's shell (status.html, where built) with its framing policy, or None where
+    no status page applies (the app's own index.html then goes out as usual)."""
+    if path and not path.startswith("status/"):
+        return None
+    async with request.app.state.unity.db.session(read_only=True) as session:
+        policy = await access.html_policy(session, request.headers.get("host", ""), "/" + path)
+    shows_page = path.startswith("status/") or policy.status_page is not None
+    if not shows_page:
+        return None
+    own_shell = index.with_name("status.html")
+    html = _index_text(own_shell if own_shell.is_file() else index)
+    if policy.status_page is not None:  # a slug: [a-z0-9-] only, safe in an attribute
+        html = html.replace(ROOT_TAG, f'<div id="root" data-status-page="{policy.status_page}">')
+    csp = access.html_csp(APP_CSP, policy.frame_ancestors)
+    headers = {"Cache-Control": "no-cache", "Content-Security-Policy": csp}
+    return Response(html, media_type="text/html; charset=utf-8", headers=headers)
+
+
 def mount_spa(app: FastAPI, dist: Path) -> None:
     index = dist / "index.html"
     if not index.is_file():
@@ -60,4 +99,7 @@ def mount_spa(app: FastAPI, dist: Path) -> None:
             return _serve(request, candidate, IMMUTABLE if hashed else "no-cache")
         if path.startswith("assets/"):  # a bundle of another build: no HTML in its place
             raise HTTPException(404)
+        page_html = await _page_html(request, index, path)
+        if page_html is not None:
+            return page_html
         return _serve(request, index.resolve(), "no-cache")

@@ -40,8 +40,12 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                own = headers.get("Content-Security-Policy")
+                # A status page that may be framed (api/spa.py sets its own frame-ancestors)
+                # must not be denied again by X-Frame-Options.
+                framable = own is not None and "frame-ancestors 'none'" not in own
                 for name, value in (*COMMON, ("Content-Security-Policy", csp)):
-                    if name not in headers:
+                    if name not in headers and not (framable and name == "X-Frame-Options"):
                         headers[name] = value
             await send(message)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, String, Text
+from sqlalchemy import JSON, Boolean, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -25,5 +25,26 @@ class StatusPage(Base):
     groups: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     # [{"title", "body", "posted_at", "active"}]: incident notes written for the public.
     announcements: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # Visitors' password (Argon2); None: the page is open to anyone.
+    password_hash: Mapped[str | None] = mapped_column(String(255), default=None)
+    # A host name the page also answers on at `/` (lower case, no port).
+    custom_domain: Mapped[str | None] = mapped_column(String(253), unique=True, default=None)
+    # Origins allowed to frame the page (CSP frame-ancestors); empty: nobody may.
+    embed_origins: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The logo image itself (PNG, WebP or sanitised SVG, <= 256 KB), its media type and sha256.
+    logo: Mapped[bytes | None] = mapped_column(LargeBinary, default=None, deferred=True)
+    logo_type: Mapped[str | None] = mapped_column(String(32), default=None)
+    logo_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def has_password(self) -> bool:
+        return self.password_hash is not None
+
+    @property
+    def logo_url(self) -> str | None:
+        """Where the public API serves the logo; the version in it lets browsers keep it."""
+        if self.logo_hash is None:
+            return None
+        return f"/api/v1/public/status/{self.slug}/logo?v={self.logo_hash[:12]}"

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from app.schemas.common import UTCTime
 
@@ -67,6 +67,7 @@ class PublicStatusPage(BaseModel):
     title: str
     description: str
     footer: str
+    logo: str | None = Field(None, description="The logo's URL path on this server; null: none.")
     status: PageState
     generated_at: UTCTime
     groups: list[PublicGroup]
@@ -99,3 +100,21 @@ class PublicSummary(BaseModel):
     uptime_30d: float | None
     uptime_90d: float | None
     monitors: list[PublicSummaryMonitor]
+
+
+class StatusUnlock(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    password: str = Field(min_length=1, max_length=128, description="The page's password.")
+
+
+class StatusUnlocked(BaseModel):
+    ok: Literal[True] = True
+    expires_in: int = Field(description="Seconds the cookie that opens this page lasts.")
+
+
+class FramePolicy(BaseModel):
+    status_page: str | None = Field(
+        description="The slug shown at / on this host (a custom domain); null: none."
+    )
+    frame_ancestors: str = Field(description="The CSP frame-ancestors sources for this HTML.")

@@ -2,12 +2,34 @@
 
 from __future__ import annotations
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.schemas.common import ORM, UTCTime
 
 SLUG = r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$"
 SLUG_HELP = "lower-case letters, digits and dashes, e.g. 'home-lab'"
+
+
+HOST = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$"
+HOST_HELP = "a lower-case host name with a dot, no scheme or port, e.g. status.example.org"
+# What CSP frame-ancestors takes as a source: an http(s) origin (a leading *. for subdomains)
+# or 'self'. Nothing with a space or ';' can pass, so nothing can be added to the header.
+ORIGIN = r"^(?:'self'|https?://(?:\*\.)?[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::[0-9]{1,5})?)$"
+Origin = Annotated[str, StringConstraints(max_length=300, pattern=ORIGIN)]
+LOCK_HELP = (
+    "Visitors must enter this password (8 to 128 characters) to see the page; stored hashed, "
+    "never returned. In a change, an empty string removes it."
+)
+DOMAIN_HELP = (
+    "The page also answers at / on this host name (point its DNS at Unity). In a change, an "
+    "empty string removes it."
+)
+EMBED_HELP = (
+    "Origins that may show the page in a frame (CSP frame-ancestors), e.g. "
+    "https://home.example.org; empty: no site may frame it."
+)
 
 
 class StatusItem(BaseModel):
@@ -56,6 +78,9 @@ class StatusPageBase(BaseModel):
     published: bool = Field(False, description="Only published pages answer without login.")
     groups: list[StatusGroup] = Field(default_factory=list, max_length=50)
     announcements: list[Announcement] = Field(default_factory=list, max_length=50)
+    password: str | None = Field(None, min_length=8, max_length=128, description=LOCK_HELP)
+    custom_domain: str | None = Field(None, max_length=253, pattern=HOST, description=DOMAIN_HELP)
+    embed_origins: list[Origin] = Field(default_factory=list, max_length=20, description=EMBED_HELP)
 
 
 class StatusPageCreate(StatusPageBase):
@@ -86,6 +111,13 @@ class StatusPageUpdate(BaseModel):
     published: bool | None = None
     groups: list[StatusGroup] | None = Field(None, max_length=50)
     announcements: list[Announcement] | None = Field(None, max_length=50)
+    password: str | None = Field(
+        None, pattern=r"^(?:|.{8,128})$", description=LOCK_HELP, max_length=128
+    )
+    custom_domain: str | None = Field(
+        None, max_length=253, pattern="^(?:" + HOST[1:-1] + ")?$", description=DOMAIN_HELP
+    )
+    embed_origins: list[Origin] | None = Field(None, max_length=20, description=EMBED_HELP)
 
 
 class StatusItemOut(StatusItem):
@@ -105,5 +137,18 @@ class StatusPageOut(ORM):
     published: bool
     groups: list[StatusGroupOut]
     announcements: list[AnnouncementOut]
+    has_password: bool = Field(description="Whether visitors need a password.")
+    custom_domain: str | None
+    embed_origins: list[str]
+    logo_url: str | None = Field(description="The logo's public URL path; null: no logo.")
     created_at: UTCTime
     updated_at: UTCTime
+
+
+class LogoFetch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(
+        max_length=2048,
+        description="An http(s) URL of a PNG, WebP or SVG image (<= 256 KB), fetched once.",
+    )

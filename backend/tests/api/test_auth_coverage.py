@@ -33,6 +33,11 @@ PUBLIC = {
     ("GET", "/api/v1/public/badge/{slug}/{key}/status"),
     ("GET", "/api/v1/public/badge/{slug}/{key}/uptime"),
     ("GET", "/api/v1/public/badge/{slug}/{key}/response"),
+    # A page's logo, a visitor's password for a protected page (its own cookie, no account), and
+    # the framing policy nginx reads for the SPA's HTML.
+    ("GET", "/api/v1/public/status/{slug}/logo"),
+    ("POST", "/api/v1/public/status/{slug}/unlock"),
+    ("GET", "/api/v1/public/frame-policy"),
     # Single sign-on: whether it is offered, and the two legs of the browser's round trip.
     ("GET", "/api/v1/auth/oidc"),
     ("GET", "/api/v1/auth/oidc/login"),
@@ -55,6 +60,7 @@ ADMIN_READS = {
     ("GET", "/api/v1/users"),
     ("GET", "/api/v1/plugins/{plugin_id}/push-token"),
     ("GET", "/api/v1/config/export"),
+    ("GET", "/api/v1/audit"),  # who changed what, with the diffs
 }
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 

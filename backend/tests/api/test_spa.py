@@ -48,7 +48,7 @@ async def test_api_docs_are_served_without_a_cdn_and_robots_are_turned_away(tmp_
         r = await c.get("/robots.txt")
         assert r.status_code == 200
         assert r.headers["content-type"].startswith("text/plain")
-        assert r.text == "User-agent: *\nDisallow: /\n"
+        assert r.text == "User-agent: *\nAllow: /status/\nDisallow: /\n"
 
 
 async def test_the_ui_goes_out_compressed_with_its_manifest_and_service_worker(

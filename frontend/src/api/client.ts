@@ -82,7 +82,9 @@ export async function unwrap<D>(call: Promise<{ data?: D; error?: unknown; respo
   }
   const { response } = res;
   if (!response.ok) {
-    if (response.status === 401 && auth.get() && !response.url.endsWith("/auth/session")) {
+    // A protected status page's 401 (/api/v1/public/) asks for its password, not a new session.
+    const publicRead = response.url.includes("/api/v1/public/");
+    if (response.status === 401 && auth.get() && !publicRead && !response.url.endsWith("/auth/session")) {
       // The session expired or the token was revoked: back to the login page.
       auth.set(null);
     }

@@ -923,6 +923,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/public/frame-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * How the SPA's HTML for a path on this host is framed and which page it shows
+         * @description Read by nginx (auth_request) before it sends index.html for `/` and `/status/…`, so a
+         *     page's custom domain and embed origins hold in compose; the answer is also in headers.
+         */
+        get: operations["public-frame_policy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/public/status/{slug}": {
         parameters: {
             query?: never;
@@ -932,6 +953,23 @@ export interface paths {
         };
         /** A published status page: states, uptime, 90-day bars, maintenance, announcements */
         get: operations["public-public_status_page"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/status/{slug}/logo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A published page's logo (PNG, WebP or sanitised SVG); cacheable for a day */
+        get: operations["public-status_page_logo"];
         put?: never;
         post?: never;
         delete?: never;
@@ -951,6 +989,23 @@ export interface paths {
         get: operations["public-public_status_summary"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/public/status/{slug}/unlock": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Enter a protected page's password; answers a cookie that opens this page only */
+        post: operations["public-unlock_status_page"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1027,6 +1082,41 @@ export interface paths {
         head?: never;
         /** Change any of a status page's fields; lists are replaced whole */
         patch: operations["status-pages-update_status_page"];
+        trace?: never;
+    };
+    "/api/v1/status-pages/{page_id}/logo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /** Upload the page's logo (the raw image as the body); an SVG is stored sanitised */
+        put: operations["status-pages-upload_status_page_logo"];
+        post?: never;
+        /** Remove the page's logo */
+        delete: operations["status-pages-delete_status_page_logo"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/status-pages/{page_id}/logo/fetch": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Fetch the page's logo from a URL once (through the checks' egress policy) */
+        post: operations["status-pages-fetch_status_page_logo"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/api/v1/tokens": {
@@ -1679,6 +1769,19 @@ export interface components {
              */
             secret: boolean;
         };
+        /** FramePolicy */
+        FramePolicy: {
+            /**
+             * Frame Ancestors
+             * @description The CSP frame-ancestors sources for this HTML.
+             */
+            frame_ancestors: string;
+            /**
+             * Status Page
+             * @description The slug shown at / on this host (a custom domain); null: none.
+             */
+            status_page: string | null;
+        };
         /** HealthBody */
         HealthBody: {
             /**
@@ -1949,6 +2052,14 @@ export interface components {
             unit: string;
             /** Value */
             value: number;
+        };
+        /** LogoFetch */
+        LogoFetch: {
+            /**
+             * Url
+             * @description An http(s) URL of a PNG, WebP or SVG image (<= 256 KB), fetched once.
+             */
+            url: string;
         };
         /**
          * MaintenanceCreate
@@ -2470,6 +2581,11 @@ export interface components {
             generated_at: string;
             /** Groups */
             groups: components["schemas"]["PublicGroup"][];
+            /**
+             * Logo
+             * @description The logo's URL path on this server; null: none.
+             */
+            logo?: string | null;
             /**
              * Maintenance
              * @description Windows in progress or starting within 7 days.
@@ -3144,10 +3260,20 @@ export interface components {
             /** Announcements */
             announcements?: components["schemas"]["Announcement"][];
             /**
+             * Custom Domain
+             * @description The page also answers at / on this host name (point its DNS at Unity). In a change, an empty string removes it.
+             */
+            custom_domain?: string | null;
+            /**
              * Description
              * @default
              */
             description: string;
+            /**
+             * Embed Origins
+             * @description Origins that may show the page in a frame (CSP frame-ancestors), e.g. https://home.example.org; empty: no site may frame it.
+             */
+            embed_origins?: string[];
             /**
              * Footer
              * @description Plain text under the page.
@@ -3156,6 +3282,11 @@ export interface components {
             footer: string;
             /** Groups */
             groups?: components["schemas"]["StatusGroup"][];
+            /**
+             * Password
+             * @description Visitors must enter this password (8 to 128 characters) to see the page; stored hashed, never returned. In a change, an empty string removes it.
+             */
+            password?: string | null;
             /**
              * Published
              * @description Only published pages answer without login.
@@ -3176,14 +3307,28 @@ export interface components {
             announcements: components["schemas"]["AnnouncementOut"][];
             /** Created At */
             created_at: string;
+            /** Custom Domain */
+            custom_domain: string | null;
             /** Description */
             description: string;
+            /** Embed Origins */
+            embed_origins: string[];
             /** Footer */
             footer: string;
             /** Groups */
             groups: components["schemas"]["StatusGroupOut"][];
+            /**
+             * Has Password
+             * @description Whether visitors need a password.
+             */
+            has_password: boolean;
             /** Id */
             id: number;
+            /**
+             * Logo Url
+             * @description The logo's public URL path; null: no logo.
+             */
+            logo_url: string | null;
             /** Published */
             published: boolean;
             /** Slug */
@@ -3197,12 +3342,27 @@ export interface components {
         StatusPageUpdate: {
             /** Announcements */
             announcements?: components["schemas"]["Announcement"][] | null;
+            /**
+             * Custom Domain
+             * @description The page also answers at / on this host name (point its DNS at Unity). In a change, an empty string removes it.
+             */
+            custom_domain?: string | null;
             /** Description */
             description?: string | null;
+            /**
+             * Embed Origins
+             * @description Origins that may show the page in a frame (CSP frame-ancestors), e.g. https://home.example.org; empty: no site may frame it.
+             */
+            embed_origins?: string[] | null;
             /** Footer */
             footer?: string | null;
             /** Groups */
             groups?: components["schemas"]["StatusGroup"][] | null;
+            /**
+             * Password
+             * @description Visitors must enter this password (8 to 128 characters) to see the page; stored hashed, never returned. In a change, an empty string removes it.
+             */
+            password?: string | null;
             /** Published */
             published?: boolean | null;
             /**
@@ -3212,6 +3372,28 @@ export interface components {
             slug?: string | null;
             /** Title */
             title?: string | null;
+        };
+        /** StatusUnlock */
+        StatusUnlock: {
+            /**
+             * Password
+             * @description The page's password.
+             */
+            password: string;
+        };
+        /** StatusUnlocked */
+        StatusUnlocked: {
+            /**
+             * Expires In
+             * @description Seconds the cookie that opens this page lasts.
+             */
+            expires_in: number;
+            /**
+             * Ok
+             * @default true
+             * @constant
+             */
+            ok: true;
         };
         /** TokenResponse */
         TokenResponse: {
@@ -7548,6 +7730,15 @@ export interface operations {
                     "image/svg+xml": unknown;
                 };
             };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description NotFound */
             404: {
                 headers: {
@@ -7601,6 +7792,15 @@ export interface operations {
                 };
                 content: {
                     "image/svg+xml": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description NotFound */
@@ -7659,6 +7859,15 @@ export interface operations {
                     "image/svg+xml": unknown;
                 };
             };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description NotFound */
             404: {
                 headers: {
@@ -7666,6 +7875,48 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "public-frame_policy": {
+        parameters: {
+            query?: {
+                path?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FramePolicy"];
                 };
             };
             /** @description InvalidInput */
@@ -7708,6 +7959,77 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["PublicStatusPage"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "public-status_page_logo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/png": unknown;
+                    "image/svg+xml": unknown;
+                    "image/webp": unknown;
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description NotFound */
@@ -7761,6 +8083,15 @@ export interface operations {
                     "application/json": components["schemas"]["PublicSummary"];
                 };
             };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description NotFound */
             404: {
                 headers: {
@@ -7772,6 +8103,70 @@ export interface operations {
             };
             /** @description InvalidInput */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "public-unlock_status_page": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                slug: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["StatusUnlock"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusUnlocked"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description TooManyRequests */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8273,6 +8668,224 @@ export interface operations {
             };
             /** @description Conflict */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "status-pages-upload_status_page_logo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                page_id: number;
+            };
+            cookie?: never;
+        };
+        /** @description The image file itself: PNG, WebP or SVG, at most 256 KB. */
+        requestBody: {
+            content: {
+                "image/png": string;
+                "image/svg+xml": string;
+                "image/webp": string;
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusPageOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "status-pages-delete_status_page_logo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                page_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusPageOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "status-pages-fetch_status_page_logo": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                page_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["LogoFetch"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StatusPageOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -27,6 +27,19 @@ const createPage = (body: StatusPageCreate) => unwrap(client.POST("/api/v1/statu
 const updatePage = ({ id, body }: { id: number; body: StatusPageCreate }) =>
   unwrap(client.PATCH("/api/v1/status-pages/{page_id}", { ...byId(id), body }));
 const deletePage = (id: number) => unwrap(client.DELETE("/api/v1/status-pages/{page_id}", byId(id)));
+const unlockPage = ({ slug, password }: { slug: string; password: string }) =>
+  unwrap(client.POST("/api/v1/public/status/{slug}/unlock", { params: { path: { slug } }, body: { password } }));
+const uploadLogo = ({ id, file }: { id: number; file: File }) =>
+  unwrap(
+    client.PUT("/api/v1/status-pages/{page_id}/logo", {
+      ...byId(id),
+      // The body is the file itself, sent as it is (the server checks its bytes).
+      body: file as never,
+      bodySerializer: (b: unknown) => b as Blob,
+      headers: { "Content-Type": file.type || "application/octet-stream" },
+    }),
+  );
+const removeLogo = (id: number) => unwrap(client.DELETE("/api/v1/status-pages/{page_id}/logo", byId(id)));
 const getPublic = (slug: string) => unwrap(client.GET("/api/v1/public/status/{slug}", { params: { path: { slug } } }));
 
 export const useStatusPages = () => useQuery({ queryKey: statusPageKeys.list(), queryFn: listPages });
@@ -38,6 +51,10 @@ const refresh: Parameters<typeof useCacheMutation>[1] = (qc) => void qc.invalida
 
 export const useCreateStatusPage = (cb?: MutationCallbacks<StatusPage, StatusPageCreate>) => useCacheMutation(createPage, refresh, cb);
 export const useUpdateStatusPage = (cb?: MutationCallbacks<StatusPage, { id: number; body: StatusPageCreate }>) => useCacheMutation(updatePage, refresh, cb);
+export const useUploadLogo = (cb?: MutationCallbacks<StatusPage, { id: number; file: File }>) => useCacheMutation(uploadLogo, refresh, cb);
+export const useRemoveLogo = (cb?: MutationCallbacks<StatusPage, number>) => useCacheMutation(removeLogo, refresh, cb);
+/** A visitor enters a protected page's password; the server answers a cookie for that page. */
+export const useUnlockStatusPage = (cb?: MutationCallbacks<unknown, { slug: string; password: string }>) => useCacheMutation(unlockPage, refresh, cb);
 export const useDeleteStatusPage = (cb?: MutationCallbacks<void, number>) => useCacheMutation(deletePage, refresh, cb);
 
 /** Where a page's badges live, for a README or a wiki. */

@@ -1,6 +1,7 @@
 // A published status page at /status/<slug>: read without login, so it shows only what the
 // public API sends (display names, states, uptime, the admin's own texts).
-import { usePublicStatus, type PublicMonitor, type PublicState, type PublicStatusPage } from "../api/statusPages";
+import { useState, type FormEvent } from "react";
+import { usePublicStatus, useUnlockStatusPage, type PublicMonitor, type PublicState, type PublicStatusPage } from "../api/statusPages";
 import { ApiError } from "../api/client";
 import { UptimeBar } from "../components/UptimePanel";
 import { EmptyState, ErrorState, Spinner } from "../components/ui";
@@ -70,6 +71,45 @@ function Monitor({ m }: { m: PublicMonitor }) {
   );
 }
 
+/** A protected page: one password, then the page (the server keeps a cookie for it alone). */
+function Unlock({ slug, onOpen }: { slug: string; onOpen: () => void }) {
+  const [password, setPassword] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const unlock = useUnlockStatusPage({ onSuccess: onOpen, onError: (e: Error) => setError(e.message) });
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (!password) {
+      setError("Enter the page's password.");
+      return;
+    }
+    unlock.mutate({ slug, password });
+  };
+  return (
+    <form className="card status-unlock" onSubmit={submit} aria-labelledby="unlock-h" noValidate>
+      <h2 id="unlock-h">This status page is protected</h2>
+      <p className="muted">Enter its password to see it. Ask whoever shared the page with you.</p>
+      <label htmlFor="status-password">Password</label>
+      <input
+        id="status-password"
+        type="password"
+        autoComplete="current-password"
+        value={password}
+        onChange={(e) => setPassword(e.target.value)}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? "status-password-error" : undefined}
+      />
+      {error ? (
+        <p id="status-password-error" className="field-error" role="alert">
+          {error}
+        </p>
+      ) : null}
+      <button type="submit" className="btn btn-primary" disabled={unlock.isPending}>
+        {unlock.isPending ? "Opening…" : "Open the page"}
+      </button>
+    </form>
+  );
+}
+
 export function PublicStatus({ slug }: { slug: string }) {
   const page = usePublicStatus(slug);
   if (page.isPending)
@@ -83,7 +123,9 @@ export function PublicStatus({ slug }: { slug: string }) {
     return (
       <main className="status-public">
         <h1>Status page</h1>
-        {page.error instanceof ApiError && page.error.status === 404 ? (
+        {page.error instanceof ApiError && page.error.status === 401 ? (
+          <Unlock slug={slug} onOpen={() => void page.refetch()} />
+        ) : page.error instanceof ApiError && page.error.status === 404 ? (
           <EmptyState title="No status page here">There is no published status page at “{slug}”.</EmptyState>
         ) : (
           <ErrorState title="Could not load the status page" error={page.error} onRetry={() => page.refetch()} />
@@ -94,6 +136,7 @@ export function PublicStatus({ slug }: { slug: string }) {
   return (
     <main className="status-public" id="main">
       <header className="status-header">
+        {p.logo ? <img className="status-logo" src={p.logo} alt="" height={48} /> : null}
         <h1>{p.title}</h1>
         {p.description ? <p className="muted">{p.description}</p> : null}
         <p className={`status-overall status-overall-${p.status}`} role="status">

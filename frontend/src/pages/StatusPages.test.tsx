@@ -53,6 +53,34 @@ describe("PublicStatus", () => {
     expect(screen.getByText("Ask Sam.")).toBeInTheDocument();
   });
 
+  it("asks for a protected page's password once, then shows the page with its logo", async () => {
+    let open = false;
+    const { calls } = mockFetch({
+      "GET /api/v1/public/status/home": () =>
+        open
+          ? { ...publicPage, logo: "/api/v1/public/status/home/logo?v=abc" }
+          : new Response(JSON.stringify({ error: "Unauthorized", detail: "This status page is protected: enter its password to see it." }), { status: 401, headers: { "Content-Type": "application/json" } }),
+      "POST /api/v1/public/status/home/unlock": async (req) => {
+        const { password } = (await req.json()) as { password: string };
+        if (password !== "open-sesame") return new Response(JSON.stringify({ error: "Unauthorized", detail: "That password does not open this status page." }), { status: 401, headers: { "Content-Type": "application/json" } });
+        open = true;
+        return { ok: true, expires_in: 60 };
+      },
+    });
+    renderApp(<PublicStatus slug="home" />);
+    expect(await screen.findByRole("heading", { name: "This status page is protected" })).toBeInTheDocument();
+    const field = screen.getByLabelText("Password");
+    await userEvent.type(field, "wrong-one");
+    await userEvent.click(screen.getByRole("button", { name: "Open the page" }));
+    expect(await screen.findByRole("alert")).toHaveTextContent("That password does not open this status page.");
+    await userEvent.clear(field);
+    await userEvent.type(field, "open-sesame");
+    await userEvent.click(screen.getByRole("button", { name: "Open the page" }));
+    expect(await screen.findByRole("heading", { name: "Home lab", level: 1 })).toBeInTheDocument();
+    expect(document.querySelector("img.status-logo")).toHaveAttribute("src", "/api/v1/public/status/home/logo?v=abc");
+    expect(calls.filter((c) => c.path.endsWith("/unlock"))).toHaveLength(2);
+  });
+
   it("says plainly when there is no published page at the address", async () => {
     mockFetch({});
     renderApp(<PublicStatus slug="nope" />);

@@ -1,7 +1,16 @@
 // Status pages: everyone sees the list; admins choose what each public page shows (groups of
 // plugins under public names, texts, announcements), publish it and copy its badge URLs.
 import { useState, type FormEvent } from "react";
-import { badgeUrls, useCreateStatusPage, useDeleteStatusPage, useStatusPages, useUpdateStatusPage, type StatusPage } from "../api/statusPages";
+import {
+  badgeUrls,
+  useCreateStatusPage,
+  useDeleteStatusPage,
+  useRemoveLogo,
+  useStatusPages,
+  useUpdateStatusPage,
+  useUploadLogo,
+  type StatusPage,
+} from "../api/statusPages";
 import { useFreshPlugins } from "../api/plugins";
 import type { User } from "../api/session";
 import { formErrors } from "../forms/apiErrors";
@@ -118,6 +127,45 @@ function NoteFields({ i, note, errors, onChange, onRemove }: { i: number; note: 
   );
 }
 
+/** Logo: uploaded at once (PNG, WebP or SVG up to 256 KB; the server checks and cleans it). */
+function LogoField({ page }: { page: StatusPage }) {
+  const toast = useToast();
+  const [error, setError] = useState<string | null>(null);
+  const cb = {
+    onSuccess: (p: StatusPage) => {
+      setError(null);
+      toast(p.logo_url ? "Logo saved." : "Logo removed.");
+    },
+    onError: (e: Error) => setError(e.message),
+  };
+  const upload = useUploadLogo(cb);
+  const remove = useRemoveLogo(cb);
+  return (
+    <div className="form-grid">
+      <FieldShell id="sp-logo" label="Logo" description="PNG, WebP or SVG, at most 256 KB." error={error ?? undefined}>
+        <input
+          id="sp-logo"
+          type="file"
+          accept="image/png,image/webp,image/svg+xml"
+          onChange={(e) => {
+            const file = e.target.files?.[0];
+            if (file) upload.mutate({ id: page.id, file });
+          }}
+          {...fieldAria("sp-logo", error ?? undefined, true)}
+        />
+      </FieldShell>
+      {page.logo_url ? (
+        <div className="field sp-logo-preview">
+          <img src={page.logo_url} alt="Current logo" height={40} />
+          <button type="button" className="btn btn-sm" onClick={() => remove.mutate(page.id)} disabled={remove.isPending}>
+            Remove logo
+          </button>
+        </div>
+      ) : null}
+    </div>
+  );
+}
+
 function StatusPageForm({ page, onDone }: { page?: StatusPage; onDone: () => void }) {
   const toast = useToast();
   const [d, setD] = useState<Draft>(() => draftOf(page));
@@ -146,7 +194,7 @@ function StatusPageForm({ page, onDone }: { page?: StatusPage; onDone: () => voi
       return;
     }
     setFormError(null);
-    if (page) update.mutate({ id: page.id, body: draftBody(d) });
+    if (page) update.mutate({ id: page.id, body: draftBody(d, true) });
     else create.mutate(draftBody(d));
   };
   const heading = page ? `Edit “${page.title}”` : "New status page";
@@ -172,6 +220,31 @@ function StatusPageForm({ page, onDone }: { page?: StatusPage; onDone: () => voi
           </Check>
         </div>
       </div>
+      <h3>Access and embedding</h3>
+      <div className="form-grid">
+        <FieldShell
+          id="sp-password"
+          label={page?.has_password ? "New password" : "Password"}
+          description={page?.has_password ? "The page asks visitors for a password. Leave empty to keep it." : "Optional: visitors must enter it to see the page (8 to 128 characters)."}
+          error={errors.password}
+        >
+          <input id="sp-password" type="password" autoComplete="new-password" value={d.password} disabled={d.removePassword} onChange={(e) => set({ password: e.target.value })} {...fieldAria("sp-password", errors.password, true)} />
+        </FieldShell>
+        {page?.has_password ? (
+          <div className="field">
+            <Check checked={d.removePassword} onChange={(v) => set({ removePassword: v, password: "" })}>
+              Remove the password: anyone with the address can see the page
+            </Check>
+          </div>
+        ) : null}
+        <FieldShell id="sp-domain" label="Custom domain" description="Optional: the page also answers at / on this host name (point its DNS at Unity), e.g. status.example.org." error={errors.custom_domain}>
+          <input id="sp-domain" className="mono" value={d.custom_domain} autoComplete="off" placeholder="status.example.org" onChange={(e) => set({ custom_domain: e.target.value })} {...fieldAria("sp-domain", errors.custom_domain, true)} />
+        </FieldShell>
+        <FieldShell id="sp-embed" label="Sites that may embed it" wide description="Optional: origins allowed to show the page in a frame, one per line, e.g. https://home.example.org. Empty: no site may." error={errors.embed_origins}>
+          <textarea id="sp-embed" className="mono" rows={2} value={d.embed_origins} onChange={(e) => set({ embed_origins: e.target.value })} {...fieldAria("sp-embed", errors.embed_origins, true)} />
+        </FieldShell>
+      </div>
+      {page ? <LogoField page={page} /> : <p className="muted small">Save the page first to add a logo.</p>}
       <h3>Monitors</h3>
       <p className="muted small">Visitors see each monitor's public name, state, uptime and 90-day bar; never the plugin's settings, host or errors.</p>
       <div className="sp-list">

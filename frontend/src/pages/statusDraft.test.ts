@@ -27,6 +27,28 @@ describe("status page draft", () => {
   });
 });
 
+describe("status page access fields", () => {
+  const ready = () => ({ ...draftOf(), slug: "home", title: "Home", groups: [] });
+
+  it("checks password length, host names and frame origins as the server does", () => {
+    expect(draftErrors({ ...ready(), password: "short" }).password).toBeTruthy();
+    for (const bad of ["https://status.example.org", "status.example.org:8080", "localhost"]) expect(draftErrors({ ...ready(), custom_domain: bad }).custom_domain).toBeTruthy();
+    expect(draftErrors({ ...ready(), embed_origins: "https://home.example.org\nhttps://x.org/path" }).embed_origins).toMatch("https://x.org/path");
+    expect(draftErrors({ ...ready(), password: "long-enough", custom_domain: "status.example.org", embed_origins: "https://home.example.org 'self'" })).toEqual({});
+  });
+
+  it("sends a password only when one is typed, and empty strings to remove in a change", () => {
+    const created = draftBody({ ...ready(), custom_domain: "", embed_origins: "https://a.org\nhttps://b.org" });
+    expect(created).not.toHaveProperty("password");
+    expect(created.custom_domain).toBeNull();
+    expect(created.embed_origins).toEqual(["https://a.org", "https://b.org"]);
+    expect(draftBody({ ...ready(), password: "long-enough" }).password).toBe("long-enough");
+    const change = draftBody({ ...ready(), removePassword: true }, true);
+    expect(change.password).toBe("");
+    expect(change.custom_domain).toBe("");
+  });
+});
+
 describe("badge URLs", () => {
   it("lists status and uptime, and response time only where the page shows it", () => {
     const base = "https://unity.example/api/v1/public/badge/home/nas";

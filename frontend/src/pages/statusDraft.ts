@@ -12,13 +12,23 @@ export type Draft = {
   published: boolean;
   groups: DraftGroup[];
   announcements: DraftNote[];
+  /** A new visitors' password; empty: keep what the page has. */
+  password: string;
+  removePassword: boolean;
+  custom_domain: string;
+  /** Origins that may frame the page, one per line. */
+  embed_origins: string;
 };
 
+export const HOST = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+export const ORIGIN = /^(?:'self'|https?:\/\/(?:\*\.)?[a-z0-9](?:[a-z0-9.-]{0,251}[a-z0-9])?(?::[0-9]{1,5})?)$/;
+const ACCESS = { password: "", removePassword: false, custom_domain: "", embed_origins: "" };
+const origins = (text: string) => text.split(/[\s,]+/).filter(Boolean);
 export const SLUG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 export const newItem = (): DraftItem => ({ plugin_id: null, name: "", show_response_time: false, badge: true });
 
 export function draftOf(page?: StatusPage): Draft {
-  if (!page) return { slug: "", title: "", description: "", footer: "", published: false, groups: [{ name: "", items: [newItem()] }], announcements: [] };
+  if (!page) return { slug: "", title: "", description: "", footer: "", published: false, groups: [{ name: "", items: [newItem()] }], announcements: [], ...ACCESS };
   return {
     slug: page.slug,
     title: page.title,
@@ -27,6 +37,9 @@ export function draftOf(page?: StatusPage): Draft {
     published: page.published,
     groups: page.groups.map((g) => ({ name: g.name ?? "", items: g.items.map((i) => ({ ...i, show_response_time: !!i.show_response_time, badge: i.badge ?? true })) })),
     announcements: page.announcements.map((a) => ({ title: a.title, body: a.body ?? "", active: a.active ?? true, posted_at: a.posted_at })),
+    ...ACCESS,
+    custom_domain: page.custom_domain ?? "",
+    embed_origins: page.embed_origins.join("\n"),
   };
 }
 
@@ -41,14 +54,25 @@ export function draftErrors(d: Draft): Record<string, string> {
       if (!it.name.trim()) errs[`groups.${gi}.items.${ii}.name`] = "Give it the name visitors see, e.g. “NAS”.";
     }),
   );
+  if (d.password && (d.password.length < 8 || d.password.length > 128)) errs.password = "Use 8 to 128 characters, or leave it empty to keep the current one.";
+  const domain = d.custom_domain.trim().toLowerCase();
+  if (domain && !HOST.test(domain)) errs.custom_domain = "Give a host name only, e.g. “status.example.org” (no https://, no port).";
+  const bad = origins(d.embed_origins).find((o) => !ORIGIN.test(o));
+  if (bad) errs.embed_origins = `“${bad}” is not an origin: use e.g. https://home.example.org (no path).`;
   d.announcements.forEach((a, i) => {
     if (!a.title.trim()) errs[`announcements.${i}.title`] = "Give the announcement a title.";
   });
   return errs;
 }
 
-export function draftBody(d: Draft): StatusPageCreate {
+/** The page to send; `editing`: a change, where an empty string removes a password or domain. */
+export function draftBody(d: Draft, editing = false): StatusPageCreate {
+  const domain = d.custom_domain.trim().toLowerCase();
+  const password = d.removePassword ? "" : d.password;
   return {
+    ...(password || (editing && d.removePassword) ? { password } : {}),
+    custom_domain: domain || (editing ? "" : null),
+    embed_origins: origins(d.embed_origins),
     slug: d.slug,
     title: d.title.trim(),
     description: d.description.trim(),

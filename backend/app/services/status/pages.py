@@ -11,9 +11,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import InvalidInput, NotFound
+from app.core.errors import Conflict, InvalidInput, NotFound
+from app.core.security import hash_password
 from app.db.queries import commit_unique, get_or_not_found
 from app.models import PluginInstance, StatusPage
+from app.services.status.logo import Logo
 
 log = logging.getLogger(__name__)
 
@@ -68,9 +70,35 @@ async def _check_plugins(session: AsyncSession, groups: list[dict[str, Any]]) ->
         )
 
 
+async def _check_domain(session: AsyncSession, page: StatusPage, domain: str) -> None:
+    clash = await session.scalar(
+        select(StatusPage.slug).where(StatusPage.custom_domain == domain, StatusPage.id != page.id)
+        if page.id is not None
+        else select(StatusPage.slug).where(StatusPage.custom_domain == domain)
+    )
+    if clash is not None:
+        raise Conflict(
+            f"The status page {clash!r} already answers on {domain!r}; a host name serves one page."
+        )
+
+
+async def _access(session: AsyncSession, page: StatusPage, data: dict[str, Any]) -> None:
+    """Turn the write-only password into its hash; an empty string clears password or domain."""
+    if "password" in data:
+        password = data.pop("password")
+        page.password_hash = hash_password(password) if password else None
+    if "custom_domain" in data:
+        data["custom_domain"] = data["custom_domain"] or None
+        if data["custom_domain"]:
+            await _check_domain(session, page, data["custom_domain"])
+    if "embed_origins" in data:
+        data["embed_origins"] = list(dict.fromkeys(data["embed_origins"]))
+
+
 async def _apply(
     session: AsyncSession, page: StatusPage, data: dict[str, Any], now: datetime
 ) -> None:
+    await _access(session, page, data)
     if "groups" in data:
         await _check_plugins(session, data["groups"])
         data["groups"] = keyed_groups(data["groups"])
@@ -118,6 +146,29 @@ async def update_page(
     await _apply(session, page, changes, now)
     log.info("status page updated", extra={"status_page_id": page.id})
     return page
+
+
+async def set_logo(session: AsyncSession, page: StatusPage, logo: Logo | None) -> StatusPage:
+    page.logo = logo.data if logo else None
+    page.logo_type = logo.media_type if logo else None
+    page.logo_hash = logo.sha256 if logo else None
+    await session.commit()
+    log.info("status page logo %s", "set" if logo else "removed", extra={"status_page_id": page.id})
+    return page
+
+
+async def logo_of(session: AsyncSession, page: StatusPage) -> tuple[bytes, str, str] | None:
+    """The logo's bytes, media type and hash (the bytes are not loaded with the page)."""
+    row = (
+        await session.execute(
+            select(StatusPage.logo, StatusPage.logo_type, StatusPage.logo_hash).where(
+                StatusPage.id == page.id
+            )
+        )
+    ).first()
+    if row is None or row[0] is None or row[1] is None or row[2] is None:
+        return None
+    return bytes(row[0]), row[1], row[2]
 
 
 async def delete_page(session: AsyncSession, page: StatusPage) -> None:

@@ -180,6 +180,7 @@ async def status_view(session: AsyncSession, page: StatusPage, now: datetime) ->
         "title": page.title,
         "description": page.description,
         "footer": page.footer,
+        "logo": page.logo_url,
         "status": page_state([states[i.plugin_id].name for i in chosen]),
         "generated_at": now,
         "groups": groups,
