@@ -74,6 +74,7 @@ export function IncidentTable({ items, caption }: { items: Incident[]; caption: 
               <Pill kind={i.status} />
               {i.silenced ? <Pill kind="silenced" title="Fired during a silence: notifications were held back" /> : null}
               {i.suppressed_by ? <Pill kind="suppressed" title={`${i.suppressed_by}, which this depends on, was down: nothing was sent`} /> : null}
+              {i.network_down ? <Pill kind="suppressed" title="Fired while Unity’s own network was down (the connectivity canary): its state is unknown">unknown</Pill> : null}
               {i.acknowledged_at ? <Pill kind="acknowledged" title={`By ${i.acknowledged_by ?? "?"} at ${formatDateTime(i.acknowledged_at)}`} /> : null}
               {i.notified ? <Pill kind="notified" title="A notification went out" /> : null}
             </div>
