@@ -3,10 +3,10 @@
 Each run stands for its plugin's state from its start until the next run starts: up for a
 success, down for an error or timeout. A run covers at most two intervals; after that, and
 before a plugin's first run, the time is unknown ("no data": Unity was not running or not
-checking), and so is the time the connectivity canary was down (Unity's own network was out, so
-a failed check proves nothing). Maintenance windows override all three. A cursor records how far run history has
-been folded; each pass adds the durations of [cursor, now - SETTLE) to the hourly and daily
-rows, so a 365-day figure for every plugin is a sum over at most 365 rows each.
+checking), and so is the time the connectivity canary was down (Unity's own network was out,
+so a failed check proves nothing). Maintenance windows override all three. A cursor records how
+far run history has been folded; each pass adds the durations of [cursor, now - SETTLE) to the
+hourly and daily rows, so a 365-day figure for every plugin is a sum over at most 365 rows each.
 """
 
 from __future__ import annotations
