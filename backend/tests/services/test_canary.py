@@ -25,7 +25,7 @@ from app.models import (
 )
 from app.models.enums import CanaryState
 from app.services.alerts import canary, incidents
-from app.services.metrics import uptime_query
+from app.services.metrics import prometheus, uptime_query
 from app.services.metrics.uptime import fold_plugin
 from tests.alert_helpers import Receiver
 from tests.conftest import asgi_client, make_settings, running_app, setup_admin
@@ -141,6 +141,8 @@ async def test_the_canary_holds_alerts_and_sends_one_notice_when_the_network_is_
         lines = [(e.kind, e.detail) for e in await incidents.timeline(s, found["web"].id)]
     assert ("unknown", "unknown — Unity's own network is down; notice held") in lines
 
+    async with env.state.db.session() as s:
+        assert "\nunity_network_up 0\n" in await prometheus.render(env.state, s)
     async with asgi_client(app) as client:
         headers = await setup_admin(client)
         r = await client.get("/api/v1/alerts/canary", headers=headers)

@@ -93,6 +93,11 @@ export function DeliveryTable({ items, channelNames }: { items: Delivery[]; chan
           <td className="capitalize">{d.kind}</td>
           <td>
             <Pill kind={d.status} title={d.sent_at ? `Sent ${formatDateTime(d.sent_at)}` : d.next_attempt_at ? `Next attempt ${formatDateTime(d.next_attempt_at)}` : undefined} />
+            {d.status === "pending" && d.held && d.next_attempt_at ? (
+              <div className="muted small">
+                {d.held === "quiet" ? "quiet hours" : "group window"} until {formatDateTime(d.next_attempt_at)}
+              </div>
+            ) : null}
           </td>
           <td>{d.title}</td>
           {channelNames ? <td>{channelNames.get(d.channel_id) ?? `#${d.channel_id}`}</td> : null}
