@@ -7,6 +7,8 @@ import { ChannelsPage } from "./Channels";
 import { CanaryBanner } from "../../components/CanaryBanner";
 import { channel, user as userOf } from "../../test/fixtures";
 import type { Canary } from "../../api/canary";
+import type { Delivery } from "../../api/alerts";
+import { DeliveryTable } from "./IncidentTable";
 
 const admin = userOf(1, "admin", "admin");
 
@@ -89,5 +91,29 @@ describe("canary banner", () => {
     renderApp(<CanaryBanner />);
     await waitFor(() => expect(calls.length).toBe(1));
     expect(screen.queryByTestId("canary-banner")).toBeNull();
+  });
+});
+
+describe("held deliveries", () => {
+  it("say whether quiet hours or the group window hold them", () => {
+    const base: Delivery = {
+      id: 1,
+      channel_id: 5,
+      incident_id: 3,
+      kind: "firing",
+      title: "[FIRING] nas down: nas",
+      body: "nas is down",
+      status: "pending",
+      attempts: 0,
+      next_attempt_at: "2026-03-11T06:00:00Z",
+      held: "quiet",
+      last_error: null,
+      created_at: "2026-03-10T22:30:00Z",
+      sent_at: null,
+    };
+    renderApp(<DeliveryTable items={[base, { ...base, id: 2, held: "group" }, { ...base, id: 3, status: "sent", held: null }]} />);
+    expect(screen.getByText(/^quiet hours until/)).toBeInTheDocument();
+    expect(screen.getByText(/^group window until/)).toBeInTheDocument();
+    expect(screen.getAllByText(/ until /)).toHaveLength(2);
   });
 });
