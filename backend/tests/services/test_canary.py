@@ -109,10 +109,10 @@ def env(app: Any, receiver: Receiver) -> Env:
     return e
 
 
-async def _setup(env: Env, names: list[str]) -> None:
+async def _setup(env: Env, names: list[str], group_seconds: int = 0) -> None:
     for name in names:
         await env.plugin(name)
-    hook = await env.channel(group_seconds=0)
+    hook = await env.channel(group_seconds=group_seconds)
     await env.rule("anything down", hook.id)
 
 
@@ -177,6 +177,23 @@ async def test_the_canary_holds_alerts_and_sends_one_notice_when_the_network_is_
         headers = await _login(client)
         r = await client.get("/api/v1/alerts/canary", headers=headers)
         assert r.json()["state"] == "up" and r.json()["outages"][0]["announced"] is True
+
+
+async def test_with_a_group_window_the_network_notice_and_what_it_held_are_one_message(
+    env: Env, listener: Port
+) -> None:
+    await _setup(env, ["web", "nas"], group_seconds=30)
+    await env.state.canary.check()
+    await _network_down(env, listener)
+    await env.health("web", "down", advance=5)
+    await env.health("nas", "down", advance=5)
+    listener.open()
+    await env.state.canary.check()
+    await env.tick(advance=60)  # settled: the notice and the held alerts open one group
+    assert env.receiver.delivered == []
+    await env.tick(advance=30)
+    assert len(env.receiver.delivered) == 1, env.titles()
+    assert env.titles()[0].endswith("; 2 checks down: nas, web")
 
 
 async def test_without_holding_alerts_go_out_but_are_marked_unknown(
