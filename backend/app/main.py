@@ -45,6 +45,7 @@ from app.api import (
     users,
     ws,
 )
+from app.api import canary as canary_api
 from app.api.client_address import TrustedProxies
 from app.api.deadline import DeadlineMiddleware
 from app.api.spa import mount_spa
@@ -60,6 +61,7 @@ from app.db.migrate import migrate
 from app.db.session import Database
 from app.models import ApiToken, BrowserSession, User
 from app.plugins.registry import PluginRegistry
+from app.services.alerts.canary import Canary
 from app.services.alerts.engine import AlertService
 from app.services.audit.entries import AuditMaintenance
 from app.services.audit.recorder import AuditRecorder
@@ -153,6 +155,9 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         alert_service = AlertService(db, settings, Notifier(db, settings, box))
         hub.listeners.append(alert_service.on_event)
         sched.add_maintenance("alerts", alert_service.tick, settings.alert_eval_seconds)
+        canary = Canary(db, settings, lambda: datetime.now(UTC))
+        if canary.enabled:
+            sched.add_maintenance("canary", canary.run, settings.canary_interval_seconds)
         rollup = UptimeRollup(db, lambda: datetime.now(UTC))
         AuditRecorder(box).install(db)
         audit_upkeep = AuditMaintenance(db, settings)
@@ -178,6 +183,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
             push=PushGate(db, settings, writer, sched),
             uptime=rollup,
             oidc=OidcClient(settings),
+            canary=canary,
         )
         # Any commit that changes a user or revokes an API token ends cached sign-ins.
         db.after_commit_changing(
@@ -267,6 +273,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.include_router(oidc.forward_router, prefix="/api/v1")
     app.include_router(totp.admin_router, prefix="/api/v1")
     app.include_router(uptime.router, prefix="/api/v1")
+    app.include_router(canary_api.router, prefix="/api/v1")
     app.include_router(push.admin_router, prefix="/api/v1")
     app.include_router(status_pages.router, prefix="/api/v1")
     app.include_router(push.router, prefix="/api/v1")  # no login: the token is the credential

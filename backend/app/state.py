@@ -11,6 +11,7 @@ from app.core.config import Settings
 from app.core.security import SecretBox
 from app.db.session import Database
 from app.plugins.registry import PluginRegistry
+from app.services.alerts.canary import Canary
 from app.services.alerts.engine import AlertService
 from app.services.auth.login_limits import RateLimiter
 from app.services.auth.oidc import OidcClient
@@ -48,5 +49,6 @@ class AppState:
     push: PushGate
     uptime: UptimeRollup
     oidc: OidcClient
+    canary: Canary
     config_watch: ConfigWatcher | None = None  # UNITY_CONFIG
     started_at: datetime = field(default_factory=lambda: datetime.now(UTC))

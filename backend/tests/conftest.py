@@ -158,6 +158,10 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "create_default_plugin": False,
         "writer_flush_seconds": 0.05,
         "frontend_dist": data_dir / "no-dist",
+        # Tests probe loopback only (the canary's default is the real gateway), and send at once
+        # unless a test asks for a group window.
+        "canary_targets": [],
+        "notify_group_seconds": 0,
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -34,7 +34,7 @@ def stop_process(proc: subprocess.Popen[Any] | None, grace: float = 15, reap: fl
 def run_cli(cwd: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
     """`python -m app ARGS` in `cwd` (also its data dir), with no settings from this shell."""
     base = {k: v for k, v in os.environ.items() if not k.isupper() or k in ("PATH", "HOME")}
-    base.update({"DATA_DIR": str(cwd), "PYTHONPATH": str(BACKEND)}, **env)
+    base.update({"DATA_DIR": str(cwd), "PYTHONPATH": str(BACKEND), "CANARY_TARGETS": ""}, **env)
     return subprocess.run(
         [sys.executable, "-m", "app", *args],
         cwd=cwd,
@@ -103,6 +103,7 @@ class Backend:
             "PYTHONPATH": str(BACKEND),
             "DATA_DIR": str(data_dir),
             "LOG_LEVEL": "info",
+            "CANARY_TARGETS": "",  # the canary's default probes the real gateway: loopback only
             **env,
         }
         self.proc: subprocess.Popen[bytes] | None = None

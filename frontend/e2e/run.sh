@@ -82,7 +82,7 @@ JWT_KEY="$(node -e 'console.log(require("crypto").randomBytes(32).toString("hex"
   cd "$BACKEND"
   DATABASE_URL="postgresql://$PGUSER@$PGHOST:$PGPORT/$DB" \
   ENCRYPTION_KEY="$ENC_KEY" JWT_SECRET_KEY="$JWT_KEY" DEBUG=true LOG_LEVEL=info \
-  ALERT_EVAL_SECONDS=2 NOTIFY_RETRY_BASE_SECONDS=2 UPTIME_ROLLUP_SECONDS=10 \
+  ALERT_EVAL_SECONDS=2 NOTIFY_RETRY_BASE_SECONDS=2 UPTIME_ROLLUP_SECONDS=10 CANARY_TARGETS= \
   OIDC_ISSUER="http://127.0.0.1:$OPORT" OIDC_CLIENT_ID=unity OIDC_CLIENT_SECRET=unity-test-secret \
   OIDC_NAME="Test IdP" OIDC_SCOPES="openid profile email groups" OIDC_ADMIN_GROUPS=unity-admins \
   OIDC_REDIRECT_URL="http://127.0.0.1:$NPORT/api/v1/auth/oidc/callback" \

@@ -206,6 +206,8 @@ test("alerts: a channel gets a test, a health rule fires and shows as an inciden
   await dialog.getByRole("button", { name: "Add channel" }).click();
   await expect(dialog.locator(".field-error")).toContainText("scheme");
   await dialog.getByLabel("Apprise URL").fill(NOTIFY);
+  // A short group window: what fires within 5 s goes out as one message.
+  await dialog.getByLabel("Group window (seconds)").fill("5");
   await dialog.getByRole("button", { name: "Add channel" }).click();
   await expect(dialog).toHaveCount(0);
   await page.getByRole("button", { name: "Send test to E2E receiver" }).click();

@@ -51,6 +51,11 @@ async def create_channel(
         url=body.url,
         enabled=body.enabled,
         send_resolved=body.send_resolved,
+        group_seconds=body.group_seconds,
+        quiet_start=body.quiet_start,
+        quiet_end=body.quiet_end,
+        quiet_timezone=body.quiet_timezone,
+        quiet_except_critical=body.quiet_except_critical,
     )
     return svc.view(channel)
 

@@ -146,6 +146,22 @@ class Settings(BaseSettings):
     notify_retry_max_seconds: float = Field(3600.0, gt=0)
     notify_timeout_seconds: float = Field(30.0, gt=0)
     notify_threads: int = Field(4, ge=1, le=64)
+    notify_group_seconds: int = Field(
+        30, ge=0, le=3600, description="Group window of channels that set none (0: no wait)."
+    )
+
+    # --- the connectivity canary (docs/ALERTS.md): is it me, or is it the network?
+    canary_targets: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["gateway"],
+        description='"gateway" (the default route\'s router), host or host:port; empty: off.',
+    )
+    canary_interval_seconds: int = Field(30, ge=5, le=3600)
+    canary_timeout_seconds: float = Field(3.0, gt=0, le=60)
+    canary_failures: int = Field(2, ge=1, le=100, description="Failed rounds before it is down.")
+    canary_hold_notifications: bool = True
+    canary_settle_seconds: int = Field(
+        60, ge=0, le=3600, description="After the network is back, wait this long for checks."
+    )
 
     # --- request limits, outbound checks, first run and browser sessions (issue 23)
     max_body_bytes: int = Field(1024 * 1024, ge=1024, description="Largest request body.")
@@ -191,6 +207,7 @@ class Settings(BaseSettings):
         "oidc_allowed_groups",
         "oidc_allowed_emails",
         "oidc_admin_groups",
+        "canary_targets",
         mode="before",
     )
     @classmethod

@@ -17,6 +17,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -46,6 +48,16 @@ class NotificationChannel(Base):
     service: Mapped[str] = mapped_column(String(64), default="")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     send_resolved: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Notices within this many seconds go out as one message; NULL: NOTIFY_GROUP_SECONDS.
+    group_seconds: Mapped[int | None] = mapped_column(Integer)
+    # Quiet hours ("HH:MM" local time in quiet_timezone; both NULL: none): notices are held
+    # until they end and then sent as one message; critical ones pass if quiet_except_critical.
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    quiet_timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    quiet_except_critical: Mapped[bool] = mapped_column(
+        Boolean, default=True, server_default=true()
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -160,6 +172,8 @@ class AlertIncident(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(64))
     ack_comment: Mapped[str | None] = mapped_column(Text)
+    # It fired while the connectivity canary was down: its state is unknown, not down.
+    network_down: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class IncidentEvent(Base):
@@ -211,9 +225,26 @@ class NotificationDelivery(Base):
     title: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     notify_type: Mapped[str] = mapped_column(String(16), default="info")
+    severity: Mapped[str | None] = mapped_column(String(16))  # of the incident, for quiet hours
+    # Why it waits: group (the channel's group window), quiet (quiet hours); NULL: not held.
+    held: Mapped[str | None] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CanaryOutage(Base):
+    """A time the connectivity canary was down (Unity's own network); open while ended_at is
+    NULL."""
+
+    __tablename__ = "canary_outages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    detail: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The "Unity lost its network" notice (with the alerts it held) was queued.
+    announced: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())

@@ -76,6 +76,8 @@ class IncidentEventKind(StrEnum):
     NOTIFIED = "notified"  # a firing, repeat or resolved notice was queued
     ACKNOWLEDGED = "acknowledged"
     RESOLVED = "resolved"
+    UNKNOWN = "unknown"  # it fired while Unity's own network was down (the canary)
+    NETWORK = "network"  # the network came back: its notice was released or it had recovered
 
 
 class DeliveryStatus(StrEnum):
@@ -89,6 +91,7 @@ class DeliveryKind(StrEnum):
     REPEAT = "repeat"  # still firing, not acknowledged: the rule's repeat_seconds passed
     RESOLVED = "resolved"
     TEST = "test"
+    NETWORK = "network"  # "Unity lost its network": the canary is back (with what it held)
 
 
 class NotifyType(StrEnum):
@@ -155,3 +158,12 @@ class EventKind(StrEnum):
     HOST_REBOOTED = "host_rebooted"
     CERTIFICATE_RENEWED = "certificate_renewed"
     CONFIG_CHANGED = "config_changed"
+
+
+class CanaryState(StrEnum):
+    """The connectivity canary: can Unity reach its own network?"""
+
+    UP = "up"
+    DOWN = "down"
+    UNKNOWN = "unknown"  # not checked yet (or checked on another replica)
+    OFF = "off"  # CANARY_TARGETS is empty

@@ -177,6 +177,10 @@ class IncidentOut(ORM):
         None, description="The parent plugin that was down when this fired (nothing was sent)."
     )
     suppressed_by: str | None = Field(None, description="That parent's name.")
+    network_down: bool = Field(
+        False,
+        description="It fired while Unity's own network was down (the canary): state unknown.",
+    )
     last_notified_at: UTCTime | None = None
     acknowledged_at: UTCTime | None = None
     acknowledged_by: str | None = None
@@ -217,6 +221,9 @@ class DeliveryOut(ORM):
     status: DeliveryStatus
     attempts: int
     next_attempt_at: UTCTime | None
+    held: str | None = Field(
+        None, description="Why it waits: group (window), quiet (quiet hours); null: not held."
+    )
     last_error: str | None
     created_at: UTCTime
     sent_at: UTCTime | None
@@ -276,6 +283,14 @@ class SilenceOut(ORM):
     active: bool = False
 
 
+HHMM = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
+GROUP_DOC = (
+    "Notices within this many seconds go out as one message (0: each at once; "
+    "null: NOTIFY_GROUP_SECONDS, 30 by default)."
+)
+QUIET_DOC = 'Quiet hours, "HH:MM" in quiet_timezone (both or neither; may span midnight).'
+
+
 class ChannelCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -286,6 +301,11 @@ class ChannelCreate(BaseModel):
                     "url": "ntfys://ntfy.sh/my-homelab-alerts",
                     "enabled": True,
                     "send_resolved": True,
+                    "group_seconds": 30,
+                    "quiet_start": "23:00",
+                    "quiet_end": "07:00",
+                    "quiet_timezone": "Europe/Berlin",
+                    "quiet_except_critical": True,
                 }
             ]
         },
@@ -295,6 +315,13 @@ class ChannelCreate(BaseModel):
     url: str = Field(min_length=3, max_length=4000, description="An Apprise URL; stored encrypted.")
     enabled: bool = True
     send_resolved: bool = Field(True, description="Also send a notice when an alert resolves.")
+    group_seconds: int | None = Field(None, ge=0, le=3600, description=GROUP_DOC)
+    quiet_start: str | None = Field(None, pattern=HHMM, description=QUIET_DOC)
+    quiet_end: str | None = Field(None, pattern=HHMM, description=QUIET_DOC)
+    quiet_timezone: str = Field("UTC", min_length=1, max_length=64, description="IANA name.")
+    quiet_except_critical: bool = Field(
+        True, description="Critical alerts are sent during quiet hours all the same."
+    )
 
 
 class ChannelUpdate(BaseModel):
@@ -309,6 +336,11 @@ class ChannelUpdate(BaseModel):
     )
     enabled: bool | None = None
     send_resolved: bool | None = None
+    group_seconds: int | None = Field(None, ge=0, le=3600, description=GROUP_DOC)
+    quiet_start: str | None = Field(None, pattern=HHMM, description=QUIET_DOC + " null: none.")
+    quiet_end: str | None = Field(None, pattern=HHMM, description=QUIET_DOC + " null: none.")
+    quiet_timezone: str | None = Field(None, min_length=1, max_length=64)
+    quiet_except_critical: bool | None = None
 
 
 class ChannelOut(ORM):
@@ -318,6 +350,12 @@ class ChannelOut(ORM):
     service: str = Field(description="Apprise's name for the service, e.g. ntfy or Discord.")
     enabled: bool
     send_resolved: bool
+    group_seconds: int | None = Field(description=GROUP_DOC)
+    quiet_start: str | None = Field(description=QUIET_DOC)
+    quiet_end: str | None
+    quiet_timezone: str
+    quiet_except_critical: bool
+    quiet_now: bool = Field(False, description="Quiet hours are on now.")
     created_at: UTCTime
     updated_at: UTCTime
 

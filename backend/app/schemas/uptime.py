@@ -12,7 +12,8 @@ class UptimeFigures(BaseModel):
     down_s: float = Field(description="Seconds its checks failed (errors, timeouts).")
     maintenance_s: float = Field(description="Seconds inside a maintenance window: not counted.")
     unknown_s: float = Field(
-        description="Seconds without data (Unity was not running or checking)."
+        description="Seconds without data (Unity was not running or checking) or while "
+        "Unity's own network was down (the connectivity canary): neither up nor down."
     )
     percent: float | None = Field(
         description="100 * up / (up + down); null when nothing was observed."

@@ -51,7 +51,18 @@ async def build(client: httpx.AsyncClient, admin: dict[str, str]) -> None:
             },
         },
     )
-    phone = await post("channels", {"name": "Phone", "url": CHANNEL_URL})
+    phone = await post(
+        "channels",
+        {
+            "name": "Phone",
+            "url": CHANNEL_URL,
+            "group_seconds": 60,
+            "quiet_start": "23:00",
+            "quiet_end": "07:00",
+            "quiet_timezone": "Europe/Berlin",
+            "quiet_except_critical": False,
+        },
+    )
     await post("channels", {"name": "Mail", "url": "json://127.0.0.1:9/mail", "enabled": False})
     rule = await post(
         "alerts/rules",

@@ -4,6 +4,23 @@
  */
 
 export interface paths {
+    "/api/v1/alerts/canary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The connectivity canary: state, targets and recent outages of Unity's network */
+        get: operations["alerts-get_canary"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/alerts/incidents": {
         parameters: {
             query?: never;
@@ -1496,10 +1513,113 @@ export interface components {
             username: string;
         };
         /**
+         * CanaryOut
+         * @example {
+         *       "checked_at": "2026-01-10T09:30:00Z",
+         *       "enabled": true,
+         *       "failures": 0,
+         *       "hold_notifications": true,
+         *       "outages": [],
+         *       "since": "2026-01-10T08:00:00Z",
+         *       "state": "up",
+         *       "targets": [
+         *         {
+         *           "address": "192.168.1.1:53",
+         *           "checked_at": "2026-01-10T09:30:00Z",
+         *           "detail": "connected",
+         *           "ok": true,
+         *           "target": "gateway"
+         *         }
+         *       ]
+         *     }
+         */
+        CanaryOut: {
+            /**
+             * Checked At
+             * @description Last round on this replica (the leader's).
+             */
+            checked_at: string | null;
+            /**
+             * Enabled
+             * @description CANARY_TARGETS is not empty.
+             */
+            enabled: boolean;
+            /**
+             * Failures
+             * @description Rounds in a row in which no target answered.
+             */
+            failures: number;
+            /**
+             * Hold Notifications
+             * @description Alerts wait for the network (configurable).
+             */
+            hold_notifications: boolean;
+            /**
+             * Outages
+             * @description The latest outages, newest first.
+             */
+            outages: components["schemas"]["CanaryOutageOut"][];
+            /** Since */
+            since: string | null;
+            /** @description down while an outage is open (on any replica). */
+            state: components["schemas"]["CanaryState"];
+            /** Targets */
+            targets: components["schemas"]["CanaryTargetOut"][];
+        };
+        /** CanaryOutageOut */
+        CanaryOutageOut: {
+            /**
+             * Announced
+             * @description The "Unity lost its network" notice was queued.
+             */
+            announced: boolean;
+            /** Detail */
+            detail: string;
+            /**
+             * Ended At
+             * @description None: Unity's network is still down.
+             */
+            ended_at: string | null;
+            /** Id */
+            id: number;
+            /** Started At */
+            started_at: string;
+        };
+        /**
+         * CanaryState
+         * @description The connectivity canary: can Unity reach its own network?
+         * @enum {string}
+         */
+        CanaryState: "up" | "down" | "unknown" | "off";
+        /** CanaryTargetOut */
+        CanaryTargetOut: {
+            /**
+             * Address
+             * @description What was probed (None: no default route).
+             */
+            address: string | null;
+            /** Checked At */
+            checked_at: string;
+            /** Detail */
+            detail: string;
+            /** Ok */
+            ok: boolean;
+            /**
+             * Target
+             * @description As configured: "gateway", host or host:port.
+             */
+            target: string;
+        };
+        /**
          * ChannelCreate
          * @example {
          *       "enabled": true,
+         *       "group_seconds": 30,
          *       "name": "Phone (ntfy)",
+         *       "quiet_end": "07:00",
+         *       "quiet_except_critical": true,
+         *       "quiet_start": "23:00",
+         *       "quiet_timezone": "Europe/Berlin",
          *       "send_resolved": true,
          *       "url": "ntfys://ntfy.sh/my-homelab-alerts"
          *     }
@@ -1510,8 +1630,35 @@ export interface components {
              * @default true
              */
             enabled: boolean;
+            /**
+             * Group Seconds
+             * @description Notices within this many seconds go out as one message (0: each at once; null: NOTIFY_GROUP_SECONDS, 30 by default).
+             */
+            group_seconds?: number | null;
             /** Name */
             name: string;
+            /**
+             * Quiet End
+             * @description Quiet hours, "HH:MM" in quiet_timezone (both or neither; may span midnight).
+             */
+            quiet_end?: string | null;
+            /**
+             * Quiet Except Critical
+             * @description Critical alerts are sent during quiet hours all the same.
+             * @default true
+             */
+            quiet_except_critical: boolean;
+            /**
+             * Quiet Start
+             * @description Quiet hours, "HH:MM" in quiet_timezone (both or neither; may span midnight).
+             */
+            quiet_start?: string | null;
+            /**
+             * Quiet Timezone
+             * @description IANA name.
+             * @default UTC
+             */
+            quiet_timezone: string;
             /**
              * Send Resolved
              * @description Also send a notice when an alert resolves.
@@ -1530,10 +1677,32 @@ export interface components {
             created_at: string;
             /** Enabled */
             enabled: boolean;
+            /**
+             * Group Seconds
+             * @description Notices within this many seconds go out as one message (0: each at once; null: NOTIFY_GROUP_SECONDS, 30 by default).
+             */
+            group_seconds: number | null;
             /** Id */
             id: number;
             /** Name */
             name: string;
+            /** Quiet End */
+            quiet_end: string | null;
+            /** Quiet Except Critical */
+            quiet_except_critical: boolean;
+            /**
+             * Quiet Now
+             * @description Quiet hours are on now.
+             * @default false
+             */
+            quiet_now: boolean;
+            /**
+             * Quiet Start
+             * @description Quiet hours, "HH:MM" in quiet_timezone (both or neither; may span midnight).
+             */
+            quiet_start: string | null;
+            /** Quiet Timezone */
+            quiet_timezone: string;
             /** Send Resolved */
             send_resolved: boolean;
             /**
@@ -1561,8 +1730,27 @@ export interface components {
         ChannelUpdate: {
             /** Enabled */
             enabled?: boolean | null;
+            /**
+             * Group Seconds
+             * @description Notices within this many seconds go out as one message (0: each at once; null: NOTIFY_GROUP_SECONDS, 30 by default).
+             */
+            group_seconds?: number | null;
             /** Name */
             name?: string | null;
+            /**
+             * Quiet End
+             * @description Quiet hours, "HH:MM" in quiet_timezone (both or neither; may span midnight). null: none.
+             */
+            quiet_end?: string | null;
+            /** Quiet Except Critical */
+            quiet_except_critical?: boolean | null;
+            /**
+             * Quiet Start
+             * @description Quiet hours, "HH:MM" in quiet_timezone (both or neither; may span midnight). null: none.
+             */
+            quiet_start?: string | null;
+            /** Quiet Timezone */
+            quiet_timezone?: string | null;
             /** Send Resolved */
             send_resolved?: boolean | null;
             /**
@@ -1633,7 +1821,7 @@ export interface components {
          * DeliveryKind
          * @enum {string}
          */
-        DeliveryKind: "firing" | "repeat" | "resolved" | "test";
+        DeliveryKind: "firing" | "repeat" | "resolved" | "test" | "network";
         /** DeliveryOut */
         DeliveryOut: {
             /** Attempts */
@@ -1644,6 +1832,11 @@ export interface components {
             channel_id: number;
             /** Created At */
             created_at: string;
+            /**
+             * Held
+             * @description Why it waits: group (window), quiet (quiet hours); null: not held.
+             */
+            held?: string | null;
             /** Id */
             id: number;
             /** Incident Id */
@@ -1880,6 +2073,12 @@ export interface components {
             last_value: number | null;
             /** Metric */
             metric: string | null;
+            /**
+             * Network Down
+             * @description It fired while Unity's own network was down (the canary): state unknown.
+             * @default false
+             */
+            network_down: boolean;
             /** Notified */
             notified: boolean;
             /** Plugin Id */
@@ -1941,7 +2140,7 @@ export interface components {
          * @description The lines of an incident's timeline.
          * @enum {string}
          */
-        IncidentEventKind: "opened" | "suppressed" | "affected" | "notified" | "acknowledged" | "resolved";
+        IncidentEventKind: "opened" | "suppressed" | "affected" | "notified" | "acknowledged" | "resolved" | "unknown" | "network";
         /** IncidentEventOut */
         IncidentEventOut: {
             /** At */
@@ -1973,6 +2172,12 @@ export interface components {
             last_value: number | null;
             /** Metric */
             metric: string | null;
+            /**
+             * Network Down
+             * @description It fired while Unity's own network was down (the canary): state unknown.
+             * @default false
+             */
+            network_down: boolean;
             /** Notified */
             notified: boolean;
             /** Plugin Id */
@@ -3475,7 +3680,7 @@ export interface components {
             percent: number | null;
             /**
              * Unknown S
-             * @description Seconds without data (Unity was not running or checking).
+             * @description Seconds without data (Unity was not running or checking) or while Unity's own network was down (the connectivity canary): neither up nor down.
              */
             unknown_s: number;
             /**
@@ -3503,7 +3708,7 @@ export interface components {
             percent: number | null;
             /**
              * Unknown S
-             * @description Seconds without data (Unity was not running or checking).
+             * @description Seconds without data (Unity was not running or checking) or while Unity's own network was down (the connectivity canary): neither up nor down.
              */
             unknown_s: number;
             /**
@@ -3537,7 +3742,7 @@ export interface components {
             plugin_id: number;
             /**
              * Unknown S
-             * @description Seconds without data (Unity was not running or checking).
+             * @description Seconds without data (Unity was not running or checking) or while Unity's own network was down (the connectivity canary): neither up nor down.
              */
             unknown_s: number;
             /**
@@ -3622,6 +3827,46 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    "alerts-get_canary": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CanaryOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     "alerts-list_incidents": {
         parameters: {
             query?: {

@@ -1,4 +1,5 @@
 // The app frame: header with navigation, live-connection indicator, theme switch and sign-out.
+import { CanaryBanner } from "./CanaryBanner";
 import { useEffect, useState, type ReactNode } from "react";
 import { Link, useLocation } from "../router";
 import { useLive } from "../live/LiveProvider";
@@ -203,6 +204,7 @@ export function Layout({ user, children }: { user: User; children: ReactNode }) 
       </header>
       <LiveBanner />
       <main id="main" className="main" tabIndex={-1}>
+        <CanaryBanner />
         {children}
       </main>
     </div>

@@ -58,7 +58,7 @@ describe("UptimePanel", () => {
     expect(days[0]).toHaveClass("uptime-none");
     expect(days[0]).toHaveAccessibleName(/no checks observed/);
     expect(days[89]).toHaveClass("uptime-maintenance");
-    expect(days[88]).toHaveAccessibleName(/99\.28 % up; up 23 h, down 10 min, maintenance 50 min, no data 0 s/);
+    expect(days[88]).toHaveAccessibleName(/99\.28 % up; up 23 h, down 10 min, maintenance 50 min, unknown 0 s/);
     // one tab stop: today; arrow keys walk back through the days
     expect(days.filter((d) => d.tabIndex === 0)).toEqual([days[89]]);
     await userEvent.tab();
@@ -69,6 +69,6 @@ describe("UptimePanel", () => {
     expect(tip).toHaveTextContent("Down 10 min");
     expect(tip).toHaveTextContent("Maintenance 50 min");
     fireEvent.mouseEnter(days[0]);
-    expect(tip).toHaveTextContent("No data 1 day");
+    expect(tip).toHaveTextContent("Unknown 1 day");
   });
 });

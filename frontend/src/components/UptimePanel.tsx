@@ -93,7 +93,10 @@ export function UptimePanel({ pluginId }: { pluginId: number }) {
               })}
             </dl>
             {u.days.length ? <UptimeBar days={u.days} /> : null}
-            <p className="muted small">Time in maintenance and time without data count neither as up nor as down.</p>
+            <p className="muted small">
+              Time in maintenance and unknown time count neither as up nor as down. Unknown: no data (Unity was not running), or Unity’s own network
+              was down (the connectivity canary).
+            </p>
           </>
         )}
       </QueryState>

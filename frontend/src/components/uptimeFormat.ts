@@ -21,13 +21,14 @@ export function uptimeLevel(f: Pick<UptimeFigures, "percent" | "maintenance_s">)
   return "bad";
 }
 
-/** "up 23 h 50 min · down 10 min · maintenance 0 s · no data 0 s" */
+/** "up 23 h 50 min · down 10 min · maintenance 0 s · unknown 0 s". Unknown: no data (Unity was
+ * not running) or Unity's own network was down (the connectivity canary). */
 export function uptimeParts(f: UptimeFigures): { label: string; seconds: number }[] {
   return [
     { label: "Up", seconds: f.up_s },
     { label: "Down", seconds: f.down_s },
     { label: "Maintenance", seconds: f.maintenance_s },
-    { label: "No data", seconds: f.unknown_s },
+    { label: "Unknown", seconds: f.unknown_s },
   ];
 }
 

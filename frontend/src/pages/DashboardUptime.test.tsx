@@ -19,7 +19,7 @@ describe("Dashboard uptime", () => {
     const router = (await screen.findByRole("link", { name: "Router" })).closest("article")!;
     const figure = await within(router).findByText("90.00 %");
     expect(figure).toHaveClass("uptime-text-bad");
-    expect(figure.parentElement).toHaveAttribute("title", "up 2 h 30 min, down 16 min 40 s, maintenance 10 min, no data 0 s");
+    expect(figure.parentElement).toHaveAttribute("title", "up 2 h 30 min, down 16 min 40 s, maintenance 10 min, unknown 0 s");
     const nas = screen.getByRole("link", { name: "NAS web" }).closest("article")!;
     expect(within(nas).queryByText(/uptime/)).not.toBeInTheDocument();
     expect(calls.find((c) => c.path === "/api/v1/uptime")?.search).toBe("?window=30d&days=0");

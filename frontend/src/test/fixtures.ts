@@ -64,7 +64,22 @@ export function page<T>(items: T[]): { items: T[]; total: number; limit: number;
 }
 
 export function channel(id: number, name: string): Channel {
-  return { id, name, url: "********", service: "ntfy", enabled: true, send_resolved: true, created_at: now, updated_at: now };
+  return {
+    id,
+    name,
+    url: "********",
+    service: "ntfy",
+    enabled: true,
+    send_resolved: true,
+    group_seconds: null,
+    quiet_start: null,
+    quiet_end: null,
+    quiet_timezone: "UTC",
+    quiet_except_critical: true,
+    quiet_now: false,
+    created_at: now,
+    updated_at: now,
+  };
 }
 
 export function rule(id: number, extra: Partial<Rule> = {}): Rule {
@@ -117,6 +132,7 @@ export function incident(id: number, status: Incident["status"], extra: Partial<
     silenced: false,
     silence_id: null,
     notified: true,
+    network_down: false,
     ...extra,
   };
 }

@@ -37,7 +37,7 @@ from app.models import (
     PluginInstance,
 )
 from app.models.enums import IncidentEventKind
-from app.services.alerts import dependencies, notices
+from app.services.alerts import dependencies, network, notices
 from app.services.alerts import observations as observations_of
 from app.services.alerts.incidents import add_event
 from app.services.alerts.messages import summary
@@ -156,7 +156,9 @@ class AlertService:
                 await self._close_inactive_rules(session, {r.id for r in rules}, now)
                 await self._close_orphans(session, now)
                 await self._notify_after_silence(session, now)
-                if await notices.queue_repeats(session, now):
+                if await notices.queue_repeats(session, now, self.settings.notify_group_seconds):
+                    self._wake = True
+                if await network.announce_due(session, now, self.settings):
                     self._wake = True
                 await self._prune(session, now)
                 await self._commit(session)
@@ -242,6 +244,9 @@ class AlertService:
         silence = muted_by if isinstance(muted_by, AlertSilence) else None
         # A parent that is down explains this: record it, tell nobody (the parent's notice does).
         parent = await dependencies.down_parent(session, st.plugin_id) if st.plugin_id else None
+        # Unity's own network is down (the canary): this failure may be ours, not the check's.
+        offline = await network.is_down(session)
+        held = offline and self.settings.canary_hold_notifications
         incident = AlertIncident(
             rule_id=rule.id,
             rule_name=rule.name,
@@ -260,7 +265,8 @@ class AlertService:
             last_value=st.value,
             silenced=muted_by is not None,
             silence_id=silence.id if silence else None,
-            notified=muted_by is None and parent is None,
+            notified=muted_by is None and parent is None and not held,
+            network_down=offline,
             suppressed_by_id=parent.id if parent else None,
             suppressed_by=parent.name if parent else None,
         )
@@ -268,6 +274,9 @@ class AlertService:
         session.add(incident)
         await session.flush()
         await dependencies.record_opened(session, incident, parent, now)
+        if offline:
+            note = network.UNKNOWN_NOTE + ("; notice held" if held else "")
+            add_event(session, incident.id, IncidentEventKind.UNKNOWN, note, now)
         st.state, st.firing_since, st.incident_id, st.clear_since = "firing", now, incident.id, None
         log.warning(
             "alert firing: %s",
@@ -278,6 +287,7 @@ class AlertService:
                 "plugin_id": st.plugin_id,
                 "silenced": incident.silenced,
                 "suppressed_by": incident.suppressed_by_id,
+                "network_down": offline,
             },
         )
         if incident.notified:
@@ -327,7 +337,7 @@ class AlertService:
     async def _enqueue(
         self, session: AsyncSession, incident: AlertIncident, kind: str, now: datetime
     ) -> None:
-        if await notices.queue(session, incident, kind, now):
+        if await notices.queue(session, incident, kind, now, self.settings.notify_group_seconds):
             self._wake = True
 
     async def _close_inactive_rules(
@@ -376,6 +386,8 @@ class AlertService:
         for incident in held:
             if await dependencies.still_held(session, incident, now):
                 continue
+            if await network.holding(session, incident):
+                continue  # the outage's notice releases it
             if windows is None:
                 windows = await in_force_windows(session, now)
             if await muted(session, now, incident.plugin_id, incident.rule_id, windows) is None:

@@ -18,7 +18,7 @@ def _labels_text(labels: dict[str, str]) -> str:
     return "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
 
 
-def _duration(seconds: float) -> str:
+def duration_text(seconds: float) -> str:
     seconds = int(seconds)
     if seconds < 120:
         return f"{seconds} s"
@@ -31,7 +31,7 @@ def summary(incident: AlertIncident) -> str:
     where = incident.plugin_name or (f"plugin {incident.plugin_id}" if incident.plugin_id else "")
     rule = incident.rule or {}
     if incident.kind == "health":
-        return f"{where} is down (for at least {_duration(rule.get('for_seconds', 0))})"
+        return f"{where} is down (for at least {duration_text(rule.get('for_seconds', 0))})"
     return (
         f"{incident.metric}{_labels_text(incident.labels)} on {where} is {_fmt(incident.value)} "
         f"({rule.get('op')} {_fmt(rule.get('threshold'))})"
@@ -79,7 +79,7 @@ def message(
             incident.summary,
             f"Resolved: {incident.resolved_reason}",
             f"Value now: {_fmt(incident.resolved_value)}",
-            f"Fired for {_duration(lasted.total_seconds())}",
+            f"Fired for {duration_text(lasted.total_seconds())}",
         ]
         notify_type = "success"
     if behind:

@@ -22,6 +22,7 @@ from app.services.config.sections import (
     Section,
     problems_of,
 )
+from app.services.notify.channels import check_quiet
 from app.services.notify.notifier import describe_url
 from app.services.plugins import dependencies, discovery, timing
 from app.services.plugins.instances import unknown_health
@@ -186,6 +187,16 @@ class PluginsSection(Section):
         await ctx.session.delete(current.row)
 
 
+# A channel's group window and quiet hours, as the file and the table name them.
+CHANNEL_TIMING = (
+    "group_seconds",
+    "quiet_start",
+    "quiet_end",
+    "quiet_timezone",
+    "quiet_except_critical",
+)
+
+
 class ChannelsSection(Section):
     key = "channels"
     label = "channel"
@@ -201,6 +212,7 @@ class ChannelsSection(Section):
                 "url": url,
                 "enabled": c.enabled,
                 "send_resolved": c.send_resolved,
+                **{f: getattr(c, f) for f in CHANNEL_TIMING},
             }
             items.append(Item(c.name, doc, frozenset({"url"}), row=c))
         return items
@@ -211,6 +223,10 @@ class ChannelsSection(Section):
             describe_url(entry.url)
         except InvalidInput as exc:  # the sentence names the scheme only, never the URL
             raise Problems([Problem(("url",), exc.detail)]) from None
+        try:
+            check_quiet(entry.quiet_start, entry.quiet_end, entry.quiet_timezone)
+        except InvalidInput as exc:
+            raise Problems([Problem((f,), m) for f, m in (exc.fields or {}).items()]) from None
         return Item(entry.name, entry.model_dump(mode="json"), frozenset({"url"}))
 
     async def create(self, ctx: Context, item: Item) -> int:
@@ -220,6 +236,7 @@ class ChannelsSection(Section):
             service=describe_url(item.doc["url"]),
             enabled=item.doc["enabled"],
             send_resolved=item.doc["send_resolved"],
+            **{f: item.doc[f] for f in CHANNEL_TIMING},
         )
         ctx.session.add(channel)
         await ctx.session.flush()
@@ -232,6 +249,8 @@ class ChannelsSection(Section):
             channel.service = describe_url(item.doc["url"])
         channel.enabled = item.doc["enabled"]
         channel.send_resolved = item.doc["send_resolved"]
+        for f in CHANNEL_TIMING:
+            setattr(channel, f, item.doc[f])
 
     async def delete(self, ctx: Context, current: Item) -> None:
         await ctx.session.delete(current.row)

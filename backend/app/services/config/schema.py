@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, create_model
 
 from app.models.enums import Comparison, RuleKind, Severity
-from app.schemas.alerts import WEEK
+from app.schemas.alerts import HHMM, WEEK
 from app.schemas.maintenance import MaintenanceFields
 
 FORMAT_VERSION = 1
@@ -47,6 +47,13 @@ class ChannelEntry(Entry):
     url: str = Field(min_length=3, max_length=4000, description="An Apprise URL, e.g. ${NTFY}.")
     enabled: bool = True
     send_resolved: bool = True
+    group_seconds: int | None = Field(
+        None, ge=0, le=3600, description="Group window; null: NOTIFY_GROUP_SECONDS."
+    )
+    quiet_start: str | None = Field(None, pattern=HHMM, description='Quiet hours, e.g. "23:00".')
+    quiet_end: str | None = Field(None, pattern=HHMM, description='e.g. "07:00".')
+    quiet_timezone: str = Field("UTC", min_length=1, max_length=64)
+    quiet_except_critical: bool = True
 
 
 class RuleEntry(Entry):

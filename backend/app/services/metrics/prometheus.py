@@ -245,6 +245,13 @@ def _own_metrics(exp: Exposition, state: AppState) -> None:
         "counter",
         "Failed notification attempts (each retry counts)",
     ).add(None, notifier.failed_attempts_total)
+    canary = state.canary.status.state
+    if canary in ("up", "down"):  # known on the replica that runs the canary (the leader)
+        exp.family(
+            "unity_network_up",
+            "gauge",
+            "The connectivity canary: 1 while Unity's own network answers, 0 while it is down",
+        ).add(None, 1 if canary == "up" else 0)
 
 
 async def render(state: AppState, session: AsyncSession) -> str:

@@ -3,9 +3,10 @@
 Each run stands for its plugin's state from its start until the next run starts: up for a
 success, down for an error or timeout. A run covers at most two intervals; after that, and
 before a plugin's first run, the time is unknown ("no data": Unity was not running or not
-checking). Maintenance windows override all three. A cursor records how far run history has
-been folded; each pass adds the durations of [cursor, now - SETTLE) to the hourly and daily
-rows, so a 365-day figure for every plugin is a sum over at most 365 rows each.
+checking), and so is the time the connectivity canary was down (Unity's own network was out,
+so a failed check proves nothing). Maintenance windows override all three. A cursor records how
+far run history has been folded; each pass adds the durations of [cursor, now - SETTLE) to the
+hourly and daily rows, so a 365-day figure for every plugin is a sum over at most 365 rows each.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from sqlalchemy.orm import aliased
 from app.db.session import Database
 from app.models import PluginInstance, PluginRun, UptimeCursor, UptimeDaily, UptimeHourly
 from app.models.enums import RunStatus
-from app.services.alerts import maintenance
+from app.services.alerts import maintenance, network
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,13 @@ def with_maintenance(
     segments: list[Segment], spans: Iterable[tuple[datetime, datetime]]
 ) -> list[Segment]:
     """The same time, with every part inside a maintenance span relabelled maintenance."""
+    return relabel(segments, spans, "maintenance")
+
+
+def relabel(
+    segments: list[Segment], spans: Iterable[tuple[datetime, datetime]], label: str
+) -> list[Segment]:
+    """The same time, with every part inside one of the spans relabelled `label`."""
     merged = _merged(spans)
     if not merged:
         return segments
@@ -129,7 +137,7 @@ def with_maintenance(
                 continue
             if ms > cur:
                 out.append((cur, ms, state))
-            out.append((max(ms, cur), min(me, e), "maintenance"))
+            out.append((max(ms, cur), min(me, e), label))
             cur = min(me, e)
         if cur < e:
             out.append((cur, e, state))
@@ -156,10 +164,13 @@ def fold_plugin(
     hi: datetime,
     interval_seconds: int,
     spans: Iterable[tuple[datetime, datetime]] = (),
+    offline: Iterable[tuple[datetime, datetime]] = (),
 ) -> list[Segment]:
-    """One plugin's labelled time in [lo, hi)."""
+    """One plugin's labelled time in [lo, hi). While Unity's own network was down (`offline`,
+    the canary's outages) a check's result says nothing about it: that time is unknown.
+    Planned maintenance wins over both."""
     max_gap = timedelta(seconds=2 * max(interval_seconds, 1))
-    return with_maintenance(timeline(runs, lo, hi, max_gap), spans)
+    return with_maintenance(relabel(timeline(runs, lo, hi, max_gap), offline, "unknown"), spans)
 
 
 class UptimeRollup:
@@ -250,6 +261,7 @@ class UptimeRollup:
             runs.setdefault(pid, []).append((start, status))
         windows = await maintenance.windows_between(session, lo, hi)
         spans = maintenance.by_plugin(windows, [p[0] for p in plugins], lo, hi)
+        offline = await network.outages_between(session, lo, hi)
         hourly: list[dict[str, Any]] = []
         daily: dict[tuple[int, datetime], Durations] = {}
         for pid, interval, created, prev_start, prev_status in plugins:
@@ -259,7 +271,7 @@ class UptimeRollup:
             history = runs.get(pid, [])
             if prev_start is not None:
                 history = [(prev_start, prev_status), *history]
-            segments = fold_plugin(history, start, hi, interval, spans.get(pid, ()))
+            segments = fold_plugin(history, start, hi, interval, spans.get(pid, ()), offline)
             for hour, d in by_bucket(segments, floor_hour, HOUR).items():
                 hourly.append({"plugin_id": pid, "hour": hour, **_cols(d)})
                 daily.setdefault((pid, floor_day(hour)), Durations()).merge(d)

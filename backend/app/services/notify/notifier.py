@@ -9,6 +9,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -19,7 +20,8 @@ from app.core.egress import EgressDenied, policy, refuse_metadata
 from app.core.errors import InvalidInput
 from app.core.security import SecretBox
 from app.db.session import Database
-from app.models import NotificationChannel, NotificationDelivery
+from app.models import AlertIncident, NotificationChannel, NotificationDelivery
+from app.services.notify.grouping import Notice, compose, schedule
 
 log = logging.getLogger(__name__)
 
@@ -114,13 +116,12 @@ def _send_blocking(url: str, title: str, body: str, notify_type: str, timeout: f
 
 @dataclass
 class _Due:
-    id: int
+    ids: list[int]  # the deliveries this one message carries
     url: str | None
     error: str | None
     title: str
     body: str
     notify_type: str
-    attempts: int
 
 
 class Notifier:
@@ -194,14 +195,24 @@ class Notifier:
             return f"{type(exc).__name__}: {exc}"[:1000]
 
     async def process_due(self) -> int:
-        """Attempt every pending delivery whose time has come; returns how many were attempted."""
+        """Attempt every pending delivery whose time has come, one message per channel (what
+        came due together was grouped: a group window, quiet hours, a network outage);
+        returns how many deliveries were attempted."""
         async with self._lock:
             now = self.clock()
             async with self.db.session() as session:
                 rows = (
                     await session.execute(
-                        select(NotificationDelivery, NotificationChannel)
+                        select(
+                            NotificationDelivery,
+                            NotificationChannel,
+                            AlertIncident.kind,
+                            AlertIncident.plugin_name,
+                        )
                         .join(NotificationChannel)
+                        .outerjoin(
+                            AlertIncident, AlertIncident.id == NotificationDelivery.incident_id
+                        )
                         .where(
                             NotificationDelivery.status == "pending",
                             NotificationDelivery.next_attempt_at <= now,
@@ -210,7 +221,10 @@ class Notifier:
                         .limit(BATCH)
                     )
                 ).all()
-                due = [self._prepare(d, c) for d, c in rows]
+                by_channel: dict[int, list[Any]] = {}
+                for row in rows:
+                    by_channel.setdefault(row[1].id, []).append(row)
+                due = [self._prepare(group) for group in by_channel.values()]
             if not due:
                 return 0
             outcomes = await asyncio.gather(
@@ -224,13 +238,15 @@ class Notifier:
                         if isinstance(outcome, BaseException)
                         else outcome
                     )
-                    delivery = await session.get(NotificationDelivery, d.id)
-                    if delivery is not None:
-                        self._record(delivery, error, now)
+                    for delivery_id in d.ids:
+                        delivery = await session.get(NotificationDelivery, delivery_id)
+                        if delivery is not None:
+                            self._record(delivery, error, now, len(d.ids))
                 await session.commit()
-            return len(due)
+            return sum(len(d.ids) for d in due)
 
-    def _prepare(self, delivery: NotificationDelivery, channel: NotificationChannel) -> _Due:
+    def _prepare(self, rows: list[Any]) -> _Due:
+        channel: NotificationChannel = rows[0][1]
         url, error = None, None
         if not channel.enabled:
             error = "The channel is disabled."
@@ -239,28 +255,29 @@ class Notifier:
                 url = str(self.box.decrypt(channel.url_encrypted)["url"])
             except (ValueError, KeyError) as exc:
                 error = f"The channel's URL cannot be read: {exc}"
-        return _Due(
-            delivery.id,
-            url,
-            error,
-            delivery.title,
-            delivery.body,
-            delivery.notify_type,
-            delivery.attempts,
-        )
+        notices = [
+            Notice(d.incident_id, d.kind, d.title, d.body, d.notify_type, kind == "health", name)
+            for d, _c, kind, name in rows
+        ]
+        title, body, notify_type = compose(notices)
+        return _Due([r[0].id for r in rows], url, error, title, body, notify_type)
 
     async def _attempt(self, due: _Due) -> str | None:
         if due.url is None:
             return due.error
         return await self.send(due.url, due.title, due.body, due.notify_type)
 
-    def _record(self, delivery: NotificationDelivery, error: str | None, now: datetime) -> None:
+    def _record(
+        self, delivery: NotificationDelivery, error: str | None, now: datetime, grouped: int = 1
+    ) -> None:
         delivery.attempts += 1
+        delivery.held = None
         extra = {
             "delivery_id": delivery.id,
             "channel_id": delivery.channel_id,
             "incident_id": delivery.incident_id,
             "attempt": delivery.attempts,
+            "grouped": grouped,
         }
         if error is None:
             delivery.status, delivery.sent_at, delivery.last_error = "sent", now, None
@@ -312,30 +329,36 @@ class Notifier:
         return delivery
 
 
-def enqueue(
+async def enqueue(
     session: AsyncSession,
-    channel_ids: list[int],
+    channels: list[NotificationChannel],
     *,
-    incident_id: int,
+    incident_id: int | None,
     kind: str,
     title: str,
     body: str,
     notify_type: str,
+    severity: str | None,
     now: datetime,
+    group_seconds: int,
 ) -> list[NotificationDelivery]:
-    """Queue one delivery per channel (the caller commits, then wakes the notifier)."""
+    """Queue one delivery per channel, due when its quiet hours and group window say (the
+    caller commits, then wakes the notifier). `group_seconds`: for channels that set none."""
     out = []
-    for channel_id in channel_ids:
+    for channel in channels:
+        due, held = await schedule(session, channel, severity, now, group_seconds)
         d = NotificationDelivery(
-            channel_id=channel_id,
+            channel_id=channel.id,
             incident_id=incident_id,
             kind=kind,
             title=title[:300],
             body=body,
             notify_type=notify_type,
+            severity=severity,
+            held=held,
             status="pending",
             attempts=0,
-            next_attempt_at=now,
+            next_attempt_at=due,
             created_at=now,
         )
         session.add(d)

@@ -22,6 +22,7 @@ import { AdminNote, Pill } from "./common";
 import { ConfirmDelete } from "../../components/ConfirmDelete";
 import { managedBy, useManaged } from "../../api/config";
 import { CHANNEL_KINDS, buildChannelUrl } from "./channelKinds";
+import { TimingFields, timingBody, timingOf, timingText } from "./ChannelTiming";
 
 const RAW = "raw";
 
@@ -71,6 +72,7 @@ function ChannelDialog({ channel, onClose }: { channel?: Channel; onClose: () =>
     enabled: channel?.enabled ?? true,
     send_resolved: channel?.send_resolved ?? true,
   });
+  const [timing, setTiming] = useState(() => timingOf(channel));
   const [show, setShow] = useState(false);
   // A new channel starts guided; an existing one keeps its stored URL unless a service is chosen.
   const [kindId, setKindId] = useState(channel ? RAW : CHANNEL_KINDS[0].id);
@@ -85,7 +87,7 @@ function ChannelDialog({ channel, onClose }: { channel?: Channel; onClose: () =>
       onClose();
     },
     onError: (e) => {
-      const { fields, banner } = formErrors(e, topLevel("name", "url", "enabled", "send_resolved"));
+      const { fields, banner } = formErrors(e, topLevel("name", "url", "enabled", "send_resolved", "group_seconds", "quiet_start", "quiet_end", "quiet_timezone"));
       setErrors(fields);
       setFormError(banner);
     },
@@ -102,9 +104,11 @@ function ChannelDialog({ channel, onClose }: { channel?: Channel; onClose: () =>
       url = built.url ?? "";
     } else if (url.length < 3) errs.url = "Enter an Apprise URL, e.g. ntfys://ntfy.sh/my-topic.";
     else if (url !== MASK && !/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) errs.url = "An Apprise URL starts with a scheme, e.g. ntfys://, discord:// or json://.";
+    const timed = timingBody(timing);
+    Object.assign(errs, timed.errors);
     setErrors(errs);
     if (Object.keys(errs).length || !url) return;
-    save.mutate({ name: v.name.trim(), enabled: v.enabled, send_resolved: v.send_resolved, url });
+    save.mutate({ name: v.name.trim(), enabled: v.enabled, send_resolved: v.send_resolved, url, ...timed.body });
   };
   return (
     <Modal
@@ -175,6 +179,7 @@ function ChannelDialog({ channel, onClose }: { channel?: Channel; onClose: () =>
           <input type="checkbox" checked={v.send_resolved} onChange={(e) => setV({ ...v, send_resolved: e.target.checked })} />
           <span>Also send a notice when an alert resolves</span>
         </label>
+        <TimingFields t={timing} errors={errors} onChange={setTiming} />
         {formError ? (
           <p className="form-error" role="alert">
             {formError}
@@ -263,7 +268,11 @@ export function ChannelsPage({ user }: { user: User }) {
                       {test.results[c.id] ? <TestResult r={test.results[c.id]} /> : null}
                     </td>
                     <td>{c.service}</td>
-                    <td className="small">{c.send_resolved ? "firing and resolved" : "firing only"}</td>
+                    <td className="small">
+                      {c.send_resolved ? "firing and resolved" : "firing only"}
+                      <div className="muted">{timingText(c)}</div>
+                      {c.quiet_now ? <Pill kind="upcoming">quiet now</Pill> : null}
+                    </td>
                     <td>
                       <div className="row-actions">
                         {isAdmin ? (
@@ -338,7 +347,7 @@ export function ChannelLogPage({ id, user }: { id: number; user: User }) {
             {c.name} {c.enabled ? <Pill kind="active">enabled</Pill> : <Pill kind="expired">disabled</Pill>}
           </h2>
           <p className="muted">
-            {c.service} · {c.send_resolved ? "firing and resolved notices" : "firing notices only"} · added {timeAgo(c.created_at)}
+            {c.service} · {c.send_resolved ? "firing and resolved notices" : "firing notices only"} · {timingText(c)} · added {timeAgo(c.created_at)}
           </p>
           {test.results[c.id] ? <TestResult r={test.results[c.id]} /> : null}
         </div>

@@ -98,6 +98,7 @@ export function IncidentDetailPage({ id, canAck }: { id: number; canAck: boolean
                   suppressed: <Link to={`/plugins/${i.suppressed_by_id}`}>{i.suppressed_by}</Link> was down
                 </Pill>
               ) : null}
+              {i.network_down ? <Pill kind="suppressed">unknown — Unity’s own network is down</Pill> : null}
               {i.notified ? <Pill kind="notified" /> : <span className="muted">none sent</span>}
             </dd>
           </div>
@@ -136,7 +137,7 @@ export function IncidentDetailPage({ id, canAck }: { id: number; canAck: boolean
         <h2 id="deliveries-title">Notifications</h2>
         {i.deliveries.length === 0 ? (
           <p className="muted">
-            {i.suppressed_by ? `None: ${i.suppressed_by}, which this depends on, was down.` : i.silenced ? "None: it fired during a silence." : "None: the rule has no channels, or they are disabled. Add channels to the rule to be notified."}
+            {i.suppressed_by ? `None: ${i.suppressed_by}, which this depends on, was down.` : i.network_down ? "None yet: held while Unity’s own network was down; sent with the “network back” notice if still firing." : i.silenced ? "None: it fired during a silence." : "None: the rule has no channels, or they are disabled. Add channels to the rule to be notified."}
           </p>
         ) : (
           <DeliveryTable items={i.deliveries} />

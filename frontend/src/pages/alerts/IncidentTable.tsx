@@ -74,6 +74,7 @@ export function IncidentTable({ items, caption }: { items: Incident[]; caption: 
               <Pill kind={i.status} />
               {i.silenced ? <Pill kind="silenced" title="Fired during a silence: notifications were held back" /> : null}
               {i.suppressed_by ? <Pill kind="suppressed" title={`${i.suppressed_by}, which this depends on, was down: nothing was sent`} /> : null}
+              {i.network_down ? <Pill kind="suppressed" title="Fired while Unity’s own network was down (the connectivity canary): its state is unknown">unknown</Pill> : null}
               {i.acknowledged_at ? <Pill kind="acknowledged" title={`By ${i.acknowledged_by ?? "?"} at ${formatDateTime(i.acknowledged_at)}`} /> : null}
               {i.notified ? <Pill kind="notified" title="A notification went out" /> : null}
             </div>
@@ -92,6 +93,11 @@ export function DeliveryTable({ items, channelNames }: { items: Delivery[]; chan
           <td className="capitalize">{d.kind}</td>
           <td>
             <Pill kind={d.status} title={d.sent_at ? `Sent ${formatDateTime(d.sent_at)}` : d.next_attempt_at ? `Next attempt ${formatDateTime(d.next_attempt_at)}` : undefined} />
+            {d.status === "pending" && d.held && d.next_attempt_at ? (
+              <div className="muted small">
+                {d.held === "quiet" ? "quiet hours" : "group window"} until {formatDateTime(d.next_attempt_at)}
+              </div>
+            ) : null}
           </td>
           <td>{d.title}</td>
           {channelNames ? <td>{channelNames.get(d.channel_id) ?? `#${d.channel_id}`}</td> : null}
