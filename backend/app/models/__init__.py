@@ -10,7 +10,15 @@ from app.models.alert import (
     NotificationDelivery,
 )
 from app.models.base import Base
-from app.models.metrics import Rollup1h, Rollup1m, RollupDirty, RollupState, Sample, Series
+from app.models.metrics import (
+    Rollup1h,
+    Rollup1m,
+    RollupDirty,
+    RollupState,
+    Sample,
+    SampleChunk,
+    Series,
+)
 from app.models.plugin import PluginHealth, PluginInstance, PluginRun, plugin_dependencies
 from app.models.status import StatusPage
 from app.models.uptime import (
@@ -44,6 +52,7 @@ __all__ = [
     "RollupDirty",
     "RollupState",
     "Sample",
+    "SampleChunk",
     "Series",
     "StatusPage",
     "UptimeCursor",
