@@ -47,28 +47,37 @@ POINTS_FUNCTION = """
 CREATE FUNCTION sample_chunk_points(chunk_start timestamptz, chunk_data bytea)
 RETURNS TABLE (ts timestamptz, value double precision)
 LANGUAGE plpgsql IMMUTABLE STRICT AS $$
--- byte 0: codec 0 (byte planes); then n int64 microsecond deltas and n float64 values,
--- little-endian, each array stored as 8 byte planes (see app/services/metrics/chunks.py)
+-- byte 0: the codec: 0 (byte planes) or 2 (padded byte planes: n as uint32, then the planes,
+-- then zeros); then n int64 microsecond deltas and n float64 values, little-endian, each
+-- array stored as 8 byte planes (see app/services/metrics/chunks.py)
 DECLARE
-    n integer := (length(chunk_data) - 1) / 16;
+    codec integer := get_byte(chunk_data, 0);
+    base integer := 1;
+    n integer;
     acc bigint := 0;
     word bigint;
     e integer;
     m bigint;
 BEGIN
-    IF get_byte(chunk_data, 0) <> 0 THEN
-        RAISE EXCEPTION 'sample chunk codec % cannot be decoded in SQL', get_byte(chunk_data, 0);
+    IF codec = 0 THEN
+        n := (length(chunk_data) - 1) / 16;
+    ELSIF codec = 2 THEN
+        base := 5;
+        n := get_byte(chunk_data, 1) | (get_byte(chunk_data, 2) << 8)
+            | (get_byte(chunk_data, 3) << 16) | (get_byte(chunk_data, 4) << 24);
+    ELSE
+        RAISE EXCEPTION 'sample chunk codec % cannot be decoded in SQL', codec;
     END IF;
     FOR i IN 0 .. n - 1 LOOP
         word := 0;
         FOR k IN REVERSE 7 .. 0 LOOP
-            word := (word << 8) | get_byte(chunk_data, 1 + k * n + i);
+            word := (word << 8) | get_byte(chunk_data, base + k * n + i);
         END LOOP;
         acc := acc + word;
         ts := chunk_start + acc * interval '1 microsecond';
         word := 0;
         FOR k IN REVERSE 7 .. 0 LOOP
-            word := (word << 8) | get_byte(chunk_data, 1 + (8 + k) * n + i);
+            word := (word << 8) | get_byte(chunk_data, base + (8 + k) * n + i);
         END LOOP;
         e := ((word >> 52) & 2047)::integer;
         m := word & 4503599627370495;

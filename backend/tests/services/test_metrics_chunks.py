@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, func, select, text
 from app.core.config import Settings
 from app.models import Rollup1m, Sample, SampleChunk
 from app.models.base import UTCDateTime
-from app.services.metrics.chunks import decode, encode, micros
+from app.services.metrics.chunks import PADDED, PLANES, ZLIB, decode, encode, micros
 from app.services.metrics.maintenance import RECENT
 from tests.services.test_metrics import plugin_id as plugin_id  # a fixture
 from tests.services.test_metrics import series_id, write_series
@@ -36,18 +36,21 @@ def _bits(v: float) -> bytes:
     return struct.pack("<d", v)
 
 
-@pytest.mark.parametrize("compress", [True, False])
-def test_codec_round_trip_is_bit_exact(compress: bool) -> None:
+@pytest.mark.parametrize(
+    ("compress", "count", "codec"),
+    [(True, 500, ZLIB), (False, 500, PLANES), (False, 60, PADDED), (True, 0, ZLIB)],
+)
+def test_codec_round_trip_is_bit_exact(compress: bool, count: int, codec: int) -> None:
     rng = random.Random(7)
     start = T0
     times, t = [], micros(start)
-    values = [*SPECIAL, math.nan]
-    for _ in range(500):
-        t += rng.randint(1, 20_000_000)  # irregular, to the microsecond
+    for _ in range(count):
+        t += rng.randint(1, 20_000_000 if count < 200 else 7_000_000)  # irregular, to the µs
         times.append(t)
-    values += [rng.uniform(-1e6, 1e6) for _ in range(len(times) - len(values))]
-    points = list(zip(times, values, strict=True))
-    got_t, got_v = decode(start, encode(start, points, compress))
+    values = ([*SPECIAL, math.nan] + [rng.uniform(-1e6, 1e6) for _ in range(count)])[:count]
+    data = encode(start, list(zip(times, values, strict=True)), compress)
+    assert data[0] == codec
+    got_t, got_v = decode(start, data)
     assert got_t == times
     assert [_bits(v) for v in got_v] == [_bits(v) for v in values]
 
@@ -230,12 +233,16 @@ async def test_the_samples_all_view_decodes_chunks_in_sql(
     await write_series(
         app, plugin_id, T0 + timedelta(microseconds=17), len(values), 7, values.__getitem__
     )
+    # and a short hour: its chunk is padded (codec 2), decoded all the same
+    short = [rng.uniform(-1e3, 1e3) for _ in range(20)]
+    await write_series(app, plugin_id, T0 + HOUR, len(short), 60, short.__getitem__)
     sid = await series_id(app)
     await _mark(app, MARK)
     await app.state.unity.maintenance.compact()
     # one more late row: in the view once, with its own value
     late = T0 + timedelta(seconds=7 * 3, microseconds=17)
     await write_series(app, plugin_id, late, 1, 1, value=lambda i: 42.0)
+
     async with app.state.unity.db.engine.connect() as conn:
         n_chunks = await conn.scalar(select(func.count()).select_from(SampleChunk))
         rows = (
@@ -244,9 +251,10 @@ async def test_the_samples_all_view_decodes_chunks_in_sql(
                 {"s": sid},
             )
         ).all()
-    assert n_chunks == 1
+    assert n_chunks == 2
     expected = [T0 + timedelta(seconds=7 * i, microseconds=17) for i in range(len(values))]
+    expected += [T0 + HOUR + timedelta(seconds=60 * i) for i in range(len(short))]
     assert [r.ts for r in rows] == expected
-    want = list(values)
+    want = list(values) + short
     want[3] = 42.0
     assert [_bits(r.value) for r in rows] == [_bits(v) for v in want]

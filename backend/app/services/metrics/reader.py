@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -115,9 +117,17 @@ def bucket_packed(
         add(t, mn, mx, sm, ct, lv)
     for start, data in chunks:
         times, values = decode(start, bytes(data))
-        for t, v in zip(times, values, strict=True):
-            if lo <= t < hi and t not in written:
-                add(t, v, v, v, 1, v)
+        if written.intersection(times):  # rewritten since packed: the rows stand instead
+            kept = [(t, v) for t, v in zip(times, values, strict=True) if t not in written]
+            times, values = [t for t, _ in kept], array("d", [v for _, v in kept])
+        # A chunk's times are sorted: each bucket is a slice, summed in C.
+        i, end = bisect_left(times, lo), bisect_left(times, hi)
+        while i < end:
+            b = o + (times[i] - o) // w * w
+            j = bisect_left(times, b + w, i, end)
+            part = values[i:j]
+            add(times[j - 1], min(part), max(part), sum(part), j - i, part[-1])
+            i = j
     out: list[tuple[datetime, float | None]] = []
     for b in sorted(acc):
         mn, mx, sm, ct, _, lv = acc[b]
