@@ -18,15 +18,17 @@ Measured:
   step, CALLS calls each, interleaved in one loop: on rows (before packing), with roll-ups, and
   on packed raw data (roll-up marks hidden so the raw tier answers; the buckets are checked
   against the answer on rows);
-- ingest: COPY into the open hour (INGEST_BATCH samples per transaction) alone, then while the
-  Compactor packs CPU_SERIES series x 1 h at 1 s; and that packing's CPU (this process and its
-  PostgreSQL backends) as a share of one core per hour of data;
+- ingest: COPY into the open hour (INGEST_BATCH samples per transaction) alone for
+  INGEST_SECONDS, then for as long as the Compactor packs CPU_SERIES series x 1 h at 1 s; and
+  the packing's CPU alone (this process and its PostgreSQL backends) as a share of one core per
+  hour of data;
 - SQLite (the embedded default): bytes per packed sample, per open-hour row and per 1 m / 1 h
   roll-up row, from `dbstat` after loading SQLITE_SERIES series for 1 day and a maintenance
   pass.
 
 Environment: BENCH_STORAGE_SERIES (200), BENCH_STORAGE_POINTS (10000 per series),
-BENCH_STORAGE_CALLS (100), BENCH_STORAGE_CPU_SERIES (1000), BENCH_STORAGE_INGEST (300000).
+BENCH_STORAGE_CALLS (100), BENCH_STORAGE_CPU_SERIES (1000), BENCH_STORAGE_INGEST_SECONDS (20:
+the ingest alone; with packing it runs as long as the packing).
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ CPU_SERIES = int(os.environ.get("BENCH_STORAGE_CPU_SERIES", "1000"))
 INGEST_BATCH = 1000
 INTERVAL_SERIES = 20
 INTERVALS = (1, 10, 60)
-INGEST_SAMPLES = int(os.environ.get("BENCH_STORAGE_INGEST", "300000"))
+INGEST_SECONDS = float(os.environ.get("BENCH_STORAGE_INGEST_SECONDS", "20"))
 ROW_TABLES = ("samples", "samples_1m", "samples_1h")
 
 
@@ -224,12 +226,14 @@ def backend_cpu(pids: list[int]) -> float:
     return total
 
 
-async def copy_rate(apg: asyncpg.Connection, first_sid: int, at: datetime, count: int) -> float:
-    """COPY `count` samples into the open hour, INGEST_BATCH per transaction; samples/s."""
+async def copy_rate(
+    apg: asyncpg.Connection, first_sid: int, at: datetime, done: Callable[[], bool]
+) -> tuple[float, float]:
+    """COPY into the open hour, INGEST_BATCH samples per transaction, until `done()`;
+    (samples/s, seconds)."""
     t0 = time.perf_counter()
-    sent = 0
-    i = 0
-    while sent < count:
+    sent = i = 0
+    while i == 0 or not done():
         ts = at + timedelta(milliseconds=i)
         records = [(first_sid + k, ts, float(k)) for k in range(INGEST_BATCH)]
         async with apg.transaction():
@@ -238,7 +242,8 @@ async def copy_rate(apg: asyncpg.Connection, first_sid: int, at: datetime, count
             )
         sent += len(records)
         i += 1
-    return sent / (time.perf_counter() - t0)
+    took = time.perf_counter() - t0
+    return sent / took, took
 
 
 async def load_hour(apg: asyncpg.Connection, first: int, hour: datetime) -> float:
@@ -304,11 +309,11 @@ async def ingest_while_packing(apg: asyncpg.Connection, dsn: str, now: datetime)
     hour += timedelta(hours=1)
     await load_hour(apg, first, hour)
     ingest_sid = first + CPU_SERIES + 1000
-    alone = await copy_rate(apg, ingest_sid, now, INGEST_SAMPLES)
+    ends = time.perf_counter() + INGEST_SECONDS
+    alone, _ = await copy_rate(apg, ingest_sid, now, lambda: time.perf_counter() > ends)
     t0 = time.perf_counter()
     packing = asyncio.create_task(compactor.run(until=hour + timedelta(hours=1)))
-    during = await copy_rate(apg, ingest_sid, now + timedelta(minutes=1), INGEST_SAMPLES)
-    ingest_wall = time.perf_counter() - t0
+    during, ingest_wall = await copy_rate(apg, ingest_sid, now + timedelta(minutes=1), packing.done)
     got = await packing
     wall = time.perf_counter() - t0
     await db.dispose()
