@@ -26,6 +26,7 @@ Encoding of `data` (one byte naming the codec, then the body):
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 import zlib
@@ -52,7 +53,8 @@ PLANES = 0
 ZLIB = 1
 PADDED = 2
 PAD_TO = 2100  # bytes: over PostgreSQL's TOAST threshold (2032 for a row), so lz4 compresses
-COMPACT_SERIES = 200  # series packed per transaction (one hour each)
+COMPACT_SERIES = 200  # series packed per transaction (one hour each), at most
+PACK_ROWS = 20_000  # rows packed per transaction, about (the series batch adapts)
 ZLIB_LEVEL = 6
 
 
@@ -123,15 +125,17 @@ def decode(start: datetime, data: bytes) -> tuple[list[int], array[float]]:
 
 
 def merge(
-    start: datetime, data: bytes | None, rows: Iterable[tuple[datetime, float]]
+    start: datetime, data: bytes | None, rows: list[tuple[int, float]]
 ) -> list[tuple[int, float]]:
-    """A chunk's points with rows added; a row replaces the chunk's sample at its instant."""
+    """A chunk's points with rows (epoch µs, value) added; a row replaces the chunk's sample at
+    its instant."""
+    if data is None and len({t for t, _ in rows}) == len(rows):
+        return sorted(rows)
     points: dict[int, float] = {}
     if data is not None:
         times, values = decode(start, data)
         points.update(zip(times, values, strict=True))
-    for ts, value in rows:
-        points[micros(ts)] = value
+    points.update(rows)
     return sorted(points.items())
 
 
@@ -147,15 +151,18 @@ def _ids_sql(ids: list[int]) -> str:
     return ", ".join(str(int(i)) for i in ids)  # integers only: safe to inline
 
 
-def _take_rows_sql(ids: list[int]) -> Any:
-    return (
-        text(
-            f"DELETE FROM samples WHERE series_id IN ({_ids_sql(ids)}) "  # noqa: S608 - integers  # nosec B608
-            "AND ts >= :lo AND ts < :hi RETURNING series_id, ts, value"
-        )
-        .bindparams(bindparam("lo", type_=UTCDateTime()), bindparam("hi", type_=UTCDateTime()))
-        .columns(ts=UTCDateTime())
+def _take_rows_sql(ids: list[int], sqlite: bool) -> Any:
+    """Delete the rows of these series in [lo, hi) and return them, times as epoch µs (plain
+    integers: no datetime per row)."""
+    us = (
+        "CAST(strftime('%s', ts) AS INTEGER) * 1000000 + CAST(substr(ts, 21, 6) AS INTEGER)"
+        if sqlite
+        else "CAST(extract(epoch FROM ts) * 1000000 AS bigint)"
     )
+    return text(
+        f"DELETE FROM samples WHERE series_id IN ({_ids_sql(ids)}) "  # noqa: S608 - integers  # nosec B608
+        f"AND ts >= :lo AND ts < :hi RETURNING series_id, {us} AS us, value"
+    ).bindparams(bindparam("lo", type_=UTCDateTime()), bindparam("hi", type_=UTCDateTime()))
 
 
 def _chunks_sql(ids: list[int], lock: bool) -> Any:
@@ -185,10 +192,8 @@ async def pack_hour(
     conn: AsyncConnection, ids: list[int], start: datetime, sqlite: bool
 ) -> CompactStats:
     """Move these series' rows of the hour at `start` into their chunks (caller commits)."""
-    taken = await conn.execute(_take_rows_sql(ids), {"lo": start, "hi": start + CHUNK})
-    rows: dict[int, list[tuple[datetime, float]]] = {}
-    for sid, ts, value in taken:
-        rows.setdefault(sid, []).append((ts, value))
+    taken = await conn.execute(_take_rows_sql(ids, sqlite), {"lo": start, "hi": start + CHUNK})
+    rows = _by_series(taken)
     if not rows:
         return CompactStats()
     found = await conn.execute(_chunks_sql(list(rows), lock=not sqlite), {"start": start})
@@ -198,16 +203,15 @@ async def pack_hour(
         points = merge(start, existing.get(sid), its)
         data = encode(start, points, compress=sqlite)
         params.append({"sid": sid, "start": start, "n": len(points), "data": data})
+        await asyncio.sleep(0)  # one series at a time: the writer's COPY goes on meanwhile
     await conn.execute(_chunk_upsert(sqlite), params)
     return CompactStats(hours=len(rows), samples=sum(len(r) for r in rows.values()))
 
 
 def pack_hour_sync(conn: Connection, ids: list[int], start: datetime, sqlite: bool) -> int:
     """pack_hour for a migration's synchronous connection; returns the rows moved."""
-    taken = conn.execute(_take_rows_sql(ids), {"lo": start, "hi": start + CHUNK})
-    rows: dict[int, list[tuple[datetime, float]]] = {}
-    for sid, ts, value in taken:
-        rows.setdefault(sid, []).append((ts, value))
+    taken = conn.execute(_take_rows_sql(ids, sqlite), {"lo": start, "hi": start + CHUNK})
+    rows = _by_series(taken)
     if not rows:
         return 0
     found = conn.execute(_chunks_sql(list(rows), lock=False), {"start": start})
@@ -220,6 +224,13 @@ def pack_hour_sync(conn: Connection, ids: list[int], start: datetime, sqlite: bo
         )
     conn.execute(_chunk_upsert(sqlite), params)
     return sum(len(r) for r in rows.values())
+
+
+def _by_series(taken: Iterable[Any]) -> dict[int, list[tuple[int, float]]]:
+    rows: dict[int, list[tuple[int, float]]] = {}
+    for sid, us, value in taken:
+        rows.setdefault(sid, []).append((int(us), value))
+    return rows
 
 
 def oldest_hours(rows: Iterable[tuple[int, datetime | None]]) -> dict[datetime, list[int]]:
@@ -243,11 +254,13 @@ def boundary(done_1m: datetime | None, recent: timedelta) -> datetime | None:
 
 
 class Compactor:
-    """Packs closed hours into chunks, one transaction per hour and COMPACT_SERIES series."""
+    """Packs closed hours into chunks: one transaction per hour and batch of series, about
+    PACK_ROWS rows each."""
 
     def __init__(self, engine: Any, sqlite: bool) -> None:
         self.engine = engine
         self.sqlite = sqlite
+        self._batch = COMPACT_SERIES
 
     async def run(self, until: datetime, max_rounds: int = 10_000) -> CompactStats:
         """Pack every row older than `until` (an hour boundary), oldest hour first."""
@@ -262,12 +275,18 @@ class Compactor:
             if not hours:
                 break
             for start, ids in sorted(hours.items()):
-                for i in range(0, len(ids), COMPACT_SERIES):
+                i = 0
+                while i < len(ids):
+                    batch = ids[i : i + self._batch]
                     async with self.engine.connect() as conn:
-                        got = await pack_hour(conn, ids[i : i + COMPACT_SERIES], start, self.sqlite)
+                        got = await pack_hour(conn, batch, start, self.sqlite)
                         await conn.commit()
+                    i += len(batch)
                     total.hours += got.hours
                     total.samples += got.samples
+                    # about PACK_ROWS rows a transaction: 200 series of 60 s data, 5 of 1 s data
+                    per_series = got.samples / max(got.hours, 1)
+                    self._batch = max(1, min(COMPACT_SERIES, int(PACK_ROWS / max(per_series, 1))))
         return total
 
 
