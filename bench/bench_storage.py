@@ -493,9 +493,10 @@ async def main() -> None:
         )
         if prom is not None:
             blocks = await prom.settle()
+            prom_size = prom.size_bytes  # once: it changes while Prometheus still compacts
             print(
                 f"   Prometheus: {blocks} blocks after its start-up compaction, "
-                f"{prom.size_bytes / 2**20:.1f} MB = {prom.size_bytes / samples:.2f} bytes/sample",
+                f"{prom_size / 2**20:.1f} MB = {prom_size / samples:.2f} bytes/sample",
                 flush=True,
             )
         settings = _common.make_settings(
@@ -525,7 +526,7 @@ async def main() -> None:
             steady = chunks + live * raw / samples
 
             def vs(size: float) -> str:
-                return f" = {size / prom.size_bytes:.2f}x Prometheus" if prom else ""
+                return f" = {size / prom_size:.2f}x Prometheus" if prom else ""
 
             print(
                 f"   Unity packed (PostgreSQL): sample_chunks {chunks / 2**20:.2f} MB for "
