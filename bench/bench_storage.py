@@ -319,7 +319,8 @@ async def ingest_while_packing(apg: asyncpg.Connection, dsn: str, now: datetime)
     await db.dispose()
     print(
         f"   ingest by COPY into the open hour ({INGEST_BATCH} samples per transaction): alone "
-        f"{alone:,.0f}/s, while packing {during:,.0f}/s = {during / alone:.2f}x (packing "
+        f"{alone:,.0f}/s, while packing (pace {compactor.pace:g}) {during:,.0f}/s = "
+        f"{during / alone:.2f}x (packing "
         f"{got.samples:,} samples took {wall:.1f} s, the ingest {ingest_wall:.1f} s of it)",
         flush=True,
     )

@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
+import time
 import zlib
 from array import array
 from collections.abc import Iterable, Sequence
@@ -55,6 +56,7 @@ PADDED = 2
 PAD_TO = 2100  # bytes: over PostgreSQL's TOAST threshold (2032 for a row), so lz4 compresses
 COMPACT_SERIES = 200  # series packed per transaction (one hour each), at most
 PACK_ROWS = 20_000  # rows packed per transaction, about (the series batch adapts)
+PACE = 1.0  # idle time after each packing transaction, as a multiple of the time it took
 ZLIB_LEVEL = 6
 
 
@@ -257,9 +259,10 @@ class Compactor:
     """Packs closed hours into chunks: one transaction per hour and batch of series, about
     PACK_ROWS rows each."""
 
-    def __init__(self, engine: Any, sqlite: bool) -> None:
+    def __init__(self, engine: Any, sqlite: bool, pace: float = PACE) -> None:
         self.engine = engine
         self.sqlite = sqlite
+        self.pace = pace
         self._batch = COMPACT_SERIES
 
     async def run(self, until: datetime, max_rounds: int = 10_000) -> CompactStats:
@@ -278,9 +281,13 @@ class Compactor:
                 i = 0
                 while i < len(ids):
                     batch = ids[i : i + self._batch]
+                    t0 = time.monotonic()
                     async with self.engine.connect() as conn:
                         got = await pack_hour(conn, batch, start, self.sqlite)
                         await conn.commit()
+                    # Paced: as long again idle, so writes get the loop and the database half
+                    # the time (packing needs ~1 % of a core: it keeps up at any pace here).
+                    await asyncio.sleep((time.monotonic() - t0) * self.pace)
                     i += len(batch)
                     total.hours += got.hours
                     total.samples += got.samples
