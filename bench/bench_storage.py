@@ -9,29 +9,34 @@ Debian's `prometheus` on a loopback port (`_prometheus.py`), in the same run.
 
 Measured:
 - bytes per sample on disk: Unity's `samples` partitions with their primary-key index after
-  VACUUM (what a 24 h raw query reads), and the roll-up tables after a maintenance pass;
+  VACUUM (the row layout), then after a maintenance pass (roll-ups, then packing every closed
+  hour into `sample_chunks`: app/services/metrics/chunks.py) the chunks plus the rows left in
+  the open hours; the same chunks in SQLite's zlib codec for comparison; the roll-up tables;
   Prometheus' TSDB directory after its start-up compaction;
 - 24 h of one series in 500 buckets, average per bucket: GET /api/v1/metrics/query over a
   keep-alive connection against Prometheus' `query_range` of `avg_over_time` at the API's bucket
-  step, CALLS calls each, interleaved in one loop, raw only and after the roll-ups;
-- a prototype of the chunk layout issue 26 asks for (not in the product; tables of this
-  benchmark's database only): one row per series per closed hour, in two forms, timed on a plain
-  asyncpg connection in the same loop (no HTTP) next to the API's own statement there:
-  (a) `bytea`: int32 millisecond deltas and byte-shuffled float64 values, each zlib-compressed,
-      read by (series, hour) key and decoded and bucketed in Python;
-  (b) PostgreSQL arrays (int4 offsets, float8 values) TOASTed with lz4, bucketed in SQL;
-- SQLite (the embedded default): bytes per raw sample, per 1 m and per 1 h roll-up row, from
-  `dbstat` after loading SQLITE_SERIES series for 1 day and a maintenance pass.
+  step, CALLS calls each, interleaved in one loop: on rows (before packing), with roll-ups, and
+  on packed raw data (roll-up marks hidden so the raw tier answers; the buckets are checked
+  against the answer on rows);
+- ingest: COPY into the open hour (INGEST_BATCH samples per transaction) alone for
+  INGEST_SECONDS, then for as long as the Compactor packs CPU_SERIES series x 1 h at 1 s; and
+  the packing's CPU alone (this process and its PostgreSQL backends) as a share of one core per
+  hour of data;
+- SQLite (the embedded default): bytes per packed sample, per open-hour row and per 1 m / 1 h
+  roll-up row, from `dbstat` after loading SQLITE_SERIES series for 1 day and a maintenance
+  pass.
 
-Both prototypes answer the same buckets as the API (checked). Environment: BENCH_STORAGE_SERIES
-(200), BENCH_STORAGE_POINTS (10000 per series), BENCH_STORAGE_CALLS (100).
+Environment: BENCH_STORAGE_SERIES (200), BENCH_STORAGE_POINTS (10000 per series),
+BENCH_STORAGE_CALLS (100), BENCH_STORAGE_CPU_SERIES (1000), BENCH_STORAGE_INGEST_SECONDS (20:
+the ingest alone; with packing it runs as long as the packing).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-import itertools
 import json
+import math
 import os
 import random
 import shutil
@@ -39,8 +44,6 @@ import sqlite3
 import sys
 import tempfile
 import time
-import zlib
-from array import array
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,21 +56,26 @@ import _prometheus
 import asyncpg
 import uvloop
 from bench_query import HttpClient, add_series, admin_token
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from app.db.migrate import migrate
 from app.db.session import Database
 from app.main import create_app
+from app.services.metrics.chunks import Compactor, chunk_start, decode, encode, micros
 from app.services.metrics.maintenance import StorageMaintenance
-from app.services.metrics.tiers import EPOCH
 
 SERIES = int(os.environ.get("BENCH_STORAGE_SERIES", "200"))
 POINTS = int(os.environ.get("BENCH_STORAGE_POINTS", "10000"))
 CALLS = int(os.environ.get("BENCH_STORAGE_CALLS", "100"))
 SPAN = timedelta(days=2)
 INSTANTS_PER_COPY = 250
-CHUNK = timedelta(hours=1)
 SQLITE_SERIES = 100
+CPU_SERIES = int(os.environ.get("BENCH_STORAGE_CPU_SERIES", "1000"))
+INGEST_BATCH = 1000
+INTERVAL_SERIES = 20
+INTERVALS = (1, 10, 60)
+INGEST_SECONDS = float(os.environ.get("BENCH_STORAGE_INGEST_SECONDS", "20"))
 ROW_TABLES = ("samples", "samples_1m", "samples_1h")
 
 
@@ -115,110 +123,207 @@ async def pg_bytes(apg: asyncpg.Connection, table: str) -> int:
     )
 
 
-# ----------------------------------------------------------------- the chunk prototype
-def shuffle(raw: bytes, width: int = 8) -> bytes:
-    """Byte planes: every value's first byte, then every second byte, ... (compresses better)."""
-    return b"".join(raw[i::width] for i in range(width))
+# ----------------------------------------------------------------- packed hours
+async def packed_bytes(apg: asyncpg.Connection) -> tuple[int, int, int]:
+    """Bytes of `sample_chunks`, of what is left in `samples`, and the samples the chunks hold."""
+    await apg.execute("VACUUM ANALYZE sample_chunks")
+    await apg.execute("VACUUM ANALYZE samples")
+    held = int(await apg.fetchval("SELECT coalesce(sum(n), 0) FROM sample_chunks"))
+    return await pg_bytes(apg, "sample_chunks"), await pg_bytes(apg, "samples"), held
 
 
-def unshuffle(planes: bytes, width: int = 8) -> bytes:
-    n = len(planes) // width
-    out = bytearray(len(planes))
-    for i in range(width):
-        out[i::width] = planes[i * n : (i + 1) * n]
-    return bytes(out)
-
-
-def encode(start: datetime, ts: list[datetime], vals: list[float]) -> tuple[bytes, bytes]:
-    ms = [round((t - start).total_seconds() * 1000) for t in ts]
-    deltas = array("i", [ms[0]] + [b - a for a, b in itertools.pairwise(ms)])
-    return zlib.compress(deltas.tobytes()), zlib.compress(shuffle(array("d", vals).tobytes()))
-
-
-def decode(start: datetime, ts: bytes, vals: bytes) -> tuple[list[float], array[float]]:
-    """Epoch seconds and values of one chunk."""
-    deltas = array("i")
-    deltas.frombytes(zlib.decompress(ts))
-    base, out, acc = start.timestamp(), [], 0
-    for d in deltas:
-        acc += d
-        out.append(base + acc / 1000)
-    values = array("d")
-    values.frombytes(unshuffle(zlib.decompress(vals)))
-    return out, values
-
-
-async def build_chunks(
-    apg: asyncpg.Connection, times: list[datetime], values: dict[int, list[float]]
-) -> float:
-    """Both prototype tables from the loaded samples; returns seconds spent encoding (a)."""
+async def zlib_bytes(apg: asyncpg.Connection) -> int:
+    """The same chunks in SQLite's codec (zlib in Python), in a PostgreSQL table of their own."""
+    rows = await apg.fetch("SELECT series_id, start, n, data FROM sample_chunks")
+    packed = []
+    for r in rows:
+        times, values = decode(r["start"], r["data"])
+        points = list(zip(times, values, strict=True))
+        packed.append((r["series_id"], r["start"], r["n"], encode(r["start"], points, True)))
     await apg.execute(
-        "CREATE TABLE chunk_a (series_id bigint, start timestamptz, n int, ts bytea, "
-        "val bytea, PRIMARY KEY (series_id, start))"
+        "CREATE TABLE chunks_zlib (series_id bigint, start timestamptz, n int, data bytea, "
+        "PRIMARY KEY (series_id, start))"
     )
+    await apg.copy_records_to_table("chunks_zlib", records=packed)
+    await apg.execute("VACUUM ANALYZE chunks_zlib")
+    size = await pg_bytes(apg, "chunks_zlib")
+    await apg.execute("DROP TABLE chunks_zlib")
+    return size
+
+
+def interval_chunks(interval: int) -> list[tuple[int, datetime, list[tuple[int, float]]]]:
+    """INTERVAL_SERIES random-walk series x 1 day at `interval` s, cut in hours (epoch us)."""
+    day = datetime(2026, 1, 1, tzinfo=UTC)
+    out = []
+    for sid in range(1, INTERVAL_SERIES + 1):
+        rng, v = random.Random(sid), 100.0  # noqa: S311 - test data, not secrets
+        for h in range(24):
+            start = day + timedelta(hours=h)
+            points = []
+            for i in range(3600 // interval):
+                v += rng.gauss(0.0, 1.0)
+                points.append((micros(start + timedelta(seconds=i * interval)), v))
+            out.append((sid, start, points))
+    return out
+
+
+async def interval_bytes(apg: asyncpg.Connection) -> dict[int, tuple[float, float]]:
+    """Bytes per packed sample at each of INTERVALS: PostgreSQL (the product's table layout and
+    codec) and SQLite (its codec, the migration's table), INTERVAL_SERIES series x 1 day."""
+    out = {}
+    for interval in INTERVALS:
+        chunks = interval_chunks(interval)
+        n = sum(len(p) for _, _, p in chunks)
+        await apg.execute("CREATE TABLE chunks_sized (LIKE sample_chunks INCLUDING ALL)")
+        await apg.copy_records_to_table(
+            "chunks_sized",
+            records=[(sid, st, len(p), encode(st, p, False)) for sid, st, p in chunks],
+            columns=["series_id", "start", "n", "data"],
+        )
+        await apg.execute("VACUUM ANALYZE chunks_sized")
+        pg = await pg_bytes(apg, "chunks_sized") / n
+        await apg.execute("DROP TABLE chunks_sized")
+        workdir = Path(tempfile.mkdtemp(prefix="unity-bench-sqlite-"))
+        try:
+            path = workdir / "sized.db"
+            db = Database(make_url(f"sqlite+aiosqlite:///{path}"))
+            await migrate(db.engine)
+            await db.dispose()
+            con = sqlite3.connect(path)
+            con.executemany(
+                "INSERT INTO sample_chunks (series_id, start, n, data) VALUES (?, ?, ?, ?)",
+                (
+                    (sid, f"{st:%Y-%m-%d %H:%M:%S.%f}", len(p), encode(st, p, True))
+                    for sid, st, p in chunks
+                ),
+            )
+            con.commit()
+            con.execute("VACUUM")
+            size = con.execute(
+                "SELECT sum(pgsize) FROM dbstat WHERE name IN ('sample_chunks', "
+                "'sqlite_autoindex_sample_chunks_1')"
+            ).fetchone()[0]
+            con.close()
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        out[interval] = (pg, size / n)
+        print(
+            f"   packed, one sample every {interval} s ({3600 // interval} a chunk): "
+            f"PostgreSQL {pg:.2f} bytes/sample, SQLite {size / n:.2f} bytes/sample",
+            flush=True,
+        )
+    return out
+
+
+def backend_cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) of these PostgreSQL backends so far."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+async def copy_rate(
+    apg: asyncpg.Connection, first_sid: int, at: datetime, done: Callable[[], bool]
+) -> tuple[float, float]:
+    """COPY into the open hour, INGEST_BATCH samples per transaction, until `done()`;
+    (samples/s, seconds)."""
+    t0 = time.perf_counter()
+    sent = i = 0
+    while i == 0 or not done():
+        ts = at + timedelta(milliseconds=i)
+        records = [(first_sid + k, ts, float(k)) for k in range(INGEST_BATCH)]
+        async with apg.transaction():
+            await apg.copy_records_to_table(
+                "samples", records=records, columns=["series_id", "ts", "value"]
+            )
+        sent += len(records)
+        i += 1
+    took = time.perf_counter() - t0
+    return sent / took, took
+
+
+async def load_hour(apg: asyncpg.Connection, first: int, hour: datetime) -> float:
+    """CPU_SERIES series x 3,600 s from `first` on, at 1 s, in arrival order; seconds taken."""
+    t0 = time.perf_counter()
+    for lo in range(0, 3600, 60):
+        records = [
+            (first + k, hour + timedelta(seconds=s), 100.0 + math.sin(s / 300 + k))
+            for s in range(lo, lo + 60)
+            for k in range(CPU_SERIES)
+        ]
+        async with apg.transaction():
+            await apg.copy_records_to_table(
+                "samples", records=records, columns=["series_id", "ts", "value"]
+            )
+    return time.perf_counter() - t0
+
+
+async def ingest_while_packing(apg: asyncpg.Connection, dsn: str, now: datetime) -> None:
+    """Packing's CPU for CPU_SERIES x 1 h at 1 s, alone; then COPY into the open hour alone and
+    while the same packing runs.
+
+    CPU: this process' (encoding, driver) and its PostgreSQL backends', as a share of one core
+    over the hour of data packed.
+    """
+    first = SERIES + 1
     await apg.execute(
-        "CREATE TABLE chunk_b (series_id bigint, start timestamptz, ts int4[], val float8[], "
-        "PRIMARY KEY (series_id, start)) WITH (toast_tuple_target = 128)"
+        "INSERT INTO series (id, plugin_id, name, unit, labels, labels_key) SELECT i, 1, "
+        "'packed_' || i, '', '{}', 'i=' || i FROM generate_series($1::int, $2::int) i",
+        first,
+        first + CPU_SERIES - 1,
     )
-    await apg.execute("ALTER TABLE chunk_b ALTER COLUMN ts SET COMPRESSION lz4")
-    await apg.execute("ALTER TABLE chunk_b ALTER COLUMN val SET COMPRESSION lz4")
-    hours: dict[datetime, list[int]] = {}
-    for i, t in enumerate(times):
-        hours.setdefault(datetime.fromtimestamp(t.timestamp() // 3600 * 3600, UTC), []).append(i)
-    rows_a, rows_b, encoding = [], [], 0.0
-    for sid, vals in values.items():
-        for start, index in hours.items():
-            ts, vs = [times[i] for i in index], [vals[i] for i in index]
-            t0 = time.perf_counter()
-            rows_a.append((sid, start, len(index), *encode(start, ts, vs)))
-            encoding += time.perf_counter() - t0
-            offsets = [round((t - start).total_seconds() * 1000) for t in ts]
-            rows_b.append((sid, start, offsets, vs))
-    await apg.copy_records_to_table("chunk_a", records=rows_a)
-    await apg.copy_records_to_table("chunk_b", records=rows_b)
-    await apg.execute("VACUUM ANALYZE chunk_a")
-    await apg.execute("VACUUM ANALYZE chunk_b")
-    return encoding
-
-
-async def query_a(
-    apg: asyncpg.Connection, sid: int, start: datetime, end: datetime, width: int
-) -> list[tuple[float, float]]:
-    rows = await apg.fetch(
-        "SELECT start, ts, val FROM chunk_a WHERE series_id = $1 AND start > $2 AND start < $3 "
-        "ORDER BY start",
-        sid,
-        start - CHUNK,
-        end,
+    hour = chunk_start(now) - timedelta(hours=3)
+    took = await load_hour(apg, first, hour)
+    print(f"   loaded {CPU_SERIES:,} series x 3,600 s at 1 s in {took:.1f} s", flush=True)
+    db = Database(make_url(dsn).set(drivername="postgresql+asyncpg"))
+    compactor = Compactor(db.engine, sqlite=False)
+    await compactor.run(until=hour)  # nothing to do: opens the pool's connection
+    own = await apg.fetchval("SELECT pg_backend_pid()")  # the COPY client's backend
+    async with db.engine.connect() as conn:  # the pool's: the one the compactor used
+        pids = [
+            int(r[0])
+            for r in await conn.execute(
+                text(
+                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND pid <> :own"
+                ),
+                {"own": own},
+            )
+        ]
+        await conn.commit()
+    pg0, py0, t0 = backend_cpu(pids), time.process_time(), time.perf_counter()
+    got = await compactor.run(until=hour + timedelta(hours=1))
+    wall = time.perf_counter() - t0
+    pg_cpu, py_cpu = backend_cpu(pids) - pg0, time.process_time() - py0
+    print(
+        f"   packing {CPU_SERIES:,} series x 1 h at 1 s alone: {got.samples:,} samples into "
+        f"{got.hours:,} chunks in {wall:.1f} s wall; CPU: this process {py_cpu:.2f} s, "
+        f"PostgreSQL backends {pg_cpu:.2f} s = {(py_cpu + pg_cpu) / 3600 * 100:.2f} % of a core "
+        f"for each hour of data",
+        flush=True,
     )
-    lo, hi = start.timestamp(), end.timestamp()
-    sums: dict[float, list[float]] = {}
-    for row in rows:
-        ts, vals = decode(row["start"], row["ts"], row["val"])
-        for t, v in zip(ts, vals, strict=True):
-            if lo <= t < hi:
-                acc = sums.setdefault(t // width * width, [0.0, 0])
-                acc[0] += v
-                acc[1] += 1
-    return [(b, s / n) for b, (s, n) in sorted(sums.items())]
-
-
-CHUNK_B_SQL = (
-    "SELECT extract(epoch FROM date_bin(make_interval(secs => $4::float8), t, "
-    "$5::timestamptz)) AS b, avg(v) "
-    "FROM (SELECT c.start + u.off * interval '1 millisecond' AS t, u.v FROM chunk_b c "
-    "CROSS JOIN LATERAL unnest(c.ts, c.val) AS u(off, v) "
-    "WHERE c.series_id = $1 AND c.start > $2::timestamptz - interval '1 hour' "
-    "AND c.start < $3::timestamptz) s "
-    "WHERE t >= $2 AND t < $3 GROUP BY 1 ORDER BY 1"
-)
-
-
-async def query_b(
-    apg: asyncpg.Connection, sid: int, start: datetime, end: datetime, width: int
-) -> list[tuple[float, float]]:
-    rows = await apg.fetch(CHUNK_B_SQL, sid, start, end, float(width), EPOCH)
-    return [(float(b), v) for b, v in rows]
+    hour += timedelta(hours=1)
+    await load_hour(apg, first, hour)
+    ingest_sid = first + CPU_SERIES + 1000
+    ends = time.perf_counter() + INGEST_SECONDS
+    alone, _ = await copy_rate(apg, ingest_sid, now, lambda: time.perf_counter() > ends)
+    t0 = time.perf_counter()
+    packing = asyncio.create_task(compactor.run(until=hour + timedelta(hours=1)))
+    during, ingest_wall = await copy_rate(apg, ingest_sid, now + timedelta(minutes=1), packing.done)
+    got = await packing
+    wall = time.perf_counter() - t0
+    await db.dispose()
+    print(
+        f"   ingest by COPY into the open hour ({INGEST_BATCH} samples per transaction): alone "
+        f"{alone:,.0f}/s, while packing (pace {compactor.pace:g}) {during:,.0f}/s = "
+        f"{during / alone:.2f}x (packing "
+        f"{got.samples:,} samples took {wall:.1f} s, the ingest {ingest_wall:.1f} s of it)",
+        flush=True,
+    )
 
 
 # ----------------------------------------------------------------- timing
@@ -245,12 +350,16 @@ def figures(took: dict[str, list[float]]) -> str:
 
 
 async def phase(
-    name: str, host: str, token: str, dsn: str, now: datetime, prom: Any
-) -> dict[str, list[float]]:
+    name: str,
+    host: str,
+    token: str,
+    now: datetime,
+    prom: Any,
+    reference: list[tuple[float, float]] | None = None,
+) -> tuple[dict[str, list[float]], list[tuple[float, float]]]:
     start, end = now - timedelta(hours=24), now
     client = HttpClient(host)
     await client.connect()
-    apg = await asyncpg.connect(dsn)
 
     def path(sid: int) -> str:
         q = {"series_id": sid, "start": start.isoformat(), "end": end.isoformat(), "points": 500}
@@ -263,6 +372,12 @@ async def phase(
     api_points = [
         (datetime.fromisoformat(t).timestamp(), v) for t, v in answer["series"][0]["points"]
     ]
+    if reference is not None:
+        same = len(reference) == len(api_points) and all(
+            a[0] == b[0] and abs(a[1] - b[1]) <= 1e-9 * max(1.0, abs(a[1]))
+            for a, b in zip(reference, api_points, strict=True)
+        )
+        print(f"   {name}: same buckets as on rows: {same}", flush=True)
 
     async def api(sid: int) -> None:
         status, body = await client.get(path(sid), token)
@@ -275,29 +390,15 @@ async def phase(
     calls: dict[str, Callable[[int], Awaitable[Any]]] = {"unity api": api}
     if prom is not None:
         calls["prometheus"] = prometheus
-    if name == "raw only":  # the prototypes hold raw samples: compare them where raw is read
-        for kind, fn in (("chunks (a) bytea+zlib", query_a), ("chunks (b) arrays+lz4", query_b)):
-            got = await fn(apg, 1, start, end, width)
-            same = len(got) == len(api_points) and all(
-                a[0] == b[0] and abs(a[1] - b[1]) < 1e-9
-                for a, b in zip(got, api_points, strict=True)
-            )
-            print(f"   {kind}: {len(got)} buckets, same as the API: {same}", flush=True)
-
-            async def proto(sid: int, fn: Any = fn) -> None:
-                await fn(apg, sid, start, end, width)
-
-            calls[kind] = proto
     sids = [1 + (i * 37) % SERIES for i in range(CALLS)]
     took = await timed_loop(calls, sids)
-    await apg.close()
     client.close()
     print(
         f"   {name}: resolution {answer['resolution']}, {width} s buckets, "
         f"{len(api_points)} points; {figures(took)}; load {_common.loadavg()}",
         flush=True,
     )
-    return took
+    return took, api_points
 
 
 async def sqlite_bytes(times: list[datetime], values: dict[int, list[float]]) -> dict[str, float]:
@@ -334,12 +435,25 @@ async def sqlite_bytes(times: list[datetime], values: dict[int, list[float]]) ->
         await db.dispose()
         con.execute("VACUUM")
         out = {}
-        for table in ROW_TABLES:
+        for table in ROW_TABLES[1:]:
             rows = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
             size = con.execute(
                 "SELECT sum(pgsize) FROM dbstat WHERE name = ?", (table,)
             ).fetchone()[0]
-            out[table] = size / rows
+            out[f"{table} per row"] = size / rows
+        held = con.execute("SELECT sum(n) FROM sample_chunks").fetchone()[0] or 0
+        left = con.execute("SELECT count(*) FROM samples").fetchone()[0]
+        size = con.execute(
+            "SELECT sum(pgsize) FROM dbstat WHERE name IN ('sample_chunks', "
+            "'sqlite_autoindex_sample_chunks_1')"
+        ).fetchone()[0]
+        rows_size = con.execute("SELECT sum(pgsize) FROM dbstat WHERE name = 'samples'").fetchone()[
+            0
+        ]
+        out["sample_chunks per packed sample"] = size / held
+        if left:
+            out["samples (open hours) per row"] = rows_size / left
+        out["all raw per sample"] = (size + rows_size) / (held + left)
         con.close()
         return out
     finally:
@@ -374,23 +488,16 @@ async def main() -> None:
         await apg.execute("VACUUM ANALYZE samples")
         raw = await pg_bytes(apg, "samples")
         print(
-            f"   Unity: {samples:,} samples by COPY in arrival order at {rate:,.0f}/s; "
+            f"   Unity rows: {samples:,} samples by COPY in arrival order at {rate:,.0f}/s; "
             f"samples {raw / 2**20:.1f} MB = {raw / samples:.1f} bytes/sample",
-            flush=True,
-        )
-        encoding = await build_chunks(apg, times, values)
-        size_a, size_b = await pg_bytes(apg, "chunk_a"), await pg_bytes(apg, "chunk_b")
-        print(
-            f"   chunks (a) bytea+zlib: {size_a / 2**20:.1f} MB = {size_a / samples:.2f} "
-            f"bytes/sample (encoding {encoding / samples * 1e6:.2f} us/sample); chunks (b) "
-            f"arrays+lz4: {size_b / 2**20:.1f} MB = {size_b / samples:.2f} bytes/sample",
             flush=True,
         )
         if prom is not None:
             blocks = await prom.settle()
+            prom_size = prom.size_bytes  # once: it changes while Prometheus still compacts
             print(
                 f"   Prometheus: {blocks} blocks after its start-up compaction, "
-                f"{prom.size_bytes / 2**20:.1f} MB = {prom.size_bytes / samples:.2f} bytes/sample",
+                f"{prom_size / 2**20:.1f} MB = {prom_size / samples:.2f} bytes/sample",
                 flush=True,
             )
         settings = _common.make_settings(
@@ -403,19 +510,56 @@ async def main() -> None:
         app = create_app(settings)
         async with _common.serve_in_process(app) as host:
             token = await admin_token(host)
-            await phase("raw only", host, token, dsn, now, prom)
-            await app.state.unity.maintenance.run()
+            _, on_rows = await phase("rows, raw only", host, token, now, prom)
+            unity = app.state.unity
+            t0, c0 = time.perf_counter(), time.process_time()
+            report = await unity.maintenance.run()
+            print(
+                f"   maintenance pass (roll-ups, then packing): {time.perf_counter() - t0:.1f} s "
+                f"wall, {time.process_time() - c0:.1f} s CPU in this process; packed "
+                f"{report['packed_samples']:,} samples into {report['packed_chunks']:,} chunks, "
+                f"{report.get('partitions_emptied', 0)} partitions emptied",
+                flush=True,
+            )
+            chunks, left, held = await packed_bytes(apg)
+            zl = await zlib_bytes(apg)
+            live = samples - held  # rows of the open hours, not packed yet
+            steady = chunks + live * raw / samples
+
+            def vs(size: float) -> str:
+                return f" = {size / prom_size:.2f}x Prometheus" if prom else ""
+
+            print(
+                f"   Unity packed (PostgreSQL): sample_chunks {chunks / 2**20:.2f} MB for "
+                f"{held:,} samples = {chunks / held:.2f} bytes/sample{vs(chunks * samples / held)}"
+                f"; the same chunks zlib-compressed (SQLite's codec): {zl / held:.2f} "
+                f"bytes/sample; {live:,} rows left in the open hours: chunks plus those rows at "
+                f"{raw / samples:.1f} bytes each = {steady / samples:.2f} bytes/sample"
+                f"{vs(steady)}; the `samples` partitions still take {left / 2**20:.1f} MB (today's "
+                f"holds the space of the rows packed out of it, for its new rows to reuse once "
+                f"vacuumed, and is truncated once its day is packed)",
+                flush=True,
+            )
             await apg.execute("VACUUM ANALYZE samples_1m")
             await apg.execute("VACUUM ANALYZE samples_1h")
-            await phase("with roll-ups", host, token, dsn, now, prom)
+            await phase("with roll-ups", host, token, now, prom)
+            marks = await apg.fetch("SELECT name, done_until FROM rollup_state")
+            await apg.execute("DELETE FROM rollup_state")  # so the raw tier answers
+            unity.reader.rolled_up()
+            await phase("packed, raw only", host, token, now, prom, on_rows)
+            await apg.executemany(
+                "INSERT INTO rollup_state (name, done_until) VALUES ($1, $2)",
+                [(m["name"], m["done_until"]) for m in marks],
+            )
         for table in ROW_TABLES[1:]:
             rows = await apg.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608
             size = await pg_bytes(apg, table)
             print(f"   PostgreSQL {table}: {rows:,} rows, {size / rows:.1f} bytes/row", flush=True)
-        print(f"   PostgreSQL samples: {raw / samples:.1f} bytes/row", flush=True)
+        await interval_bytes(apg)
+        await ingest_while_packing(apg, dsn, now)
     per_row = await sqlite_bytes(times, values)
     print(
-        "   SQLite: " + ", ".join(f"{t} {b:.1f} bytes/row" for t, b in per_row.items()),
+        "   SQLite (bytes): " + ", ".join(f"{t} {b:.2f}" for t, b in per_row.items()),
         flush=True,
     )
 

@@ -13,7 +13,15 @@ from app.models.alert import (
 from app.models.audit import AuditEntry, Event
 from app.models.base import Base
 from app.models.imports import ImportCheckpoint, ImportLink
-from app.models.metrics import Rollup1h, Rollup1m, RollupDirty, RollupState, Sample, Series
+from app.models.metrics import (
+    Rollup1h,
+    Rollup1m,
+    RollupDirty,
+    RollupState,
+    Sample,
+    SampleChunk,
+    Series,
+)
 from app.models.plugin import PluginHealth, PluginInstance, PluginRun, plugin_dependencies
 from app.models.status import StatusPage
 from app.models.uptime import (
@@ -52,6 +60,7 @@ __all__ = [
     "RollupDirty",
     "RollupState",
     "Sample",
+    "SampleChunk",
     "Series",
     "StatusPage",
     "UptimeCursor",

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime
@@ -42,6 +51,24 @@ class Sample(Base):
     )
     ts: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
     value: Mapped[float] = mapped_column(Float)
+
+
+class SampleChunk(Base):
+    """Raw samples of one series' closed hour, packed (see app.services.metrics.chunks).
+
+    `start` is the hour, `n` the number of samples, `data` their encoded times and values.
+    On PostgreSQL `data` is compressed with lz4 by TOAST and the `samples_all` view shows
+    `samples` and the decoded chunks together as `(series_id, ts, value)`.
+    """
+
+    __tablename__ = "sample_chunks"
+
+    series_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True
+    )
+    start: Mapped[datetime] = mapped_column(UTCDateTime, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class _Rollup:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import LargeBinary, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from app.core.cache import ExpiringCache
@@ -18,6 +20,7 @@ from app.db.session import Database, asyncpg_of
 from app.models import PluginInstance, RollupState, Series
 from app.models.base import UTCDateTime
 from app.schemas.metrics import QueryResult, QuerySeries
+from app.services.metrics.chunks import CHUNK, decode, from_micros, micros
 from app.services.metrics.tiers import RAW, Part, bucket_rule, choose_tier, plan
 
 Agg = Literal["avg", "min", "max", "last"]
@@ -70,6 +73,67 @@ def _source_sql(parts: list[Part], param: Callable[[datetime | None], str]) -> s
             f"AND ts >= {param(part.lower)} AND ts < {param(part.upper)}"
         )
     return " UNION ALL ".join(selects)
+
+
+def _packed_sql(raw: Part, param: Callable[[datetime | None], str]) -> str:
+    """True when a chunk of the series overlaps the raw part's range."""
+    return (
+        f"EXISTS (SELECT 1 FROM sample_chunks WHERE series_id = {param(None)} "  # noqa: S608 - placeholders only  # nosec B608
+        f"AND start > {param(raw.lower - CHUNK)} AND start < {param(raw.upper)})"
+    )
+
+
+def bucket_packed(
+    rows: list[Any], parts: list[Part], width: int, origin: datetime, agg: Agg
+) -> list[tuple[datetime, float | None]]:
+    """Buckets from rows of kind 0 (roll-up row), 1 (raw row) and 2 (chunk)."""
+    raw = next(p for p in parts if p.tier is RAW)
+    lo, hi = micros(raw.lower), micros(raw.upper)
+    o, w = micros(origin), width * 1_000_000
+    acc: dict[int, list[float]] = {}  # bucket -> [min, max, sum, count, last ts, last]
+
+    def add(t: int, mn: float, mx: float, sm: float, ct: float, lv: float) -> None:
+        b = o + (t - o) // w * w
+        a = acc.get(b)
+        if a is None:
+            acc[b] = [mn, mx, sm, ct, t, lv]
+            return
+        a[0] = min(a[0], mn)
+        a[1] = max(a[1], mx)
+        a[2] += sm
+        a[3] += ct
+        if t >= a[4]:
+            a[4], a[5] = t, lv
+
+    written: set[int] = set()
+    chunks = []
+    for k, ts, mn, mx, sm, ct, lv, data in rows:
+        if k == 2:
+            chunks.append((ts, data))
+            continue
+        t = micros(ts)
+        if k == 1:
+            written.add(t)
+        add(t, mn, mx, sm, ct, lv)
+    for start, data in chunks:
+        times, values = decode(start, bytes(data))
+        if written.intersection(times):  # rewritten since packed: the rows stand instead
+            kept = [(t, v) for t, v in zip(times, values, strict=True) if t not in written]
+            times, values = [t for t, _ in kept], array("d", [v for _, v in kept])
+        # A chunk's times are sorted: each bucket is a slice, summed in C.
+        i, end = bisect_left(times, lo), bisect_left(times, hi)
+        while i < end:
+            b = o + (times[i] - o) // w * w
+            j = bisect_left(times, b + w, i, end)
+            part = values[i:j]
+            add(times[j - 1], min(part), max(part), sum(part), j - i, part[-1])
+            i = j
+    out: list[tuple[datetime, float | None]] = []
+    for b in sorted(acc):
+        mn, mx, sm, ct, _, lv = acc[b]
+        value = {"avg": sm / ct if ct else None, "min": mn, "max": mx}.get(agg, lv)
+        out.append((from_micros(b), value))
+    return out
 
 
 AGG_SQL = {"avg": "sum(vsum) / sum(vcount)", "min": "min(vmin)", "max": "max(vmax)"}
@@ -196,6 +260,7 @@ class MetricsReader:
         origin: datetime,
         agg: Agg,
     ) -> list[tuple[datetime, float | None]]:
+        raw = next((p for p in parts if p.tier is RAW), None)
         if self.db.is_sqlite:
             params: dict[str, Any] = {}
 
@@ -210,12 +275,18 @@ class MetricsReader:
             bucket = f"((CAST(strftime('%s', ts) AS INTEGER) - {o}) / {width}) * {width} + {o}"
             # SQLite takes bare columns (vlast) from the max(ts) row
             sql = (
-                f"SELECT {bucket} AS b, {AGG_SQL.get(agg, 'vlast')} AS v, max(ts) "  # noqa: S608 - identifiers are constants  # nosec B608
-                f"FROM ({source}) GROUP BY b ORDER BY b"
+                f"SELECT 0 AS k, {bucket} AS b, {AGG_SQL.get(agg, 'vlast')} AS v, max(ts) "  # noqa: S608 - identifiers are constants  # nosec B608
+                f"FROM ({source}) GROUP BY b"
             )
-            stmt = text(sql).bindparams(*(bindparam(k, type_=UTCDateTime()) for k in params))
-            rows = await conn.execute(stmt, {"sid": sid, **params})
-            return [(datetime.fromtimestamp(b, UTC), v) for b, v, _ in rows]
+            if raw is not None:
+                sql += " UNION ALL SELECT 1, NULL, NULL, NULL WHERE " + _packed_sql(raw, named)
+            stmt = text(sql + " ORDER BY k, b").bindparams(
+                *(bindparam(k, type_=UTCDateTime()) for k in params)
+            )
+            rows = (await conn.execute(stmt, {"sid": sid, **params})).all()
+            if rows and rows[-1][0] == 1:  # part of the range is packed: merge in Python
+                return await self._packed_buckets(conn, sid, parts, width, origin, agg)
+            return [(datetime.fromtimestamp(b, UTC), v) for _, b, v, _ in rows]
         args: list[Any] = []
 
         def positional(value: datetime | None) -> str:
@@ -226,8 +297,73 @@ class MetricsReader:
         bucket = f"date_bin(interval '{width} seconds', ts, timestamptz '{origin.isoformat()}')"
         last = "(array_agg(vlast ORDER BY ts DESC))[1]"
         sql = (
-            f"SELECT {bucket} AS b, {AGG_SQL.get(agg, last)} AS v "  # noqa: S608 - identifiers are constants  # nosec B608
-            f"FROM ({source}) AS src GROUP BY b ORDER BY b"
+            f"SELECT 0 AS k, {bucket} AS b, {AGG_SQL.get(agg, last)} AS v "  # noqa: S608 - identifiers are constants  # nosec B608
+            f"FROM ({source}) AS src GROUP BY b"
         )
+        if raw is not None:
+            sql += " UNION ALL SELECT 1, NULL, NULL WHERE " + _packed_sql(raw, positional)
         apg = await asyncpg_of(conn)
-        return [(b, v) for b, v in await apg.fetch(sql, *args)]
+        rows = await apg.fetch(sql + " ORDER BY k, b", *args)
+        if rows and rows[-1][0] == 1:  # part of the range is packed: merge in Python
+            return await self._packed_buckets(conn, sid, parts, width, origin, agg)
+        return [(b, v) for _, b, v in rows]
+
+    async def _packed_buckets(
+        self,
+        conn: AsyncConnection,
+        sid: int,
+        parts: list[Part],
+        width: int,
+        origin: datetime,
+        agg: Agg,
+    ) -> list[tuple[datetime, float | None]]:
+        """Buckets over roll-up rows, raw rows and packed chunks, read in one statement.
+
+        One statement, so one snapshot: a chunk written (and its rows deleted) by a compaction
+        committing meanwhile is seen either as the rows or as the chunk, never both or neither.
+        A row at an instant its chunk holds too is a later write and wins.
+        """
+        sqlite = self.db.is_sqlite
+        params: dict[str, Any] = {}
+        args: list[Any] = []
+
+        def param(value: datetime | None) -> str:
+            if sqlite:
+                if value is None:
+                    return ":sid"
+                params[f"t{len(params)}"] = value
+                return f":t{len(params) - 1}"
+            args.append(sid if value is None else value)
+            return f"${len(args)}"
+
+        selects = []
+        for part in parts:
+            if part.tier is RAW:
+                selects.append(
+                    "SELECT 1 AS k, ts, value AS vmin, value AS vmax, value AS vsum, 1 AS vcount, "  # noqa: S608 - placeholders only  # nosec B608
+                    f"value AS vlast, NULL AS data FROM samples WHERE series_id = {param(None)} "
+                    f"AND ts >= {param(part.lower)} AND ts < {param(part.upper)}"
+                )
+                selects.append(
+                    "SELECT 2, start, NULL, NULL, NULL, NULL, NULL, data FROM sample_chunks "  # noqa: S608 - placeholders only  # nosec B608
+                    f"WHERE series_id = {param(None)} AND start > {param(part.lower - CHUNK)} "
+                    f"AND start < {param(part.upper)}"
+                )
+            else:
+                selects.append(
+                    "SELECT 0 AS k, ts, vmin, vmax, vsum, vcount, vlast, NULL AS data "  # noqa: S608 - identifiers are constants  # nosec B608
+                    f"FROM {part.tier.table} WHERE series_id = {param(None)} "
+                    f"AND ts >= {param(part.lower)} AND ts < {param(part.upper)}"
+                )
+        sql = " UNION ALL ".join(selects)
+        if sqlite:
+            stmt = (
+                text(sql)
+                .bindparams(*(bindparam(k, type_=UTCDateTime()) for k in params))
+                .columns(ts=UTCDateTime(), data=LargeBinary())
+            )
+            rows: list[Any] = list(await conn.execute(stmt, {"sid": sid, **params}))
+        else:
+            apg = await asyncpg_of(conn)
+            rows = list(await apg.fetch(sql, *args))
+        return bucket_packed(rows, parts, width, origin, agg)
