@@ -12,6 +12,7 @@ from app.models.alert import (
 from app.models.base import Base
 from app.models.metrics import Rollup1h, Rollup1m, RollupDirty, RollupState, Sample, Series
 from app.models.plugin import PluginHealth, PluginInstance, PluginRun, plugin_dependencies
+from app.models.probe import PluginLocation, Probe
 from app.models.status import StatusPage
 from app.models.uptime import (
     MaintenanceWindow,
@@ -36,7 +37,9 @@ __all__ = [
     "NotificationDelivery",
     "PluginHealth",
     "PluginInstance",
+    "PluginLocation",
     "PluginRun",
+    "Probe",
     "PushMonitor",
     "RecoveryCode",
     "Rollup1h",
