@@ -34,7 +34,7 @@ async def create_token(
     body: ApiTokenCreate, user: AdminUser, session: SessionDep
 ) -> ApiTokenCreated:
     token, secret = await tokens.create_api_token(
-        session, user, body.name, body.expires_in_days, body.scope, body.location
+        session, user, body.name, body.expires_in_days, body.scope or "full", body.location
     )
     return ApiTokenCreated.model_validate(
         {**ApiTokenOut.model_validate(token).model_dump(), "token": secret}

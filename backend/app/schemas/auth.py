@@ -78,8 +78,8 @@ class PasswordChange(BaseModel):
 class ApiTokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100, examples=["backup script"])
     expires_in_days: int | None = Field(None, ge=1, le=3650, description="Omit for no expiry.")
-    scope: Literal["full", "probe"] = Field(
-        "full",
+    scope: Literal["full", "probe"] | None = Field(
+        None,
         description='"full": your own rights. "probe": a remote probe\'s token, which can only '
         "read its location's assignments and write results.",
     )

@@ -52,11 +52,13 @@ interface Meta {
   interval: string;
   timeout: string;
   enabled: boolean;
+  locations: string;
+  quorum: string;
 }
 
 /** What the form offers for a new plugin's timeout: the API does not publish a type's own default. */
 const DEFAULT_TIMEOUT_SECONDS = 30;
-const TOP_FIELDS = ["name", "interval_seconds", "timeout_seconds", "enabled", "type", "depends_on"];
+const TOP_FIELDS = ["name", "interval_seconds", "timeout_seconds", "enabled", "type", "depends_on", "locations", "down_quorum"];
 
 /** Places the API's field paths on this form: top-level fields by name, "config.port" (or
  * deeper, "config.headers.X") on the generated config field "port". */
@@ -82,6 +84,8 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
     name: plugin?.name ?? "",
     interval: String(plugin?.interval_seconds ?? type.default_interval_seconds ?? 60),
     timeout: String(plugin?.timeout_seconds ?? Math.min(DEFAULT_TIMEOUT_SECONDS, type.default_interval_seconds)),
+    locations: (plugin?.locations ?? ["hub"]).join(", "),
+    quorum: String(plugin?.down_quorum ?? 1),
     enabled: plugin?.enabled ?? true,
   }));
   const [parents, setParents] = useState<number[]>(() => plugin?.depends_on ?? []);
@@ -117,6 +121,11 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
     if (!Number.isInteger(interval) || interval < 1) top.interval_seconds = "Enter a whole number of seconds (1 or more).";
     const timeout = Number(meta.timeout);
     if (!Number.isInteger(timeout) || timeout < 1) top.timeout_seconds = "Enter a whole number of seconds (1 or more).";
+    const locations = meta.locations.split(",").map((l) => l.trim()).filter(Boolean);
+    if (!locations.length) top.locations = 'Name at least one location ("hub" is this server).';
+    const quorum = Number(meta.quorum);
+    if (!Number.isInteger(quorum) || quorum < 1 || quorum > Math.max(locations.length, 1))
+      top.down_quorum = `Enter a whole number from 1 to ${Math.max(locations.length, 1)} (the number of locations).`;
     setErrors(cfgErrors);
     setTopErrors(top);
     if (Object.keys(cfgErrors).length || Object.keys(top).length) {
@@ -133,6 +142,8 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
       timeout_seconds: timeout,
       enabled: meta.enabled,
       depends_on: parents,
+      locations,
+      down_quorum: quorum,
     };
     save.mutate(body);
   };
@@ -201,6 +212,13 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
             if (errors[name]) setErrors(({ [name]: _drop, ...rest }) => rest);
           }}
         />
+      </div>
+      <div className="form-section">
+        <h2>Locations</h2>
+        <div className="form-grid">
+          {topField("locations", "locations", "Runs at", { autoComplete: "off" }, '"hub" is this server; add remote probe locations, comma separated (e.g. hub, vps-1).')}
+          {topField("quorum", "down_quorum", "Down when at least K locations see it down", { type: "number", min: 1, step: 1, inputMode: "numeric" }, "K of N: with several locations, the plugin is down only when this many agree.")}
+        </div>
       </div>
       <DependsOnFieldset selfId={plugin?.id} value={parents} onChange={setParents} error={topErrors.depends_on} />
       <FormFooter
