@@ -234,3 +234,30 @@ async def test_a_probe_silent_for_three_heartbeats_is_down_and_counts_as_down(
     await client.post("/api/v1/probes/heartbeat", json=hb, headers=bearer(b))
     probes = {p["location"]: p for p in (await client.get("/api/v1/probes", headers=admin)).json()}
     assert probes["site-b"]["dropped_total"] == 7 and probes["site-b"]["spooled"] == 4
+
+
+async def test_locations_and_k_round_trip_through_config_as_code(
+    client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    await make_plugin(client, admin, "plain")
+    await make_plugin(client, admin, "spread", locations=["hub", "site-a"], down_quorum=2)
+    r = await client.get("/api/v1/config/export", headers=admin)
+    assert r.status_code == 200, r.text
+    text = r.text
+    assert "down_quorum: 2" in text and "- site-a" in text
+    assert text.count("locations:") == 1  # the hub-only plugin's file entry is unchanged
+    r = await client.post(
+        "/api/v1/config/apply?dry_run=true",
+        content=text,
+        headers={**admin, "Content-Type": "application/yaml"},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["changes"] == [], r.text  # export -> apply: nothing to change
+    edited = text.replace("down_quorum: 2", "down_quorum: 3")
+    r = await client.post(
+        "/api/v1/config/apply?dry_run=true",
+        content=edited,
+        headers={**admin, "Content-Type": "application/yaml"},
+    )
+    assert r.status_code == 422, r.text
+    assert "between 1 and the number of locations (2)" in r.text
