@@ -85,7 +85,7 @@ async def post_heartbeat(
         body.spooled,
         body.dropped_total,
     )
-    _, etag = await probes.assignments(session, state.box, caller.location)
+    etag = await probes.assignments_tag(session, caller.location)
     return HeartbeatOut(location=caller.location, etag=etag)
 
 

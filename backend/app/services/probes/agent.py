@@ -156,6 +156,7 @@ class ProbeAgent:
         self._running: dict[int, tuple[str, asyncio.Task[None], Plugin]] = {}
         self._wake = asyncio.Event()
         self.fatal: str | None = None
+        self._stopping = False
 
     # ----------------------------------------------------------------- lifecycle
     async def run(self, stop: asyncio.Event) -> None:
@@ -166,6 +167,12 @@ class ProbeAgent:
         try:
             await stop.wait()
         finally:
+            # The sender finishes the request in flight: cut mid-way, the hub could have taken
+            # a batch the spool still holds, and it would be sent twice.
+            self._stopping = True
+            self._wake.set()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(loops[1]), 20)
             for task in loops:
                 task.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
@@ -298,10 +305,12 @@ class ProbeAgent:
             await asyncio.sleep(self.options.heartbeat_seconds)
 
     async def _sender_loop(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.options.flush_seconds)
             self._wake.clear()
+            if self._stopping:
+                return
             try:
                 self._flush()
                 self.spool.enforce()

@@ -142,8 +142,27 @@ async def assignments(
                 "updated_at": plugin.updated_at.isoformat(),
             }
         )
-    tag = [(a["id"], a["updated_at"]) for a in out]
-    return out, hashlib.sha256(json.dumps(tag).encode()).hexdigest()[:16]
+    return out, _tag([(a["id"], a["updated_at"]) for a in out])
+
+
+def _tag(pairs: list[tuple[int, str]]) -> str:
+    return hashlib.sha256(json.dumps(pairs).encode()).hexdigest()[:16]
+
+
+async def assignments_tag(session: AsyncSession, location: str) -> str:
+    """The etag of `assignments`, without decrypting anything (every heartbeat asks for it)."""
+    rows = await session.execute(
+        select(PluginInstance.id, PluginInstance.updated_at, PluginInstance.locations)
+        .where(PluginInstance.enabled.is_(True))
+        .order_by(PluginInstance.id)
+    )
+    return _tag(
+        [
+            (pid, updated.isoformat())
+            for pid, updated, locs in rows.all()
+            if location != HUB and location in (locs or [HUB])
+        ]
+    )
 
 
 async def heartbeat(
@@ -227,6 +246,14 @@ async def record(
         p.id: p
         for p in await session.scalars(select(PluginInstance).where(PluginInstance.id.in_(ids)))
     }
+    rows = {
+        r.plugin_id: r
+        for r in await session.scalars(
+            select(PluginLocation).where(
+                PluginLocation.plugin_id.in_(ids), PluginLocation.location == location
+            )
+        )
+    }
     accepted = ignored = 0
     touched: set[int] = set()
     for o in todo:
@@ -240,10 +267,11 @@ async def record(
             Sample(s.name, s.value, s.unit, {**s.labels, "location": location}) for s in o.samples
         ]
         writer.submit(plugin.id, o.started_at, labelled)
-        row = await session.get(PluginLocation, (plugin.id, location))
+        row = rows.get(plugin.id)
         if row is None:
             row = PluginLocation(plugin_id=plugin.id, location=location, consecutive_failures=0)
             session.add(row)
+            rows[plugin.id] = row
         if row.last_run_at is not None and o.finished_at <= row.last_run_at:
             continue  # an older result than the one shown: its samples count, not its status
         entry = registry.get(plugin.type)
@@ -310,18 +338,20 @@ async def refresh_health(
     if not ids:
         return []
     probes = {p.location: p for p in await session.scalars(select(Probe))}
+    by_plugin: dict[int, dict[str, PluginLocation]] = {}
+    for r in await session.scalars(select(PluginLocation).where(PluginLocation.plugin_id.in_(ids))):
+        by_plugin.setdefault(r.plugin_id, {})[r.location] = r
+    healths = {
+        h.plugin_id: h
+        for h in await session.scalars(select(PluginHealth).where(PluginHealth.plugin_id.in_(ids)))
+    }
     events: list[dict[str, Any]] = []
     for plugin in await session.scalars(select(PluginInstance).where(PluginInstance.id.in_(ids))):
         if not is_remote(plugin):
             continue
-        rows = {
-            r.location: r
-            for r in await session.scalars(
-                select(PluginLocation).where(PluginLocation.plugin_id == plugin.id)
-            )
-        }
+        rows = by_plugin.get(plugin.id, {})
         status, why = derive(plugin, rows, probes, now)
-        health = await session.get(PluginHealth, plugin.id)
+        health = healths.get(plugin.id)
         if health is None:
             health = PluginHealth(plugin_id=plugin.id, consecutive_failures=0)
             session.add(health)
