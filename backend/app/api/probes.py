@@ -39,7 +39,7 @@ async def probe_caller(
     state: StateDep, token: Annotated[str | None, Depends(oauth2)]
 ) -> probes.ProbeCaller:
     async with state.db.session(read_only=True) as session:
-        return await probes.identify_probe(session, token)
+        return await probes.identify_probe(session, state.settings, token)
 
 
 ProbeDep = Annotated[probes.ProbeCaller, Depends(probe_caller)]

@@ -29,6 +29,7 @@ from app.models import ApiToken, PluginHealth, PluginInstance, PluginLocation, P
 from app.models.enums import HealthStatus, RunStatus
 from app.plugins.base import Sample
 from app.plugins.registry import PluginRegistry
+from app.services.auth import principals
 from app.services.live.hub import Hub
 from app.services.plugins import discovery
 from app.services.plugins.recorder import Health, health_event, next_health
@@ -92,8 +93,13 @@ class ProbeCaller:
     location: str
 
 
-async def identify_probe(session: AsyncSession, token: str | None) -> ProbeCaller:
-    """The probe behind a bearer token: it must be an API token scoped to "probe"."""
+async def identify_probe(
+    session: AsyncSession, settings: Settings, token: str | None
+) -> ProbeCaller:
+    """The probe behind a bearer token: it must be an API token scoped to "probe".
+
+    Any other valid credential (a user's) gets 403 with what to use instead; an invalid one 401.
+    """
     if not token:
         raise Unauthorized("Send the probe token as `Authorization: Bearer <token>`.")
     api_token = None
@@ -101,9 +107,11 @@ async def identify_probe(session: AsyncSession, token: str | None) -> ProbeCalle
         api_token = await session.scalar(
             select(ApiToken).where(ApiToken.token_hash == hash_api_token(token))
         )
-    if api_token is None or api_token.scope != PROBE_SCOPE or not api_token.location:
-        if api_token is None and token.startswith(API_TOKEN_PREFIX):
+        if api_token is None:
             raise Unauthorized("This probe token is unknown or was revoked.")
+    if api_token is None or api_token.scope != PROBE_SCOPE or not api_token.location:
+        if api_token is None:
+            await principals.identify(session, settings, token)  # 401 unless a user's
         raise Forbidden(
             "Only a probe token may call the probe endpoints; an admin creates one with "
             'POST /api/v1/tokens {"name": …, "scope": "probe", "location": …}.'
