@@ -64,6 +64,10 @@ def run_examples(backend: str, target: str) -> Iterator[tuple[Example, str]]:
             doc = None
         if isinstance(doc, dict) and "access_token" in doc:
             env["TOKEN"] = doc["access_token"]
+        if isinstance(doc, dict) and doc.get("scope") == "probe" and "token" in doc:
+            env["PROBE_TOKEN"] = doc["token"]
+        if isinstance(doc, dict) and ex.method == "POST" and ex.path == "/api/v1/plugins":
+            env["PLUGIN_ID"] = str(doc.get("id"))
         if isinstance(doc, dict) and ex.path == "/api/v1/metrics/series" and doc["items"]:
             env["SERIES_ID"] = str(doc["items"][0]["id"])
         yield ex, answer

@@ -9,13 +9,13 @@ import logging
 import subprocess  # nosec B404
 import sys
 from collections.abc import Awaitable, Callable
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from pydantic import ValidationError
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import cli_config, cli_import
+from app import cli_config, cli_import, cli_probe
 from app.core.config import ConfigError, Settings, get_settings, redact
 from app.core.logging import setup_logging
 from app.core.security import SecretBox
@@ -28,7 +28,7 @@ from app.services.plugins.push import rotate_push_tokens
 log = logging.getLogger("app.cli")
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     sys.stderr.write(f"unity: {message}\n")
     raise SystemExit(1)
 
@@ -107,6 +107,16 @@ _EXTRA_ROTATIONS: list[Callable[[AsyncSession, SecretBox], Awaitable[int]]] = [
 ]
 
 
+def _probe_settings() -> Settings:
+    try:
+        settings = get_settings()
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        _fail(f"{'.'.join(str(p) for p in err['loc']).upper()}: {err['msg']}")
+    setup_logging(settings.log_level, settings.log_format)
+    return settings
+
+
 def _print_setup_code(settings: Settings) -> None:
     from app.services.auth import setup_code
 
@@ -133,8 +143,12 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("setup-code", help="print the one-time code first-run setup asks for")
     cli_config.add_parser(sub)
     cli_import.add_parser(sub)
+    cli_probe.add_parser(sub)
     args = parser.parse_args(argv)
     cmd = args.cmd or "serve"
+    if cmd == "probe":  # a probe has no database and needs none of the hub's secrets
+        cli_probe.run(args, _probe_settings(), _fail)
+        return
 
     # `config export` writes YAML to stdout, so its log lines go to stderr
     settings = _settings(sys.stderr if cmd in ("config", "import") else None)

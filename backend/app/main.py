@@ -34,6 +34,7 @@ from app.api import (
     oidc,
     plugin_types,
     plugins,
+    probes,
     prometheus,
     public,
     push,
@@ -79,6 +80,7 @@ from app.services.plugins import bootstrap
 from app.services.plugins.push import PushGate
 from app.services.plugins.recorder import RunRecorder
 from app.services.plugins.scheduler import PluginScheduler
+from app.services.probes.hub import ProbeWatch
 from app.services.replica.probe import DatabaseProbe
 from app.state import AppState
 
@@ -158,6 +160,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         canary = Canary(db, settings, lambda: datetime.now(UTC))
         if canary.enabled:
             sched.add_maintenance("canary", canary.run, settings.canary_interval_seconds)
+        # Probes gone silent turn their locations down (3 missed heartbeats); checked often.
+        sched.add_maintenance("probes", ProbeWatch(db, hub).tick, settings.probe_watch_seconds)
         rollup = UptimeRollup(db, lambda: datetime.now(UTC))
         AuditRecorder(box).install(db)
         audit_upkeep = AuditMaintenance(db, settings)
@@ -276,6 +280,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
     app.include_router(canary_api.router, prefix="/api/v1")
     app.include_router(push.admin_router, prefix="/api/v1")
     app.include_router(status_pages.router, prefix="/api/v1")
+    app.include_router(probes.router, prefix="/api/v1")  # probe endpoints take a probe token
     app.include_router(push.router, prefix="/api/v1")  # no login: the token is the credential
     app.include_router(public.router, prefix="/api/v1")  # no login: published pages only
     app.include_router(ws.router)

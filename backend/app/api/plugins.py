@@ -85,6 +85,8 @@ async def create_plugin(
         enabled=body.enabled,
         depends_on=body.depends_on,
         scheduler=state.scheduler,
+        locations=body.locations,
+        down_quorum=body.down_quorum,
     )
     return await _view(state, session, plugin.id)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import AdminUser, CurrentUser, SessionDep
-from app.core.errors import ADMIN, AUTH, NotFound, responses
+from app.core.errors import ADMIN, AUTH, InvalidInput, NotFound, responses
 from app.models import ApiToken
 from app.schemas.auth import ApiTokenCreate, ApiTokenCreated, ApiTokenOut
 from app.services.auth import tokens
@@ -27,13 +27,15 @@ async def list_tokens(user: CurrentUser, session: SessionDep) -> list[ApiToken]:
     "",
     response_model=ApiTokenCreated,
     status_code=201,
-    responses=responses(*ADMIN),
-    summary="Create an API token for yourself",
+    responses=responses(*ADMIN, InvalidInput),
+    summary="Create an API token for yourself, or a probe token for a remote location",
 )
 async def create_token(
     body: ApiTokenCreate, user: AdminUser, session: SessionDep
 ) -> ApiTokenCreated:
-    token, secret = await tokens.create_api_token(session, user, body.name, body.expires_in_days)
+    token, secret = await tokens.create_api_token(
+        session, user, body.name, body.expires_in_days, body.scope or "full", body.location
+    )
     return ApiTokenCreated.model_validate(
         {**ApiTokenOut.model_validate(token).model_dump(), "token": secret}
     )

@@ -59,6 +59,8 @@ class Settings(BaseSettings):
     database_url: str | None = None
     encryption_key: str | None = None
     jwt_secret_key: str | None = None
+    # A remote probe's token (`python -m app probe`), when not given with --token/--token-file.
+    probe_token: str | None = None
     debug: bool = False
     log_level: str = "info"
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
@@ -140,6 +142,8 @@ class Settings(BaseSettings):
 
     # --- alerts and notifications
     alert_eval_seconds: int = Field(15, ge=1, le=3600)
+    # How often the leader looks for remote probes gone silent (3 missed heartbeats: down).
+    probe_watch_seconds: int = Field(5, ge=1, le=3600)
     alert_history_days: int = Field(180, ge=1)
     notify_max_attempts: int = Field(6, ge=1, le=50)
     notify_retry_base_seconds: float = Field(30.0, gt=0)

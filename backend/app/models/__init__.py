@@ -23,6 +23,7 @@ from app.models.metrics import (
     Series,
 )
 from app.models.plugin import PluginHealth, PluginInstance, PluginRun, plugin_dependencies
+from app.models.probe import PluginLocation, Probe
 from app.models.status import StatusPage
 from app.models.uptime import (
     MaintenanceWindow,
@@ -52,7 +53,9 @@ __all__ = [
     "NotificationDelivery",
     "PluginHealth",
     "PluginInstance",
+    "PluginLocation",
     "PluginRun",
+    "Probe",
     "PushMonitor",
     "RecoveryCode",
     "Rollup1h",

@@ -39,6 +39,10 @@ class PluginInstance(Base):
     interval_seconds: Mapped[int] = mapped_column(Integer, default=60)
     timeout_seconds: Mapped[int] = mapped_column(Integer, default=30)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Where it runs: None means the hub only; otherwise location names ("hub" for the hub).
+    locations: Mapped[list[str] | None] = mapped_column(JSON)
+    # K of "down from at least K of N locations" (None: 1).
+    down_quorum: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

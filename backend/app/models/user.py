@@ -47,6 +47,9 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # None: the owner's full rights. "probe": only a remote probe's endpoints, for `location`.
+    scope: Mapped[str | None] = mapped_column(String(16))
+    location: Mapped[str | None] = mapped_column(String(64))
 
     user: Mapped[User] = relationship(back_populates="tokens")
 

@@ -78,6 +78,14 @@ class PasswordChange(BaseModel):
 class ApiTokenCreate(BaseModel):
     name: str = Field(min_length=1, max_length=100, examples=["backup script"])
     expires_in_days: int | None = Field(None, ge=1, le=3650, description="Omit for no expiry.")
+    scope: Literal["full", "probe"] | None = Field(
+        None,
+        description='"full": your own rights. "probe": a remote probe\'s token, which can only '
+        "read its location's assignments and write results.",
+    )
+    location: str | None = Field(
+        None, max_length=64, description='The probe\'s location; required with "scope": "probe".'
+    )
 
 
 class ApiTokenOut(ORM):
@@ -88,6 +96,8 @@ class ApiTokenOut(ORM):
     created_at: UTCTime
     last_used_at: UTCTime | None
     expires_at: UTCTime | None
+    scope: str | None = Field(None, description='"probe" for a probe token; null: full.')
+    location: str | None = None
 
 
 class ApiTokenCreated(ApiTokenOut):

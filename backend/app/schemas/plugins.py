@@ -65,6 +65,19 @@ class PluginCreate(BaseModel):
         description="Ids of the plugins this one depends on (its parents): while one of them is "
         "down, this plugin's alerts are recorded as suppressed instead of sent.",
     )
+    locations: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=32,
+        description='Where it runs: "hub" (the default) and/or remote probe locations, e.g. '
+        '["hub", "vps-1"]. Results from each carry a `location` label.',
+    )
+    down_quorum: int | None = Field(
+        None,
+        ge=1,
+        description='K of "down from at least K of N locations": the plugin\'s health is down '
+        "only when at least this many of its locations see it down (default 1).",
+    )
 
 
 class PluginUpdate(BaseModel):
@@ -81,6 +94,19 @@ class PluginUpdate(BaseModel):
         max_length=100,
         description="Ids of the plugins this one depends on (its parents): while one of them is "
         "down, this plugin's alerts are recorded as suppressed instead of sent.",
+    )
+    locations: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=32,
+        description='Where it runs: "hub" (the default) and/or remote probe locations, e.g. '
+        '["hub", "vps-1"]. Results from each carry a `location` label.',
+    )
+    down_quorum: int | None = Field(
+        None,
+        ge=1,
+        description='K of "down from at least K of N locations": the plugin\'s health is down '
+        "only when at least this many of its locations see it down (default 1).",
     )
 
 
@@ -117,6 +143,8 @@ class PluginOut(BaseModel):
     health: HealthOut
     discovered: DiscoveredOut | None = None
     depends_on: list[int] = Field(default_factory=list, description="Ids of the parent plugins.")
+    locations: list[str] = Field(default_factory=lambda: ["hub"])
+    down_quorum: int = 1
 
 
 class DependencyProposal(BaseModel):

@@ -62,6 +62,8 @@ ADMIN_READS = {
     ("GET", "/api/v1/config/export"),
     ("GET", "/api/v1/audit"),  # who changed what, with the diffs
 }
+# Reads only a remote probe's token may make (users, admins too, get 403).
+PROBE_ONLY = {("GET", "/api/v1/probes/assignments")}
 WRITES = {"POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -204,7 +206,7 @@ async def test_a_viewer_reads_everything_but_the_admin_only_reads(
         if method != "GET" or (method, path) in PUBLIC:
             continue
         r = await client.request(**request_for(app, method, path, op), headers=viewer)
-        if (method, path) in ADMIN_READS:
+        if (method, path) in ADMIN_READS | PROBE_ONLY:
             assert r.status_code == 403, f"{method} {path} as viewer: {r.text}"
         else:
             # 404 is fine: path ids are 1 and nothing exists yet; the point is "not refused".
@@ -221,7 +223,7 @@ def test_the_schema_documents_401_and_403_where_they_can_happen(app: Any) -> Non
         codes = set(op.get("responses", {}))
         assert "401" in codes, f"{method} {path}: add responses=responses(*AUTH) (or *ADMIN)"
         admin_only = method in WRITES and (method, path) not in SELF_SERVICE
-        if admin_only or (method, path) in ADMIN_READS:
+        if admin_only or (method, path) in ADMIN_READS | PROBE_ONLY:
             assert "403" in codes, f"{method} {path}: add responses=responses(*ADMIN)"
 
 

@@ -28,10 +28,16 @@ COMPOSE_ONLY = {
     "UNITY_API_PORT": "host port of the backend",
     "COMPOSE_PROFILES": "Compose's own variable; `scale` enables Redis and the replica",
     "DOCKER_SOCKET": "host path of the Docker socket mounted into the backend",
+    "PROBE_HUB_URL": "the hub a remote probe (profile probe) reports to",
+    "PROBE_LOCATION": "the remote probe's location",
+    "PROBE_FINGERPRINT": "the hub certificate a remote probe pins",
 }
 # Settings docker-compose.yml fixes or leaves out on purpose; .env.example must show them commented.
 FIXED_BY_COMPOSE = {"DATABASE_URL", "DATA_DIR", "HOST_PROC", "HOST_ROOT"}
-NOT_PASSED = {"FRONTEND_DIST": "nginx serves the SPA in the compose stack"}
+NOT_PASSED = {
+    "FRONTEND_DIST": "nginx serves the SPA in the compose stack",
+    "PROBE_TOKEN": "read by a remote probe (`python -m app probe`), never by the hub",
+}
 # Compose defaults that differ from the bare-metal defaults in Settings, and why.
 COMPOSE_DEFAULT_DIFFERS = {"TRUSTED_PROXIES": "nginx connects from a Docker bridge address"}
 # Path defaults are relative to backend/ in Settings; only documented, not compared.

@@ -820,6 +820,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/plugins/{plugin_id}/locations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A plugin's latest result at each of its locations, side by side */
+        get: operations["probes-get_plugin_locations"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/plugins/{plugin_id}/push-token": {
         parameters: {
             query?: never;
@@ -883,6 +900,74 @@ export interface paths {
         get: operations["uptime-get_plugin_uptime"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/probes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List probe locations: last check-in, up or down, spool and drop counts */
+        get: operations["probes-list_probes"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/probes/assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** (probe token) The plugins assigned to this probe's location, with their secrets */
+        get: operations["probes-get_assignments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/probes/heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** (probe token) Say the probe is alive, with its spool and drop counts */
+        post: operations["probes-post_heartbeat"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/probes/results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** (probe token) Push a batch of results (JSON, gzip-compressed or not) */
+        post: operations["probes-post_results"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1146,7 +1231,7 @@ export interface paths {
         /** List API tokens (yours; all of them for admins) */
         get: operations["tokens-list_tokens"];
         put?: never;
-        /** Create an API token for yourself */
+        /** Create an API token for yourself, or a probe token for a remote location */
         post: operations["tokens-create_token"];
         delete?: never;
         options?: never;
@@ -1359,10 +1444,20 @@ export interface components {
              */
             expires_in_days?: number | null;
             /**
+             * Location
+             * @description The probe's location; required with "scope": "probe".
+             */
+            location?: string | null;
+            /**
              * Name
              * @example backup script
              */
             name: string;
+            /**
+             * Scope
+             * @description "full": your own rights. "probe": a remote probe's token, which can only read its location's assignments and write results.
+             */
+            scope?: ("full" | "probe") | null;
         };
         /** ApiTokenCreated */
         ApiTokenCreated: {
@@ -1374,10 +1469,17 @@ export interface components {
             id: number;
             /** Last Used At */
             last_used_at: string | null;
+            /** Location */
+            location?: string | null;
             /** Name */
             name: string;
             /** Prefix */
             prefix: string;
+            /**
+             * Scope
+             * @description "probe" for a probe token; null: full.
+             */
+            scope?: string | null;
             /**
              * Token
              * @description The secret. Shown only now; store it safely.
@@ -1396,12 +1498,53 @@ export interface components {
             id: number;
             /** Last Used At */
             last_used_at: string | null;
+            /** Location */
+            location?: string | null;
             /** Name */
             name: string;
             /** Prefix */
             prefix: string;
+            /**
+             * Scope
+             * @description "probe" for a probe token; null: full.
+             */
+            scope?: string | null;
             /** User Id */
             user_id: number;
+        };
+        /** Assignment */
+        Assignment: {
+            /**
+             * Config
+             * @description Secrets included: this location's plugins only.
+             */
+            config: {
+                [key: string]: unknown;
+            };
+            /** Id */
+            id: number;
+            /** Interval Seconds */
+            interval_seconds: number;
+            /** Name */
+            name: string;
+            /** Timeout Seconds */
+            timeout_seconds: number;
+            /** Type */
+            type: string;
+            /** Updated At */
+            updated_at: string;
+        };
+        /** Assignments */
+        Assignments: {
+            /**
+             * Etag
+             * @description Changes whenever the set or any assigned plugin changes.
+             */
+            etag: string;
+            /** Location */
+            location: string;
+            /** Plugins */
+            plugins: components["schemas"]["Assignment"][];
         };
         /**
          * AuditAction
@@ -2020,6 +2163,42 @@ export interface components {
          * @enum {string}
          */
         HealthStatus: "healthy" | "degraded" | "down" | "unknown";
+        /** HeartbeatIn */
+        HeartbeatIn: {
+            /**
+             * Dropped Total
+             * @description Results it ever had to drop (spool full or too old).
+             * @default 0
+             */
+            dropped_total: number;
+            /**
+             * Heartbeat Seconds
+             * @description How often it heartbeats.
+             * @default 10
+             */
+            heartbeat_seconds: number;
+            /**
+             * Spooled
+             * @description Results waiting in its spool.
+             * @default 0
+             */
+            spooled: number;
+            /**
+             * Version
+             * @default
+             */
+            version: string;
+        };
+        /** HeartbeatOut */
+        HeartbeatOut: {
+            /**
+             * Etag
+             * @description The assignments' etag: fetch them again when it changed.
+             */
+            etag: string;
+            /** Location */
+            location: string;
+        };
         /** IncidentChangesOut */
         IncidentChangesOut: {
             /** Audit */
@@ -2257,6 +2436,44 @@ export interface components {
             unit: string;
             /** Value */
             value: number;
+        };
+        /** LatestValue */
+        LatestValue: {
+            /** Labels */
+            labels: {
+                [key: string]: string;
+            };
+            /** Name */
+            name: string;
+            /** Ts */
+            ts: string | null;
+            /** Unit */
+            unit: string;
+            /** Value */
+            value: number | null;
+        };
+        /** LocationOut */
+        LocationOut: {
+            /** Consecutive Failures */
+            consecutive_failures: number;
+            /** Duration Ms */
+            duration_ms: number | null;
+            /** Last Error */
+            last_error: string | null;
+            /** Last Run At */
+            last_run_at: string | null;
+            /** Last Success At */
+            last_success_at: string | null;
+            /** Latest */
+            latest: components["schemas"]["LatestValue"][];
+            /** Location */
+            location: string;
+            /**
+             * Probe Status
+             * @description "hub" for the hub; else as in GET /probes.
+             */
+            probe_status: string;
+            status: components["schemas"]["HealthStatus"];
         };
         /** LogoFetch */
         LogoFetch: {
@@ -2552,6 +2769,11 @@ export interface components {
              */
             depends_on?: number[] | null;
             /**
+             * Down Quorum
+             * @description K of "down from at least K of N locations": the plugin's health is down only when at least this many of its locations see it down (default 1).
+             */
+            down_quorum?: number | null;
+            /**
              * Enabled
              * @default true
              */
@@ -2561,6 +2783,11 @@ export interface components {
              * @description Default: the type's.
              */
             interval_seconds?: number | null;
+            /**
+             * Locations
+             * @description Where it runs: "hub" (the default) and/or remote probe locations, e.g. ["hub", "vps-1"]. Results from each carry a `location` label.
+             */
+            locations?: string[] | null;
             /** Name */
             name: string;
             /**
@@ -2570,6 +2797,17 @@ export interface components {
             timeout_seconds?: number | null;
             /** Type */
             type: string;
+        };
+        /** PluginLocations */
+        PluginLocations: {
+            /** Down Quorum */
+            down_quorum: number;
+            /** Locations */
+            locations: components["schemas"]["LocationOut"][];
+            /** Plugin Id */
+            plugin_id: number;
+            /** @description The plugin's health, derived from the locations. */
+            status: components["schemas"]["HealthStatus"];
         };
         /** PluginOut */
         PluginOut: {
@@ -2585,6 +2823,11 @@ export interface components {
              */
             depends_on?: number[];
             discovered?: components["schemas"]["DiscoveredOut"] | null;
+            /**
+             * Down Quorum
+             * @default 1
+             */
+            down_quorum: number;
             /** Enabled */
             enabled: boolean;
             health: components["schemas"]["HealthOut"];
@@ -2592,6 +2835,8 @@ export interface components {
             id: number;
             /** Interval Seconds */
             interval_seconds: number;
+            /** Locations */
+            locations?: string[];
             /** Name */
             name: string;
             /** Timeout Seconds */
@@ -2635,10 +2880,20 @@ export interface components {
              * @description Ids of the plugins this one depends on (its parents): while one of them is down, this plugin's alerts are recorded as suppressed instead of sent.
              */
             depends_on?: number[] | null;
+            /**
+             * Down Quorum
+             * @description K of "down from at least K of N locations": the plugin's health is down only when at least this many of its locations see it down (default 1).
+             */
+            down_quorum?: number | null;
             /** Enabled */
             enabled?: boolean | null;
             /** Interval Seconds */
             interval_seconds?: number | null;
+            /**
+             * Locations
+             * @description Where it runs: "hub" (the default) and/or remote probe locations, e.g. ["hub", "vps-1"]. Results from each carry a `location` label.
+             */
+            locations?: string[] | null;
             /** Name */
             name?: string | null;
             /** Timeout Seconds */
@@ -2665,6 +2920,33 @@ export interface components {
             windows: {
                 [key: string]: components["schemas"]["UptimeFigures"];
             };
+        };
+        /** ProbeOut */
+        ProbeOut: {
+            /** Dropped Total */
+            dropped_total: number;
+            /** Heartbeat Seconds */
+            heartbeat_seconds: number | null;
+            /** Last Seen At */
+            last_seen_at: string | null;
+            /** Location */
+            location: string;
+            /**
+             * Plugins
+             * @description Enabled plugins assigned to this location.
+             */
+            plugins: number;
+            /** Results Total */
+            results_total: number;
+            /** Spooled */
+            spooled: number;
+            /**
+             * Status
+             * @description "up", "down" (silent for 3 heartbeats) or "never".
+             */
+            status: string;
+            /** Version */
+            version: string;
         };
         /** PublicAnnouncement */
         PublicAnnouncement: {
@@ -2940,6 +3222,16 @@ export interface components {
              * @description One-time recovery codes. Shown only now; store them.
              */
             codes: string[];
+        };
+        /** ResultsAccepted */
+        ResultsAccepted: {
+            /** Accepted */
+            accepted: number;
+            /**
+             * Ignored
+             * @description Results for plugins gone or no longer assigned here.
+             */
+            ignored: number;
         };
         /**
          * Role
@@ -7620,6 +7912,66 @@ export interface operations {
             };
         };
     };
+    "probes-get_plugin_locations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                plugin_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PluginLocations"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description NotFound */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     "push-show_push_token": {
         parameters: {
             query?: never;
@@ -7922,6 +8274,215 @@ export interface operations {
             };
             /** @description NotFound */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "probes-list_probes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProbeOut"][];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "probes-get_assignments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Assignments"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "probes-post_heartbeat": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["HeartbeatIn"];
+            };
+        };
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["HeartbeatOut"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description InvalidInput */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description DatabaseUnavailable */
+            503: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    "probes-post_results": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ResultsAccepted"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -25,6 +25,7 @@ import { HostProcesses } from "./HostProcesses";
 import { HostOverview } from "../components/HostOverview";
 import { usePluginLatest } from "../live/latestValues";
 import { UptimePanel } from "../components/UptimePanel";
+import { LocationsPanel } from "../components/LocationsPanel";
 import { PushUrlPanel } from "../components/PushUrlPanel";
 import { formatDateTime, formatDuration, formatInterval, labelText, metricTitle, timeAgo } from "../format";
 
@@ -399,6 +400,15 @@ export function PluginDetail({ id, user }: { id: number; user: User }) {
 
       {HOST_TYPES.has(p.type) ? (
         <HostSection pluginId={id} />
+      ) : null}
+
+      {(p.locations ?? []).some((loc) => loc !== "hub") ? (
+        <>
+          <div className="section-head">
+            <h2>Locations</h2>
+          </div>
+          <LocationsPanel pluginId={id} />
+        </>
       ) : null}
 
       <div className="section-head">

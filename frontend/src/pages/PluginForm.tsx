@@ -52,6 +52,8 @@ interface Meta {
   interval: string;
   timeout: string;
   enabled: boolean;
+  locations: string;
+  quorum: string;
 }
 
 /** What the form offers for a new plugin's timeout: the API does not publish a type's own default. */
@@ -60,7 +62,7 @@ const DEFAULT_TIMEOUT_SECONDS = 30;
  * as the one timeout and gives the run room for it, as the API does when creating a plugin. */
 const CHECK_TIMEOUT = "timeout_seconds";
 const runTimeout = (check: number, interval: number) => Math.min(interval, Math.max(DEFAULT_TIMEOUT_SECONDS, Math.ceil(check)));
-const TOP_FIELDS = ["name", "interval_seconds", "timeout_seconds", "enabled", "type", "depends_on"];
+const TOP_FIELDS = ["name", "interval_seconds", "timeout_seconds", "enabled", "type", "depends_on", "locations", "down_quorum"];
 
 /** Places the API's field paths on this form: top-level fields by name, "config.port" (or
  * deeper, "config.headers.X") on the generated config field "port". */
@@ -88,7 +90,14 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
     const interval = plugin?.interval_seconds ?? type.default_interval_seconds ?? 60;
     const stored = check ? plugin?.config[CHECK_TIMEOUT] : plugin?.timeout_seconds;
     const fallback = check ? Number(check.default ?? DEFAULT_TIMEOUT_SECONDS) : DEFAULT_TIMEOUT_SECONDS;
-    return { name: plugin?.name ?? "", interval: String(interval), timeout: String(stored ?? Math.min(fallback, interval)), enabled: plugin?.enabled ?? true };
+    return {
+      name: plugin?.name ?? "",
+      interval: String(interval),
+      timeout: String(stored ?? Math.min(fallback, interval)),
+      locations: (plugin?.locations ?? ["hub"]).join(", "),
+      quorum: String(plugin?.down_quorum ?? 1),
+      enabled: plugin?.enabled ?? true,
+    };
   });
   const [parents, setParents] = useState<number[]>(() => plugin?.depends_on ?? []);
   const [timeoutTouched, setTimeoutTouched] = useState(plugin !== undefined);
@@ -125,6 +134,11 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
     const timeout = Number(meta.timeout);
     if (check ? !(timeout > 0) : !Number.isInteger(timeout) || timeout < 1)
       top.timeout_seconds = check ? "Enter a number of seconds above 0." : "Enter a whole number of seconds (1 or more).";
+    const locations = meta.locations.split(",").map((l) => l.trim()).filter(Boolean);
+    if (!locations.length) top.locations = 'Name at least one location ("hub" is this server).';
+    const quorum = Number(meta.quorum);
+    if (!Number.isInteger(quorum) || quorum < 1 || quorum > Math.max(locations.length, 1))
+      top.down_quorum = `Enter a whole number from 1 to ${Math.max(locations.length, 1)} (the number of locations).`;
     setErrors(cfgErrors);
     setTopErrors(top);
     if (Object.keys(cfgErrors).length || Object.keys(top).length) {
@@ -141,6 +155,8 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
       timeout_seconds: check ? runTimeout(timeout, interval) : timeout,
       enabled: meta.enabled,
       depends_on: parents,
+      locations,
+      down_quorum: quorum,
     };
     save.mutate(body);
   };
@@ -220,6 +236,13 @@ function PluginEditor({ type, plugin }: { type: PluginType; plugin?: Plugin }) {
             if (errors[name]) setErrors(({ [name]: _drop, ...rest }) => rest);
           }}
         />
+      </div>
+      <div className="form-section">
+        <h2>Locations</h2>
+        <div className="form-grid">
+          {topField("locations", "locations", "Runs at", { autoComplete: "off" }, '"hub" is this server; add remote probe locations, comma separated (e.g. hub, vps-1).')}
+          {topField("quorum", "down_quorum", "Down when at least K locations see it down", { type: "number", min: 1, step: 1, inputMode: "numeric" }, "K of N: with several locations, the plugin is down only when this many agree.")}
+        </div>
       </div>
       <DependsOnFieldset selfId={plugin?.id} value={parents} onChange={setParents} error={topErrors.depends_on} />
       <FormFooter

@@ -8,6 +8,7 @@ import { useBrowserSessions, useRevokeSession } from "../api/users";
 import { timeAgo } from "../format";
 import { Link } from "../router";
 import { TwoFactorCard } from "./TwoFactor";
+import { ProbesPanel } from "../components/LocationsPanel";
 
 const APP_VERSION = import.meta.env.VITE_APP_VERSION ?? __APP_VERSION__;
 
@@ -76,6 +77,12 @@ export function SettingsPage({ user }: { user: User }) {
       </section>
       <TwoFactorCard />
       <BrowserSessions />
+      <section className="card">
+        <h2>Remote probes</h2>
+        <div className="table-wrap">
+          <ProbesPanel />
+        </div>
+      </section>
       {user.role === "admin" ? (
         <section className="card">
           <h2>Configuration as code</h2>

@@ -43,6 +43,8 @@ export function plugin(id: number, name: string, status: HealthStatus = "healthy
     created_at: now,
     updated_at: now,
     health: { status, consecutive_failures: 0, last_run_at: now, last_success_at: now, last_error: status === "down" ? "connection refused" : null },
+    locations: ["hub"],
+    down_quorum: 1,
     ...extra,
   };
 }

@@ -75,6 +75,12 @@ async def identify(
             raise Unauthorized("This API token is unknown or was revoked.")
         if api_token.expires_at and api_token.expires_at <= now:
             raise Unauthorized("This API token has expired; create a new one.")
+        if api_token.scope == "probe":
+            raise Forbidden(
+                f"This is a probe token for location {api_token.location!r}: it can only read "
+                "that location's assignments and write its results (/api/v1/probes/…); use a "
+                "user's API token or sign in for anything else."
+            )
         user = await session.get(User, api_token.user_id)
         expires_at = api_token.expires_at
         if (

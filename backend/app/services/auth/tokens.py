@@ -8,21 +8,45 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.core.errors import NotFound
+from app.core.errors import InvalidInput, NotFound
 from app.core.security import new_api_token
 from app.models import ApiToken, User
 from app.models.enums import Role
+from app.services.probes.hub import HUB, PROBE_SCOPE, check_location
 
 log = logging.getLogger(__name__)
 
 
 async def create_api_token(
-    session: AsyncSession, user: User, name: str, expires_in_days: int | None
+    session: AsyncSession,
+    user: User,
+    name: str,
+    expires_in_days: int | None,
+    scope: str = "full",
+    location: str | None = None,
 ) -> tuple[ApiToken, str]:
+    """A token with the user's rights, or (scope "probe") one a remote probe at `location` uses."""
+    if scope == PROBE_SCOPE:
+        if not location:
+            raise InvalidInput(
+                'A probe token needs the probe\'s "location" (e.g. "vps-1").',
+                {"location": "required with scope probe"},
+            )
+        check_location(location)
+        if location == HUB:
+            raise InvalidInput('"hub" is the hub itself; give the probe a location of its own.')
+    elif location is not None:
+        raise InvalidInput('Only a probe token has a "location"; add "scope": "probe".')
     secret, prefix, digest = new_api_token()
     expires = datetime.now(UTC) + timedelta(days=expires_in_days) if expires_in_days else None
     token = ApiToken(
-        user_id=user.id, name=name, prefix=prefix, token_hash=digest, expires_at=expires
+        user_id=user.id,
+        name=name,
+        prefix=prefix,
+        token_hash=digest,
+        expires_at=expires,
+        scope=PROBE_SCOPE if scope == PROBE_SCOPE else None,
+        location=location if scope == PROBE_SCOPE else None,
     )
     session.add(token)
     await session.commit()

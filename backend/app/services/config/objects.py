@@ -26,6 +26,7 @@ from app.services.notify.channels import check_quiet
 from app.services.notify.notifier import describe_url
 from app.services.plugins import dependencies, discovery, timing
 from app.services.plugins.instances import unknown_health
+from app.services.probes.hub import HUB, check_assignment
 
 
 def iso(ts: datetime) -> str:
@@ -78,6 +79,7 @@ class PluginsSection(Section):
                 "timeout_seconds": p.timeout_seconds,
                 "config": dict(sorted(config.items())),
                 "depends_on": sorted(names[i] for i in edges.get(p.id, ())),
+                **_placement(p.locations, p.down_quorum),
             }
             secret = frozenset(f"config.{k}" for k in secret_names if k in config)
             items.append(Item(p.name, doc, secret, row=p))
@@ -105,6 +107,10 @@ class PluginsSection(Section):
         )
         if bad:
             raise Problems([Problem(tuple(k.split(".")), v) for k, v in bad.items()])
+        try:
+            check_assignment(entry.locations, entry.down_quorum)
+        except InvalidInput as exc:
+            raise Problems([Problem(("locations",), str(exc).rstrip("."))]) from None
         doc = {
             "name": entry.name,
             "type": entry.type,
@@ -113,6 +119,7 @@ class PluginsSection(Section):
             "timeout_seconds": timeout,
             "config": dict(sorted(config.items())),
             "depends_on": sorted(set(entry.depends_on)),
+            **_placement(entry.locations, entry.down_quorum),
         }
         secret = frozenset(f"config.{k}" for k in secret_names if k in config)
         refs: list[Reference] = [
@@ -148,6 +155,8 @@ class PluginsSection(Section):
             interval_seconds=item.doc["interval_seconds"],
             timeout_seconds=item.doc["timeout_seconds"],
             enabled=item.doc["enabled"],
+            locations=item.doc.get("locations"),
+            down_quorum=item.doc.get("down_quorum"),
         )
         plugin.health = unknown_health()
         ctx.session.add(plugin)
@@ -166,6 +175,8 @@ class PluginsSection(Section):
             plugin.secrets = ctx.box.encrypt(secrets) if secrets else None
         for field in ("enabled", "interval_seconds", "timeout_seconds"):
             setattr(plugin, field, item.doc[field])
+        plugin.locations = item.doc.get("locations")
+        plugin.down_quorum = item.doc.get("down_quorum")
         ctx.plugins_touched.add(plugin.id)
         if current.doc["depends_on"] != item.doc["depends_on"]:
             ctx.parents[plugin.id] = item.doc["depends_on"]
@@ -414,3 +425,13 @@ class SilencesSection(Section):
 
     async def delete(self, ctx: Context, current: Item) -> None:
         await ctx.session.delete(current.row)
+
+
+def _placement(locations: list[str] | None, down_quorum: int | None) -> dict[str, Any]:
+    """Locations and K, only when not the default (the hub alone, K=1): older files stay equal."""
+    out: dict[str, Any] = {}
+    if locations and locations != [HUB]:
+        out["locations"] = list(locations)
+    if down_quorum and down_quorum != 1:
+        out["down_quorum"] = down_quorum
+    return out

@@ -38,6 +38,15 @@ class PluginEntry(Entry):
         max_length=100,
         description="Names of the plugins this one depends on (its parents).",
     )
+    locations: list[str] | None = Field(
+        None,
+        min_length=1,
+        max_length=32,
+        description='Where it runs: "hub" (default) and/or remote probe locations.',
+    )
+    down_quorum: int | None = Field(
+        None, ge=1, description="Down when at least this many of its locations see it down."
+    )
 
 
 class ChannelEntry(Entry):

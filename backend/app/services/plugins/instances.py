@@ -20,6 +20,7 @@ from app.plugins.base import SECRET_MASK, Plugin, PluginConfig
 from app.plugins.registry import PluginRegistry, PluginType
 from app.schemas.plugins import DiscoveredOut, HealthOut, PluginOut, PluginTypeOut
 from app.services.plugins import dependencies, discovery, timing
+from app.services.probes.hub import HUB, check_assignment, locations_of
 
 if TYPE_CHECKING:  # the scheduler imports this module
     from app.services.plugins.scheduler import PluginScheduler
@@ -115,8 +116,11 @@ async def create_plugin(
     enabled: bool,
     depends_on: list[int] | None = None,
     scheduler: PluginScheduler | None = None,
+    locations: list[str] | None = None,
+    down_quorum: int | None = None,
 ) -> PluginInstance:
     entry = plugin_type(registry, type_)
+    check_assignment(locations, down_quorum)
     data, secrets = validate_config(entry, config)
     # A new plugin has no dependents yet, so it cannot close a loop: existing parents suffice.
     await dependencies.require_existing(session, depends_on or [])
@@ -133,6 +137,8 @@ async def create_plugin(
         interval_seconds=interval,
         timeout_seconds=timeout,
         enabled=enabled,
+        locations=_stored_locations(locations),
+        down_quorum=down_quorum,
     )
     plugin.health = unknown_health()
     session.add(plugin)
@@ -174,6 +180,13 @@ async def update_plugin(
     config = dict(plugin.config)
     _refuse(timing.fit(typed, config, plugin.interval_seconds, plugin.timeout_seconds))
     plugin.config = config
+    if changes.get("locations") is not None or changes.get("down_quorum") is not None:
+        locations = changes.get("locations") or plugin.locations
+        quorum = changes.get("down_quorum") or plugin.down_quorum
+        if changes.get("locations") is not None and changes.get("down_quorum") is None:
+            quorum = min(quorum or 1, len(locations or ["hub"]))  # fewer locations: K follows
+        check_assignment(locations, quorum)
+        plugin.locations, plugin.down_quorum = _stored_locations(locations), quorum
     if changes.get("depends_on") is not None:
         await dependencies.set_parents(session, plugin, changes["depends_on"])
     await commit_unique(session, "A plugin", plugin.name)
@@ -199,6 +212,11 @@ async def delete_plugin(
 def _refuse(problems: dict[str, str]) -> None:
     if problems:
         raise InvalidInput(summary(problems), problems)
+
+
+def _stored_locations(locations: list[str] | None) -> list[str] | None:
+    """None for the default (the hub only), so most rows stay as they were."""
+    return None if not locations or locations == [HUB] else list(locations)
 
 
 async def list_runs(
@@ -237,6 +255,8 @@ def view(
         health=HealthOut.model_validate(plugin.health or unknown_health(plugin.id)),
         discovered=_discovered(plugin),
         depends_on=sorted(depends_on),
+        locations=locations_of(plugin),
+        down_quorum=plugin.down_quorum or 1,
     )
 
 

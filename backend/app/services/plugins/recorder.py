@@ -255,18 +255,23 @@ class RunRecorder:
         finished: datetime,
         duration_ms: float,
         down_after: int | None = None,
+        health: bool = True,
     ) -> None:
-        """Queue the outcome and apply it to the plugin's health (saved with the next batch)."""
+        """Queue the outcome and apply it to the plugin's health (saved with the next batch).
+
+        `health=False`: a plugin with remote locations, whose health is derived from all of
+        them (services/probes/hub.py), not from this run alone.
+        """
         record.status, record.error, record.sample_count = status, error, samples
         record.finished_at, record.duration_ms = finished, duration_ms
         # The record leaves `inflight` only once it is in `_finished`: the loop, which may run
         # while the health is read below, must never find it in neither and go to sleep.
-        if status != RunStatus.INTERRUPTED:
-            health = await self._health_of(record.plugin_id)
+        if status != RunStatus.INTERRUPTED and health:
+            state = await self._health_of(record.plugin_id)
             ok = status == RunStatus.SUCCESS
-            if next_health(health, ok, error, finished, self.settings, down_after):
+            if next_health(state, ok, error, finished, self.settings, down_after):
                 self._status_changed.add(record.plugin_id)
-            self._changed[record.plugin_id] = health
+            self._changed[record.plugin_id] = state
         if len(self._finished) >= MAX_PENDING:
             dropped = self._finished.pop(0)
             dropped.saved.set()

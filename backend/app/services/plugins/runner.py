@@ -181,6 +181,8 @@ async def execute(
     lateness_ms: float | None = None,
     isolated: IsolatedLoop | None = None,
     suspect_before: bool = False,
+    location: str | None = None,
+    samples_out: list[Sample] | None = None,
 ) -> RunResult:
     """One run. With `isolated`, collect_data runs on that loop instead of the caller's.
 
@@ -236,9 +238,22 @@ async def execute(
             )
     finished = datetime.now(UTC)
     duration = (time.perf_counter() - t0) * 1000
+    if location is not None:
+        samples = [
+            Sample(s.name, s.value, s.unit, {**s.labels, "location": location}) for s in samples
+        ]
+    if samples_out is not None:
+        samples_out.extend(samples)
     batch = writer.submit(plugin_id, started, samples)
     await recorder.finish(
-        record, status, error, len(samples), finished, duration, plugin.failures_until_down
+        record,
+        status,
+        error,
+        len(samples),
+        finished,
+        duration,
+        plugin.failures_until_down,
+        health=location is None,
     )
     if trigger == "manual":
         # Whoever pressed "run now" expects the run, its health and its data to be readable

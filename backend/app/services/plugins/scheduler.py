@@ -19,7 +19,7 @@ from app.core.worker import bounded
 from app.db.session import Database
 from app.models import PluginInstance
 from app.models.enums import RunStatus, SchedulerRole
-from app.plugins.base import HostPaths, Plugin, PluginContext
+from app.plugins.base import HostPaths, Plugin, PluginContext, Sample
 from app.plugins.registry import PluginRegistry
 from app.services.audit import events as plugin_events
 from app.services.metrics.prometheus import percentile
@@ -28,6 +28,7 @@ from app.services.plugins import discovery, push, runner
 from app.services.plugins.instances import materialize
 from app.services.plugins.leader import LeaderElection, job_row, leader_job
 from app.services.plugins.recorder import INTERRUPTED, RunRecorder
+from app.services.probes import hub as probe_hub
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,8 @@ class PluginScheduler:
         # Instances whose collect_data blocked the event loop run on a loop in their own thread.
         self._isolated: dict[int, runner.IsolatedLoop] = {}
         self._suspects: set[int] = set()  # last run had a long step with little CPU
+        # Plugins with remote locations: their runs here are location "hub"'s, not the health.
+        self._remote: set[int] = set()
 
     # ----------------------------------------------------------------- lifecycle
     @property
@@ -219,7 +222,12 @@ class PluginScheduler:
     def _schedule(self, plugin: PluginInstance) -> None:
         job_id = f"plugin:{plugin.id}"
         entry = self.registry.get(plugin.type)
-        if not plugin.enabled or entry is None or not entry.available:
+        if probe_hub.is_remote(plugin):
+            self._remote.add(plugin.id)
+        else:
+            self._remote.discard(plugin.id)
+        here = probe_hub.HUB in probe_hub.locations_of(plugin)
+        if not plugin.enabled or entry is None or not entry.available or not here:
             if self.scheduler.get_job(job_id):
                 self.scheduler.remove_job(job_id)
             if plugin.enabled and (entry is None or not entry.available):
@@ -368,6 +376,8 @@ class PluginScheduler:
         trigger: str,
         lateness_ms: float | None,
     ) -> runner.RunResult:
+        remote = plugin_id in self._remote
+        samples: list[Sample] = []
         result = await runner.execute(
             plugin_id,
             impl,
@@ -379,7 +389,25 @@ class PluginScheduler:
             lateness_ms=lateness_ms,
             isolated=self._isolated.get(plugin_id),
             suspect_before=plugin_id in self._suspects,
+            location=probe_hub.HUB if remote else None,
+            samples_out=samples if remote else None,
         )
+        if remote:
+            outcome = probe_hub.Outcome(
+                plugin_id,
+                result.started_at,
+                result.finished_at,
+                result.status,
+                result.error,
+                result.duration_ms,
+                samples,
+            )
+            try:
+                await probe_hub.record_hub_run(
+                    self.db, self.settings, self.registry, self.recorder.hub, plugin_id, outcome
+                )
+            except Exception as exc:
+                log.warning("location health not saved: %s", exc, extra={"plugin_id": plugin_id})
         self.run_counts[result.status] = self.run_counts.get(result.status, 0) + 1
         if result.suspect:
             self._suspects.add(plugin_id)

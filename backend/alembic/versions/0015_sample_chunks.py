@@ -10,8 +10,8 @@ that shows `samples` and the decoded chunks as `(series_id, ts, value)` for hand
 The downgrade writes every chunk's samples back as rows (a row already there for the same
 instant is newer and stays) and drops the table, the view and the function.
 
-Revision ID: 0014
-Revises: 0013
+Revision ID: 0015
+Revises: 0014
 Create Date: 2026-12-04
 """
 
@@ -34,8 +34,8 @@ from app.services.metrics.chunks import (
     pack_hour_sync,
 )
 
-revision: str = "0014"
-down_revision: str | None = "0013"
+revision: str = "0015"
+down_revision: str | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

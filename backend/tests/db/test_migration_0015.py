@@ -1,4 +1,4 @@
-"""Migration 0014 packs an existing database's closed hours in place; its downgrade unpacks them."""
+"""Migration 0015 packs an existing database's closed hours in place; its downgrade unpacks them."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ async def test_upgrade_packs_data_written_before_it_and_downgrade_restores_the_r
     db = Database(settings.db_url)
     try:
         await migrate(db.engine)  # PostgreSQL's test databases come migrated already
-        await migrate(db.engine, "downgrade", "0013")
+        await migrate(db.engine, "downgrade", "0014")
         plugin = await add_plugin(db, "old", enabled=False)
         rng = random.Random(11)
         written = []
@@ -81,7 +81,7 @@ async def test_upgrade_packs_data_written_before_it_and_downgrade_restores_the_r
             packed += [(c.series_id, from_micros(t), v) for t, v in zip(times, values, strict=True)]
         assert sorted(packed + left) == written  # exact: every microsecond and every bit
 
-        await migrate(db.engine, "downgrade", "0013")
+        await migrate(db.engine, "downgrade", "0014")
         async with db.engine.connect() as conn:
             tables = set(await conn.run_sync(lambda c: inspect(c).get_table_names()))
             if not db.is_sqlite:
