@@ -33,6 +33,9 @@ mkdir "$work/repo"
     [ -e "$f" ] && printf '%s\0' "$f"; done | tar --null -T - -cf -) | tar -xf - -C "$work/repo" || exit 1
 cd "$work/repo" || exit 1
 make --no-print-directory env >/dev/null || { echo "test-compose: make env failed" >&2; exit 1; }
+# Tests send nothing past this machine: the connectivity canary's default target, the
+# container's gateway, is left unprobed here.
+echo "CANARY_TARGETS=" >>.env
 
 # compose-up.sh FILE CHECK...; retried once when the build lost docker0: a dockerd started elsewhere
 # with --bridge=none (the docker plugin tests) deletes that bridge, which only a daemon restart fixes.
