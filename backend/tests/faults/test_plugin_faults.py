@@ -18,8 +18,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from app.models import PluginInstance, Series
 from app.models import Sample as SampleRow
-from app.models import Series
 from app.plugins.base import Plugin, Sample
 from app.services.plugins.runner import LOOP_BLOCK_MS
 from tests.conftest import asgi_client, make_settings, running_app, setup_admin
@@ -140,10 +140,19 @@ async def test_faulty_plugins_do_not_delay_others_or_the_api(
         client,
         admin,
         "http",
-        config={"url": slow_http, "timeout_seconds": 25},
+        config={"url": slow_http, "timeout_seconds": 4},
         interval_seconds=5,
         timeout_seconds=4,
+        enabled=False,
     )
+    # A check that outlasts its run, which the API now refuses to configure (a plugin can
+    # still overrun its own limit): stored directly, the run's timeout must stop it.
+    async with state.db.session() as s:
+        row = await s.get(PluginInstance, http)
+        assert row is not None
+        row.config, row.enabled = {**row.config, "timeout_seconds": 25.0}, True
+        await s.commit()
+    await state.scheduler.sync(http)
     big = await make(client, admin, "fault_big", interval_seconds=3600, timeout_seconds=60)
 
     latencies: list[float] = []
