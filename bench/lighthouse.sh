@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Lighthouse in Debian's Chromium, through the project's nginx config: the sign-in page (mobile,
-# simulated throttling) and a published status page (desktop preset, issue 19). Run from frontend/ after `npm run build`, through the e2e harness:
+# Lighthouse in Debian's Chromium, through the project's nginx config: the sign-in page and the
+# signed-in dashboard (mobile, simulated throttling) and a published status page (desktop
+# preset, issue 19). Run from frontend/ after `npm run build`, through the e2e harness:
 #   bash e2e/run.sh --exec bash ../bench/lighthouse.sh
 # Lighthouse is pinned to 12.2.3 (13 wants Node 22) and fetched by npx on first use.
 set -euo pipefail
@@ -43,4 +44,32 @@ const failed = Object.values(r.audits).filter((x) => x.score !== null && x.score
 for (const x of failed) console.log(`  below 0.9: ${x.id} (${x.score}) ${x.displayValue ?? ""}`);
 console.log(`load average: ${require("os").loadavg().map((x) => x.toFixed(2)).join(" ")}`);
 ' "$OUT/status.json"
+
+# The dashboard, signed in: a Chromium profile gets the session cookies from a real sign-in,
+# and Lighthouse runs in that profile without resetting its storage.
+PROFILE="$OUT/profile"
+node -e '
+const { chromium } = require("playwright-core");
+(async () => {
+  const ctx = await chromium.launchPersistentContext(process.argv[1], { executablePath: "/usr/bin/chromium", headless: true, args: ["--no-sandbox"] });
+  const page = await ctx.newPage();
+  const r = await page.request.post(`${process.env.E2E_BASE_URL}/api/v1/auth/session`, { form: { username: "admin", password: "correct-horse-battery" } });
+  if (r.status() !== 200) throw new Error(`sign-in answered ${r.status()}`);
+  await ctx.close(); // no page was loaded: Lighthouse starts with the cookies and a cold cache
+})().catch((e) => { console.error(e); process.exit(1); });
+' "$PROFILE"
+CHROME_PATH=/usr/bin/chromium npx -y lighthouse@12.2.3 "$E2E_BASE_URL/" --quiet --disable-storage-reset \
+  --chrome-flags="--headless=new --no-sandbox --disable-gpu --user-data-dir=$PROFILE" --output=json \
+  --output-path="$OUT/dashboard.json" --only-categories=performance,accessibility,best-practices,seo
+node -e '
+const r = require(process.argv[1]);
+const cats = Object.values(r.categories).map((c) => `${c.id} ${Math.round(c.score * 100)}`).join(", ");
+const a = (k) => r.audits[k].displayValue;
+const api = r.audits["network-requests"].details.items.filter((i) => i.url.includes("/api/v1/plugins") && i.statusCode === 200);
+if (!api.length) throw new Error("Lighthouse saw the sign-in page, not the dashboard: no signed-in /api/v1/plugins answer");
+console.log(`dashboard (signed in, mobile): ${cats} | FCP ${a("first-contentful-paint")}, LCP ${a("largest-contentful-paint")}, TBT ${a("total-blocking-time")}`);
+const failed = Object.values(r.audits).filter((x) => x.score !== null && x.score < 0.9 && x.scoreDisplayMode !== "informative" && x.scoreDisplayMode !== "manual");
+for (const x of failed) console.log(`  below 0.9: ${x.id} (${x.score}) ${x.displayValue ?? ""}`);
+console.log(`load average: ${require("os").loadavg().map((x) => x.toFixed(2)).join(" ")}`);
+' "$OUT/dashboard.json"
 rm -rf "$OUT"
