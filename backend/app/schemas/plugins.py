@@ -36,6 +36,34 @@ class PluginTypeOut(BaseModel):
     unavailable_reason: str | None = None
 
 
+# Fields a plugin is created and changed with alike.
+DependsOn = Annotated[
+    list[int] | None,
+    Field(
+        max_length=100,
+        description="Ids of the plugins this one depends on (its parents): while one of them is "
+        "down, this plugin's alerts are recorded as suppressed instead of sent.",
+    ),
+]
+Locations = Annotated[
+    list[str] | None,
+    Field(
+        min_length=1,
+        max_length=32,
+        description='Where it runs: "hub" (the default) and/or remote probe locations, e.g. '
+        '["hub", "vps-1"]. Results from each carry a `location` label.',
+    ),
+]
+DownQuorum = Annotated[
+    int | None,
+    Field(
+        ge=1,
+        description='K of "down from at least K of N locations": the plugin\'s health is down '
+        "only when at least this many of its locations see it down (default 1).",
+    ),
+]
+
+
 class PluginCreate(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -59,25 +87,9 @@ class PluginCreate(BaseModel):
     interval_seconds: int | None = Field(None, ge=1, le=86400, description="Default: the type's.")
     timeout_seconds: int | None = Field(None, ge=1, le=3600, description="Default: the type's.")
     enabled: bool = True
-    depends_on: list[int] | None = Field(
-        None,
-        max_length=100,
-        description="Ids of the plugins this one depends on (its parents): while one of them is "
-        "down, this plugin's alerts are recorded as suppressed instead of sent.",
-    )
-    locations: list[str] | None = Field(
-        None,
-        min_length=1,
-        max_length=32,
-        description='Where it runs: "hub" (the default) and/or remote probe locations, e.g. '
-        '["hub", "vps-1"]. Results from each carry a `location` label.',
-    )
-    down_quorum: int | None = Field(
-        None,
-        ge=1,
-        description='K of "down from at least K of N locations": the plugin\'s health is down '
-        "only when at least this many of its locations see it down (default 1).",
-    )
+    depends_on: DependsOn = None
+    locations: Locations = None
+    down_quorum: DownQuorum = None
 
 
 class PluginUpdate(BaseModel):
@@ -89,25 +101,9 @@ class PluginUpdate(BaseModel):
     interval_seconds: int | None = Field(None, ge=1, le=86400)
     timeout_seconds: int | None = Field(None, ge=1, le=3600)
     enabled: bool | None = None
-    depends_on: list[int] | None = Field(
-        None,
-        max_length=100,
-        description="Ids of the plugins this one depends on (its parents): while one of them is "
-        "down, this plugin's alerts are recorded as suppressed instead of sent.",
-    )
-    locations: list[str] | None = Field(
-        None,
-        min_length=1,
-        max_length=32,
-        description='Where it runs: "hub" (the default) and/or remote probe locations, e.g. '
-        '["hub", "vps-1"]. Results from each carry a `location` label.',
-    )
-    down_quorum: int | None = Field(
-        None,
-        ge=1,
-        description='K of "down from at least K of N locations": the plugin\'s health is down '
-        "only when at least this many of its locations see it down (default 1).",
-    )
+    depends_on: DependsOn = None
+    locations: Locations = None
+    down_quorum: DownQuorum = None
 
 
 class HealthOut(ORM):
