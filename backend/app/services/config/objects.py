@@ -138,6 +138,19 @@ class PluginsSection(Section):
         )
 
     async def create(self, ctx: Context, item: Item) -> int:
+        return (await self.create_many(ctx, [item]))[0]
+
+    async def create_many(self, ctx: Context, items: list[Item]) -> list[int]:
+        plugins = [self._new(ctx, item) for item in items]
+        ctx.session.add_all(plugins)
+        await ctx.session.flush()  # one batched INSERT ... RETURNING for all of them
+        for plugin, item in zip(plugins, items, strict=True):
+            ctx.plugins_touched.add(plugin.id)
+            if item.doc["depends_on"]:  # a new plugin has no links to clear
+                ctx.parents[plugin.id] = item.doc["depends_on"]
+        return [plugin.id for plugin in plugins]
+
+    def _new(self, ctx: Context, item: Item) -> PluginInstance:
         data, secrets = self._split(item)
         plugin = PluginInstance(
             name=item.doc["name"],
@@ -149,11 +162,7 @@ class PluginsSection(Section):
             enabled=item.doc["enabled"],
         )
         plugin.health = unknown_health()
-        ctx.session.add(plugin)
-        await ctx.session.flush()
-        ctx.plugins_touched.add(plugin.id)
-        ctx.parents[plugin.id] = item.doc["depends_on"]
-        return plugin.id
+        return plugin
 
     async def update(self, ctx: Context, current: Item, item: Item) -> None:
         plugin: PluginInstance = current.row
@@ -170,16 +179,15 @@ class PluginsSection(Section):
             ctx.parents[plugin.id] = item.doc["depends_on"]
 
     async def link(self, ctx: Context) -> None:
-        # Every changed plugin's old links go first, so a file that turns a link around is
-        # judged on what it asks for, not on a mix of old and new links.
-        rows = [await ctx.session.get(PluginInstance, i) for i in ctx.parents]
-        for row in rows:
-            assert row is not None
-            await dependencies.set_parents(ctx.session, row, [])
-        for row in rows:
-            assert row is not None
-            ids = [ctx.ids["plugins"][name] for name in ctx.parents[row.id]]
-            await dependencies.set_parents(ctx.session, row, ids)
+        # Every changed plugin's links are replaced at once, so a file that turns a link
+        # around is judged on what it asks for, not on a mix of old and new links.
+        await dependencies.set_parents_many(
+            ctx.session,
+            {
+                plugin_id: [ctx.ids["plugins"][name] for name in names]
+                for plugin_id, names in ctx.parents.items()
+            },
+        )
 
     async def delete(self, ctx: Context, current: Item) -> None:
         ctx.plugins_touched.add(current.row.id)

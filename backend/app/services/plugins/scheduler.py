@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -87,6 +88,7 @@ class PluginScheduler:
         # Instances whose collect_data blocked the event loop run on a loop in their own thread.
         self._isolated: dict[int, runner.IsolatedLoop] = {}
         self._suspects: set[int] = set()  # last run had a long step with little CPU
+        self._succeeded: set[int] = set()  # last run succeeded: another success is routine
 
     # ----------------------------------------------------------------- lifecycle
     @property
@@ -191,11 +193,29 @@ class PluginScheduler:
         """Re-read one instance after an API change and (re)schedule or remove its job."""
         async with self.db.session() as session:
             plugin = await session.get(PluginInstance, plugin_id)
+        await self._synced(plugin_id, plugin)
+
+    async def sync_many(self, plugin_ids: Iterable[int]) -> None:
+        """`sync` for many instances (a configuration file's), reading their rows in one go."""
+        ids = sorted(set(plugin_ids))
+        rows: dict[int, PluginInstance] = {}
+        async with self.db.session() as session:
+            for i in range(0, len(ids), 500):  # bounded IN lists
+                chunk = ids[i : i + 500]
+                found = await session.scalars(
+                    select(PluginInstance).where(PluginInstance.id.in_(chunk))
+                )
+                rows.update((p.id, p) for p in found)
+        for plugin_id in ids:
+            await self._synced(plugin_id, rows.get(plugin_id))
+
+    async def _synced(self, plugin_id: int, plugin: PluginInstance | None) -> None:
         if plugin is None:
             self.unschedule(plugin_id)
             self.writer.forget_plugin(plugin_id)
             self._timeouts.pop(plugin_id, None)
             self._suspects.discard(plugin_id)
+            self._succeeded.discard(plugin_id)
             isolated = self._isolated.pop(plugin_id, None)
             if isolated is not None:
                 isolated.stop(join_seconds=0)
@@ -378,8 +398,13 @@ class PluginScheduler:
             lateness_ms=lateness_ms,
             isolated=self._isolated.get(plugin_id),
             suspect_before=plugin_id in self._suspects,
+            routine=plugin_id in self._succeeded,
         )
         self.run_counts[result.status] = self.run_counts.get(result.status, 0) + 1
+        if result.status == RunStatus.SUCCESS:
+            self._succeeded.add(plugin_id)
+        else:
+            self._succeeded.discard(plugin_id)
         if result.suspect:
             self._suspects.add(plugin_id)
         else:
