@@ -48,7 +48,7 @@ async def export(state: StateDep, admin: AdminUser, session: SessionDep) -> Resp
 @router.post(
     "/apply",
     response_model=ConfigApplyOut,
-    responses=responses(*ADMIN, InvalidInput, Conflict),
+    responses=responses(*ADMIN, InvalidInput, Conflict, Timeout),
     summary="Show what a YAML file changes; with dry_run=false apply it in one transaction",
     openapi_extra={
         "requestBody": {
