@@ -9,12 +9,14 @@ import logging
 import signal
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from app.core.config import Settings
 from app.plugins.registry import PluginRegistry
-from app.services.probes.agent import ProbeAgent, ProbeConfigError, ProbeOptions, client_for
 from app.services.probes.hub import LOCATION_RE
+
+if TYPE_CHECKING:  # the agent (and httpx) load only when a probe runs, not with every command
+    from app.services.probes.agent import ProbeOptions
 
 log = logging.getLogger("app.probe")
 
@@ -51,6 +53,8 @@ def add_parser(sub: Any) -> None:
 def options_from(
     args: argparse.Namespace, settings: Settings, fail: Callable[[str], NoReturn]
 ) -> ProbeOptions:
+    from app.services.probes.agent import ProbeOptions
+
     token = args.token
     if token is None and args.token_file is not None:
         try:
@@ -79,6 +83,8 @@ def options_from(
 
 
 def run(args: argparse.Namespace, settings: Settings, fail: Callable[[str], NoReturn]) -> None:
+    from app.services.probes.agent import ProbeConfigError, client_for
+
     options = options_from(args, settings, fail)
     try:
         client = client_for(options)
@@ -88,6 +94,8 @@ def run(args: argparse.Namespace, settings: Settings, fail: Callable[[str], NoRe
 
 
 async def _main(options: ProbeOptions, settings: Settings, client: Any) -> None:
+    from app.services.probes.agent import ProbeAgent
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

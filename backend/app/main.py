@@ -80,7 +80,7 @@ from app.services.plugins import bootstrap
 from app.services.plugins.push import PushGate
 from app.services.plugins.recorder import RunRecorder
 from app.services.plugins.scheduler import PluginScheduler
-from app.services.probes.hub import ProbeWatch
+from app.services.probes.watch import ProbeWatch
 from app.services.replica.probe import DatabaseProbe
 from app.state import AppState
 

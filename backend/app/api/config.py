@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from app.api.deadline import Timeout, no_deadline
 from app.api.deps import AdminUser, CurrentUser, SessionDep, StateDep
 from app.core.config import SERVER_ENV_PREFIX, environment
 from app.core.errors import ADMIN, AUTH, Conflict, InvalidInput, responses
@@ -20,6 +22,9 @@ from app.services.config.export import export_config, json_schema
 router = APIRouter(prefix="/config", tags=["config"])
 
 MAX_FILE_BYTES = 1 << 20
+# A big file's apply outlasts the request deadline; this bounds it instead (nothing is
+# changed when it runs out: the one transaction is rolled back).
+APPLY_SECONDS = 120.0
 YAML = "application/yaml"
 # The file, as parsed YAML: its full schema is GET /api/v1/config/schema (plugin types vary).
 _YAML_BODY = {"schema": {"type": "object", "description": "A Unity configuration file."}}
@@ -46,7 +51,7 @@ async def export(state: StateDep, admin: AdminUser, session: SessionDep) -> Resp
 @router.post(
     "/apply",
     response_model=ConfigApplyOut,
-    responses=responses(*ADMIN, InvalidInput, Conflict),
+    responses=responses(*ADMIN, InvalidInput, Conflict, Timeout),
     summary="Show what a YAML file changes; with dry_run=false apply it in one transaction",
     openapi_extra={
         "requestBody": {
@@ -56,6 +61,7 @@ async def export(state: StateDep, admin: AdminUser, session: SessionDep) -> Resp
         }
     },
 )
+@no_deadline  # a big file takes longer than the deadline: bounded by APPLY_SECONDS instead
 async def apply(
     request: Request,
     state: StateDep,
@@ -72,20 +78,27 @@ async def apply(
     except UnicodeDecodeError:
         raise InvalidInput("Send the file as UTF-8 text.") from None
     audit_actor.set_current(replace(audit_actor.current(), via=AuditVia.CONFIG))
-    result = await apply_config(
-        session,
-        state.box,
-        state.registry,
-        text,
-        environment(server=True),
-        dry_run=dry_run,
-        prune=prune,
-        user=admin.username,
-        scheduler=state.scheduler,
-        alerts=state.alerts,
-        env_note=f"; through the API only {SERVER_ENV_PREFIX}* variables that are not Unity's "
-        "own settings are read",
-    )
+    try:
+        async with asyncio.timeout(APPLY_SECONDS):
+            result = await apply_config(
+                session,
+                state.box,
+                state.registry,
+                text,
+                environment(server=True),
+                dry_run=dry_run,
+                prune=prune,
+                user=admin.username,
+                scheduler=state.scheduler,
+                alerts=state.alerts,
+                env_note=f"; through the API only {SERVER_ENV_PREFIX}* variables that are not "
+                "Unity's own settings are read",
+            )
+    except TimeoutError:
+        raise Timeout(
+            f"Applying the file took longer than {APPLY_SECONDS:g} s and was stopped; nothing "
+            "was changed. Split it into smaller files and apply them one after another."
+        ) from None
     return ConfigApplyOut(
         dry_run=result.dry_run,
         applied=result.applied,

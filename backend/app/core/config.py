@@ -10,13 +10,13 @@ from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Literal
 
-from cryptography.fernet import Fernet
 from pydantic import Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from app.core.egress import DEFAULT_DENY, parse_networks
+from app.core.keys import check_fernet_key, new_fernet_key
 
 log = logging.getLogger(__name__)
 
@@ -280,7 +280,7 @@ class Settings(BaseSettings):
         )
         for key in self.encryption_keys:
             try:
-                Fernet(key)
+                check_fernet_key(key)
             except ValueError:
                 raise ConfigError(
                     "ENCRYPTION_KEY must be one or more comma-separated Fernet keys "
@@ -327,7 +327,7 @@ class Settings(BaseSettings):
 
 
 def _new_fernet_key() -> str:
-    return Fernet.generate_key().decode()
+    return new_fernet_key()
 
 
 def _new_jwt_secret() -> str:

@@ -5,12 +5,30 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import sys
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pwdlib import PasswordHash
+
+from app.core.keys import check_fernet_key
+
+if TYPE_CHECKING:
+    from cryptography.fernet import MultiFernet
+
+# PyJWT imports `cryptography` (7 MB resident) at import, for RSA and EC keys; HS256, the only
+# algorithm Unity signs and accepts, is hmac from the standard library. So PyJWT is imported
+# with `cryptography` hidden: it then leaves RSA/EC out (`jwt.algorithms.has_crypto` is False)
+# and `cryptography` loads with the first Fernet secret box that encrypts or decrypts. Where
+# something imported either already (a test run, a tool), the import is the plain one.
+_HIDE_CRYPTOGRAPHY = "jwt" not in sys.modules and "cryptography" not in sys.modules
+if _HIDE_CRYPTOGRAPHY:
+    sys.modules["cryptography"] = None  # type: ignore[assignment]  # the import then fails
+try:
+    import jwt as jwt  # re-exported: app.services.auth.oidc signs its flow cookie with it
+finally:
+    if _HIDE_CRYPTOGRAPHY:
+        del sys.modules["cryptography"]
 
 JWT_ALGORITHM = "HS256"
 API_TOKEN_PREFIX = "unity_"  # noqa: S105 - a marker, not a credential  # nosec B105
@@ -107,12 +125,26 @@ class SecretBox:
     def __init__(self, keys: list[str]) -> None:
         if not keys:
             raise ValueError("at least one encryption key is needed")
-        self._fernet = MultiFernet([Fernet(k) for k in keys])
+        for key in keys:
+            check_fernet_key(key)
+        self._keys = list(keys)
+        self._box: MultiFernet | None = None
+
+    @property
+    def _fernet(self) -> MultiFernet:
+        # `cryptography` loads with the first secret encrypted or decrypted, not at start-up.
+        if self._box is None:
+            from cryptography.fernet import Fernet, MultiFernet
+
+            self._box = MultiFernet([Fernet(k) for k in self._keys])
+        return self._box
 
     def encrypt(self, data: dict[str, Any]) -> str:
         return self._fernet.encrypt(json.dumps(data).encode()).decode()
 
     def decrypt(self, token: str) -> dict[str, Any]:
+        from cryptography.fernet import InvalidToken
+
         try:
             value: dict[str, Any] = json.loads(self._fernet.decrypt(token.encode()))
         except InvalidToken:
@@ -124,6 +156,8 @@ class SecretBox:
 
     def rotate(self, token: str) -> str:
         """The same plaintext encrypted under the newest key (ValueError if no key opens it)."""
+        from cryptography.fernet import InvalidToken
+
         try:
             return self._fernet.rotate(token.encode()).decode()
         except InvalidToken:

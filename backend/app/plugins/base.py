@@ -117,6 +117,8 @@ class PluginContext:
         return await loop.run_in_executor(self._executor, func, *args)
 
 
+_SECRET_FIELDS: dict[builtins.type[PluginConfig], tuple[str, ...]] = {}
+
 # With a default, a plain `Plugin` (no brackets) means Plugin[PluginConfig], also for mypy.
 C = TypeVar("C", bound="PluginConfig", default="PluginConfig", covariant=True)
 
@@ -169,8 +171,14 @@ class Plugin(ABC, Generic[C]):
 
     @classmethod
     def secret_fields(cls) -> list[str]:
-        schema = cls.Config.model_json_schema()
-        return [k for k, v in schema.get("properties", {}).items() if v.get("x-secret")]
+        # Built from the JSON Schema once per config model (building it takes ~0.5 ms, and a
+        # configuration file with 10,000 plugins asks 20,000 times).
+        found = _SECRET_FIELDS.get(cls.Config)
+        if found is None:
+            schema = cls.Config.model_json_schema()
+            found = tuple(k for k, v in schema.get("properties", {}).items() if v.get("x-secret"))
+            _SECRET_FIELDS[cls.Config] = found
+        return list(found)
 
     @classmethod
     def config_schema(cls) -> dict[str, Any]:

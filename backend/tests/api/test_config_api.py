@@ -139,3 +139,37 @@ def refs(node: Any) -> list[str]:
     if isinstance(node, list):
         return [r for v in node for r in refs(v)]
     return []
+
+
+async def test_many_alike_plugins_apply_in_one_file_past_the_request_deadline(
+    client: httpx.AsyncClient, admin: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A file of many plugins is one transaction that may outlast the request deadline: the
+    # route is exempt from it and carries its own bound (APPLY_SECONDS) instead.
+    from app.api import config as config_api
+    from app.api.deadline import _MARK
+
+    assert getattr(config_api.apply, _MARK, False)
+    text = "x-tcp: &tcp {type: tcp, interval_seconds: 3600, config: {host: 127.0.0.1, port: 9}}\n"
+    text += "plugins:\n" + "".join(f"  - {{<<: *tcp, name: t{i}}}\n" for i in range(300))
+    text += "  - {<<: *tcp, name: last, depends_on: [t0, t299]}\n"
+    r = await client.post(
+        "/api/v1/config/apply", params={"dry_run": "false"}, content=text, headers={**admin, **YAML}
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["applied"] is True and len(r.json()["changes"]) == 301
+    plugins = {p["name"]: p for p in (await client.get("/api/v1/plugins", headers=admin)).json()}
+    assert len(plugins) >= 301
+    parents = plugins["last"]["depends_on"]
+    assert sorted(parents) == sorted([plugins["t0"]["id"], plugins["t299"]["id"]])
+
+    # Out of time, nothing is changed and the answer says what to do.
+    monkeypatch.setattr(config_api, "APPLY_SECONDS", 0.0)
+    more = text.replace("name: t", "name: u").replace("name: last", "name: other")
+    r = await client.post(
+        "/api/v1/config/apply", params={"dry_run": "false"}, content=more, headers={**admin, **YAML}
+    )
+    assert r.status_code == 504, r.text
+    assert "nothing was changed" in r.json()["detail"] and "Split it" in r.json()["detail"]
+    after = (await client.get("/api/v1/plugins", headers=admin)).json()
+    assert not any(p["name"].startswith("u") for p in after)

@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import update
 
 from app.models import Probe
-from app.services.probes.hub import ProbeWatch
+from app.services.probes.watch import ProbeWatch
 
 
 async def probe_token(client: httpx.AsyncClient, admin: dict[str, str], location: str) -> str:

@@ -217,3 +217,20 @@ async def test_trusted_proxies_may_be_host_names_resolved_without_blocking() -> 
     assert "127.0.0.1" in nets  # localhost resolved
     assert client_address(_request("127.0.0.1", "198.51.100.1"), nets) == "198.51.100.1"
     assert client_address(_request("192.0.2.1", "198.51.100.1"), nets) == "192.0.2.1"
+
+
+@pytest.mark.parametrize(
+    "bad", ["", "x", "a" * 44, "!!!!", base64.urlsafe_b64encode(b"k" * 31).decode()]
+)
+def test_fernet_keys_are_checked_as_fernet_checks_them_without_importing_it(bad: str) -> None:
+    from cryptography.fernet import Fernet
+
+    from app.core.keys import check_fernet_key, new_fernet_key
+
+    made = new_fernet_key()
+    check_fernet_key(made)
+    assert Fernet(made).decrypt(Fernet(made).encrypt(b"x")) == b"x"
+    with pytest.raises(ValueError):
+        Fernet(bad)
+    with pytest.raises(ValueError, match="32 url-safe base64"):
+        check_fernet_key(bad)

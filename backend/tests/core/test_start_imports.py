@@ -30,6 +30,11 @@ HEAVY = (
     "pysnmp",
     "pymysql",
     "asyncpg",
+    # Fernet's `cryptography` with the first secret encrypted or decrypted; PyJWT (HS256) is
+    # imported without it; authlib and joserfc (with it) with the first single sign-on.
+    "cryptography",
+    "authlib",
+    "joserfc",
 )
 
 # `python -m app serve`, plus a SIGUSR1 handler that writes the names of the loaded modules.
@@ -105,5 +110,16 @@ def test_heavy_libraries_load_with_the_first_instance_that_needs_them(tmp_path: 
             run = c.post(f"/api/v1/plugins/{created.json()['id']}/run").json()
             assert run["status"] == "success", run
             assert backend.loaded(HEAVY) == ["httpx"]
+
+            # A secret to keep: the secret box, and `cryptography` with it.
+            body = {
+                "name": "guarded",
+                "type": "http",
+                "enabled": False,
+                "config": {"url": f"{backend.url}/health", "bearer_token": "s3cret-t0ken"},
+            }
+            created = c.post("/api/v1/plugins", json=body)
+            assert created.status_code == 201, created.text
+            assert backend.loaded(HEAVY) == ["cryptography", "httpx"]
     finally:
         backend.stop()

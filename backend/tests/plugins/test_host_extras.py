@@ -144,6 +144,27 @@ async def test_system_reports_the_busiest_processes_by_name(tmp_path, burner):
     assert next(s for s in samples if s.name == "process_cpu_percent").unit == "percent"
 
 
+async def test_system_reads_processes_at_most_every_scan_period(tmp_path, burner, monkeypatch):
+    # At a 1 s interval the /proc/<pid> scan runs every PROCESS_SCAN_SECONDS, not every run;
+    # the runs between keep every other value. The clock is the plugin's own record of its
+    # last scan, moved back by hand: nothing here depends on how fast the machine is.
+    from app.plugins.builtin import system
+
+    monkeypatch.setattr(system, "PROCESS_SCAN_SECONDS", 3600.0)
+    plugin = make_system(tmp_path, top_processes=MAX_TOP_PROCESSES)
+    assert BURNER in labelled(await plugin.collect_data(), "process_cpu_percent")
+    between = await plugin.collect_data()
+    assert not labelled(between, "process_cpu_percent")
+    assert not labelled(between, "process_memory_bytes")
+    assert {"cpu_percent", "memory_used", "load_average"} <= {s.name for s in between}
+    at, readings = plugin._procs
+    plugin._procs = (at - 3600.0, readings)  # the period has passed
+    cpu = labelled(await plugin.collect_data(), "process_cpu_percent")
+    # CPU % over the time since the last scan (an hour, as far as the plugin knows): the
+    # spinning shell used well under 1 % of one core over that.
+    assert BURNER in cpu and 0 < cpu[BURNER] < 1
+
+
 async def test_system_command_lines_only_when_enabled(tmp_path, burner):
     plugin = make_system(tmp_path, top_processes=MAX_TOP_PROCESSES, process_command_lines=True)
     samples = await plugin.collect_data()

@@ -30,7 +30,7 @@ from app.models import (
 from app.plugins.base import Sample
 from app.services.alerts import rules, silences
 from app.services.notify import channels, notifier
-from app.services.plugins.recorder import health_event
+from app.services.plugins.health import health_event
 from app.state import AppState
 from tests.alert_helpers import FakeClock, Receiver
 from tests.conftest import make_settings, plugin_row, recorded_statements, running_app

@@ -18,7 +18,7 @@ from app.core.config import Settings
 from app.models import NotificationChannel, NotificationDelivery, PluginHealth
 from app.services.alerts import rules
 from app.services.notify import channels, grouping
-from app.services.plugins.recorder import health_event
+from app.services.plugins.health import health_event
 from app.state import AppState
 from tests.alert_helpers import FakeClock, Receiver
 from tests.conftest import asgi_client, make_settings, plugin_row, running_app, setup_admin

@@ -23,6 +23,8 @@ from app.plugins.base import PluginError, Sample
 from app.plugins.builtin._common import describe_exc
 
 MAX_TOP_PROCESSES = 20
+_CLOCK_TICKS = float(os.sysconf("SC_CLK_TCK"))
+_PAGE_SIZE = float(os.sysconf("SC_PAGE_SIZE"))
 COMMAND_LINE_CHARS = 120
 
 
@@ -96,24 +98,41 @@ def parse_proc_pid_stat(text: str, clock_ticks: float, page_size: float) -> Read
     return out
 
 
+def read_proc_stats(proc: Path) -> str:
+    """Every `<procfs>/<pid>/stat` line, concatenated (a process that exits meanwhile is left out).
+
+    Plain `os.open`/`os.read` on a directory descriptor: half the CPU of `open()`, which builds a
+    text wrapper and a decoder per file; the bytes are decoded once at the end (names are
+    UTF-8 where they are not ASCII; anything else is replaced rather than failing the run).
+    """
+    chunks: list[bytes] = []
+    dir_fd = os.open(proc, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in os.listdir(dir_fd):
+            if not name.isdigit():
+                continue
+            try:
+                fd = os.open(name + "/stat", os.O_RDONLY, dir_fd=dir_fd)
+            except OSError:  # exited meanwhile
+                continue
+            try:
+                chunks.append(os.read(fd, 4096))
+            except OSError:
+                pass
+            finally:
+                os.close(fd)
+    finally:
+        os.close(dir_fd)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
 def proc_readings(proc: Path, command_lines: bool) -> Readings:
     """Readings of every process in a procfs (this machine's, or the host's via HOST_PROC).
 
     One read of /proc/<pid>/stat per process, parsed as the SSH side parses it: a fraction
     of what asking psutil for the same fields costs (one file instead of three per process).
     """
-    chunks: list[str] = []
-    with os.scandir(proc) as entries:
-        for entry in entries:
-            if entry.name.isdigit():
-                try:
-                    with open(os.path.join(entry.path, "stat")) as f:
-                        chunks.append(f.read())
-                except OSError:  # exited meanwhile
-                    continue
-    readings = parse_proc_pid_stat(
-        "".join(chunks), os.sysconf("SC_CLK_TCK"), os.sysconf("SC_PAGE_SIZE")
-    )
+    readings = parse_proc_pid_stat(read_proc_stats(proc), _CLOCK_TICKS, _PAGE_SIZE)
     if not command_lines:
         return readings
     out: Readings = {}

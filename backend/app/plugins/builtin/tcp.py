@@ -36,6 +36,23 @@ class TcpConfig(PluginConfig):
     )
 
 
+async def _connect(address: str, port: int) -> None:
+    """Connect and hang up: a bare non-blocking socket, no stream reader and writer.
+
+    Nothing is read or written, so asyncio's streams (a transport, a protocol, a reader and a
+    writer per check, then a wait for the close) only cost CPU: a third of a loopback check's,
+    which at 10,000 instances every 10 s is a tenth of a core.
+    """
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (address, port))
+    finally:
+        with contextlib.suppress(OSError):  # it answered; how it hangs up does not matter
+            sock.close()
+
+
 class TcpPlugin(Plugin[TcpConfig]):
     type = "tcp"
     name = "TCP port"
@@ -51,9 +68,7 @@ class TcpPlugin(Plugin[TcpConfig]):
             # The SSRF policy (CHECK_DENY_NETWORKS) on what the name resolves to; then connect
             # to exactly that address.
             address = (await policy().resolve(cfg.host, cfg.port, cfg.timeout_seconds))[0]
-            _, writer = await asyncio.wait_for(
-                asyncio.open_connection(address, cfg.port), cfg.timeout_seconds
-            )
+            await asyncio.wait_for(_connect(address, cfg.port), cfg.timeout_seconds)
         except EgressDenied as exc:
             reason = str(exc).rstrip(".")
         except TimeoutError:
@@ -64,9 +79,6 @@ class TcpPlugin(Plugin[TcpConfig]):
             reason = f"{cfg.host}:{cfg.port} refused or unreachable: {describe_exc(exc)}"
         else:
             connect_ms = elapsed_ms(start)
-            writer.close()
-            with contextlib.suppress(OSError):  # it answered; how it hung up does not matter
-                await writer.wait_closed()
             return [up_sample(True), Sample("tcp_connect_time", connect_ms, "ms")]
         raise target_down(self, reason, [up_sample(False)])
 

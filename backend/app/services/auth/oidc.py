@@ -16,23 +16,23 @@ import secrets
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt as pyjwt
-from authlib.common.security import generate_token
-from authlib.common.urls import add_params_to_uri
-from authlib.oauth2.rfc7636 import create_s256_code_challenge
-from joserfc import jwt
-from joserfc.errors import ExpiredTokenError, JoseError
-from joserfc.jwk import KeySet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.core.config import Settings
 from app.core.errors import Conflict, DomainError, Forbidden, NotFound, Unauthorized
 from app.core.security import hash_password
+from app.core.security import jwt as pyjwt  # HS256 only: imported without `cryptography`
 from app.models import User
 from app.models.enums import Role
+
+if TYPE_CHECKING:
+    from joserfc.jwk import KeySet
+
+# authlib and joserfc (with `cryptography`, ~10 MB resident together) are imported where single
+# sign-on first uses them, so a server without OIDC never loads them (house style 15).
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,8 @@ class OidcClient:
         return self._metadata
 
     async def keys(self, refresh: bool = False) -> KeySet:
+        from joserfc.jwk import KeySet
+
         if self._keys is None or refresh:
             meta = await self.metadata()
             self._keys = KeySet.import_key_set(await self._get(str(meta["jwks_uri"])))  # type: ignore[arg-type]
@@ -113,6 +115,10 @@ class OidcClient:
 
     async def begin(self, redirect_uri: str) -> tuple[str, str]:
         """(the provider's authorization URL to send the browser to, the flow cookie)."""
+        from authlib.common.security import generate_token
+        from authlib.common.urls import add_params_to_uri
+        from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
         meta = await self.metadata()
         state, nonce, verifier = generate_token(32), generate_token(32), generate_token(64)
         url = add_params_to_uri(
@@ -209,6 +215,9 @@ class OidcClient:
         return claims
 
     async def _verify(self, id_token: str, nonce: str) -> dict[str, Any]:
+        from joserfc import jwt
+        from joserfc.errors import ExpiredTokenError, JoseError
+
         for refresh in (False, True):  # an unknown key id: the provider may have rotated keys
             try:
                 token = jwt.decode(id_token, await self.keys(refresh), algorithms=_ALGORITHMS)

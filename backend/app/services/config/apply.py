@@ -265,14 +265,16 @@ async def apply_config(
             assert c._section and c._current
             await c._section.delete(ctx, c._current)
         await session.flush()
-        for c in changes:
-            assert c._section
-            if c.action == "add":
-                assert c._item
-                ctx.ids[c.section][c.key] = await c._section.create(ctx, c._item)
-            elif c.action == "change":
-                assert c._current and c._item
-                await c._section.update(ctx, c._current, c._item)
+        for s in SECTIONS:  # in order: a kind may name the ids of the kinds before it
+            adds = [c for c in changes if c.section == s.key and c.action == "add"]
+            # One batch per kind: 10,000 plugins are one INSERT, not 10,000 flushes.
+            created = await s.create_many(ctx, [c._item for c in adds if c._item])
+            for c, ident in zip(adds, created, strict=True):
+                ctx.ids[c.section][c.key] = ident
+            for c in changes:
+                if c.section == s.key and c.action == "change":
+                    assert c._current and c._item
+                    await s.update(ctx, c._current, c._item)
         for s in SECTIONS:
             await s.link(ctx)
         await session.commit()
@@ -291,8 +293,7 @@ async def apply_config(
         extra={"changes": len(changes), "prune": prune, "user": user},
     )
     if scheduler is not None:
-        for plugin_id in sorted(ctx.plugins_touched):
-            await scheduler.sync(plugin_id)
+        await scheduler.sync_many(ctx.plugins_touched)
     if alerts is not None and ctx.rules_touched:
         alerts.rules_changed()
     return result

@@ -9,10 +9,10 @@ from pydantic import ValidationError
 from sqlalchemy import select
 
 from app.core.errors import InvalidInput
-from app.models import AlertRule, AlertSilence, NotificationChannel, PluginInstance
+from app.models import AlertRule, NotificationChannel, PluginInstance
 from app.models.enums import RuleKind
 from app.services.alerts.rules import RULE_FIELDS
-from app.services.config.schema import ChannelEntry, Entry, PluginEntry, RuleEntry, SilenceEntry
+from app.services.config.schema import ChannelEntry, Entry, PluginEntry, RuleEntry
 from app.services.config.sections import (
     Context,
     Item,
@@ -146,6 +146,19 @@ class PluginsSection(Section):
         )
 
     async def create(self, ctx: Context, item: Item) -> int:
+        return (await self.create_many(ctx, [item]))[0]
+
+    async def create_many(self, ctx: Context, items: list[Item]) -> list[int]:
+        plugins = [self._new(ctx, item) for item in items]
+        ctx.session.add_all(plugins)
+        await ctx.session.flush()  # one batched INSERT ... RETURNING for all of them
+        for plugin, item in zip(plugins, items, strict=True):
+            ctx.plugins_touched.add(plugin.id)
+            if item.doc["depends_on"]:  # a new plugin has no links to clear
+                ctx.parents[plugin.id] = item.doc["depends_on"]
+        return [plugin.id for plugin in plugins]
+
+    def _new(self, ctx: Context, item: Item) -> PluginInstance:
         data, secrets = self._split(item)
         plugin = PluginInstance(
             name=item.doc["name"],
@@ -159,11 +172,7 @@ class PluginsSection(Section):
             down_quorum=item.doc.get("down_quorum"),
         )
         plugin.health = unknown_health()
-        ctx.session.add(plugin)
-        await ctx.session.flush()
-        ctx.plugins_touched.add(plugin.id)
-        ctx.parents[plugin.id] = item.doc["depends_on"]
-        return plugin.id
+        return plugin
 
     async def update(self, ctx: Context, current: Item, item: Item) -> None:
         plugin: PluginInstance = current.row
@@ -182,16 +191,15 @@ class PluginsSection(Section):
             ctx.parents[plugin.id] = item.doc["depends_on"]
 
     async def link(self, ctx: Context) -> None:
-        # Every changed plugin's old links go first, so a file that turns a link around is
-        # judged on what it asks for, not on a mix of old and new links.
-        rows = [await ctx.session.get(PluginInstance, i) for i in ctx.parents]
-        for row in rows:
-            assert row is not None
-            await dependencies.set_parents(ctx.session, row, [])
-        for row in rows:
-            assert row is not None
-            ids = [ctx.ids["plugins"][name] for name in ctx.parents[row.id]]
-            await dependencies.set_parents(ctx.session, row, ids)
+        # Every changed plugin's links are replaced at once, so a file that turns a link
+        # around is judged on what it asks for, not on a mix of old and new links.
+        await dependencies.set_parents_many(
+            ctx.session,
+            {
+                plugin_id: [ctx.ids["plugins"][name] for name in names]
+                for plugin_id, names in ctx.parents.items()
+            },
+        )
 
     async def delete(self, ctx: Context, current: Item) -> None:
         ctx.plugins_touched.add(current.row.id)
@@ -345,85 +353,6 @@ class RulesSection(Section):
 
     async def delete(self, ctx: Context, current: Item) -> None:
         ctx.rules_touched = True
-        await ctx.session.delete(current.row)
-
-
-class SilencesSection(Section):
-    """Silences still to come or running; ended ones are history, neither exported nor pruned."""
-
-    key = "silences"
-    label = "silence"
-    entry = SilenceEntry
-
-    @staticmethod
-    def _key(doc: dict[str, Any]) -> str:
-        plugin = doc["plugin"] or "every plugin"
-        rule = doc["rule"] or "every rule"
-        return f"{plugin} / {rule} from {doc['starts_at']}"
-
-    async def current(self, ctx: Context) -> list[Item]:
-        rows = await ctx.session.scalars(select(AlertSilence).where(AlertSilence.ends_at > ctx.now))
-        items = []
-        for s in rows:
-            doc = {
-                "plugin": name_of(ctx, "plugins", s.plugin_id),
-                "rule": name_of(ctx, "alert_rules", s.rule_id),
-                "starts_at": iso(s.starts_at),
-                "ends_at": iso(s.ends_at),
-                "comment": s.comment,
-            }
-            owners: list[Reference] = [
-                (section, name, (field,))
-                for section, field in (("plugins", "plugin"), ("alert_rules", "rule"))
-                if (name := doc[field])
-            ]
-            items.append(Item(self._key(doc), doc, row=s, references=owners))
-        return sorted(items, key=lambda i: (i.doc["starts_at"], i.key, i.row.id))
-
-    def skip_note(self, ctx: Context, entry: Entry) -> str | None:
-        assert isinstance(entry, SilenceEntry)
-        if entry.ends_at <= ctx.now:
-            return f"it ended at {iso(entry.ends_at)}, so it was not applied"
-        return None
-
-    def desired(self, ctx: Context, entry: Entry) -> Item | None:
-        assert isinstance(entry, SilenceEntry)
-        if entry.ends_at <= entry.starts_at:
-            raise Problems([Problem(("ends_at",), "must be after starts_at")])
-        doc = {
-            "plugin": entry.plugin,
-            "rule": entry.rule,
-            "starts_at": iso(entry.starts_at),
-            "ends_at": iso(entry.ends_at),
-            "comment": entry.comment,
-        }
-        refs: list[Reference] = []
-        if entry.plugin is not None:
-            refs.append(("plugins", entry.plugin, ("plugin",)))
-        if entry.rule is not None:
-            refs.append(("alert_rules", entry.rule, ("rule",)))
-        return Item(self._key(doc), doc, references=refs)
-
-    async def create(self, ctx: Context, item: Item) -> int:
-        plugin, rule = item.doc["plugin"], item.doc["rule"]
-        silence = AlertSilence(
-            plugin_id=None if plugin is None else ctx.ids["plugins"][plugin],
-            rule_id=None if rule is None else ctx.ids["alert_rules"][rule],
-            starts_at=parse_iso(item.doc["starts_at"]),
-            ends_at=parse_iso(item.doc["ends_at"]),
-            comment=item.doc["comment"],
-            created_by=ctx.user,
-        )
-        ctx.session.add(silence)
-        await ctx.session.flush()
-        return silence.id
-
-    async def update(self, ctx: Context, current: Item, item: Item) -> None:
-        silence: AlertSilence = current.row
-        silence.ends_at = parse_iso(item.doc["ends_at"])
-        silence.comment = item.doc["comment"]
-
-    async def delete(self, ctx: Context, current: Item) -> None:
         await ctx.session.delete(current.row)
 
 

@@ -13,9 +13,9 @@ from app.services.config.objects import (
     ChannelsSection,
     PluginsSection,
     RulesSection,
-    SilencesSection,
 )
 from app.services.config.sections import Section
+from app.services.config.silences import SilencesSection
 from app.services.config.status_pages import StatusPagesSection
 
 SECTIONS: list[Section] = [

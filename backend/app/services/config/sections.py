@@ -123,6 +123,10 @@ class Section(ABC):
     @abstractmethod
     async def create(self, ctx: Context, item: Item) -> int: ...
 
+    async def create_many(self, ctx: Context, items: list[Item]) -> list[int]:
+        """Create several (a kind with many objects to a file does it in one batch)."""
+        return [await self.create(ctx, item) for item in items]
+
     @abstractmethod
     async def update(self, ctx: Context, current: Item, item: Item) -> None: ...
 

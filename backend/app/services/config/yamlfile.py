@@ -60,6 +60,11 @@ class Marks:
         return path_text(path)
 
 
+# libyaml's loader where PyYAML was built with it: the same nodes, marks and errors, ~10 times
+# faster (a file of 10,000 plugins took seconds to parse in pure Python).
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+NESTED_TOO_DEEPLY = "the file nests lists or mappings too deeply"
 MAX_NODES = 200_000  # YAML aliases can make a small file expand enormously ("billion laughs")
 
 
@@ -113,7 +118,7 @@ def parse(text: str) -> tuple[dict[str, Any], Marks]:
     """The document as plain data, and the marks of its paths; ConfigFileError when unreadable."""
     marks = Marks()
     try:
-        loader = yaml.SafeLoader(text)
+        loader = _Loader(text)
         try:
             node = loader.get_single_node()
             if node is None:
@@ -126,6 +131,8 @@ def parse(text: str) -> tuple[dict[str, Any], Marks]:
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:
+        if "maximum nesting depth" in str(exc.problem):  # libyaml's own limit (1,000 levels)
+            raise ConfigFileError([("YAML", NESTED_TOO_DEEPLY)]) from None
         mark = exc.problem_mark or exc.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "YAML"
         problem = exc.problem or exc.context or "not valid YAML"
@@ -133,7 +140,7 @@ def parse(text: str) -> tuple[dict[str, Any], Marks]:
     except yaml.YAMLError as exc:
         raise ConfigFileError([("YAML", f"not valid YAML ({exc})")]) from None
     except RecursionError:  # PyYAML composes nested lists recursively
-        raise ConfigFileError([("YAML", "the file nests lists or mappings too deeply")]) from None
+        raise ConfigFileError([("YAML", NESTED_TOO_DEEPLY)]) from None
     if not isinstance(data, dict):
         raise ConfigFileError(
             [("line 1, column 1", "the file must be a mapping with keys like `plugins:`")]

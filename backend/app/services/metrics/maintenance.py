@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, LargeBinary, bindparam, select, text
+from sqlalchemy import LargeBinary, bindparam, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.config import Settings
@@ -19,6 +19,7 @@ from app.models.base import UTCDateTime
 from app.services.metrics.chunks import CHUNK, Compactor, boundary, chunk_start, decode, micros
 from app.services.metrics.partitions import ensure_partitions
 from app.services.metrics.reader import MetricsReader
+from app.services.metrics.rollup_sql import TAKE_DIRTY, dirty_join, rollup_sql, window
 from app.services.metrics.tiers import ROLLUPS, Tier, floor_to
 from app.services.metrics.writer import MetricsWriter
 
@@ -33,71 +34,6 @@ DIRTY_BATCH = 1000  # dirty buckets rebuilt per transaction
 SQLITE_TS = "%Y-%m-%d %H:%M:%S.%f"
 LOCK_WAIT = "200ms"  # how long truncating a packed partition waits for its lock
 EPOCH_DT = datetime(1970, 1, 1, tzinfo=UTC)  # how SQLAlchemy stores a naive UTC datetime on SQLite
-
-
-def _bucket_sql(dialect: str, seconds: int) -> str:
-    if dialect == "postgresql":
-        return f"date_bin(interval '{seconds} seconds', ts, timestamptz '2000-01-01 00:00:00+00')"
-    # same text form SQLAlchemy stores on SQLite, so comparisons stay exact
-    return (
-        f"strftime('%Y-%m-%d %H:%M:%S', (CAST(strftime('%s', ts) AS INTEGER) / {seconds}) * "
-        f"{seconds}, 'unixepoch') || '.000000'"
-    )
-
-
-def _window() -> str:
-    return "WHERE ts >= :lo AND ts < :hi"
-
-
-def _dirty_join(dialect: str, seconds: int) -> str:
-    """Only the source rows of the dirty (series, bucket) keys bound to the statement."""
-    if dialect == "postgresql":
-        return (
-            "JOIN unnest(CAST(:ids AS bigint[]), CAST(:los AS timestamptz[])) AS d(sid, lo) "
-            f"ON series_id = d.sid AND ts >= d.lo AND ts < d.lo + interval '{seconds} seconds'"
-        )
-    return (
-        "JOIN (SELECT json_extract(value, '$[0]') AS sid, json_extract(value, '$[1]') AS lo, "
-        "json_extract(value, '$[2]') AS hi FROM json_each(:keys)) AS d "
-        "ON series_id = d.sid AND ts >= d.lo AND ts < d.hi"
-    )
-
-
-_TAKE_DIRTY = text(
-    "DELETE FROM rollup_dirty WHERE tier = :tier AND (series_id, bucket) IN "
-    "(SELECT series_id, bucket FROM rollup_dirty WHERE tier = :tier LIMIT :batch) "
-    "RETURNING series_id, bucket"
-).columns(series_id=Integer(), bucket=UTCDateTime())
-
-
-def _rollup_sql(dialect: str, source: str, target: str, seconds: int, scope: str) -> str:
-    """Roll `source` rows up into `target` buckets of `seconds`; `scope` picks the rows."""
-    bucket = _bucket_sql(dialect, seconds)
-    raw = source == "samples"
-    mn, mx, sm, ct, lv = (
-        ("value", "value", "value", "1", "value")
-        if raw
-        else ("vmin", "vmax", "vsum", "vcount", "vlast")
-    )
-    upsert = (
-        "ON CONFLICT (series_id, ts) DO UPDATE SET vmin = excluded.vmin, vmax = excluded.vmax, "
-        "vsum = excluded.vsum, vcount = excluded.vcount, vlast = excluded.vlast"
-    )
-    if dialect == "postgresql":
-        return (
-            f"INSERT INTO {target} (series_id, ts, vmin, vmax, vsum, vcount, vlast) "  # noqa: S608 - identifiers are constants  # nosec B608
-            f"SELECT series_id, {bucket}, min({mn}), max({mx}), sum({sm}), sum({ct}), "
-            f"(array_agg({lv} ORDER BY ts DESC))[1] FROM {source} "
-            f"{scope} GROUP BY 1, 2 {upsert}"
-        )
-    # SQLite: the bare column `lv` comes from the row holding max(ts)
-    return (
-        f"INSERT INTO {target} (series_id, ts, vmin, vmax, vsum, vcount, vlast) "  # noqa: S608 - identifiers are constants  # nosec B608
-        f"SELECT series_id, b, mn, mx, sm, ct, lv FROM ("
-        f"SELECT series_id, {bucket} AS b, min({mn}) AS mn, max({mx}) AS mx, sum({sm}) AS sm, "
-        f"sum({ct}) AS ct, {lv} AS lv, max(ts) FROM {source} "
-        f"{scope} GROUP BY series_id, b) WHERE true {upsert}"
-    )
 
 
 class StorageMaintenance:
@@ -155,7 +91,7 @@ class StorageMaintenance:
             )
             if lo >= hi:
                 return 0
-            sql = _rollup_sql(self.dialect, source, tier.table, tier.seconds, _window())
+            sql = rollup_sql(self.dialect, source, tier.table, tier.seconds, window())
             stmt = text(sql).bindparams(
                 bindparam("lo", type_=UTCDateTime()), bindparam("hi", type_=UTCDateTime())
             )
@@ -176,15 +112,15 @@ class StorageMaintenance:
         A bucket is rebuilt from the source rows still there: late data older than the
         source's retention replaces that bucket with what is left, the late rows.
         """
-        sql = _rollup_sql(
-            self.dialect, source, tier.table, tier.seconds, _dirty_join(self.dialect, tier.seconds)
+        sql = rollup_sql(
+            self.dialect, source, tier.table, tier.seconds, dirty_join(self.dialect, tier.seconds)
         )
         width = timedelta(seconds=tier.seconds)
         total = 0
         while True:
             async with self.db.engine.connect() as conn:
                 keys = (
-                    await conn.execute(_TAKE_DIRTY, {"tier": tier.name, "batch": DIRTY_BATCH})
+                    await conn.execute(TAKE_DIRTY, {"tier": tier.name, "batch": DIRTY_BATCH})
                 ).all()
                 if keys and source == "samples" and await self._rebuild_packed(conn, keys, tier):
                     pass  # some of these buckets' samples are in chunks: rebuilt in Python
@@ -233,7 +169,7 @@ class StorageMaintenance:
             rows = await conn.execute(
                 text(
                     "SELECT series_id, ts, value FROM samples "  # noqa: S608 - constants  # nosec B608
-                    + _dirty_join(self.dialect, tier.seconds)
+                    + dirty_join(self.dialect, tier.seconds)
                 ).columns(ts=UTCDateTime()),
                 {"ids": [k.series_id for k in keys], "los": [k.bucket for k in keys]},
             )
@@ -263,7 +199,7 @@ class StorageMaintenance:
             rows = await conn.execute(
                 text(
                     "SELECT series_id, ts, value FROM samples "  # noqa: S608 - constants  # nosec B608
-                    + _dirty_join(self.dialect, tier.seconds)
+                    + dirty_join(self.dialect, tier.seconds)
                 ).columns(ts=UTCDateTime()),
                 {"keys": json.dumps(buckets)},
             )

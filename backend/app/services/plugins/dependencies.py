@@ -136,6 +136,42 @@ async def set_parents(session: AsyncSession, plugin: PluginInstance, parents: li
         )
 
 
+async def set_parents_many(session: AsyncSession, parents: dict[int, list[int]]) -> None:
+    """`set_parents` for many plugins in one go: one read of the graph, one delete, one insert.
+
+    Judged on the graph with every change made (what the caller asks for as a whole), so a set
+    of changes that turns links around is no loop. 10,000 plugins of a configuration file
+    cost a few statements, not three whole-table reads each.
+    """
+    if not parents:
+        return
+    wanted = {plugin_id: sorted(set(ids)) for plugin_id, ids in parents.items()}
+    names = await require_existing(session, [p for ids in wanted.values() for p in ids])
+    edges = await graph(session)
+    for plugin_id, ids in wanted.items():
+        edges.pop(plugin_id, None)
+        if ids:
+            edges[plugin_id] = set(ids)
+    for plugin_id, ids in wanted.items():
+        loop = find_loop(edges, plugin_id, ids) if ids else None
+        if loop is not None:
+            path = " → ".join(names.get(i, f"#{i}") for i in loop)
+            raise InvalidInput(
+                f"These parents would make a dependency loop: {path}. A plugin cannot depend, "
+                "directly or through others, on itself; remove one of these links.",
+                {"depends_on": f"makes the loop {path}"},
+            )
+    ids_changed = list(wanted)
+    for i in range(0, len(ids_changed), 500):  # bounded IN lists
+        chunk = ids_changed[i : i + 500]
+        await session.execute(
+            delete(plugin_dependencies).where(plugin_dependencies.c.plugin_id.in_(chunk))
+        )
+    rows = [{"plugin_id": c, "parent_id": p} for c, ids in wanted.items() for p in ids]
+    if rows:
+        await session.execute(insert(plugin_dependencies), rows)
+
+
 # ------------------------------------------------------------------------ proposals
 @dataclass
 class Proposal:

@@ -26,8 +26,9 @@ from app.core.timers import FLUSH_PHASE, until_next
 from app.core.worker import Backoff, Outage, drain, error_text
 from app.db.session import Database
 from app.models import PluginHealth, PluginInstance, PluginRun
-from app.models.enums import HealthStatus, RunStatus
+from app.models.enums import RunStatus
 from app.services.live.hub import Hub
+from app.services.plugins.health import Health, health_event, next_health
 
 log = logging.getLogger(__name__)
 
@@ -37,20 +38,6 @@ CHECKPOINT_SECONDS = 1.0
 FLUSH_SECONDS = 1.0  # how stale run history and health may be (run-now does not wait for it)
 URGENT_BACKLOG = 500
 MAX_PENDING = 100_000  # finished runs waiting while the database is down
-
-
-@dataclass
-class Health:
-    plugin_id: int
-    status: str = HealthStatus.UNKNOWN
-    consecutive_failures: int = 0
-    last_run_at: datetime | None = None
-    last_success_at: datetime | None = None
-    last_error: str | None = None
-    changed_at: datetime | None = None
-
-    def row(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 @dataclass(eq=False)
@@ -96,49 +83,6 @@ class RunRecord:
             "plugin_id": self.plugin_id,
             "run": {"id": self.id, **{k: getattr(self, k) for k in keys}},
         }
-
-
-def next_health(
-    health: Health,
-    ok: bool,
-    error: str | None,
-    now: datetime,
-    settings: Settings,
-    down_after: int | None = None,
-) -> bool:
-    """Apply one run's outcome; True when the status changed."""
-    down_after = down_after or settings.health_down_after
-    before = health.status
-    health.last_run_at = now
-    if ok:
-        health.consecutive_failures = 0
-        health.last_success_at = now
-        health.status = HealthStatus.HEALTHY
-    else:
-        health.consecutive_failures += 1
-        health.last_error = error
-        if health.consecutive_failures >= down_after:
-            health.status = HealthStatus.DOWN
-        elif health.consecutive_failures >= settings.health_degraded_after:
-            health.status = HealthStatus.DEGRADED
-    if health.status != before:
-        health.changed_at = now
-        return True
-    return False
-
-
-def health_event(health: Health) -> dict[str, Any]:
-    return {
-        "type": "health",
-        "plugin_id": health.plugin_id,
-        "health": {
-            "status": health.status,
-            "consecutive_failures": health.consecutive_failures,
-            "last_run_at": health.last_run_at,
-            "last_success_at": health.last_success_at,
-            "last_error": health.last_error,
-        },
-    }
 
 
 class RunRecorder:
@@ -286,6 +230,32 @@ class RunRecorder:
         self.inflight.discard(record)
         if record.trigger == "manual" or len(self._finished) >= URGENT_BACKLOG:
             self._wake.set()  # someone waits for this one (or there is a backlog to clear)
+
+    async def preload_health(self, plugin_ids: list[int]) -> None:
+        """Read the health of many instances in one go (before their first runs), so 10,000
+        instances starting together cost a few reads, not one each in their run's path."""
+        missing = [i for i in plugin_ids if i not in self._health]
+        try:
+            async with self.db.session() as session:
+                for i in range(0, len(missing), 500):  # bounded IN lists
+                    rows = await session.scalars(
+                        select(PluginHealth).where(PluginHealth.plugin_id.in_(missing[i : i + 500]))
+                    )
+                    for row in rows:
+                        self._health.setdefault(
+                            row.plugin_id,
+                            Health(
+                                row.plugin_id,
+                                row.status,
+                                row.consecutive_failures,
+                                row.last_run_at,
+                                row.last_success_at,
+                                row.last_error,
+                                row.changed_at,
+                            ),
+                        )
+        except Exception as exc:  # the database is down: each first run reads its own
+            log.debug("health not preloaded: %s", exc)
 
     async def _health_of(self, plugin_id: int) -> Health:
         health = self._health.get(plugin_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
+from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,16 +20,17 @@ from app.core.worker import bounded
 from app.db.session import Database
 from app.models import PluginInstance
 from app.models.enums import RunStatus, SchedulerRole
-from app.plugins.base import HostPaths, Plugin, PluginContext, Sample
+from app.plugins.base import Plugin, Sample
 from app.plugins.registry import PluginRegistry
 from app.services.audit import events as plugin_events
 from app.services.metrics.prometheus import percentile
 from app.services.metrics.writer import MetricsWriter
-from app.services.plugins import discovery, push, runner
-from app.services.plugins.instances import materialize
+from app.services.plugins import discovery, runner
+from app.services.plugins.instance_cache import InstanceCache
 from app.services.plugins.leader import LeaderElection, job_row, leader_job
 from app.services.plugins.recorder import INTERRUPTED, RunRecorder
 from app.services.probes import hub as probe_hub
+from app.services.probes.watch import record_hub_run
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +73,7 @@ class PluginScheduler:
         )
         self.lateness_ms: deque[float] = deque(maxlen=2000)
         self.run_counts: dict[str, int] = {}
-        self._instances: dict[int, tuple[datetime, Plugin]] = {}
+        self.instances = InstanceCache(db, settings, registry, box, executor)
         self._locks: dict[int, asyncio.Lock] = {}
         self.election = LeaderElection(
             db,
@@ -86,11 +88,10 @@ class PluginScheduler:
         # Last known timeout per instance: runs go on from the cached instance while the
         # database is unreachable, their samples waiting in the writer's buffer.
         self._timeouts: dict[int, float] = {}
-        # Instances whose collect_data blocked the event loop run on a loop in their own thread.
-        self._isolated: dict[int, runner.IsolatedLoop] = {}
         self._suspects: set[int] = set()  # last run had a long step with little CPU
         # Plugins with remote locations: their runs here are location "hub"'s, not the health.
         self._remote: set[int] = set()
+        self._succeeded: set[int] = set()  # last run succeeded: another success is routine
 
     # ----------------------------------------------------------------- lifecycle
     @property
@@ -137,12 +138,7 @@ class PluginScheduler:
                     now,
                     (now - record.started_at).total_seconds() * 1000,
                 )
-        for plugin_id, (_, impl) in list(self._instances.items()):
-            await self._close_impl(plugin_id, impl)
-        self._instances.clear()
-        for isolated in self._isolated.values():
-            isolated.stop()
-        self._isolated.clear()
+        await self.instances.close_all()
         # After the runs, and bounded: closing the lock's connection gracefully waits up to 2 s
         # on a silent database; cut off, the lock goes with the process's socket anyway.
         await self.election.stop()
@@ -180,7 +176,21 @@ class PluginScheduler:
             plugins = list(await session.scalars(select(PluginInstance)))
         for p in plugins:
             self._schedule(p)
+            await self._prime(p)
         self._seen = {p.id: p.updated_at for p in plugins}
+        await self.recorder.preload_health([p.id for p in plugins if p.enabled])
+
+    async def _prime(self, plugin: PluginInstance) -> None:
+        """Build an enabled instance from the row at hand, so its first scheduled run needs no
+        read of its own (10,000 instances starting together would be 10,000 reads at once)."""
+        if not plugin.enabled or self.role != SchedulerRole.LEADER:
+            return
+        try:
+            await self.instances.get(plugin)
+        except Exception as exc:  # its first run reads the row again and says what is wrong
+            log.debug("instance not prepared ahead: %s", exc, extra={"plugin_id": plugin.id})
+            return
+        self._timeouts[plugin.id] = plugin.timeout_seconds
 
     async def reconcile(self) -> None:
         """Pick up changes made through other replicas' APIs (the leader's own apply at once)."""
@@ -195,18 +205,39 @@ class PluginScheduler:
         """Re-read one instance after an API change and (re)schedule or remove its job."""
         async with self.db.session() as session:
             plugin = await session.get(PluginInstance, plugin_id)
+        await self._synced(plugin_id, plugin)
+
+    async def sync_many(self, plugin_ids: Iterable[int]) -> None:
+        """`sync` for many instances (a configuration file's), reading their rows in one go."""
+        ids = sorted(set(plugin_ids))
+        rows: dict[int, PluginInstance] = {}
+        async with self.db.session() as session:
+            for i in range(0, len(ids), 500):  # bounded IN lists
+                chunk = ids[i : i + 500]
+                found = await session.scalars(
+                    select(PluginInstance).where(PluginInstance.id.in_(chunk))
+                )
+                rows.update((p.id, p) for p in found)
+        for plugin_id in ids:
+            await self._synced(plugin_id, rows.get(plugin_id))
+            if (row := rows.get(plugin_id)) is not None:
+                await self._prime(row)
+        await self.recorder.preload_health([i for i, p in rows.items() if p.enabled])
+
+    async def _synced(self, plugin_id: int, plugin: PluginInstance | None) -> None:
         if plugin is None:
             self.unschedule(plugin_id)
             self.writer.forget_plugin(plugin_id)
             self._timeouts.pop(plugin_id, None)
             self._suspects.discard(plugin_id)
-            isolated = self._isolated.pop(plugin_id, None)
+            self._succeeded.discard(plugin_id)
+            isolated = self.instances.isolated.pop(plugin_id, None)
             if isolated is not None:
                 isolated.stop(join_seconds=0)
             self._seen.pop(plugin_id, None)
             return
         self._seen[plugin_id] = plugin.updated_at
-        await self._drop_instance(plugin_id, keep_if=plugin.updated_at)
+        await self.instances.drop(plugin_id, keep_if=plugin.updated_at)
         if self.role == SchedulerRole.LEADER:
             self._schedule(plugin)
 
@@ -214,9 +245,9 @@ class PluginScheduler:
         job = self.scheduler.get_job(f"plugin:{plugin_id}")
         if job:
             job.remove()
-        entry = self._instances.pop(plugin_id, None)
+        entry = self.instances.built.pop(plugin_id, None)
         if entry:
-            task = asyncio.get_running_loop().create_task(self._close_impl(plugin_id, entry[1]))
+            task = asyncio.get_running_loop().create_task(self.instances.close(plugin_id, entry[1]))
             task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
     def _schedule(self, plugin: PluginInstance) -> None:
@@ -252,40 +283,10 @@ class PluginScheduler:
             misfire_grace_time=max(1, interval),
         )
 
-    async def _drop_instance(self, plugin_id: int, keep_if: datetime) -> None:
-        entry = self._instances.get(plugin_id)
-        if entry and entry[0] != keep_if:
-            self._instances.pop(plugin_id, None)
-            await self._close_impl(plugin_id, entry[1])
-
-    async def _close_impl(self, plugin_id: int, impl: Plugin) -> None:
-        """Close an instance on the loop it ran on; a plugin's close must not stop ours."""
-        isolated = self._isolated.get(plugin_id)
-        try:
-            if isolated is not None:
-                await asyncio.wait_for(isolated.run(impl.close), 2)
-            else:
-                await asyncio.wait_for(impl.close(), 5)
-        except Exception as exc:
-            log.debug("closing the plugin instance failed: %s", exc, extra={"plugin_id": plugin_id})
-
-    async def _isolate(self, plugin_id: int) -> None:
-        """From now on run this instance's collect_data on an event loop in its own thread."""
-        if plugin_id in self._isolated:
-            return
-        entry = self._instances.pop(plugin_id, None)
-        if entry is not None:  # it was built on (and may hold resources of) the main loop
-            await self._close_impl(plugin_id, entry[1])
-        self._isolated[plugin_id] = runner.IsolatedLoop(f"plugin-{plugin_id}-isolated")
-        log.warning(
-            "plugin blocked the event loop: its runs now go to a thread of their own",
-            extra={"plugin_id": plugin_id},
-        )
-
     @property
     def isolated(self) -> list[int]:
         """Ids of the instances running in a thread of their own (they blocked the loop)."""
-        return sorted(self._isolated)
+        return sorted(self.instances.isolated)
 
     def summary(self) -> dict[str, Any]:
         """State, role, jobs, start lateness (p50, p99) and run counts, for the API."""
@@ -333,7 +334,7 @@ class PluginScheduler:
     ) -> runner.RunResult | None:
         async with lock:
             impl: Plugin
-            cached = self._instances.get(plugin_id)
+            cached = self.instances.built.get(plugin_id)
             if cached is not None and plugin_id in self._timeouts and trigger != "manual":
                 # sync() and reconcile() drop the instance when its row changes, so a
                 # scheduled run needs no database read of its own.
@@ -346,7 +347,7 @@ class PluginScheduler:
             except Exception as exc:
                 # The database is unreachable: keep collecting with the instance as last
                 # configured; its samples wait in the writer's buffer until it answers again.
-                cached = self._instances.get(plugin_id)
+                cached = self.instances.built.get(plugin_id)
                 timeout = self._timeouts.get(plugin_id)
                 if cached is None or timeout is None:
                     log.warning(
@@ -363,7 +364,7 @@ class PluginScheduler:
                 timeout = plugin.timeout_seconds
                 self._timeouts[plugin_id] = timeout
                 try:
-                    impl = await self._instance(plugin)
+                    impl = await self.instances.get(plugin)
                 except Exception as exc:  # unreadable secrets, a missing type: a failed run
                     impl = runner.BrokenInstance(f"The plugin could not be prepared: {exc}")
             return await self._execute(plugin_id, impl, timeout, trigger, lateness_ms)
@@ -387,34 +388,27 @@ class PluginScheduler:
             recorder=self.recorder,
             trigger=trigger,
             lateness_ms=lateness_ms,
-            isolated=self._isolated.get(plugin_id),
+            isolated=self.instances.isolated.get(plugin_id),
             suspect_before=plugin_id in self._suspects,
             location=probe_hub.HUB if remote else None,
             samples_out=samples if remote else None,
+            routine=plugin_id in self._succeeded,
         )
         if remote:
-            outcome = probe_hub.Outcome(
-                plugin_id,
-                result.started_at,
-                result.finished_at,
-                result.status,
-                result.error,
-                result.duration_ms,
-                samples,
+            await record_hub_run(
+                self.db, self.settings, self.registry, self.recorder.hub, result, samples
             )
-            try:
-                await probe_hub.record_hub_run(
-                    self.db, self.settings, self.registry, self.recorder.hub, plugin_id, outcome
-                )
-            except Exception as exc:
-                log.warning("location health not saved: %s", exc, extra={"plugin_id": plugin_id})
         self.run_counts[result.status] = self.run_counts.get(result.status, 0) + 1
+        if result.status == RunStatus.SUCCESS:
+            self._succeeded.add(plugin_id)
+        else:
+            self._succeeded.discard(plugin_id)
         if result.suspect:
             self._suspects.add(plugin_id)
         else:
             self._suspects.discard(plugin_id)
         if result.blocked_ms is not None:
-            await self._isolate(plugin_id)
+            await self.instances.isolate(plugin_id)
         if emitted := impl.take_events():
             try:
                 await plugin_events.save(self.db, plugin_id, emitted)
@@ -424,24 +418,3 @@ class PluginScheduler:
         if found is not None and result.status == RunStatus.SUCCESS:
             await discovery.after_run(self, plugin_id, found)
         return result
-
-    async def _instance(self, plugin: PluginInstance) -> Plugin:
-        cached = self._instances.get(plugin.id)
-        if cached and cached[0] == plugin.updated_at:
-            return cached[1]
-        entry = self.registry.get(plugin.type)
-        if entry is None or entry.cls is None:
-            raise LookupError(f"plugin type {plugin.type!r} is not installed")
-        config = materialize(entry, plugin, self.box)
-        ctx = PluginContext(
-            plugin.id,
-            self.settings.data_dir,
-            self.executor,
-            heartbeat=push.heartbeat_reader(self.db, plugin.id) if plugin.type == "push" else None,
-            host=HostPaths(self.settings.host_proc, self.settings.host_root),
-        )
-        impl = entry.cls(config, ctx)
-        if cached:
-            await self._close_impl(plugin.id, cached[1])
-        self._instances[plugin.id] = (plugin.updated_at, impl)
-        return impl

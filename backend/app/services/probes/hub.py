@@ -24,15 +24,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.core.config import Settings
 from app.core.errors import Forbidden, InvalidInput, Unauthorized
 from app.core.security import API_TOKEN_PREFIX, SecretBox, hash_api_token
-from app.db.session import Database
 from app.models import ApiToken, PluginHealth, PluginInstance, PluginLocation, Probe, User
 from app.models.enums import HealthStatus, RunStatus
 from app.plugins.base import Sample
 from app.plugins.registry import PluginRegistry
 from app.services.auth import principals
-from app.services.live.hub import Hub
 from app.services.plugins import discovery
-from app.services.plugins.recorder import Health, health_event, next_health
+from app.services.plugins.health import Health, health_event, next_health
 
 log = logging.getLogger(__name__)
 
@@ -388,54 +386,3 @@ async def refresh_health(
                 )
             )
     return events
-
-
-async def record_hub_run(
-    db: Database,
-    settings: Settings,
-    registry: PluginRegistry,
-    hub: Hub,
-    plugin_id: int,
-    outcome: Outcome,
-) -> None:
-    """The hub's own run of a multi-location plugin: its location "hub" row, then K of N."""
-    async with db.session() as session:
-        _, _, touched = await record(session, settings, registry, _NoWriter(), HUB, [outcome])
-        events = await refresh_health(session, touched)
-        await session.commit()
-    for event in events:
-        await hub.publish(event)
-
-
-class _NoWriter:
-    """The hub's runs hand their samples to the writer themselves (via the runner)."""
-
-    def submit(self, plugin_id: int, ts: datetime, samples: list[Sample]) -> object:
-        return None
-
-
-class ProbeWatch:
-    """The leader's timer: a probe gone silent turns its locations down (and back when heard)."""
-
-    def __init__(self, db: Database, hub: Hub) -> None:
-        self.db = db
-        self.hub = hub
-        self._silent: set[str] = set()
-
-    async def tick(self) -> None:
-        now = datetime.now(UTC)
-        async with self.db.session() as session:
-            probes = list(await session.scalars(select(Probe)))
-            silent = {p.location for p in probes if probe_silent(p, now)}
-            for loc in sorted(silent - self._silent):
-                log.warning(
-                    "probe silent for %d heartbeat intervals: it counts as down",
-                    SILENT_AFTER,
-                    extra={"location": loc},
-                )
-            self._silent = silent
-            remote = [p.id for p in await session.scalars(select(PluginInstance)) if is_remote(p)]
-            events = await refresh_health(session, remote, now)
-            await session.commit()
-        for event in events:
-            await self.hub.publish(event)

@@ -13,8 +13,6 @@ import re
 import xml.etree.ElementTree as ET  # nosec B405
 from dataclasses import dataclass
 
-import httpx
-
 from app.core import egress
 from app.core.errors import InvalidInput
 
@@ -197,6 +195,8 @@ def check(data: bytes, declared: str | None = None) -> Logo:
 
 async def fetch(url: str) -> Logo:
     """Download a logo once (through the egress policy, at most 256 KB) and check it."""
+    import httpx  # only a logo fetch needs it: not loaded at start-up
+
     if not url.startswith(("http://", "https://")):
         raise InvalidInput(
             "The logo URL must start with http:// or https://.", {"url": "not an http(s) URL"}
