@@ -8,6 +8,7 @@ No sensor chip exists here, so `sensors -j` answers come from fixtures in lm-sen
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 from pathlib import Path
@@ -53,6 +54,22 @@ def burner(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def _cpu_ticks(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+async def _spent_a_tick(pid: int) -> None:
+    """Wait until the process has used one more clock tick of CPU (a loaded machine can keep
+    a spinning process off the CPU for a while); bounded, no timing asserted."""
+    start = _cpu_ticks(pid)
+    for _ in range(200):
+        if _cpu_ticks(pid) > start:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the burner got no CPU for 10 s")
 
 
 def make_system(tmp_path, host: HostPaths | None = None, **config):
@@ -159,6 +176,7 @@ async def test_system_reads_processes_at_most_every_scan_period(tmp_path, burner
     assert {"cpu_percent", "memory_used", "load_average"} <= {s.name for s in between}
     at, readings = plugin._procs
     plugin._procs = (at - 3600.0, readings)  # the period has passed
+    await _spent_a_tick(burner.pid)  # so its CPU since the last scan is above zero
     cpu = labelled(await plugin.collect_data(), "process_cpu_percent")
     # CPU % over the time since the last scan (an hour, as far as the plugin knows): the
     # spinning shell used well under 1 % of one core over that.
