@@ -99,7 +99,7 @@ async def _main(options: ProbeOptions, settings: Settings, client: Any) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):
+        with contextlib.suppress(NotImplementedError):  # Windows' loops have no signal handlers
             loop.add_signal_handler(sig, stop.set)
     agent = ProbeAgent(options, settings, PluginRegistry().load(), client)
     log.info("probe starting", extra={"location": options.location, "hub": options.hub})

@@ -79,3 +79,19 @@ class FakeClock:
     def advance(self, seconds: float) -> datetime:
         self.now += timedelta(seconds=seconds)
         return self.now
+
+
+async def set_health(state: Any, plugin_id: int, status: str) -> None:
+    """Give a plugin this health as a run would (stored, then published), and let the alert
+    engine take it in."""
+    from app.models import PluginHealth
+    from app.services.plugins.health import health_event
+
+    async with state.db.session() as s:
+        h = await s.get(PluginHealth, plugin_id)
+        assert h is not None
+        h.status = status
+        h.consecutive_failures = 3 if status == "down" else 0
+        await s.commit()
+        await state.hub.publish(health_event(h))
+    await state.alerts.idle()

@@ -30,9 +30,8 @@ from app.models import (
 from app.plugins.base import Sample
 from app.services.alerts import rules, silences
 from app.services.notify import channels, notifier
-from app.services.plugins.health import health_event
 from app.state import AppState
-from tests.alert_helpers import FakeClock, Receiver
+from tests.alert_helpers import FakeClock, Receiver, set_health
 from tests.conftest import make_settings, plugin_row, recorded_statements, running_app
 
 
@@ -104,14 +103,7 @@ class Env:
 
     async def health(self, status: str, advance: float = 0) -> None:
         self.clock.advance(advance)
-        async with self.state.db.session() as s:
-            h = await s.get(PluginHealth, self.plugin_id)
-            assert h is not None
-            h.status = status
-            h.consecutive_failures = 3 if status == "down" else 0
-            await s.commit()
-            await self.state.hub.publish(health_event(h))
-        await self.state.alerts.idle()
+        await set_health(self.state, self.plugin_id, status)
 
     async def tick(self, advance: float = 0) -> None:
         self.clock.advance(advance)

@@ -18,9 +18,8 @@ from app.core.config import Settings
 from app.models import NotificationChannel, NotificationDelivery, PluginHealth
 from app.services.alerts import rules
 from app.services.notify import channels, grouping
-from app.services.plugins.health import health_event
 from app.state import AppState
-from tests.alert_helpers import FakeClock, Receiver
+from tests.alert_helpers import FakeClock, Receiver, set_health
 from tests.conftest import asgi_client, make_settings, plugin_row, running_app, setup_admin
 
 # A Tuesday in winter: Europe/Berlin is UTC+1, so 22:00 UTC is 23:00 there.
@@ -79,14 +78,7 @@ class Env:
 
     async def health(self, name: str, status: str, advance: float = 0) -> None:
         self.clock.advance(advance)
-        async with self.state.db.session() as s:
-            h = await s.get(PluginHealth, self.plugins[name])
-            assert h is not None
-            h.status = status
-            h.consecutive_failures = 3 if status == "down" else 0
-            await s.commit()
-            await self.state.hub.publish(health_event(h))
-        await self.state.alerts.idle()
+        await set_health(self.state, self.plugins[name], status)
 
     async def tick(self, advance: float = 0) -> None:
         self.clock.advance(advance)

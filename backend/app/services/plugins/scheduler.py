@@ -66,7 +66,6 @@ class PluginScheduler:
         self.box = box
         self.writer = writer
         self.recorder = recorder
-        self.executor = executor
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.role = (
             SchedulerRole.DISABLED if not settings.scheduler_enabled else SchedulerRole.STARTING
