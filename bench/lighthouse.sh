@@ -6,7 +6,9 @@
 # Lighthouse is pinned to 12.2.3 (13 wants Node 22) and fetched by npx on first use.
 set -euo pipefail
 : "${E2E_BASE_URL:?run me through the e2e harness: bash e2e/run.sh --exec bash ../bench/lighthouse.sh}"
-OUT="$(mktemp -d)"
+# LIGHTHOUSE_OUT=DIR keeps the reports (signin.json, status.json, dashboard.json) there.
+OUT="${LIGHTHOUSE_OUT:-$(mktemp -d)}"
+mkdir -p "$OUT"
 curl -fsS -X POST "$E2E_BASE_URL/api/v1/auth/setup" -H 'Content-Type: application/json' \
   -d '{"username":"admin","password":"correct-horse-battery"}' >/dev/null  # so the page is sign-in
 CHROME_PATH=/usr/bin/chromium npx -y lighthouse@12.2.3 "$E2E_BASE_URL/" --quiet \
@@ -72,4 +74,5 @@ const failed = Object.values(r.audits).filter((x) => x.score !== null && x.score
 for (const x of failed) console.log(`  below 0.9: ${x.id} (${x.score}) ${x.displayValue ?? ""}`);
 console.log(`load average: ${require("os").loadavg().map((x) => x.toFixed(2)).join(" ")}`);
 ' "$OUT/dashboard.json"
-rm -rf "$OUT"
+rm -rf "$PROFILE"
+[ -n "${LIGHTHOUSE_OUT:-}" ] || rm -rf "$OUT"

@@ -6,7 +6,6 @@ import { App } from "./App";
 import { ToastProvider } from "./components/ui";
 import { applyTheme } from "./theme";
 import { ApiError } from "./api/client";
-import "uplot/dist/uPlot.min.css";
 import "./styles.css";
 
 applyTheme();

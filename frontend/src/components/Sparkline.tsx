@@ -1,6 +1,7 @@
 // A tiny live line for a dashboard card: seeded from the last hour, then extended by WebSocket samples.
 import { useEffect, useRef } from "react";
 import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
 import { useLive } from "../live/LiveProvider";
 import { cssVar, useTheme } from "../theme";
 

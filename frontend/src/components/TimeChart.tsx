@@ -2,6 +2,7 @@
 // while it shows a window ending "now".
 import { useEffect, useRef, useState } from "react";
 import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
 import { useLive } from "../live/LiveProvider";
 import { cssVar, useTheme } from "../theme";
 import { axisLabels, formatValue, labelText, metricTitle } from "../format";

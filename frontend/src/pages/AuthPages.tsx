@@ -6,7 +6,7 @@ import { ApiError, errorMessage } from "../api/client";
 import { formErrors, topLevel } from "../forms/apiErrors";
 import { auth } from "../api/auth";
 import { Logo, ThemeToggle } from "../components/Layout";
-import { FieldShell } from "../forms/SchemaForm";
+import { FieldShell } from "../forms/Field";
 
 function AuthCard({ title, subtitle, children }: { title: string; subtitle: string; children: React.ReactNode }) {
   return (
