@@ -5,13 +5,14 @@ import { defineConfig } from "vite";
 import react from "@vitejs/plugin-react";
 import { readFileSync } from "node:fs";
 import { serviceWorker } from "./pwa/plugin.ts";
+import { precompress } from "./scripts/precompress.mjs";
 
 const pkg = JSON.parse(readFileSync(new URL("./package.json", import.meta.url), "utf8")) as { version: string };
 
 const backend = process.env.VITE_BACKEND || "http://127.0.0.1:8000";
 
 export default defineConfig({
-  plugins: [react(), serviceWorker()],
+  plugins: [react(), serviceWorker(), precompress()],
   define: { __APP_VERSION__: JSON.stringify(pkg.version) },
   base: "/",
   server: {

@@ -1,7 +1,9 @@
 """Embedded mode: the backend serves the built SPA (`frontend/dist`) with a history fallback.
 
-Text files (bundles, index.html, the manifest, SVG icons) go out gzip-compressed to clients that
-accept it, compressed once per file version and kept in memory; hashed bundles under /assets/ are
+Text files (bundles, index.html, the manifest, SVG icons) go out compressed to clients that accept
+it: the build writes a brotli (.br) and a gzip (.gz) copy beside each (frontend/build/precompress.ts),
+sent as they are, brotli first; a file without them is gzip-compressed here, once per file version,
+and kept in memory. nginx in compose serves the same .gz copies (gzip_static). Hashed bundles under /assets/ are
 cached by browsers for a year (their names change with their content), everything else is
 revalidated on each load so a new release, and its service worker, are picked up at once.
 
@@ -38,16 +40,50 @@ def _gzipped(path: Path, _mtime_ns: int, _size: int) -> bytes:
     return gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
 
 
+# Content codings in the order they are preferred, with the suffix of the build's precompressed copy.
+PRECOMPRESSED = (("br", ".br"), ("gzip", ".gz"))
+
+
+def _accepted(header: str) -> set[str]:
+    """The content codings an Accept-Encoding header allows (a q of 0 refuses one)."""
+    codings = set()
+    for part in header.lower().split(","):
+        name, *params = (p.strip() for p in part.split(";"))
+        q = next((p[2:] for p in params if p.startswith("q=")), "1")
+        try:
+            if name and float(q) > 0:
+                codings.add(name)
+        except ValueError:
+            continue
+    return codings
+
+
+def _media_type(path: Path) -> str:
+    media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+    if media.startswith("text/") or media.endswith(("javascript", "+json", "/json", "+xml")):
+        media += "; charset=utf-8"
+    return media
+
+
 def _serve(request: Request, path: Path, cache: str) -> Response:
     headers = {"Cache-Control": cache, "Vary": "Accept-Encoding"}
+    if path.suffix not in COMPRESSIBLE:
+        return FileResponse(path, headers=headers)
+    accepted = _accepted(request.headers.get("accept-encoding", ""))
+    for coding, suffix in PRECOMPRESSED:
+        copy = path.with_name(path.name + suffix)
+        if coding in accepted and copy.is_file():
+            return FileResponse(
+                copy,
+                media_type=_media_type(path),
+                headers={**headers, "Content-Encoding": coding},
+            )
     st = path.stat()
-    accepts = "gzip" in request.headers.get("accept-encoding", "").lower()
-    if accepts and path.suffix in COMPRESSIBLE and st.st_size >= MIN_GZIP_BYTES:
-        media = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-        if media.startswith("text/") or media.endswith(("javascript", "+json", "/json", "+xml")):
-            media += "; charset=utf-8"
+    if "gzip" in accepted and st.st_size >= MIN_GZIP_BYTES:
         body = _gzipped(path, st.st_mtime_ns, st.st_size)
-        return Response(body, media_type=media, headers={**headers, "Content-Encoding": "gzip"})
+        return Response(
+            body, media_type=_media_type(path), headers={**headers, "Content-Encoding": "gzip"}
+        )
     return FileResponse(path, headers=headers)
 
 
