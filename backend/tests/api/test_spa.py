@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
+import shutil
+import subprocess
 from pathlib import Path
 
-from tests.conftest import asgi_client, make_settings, running_app
+from tests.conftest import asgi_client, make_settings, running_app, skip_or_fail
+
+FRONTEND = Path(__file__).resolve().parents[3] / "frontend"
 
 
 async def test_backend_serves_the_built_spa_and_keeps_api_routes(tmp_path: Path) -> None:
@@ -87,3 +92,61 @@ async def test_the_ui_goes_out_compressed_with_its_manifest_and_service_worker(
         r = await c.get("/icon-192.png", headers=gz)  # already compressed: sent as it is
         assert r.headers["content-type"] == "image/png" and "content-encoding" not in r.headers
         assert (await c.get("/assets/index-old1.js")).status_code == 404
+
+
+def _run_node(node: str, args: list[str], data: bytes = b"") -> bytes:
+    done = subprocess.run([node, *args], input=data, capture_output=True, timeout=60, check=False)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")
+    return done.stdout
+
+
+async def test_the_builds_brotli_copies_go_to_browsers_that_accept_br(tmp_path: Path) -> None:
+    """The build's own compression step (frontend/scripts/precompress.mjs) writes .br and .gz
+    beside each text file; the backend sends them as they are: brotli first, then gzip."""
+    node = shutil.which("node")
+    if node is None:
+        skip_or_fail("node is needed to run frontend/scripts/precompress.mjs")
+    assert node is not None
+    dist = tmp_path / "dist"
+    (dist / "assets").mkdir(parents=True)
+    index = "<!doctype html><div id=root></div>" + "<!-- shell -->" * 200
+    (dist / "index.html").write_text(index)
+    bundle = "export const unity = 'dashboard';\n" * 400
+    (dist / "assets" / "index-abcd.js").write_text(bundle)
+    (dist / "assets" / "tiny-ef01.css").write_text("body{margin:0}")
+    _run_node(node, [str(FRONTEND / "scripts" / "precompress.mjs"), str(dist)])
+    js = dist / "assets" / "index-abcd.js"
+    assert (dist / "index.html.br").is_file() and (dist / "index.html.gz").is_file()
+    assert not (dist / "assets" / "tiny-ef01.css.br").exists()  # too small to gain anything
+
+    settings = make_settings(f"sqlite:///{tmp_path}/x.db", tmp_path, frontend_dist=dist)
+    async with running_app(settings) as app, asgi_client(app) as c:
+
+        async def raw(path: str, accept: str) -> tuple[dict[str, str], bytes]:
+            async with c.stream("GET", path, headers={"Accept-Encoding": accept}) as r:
+                assert r.status_code == 200, path
+                return dict(r.headers), b"".join([part async for part in r.aiter_raw()])
+
+        headers, body = await raw("/assets/index-abcd.js", "gzip, deflate, br, zstd")
+        assert headers["content-encoding"] == "br"
+        assert headers["content-type"].startswith("text/javascript")
+        assert headers["vary"] == "Accept-Encoding" and "immutable" in headers["cache-control"]
+        assert body == js.with_name(js.name + ".br").read_bytes()  # the build's copy, as it is
+        assert len(body) < len(bundle) // 10
+        unbrotli = "process.stdout.write(require('zlib').brotliDecompressSync(require('fs').readFileSync(0)))"
+        assert _run_node(node, ["-e", unbrotli], body).decode() == bundle
+
+        for path in ("/", "/plugins/3"):  # the shell, compressed, always revalidated
+            headers, body = await raw(path, "br")
+            assert headers["content-encoding"] == "br" and headers["cache-control"] == "no-cache"
+            assert _run_node(node, ["-e", unbrotli], body).decode() == index
+
+        for accept in ("gzip", "br;q=0, gzip;q=0.8"):  # no brotli wanted: the gzip copy
+            headers, body = await raw("/assets/index-abcd.js", accept)
+            assert headers["content-encoding"] == "gzip", accept
+            assert gzip.decompress(body).decode() == bundle
+
+        headers, body = await raw("/assets/index-abcd.js", "identity")
+        assert "content-encoding" not in headers and body.decode() == bundle
+        headers, body = await raw("/assets/tiny-ef01.css", "br, gzip")
+        assert "content-encoding" not in headers and body == b"body{margin:0}"

@@ -9,6 +9,7 @@ as a browser on port 80 would: /health, the SPA, setup, login, a plugin and its 
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 import os
 import re
@@ -25,6 +26,7 @@ import httpx
 import pytest
 import websockets
 
+from tests.conftest import skip_or_fail
 from tests.live import free_port
 
 from .conftest import BACKEND, REPO, need, resolved
@@ -80,6 +82,7 @@ class Stack:
     web: str
     backend_proc: subprocess.Popen[bytes]
     backend_log: Path
+    root: Path  # what nginx serves (the built SPA's place)
 
 
 def compose_backend_env(compose_bin: Path, env_file: Path) -> dict[str, str]:
@@ -189,7 +192,11 @@ def stack(compose_bin: Path, env_file: Path, pg_url: str, tmp_path: Path) -> Ite
             nginx_proc = subprocess.Popen(cmd, stdout=out, stderr=out)
         wait_for(f"http://127.0.0.1:{web_port}/index.html", nginx_proc, nginx_log, timeout=15)
         yield Stack(
-            f"http://127.0.0.1:{backend_port}", f"http://127.0.0.1:{web_port}", backend, backend_log
+            f"http://127.0.0.1:{backend_port}",
+            f"http://127.0.0.1:{web_port}",
+            backend,
+            backend_log,
+            root,
         )
     finally:
         if nginx_proc is not None:
@@ -227,6 +234,27 @@ def test_through_nginx(stack: Stack) -> None:
     asset = web.get("/assets/app-1a2b.js")
     assert asset.status_code == 200 and "immutable" in asset.headers["cache-control"]
     assert asset.headers["content-encoding"] == "gzip"  # httpx asks for it, as browsers do
+    # The build's own .gz copy beside a file goes out as it is (gzip_static), not recompressed.
+    root = stack.root
+    bundle = "export const dashboard = 'unity';\n" * 200
+    (root / "assets" / "dash-9f8e.js").write_text(bundle)
+    node = shutil.which("node")
+    if node is None:
+        skip_or_fail("node is needed to run frontend/scripts/precompress.mjs")
+    done = subprocess.run(
+        [node, str(REPO / "frontend" / "scripts" / "precompress.mjs"), str(root)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    copy = (root / "assets" / "dash-9f8e.js.gz").read_bytes()
+    with web.stream("GET", "/assets/dash-9f8e.js") as r:
+        assert r.headers["content-encoding"] == "gzip" and r.headers["vary"] == "Accept-Encoding"
+        assert "immutable" in r.headers["cache-control"]
+        assert r.headers["content-type"].startswith("application/javascript")
+        assert b"".join(r.iter_raw()) == copy  # level 9 by the build; nginx's own would be level 6
+    assert gzip.decompress(copy).decode() == bundle
+    plain = web.get("/assets/dash-9f8e.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.text == bundle
     # The installable app: its manifest with the type browsers require, its worker never stale.
     manifest = web.get("/manifest.webmanifest")
     assert manifest.headers["content-type"] == "application/manifest+json"
