@@ -1,11 +1,12 @@
 """Embedded mode: the backend serves the built SPA (`frontend/dist`) with a history fallback.
 
 Text files (bundles, index.html, the manifest, SVG icons) go out compressed to clients that accept
-it: the build writes a brotli (.br) and a gzip (.gz) copy beside each (frontend/build/precompress.ts),
-sent as they are, brotli first; a file without them is gzip-compressed here, once per file version,
-and kept in memory. nginx in compose serves the same .gz copies (gzip_static). Hashed bundles under /assets/ are
-cached by browsers for a year (their names change with their content), everything else is
-revalidated on each load so a new release, and its service worker, are picked up at once.
+it: the build writes a brotli (.br) and a gzip (.gz) copy beside each one
+(frontend/scripts/precompress.mjs), sent as they are, brotli first; a file without them is
+gzip-compressed here, once per file version, and kept in memory. nginx in compose sends the same
+.gz copies (gzip_static) but not the .br ones (it would need a module). Hashed bundles under
+/assets/ are cached by browsers for a year (their names change with their content), everything
+else is revalidated on each load so a new release, and its service worker, are picked up at once.
 
 The HTML for `/status/<slug>` and for `/` carries the status page's own framing policy (its
 embed origins in CSP frame-ancestors), and `/` on a page's custom domain names that page on the
@@ -40,7 +41,7 @@ def _gzipped(path: Path, _mtime_ns: int, _size: int) -> bytes:
     return gzip.compress(path.read_bytes(), compresslevel=6, mtime=0)
 
 
-# Content codings in the order they are preferred, with the suffix of the build's precompressed copy.
+# Content codings in order of preference, with the suffix of the build's precompressed copy.
 PRECOMPRESSED = (("br", ".br"), ("gzip", ".gz"))
 
 

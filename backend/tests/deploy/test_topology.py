@@ -243,7 +243,10 @@ def test_through_nginx(stack: Stack) -> None:
         skip_or_fail("node is needed to run frontend/scripts/precompress.mjs")
     done = subprocess.run(
         [node, str(REPO / "frontend" / "scripts" / "precompress.mjs"), str(root)],
-        capture_output=True, text=True, timeout=60, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     copy = (root / "assets" / "dash-9f8e.js.gz").read_bytes()
