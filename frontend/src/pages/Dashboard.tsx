@@ -1,5 +1,5 @@
 // The dashboard: one card per plugin instance with health, last run, key values and a live sparkline.
-import { lazy, memo, Suspense, useDeferredValue, useEffect, useMemo, useRef, useState } from "react";
+import { lazy, memo, Suspense, useEffect, useMemo, useRef, useState } from "react";
 import { useQueries } from "@tanstack/react-query";
 import { useLatestAll, useSparkData, type LatestValue } from "../api/metrics";
 import {
@@ -193,24 +193,19 @@ export function Dashboard({ user }: { user: User }) {
   const [q, setQ] = useState("");
   const [filter, setFilter] = useState("all");
   const isAdmin = user.role === "admin";
-  // The cards render as a deferred update, which React renders in slices of a few milliseconds
-  // between which the browser paints and handles input; rendered at once, the first load's grid
-  // was one long task after the first paint (most of Lighthouse's blocking time on the dashboard).
-  const pluginList = useDeferredValue(plugins.data ?? null, null);
-  const latest = useDeferredValue(latestQ.data ?? null, null);
 
   const byPlugin = useMemo(() => {
     const m = new Map<number, LatestValue[]>();
-    for (const v of latest ?? []) {
+    for (const v of latestQ.data ?? []) {
       const list = m.get(v.plugin_id) ?? [];
       list.push(v);
       m.set(v.plugin_id, list);
     }
     return m;
-  }, [latest]);
+  }, [latestQ.data]);
   const uptimeById = useMemo(() => new Map((uptimeQ.data?.items ?? []).map((u) => [u.plugin_id, u])), [uptimeQ.data]);
   const typeMap = useMemo(() => new Map((types.data ?? []).map((t) => [t.type, t])), [types.data]);
-  const all = pluginList ?? EMPTY_PLUGINS;
+  const all = plugins.data ?? EMPTY_PLUGINS;
   // Live "health" events write into these cache entries, so counts and badges follow them.
   const healthQs = useQueries({
     queries: all.map((p) => ({
@@ -220,10 +215,10 @@ export function Dashboard({ user }: { user: User }) {
   });
   const healthOf = (i: number): PluginHealth | undefined => healthQs[i]?.data ?? all[i].health ?? undefined;
 
-  if (plugins.isPending || (plugins.isSuccess && pluginList === null)) return <Spinner label="Loading plugins…" />;
+  if (plugins.isPending) return <Spinner label="Loading plugins…" />;
   if (plugins.isError) return <ErrorState title="Could not load plugins" error={plugins.error} onRetry={() => plugins.refetch()} />;
 
-  const list = pluginList ?? plugins.data;
+  const list = plugins.data;
   const healthById = new Map(list.map((p, i) => [p.id, healthOf(i)]));
   const statusOf = (p: Plugin): string => (p.enabled ? (healthById.get(p.id)?.status ?? "unknown") : "disabled");
   const counts = list.reduce<Record<string, number>>((acc, p) => {
