@@ -76,12 +76,14 @@ class Hub:
         self.redis_error: str | None = None
 
     # ----------------------------------------------------------------- lifecycle
-    async def start(self) -> None:
+    async def start(self, listen: bool = True) -> None:
+        """`listen=False`: publish only (a worker has no WebSocket clients to deliver to)."""
         if self.settings.redis_url:
             import redis.asyncio as aioredis
 
             self._redis = aioredis.from_url(self.settings.redis_url, decode_responses=True)
-            self._listener = asyncio.create_task(self._listen(), name="ws-redis-listener")
+            if listen:
+                self._listener = asyncio.create_task(self._listen(), name="ws-redis-listener")
 
     async def stop(self) -> None:
         for client in list(self.clients):

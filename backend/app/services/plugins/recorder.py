@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -176,9 +177,13 @@ class RunRecorder:
         except Exception as exc:
             log.warning("could not mark interrupted runs: %s", exc)
 
-    def forget_health(self) -> None:
-        """Another replica may have written health meanwhile: read it again when needed."""
-        self._health.clear()
+    def forget_health(self, plugin_ids: Iterable[int] | None = None) -> None:
+        """Another replica (or worker) may have written health meanwhile: read it again when
+        needed; of every plugin, or of those given."""
+        if plugin_ids is None:
+            self._health.clear()
+        for plugin_id in plugin_ids or ():
+            self._health.pop(plugin_id, None)
 
     # ----------------------------------------------------------------- a run's life
     def begin(

@@ -25,7 +25,7 @@ from app.plugins.registry import PluginRegistry
 from app.services.audit import events as plugin_events
 from app.services.metrics.prometheus import percentile
 from app.services.metrics.writer import MetricsWriter
-from app.services.plugins import discovery, runner
+from app.services.plugins import discovery, runner, workqueue
 from app.services.plugins.instance_cache import InstanceCache
 from app.services.plugins.leader import LeaderElection, job_row, leader_job
 from app.services.plugins.recorder import INTERRUPTED, RunRecorder
@@ -91,6 +91,7 @@ class PluginScheduler:
         # Plugins with remote locations: their runs here are location "hub"'s, not the health.
         self._remote: set[int] = set()
         self._succeeded: set[int] = set()  # last run succeeded: another success is routine
+        self.queue: workqueue.RunQueue | None = None  # RUN_WORKERS: runs go to the workers
 
     # ----------------------------------------------------------------- lifecycle
     @property
@@ -300,19 +301,16 @@ class PluginScheduler:
         }
 
     # ----------------------------------------------------------------- running
-    async def _scheduled_run(self, plugin_id: int) -> None:
-        job = self.scheduler.get_job(f"plugin:{plugin_id}")
-        lateness = None
-        if job is not None:
-            trig = job.trigger
-            now = datetime.now(UTC)
-            period = trig.interval.total_seconds()
-            elapsed = (now - trig.start_date).total_seconds()
-            lateness = (elapsed % period) * 1000
-            if lateness > period * 500:  # fired a bit early rather than very late
-                lateness -= period * 1000
-            lateness = max(lateness, 0.0)
-            self.lateness_ms.append(lateness)
+    async def _scheduled_run(self, plugin_id: int, due: datetime | None = None) -> None:
+        now = datetime.now(UTC)
+        if due is None:
+            job = self.scheduler.get_job(f"plugin:{plugin_id}")
+            due = workqueue.due_time(job.trigger, now) if job is not None else now
+        lateness = max((now - due).total_seconds() * 1000, 0.0)
+        self.lateness_ms.append(lateness)
+        # With workers (RUN_WORKERS), the run is theirs; here only if Redis is unreachable.
+        if self.queue and await self.queue.enqueue(plugin_id, due, self._seen.get(plugin_id)):
+            return
         await self.run(plugin_id, "schedule", lateness)
 
     async def run(

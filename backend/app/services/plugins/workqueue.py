@@ -1,0 +1,211 @@
+"""The run queue on Redis Streams: the leader enqueues due runs, `python -m app worker` runs them.
+
+One stream (`RUN_QUEUE_KEY`) with one consumer group (`workers`). An entry is `(plugin id, due
+time, the row's version)`. Workers claim entries with XREADGROUP, acknowledge them with XACK
+once the run's records are saved, and take over with XAUTOCLAIM the entries of a worker that
+stopped answering for `RUN_CLAIM_TIMEOUT_SECONDS`. A hash (`<key>:done`) holds, per plugin, the
+latest due time that ran: a delivery at or before it is a duplicate and is dropped, so a run
+happens at most once per due time.
+
+With Redis unreachable the leader runs plugins in its own process (one log line when it starts,
+one when Redis answers again); nothing is queued that no worker would see.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from app.core.config import Settings
+from app.core.worker import Backoff, error_text
+
+log = logging.getLogger(__name__)
+
+GROUP = "workers"
+SOCKET_TIMEOUT_SECONDS = 5.0  # above the workers' XREADGROUP block, below any claim timeout
+CONNECT_TIMEOUT_SECONDS = 2.0
+
+# Raise the done mark of each (plugin, due) pair given, never lower it.
+MARK_DONE = """
+for i = 1, #ARGV, 2 do
+  local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
+  if tonumber(ARGV[i + 1]) > cur then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+end
+return 1
+"""
+
+
+def client(settings: Settings) -> Any:
+    """A Redis client whose calls fail fast: a dead Redis must cost a run seconds, not minutes."""
+    import redis.asyncio as aioredis  # only where used (house style 15)
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    assert settings.redis_url is not None
+    return aioredis.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        socket_timeout=SOCKET_TIMEOUT_SECONDS,
+        socket_connect_timeout=CONNECT_TIMEOUT_SECONDS,
+        retry=Retry(NoBackoff(), 0),  # our loops retry with backoff and say so
+    )
+
+
+def done_key(settings: Settings) -> str:
+    return f"{settings.run_queue_key}:done"
+
+
+def to_ms(when: datetime) -> int:
+    return round(when.timestamp() * 1000)
+
+
+def from_ms(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def due_time(trigger: Any, now: datetime) -> datetime:
+    """The due time of the firing of an IntervalTrigger job at `now` (it may fire a bit early)."""
+    period = trigger.interval.total_seconds()
+    elapsed = (now - trigger.start_date).total_seconds()
+    behind = elapsed % period
+    if behind > period / 2:  # fired a bit early rather than very late
+        behind -= period
+    return datetime.fromtimestamp(now.timestamp() - behind, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One due run, as it travels on the stream."""
+
+    id: str  # the stream entry's id
+    plugin_id: int
+    due_ms: int
+    version: str  # the row's updated_at (ISO 8601) when it was enqueued; "" if unknown
+
+    @classmethod
+    def parse(cls, entry_id: str, fields: dict[str, str]) -> Entry | None:
+        try:
+            return cls(entry_id, int(fields["p"]), int(fields["d"]), fields.get("v", ""))
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+def fields_of(plugin_id: int, due: datetime, version: datetime | None) -> dict[str, str]:
+    return {
+        "p": str(plugin_id),
+        "d": str(to_ms(due)),
+        "v": version.isoformat() if version is not None else "",
+    }
+
+
+class RunQueue:
+    """The leader's side: `enqueue` hands a due run to the workers, or says it could not.
+
+    Runs due in the same moment go to Redis in one pipeline. While Redis is unreachable,
+    `enqueue` answers False at once (the caller runs the plugin itself) and Redis is tried
+    again after a backoff.
+    """
+
+    def __init__(self, settings: Settings, redis: Any = None) -> None:
+        self.settings = settings
+        self._redis = redis
+        self._batch: list[tuple[dict[str, str], asyncio.Future[bool]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+        self._backoff = Backoff()
+        self._retry_at = 0.0  # monotonic; while in the future, Redis is considered down
+        self.down_since: float | None = None
+        self.error: str | None = None
+        self.enqueued = 0
+        self.in_process = 0  # runs done here because Redis was unreachable
+
+    @property
+    def down(self) -> bool:
+        return self.down_since is not None
+
+    async def enqueue(self, plugin_id: int, due: datetime, version: datetime | None) -> bool:
+        """True once the run is on the stream; False if the caller must run it itself."""
+        if self.down and time.monotonic() < self._retry_at:
+            self.in_process += 1
+            return False
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._batch.append((fields_of(plugin_id, due, version), future))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush(), name="run-queue-flush")
+        ok = await future
+        if not ok:
+            self.in_process += 1
+        return ok
+
+    async def _flush(self) -> None:
+        await asyncio.sleep(0)  # let the runs due in this same moment join the batch
+        while self._batch:
+            batch, self._batch = self._batch, []
+            ok = await self._send([fields for fields, _ in batch])
+            for _, future in batch:
+                if not future.done():
+                    future.set_result(ok)
+
+    async def _send(self, entries: list[dict[str, str]]) -> bool:
+        if self.down and time.monotonic() < self._retry_at:
+            return False
+        try:
+            if self._redis is None:
+                self._redis = client(self.settings)
+            pipe = self._redis.pipeline(transaction=False)
+            for fields in entries:
+                pipe.xadd(
+                    self.settings.run_queue_key,
+                    fields,
+                    maxlen=self.settings.run_queue_max_length,
+                    approximate=True,
+                )
+            await pipe.execute()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self.error = error_text(exc)
+            self._retry_at = time.monotonic() + self._backoff.failed()
+            if self.down_since is None:
+                self.down_since = time.monotonic()
+                log.warning(
+                    "run queue unreachable (%s): running plugins in this process until Redis "
+                    "answers again",
+                    self.error,
+                )
+            return False
+        self.enqueued += len(entries)
+        if self.down_since is not None:
+            log.warning(
+                "run queue reachable again after %.0fs: runs go to the workers "
+                "(%d ran in this process meanwhile)",
+                time.monotonic() - self.down_since,
+                self.in_process,
+            )
+            self.down_since, self.error = None, None
+            self._backoff.reset()
+        return True
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "queue": "redis",
+            "enqueued": self.enqueued,
+            "ran_in_process": self.in_process,
+            "queue_error": self.error,
+        }
+
+    async def close(self) -> None:
+        if self._flushing is not None and not self._flushing.done():
+            self._flushing.cancel()
+        for _, future in self._batch:
+            if not future.done():
+                future.set_result(False)
+        self._batch = []
+        if self._redis is not None:
+            try:
+                await asyncio.wait_for(self._redis.aclose(), 1)
+            except Exception as exc:  # closing a dead connection: nothing to keep
+                log.debug("closing the run queue's connection: %s", exc)
