@@ -10,15 +10,9 @@ import os
 import signal
 import socket
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, NoReturn
 
 from app.core.config import Settings
-from app.core.security import SecretBox
-from app.core.worker import ShutdownClock, bounded
-from app.db.session import Database
-from app.plugins.registry import PluginRegistry
-from app.services.live.hub import Hub
 
 log = logging.getLogger("app.worker")
 
@@ -48,46 +42,12 @@ def run(args: argparse.Namespace, settings: Settings, fail: Callable[[str], NoRe
 
 
 async def _main(settings: Settings, name: str) -> None:
-    from app.services.plugins.runworker import RunWorker, TrackingRecorder, TrackingWriter
-    from app.services.plugins.scheduler import PluginScheduler
+    from app.services.plugins.runworker import WorkerService
 
-    db = Database(settings.db_url, timeouts=settings.db_timeouts)
-    executor = ThreadPoolExecutor(settings.plugin_threads, thread_name_prefix="plugin")
-    registry = PluginRegistry().load()
-    hub = Hub(settings)  # run, health and metrics events reach the servers' clients via Redis
-    writer = TrackingWriter(db, settings, publish=hub.publish_metrics)
-    recorder = TrackingRecorder(db, settings, hub)
-    runs = PluginScheduler(
-        db, settings, registry, SecretBox(settings.encryption_keys), writer, recorder, executor
-    )
-    worker = RunWorker(settings, runs, name)
+    service = WorkerService(settings, name)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):  # Windows' loops have no signal handlers
             loop.add_signal_handler(sig, stop.set)
-    await writer.start()
-    await recorder.start()
-    await hub.start(listen=False)
-    log.info("worker started", extra={"worker": name, "queue": settings.run_queue_key})
-    try:
-        await worker.run(stop)
-    finally:
-        log.info("worker stopping", extra={"worker": name})
-        clock = ShutdownClock(settings.shutdown_timeout_seconds)
-        await worker.drain(clock.left(3.0))
-        await bounded(runs.stop(), clock.left(2.0), "the runs")
-        await asyncio.gather(recorder.stop(clock.left(1.0)), writer.stop(clock.left(1.0)))
-        await worker.close()
-        await bounded(hub.stop(), clock.left(), "the event hub")
-        executor.shutdown(wait=False, cancel_futures=True)
-        await bounded(db.dispose(), clock.left(), "closing database connections")
-        log.info(
-            "worker stopped",
-            extra={
-                "worker": name,
-                "ran": worker.ran,
-                "duplicates": worker.duplicates,
-                "taken_over": worker.taken_over,
-            },
-        )
+    await service.run(stop)

@@ -14,20 +14,16 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable
-from contextvars import ContextVar
-from datetime import datetime
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from app.core.config import Settings
-from app.core.worker import Backoff, Outage
+from app.core.worker import Backoff, Outage, ShutdownClock, bounded
 from app.models import PluginInstance
-from app.plugins.base import Sample
-from app.services.metrics.batch import Batch
-from app.services.metrics.writer import MetricsWriter
+from app.services.plugins import worker_records as records
 from app.services.plugins import workqueue
-from app.services.plugins.recorder import RunRecord, RunRecorder
 from app.services.plugins.workqueue import GROUP, Entry
 from app.services.probes import hub as probe_hub
 
@@ -37,29 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 READ_BATCH = 500  # entries per XREADGROUP / XAUTOCLAIM
-BLOCK_MS = 1000  # an idle worker asks again this often (and acknowledges what finished)
-# A run's events are saved (records and samples) before it is acknowledged: set by the run's
-# own task, collected by the writer and recorder below.
-_saved: ContextVar[list[asyncio.Event] | None] = ContextVar("run_saved", default=None)
-
-
-class TrackingRecorder(RunRecorder):
-    """The recorder, telling the run that finished whether its record is saved yet."""
-
-    async def finish(self, record: RunRecord, *args: Any, **kwargs: Any) -> None:
-        await super().finish(record, *args, **kwargs)
-        if (events := _saved.get()) is not None:
-            events.append(record.saved)
-
-
-class TrackingWriter(MetricsWriter):
-    """The metrics writer, telling the run whether its samples are written yet."""
-
-    def submit(self, plugin_id: int, ts: datetime, samples: list[Sample]) -> Batch:
-        batch = super().submit(plugin_id, ts, samples)
-        if (events := _saved.get()) is not None:
-            events.append(batch.written)
-        return batch
+BLOCK_MS = 1000  # an idle worker asks again this often
+ACK_GATHER_SECONDS = 0.02
 
 
 class RunWorker:
@@ -80,6 +55,7 @@ class RunWorker:
         self._finished: list[Entry] = []  # to mark done and acknowledge
         self._dropped: list[str] = []  # entry ids to acknowledge without running
         self._tasks: set[asyncio.Task[None]] = set()
+        self._settle_soon = asyncio.Event()  # a run finished: mark it done now, not later
         self._versions: dict[int, str] = {}  # plugin -> row version its cached instance has
         self._intervals: dict[int, int] = {}
         self._last_due: dict[int, int] = {}  # plugin -> the last due time run here (ms)
@@ -95,6 +71,15 @@ class RunWorker:
     # ----------------------------------------------------------------- the loop
     async def run(self, stop: asyncio.Event) -> None:
         """Claim and run until `stop` is set; Redis failures are retried with backoff."""
+        acker = asyncio.create_task(self._acknowledge(stop), name="run-queue-acker")
+        try:
+            await self._claim_loop(stop)
+        finally:
+            acker.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await acker
+
+    async def _claim_loop(self, stop: asyncio.Event) -> None:
         backoff = Backoff()
         while not stop.is_set():
             try:
@@ -164,7 +149,7 @@ class RunWorker:
                     self.key, GROUP, self.name, self.claim_ms, "0-0", count=count
                 )
                 if items:
-                    taken = await self._accept(items)
+                    taken = await self._accept(items, taken_over=True)
                     if taken:
                         self.taken_over += taken
                         log.warning(
@@ -180,7 +165,7 @@ class RunWorker:
                 await self._accept(items)
 
     # ----------------------------------------------------------------- claimed entries
-    async def _accept(self, items: Iterable[Any]) -> int:
+    async def _accept(self, items: Iterable[Any], taken_over: bool = False) -> int:
         """Start the runs of freshly claimed entries; drop duplicates, stale and bad ones."""
         newest: dict[int, Entry] = {}
         for entry_id, fields in items:
@@ -209,6 +194,11 @@ class RunWorker:
                 self._duplicate(entry)
             else:
                 fresh.append(entry)
+        if taken_over and fresh:
+            ran = await records.ran_already(self.runs.db, fresh)
+            for entry in [e for e in fresh if e.id in ran]:
+                self._duplicate(entry)
+            fresh = [e for e in fresh if e.id not in ran]
         runnable = await self._prepare(fresh)
         for entry in runnable:
             self._holding[entry.id] = entry
@@ -300,7 +290,7 @@ class RunWorker:
 
     async def _run_one(self, entry: Entry) -> None:
         saved: list[asyncio.Event] = []
-        _saved.set(saved)  # this task's own context: the writer and recorder add to it
+        records.saved.set(saved)  # this task's own context: the writer and recorder add to it
         try:
             lateness = max(time.time() * 1000 - entry.due_ms, 0.0)
             await self.runs.run(entry.plugin_id, "schedule", lateness)
@@ -319,8 +309,23 @@ class RunWorker:
         self.ran += 1
         self._last_due[entry.plugin_id] = entry.due_ms
         self._finished.append(entry)
+        self._settle_soon.set()
 
     # ----------------------------------------------------------------- acknowledging
+    async def _acknowledge(self, stop: asyncio.Event) -> None:
+        """Mark runs done as soon as their records are saved: the shorter the time between the
+        two, the smaller the window in which a killed worker leaves a saved run unmarked."""
+        while not stop.is_set():
+            await self._settle_soon.wait()
+            await asyncio.sleep(ACK_GATHER_SECONDS)  # the runs finishing together, at once
+            self._settle_soon.clear()
+            try:
+                await self._settle()
+            except Exception as exc:  # the claim loop reports Redis outages; retry with it
+                log.debug("acknowledging failed: %s", exc)
+                await asyncio.sleep(BLOCK_MS / 1000)
+                self._settle_soon.set()
+
     async def _settle(self) -> None:
         """Mark the finished runs done, then acknowledge them (and the dropped entries)."""
         if not (self._finished or self._dropped):
@@ -348,3 +353,55 @@ class RunWorker:
         ids = list(self._holding)
         for i in range(0, len(ids), 1000):
             await self._redis.xclaim(self.key, GROUP, self.name, 0, ids[i : i + 1000], justid=True)
+
+
+class WorkerService:
+    """A worker process's objects: database, writer, recorder, event hub and the run loop."""
+
+    def __init__(self, settings: Settings, name: str) -> None:
+        from app.core.security import SecretBox
+        from app.db.session import Database
+        from app.plugins.registry import PluginRegistry
+        from app.services.live.hub import Hub
+        from app.services.plugins.scheduler import PluginScheduler
+
+        self.settings = settings
+        self.name = name
+        self.db = Database(settings.db_url, timeouts=settings.db_timeouts)
+        self.executor = ThreadPoolExecutor(settings.plugin_threads, thread_name_prefix="plugin")
+        self.hub = Hub(settings)  # run, health and metrics events reach the servers via Redis
+        self.writer = records.TrackingWriter(self.db, settings, publish=self.hub.publish_metrics)
+        self.recorder = records.TrackingRecorder(self.db, settings, self.hub)
+        box = SecretBox(settings.encryption_keys)
+        registry = PluginRegistry().load()
+        self.runs = PluginScheduler(
+            self.db, settings, registry, box, self.writer, self.recorder, self.executor
+        )
+        self.worker = RunWorker(settings, self.runs, name)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Run until `stop` is set, then wind down within SHUTDOWN_TIMEOUT_SECONDS."""
+        await self.writer.start()
+        await self.recorder.start()
+        await self.hub.start(listen=False)
+        log.info("worker started", extra={"worker": self.name, "queue": self.worker.key})
+        try:
+            await self.worker.run(stop)
+        finally:
+            await self._stop()
+
+    async def _stop(self) -> None:
+        log.info("worker stopping", extra={"worker": self.name})
+        clock = ShutdownClock(self.settings.shutdown_timeout_seconds)
+        await self.worker.drain(clock.left(3.0))
+        await bounded(self.runs.stop(), clock.left(2.0), "the runs")
+        await asyncio.gather(self.recorder.stop(clock.left(1.0)), self.writer.stop(clock.left(1.0)))
+        await self.worker.close()
+        await bounded(self.hub.stop(), clock.left(), "the event hub")
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        await bounded(self.db.dispose(), clock.left(), "closing database connections")
+        w = self.worker
+        log.info(
+            "worker stopped",
+            extra={"worker": self.name, "ran": w.ran, "duplicates": w.duplicates},
+        )

@@ -56,7 +56,12 @@ def client(settings: Settings) -> Any:
 
 
 def done_key(settings: Settings) -> str:
-    return f"{settings.run_queue_key}:done"
+    return done_key_for(settings.run_queue_key)
+
+
+def done_key_for(stream: str) -> str:
+    """The hash of each plugin's latest due time that ran, beside its stream."""
+    return f"{stream}:done"
 
 
 def to_ms(when: datetime) -> int:
