@@ -24,6 +24,7 @@ import asyncio
 import os
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter
@@ -34,7 +35,7 @@ from typing import Any
 import _common
 import psutil
 from _common import bench_database, header, pct
-from bench_scheduler import Listener, create_all
+from bench_scheduler import Listener, admin_client
 
 from tests.faults.conftest import query
 from tests.live import BACKEND, Backend, backend_env
@@ -53,7 +54,7 @@ class Worker:
         env = {**base, "PYTHONPATH": str(BACKEND), "DATA_DIR": str(data_dir), **env}
         env.setdefault("CANARY_TARGETS", "")
         self._fh = self.log.open("ab")
-        self.proc = subprocess.Popen(
+        self.proc = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
             [sys.executable, "-m", "app", "worker", "--name", name],
             cwd=BACKEND,
             env=env,
@@ -143,6 +144,32 @@ async def audit(url: str, start: datetime, end: datetime) -> dict[str, Any]:
     }
 
 
+def create_all(backend: Backend, n: int, port: int, interval: int) -> None:
+    """`POST /api/v1/config/apply` in files of 10,000 (one file may expand to 200,000 values)."""
+    common = (
+        f"{{type: tcp, interval_seconds: {interval}, timeout_seconds: {min(interval, 5)}, "
+        f"config: {{host: 127.0.0.1, port: {port}, timeout_seconds: 2}}}}"
+    )
+    c = admin_client(backend)
+    try:
+        for first in range(0, n, 10_000):
+            lines = [f"x-tcp: &tcp {common}", "plugins:"]
+            lines += [
+                f"  - {{<<: *tcp, name: tcp-{i}}}" for i in range(first, min(n, first + 10_000))
+            ]
+            r = c.post(
+                "/api/v1/config/apply",
+                params={"dry_run": "false"},
+                content="\n".join(lines) + "\n",
+                headers={"Content-Type": "application/yaml"},
+                timeout=600,
+            )
+            if r.status_code != 200:
+                raise RuntimeError(f"config apply: {r.status_code} {r.text[:500]}")
+    finally:
+        c.close()
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -150,8 +177,7 @@ def now() -> datetime:
 async def run_size(n: int, args: argparse.Namespace, listener: Listener) -> None:
     tag = f"{n} tcp instances @ {args.interval} s"
     async with bench_database(f"workers{n}") as url:
-        data = Path(f"/tmp/unity-bench-workers-{uuid.uuid4().hex[:6]}")
-        data.mkdir()
+        data = Path(tempfile.mkdtemp(prefix="unity-bench-workers-"))
         # 1. baseline: one process runs everything
         backend = Backend(backend_env(url), data).start()
         try:
