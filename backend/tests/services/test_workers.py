@@ -402,3 +402,14 @@ def test_workers_need_redis(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="RUN_WORKERS=true needs REDIS_URL"):
         make_settings(f"sqlite:///{tmp_path}/x.db", tmp_path, run_workers=True).prepare()
+
+
+def test_a_worker_without_redis_says_what_to_set(tmp_path: Path) -> None:
+    from tests.live import run_cli
+
+    done = run_cli(
+        tmp_path, "worker", DATABASE_URL=f"sqlite:///{tmp_path}/homelab.db", DEBUG="true"
+    )
+    assert done.returncode == 1
+    assert "a worker takes its runs from Redis: set REDIS_URL" in done.stderr
+    assert "Traceback" not in done.stderr
