@@ -153,7 +153,7 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         recorder = RunRecorder(db, settings, hub)
         sched = PluginScheduler(db, settings, registry, box, writer, recorder, executor)
         if settings.run_workers:  # the leader enqueues due runs; `python -m app worker` runs them
-            sched.queue = RunQueue(settings)
+            sched.queue = RunQueue(settings, on_fallback=recorder.forget_health)
         reader = MetricsReader(db, settings)
         maintenance = StorageMaintenance(db, settings, writer, reader)
         sched.add_maintenance("storage", maintenance.run, settings.maintenance_interval_seconds)

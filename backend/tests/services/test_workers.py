@@ -413,3 +413,27 @@ def test_a_worker_without_redis_says_what_to_set(tmp_path: Path) -> None:
     assert done.returncode == 1
     assert "a worker takes its runs from Redis: set REDIS_URL" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+async def test_the_leader_says_so_when_no_worker_takes_the_runs(
+    pg_url: str,
+    tmp_path: Path,
+    listener: int,
+    queue_key: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(workqueue, "WORKERS_LOOK_SECONDS", 0.5)
+    settings = worker_settings(pg_url, tmp_path, queue_key)
+    db = Database(settings.db_url)
+    try:
+        await tcp_plugins(db, 1, listener)
+        async with running_app(settings) as app:
+            sched = app.state.unity.scheduler
+            await until(lambda: sched.queue.idle_warned, "the warning")
+            assert sched.run_counts == {}, "queued runs are not run here"
+        out = capsys.readouterr().out
+        assert out.count("no worker has taken any") == 1, out
+        assert "start `python -m app worker`, or set RUN_WORKERS=false" in out
+    finally:
+        await db.dispose()

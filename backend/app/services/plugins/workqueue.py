@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -28,6 +29,7 @@ log = logging.getLogger(__name__)
 GROUP = "workers"
 SOCKET_TIMEOUT_SECONDS = 5.0  # above the workers' XREADGROUP block, below any claim timeout
 CONNECT_TIMEOUT_SECONDS = 2.0
+WORKERS_LOOK_SECONDS = 30.0  # how often the leader checks that some worker takes the runs
 
 # Raise the done mark of each (plugin, due) pair given, never lower it.
 MARK_DONE = """
@@ -115,9 +117,20 @@ class RunQueue:
     again after a backoff.
     """
 
-    def __init__(self, settings: Settings, redis: Any = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        redis: Any = None,
+        on_fallback: Callable[[], None] | None = None,
+    ) -> None:
         self.settings = settings
         self._redis = redis
+        # Called when runs come back to this process: what it remembers of them (health) is
+        # older than what the workers wrote meanwhile.
+        self.on_fallback = on_fallback
+        self._next_look = time.monotonic() + WORKERS_LOOK_SECONDS
+        self._looking: asyncio.Task[None] | None = None
+        self.idle_warned = False
         self._batch: list[tuple[dict[str, str], asyncio.Future[bool]]] = []
         self._flushing: asyncio.Task[None] | None = None
         self._backoff = Backoff()
@@ -176,6 +189,8 @@ class RunQueue:
             self._retry_at = time.monotonic() + self._backoff.failed()
             if self.down_since is None:
                 self.down_since = time.monotonic()
+                if self.on_fallback is not None:
+                    self.on_fallback()
                 log.warning(
                     "run queue unreachable (%s): running plugins in this process until Redis "
                     "answers again",
@@ -183,6 +198,9 @@ class RunQueue:
                 )
             return False
         self.enqueued += len(entries)
+        if time.monotonic() >= self._next_look and (self._looking is None or self._looking.done()):
+            self._next_look = time.monotonic() + WORKERS_LOOK_SECONDS
+            self._looking = asyncio.create_task(self._look_for_workers(), name="run-queue-look")
         if self.down_since is not None:
             log.warning(
                 "run queue reachable again after %.0fs: runs go to the workers "
@@ -194,6 +212,25 @@ class RunQueue:
             self._backoff.reset()
         return True
 
+    async def _look_for_workers(self) -> None:
+        """Say so (once, until one shows up) when runs are queued and no worker takes them."""
+        try:
+            consumers = await self._redis.xinfo_consumers(self.settings.run_queue_key, GROUP)
+        except Exception as exc:  # no group yet: no worker ever started
+            log.debug("no consumer group: %s", exc)
+            consumers = []
+        window_ms = max(self.settings.run_claim_timeout_seconds, WORKERS_LOOK_SECONDS) * 1000
+        alive = [c for c in consumers if int(c.get("idle", window_ms)) < window_ms]
+        if alive:
+            self.idle_warned = False
+        elif not self.idle_warned:
+            self.idle_warned = True
+            log.warning(
+                "runs are queued (RUN_WORKERS=true) but no worker has taken any for %.0fs: "
+                "start `python -m app worker`, or set RUN_WORKERS=false to run them here",
+                window_ms / 1000,
+            )
+
     def summary(self) -> dict[str, Any]:
         return {
             "queue": "redis",
@@ -203,8 +240,9 @@ class RunQueue:
         }
 
     async def close(self) -> None:
-        if self._flushing is not None and not self._flushing.done():
-            self._flushing.cancel()
+        for task in (self._flushing, self._looking):
+            if task is not None and not task.done():
+                task.cancel()
         for _, future in self._batch:
             if not future.done():
                 future.set_result(False)
