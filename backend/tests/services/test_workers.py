@@ -437,3 +437,54 @@ async def test_the_leader_says_so_when_no_worker_takes_the_runs(
         assert "start `python -m app worker`, or set RUN_WORKERS=false" in out
     finally:
         await db.dispose()
+
+
+async def test_a_taken_over_run_still_runs_after_its_next_due_time_ran_elsewhere(
+    pg_url: str, tmp_path: Path, listener: int, queue_key: str
+) -> None:
+    """The dead worker's run of due time T is taken over after T+interval already ran on
+    another worker: the done marks are per due time, so T still runs (once)."""
+    import redis.asyncio as aioredis
+
+    settings = worker_settings(pg_url, tmp_path, queue_key)
+    db = Database(settings.db_url)
+    client = aioredis.from_url(SHARED_REDIS, decode_responses=True)
+    done = workqueue.done_key_for(queue_key)
+    try:
+        (plugin_id,) = await tcp_plugins(db, 1, listener, interval_seconds=5, timeout_seconds=2)
+        due = datetime.now(UTC).replace(microsecond=0)
+        due_ms = workqueue.to_ms(due)
+        await client.xgroup_create(queue_key, GROUP, id="0", mkstream=True)
+        await client.xadd(queue_key, workqueue.fields_of(plugin_id, due, None))
+        await client.xreadgroup(GROUP, "ghost", {queue_key: ">"}, count=10)
+        await client.eval(
+            workqueue.MARK_DONE, 1, done, workqueue.KEEP_DONE, plugin_id, due_ms + 5000
+        )
+        assert not workqueue.ran_already(await client.hget(done, str(plugin_id)), due_ms)
+        async with in_process_worker(settings, "rescuer") as rescuer:
+            await until(lambda: rescuer.ran == 1, "the taken-over run")
+            await asyncio.sleep(0.5)
+            assert rescuer.duplicates == 0
+        mark = await client.hget(done, str(plugin_id))
+        assert mark == f"{due_ms},{due_ms + 5000}"
+        assert workqueue.ran_already(mark, due_ms)
+    finally:
+        await client.aclose()
+        await db.dispose()
+
+
+def test_done_marks_keep_the_newest_due_times() -> None:
+    import redis
+
+    client = redis.Redis.from_url(SHARED_REDIS, decode_responses=True)
+    key = f"unity-test:{uuid.uuid4().hex[:10]}:done"
+    try:
+        for due in range(20, 0, -1):  # out of order, more than are kept
+            client.eval(workqueue.MARK_DONE, 1, key, workqueue.KEEP_DONE, 7, due * 1000)
+        mark = client.hget(key, "7")
+        assert mark == ",".join(str(d * 1000) for d in range(5, 21))
+        assert workqueue.ran_already(mark, 5000) and workqueue.ran_already(mark, 1000)
+        assert not workqueue.ran_already(mark, 21000)
+    finally:
+        client.delete(key)
+        client.close()

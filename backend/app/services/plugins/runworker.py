@@ -167,7 +167,8 @@ class RunWorker:
     # ----------------------------------------------------------------- claimed entries
     async def _accept(self, items: Iterable[Any], taken_over: bool = False) -> int:
         """Start the runs of freshly claimed entries; drop duplicates, stale and bad ones."""
-        newest: dict[int, Entry] = {}
+        chosen: dict[str, Entry] = {}
+        latest: dict[int, Entry] = {}
         for entry_id, fields in items:
             entry = Entry.parse(entry_id, fields) if fields else None
             if entry is None:
@@ -177,20 +178,22 @@ class RunWorker:
                 continue  # ours already, delivered again
             elif (entry.plugin_id, entry.due_ms) in self._running:
                 self._duplicate(entry)
-            elif (seen := newest.get(entry.plugin_id)) is not None:
-                # Two due times of one plugin at once (a backlog): the older is superseded.
-                older, newest[entry.plugin_id] = sorted((seen, entry), key=lambda e: e.due_ms)
+            elif not taken_over and (seen := latest.get(entry.plugin_id)) is not None:
+                # Two due times of one plugin in one read (a backlog): the older is superseded.
+                older, latest[entry.plugin_id] = sorted((seen, entry), key=lambda e: e.due_ms)
+                chosen.pop(older.id, None)
+                chosen[latest[entry.plugin_id].id] = latest[entry.plugin_id]
                 self.missed += 1
                 self._dropped.append(older.id)
             else:
-                newest[entry.plugin_id] = entry
-        if not newest:
+                latest[entry.plugin_id] = chosen[entry.id] = entry
+        if not chosen:
             return 0
-        entries = list(newest.values())
+        entries = list(chosen.values())
         marks = await self._redis.hmget(self.done_key, [str(e.plugin_id) for e in entries])
         fresh = []
         for entry, mark in zip(entries, marks, strict=True):
-            if mark is not None and int(mark) >= entry.due_ms:
+            if workqueue.ran_already(mark, entry.due_ms):
                 self._duplicate(entry)
             else:
                 fresh.append(entry)
@@ -334,7 +337,7 @@ class RunWorker:
         dropped, self._dropped = self._dropped, []
         try:
             for i in range(0, len(finished), 1000):
-                args: list[str | int] = []
+                args: list[str | int] = [workqueue.KEEP_DONE]
                 for entry in finished[i : i + 1000]:
                     args += [entry.plugin_id, entry.due_ms]
                 await self._redis.eval(workqueue.MARK_DONE, 1, self.done_key, *args)

@@ -4,7 +4,7 @@ One stream (`RUN_QUEUE_KEY`) with one consumer group (`workers`). An entry is `(
 time, the row's version)`. Workers claim entries with XREADGROUP, acknowledge them with XACK
 once the run's records are saved, and take over with XAUTOCLAIM the entries of a worker that
 stopped answering for `RUN_CLAIM_TIMEOUT_SECONDS`. A hash (`<key>:done`) holds, per plugin, the
-latest due time that ran: a delivery at or before it is a duplicate and is dropped, so a run
+due times that ran lately: a delivery of one of them is a duplicate and is dropped, so a run
 happens at most once per due time.
 
 With Redis unreachable the leader runs plugins in its own process (one log line when it starts,
@@ -31,14 +31,34 @@ SOCKET_TIMEOUT_SECONDS = 5.0  # above the workers' XREADGROUP block, below any c
 CONNECT_TIMEOUT_SECONDS = 2.0
 WORKERS_LOOK_SECONDS = 30.0  # how often the leader checks that some worker takes the runs
 
-# Raise the done mark of each (plugin, due) pair given, never lower it.
+KEEP_DONE = 16  # due times remembered per plugin: older deliveries count as done
+# Add each (plugin, due) pair given to the plugin's done list: its newest KEEP_DONE due times,
+# comma-separated, oldest first. Exact per due time, so a taken-over run still runs after the
+# plugin's next due time ran elsewhere.
 MARK_DONE = """
-for i = 1, #ARGV, 2 do
-  local cur = tonumber(redis.call('HGET', KEYS[1], ARGV[i]) or '0')
-  if tonumber(ARGV[i + 1]) > cur then redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local keep = tonumber(ARGV[1])
+for i = 2, #ARGV, 2 do
+  local cur = redis.call('HGET', KEYS[1], ARGV[i])
+  local list = {}
+  if cur then
+    for d in string.gmatch(cur, '[^,]+') do list[#list + 1] = tonumber(d) end
+  end
+  list[#list + 1] = tonumber(ARGV[i + 1])
+  table.sort(list)
+  while #list > keep do table.remove(list, 1) end
+  for j = 1, #list do list[j] = string.format('%d', list[j]) end
+  redis.call('HSET', KEYS[1], ARGV[i], table.concat(list, ','))
 end
 return 1
 """
+
+
+def ran_already(mark: str | None, due_ms: int) -> bool:
+    """Whether a plugin's done list (see MARK_DONE) says this due time ran."""
+    if not mark:
+        return False
+    dues = [int(d) for d in mark.split(",") if d]
+    return due_ms in dues or (len(dues) >= KEEP_DONE and due_ms < dues[0])
 
 
 def client(settings: Settings) -> Any:
