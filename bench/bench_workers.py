@@ -23,6 +23,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -162,6 +163,21 @@ async def create_all(url: str, n: int, port: int, interval: int) -> None:
     )
 
 
+async def warm_up(url: str, n: int, interval: int, limit: float) -> float:
+    """Seconds until one interval's worth of runs (90 %) lands, or `limit` (a box too busy)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < limit:
+        await asyncio.sleep(interval)
+        rows = await query(
+            url,
+            "SELECT count(*) FROM plugin_runs WHERE started_at > now() - make_interval(secs => $1)",
+            float(interval),
+        )
+        if rows[0][0] >= 0.9 * n:
+            break
+    return time.monotonic() - t0
+
+
 def now() -> datetime:
     return datetime.now(UTC)
 
@@ -174,8 +190,9 @@ async def run_size(n: int, args: argparse.Namespace, listener: Listener) -> None
         # 1. baseline: one process runs everything
         backend = Backend(backend_env(url), data).start()
         try:
-            await asyncio.to_thread(backend.wait_healthy, 120)
-            await asyncio.sleep(args.interval + 5)
+            await asyncio.to_thread(backend.wait_healthy, 300)
+            took = await warm_up(url, n, args.interval, args.warmup)
+            print(f"{tag}: single process: warm-up {took:.0f} s", flush=True)
             procs = {"server": psutil.Process(backend.proc.pid)}  # type: ignore[union-attr]
             start = now()
             cpu = await asyncio.to_thread(cpu_of, procs, args.duration)
@@ -204,9 +221,11 @@ async def run_size(n: int, args: argparse.Namespace, listener: Listener) -> None
         backend = Backend(env, data).start()
         workers: list[Worker] = []
         try:
-            await asyncio.to_thread(backend.wait_healthy, 120)
+            await asyncio.to_thread(backend.wait_healthy, 300)
             workers = [Worker(env, data, f"w{i}") for i in (1, 2)]
-            await asyncio.sleep(args.interval + 5)
+            await asyncio.sleep(args.interval)  # the baseline's last runs out of the count
+            took = await warm_up(url, n, args.interval, args.warmup)
+            print(f"{tag}: leader + 2 workers: warm-up {took:.0f} s", flush=True)
             procs = {"leader": psutil.Process(backend.proc.pid)}  # type: ignore[union-attr]
             procs |= {w.name: psutil.Process(w.proc.pid) for w in workers}
             if (redis := redis_process()) is not None:
@@ -270,6 +289,9 @@ def main() -> None:
     ap.add_argument("--interval", type=int, default=10, help="plugin interval (s)")
     ap.add_argument("--claim-timeout", type=float, default=10, help="RUN_CLAIM_TIMEOUT_SECONDS")
     ap.add_argument("--after-kill", type=float, default=40, help="seconds after the kill")
+    ap.add_argument(
+        "--warmup", type=float, default=240, help="most seconds to wait for runs to flow"
+    )
     args = ap.parse_args()
     header(f"bench_workers ({args.duration:g} s per phase, claim timeout {args.claim_timeout:g})")
     listener = Listener()
@@ -281,4 +303,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # clean up (children, database)
     main()

@@ -183,8 +183,8 @@ class PluginScheduler:
     async def _prime(self, plugin: PluginInstance) -> None:
         """Build an enabled instance from the row at hand, so its first scheduled run needs no
         read of its own (10,000 instances starting together would be 10,000 reads at once)."""
-        if not plugin.enabled or self.role != SchedulerRole.LEADER:
-            return
+        if not plugin.enabled or self.role != SchedulerRole.LEADER or self.queue:
+            return  # with workers (`queue`), the runs and their instances are theirs
         try:
             await self.instances.get(plugin)
         except Exception as exc:  # its first run reads the row again and says what is wrong
