@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 READ_BATCH = 500  # entries per XREADGROUP / XAUTOCLAIM
 BLOCK_MS = 1000  # an idle worker asks again this often
 ACK_GATHER_SECONDS = 0.02
+OVERDUE_LOG_SECONDS = 30.0
 
 
 class RunWorker:
@@ -60,6 +61,7 @@ class RunWorker:
         self._intervals: dict[int, int] = {}
         self._last_due: dict[int, int] = {}  # plugin -> the last due time run here (ms)
         self.ran = self.duplicates = self.missed = self.taken_over = 0
+        self._overdue, self._overdue_log_at = 0, 0.0
         self.outage = Outage(log, "run queue (Redis)", self._counts)
 
     def _counts(self) -> str:
@@ -265,10 +267,16 @@ class RunWorker:
                     others.append(entry.plugin_id)
         if overdue:
             self.missed += overdue
-            log.warning(
-                "%d runs were due too long ago (no worker took them in time); skipped",
-                overdue,
-            )
+            self._overdue += overdue
+            if time.monotonic() >= self._overdue_log_at:  # one line a while, not per batch
+                self._overdue_log_at = time.monotonic() + OVERDUE_LOG_SECONDS
+                log.warning(
+                    "%d runs were due too long ago (no worker took them in time); skipped. "
+                    "Too few workers for the load? (%d skipped in all)",
+                    self._overdue,
+                    self.missed,
+                )
+                self._overdue = 0
         if others:  # another worker may have run them last: its health is the current one
             runs.recorder.forget_health(others)
             await runs.recorder.preload_health(others)
