@@ -99,8 +99,18 @@ def cpu_of(procs: dict[str, psutil.Process], seconds: float) -> dict[str, float]
     return out
 
 
-async def runs_between(url: str, start: datetime, end: datetime) -> list[tuple[int, int, float]]:
-    """(plugin, due second, lateness ms) of the scheduled runs due in [start, end)."""
+async def grid(url: str) -> dict[int, tuple[float, int]]:
+    """Each plugin's first due time (epoch s) and interval, as the scheduler's `_stagger`."""
+    rows = await query(url, "SELECT id, interval_seconds FROM plugins WHERE enabled")
+    return {pid: (EPOCH.timestamp() + pid * 7919 % iv, iv) for pid, iv in rows}
+
+
+async def runs_between(
+    url: str, plan: dict[int, tuple[float, int]], start: datetime, end: datetime
+) -> list[tuple[int, int, float]]:
+    """(plugin, due second, lateness ms) of the scheduled runs due in [start, end). A run's due
+    time is its start less its lateness, snapped to its plugin's grid of due times (the two are
+    taken a moment apart, more on a busy loop)."""
     rows = await query(
         url,
         "SELECT plugin_id, started_at, lateness_ms FROM plugin_runs WHERE trigger = 'schedule' "
@@ -109,21 +119,22 @@ async def runs_between(url: str, start: datetime, end: datetime) -> list[tuple[i
     )
     out = []
     for plugin_id, started, lateness in rows:
-        due = round(started.timestamp() - (lateness or 0) / 1000)
+        first, interval = plan[plugin_id]
+        estimate = started.timestamp() - (lateness or 0) / 1000
+        due = round(first + round((estimate - first) / interval) * interval)
         if start.timestamp() <= due < end.timestamp():
             out.append((plugin_id, due, float(lateness or 0)))
     return out
 
 
-async def expected_dues(url: str, start: datetime, end: datetime) -> set[tuple[int, int]]:
-    """Every (plugin, due second) in [start, end): offsets as the scheduler's `_stagger`."""
-    rows = await query(url, "SELECT id, interval_seconds FROM plugins WHERE enabled")
+def expected_dues(
+    plan: dict[int, tuple[float, int]], start: datetime, end: datetime
+) -> set[tuple[int, int]]:
+    """Every (plugin, due second) in [start, end)."""
     due: set[tuple[int, int]] = set()
     a, b = start.timestamp(), end.timestamp()
-    for plugin_id, interval in rows:
-        first = EPOCH.timestamp() + plugin_id * 7919 % interval
-        k = max(0, int((a - first) // interval))
-        t = first + k * interval
+    for plugin_id, (first, interval) in plan.items():
+        t = first + max(0, int((a - first) // interval)) * interval
         while t < b:
             if t >= a:
                 due.add((plugin_id, round(t)))
@@ -132,8 +143,9 @@ async def expected_dues(url: str, start: datetime, end: datetime) -> set[tuple[i
 
 
 async def audit(url: str, start: datetime, end: datetime) -> dict[str, Any]:
-    runs = await runs_between(url, start, end)
-    expected = await expected_dues(url, start, end)
+    plan = await grid(url)
+    runs = await runs_between(url, plan, start, end)
+    expected = expected_dues(plan, start, end)
     seen = Counter((p, d) for p, d, _ in runs)
     late = [lat for *_, lat in runs]
     return {
