@@ -20,6 +20,8 @@ log = logging.getLogger(__name__)
 CLOSE_POLICY = 1008  # authentication or origin refused
 CLOSE_TOO_SLOW = 1013  # "try again later": the client's send queue overflowed
 CLOSE_GOING_AWAY = 1001  # server shutting down
+REDIS_CONNECTIONS = 32  # publishing connections at most (and the subscription's)
+REDIS_POOL_WAIT_SECONDS = 5.0
 
 
 class Socket(Protocol):
@@ -81,7 +83,15 @@ class Hub:
         if self.settings.redis_url:
             import redis.asyncio as aioredis
 
-            self._redis = aioredis.from_url(self.settings.redis_url, decode_responses=True)
+            # A bounded pool that waits for a free connection: a burst of publishes (a worker
+            # finishing hundreds of runs at once) queues instead of failing past the limit.
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self.settings.redis_url,
+                decode_responses=True,
+                max_connections=REDIS_CONNECTIONS,
+                timeout=REDIS_POOL_WAIT_SECONDS,
+            )
+            self._redis = aioredis.Redis(connection_pool=pool)
             if listen:
                 self._listener = asyncio.create_task(self._listen(), name="ws-redis-listener")
 
