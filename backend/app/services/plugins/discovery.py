@@ -41,6 +41,15 @@ CHECK_LABELS: dict[str, tuple[str, str]] = {
     "unity.tcp.host": ("tcp", "host"),
 }
 CREATING_LABELS = {"http": "unity.http.url", "tcp": "unity.tcp.port"}
+KNOWN_LABELS = {*CHECK_LABELS, INTERVAL_LABEL, NAME_LABEL, DEPENDS_LABEL}
+# A `unity.*` label whose last part holds one of these names a credential. Labels are readable
+# by anyone who can `docker inspect` and would be stored unencrypted in the check's config, so
+# such labels are refused: a secret belongs in the check's form or the config file.
+SECRET_WORDS = ("password", "passwd", "token", "secret", "community", "passphrase", "key", "auth")
+SECRETS_ELSEWHERE = (
+    "secrets are not read from labels (anyone who can `docker inspect` the container sees "
+    "them); set it on the check in the UI or in the config file, where it is stored encrypted"
+)
 MAX_NAME = 100
 
 
@@ -86,7 +95,7 @@ def without_marker(config: dict[str, Any]) -> dict[str, Any]:
 
 def specs_for(found: FoundContainer, errors: list[str]) -> list[Spec]:
     """The checks one container's labels ask for; a bad label is reported, not fatal."""
-    labels = found.labels
+    labels = _checked_labels(found, errors)
     base = (labels.get(NAME_LABEL) or found.name).strip() or found.name
     interval: int | None = None
     fields: dict[str, str] = {}
@@ -119,6 +128,39 @@ def specs_for(found: FoundContainer, errors: list[str]) -> list[Spec]:
         name = f"{base} {type_}"[:MAX_NAME]
         out.append(Spec(type_, name, found.name, config, interval, own, parents))
     return out
+
+
+def _checked_labels(found: FoundContainer, errors: list[str]) -> dict[str, str]:
+    """The container's labels minus the ones that carry a credential; each refused or unknown
+    `unity.*` label is reported (a typo such as `unity.http.ulr` would otherwise do nothing)."""
+    out: dict[str, str] = {}
+    for label, value in found.labels.items():
+        if not label.startswith("unity.") or label in KNOWN_LABELS:
+            out[label] = value
+        elif any(word in label.rsplit(".", 1)[-1].lower() for word in SECRET_WORDS):
+            errors.append(f"container {found.name}: label {label} is ignored: {SECRETS_ELSEWHERE}")
+        else:
+            errors.append(
+                f"container {found.name}: label {label} is not one Unity reads and is ignored; "
+                f"the labels are {', '.join(sorted(KNOWN_LABELS))} (docs/PLUGINS.md)"
+            )
+    url = out.get("unity.http.url")
+    if url is not None and _has_password(url):
+        del out["unity.http.url"]
+        errors.append(
+            f"container {found.name}: unity.http.url holds a password (user:password@host), so "
+            f"no http check is made from it: {SECRETS_ELSEWHERE} (basic_auth_password)"
+        )
+    return out
+
+
+def _has_password(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url.strip()).password is not None
+    except ValueError:
+        return False  # a malformed URL: validating the check's config reports it
 
 
 async def reconcile(
