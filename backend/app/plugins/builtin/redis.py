@@ -115,7 +115,8 @@ class RedisPlugin(Plugin[RedisConfig]):
         if not isinstance(info, dict) or "redis_version" not in info:
             raise target_down(
                 self,
-                f"{cfg.host}:{cfg.port}: INFO did not return Redis server information",
+                f"{cfg.host}:{cfg.port}: INFO did not return Redis server information; check "
+                "that host and port are a Redis server's (a proxy may not pass INFO through)",
                 [up_sample(False)],
             )
         return [
