@@ -200,6 +200,13 @@ class SnmpPlugin(Plugin[SnmpConfig]):
         problems: list[str] = []
         if missing:
             problems.append(missing)
+        if not columns["descr"] and not columns["name"] and not cfg.oids:
+            # Every device has an interface; none seen means the view hides IF-MIB, and the
+            # instance would measure nothing but uptime.
+            problems.append(
+                f"{cfg.host} shows this community or user no interfaces: check that the "
+                "device's SNMP view includes IF-MIB (1.3.6.1.2.1.2 and 1.3.6.1.2.1.31)"
+            )
         oid_problems: list[str] = []
         for spec, value in zip(cfg.oids, extra, strict=True):
             number = None if is_exception(value) else to_number(value)
