@@ -4,6 +4,8 @@ instances it creates, updates, protects from edits and retires."""
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 from sqlalchemy import select
 
@@ -209,3 +211,28 @@ async def test_credentials_set_on_a_discovered_check_survive_label_changes(
     async with state.db.session() as s:
         row = await s.get(PluginInstance, check["id"])
         assert row is not None and row.secrets and "hunter2" not in row.secrets
+
+
+async def test_a_refused_label_is_logged_when_it_appears_not_every_run(app) -> None:
+    state = app.state.unity
+    source = await add_plugin(state.db, "engine", type="docker", config={})
+    labels = {"unity.tcp.port": "22", "unity.tcp.password": "hunter2"}
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("app.services.plugins.discovery")
+    logger.addHandler(handler)
+    logged: dict[int, frozenset[str]] = {}  # what the scheduler keeps between runs
+    try:
+        for _ in range(3):
+            async with state.db.session() as s:
+                found = [FoundContainer("c1", "nas", labels, "10.0.0.9")]
+                outcome = await reconcile(
+                    s, state.registry, state.box, source, found, logged=logged
+                )
+            assert len(outcome.errors) == 1  # still refused each run
+    finally:
+        logger.removeHandler(handler)
+    said = [r.getMessage() for r in records]
+    assert len(said) == 1 and "unity.tcp.password is ignored: secrets" in said[0], said
+    assert "hunter2" not in said[0]

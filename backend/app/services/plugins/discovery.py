@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -51,6 +52,8 @@ SECRETS_ELSEWHERE = (
     "them); set it on the check in the UI or in the config file, where it is stored encrypted"
 )
 MAX_NAME = 100
+# Per scheduler (one per app): docker instance id -> the label problems last logged for it.
+_LOGGED: WeakKeyDictionary[Any, dict[int, frozenset[str]]] = WeakKeyDictionary()
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,8 +173,13 @@ async def reconcile(
     source_id: int,
     containers: list[FoundContainer],
     scheduler: PluginScheduler | None = None,
+    logged: dict[int, frozenset[str]] | None = None,
 ) -> Outcome:
-    """Make the discovered instances of docker instance `source_id` match its containers."""
+    """Make the discovered instances of docker instance `source_id` match its containers.
+
+    `logged` remembers the label problems already logged, so each is logged when it appears
+    rather than on every run; without it every problem is logged.
+    """
     from app.services.plugins.instances import (
         list_plugins,
         plugin_type,
@@ -253,7 +261,12 @@ async def reconcile(
         await session.delete(gone)
     await _link(session, links, outcome.errors)
     await session.commit()
-    for error in outcome.errors:
+    # A bad label stays bad until its container is recreated: say so when it appears, not on
+    # every run of the docker instance (each minute or so).
+    seen = logged if logged is not None else {}
+    fresh = [e for e in outcome.errors if e not in seen.get(source_id, frozenset())]
+    seen[source_id] = frozenset(outcome.errors)
+    for error in fresh:
         log.warning("label discovery: %s", error, extra={"plugin_id": source_id})
     if touched:
         log.info(
@@ -363,8 +376,9 @@ async def after_run(
     ]
     try:
         async with scheduler.db.session() as session:
+            logged = _LOGGED.setdefault(scheduler, {})
             await reconcile(
-                session, scheduler.registry, scheduler.box, source_id, containers, scheduler
+                session, scheduler.registry, scheduler.box, source_id, containers, scheduler, logged
             )
     except Exception:
         log.exception("label discovery failed", extra={"plugin_id": source_id})
