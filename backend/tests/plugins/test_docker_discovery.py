@@ -155,6 +155,7 @@ def test_secret_labels_are_refused_with_where_the_secret_belongs() -> None:
         "unity.http.basic_auth_password": "hunter2",
         "unity.http.bearer_token": "abc",
         "unity.http.ulr": "http://typo/",
+        "unity.http.keywords": "Healthy",  # a typo, not a key
         "com.example.other": "not ours",
     }
     [spec] = specs_for(FoundContainer("c1", "jellyfin", labels), errors)
@@ -166,9 +167,10 @@ def test_secret_labels_are_refused_with_where_the_secret_belongs() -> None:
         "read from labels (anyone who can `docker inspect` the container sees them); " + where
     ]
     assert any("unity.http.bearer_token is ignored: secrets" in e for e in errors)
-    [typo] = [e for e in errors if "ulr" in e]
-    assert "is not one Unity reads" in typo and "unity.http.url" in typo
-    assert len(errors) == 3  # other tools' labels are not ours to judge
+    typos = [e for e in errors if "ulr" in e or "keywords" in e]
+    assert len(typos) == 2 and all("is not one Unity reads" in e for e in typos)
+    assert "unity.http.url" in typos[0]
+    assert len(errors) == 4  # other tools' labels are not ours to judge
 
 
 def test_a_password_in_the_url_label_makes_no_check() -> None:

@@ -11,6 +11,7 @@ each label set. Those fields are the label's to change, so the API refuses to ed
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
@@ -43,10 +44,14 @@ CHECK_LABELS: dict[str, tuple[str, str]] = {
 }
 CREATING_LABELS = {"http": "unity.http.url", "tcp": "unity.tcp.port"}
 KNOWN_LABELS = {*CHECK_LABELS, INTERVAL_LABEL, NAME_LABEL, DEPENDS_LABEL}
-# A `unity.*` label whose last part holds one of these names a credential. Labels are readable
-# by anyone who can `docker inspect` and would be stored unencrypted in the check's config, so
-# such labels are refused: a secret belongs in the check's form or the config file.
-SECRET_WORDS = ("password", "passwd", "token", "secret", "community", "passphrase", "key", "auth")
+# A `unity.*` label whose last part has one of these words (split at `_`) names a credential.
+# Labels are readable by anyone who can `docker inspect` and would be stored unencrypted in the
+# check's config, so such labels are refused: a secret belongs in the check's form or the
+# config file.
+SECRET_WORDS = frozenset(
+    {"password", "passwd", "pass", "token", "secret", "community", "passphrase", "key", "apikey"}
+    | {"auth", "credentials"}
+)
 SECRETS_ELSEWHERE = (
     "secrets are not read from labels (anyone who can `docker inspect` the container sees "
     "them); set it on the check in the UI or in the config file, where it is stored encrypted"
@@ -140,7 +145,7 @@ def _checked_labels(found: FoundContainer, errors: list[str]) -> dict[str, str]:
     for label, value in found.labels.items():
         if not label.startswith("unity.") or label in KNOWN_LABELS:
             out[label] = value
-        elif any(word in label.rsplit(".", 1)[-1].lower() for word in SECRET_WORDS):
+        elif SECRET_WORDS & set(re.split(r"[_-]", label.rsplit(".", 1)[-1].lower())):
             errors.append(f"container {found.name}: label {label} is ignored: {SECRETS_ELSEWHERE}")
         else:
             errors.append(
