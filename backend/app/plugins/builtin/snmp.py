@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from app.plugins.base import Plugin, PluginError, Sample
-from app.plugins.builtin._common import allowed_target, describe_exc, target_down, up_sample
+from app.plugins.builtin._common import (
+    RESOLVE_HINT,
+    allowed_target,
+    describe_exc,
+    target_down,
+    up_sample,
+)
 from app.plugins.builtin._snmp import (
     MAX_INTERFACES,
     SnmpConfig,
@@ -178,7 +184,9 @@ class SnmpPlugin(Plugin[SnmpConfig]):
             )
         except Exception as exc:  # pysnmp wraps resolver errors in its own PySnmpError
             raise target_down(
-                self, f"cannot resolve {cfg.host}: {describe_exc(exc)}", [up_sample(False)]
+                self,
+                f"cannot resolve {cfg.host}: {describe_exc(exc)}; {RESOLVE_HINT}",
+                [up_sample(False)],
             ) from exc
         session = (self._engine, self._auth(snmp), target)
         try:
