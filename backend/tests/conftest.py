@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import os
 import socket
 import time
@@ -105,6 +106,42 @@ def require_postgres() -> str:
         return _pg_template()
     except RuntimeError as exc:
         skip_or_fail(f"{exc}; start PostgreSQL or set UNITY_TEST_PG to run these")
+
+
+def _hosts_file_names() -> set[str]:
+    names = {"localhost"}
+    with contextlib.suppress(OSError):
+        for line in Path("/etc/hosts").read_text().splitlines():
+            names.update(n.lower() for n in line.split("#", 1)[0].split()[1:])
+    return names
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_name_lookups_beyond_this_machine() -> Iterator[None]:
+    """Tests send nothing past loopback, DNS queries included: a name that is not an address,
+    `localhost` or in /etc/hosts fails at once the way an unknown name does (EAI_NONAME),
+    instead of asking the machine's resolver (which is not on loopback). Tests of names that
+    do not resolve (`no-such-host.invalid`) see what a user's resolver would answer.
+    Backends started as child processes resolve normally; their tests use loopback only."""
+    real = socket.getaddrinfo
+    local = _hosts_file_names()
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is None or name.lower().rstrip(".") in local:
+            return real(host, *args, **kwargs)
+        try:
+            ipaddress.ip_address(name.split("%", 1)[0])
+        except ValueError:
+            if not name.lower().endswith(".localhost"):
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known") from None
+        return real(host, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = real
 
 
 @pytest.fixture(autouse=True)
