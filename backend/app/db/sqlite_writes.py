@@ -17,12 +17,13 @@ import contextlib
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.types import TypeEngine
 
 T = TypeVar("T")
 GATHER_SECONDS = 0.003  # how long the thread waits for more calls before it starts a transaction
@@ -90,7 +91,8 @@ class SqliteWrites:
             failed: int | None = None
             values: list[Any] = []
             try:
-                with self.engine.connect() as conn:
+                # begin(): committed even when every statement went straight to the driver
+                with self.engine.connect() as conn, conn.begin():
                     for i, (work, _) in enumerate(pending):
                         assert work is not None
                         try:
@@ -98,7 +100,6 @@ class SqliteWrites:
                         except IntegrityError:
                             failed = i
                             raise
-                    conn.commit()
             except Exception as exc:
                 if failed is not None and len(pending) > 1:
                     # One caller's rows do not fit (its plugin was deleted): the others' may,
@@ -110,6 +111,37 @@ class SqliteWrites:
                 return
             _settle([(fut, True, v) for (_, fut), v in zip(pending, values, strict=True)])
             return
+
+
+def executemany(conn: Connection, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+    """The driver's own executemany, for the hot statements of each flush.
+
+    SQLAlchemy's execution of a statement costs ~0.2 ms of CPU beyond SQLite's own work (a
+    metrics flush of 25 values: 0.8 ms against 0.2 ms straight to the driver). Values must be
+    ready for the driver (`bind` gives a column type's converter); the engine's cursor events
+    still fire, so the database probe and the tests see these statements.
+    """
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    dispatch = conn.dispatch
+    if dispatch.before_cursor_execute:
+        for fn in dispatch.before_cursor_execute:
+            fn(conn, cursor, sql, rows, None, True)
+    base = conn.dialect.loaded_dbapi.Error
+    try:
+        cursor.executemany(sql, rows)
+    except base as exc:  # as SQLAlchemy raises it: IntegrityError, OperationalError, ...
+        raise DBAPIError.instance(sql, rows, exc, base, hide_parameters=True, ismulti=True) from exc
+    finally:
+        cursor.close()
+    if dispatch.after_cursor_execute:
+        for fn in dispatch.after_cursor_execute:
+            fn(conn, cursor, sql, rows, None, True)
+
+
+def bind(conn: Connection, type_: TypeEngine[Any]) -> Callable[[Any], Any]:
+    """A column type's value converter for this driver (how SQLAlchemy would store it)."""
+    processor = type_.dialect_impl(conn.dialect).bind_processor(conn.dialect)
+    return processor or (lambda value: value)
 
 
 def _settle(outcomes: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:

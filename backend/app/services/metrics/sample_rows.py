@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.db.session import asyncpg_of
+from app.db.sqlite_writes import bind, executemany
 from app.models import Sample as SampleRow
 from app.models.base import UTCDateTime
 from app.services.metrics.tiers import ROLLUPS, floor_to
@@ -95,12 +95,16 @@ async def mark_dirty(conn: AsyncConnection, keys: set[tuple[str, int, datetime]]
 
 
 # SQLite: the same three writes as functions of a synchronous connection, run together in
-# the writers' thread (app/db/sqlite_writes.py); SQLite has no COPY, so rows are upserted.
-_SQLITE_LATEST = text(
-    "UPDATE series SET last_ts = :lts, last_value = :lval "
-    "WHERE id = :sid AND (last_ts IS NULL OR last_ts <= :lts)"
-).bindparams(bindparam("lts", type_=UTCDateTime()))
-_SQLITE_SAMPLES = _upsert_samples(sqlite_insert(SampleRow))
+# the writers' thread (app/db/sqlite_writes.py); SQLite has no COPY, so rows are upserted. The
+# two of every flush go straight to the driver: SQLAlchemy's execution cost more than SQLite's.
+_SQLITE_LATEST = (
+    "UPDATE series SET last_ts = ?, last_value = ? "
+    "WHERE id = ? AND (last_ts IS NULL OR last_ts <= ?)"
+)
+_SQLITE_SAMPLES = (
+    "INSERT INTO samples (series_id, ts, value) VALUES (?, ?, ?) "
+    "ON CONFLICT (series_id, ts) DO UPDATE SET value = excluded.value"
+)
 _SQLITE_DIRTY = text(
     "INSERT INTO rollup_dirty (tier, series_id, bucket) VALUES (:tier, :sid, :bucket) "
     "ON CONFLICT DO NOTHING"
@@ -114,9 +118,20 @@ def write_sqlite(
     dirty: set[tuple[str, int, datetime]],
 ) -> None:
     """Each series' latest value, the sample rows and the late buckets, in `conn`'s transaction."""
-    conn.execute(
-        _SQLITE_LATEST, [{"sid": sid, "lts": ts, "lval": v} for sid, (ts, v) in latest.items()]
+    to_text = bind(conn, UTCDateTime())
+    stamps: dict[datetime, Any] = {}  # a group's records share a few run times
+
+    def stamp(ts: datetime) -> Any:
+        s = stamps.get(ts)
+        if s is None:
+            s = stamps[ts] = to_text(ts)
+        return s
+
+    executemany(
+        conn,
+        _SQLITE_LATEST,
+        [(stamp(ts), v, sid, stamp(ts)) for sid, (ts, v) in latest.items()],
     )
-    conn.execute(_SQLITE_SAMPLES, [{"series_id": s, "ts": t, "value": v} for s, t, v in records])
+    executemany(conn, _SQLITE_SAMPLES, [(s, stamp(t), v) for s, t, v in records])
     if dirty:
         conn.execute(_SQLITE_DIRTY, [{"tier": t, "sid": s, "bucket": b} for t, s, b in dirty])
