@@ -213,16 +213,17 @@ class Statement(NamedTuple):
 def recorded_statements(db: Database) -> Iterator[list[Statement]]:
     """Every SQL statement sent through this database's engine inside the block, in order."""
     statements: list[Statement] = []
-    engine = db.engine.sync_engine
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements.append(Statement(time.time(), statement))
 
-    event.listen(engine, "before_cursor_execute", record)
+    for engine in db.sync_engines:  # on SQLite the writers' thread has an engine of its own
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in db.sync_engines:
+            event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture
