@@ -26,9 +26,17 @@ Measured:
   roll-up row, from `dbstat` after loading SQLITE_SERIES series for 1 day and a maintenance
   pass.
 
+A second set, recorded (`_host_set.py`): the real `system` plugin and an `http` check of a
+loopback server run RECORD_RUNS times, expanded to about the same number of samples (copies of
+the host at the plugins' default intervals, start times as late as the recorded runs were),
+written through the MetricsWriter, packed by a maintenance pass and measured next to its own
+Prometheus built from the same samples: bytes per sample.
+
 Environment: BENCH_STORAGE_SERIES (200), BENCH_STORAGE_POINTS (10000 per series),
 BENCH_STORAGE_CALLS (100), BENCH_STORAGE_CPU_SERIES (1000), BENCH_STORAGE_INGEST_SECONDS (20:
-the ingest alone; with packing it runs as long as the packing).
+the ingest alone; with packing it runs as long as the packing), BENCH_STORAGE_RECORD_RUNS (60,
+one a second), BENCH_STORAGE_PARTS (`walk,extras,host`: the random-walk set with its queries,
+the interval/ingest/SQLite measurements, the recorded set).
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common
+import _host_set
 import _prometheus
 import asyncpg
 import uvloop
@@ -64,6 +73,8 @@ from app.db.session import Database
 from app.main import create_app
 from app.services.metrics.chunks import Compactor, chunk_start, decode, encode, micros
 from app.services.metrics.maintenance import StorageMaintenance
+from app.services.metrics.partitions import ensure_partitions
+from app.services.metrics.writer import MetricsWriter
 
 SERIES = int(os.environ.get("BENCH_STORAGE_SERIES", "200"))
 POINTS = int(os.environ.get("BENCH_STORAGE_POINTS", "10000"))
@@ -77,6 +88,9 @@ INTERVAL_SERIES = 20
 INTERVALS = (1, 10, 60)
 INGEST_SECONDS = float(os.environ.get("BENCH_STORAGE_INGEST_SECONDS", "20"))
 ROW_TABLES = ("samples", "samples_1m", "samples_1h")
+RECORD_RUNS = int(os.environ.get("BENCH_STORAGE_RECORD_RUNS", "60"))
+PARTS = set(os.environ.get("BENCH_STORAGE_PARTS", "walk,extras,host").split(","))
+WRITER_FLUSH_EVERY = 50_000  # samples submitted between waits for the writer
 
 
 def walks(now: datetime) -> tuple[list[datetime], dict[int, list[float]]]:
@@ -460,9 +474,8 @@ async def sqlite_bytes(times: list[datetime], values: dict[int, list[float]]) ->
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-async def main() -> None:
-    _common.header("storage")
-    now = datetime.now(UTC).replace(microsecond=0)
+async def walk_set(now: datetime) -> None:
+    """Issue 26's random-walk set: bytes, and the query on rows, with roll-ups, packed."""
     times, values = walks(now)
     samples = len(times) * len(values)
     async with contextlib.AsyncExitStack() as stack:
@@ -555,13 +568,112 @@ async def main() -> None:
             rows = await apg.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608
             size = await pg_bytes(apg, table)
             print(f"   PostgreSQL {table}: {rows:,} rows, {size / rows:.1f} bytes/row", flush=True)
-        await interval_bytes(apg)
-        await ingest_while_packing(apg, dsn, now)
-    per_row = await sqlite_bytes(times, values)
-    print(
-        "   SQLite (bytes): " + ", ".join(f"{t} {b:.2f}" for t, b in per_row.items()),
-        flush=True,
-    )
+        if "extras" in PARTS:
+            await interval_bytes(apg)
+            await ingest_while_packing(apg, dsn, now)
+    if "extras" in PARTS:
+        per_row = await sqlite_bytes(times, values)
+        print(
+            "   SQLite (bytes): " + ", ".join(f"{t} {b:.2f}" for t, b in per_row.items()),
+            flush=True,
+        )
+
+
+async def host_set(now: datetime) -> None:
+    """The recorded host + http set: written through the writer, packed, bytes per sample."""
+    rec = await _host_set.record(RECORD_RUNS, 1.0)
+    ex = _host_set.expand(rec, now, SPAN, SERIES * POINTS)
+    samples = ex.samples
+    print(f"   host set: {_host_set.describe(rec, ex)}", flush=True)
+    async with contextlib.AsyncExitStack() as stack:
+        prom_size = 0
+        if _prometheus.available():
+            workdir = Path(tempfile.mkdtemp(prefix="unity-bench-prom-"))
+            stack.callback(shutil.rmtree, workdir, True)
+            prom = _prometheus.Prometheus.from_series(ex.prometheus_series(), workdir)
+            await stack.enter_async_context(prom)
+        dsn = await stack.enter_async_context(_common.bench_database("storage_host"))
+        apg = await asyncpg.connect(dsn)
+        stack.push_async_callback(apg.close)
+        await apg.execute(
+            "INSERT INTO plugins (id, name, type, config, interval_seconds, timeout_seconds,"
+            " enabled, created_at, updated_at) SELECT p, 'host-' || p, CASE WHEN p % 2 = 1 THEN"
+            " 'system' ELSE 'http' END, '{}', 60, 5, false, now(), now()"
+            " FROM generate_series(1, $1::int) p",
+            2 * ex.hosts,
+        )
+        url = make_url(dsn).set(drivername="postgresql+asyncpg")
+        db = Database(url)
+        stack.push_async_callback(db.dispose)
+        async with db.engine.connect() as conn:
+            days = {(now - SPAN + d * timedelta(days=1)).date() for d in range(4)}
+            await ensure_partitions(conn, days)
+            await conn.commit()
+        settings = _common.make_settings(
+            url.render_as_string(hide_password=False),
+            Path(tempfile.mkdtemp(prefix="unity-bench-")),
+            scheduler_enabled=False,
+        )
+        writer = MetricsWriter(db, settings)
+        await writer.start()
+        t0, pending = time.perf_counter(), 0
+        for ts, host, kind, run in ex.runs():
+            writer.submit(2 * host + (1 if kind == "system" else 2), ts, run)
+            pending += len(run)
+            if pending >= WRITER_FLUSH_EVERY:
+                await writer.flushed(120)
+                pending = 0
+        await writer.flushed(120)
+        took = time.perf_counter() - t0
+        await writer.stop(30)
+        await apg.execute("VACUUM ANALYZE samples")
+        stored = int(await apg.fetchval("SELECT count(*) FROM samples"))
+        raw = await pg_bytes(apg, "samples")
+        print(
+            f"   host set rows: {stored:,} samples through the writer in {took:.1f} s "
+            f"({stored / took:,.0f}/s); samples {raw / 2**20:.1f} MB = {raw / stored:.1f} "
+            f"bytes/sample",
+            flush=True,
+        )
+        if prom_size == 0 and _prometheus.available():
+            blocks = await prom.settle()
+            prom_size = prom.size_bytes
+            print(
+                f"   host set Prometheus: {blocks} blocks after its start-up compaction, "
+                f"{prom_size / 2**20:.1f} MB = {prom_size / samples:.2f} bytes/sample",
+                flush=True,
+            )
+        report = await StorageMaintenance(db, settings).run()
+        chunks, _, held = await packed_bytes(apg)
+        live = stored - held
+        steady = chunks + live * raw / stored
+
+        def vs(size: float) -> str:
+            return f" = {size / prom_size:.2f}x Prometheus" if prom_size else ""
+
+        print(
+            f"   host set packed (PostgreSQL): {report['packed_samples']:,} samples into "
+            f"{report['packed_chunks']:,} chunks; sample_chunks {chunks / 2**20:.2f} MB for "
+            f"{held:,} samples = {chunks / held:.2f} bytes/sample{vs(chunks * stored / held)}; "
+            f"{live:,} rows left in the open hours: chunks plus those rows = "
+            f"{steady / stored:.2f} bytes/sample{vs(steady)}",
+            flush=True,
+        )
+        zl = await zlib_bytes(apg)
+        print(
+            f"   host set, the same chunks zlib-compressed (SQLite's codec): {zl / held:.2f} "
+            f"bytes/sample{vs(zl * stored / held)}",
+            flush=True,
+        )
+
+
+async def main() -> None:
+    _common.header("storage")
+    now = datetime.now(UTC).replace(microsecond=0)
+    if "walk" in PARTS:
+        await walk_set(now)
+    if "host" in PARTS:
+        await host_set(now)
 
 
 if __name__ == "__main__":
