@@ -1,0 +1,163 @@
+"""A bucketed range read on PostgreSQL in one statement: roll-ups, raw rows and packed hours.
+
+One statement, so one round trip and one snapshot: a chunk written (and its rows deleted) by a
+compaction committing meanwhile is seen either as the rows or as the chunk, never both or
+neither. What the database can bucket it buckets (roll-up rows, and raw rows of hours that have
+no chunk: `k = 0`, one row per bucket, only the partials the aggregate needs); the chunks of the
+range (`k = 2`) and the rare raw rows of a packed hour (`k = 1`: late writes, not packed yet;
+a row wins over the chunk's sample at its instant) come back as they are and are bucketed here.
+"""
+
+from __future__ import annotations
+
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Literal
+
+from app.services.metrics.chunks import CHUNK, decode, from_micros, micros
+from app.services.metrics.tiers import RAW, Part
+
+Agg = Literal["avg", "min", "max", "last"]
+_HOUR = "date_bin(interval '1 hour', ts, timestamptz '1970-01-01 00:00:00+00')"
+# Per aggregate: the partials of a bucket (min, max, sum, count, time of the last, last).
+_PARTIALS = {
+    "avg": "NULL::float8, NULL::float8, sum(vsum)::float8, sum(vcount)::float8, "
+    "NULL::timestamptz, NULL::float8",
+    "min": "min(vmin)::float8, NULL::float8, NULL::float8, NULL::float8, NULL::timestamptz, "
+    "NULL::float8",
+    "max": "NULL::float8, max(vmax)::float8, NULL::float8, NULL::float8, NULL::timestamptz, "
+    "NULL::float8",
+    "last": "NULL::float8, NULL::float8, NULL::float8, NULL::float8, max(ts), "
+    "(array_agg(vlast ORDER BY ts DESC))[1]::float8",
+}
+
+
+def statement(
+    sid: int, parts: list[Part], width: int, origin: datetime, agg: Agg
+) -> tuple[str, list[Any]]:
+    """The SQL and its arguments; rows are (k, ts, min, max, sum, count, last ts, last, data)."""
+    args: list[Any] = [sid]
+
+    def param(value: datetime) -> str:
+        args.append(value)
+        return f"${len(args)}"
+
+    raw = next((p for p in parts if p.tier is RAW), None)
+    sources = []
+    for part in parts:
+        if part.tier is RAW:
+            cols = "ts, value AS vmin, value AS vmax, value AS vsum, 1 AS vcount, value AS vlast"
+        else:
+            cols = "ts, vmin, vmax, vsum, vcount, vlast"
+        where = f"series_id = $1 AND ts >= {param(part.lower)} AND ts < {param(part.upper)}"
+        if part.tier is RAW:
+            where += f" AND {_HOUR} NOT IN (SELECT start FROM c)"
+        sources.append(f"SELECT {cols} FROM {part.tier.table} WHERE {where}")  # noqa: S608 - placeholders and constants  # nosec B608
+    bucket = f"date_bin(interval '{int(width)} seconds', ts, timestamptz '{origin.isoformat()}')"
+    sql = (
+        f"SELECT 0 AS k, {bucket} AS t, {_PARTIALS[agg]}, NULL::bytea AS data "  # noqa: S608 - identifiers are constants  # nosec B608
+        f"FROM ({' UNION ALL '.join(sources)}) AS src GROUP BY 2"
+    )
+    if raw is None:
+        return sql, args
+    lo, hi = param(raw.lower), param(raw.upper)
+    chunks = (
+        f"WITH c AS MATERIALIZED (SELECT start, data FROM sample_chunks WHERE series_id = $1 "  # noqa: S608 - placeholders only  # nosec B608
+        f"AND start > {param(raw.lower - CHUNK)} AND start < {hi}) "
+    )
+    rows = (
+        "SELECT 1, ts, value, NULL, NULL, NULL, NULL, NULL, NULL FROM samples "  # noqa: S608 - placeholders only  # nosec B608
+        f"WHERE series_id = $1 AND ts >= {lo} AND ts < {hi} AND {_HOUR} IN (SELECT start FROM c)"
+    )
+    packed = "SELECT 2, start, NULL, NULL, NULL, NULL, NULL, NULL, data FROM c"
+    return f"{chunks}{sql} UNION ALL {rows} UNION ALL {packed}", args
+
+
+def _merge(agg: Agg) -> Callable[[list[Any], list[Any]], None]:
+    """Fold partial `b` into partial `a` (lists [min, max, sum, count, last µs, last])."""
+    if agg == "avg":
+
+        def fold(a: list[Any], b: list[Any]) -> None:
+            a[2] += b[2]
+            a[3] += b[3]
+
+    elif agg == "min":
+
+        def fold(a: list[Any], b: list[Any]) -> None:
+            a[0] = min(a[0], b[0])
+
+    elif agg == "max":
+
+        def fold(a: list[Any], b: list[Any]) -> None:
+            a[1] = max(a[1], b[1])
+
+    else:
+
+        def fold(a: list[Any], b: list[Any]) -> None:
+            if b[4] >= a[4]:
+                a[4], a[5] = b[4], b[5]
+
+    return fold
+
+
+def _value(agg: Agg, p: list[Any]) -> float | None:
+    if agg == "avg":
+        return p[2] / p[3] if p[3] else None
+    return p[{"min": 0, "max": 1}.get(agg, 5)]  # type: ignore[no-any-return]
+
+
+def buckets(
+    rows: list[Any], parts: list[Part], width: int, origin: datetime, agg: Agg
+) -> list[tuple[datetime, float | None]]:
+    """The answer from the statement's rows, oldest bucket first."""
+    acc: dict[int, list[Any]] = {}  # bucket µs -> [min, max, sum, count, last µs, last, time]
+    late: dict[int, float] = {}
+    chunks = []
+    for k, t, mn, mx, sm, ct, lt, lv, data in rows:
+        if k == 0:
+            acc[micros(t)] = [mn, mx, sm, ct, micros(lt) if lt is not None else 0, lv, t]
+        elif k == 1:
+            late[micros(t)] = mn
+        else:
+            chunks.append((t, data))
+    if not chunks and not late:  # nothing packed in range: the database did it all
+        return [(p[6], _value(agg, p)) for _, p in sorted(acc.items())]
+    raw = next(p for p in parts if p.tier is RAW)
+    times: list[int] = []
+    values: array[float] = array("d")
+    for start, data in sorted(chunks):
+        t, v = decode(start, bytes(data))
+        times += t
+        values += v
+    if late:  # rewritten or added since packed: the rows stand
+        merged = dict(zip(times, values, strict=True))
+        merged.update(late)
+        times = sorted(merged)
+        values = array("d", (merged[t] for t in times))
+    fold = _merge(agg)
+    o, w = micros(origin), width * 1_000_000
+    i, end = bisect_left(times, micros(raw.lower)), bisect_left(times, micros(raw.upper))
+    while i < end:
+        b = o + (times[i] - o) // w * w
+        j = bisect_left(times, b + w, i, end)
+        seg = values[i:j]
+        if agg == "avg":
+            p = [None, None, sum(seg), j - i, 0, None, None]
+        elif agg == "min":
+            p = [min(seg), None, None, None, 0, None, None]
+        elif agg == "max":
+            p = [None, max(seg), None, None, 0, None, None]
+        else:
+            p = [None, None, None, None, times[j - 1], seg[-1], None]
+        a = acc.get(b)
+        if a is None:
+            acc[b] = p
+        else:
+            fold(a, p)
+        i = j
+    return [
+        (p[6] if p[6] is not None else from_micros(b), _value(agg, p))
+        for b, p in sorted(acc.items())
+    ]
