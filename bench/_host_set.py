@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import pairwise
 from pathlib import Path
 
 from app.plugins.base import Plugin, PluginContext, Sample
@@ -31,7 +32,11 @@ from app.plugins.builtin.system import SystemPlugin
 
 Key = tuple[str, str, tuple[tuple[str, str], ...]]  # plugin type, metric name, labels
 
-PAGE = b"<html><body><h1>Welcome to the homelab</h1>" + b"<p>status: fine</p>" * 40 + b"</body>"
+PAGE = (
+    b"<html><body><h1>Welcome to the homelab</h1>"
+    + b"<p>status: fine</p>" * 40
+    + b"</body>"
+)
 
 
 @dataclass
@@ -86,7 +91,9 @@ async def record(runs: int, every: float) -> Recording:
             for kind, plugin in plugins.items():
                 samples = await plugin.collect_data()
                 if i:
-                    out.runs[kind].append({_key(kind, s): (s.unit, s.value) for s in samples})
+                    out.runs[kind].append(
+                        {_key(kind, s): (s.unit, s.value) for s in samples}
+                    )
     finally:
         server.close()
         await server.wait_closed()
@@ -99,7 +106,10 @@ async def record(runs: int, every: float) -> Recording:
     return out
 
 
-INTERVALS = {"system": SystemPlugin.default_interval_seconds, "http": HttpPlugin.default_interval_seconds}
+INTERVALS = {
+    "system": SystemPlugin.default_interval_seconds,
+    "http": HttpPlugin.default_interval_seconds,
+}
 
 
 @dataclass
@@ -132,11 +142,17 @@ class Expanded:
             ]
             yield t, host, kind, samples
 
-    def prometheus_series(self) -> Iterator[tuple[str, dict[str, str], list[tuple[float, float]]]]:
+    def prometheus_series(
+        self,
+    ) -> Iterator[tuple[str, dict[str, str], list[tuple[float, float]]]]:
         for (host, key), (_, values) in self.series.items():
             times = self.times[(host, key[0])]
             labels = {**dict(key[2]), "host": f"h{host}"}
-            yield key[1], labels, [(t.timestamp(), v) for t, v in zip(times, values, strict=True)]
+            yield (
+                key[1],
+                labels,
+                [(t.timestamp(), v) for t, v in zip(times, values, strict=True)],
+            )
 
 
 def expand(rec: Recording, now: datetime, span: timedelta, target: int) -> Expanded:
@@ -160,7 +176,10 @@ def expand(rec: Recording, now: datetime, span: timedelta, target: int) -> Expan
             stagger = rng.uniform(0, interval)
             first = now - span + timedelta(seconds=stagger)
             times[(host, kind)] = [
-                first + timedelta(seconds=i * interval, microseconds=rng.choice(rec.lateness_us))
+                first
+                + timedelta(
+                    seconds=i * interval, microseconds=rng.choice(rec.lateness_us)
+                )
                 for i in range(n)
             ]
             runs = rec.runs[kind]
@@ -169,10 +188,10 @@ def expand(rec: Recording, now: datetime, span: timedelta, target: int) -> Expan
                 recorded = [run[key][1] for run in runs]
                 if len(set(recorded)) == 1:
                     shape, values = "constant", [recorded[0]] * n
-                elif all(b >= a for a, b in zip(recorded, recorded[1:], strict=False)):
+                elif all(b >= a for a, b in pairwise(recorded)):
                     shape = "rising"
                     scale = interval / rec.every
-                    steps = [(b - a) * scale for a, b in zip(recorded, recorded[1:], strict=False)]
+                    steps = [(b - a) * scale for a, b in pairwise(recorded)]
                     v, values = recorded[0], []
                     for i in range(n):
                         values.append(v)

@@ -174,6 +174,7 @@ class MetricsReader:
         self.settings = settings
         self._series: ExpiringCache[int, SeriesMeta] = ExpiringCache(SERIES_CACHED_MAX)
         self._done: ExpiringCache[None, dict[str, datetime]] = ExpiringCache(1)
+        self.chunks = range_pg.ChunkCache()
         db.after_commit_changing(self._series.clear, deleted=(PluginInstance, Series))
 
     def rolled_up(self) -> None:
@@ -290,7 +291,8 @@ class MetricsReader:
             return [(datetime.fromtimestamp(b, UTC), v) for _, b, v, _ in rows]
         sql, args = range_pg.statement(sid, parts, width, origin, agg)
         apg = await asyncpg_of(conn)
-        return range_pg.buckets(await apg.fetch(sql, *args), parts, width, origin, agg)
+        rows = await apg.fetch(sql, *args)
+        return range_pg.buckets(sid, rows, parts, width, origin, agg, self.chunks)
 
     async def _packed_buckets(
         self,
