@@ -42,7 +42,8 @@ _PARTIALS = {
 def statement(
     sid: int, parts: list[Part], width: int, origin: datetime, agg: Agg
 ) -> tuple[str, list[Any]]:
-    """The SQL and its arguments; rows are (k, ts, min, max, sum, count, last ts, last, data)."""
+    """The SQL and its arguments; rows are (k, ts, min, max, sum, count, last ts, last, data),
+    sorted by k and ts."""
     args: list[Any] = [sid]
 
     def param(value: datetime) -> str:
@@ -66,7 +67,7 @@ def statement(
         f"FROM ({' UNION ALL '.join(sources)}) AS src GROUP BY 2"
     )
     if raw is None:
-        return sql, args
+        return sql + " ORDER BY 2", args
     lo, hi = param(raw.lower), param(raw.upper)
     chunks = (
         f"WITH c AS MATERIALIZED (SELECT start, data FROM sample_chunks WHERE series_id = $1 "  # noqa: S608 - placeholders only  # nosec B608
@@ -77,7 +78,7 @@ def statement(
         f"WHERE series_id = $1 AND ts >= {lo} AND ts < {hi} AND {_HOUR} IN (SELECT start FROM c)"
     )
     packed = "SELECT 2, start, NULL, NULL, NULL, NULL, NULL, NULL, data FROM c"
-    return f"{chunks}{sql} UNION ALL {rows} UNION ALL {packed}", args
+    return f"{chunks}{sql} UNION ALL {rows} UNION ALL {packed} ORDER BY 1, 2", args
 
 
 def _merge(agg: Agg) -> Callable[[list[Any], list[Any]], None]:
@@ -186,6 +187,11 @@ def buckets(
     cache: ChunkCache,
 ) -> list[tuple[datetime, float | None]]:
     """The answer from the statement's rows, oldest bucket first."""
+    if not rows or rows[-1][0] == 0:  # (sorted by k) nothing packed: the database did it all
+        if agg == "avg":
+            return [(r[1], r[4] / r[5] if r[5] else None) for r in rows]
+        column = {"min": 2, "max": 3}.get(agg, 7)
+        return [(r[1], r[column]) for r in rows]
     acc: dict[int, list[Any]] = {}  # bucket µs -> [min, max, sum, count, last µs, last]
     late: dict[int, float] = {}
     chunks = []
