@@ -4,7 +4,7 @@ One statement, so one round trip and one snapshot: a chunk written (and its rows
 compaction committing meanwhile is seen either as the rows or as the chunk, never both or
 neither. What the database can bucket it buckets (roll-up rows, and raw rows of hours that have
 no chunk: `k = 0`, one row per bucket, only the partials the aggregate needs); the chunks of the
-range (`k = 2`) and the rare raw rows of a packed hour (`k = 1`: late writes, not packed yet;
+range (`k = 2`) and the rare raw rows among packed hours (`k = 1`: late writes, not packed yet;
 a row wins over the chunk's sample at its instant) come back as they are and are bucketed here.
 """
 
@@ -25,7 +25,10 @@ Agg = Literal["avg", "min", "max", "last"]
 # Decoded samples kept for the next read (16-40 bytes each: ~4 MB): a dashboard re-reads the
 # same closed hours every refresh.
 CACHE_SAMPLES = 100_000
-_HOUR = "date_bin(interval '1 hour', ts, timestamptz '1970-01-01 00:00:00+00')"
+# The end of the range's last packed hour: raw rows before it (late writes, and any hour not
+# packed yet between packed ones: rare) come back one by one to be merged with the chunks;
+# those after it are bucketed by the database. NULL (nothing packed): no row before it.
+_PACKED_UNTIL = "(SELECT max(start) + interval '1 hour' FROM c)"
 # Per aggregate: the partials of a bucket (min, max, sum, count, time of the last, last).
 _PARTIALS = {
     "avg": "NULL::float8, NULL::float8, sum(vsum)::float8, sum(vcount)::float8, "
@@ -58,8 +61,8 @@ def statement(
         else:
             cols = "ts, vmin, vmax, vsum, vcount, vlast"
         where = f"series_id = $1 AND ts >= {param(part.lower)} AND ts < {param(part.upper)}"
-        if part.tier is RAW:
-            where += f" AND {_HOUR} NOT IN (SELECT start FROM c)"  # noqa: S608 - constants  # nosec B608
+        if part.tier is RAW:  # after the last packed hour (all of it when none is)
+            where += f" AND ts >= coalesce({_PACKED_UNTIL}, '-infinity')"
         sources.append(f"SELECT {cols} FROM {part.tier.table} WHERE {where}")  # noqa: S608 - placeholders and constants  # nosec B608
     bucket = f"date_bin(interval '{int(width)} seconds', ts, timestamptz '{origin.isoformat()}')"
     sql = (
@@ -75,7 +78,7 @@ def statement(
     )
     rows = (
         "SELECT 1, ts, value, NULL, NULL, NULL, NULL, NULL, NULL FROM samples "  # noqa: S608 - placeholders only  # nosec B608
-        f"WHERE series_id = $1 AND ts >= {lo} AND ts < {hi} AND {_HOUR} IN (SELECT start FROM c)"
+        f"WHERE series_id = $1 AND ts >= {lo} AND ts < {hi} AND ts < {_PACKED_UNTIL}"
     )
     packed = "SELECT 2, start, NULL, NULL, NULL, NULL, NULL, NULL, data FROM c"
     return f"{chunks}{sql} UNION ALL {rows} UNION ALL {packed} ORDER BY 1, 2", args
