@@ -242,4 +242,6 @@ def buckets(
             else:
                 fold(a, p)
             i = j
+    if agg == "avg":
+        return [(_bucket_time(b), p[2] / p[3] if p[3] else None) for b, p in sorted(acc.items())]
     return [(_bucket_time(b), _value(agg, p)) for b, p in sorted(acc.items())]
