@@ -228,6 +228,10 @@ def check_host_view(run: Runner) -> str:
     table = Path("/proc/1/net/dev").read_text().splitlines()[2:]
     host_nics = {line.split(":")[0].strip() for line in table}
     expect(len(nics) >= 2 and nics <= host_nics, f"interfaces {nics}, host {host_nics}")
+    # The host's own uplink (its default route's interface) is what a user looks for first.
+    routes = [line.split() for line in Path("/proc/1/net/route").read_text().splitlines()[1:]]
+    uplinks = {r[0] for r in routes if len(r) > 1 and r[1] == "00000000"}
+    expect(not uplinks or uplinks & nics, f"interfaces {nics} miss the host's uplink {uplinks}")
     return (
         f"memory_total {mem_total} bytes as on the host; {seen:.0f} processes (host {host_pids}); "
         f"interfaces {sorted(nics)}"

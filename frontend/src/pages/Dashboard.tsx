@@ -22,6 +22,7 @@ import { Sparkline } from "../components/Sparkline";
 import { UptimeFigure } from "../components/UptimeFigure";
 import { useUptimeList, type UptimeFigures } from "../api/uptime";
 import { formatInterval, formatValue, labelText, shortMetricName, timeAgo } from "../format";
+import { KEY_METRICS } from "./keyMetrics";
 
 const PRIMARY_HINTS = [
   // A device's verdict first: a disk's or pool's health, a UPS on battery, a hypervisor node up.
@@ -38,9 +39,13 @@ const PRIMARY_HINTS = [
 ];
 
 /** Orders a plugin's latest values so the most telling metric comes first (it gets the sparkline):
- * known "headline" metrics first, aggregate (unlabelled) series before per-device ones. */
-export function rankValues(values: CurrentValue[]): CurrentValue[] {
+ * the type's key metrics, then known "headline" metrics, aggregate (unlabelled) series before
+ * per-device ones. */
+export function rankValues(values: CurrentValue[], type?: string): CurrentValue[] {
+  const keys = (type && KEY_METRICS[type]) || [];
   const score = (v: CurrentValue) => {
+    const k = keys.indexOf(v.name);
+    if (k >= 0) return k - keys.length;
     const i = PRIMARY_HINTS.findIndex((re) => re.test(v.name));
     return i < 0 ? PRIMARY_HINTS.length - 0.5 : i;
   };
@@ -99,7 +104,7 @@ const PluginCard = memo(function PluginCard({
   const { store } = useLive();
   const run = store.runs.get(plugin.id);
   // eslint-disable-next-line react-hooks/exhaustive-deps -- `version` says the store's values changed
-  const values = useMemo(() => rankValues(mergeLatest(rest, store.latestForPlugin(plugin.id))), [rest, store, plugin.id, version]);
+  const values = useMemo(() => rankValues(mergeLatest(rest, store.latestForPlugin(plugin.id)), plugin.type), [rest, store, plugin.id, plugin.type, version]);
   const primary = values[0];
   const [cardRef, near] = useNearViewport<HTMLElement>();
   const spark = useSparkColumns(plugin.enabled ? primary?.seriesId : undefined, near);
