@@ -82,7 +82,7 @@ def done_key(settings: Settings) -> str:
 
 
 def done_key_for(stream: str) -> str:
-    """The hash of each plugin's latest due time that ran, beside its stream."""
+    """The hash of each plugin's latest due times that ran, beside its stream."""
     return f"{stream}:done"
 
 
