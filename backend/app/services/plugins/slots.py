@@ -140,7 +140,11 @@ class Slots:
         busy: list[int] = []
         for n, plugin_id in enumerate(list(self._members.get(slot, ()))):
             if n and n % RAMP == 0:
-                await asyncio.sleep(0)
+                try:
+                    await asyncio.sleep(0)
+                except asyncio.CancelledError:  # the shutdown: the rest do not start
+                    log.info("slot %s cut short by the shutdown", slot_id(slot))
+                    return
                 if plugin_id not in self._members.get(slot, ()):
                     continue  # unscheduled meanwhile
             if plugin_id in self.running:
