@@ -94,16 +94,6 @@ def from_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, UTC)
 
 
-def due_time(trigger: Any, now: datetime) -> datetime:
-    """The due time of the firing of an IntervalTrigger job at `now` (it may fire a bit early)."""
-    period = trigger.interval.total_seconds()
-    elapsed = (now - trigger.start_date).total_seconds()
-    behind = elapsed % period
-    if behind > period / 2:  # fired a bit early rather than very late
-        behind -= period
-    return datetime.fromtimestamp(now.timestamp() - behind, UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One due run, as it travels on the stream."""
