@@ -25,6 +25,11 @@ def add_parser(sub: Any) -> None:
         "number, on any host: each claims due runs from the queue, runs them and records them.",
     )
     p.add_argument("--name", help="this worker's name in the queue (default: host-pid)")
+    p.add_argument(
+        "--alive-file",
+        help="touch this file every few seconds while the worker's loop runs (for a health check "
+        "that tests its age, as the compose file's does)",
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings, fail: Callable[[str], NoReturn]) -> None:
@@ -38,10 +43,26 @@ def run(args: argparse.Namespace, settings: Settings, fail: Callable[[str], NoRe
             "RUN_WORKERS is not true here: make sure it is on the servers, or no run is queued"
         )
     name = args.name or f"{socket.gethostname()}-{os.getpid()}"
-    asyncio.run(_main(settings, name))
+    asyncio.run(_main(settings, name, args.alive_file))
 
 
-async def _main(settings: Settings, name: str) -> None:
+ALIVE_EVERY_SECONDS = 5.0
+
+
+async def _keep_alive(path: str, stop: asyncio.Event) -> None:
+    """Touch `path` while the event loop turns: a stuck loop lets the file age."""
+    while not stop.is_set():
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o644))
+            os.utime(path)  # a local file: microseconds, fine on the loop
+        except OSError as exc:
+            log.warning("cannot touch the alive file %s: %s", path, exc)
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), ALIVE_EVERY_SECONDS)
+
+
+async def _main(settings: Settings, name: str, alive_file: str | None = None) -> None:
     from app.services.plugins.runworker import WorkerService
 
     service = WorkerService(settings, name)
@@ -50,4 +71,9 @@ async def _main(settings: Settings, name: str) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         with contextlib.suppress(NotImplementedError):  # Windows' loops have no signal handlers
             loop.add_signal_handler(sig, stop.set)
-    await service.run(stop)
+    beat = asyncio.create_task(_keep_alive(alive_file, stop)) if alive_file else None
+    try:
+        await service.run(stop)
+    finally:
+        if beat is not None:
+            beat.cancel()

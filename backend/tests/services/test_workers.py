@@ -158,8 +158,9 @@ def worker_process(pg_url: str, data_dir: Path, key: str, name: str) -> subproce
         ),
         PYTHONPATH=str(BACKEND),
     )
+    alive = data_dir / f"worker-{name}.alive"
     return subprocess.Popen(
-        [sys.executable, "-m", "app", "worker", "--name", name],
+        [sys.executable, "-m", "app", "worker", "--name", name, "--alive-file", str(alive)],
         cwd=data_dir,
         env=env,
         stdout=(data_dir / f"worker-{name}.log").open("w"),
@@ -222,6 +223,9 @@ async def test_a_killed_workers_runs_are_taken_over_none_lost_none_twice(
             ids = fast + slow
             victim = worker_process(pg_url, tmp_path, queue_key, "victim")
             await until(lambda: _group(queue_key), "the victim joins the group")
+            alive = tmp_path / "worker-victim.alive"  # what the compose health check reads
+            await until(alive.exists, "the victim touches its alive file")
+            assert time.time() - alive.stat().st_mtime < 30
             due = datetime.now(UTC).replace(microsecond=0)
             queue = RunQueue(settings)
             assert all([await queue.enqueue(i, due, None) for i in ids])
