@@ -26,9 +26,17 @@ Measured:
   roll-up row, from `dbstat` after loading SQLITE_SERIES series for 1 day and a maintenance
   pass.
 
+A second set, recorded (`_host_set.py`): the real `system` plugin and an `http` check of a
+loopback server run RECORD_RUNS times, expanded to about the same number of samples (copies of
+the host at the plugins' default intervals, start times as late as the recorded runs were),
+written through the MetricsWriter, packed by a maintenance pass and measured next to its own
+Prometheus built from the same samples: bytes per sample.
+
 Environment: BENCH_STORAGE_SERIES (200), BENCH_STORAGE_POINTS (10000 per series),
 BENCH_STORAGE_CALLS (100), BENCH_STORAGE_CPU_SERIES (1000), BENCH_STORAGE_INGEST_SECONDS (20:
-the ingest alone; with packing it runs as long as the packing).
+the ingest alone; with packing it runs as long as the packing), BENCH_STORAGE_RECORD_RUNS (60,
+one a second), BENCH_STORAGE_PARTS (`walk,extras,host`: the random-walk set with its queries,
+the interval/ingest/SQLite measurements, the recorded set).
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import _common
+import _host_set
 import _prometheus
 import asyncpg
 import uvloop
@@ -64,6 +73,8 @@ from app.db.session import Database
 from app.main import create_app
 from app.services.metrics.chunks import Compactor, chunk_start, decode, encode, micros
 from app.services.metrics.maintenance import StorageMaintenance
+from app.services.metrics.partitions import ensure_partitions
+from app.services.metrics.writer import MetricsWriter
 
 SERIES = int(os.environ.get("BENCH_STORAGE_SERIES", "200"))
 POINTS = int(os.environ.get("BENCH_STORAGE_POINTS", "10000"))
@@ -77,6 +88,9 @@ INTERVAL_SERIES = 20
 INTERVALS = (1, 10, 60)
 INGEST_SECONDS = float(os.environ.get("BENCH_STORAGE_INGEST_SECONDS", "20"))
 ROW_TABLES = ("samples", "samples_1m", "samples_1h")
+RECORD_RUNS = int(os.environ.get("BENCH_STORAGE_RECORD_RUNS", "60"))
+PARTS = set(os.environ.get("BENCH_STORAGE_PARTS", "walk,extras,host").split(","))
+WRITER_FLUSH_EVERY = 50_000  # samples submitted between waits for the writer
 
 
 def walks(now: datetime) -> tuple[list[datetime], dict[int, list[float]]]:
@@ -139,7 +153,9 @@ async def zlib_bytes(apg: asyncpg.Connection) -> int:
     for r in rows:
         times, values = decode(r["start"], r["data"])
         points = list(zip(times, values, strict=True))
-        packed.append((r["series_id"], r["start"], r["n"], encode(r["start"], points, True)))
+        packed.append(
+            (r["series_id"], r["start"], r["n"], encode(r["start"], points, True))
+        )
     await apg.execute(
         "CREATE TABLE chunks_zlib (series_id bigint, start timestamptz, n int, data bytea, "
         "PRIMARY KEY (series_id, start))"
@@ -151,7 +167,9 @@ async def zlib_bytes(apg: asyncpg.Connection) -> int:
     return size
 
 
-def interval_chunks(interval: int) -> list[tuple[int, datetime, list[tuple[int, float]]]]:
+def interval_chunks(
+    interval: int,
+) -> list[tuple[int, datetime, list[tuple[int, float]]]]:
     """INTERVAL_SERIES random-walk series x 1 day at `interval` s, cut in hours (epoch us)."""
     day = datetime(2026, 1, 1, tzinfo=UTC)
     out = []
@@ -174,7 +192,9 @@ async def interval_bytes(apg: asyncpg.Connection) -> dict[int, tuple[float, floa
     for interval in INTERVALS:
         chunks = interval_chunks(interval)
         n = sum(len(p) for _, _, p in chunks)
-        await apg.execute("CREATE TABLE chunks_sized (LIKE sample_chunks INCLUDING ALL)")
+        await apg.execute(
+            "CREATE TABLE chunks_sized (LIKE sample_chunks INCLUDING ALL)"
+        )
         await apg.copy_records_to_table(
             "chunks_sized",
             records=[(sid, st, len(p), encode(st, p, False)) for sid, st, p in chunks],
@@ -262,7 +282,9 @@ async def load_hour(apg: asyncpg.Connection, first: int, hour: datetime) -> floa
     return time.perf_counter() - t0
 
 
-async def ingest_while_packing(apg: asyncpg.Connection, dsn: str, now: datetime) -> None:
+async def ingest_while_packing(
+    apg: asyncpg.Connection, dsn: str, now: datetime
+) -> None:
     """Packing's CPU for CPU_SERIES x 1 h at 1 s, alone; then COPY into the open hour alone and
     while the same packing runs.
 
@@ -278,7 +300,9 @@ async def ingest_while_packing(apg: asyncpg.Connection, dsn: str, now: datetime)
     )
     hour = chunk_start(now) - timedelta(hours=3)
     took = await load_hour(apg, first, hour)
-    print(f"   loaded {CPU_SERIES:,} series x 3,600 s at 1 s in {took:.1f} s", flush=True)
+    print(
+        f"   loaded {CPU_SERIES:,} series x 3,600 s at 1 s in {took:.1f} s", flush=True
+    )
     db = Database(make_url(dsn).set(drivername="postgresql+asyncpg"))
     compactor = Compactor(db.engine, sqlite=False)
     await compactor.run(until=hour)  # nothing to do: opens the pool's connection
@@ -313,7 +337,9 @@ async def ingest_while_packing(apg: asyncpg.Connection, dsn: str, now: datetime)
     alone, _ = await copy_rate(apg, ingest_sid, now, lambda: time.perf_counter() > ends)
     t0 = time.perf_counter()
     packing = asyncio.create_task(compactor.run(until=hour + timedelta(hours=1)))
-    during, ingest_wall = await copy_rate(apg, ingest_sid, now + timedelta(minutes=1), packing.done)
+    during, ingest_wall = await copy_rate(
+        apg, ingest_sid, now + timedelta(minutes=1), packing.done
+    )
     got = await packing
     wall = time.perf_counter() - t0
     await db.dispose()
@@ -356,13 +382,19 @@ async def phase(
     now: datetime,
     prom: Any,
     reference: list[tuple[float, float]] | None = None,
+    distinct: int = 0,
 ) -> tuple[dict[str, list[float]], list[tuple[float, float]]]:
     start, end = now - timedelta(hours=24), now
     client = HttpClient(host)
     await client.connect()
 
     def path(sid: int) -> str:
-        q = {"series_id": sid, "start": start.isoformat(), "end": end.isoformat(), "points": 500}
+        q = {
+            "series_id": sid,
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "points": 500,
+        }
         return "/api/v1/metrics/query?" + urlencode(q)
 
     status, body = await client.get(path(1), token)
@@ -370,7 +402,8 @@ async def phase(
     answer = json.loads(body)
     width = answer["bucket_seconds"]
     api_points = [
-        (datetime.fromisoformat(t).timestamp(), v) for t, v in answer["series"][0]["points"]
+        (datetime.fromisoformat(t).timestamp(), v)
+        for t, v in answer["series"][0]["points"]
     ]
     if reference is not None:
         same = len(reference) == len(api_points) and all(
@@ -390,7 +423,7 @@ async def phase(
     calls: dict[str, Callable[[int], Awaitable[Any]]] = {"unity api": api}
     if prom is not None:
         calls["prometheus"] = prometheus
-    sids = [1 + (i * 37) % SERIES for i in range(CALLS)]
+    sids = [1 + (i * 37) % (distinct or SERIES) for i in range(CALLS)]
     took = await timed_loop(calls, sids)
     client.close()
     print(
@@ -401,7 +434,9 @@ async def phase(
     return took, api_points
 
 
-async def sqlite_bytes(times: list[datetime], values: dict[int, list[float]]) -> dict[str, float]:
+async def sqlite_bytes(
+    times: list[datetime], values: dict[int, list[float]]
+) -> dict[str, float]:
     """Bytes per row of each sample table on SQLite: SQLITE_SERIES series, the last day."""
     workdir = Path(tempfile.mkdtemp(prefix="unity-bench-sqlite-"))
     try:
@@ -447,9 +482,9 @@ async def sqlite_bytes(times: list[datetime], values: dict[int, list[float]]) ->
             "SELECT sum(pgsize) FROM dbstat WHERE name IN ('sample_chunks', "
             "'sqlite_autoindex_sample_chunks_1')"
         ).fetchone()[0]
-        rows_size = con.execute("SELECT sum(pgsize) FROM dbstat WHERE name = 'samples'").fetchone()[
-            0
-        ]
+        rows_size = con.execute(
+            "SELECT sum(pgsize) FROM dbstat WHERE name = 'samples'"
+        ).fetchone()[0]
         out["sample_chunks per packed sample"] = size / held
         if left:
             out["samples (open hours) per row"] = rows_size / left
@@ -460,9 +495,8 @@ async def sqlite_bytes(times: list[datetime], values: dict[int, list[float]]) ->
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-async def main() -> None:
-    _common.header("storage")
-    now = datetime.now(UTC).replace(microsecond=0)
+async def walk_set(now: datetime) -> None:
+    """Issue 26's random-walk set: bytes, and the query on rows, with roll-ups, packed."""
     times, values = walks(now)
     samples = len(times) * len(values)
     async with contextlib.AsyncExitStack() as stack:
@@ -472,14 +506,22 @@ async def main() -> None:
             stack.callback(shutil.rmtree, workdir, True)
             prom = _prometheus.Prometheus.from_series(
                 (
-                    (f"metric_{sid}", {"n": str(sid)}, list(zip(times, vals, strict=True)))
+                    (
+                        f"metric_{sid}",
+                        {"n": str(sid)},
+                        list(zip(times, vals, strict=True)),
+                    )
                     for sid, vals in values.items()
                 ),
                 workdir,
             )
-            await stack.enter_async_context(prom)  # started now: it compacts during the load
+            await stack.enter_async_context(
+                prom
+            )  # started now: it compacts during the load
         else:
-            print("   Prometheus: /usr/bin/prometheus or promtool missing: no comparison")
+            print(
+                "   Prometheus: /usr/bin/prometheus or promtool missing: no comparison"
+            )
         dsn = await stack.enter_async_context(_common.bench_database("storage"))
         apg = await asyncpg.connect(dsn)
         stack.push_async_callback(apg.close)
@@ -494,7 +536,9 @@ async def main() -> None:
         )
         if prom is not None:
             blocks = await prom.settle()
-            prom_size = prom.size_bytes  # once: it changes while Prometheus still compacts
+            prom_size = (
+                prom.size_bytes
+            )  # once: it changes while Prometheus still compacts
             print(
                 f"   Prometheus: {blocks} blocks after its start-up compaction, "
                 f"{prom_size / 2**20:.1f} MB = {prom_size / samples:.2f} bytes/sample",
@@ -547,6 +591,16 @@ async def main() -> None:
             await apg.execute("DELETE FROM rollup_state")  # so the raw tier answers
             unity.reader.rolled_up()
             await phase("packed, raw only", host, token, now, prom, on_rows)
+            # A dashboard re-reads the same few series: their closed hours stay decoded.
+            await phase(
+                "packed, raw only, 5 series read again", host, token, now, prom, None, 5
+            )
+            cache = unity.reader.chunks
+            print(
+                f"   decoded chunks kept: {cache.samples:,} samples; {cache.hits:,} reads "
+                f"from them, {cache.misses:,} decoded",
+                flush=True,
+            )
             await apg.executemany(
                 "INSERT INTO rollup_state (name, done_until) VALUES ($1, $2)",
                 [(m["name"], m["done_until"]) for m in marks],
@@ -554,14 +608,117 @@ async def main() -> None:
         for table in ROW_TABLES[1:]:
             rows = await apg.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608
             size = await pg_bytes(apg, table)
-            print(f"   PostgreSQL {table}: {rows:,} rows, {size / rows:.1f} bytes/row", flush=True)
-        await interval_bytes(apg)
-        await ingest_while_packing(apg, dsn, now)
-    per_row = await sqlite_bytes(times, values)
-    print(
-        "   SQLite (bytes): " + ", ".join(f"{t} {b:.2f}" for t, b in per_row.items()),
-        flush=True,
-    )
+            print(
+                f"   PostgreSQL {table}: {rows:,} rows, {size / rows:.1f} bytes/row",
+                flush=True,
+            )
+        if "extras" in PARTS:
+            await interval_bytes(apg)
+            await ingest_while_packing(apg, dsn, now)
+    if "extras" in PARTS:
+        per_row = await sqlite_bytes(times, values)
+        print(
+            "   SQLite (bytes): "
+            + ", ".join(f"{t} {b:.2f}" for t, b in per_row.items()),
+            flush=True,
+        )
+
+
+async def host_set(now: datetime) -> None:
+    """The recorded host + http set: written through the writer, packed, bytes per sample."""
+    rec = await _host_set.record(RECORD_RUNS, 1.0)
+    ex = _host_set.expand(rec, now, SPAN, SERIES * POINTS)
+    samples = ex.samples
+    print(f"   host set: {_host_set.describe(rec, ex)}", flush=True)
+    async with contextlib.AsyncExitStack() as stack:
+        prom_size = 0
+        if _prometheus.available():
+            workdir = Path(tempfile.mkdtemp(prefix="unity-bench-prom-"))
+            stack.callback(shutil.rmtree, workdir, True)
+            prom = _prometheus.Prometheus.from_series(ex.prometheus_series(), workdir)
+            await stack.enter_async_context(prom)
+        dsn = await stack.enter_async_context(_common.bench_database("storage_host"))
+        apg = await asyncpg.connect(dsn)
+        stack.push_async_callback(apg.close)
+        await apg.execute(
+            "INSERT INTO plugins (id, name, type, config, interval_seconds, timeout_seconds,"
+            " enabled, created_at, updated_at) SELECT p, 'host-' || p, CASE WHEN p % 2 = 1 THEN"
+            " 'system' ELSE 'http' END, '{}', 60, 5, false, now(), now()"
+            " FROM generate_series(1, $1::int) p",
+            2 * ex.hosts,
+        )
+        url = make_url(dsn).set(drivername="postgresql+asyncpg")
+        db = Database(url)
+        stack.push_async_callback(db.dispose)
+        async with db.engine.connect() as conn:
+            days = {(now - SPAN + d * timedelta(days=1)).date() for d in range(4)}
+            await ensure_partitions(conn, days)
+            await conn.commit()
+        settings = _common.make_settings(
+            url.render_as_string(hide_password=False),
+            Path(tempfile.mkdtemp(prefix="unity-bench-")),
+            scheduler_enabled=False,
+        )
+        writer = MetricsWriter(db, settings)
+        await writer.start()
+        t0, pending = time.perf_counter(), 0
+        for ts, host, kind, run in ex.runs():
+            writer.submit(2 * host + (1 if kind == "system" else 2), ts, run)
+            pending += len(run)
+            if pending >= WRITER_FLUSH_EVERY:
+                await writer.flushed(120)
+                pending = 0
+        await writer.flushed(120)
+        took = time.perf_counter() - t0
+        await writer.stop(30)
+        await apg.execute("VACUUM ANALYZE samples")
+        stored = int(await apg.fetchval("SELECT count(*) FROM samples"))
+        raw = await pg_bytes(apg, "samples")
+        print(
+            f"   host set rows: {stored:,} samples through the writer in {took:.1f} s "
+            f"({stored / took:,.0f}/s); samples {raw / 2**20:.1f} MB = {raw / stored:.1f} "
+            f"bytes/sample",
+            flush=True,
+        )
+        if prom_size == 0 and _prometheus.available():
+            blocks = await prom.settle()
+            prom_size = prom.size_bytes
+            print(
+                f"   host set Prometheus: {blocks} blocks after its start-up compaction, "
+                f"{prom_size / 2**20:.1f} MB = {prom_size / samples:.2f} bytes/sample",
+                flush=True,
+            )
+        report = await StorageMaintenance(db, settings).run()
+        chunks, _, held = await packed_bytes(apg)
+        live = stored - held
+        steady = chunks + live * raw / stored
+
+        def vs(size: float) -> str:
+            return f" = {size / prom_size:.2f}x Prometheus" if prom_size else ""
+
+        print(
+            f"   host set packed (PostgreSQL): {report['packed_samples']:,} samples into "
+            f"{report['packed_chunks']:,} chunks; sample_chunks {chunks / 2**20:.2f} MB for "
+            f"{held:,} samples = {chunks / held:.2f} bytes/sample{vs(chunks * stored / held)}; "
+            f"{live:,} rows left in the open hours: chunks plus those rows = "
+            f"{steady / stored:.2f} bytes/sample{vs(steady)}",
+            flush=True,
+        )
+        zl = await zlib_bytes(apg)
+        print(
+            f"   host set, the same chunks zlib-compressed (SQLite's codec): {zl / held:.2f} "
+            f"bytes/sample{vs(zl * stored / held)}",
+            flush=True,
+        )
+
+
+async def main() -> None:
+    _common.header("storage")
+    now = datetime.now(UTC).replace(microsecond=0)
+    if "walk" in PARTS:
+        await walk_set(now)
+    if "host" in PARTS:
+        await host_set(now)
 
 
 if __name__ == "__main__":

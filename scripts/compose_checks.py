@@ -7,6 +7,8 @@ exits non-zero if any failed.
 
     compose_checks.py prod --file docker-compose.yml --override OVERRIDE.yml
     compose_checks.py dev  --file docker-compose.dev.yml --override OVERRIDE.dev.yml
+    compose_checks.py scale --file docker-compose.yml --override OVERRIDE.yml
+        (with COMPOSE_PROFILES=scale REDIS_URL=redis://redis:6379/0 RUN_WORKERS=true set)
 """
 
 # ruff: noqa: S603, S607 - a test driver running docker/bash with fixed arguments
@@ -226,6 +228,10 @@ def check_host_view(run: Runner) -> str:
     table = Path("/proc/1/net/dev").read_text().splitlines()[2:]
     host_nics = {line.split(":")[0].strip() for line in table}
     expect(len(nics) >= 2 and nics <= host_nics, f"interfaces {nics}, host {host_nics}")
+    # The host's own uplink (its default route's interface) is what a user looks for first.
+    routes = [line.split() for line in Path("/proc/1/net/route").read_text().splitlines()[1:]]
+    uplinks = {r[0] for r in routes if len(r) > 1 and r[1] == "00000000"}
+    expect(not uplinks or uplinks & nics, f"interfaces {nics} miss the host's uplink {uplinks}")
     return (
         f"memory_total {mem_total} bytes as on the host; {seen:.0f} processes (host {host_pids}); "
         f"interfaces {sorted(nics)}"
@@ -393,6 +399,92 @@ def check_backup_restore(run: Runner, repo: Path, compose_cmd: list[str]) -> str
     return f"{files[-1].name}: restore brought back the state at backup time"
 
 
+# --- scale-profile checks (two backends, Redis, a worker) --------------------------------------
+SCALE_SERVICES = ("db", "redis", "backend", "backend-2", "frontend")
+ROLE = (
+    "import json, urllib.request\n"
+    "print(json.load(urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=10))['role'])"
+)
+
+
+def check_scale_services(run: Runner) -> str:
+    health = run.services_health()
+    for name in SCALE_SERVICES:
+        expect(health.get(name) == "healthy", f"{name} is {health.get(name)!r} (all: {health})")
+    expect(health.get("worker") == "running", f"worker is {health.get('worker')!r}")
+    return ", ".join(f"{k}={v}" for k, v in sorted(health.items()))
+
+
+def check_one_leader(run: Runner) -> str:
+    roles = {
+        name: run.dc("exec", "-T", name, "python", "-c", ROLE).stdout.strip()
+        for name in ("backend", "backend-2")
+    }
+    expect(sorted(roles.values()) == ["leader", "standby"], f"roles: {roles}")
+    return ", ".join(f"{k}: {v}" for k, v in roles.items())
+
+
+def check_worker_runs(run: Runner) -> str:
+    code = run.dc("exec", "-T", "backend", "python", "-m", "app", "setup-code").stdout.strip()
+    setup = {"username": "admin", "password": PASSWORD, "setup_code": code}
+    r = httpx.post(f"{WEB}/api/v1/auth/setup", json=setup, timeout=30)
+    expect(r.status_code == 201, f"setup: HTTP {r.status_code} {r.text[:200]}")
+    auth = run.login()
+    r = httpx.post(
+        f"{WEB}/api/v1/plugins",
+        json={
+            "name": "database port, every 5 s",
+            "type": "tcp",
+            "config": {"host": "db", "port": 5432},
+            "interval_seconds": 5,
+        },
+        headers=auth,
+        timeout=30,
+    )
+    expect(r.status_code == 201, f"create plugin: HTTP {r.status_code} {r.text[:300]}")
+    plugin_id = r.json()["id"]
+    run.state["plugin_id"] = plugin_id
+    deadline = time.monotonic() + 60
+    items: list[dict[str, Any]] = []
+    while time.monotonic() < deadline:
+        items = run.plugin_runs(auth, plugin_id)
+        if len(items) >= 3:
+            break
+        time.sleep(1)
+    expect(len(items) >= 3, f"fewer than 3 scheduled runs in 60 s: {items}")
+    expect(all(i["status"] == "success" for i in items), f"runs: {items}")
+    mark = f"plugin_id={plugin_id} "
+    worker = run.dc("logs", "--no-color", "worker").stdout
+    expect(
+        any("plugin run success" in line and mark in line for line in worker.splitlines()),
+        f"no run of plugin {plugin_id} in `docker compose logs worker`:\n{worker[-1500:]}",
+    )
+    for name in ("backend", "backend-2"):
+        logs = run.dc("logs", "--no-color", name).stdout
+        here = [ln for ln in logs.splitlines() if "plugin run" in ln and mark in ln]
+        expect(not here, f"{name} ran plugin {plugin_id} itself: {here[:3]}")
+        expect("run queue unreachable" not in logs, f"{name} fell back to running in process")
+    return f"plugin {plugin_id}: {len(items)} runs, all by the worker; no backend ran it"
+
+
+async def _event_of(token: str, plugin_id: int) -> dict[str, Any]:
+    url = WEB.replace("http://", "ws://") + f"/ws/metrics?token={token}"
+    async with websockets.connect(url, origin=WEB, open_timeout=10) as ws:  # type: ignore[arg-type]
+        deadline = time.monotonic() + 30
+        while (left := deadline - time.monotonic()) > 0:
+            event = json.loads(await asyncio.wait_for(ws.recv(), left))
+            if event.get("type") == "metrics" and event.get("plugin_id") == plugin_id:
+                return event  # type: ignore[no-any-return]
+    raise CheckFailed(f"no metrics event of plugin {plugin_id} within 30 s")
+
+
+def check_worker_events(run: Runner) -> str:
+    expect("plugin_id" in run.state, "needs the worker check's plugin")
+    event = asyncio.run(_event_of(run.state["token"], run.state["plugin_id"]))
+    names = sorted({s["name"] for s in event.get("samples", [])})
+    return f"metrics event of the worker's run of plugin {event['plugin_id']}: {names}"
+
+
 # --- dev checks --------------------------------------------------------------------------------
 def check_vite(_: Runner) -> str:
     index = httpx.get(f"{VITE}/", timeout=30)
@@ -413,7 +505,7 @@ def read_dotenv(path: Path) -> dict[str, str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["prod", "dev"])
+    parser.add_argument("mode", choices=["prod", "dev", "scale"])
     parser.add_argument("--file", required=True)
     parser.add_argument("--override", required=True)
     args = parser.parse_args()
@@ -437,6 +529,12 @@ def main() -> int:
             "backup and restore (scripts/backup.sh)",
             lambda: check_backup_restore(run, repo, compose_cmd),
         )
+    elif args.mode == "scale":
+        run.check("/health answers the seed's body", lambda: check_health(run))
+        run.check("scale profile: every service is up", lambda: check_scale_services(run))
+        run.check("scale profile: exactly one scheduler leader", lambda: check_one_leader(run))
+        run.check("scale profile: runs executed by the worker", lambda: check_worker_runs(run))
+        run.check("scale profile: the worker's events reach /ws", lambda: check_worker_events(run))
     else:
         run.check("/health answers the seed's body", lambda: check_health(run))
         run.check("every service is healthy", lambda: check_all_healthy(run))

@@ -56,6 +56,13 @@ echo "== docker-compose.yml (production) =="
 KEEP_DAEMON=1 stack docker-compose.yml \
     "$py" "$repo/scripts/compose_checks.py" prod --file docker-compose.yml \
     --override "$standins/loopback-ports.override.yml" || rc=1
+echo "== docker-compose.yml, profile scale (two backends, Redis, a worker) =="
+# The settings the scale profile needs, from the environment (it wins over .env): the dev stack
+# after this one reads the same .env and must not get them.
+COMPOSE_PROFILES=scale REDIS_URL=redis://redis:6379/0 RUN_WORKERS=true KEEP_DAEMON=1 \
+    stack docker-compose.yml \
+    "$py" "$repo/scripts/compose_checks.py" scale --file docker-compose.yml \
+    --override "$standins/loopback-ports.override.yml" || rc=1
 echo "== docker-compose.dev.yml (development) =="
 OVERRIDE="$standins/loopback-ports.dev.override.yml" stack docker-compose.dev.yml \
     "$py" "$repo/scripts/compose_checks.py" dev --file docker-compose.dev.yml \

@@ -1,4 +1,4 @@
-"""Command line: `python -m app serve|migrate|downgrade|rotate-key|setup-code|config|import`."""
+"""Command line: `python -m app serve|migrate|rotate-key|setup-code|config|import|probe|worker`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import cli_config, cli_import, cli_probe
+from app import cli_config, cli_import, cli_probe, cli_worker
 from app.core.config import ConfigError, Settings, get_settings, redact
 from app.core.logging import setup_logging
 from app.core.security import SecretBox
@@ -144,6 +144,7 @@ def main(argv: list[str] | None = None) -> None:
     cli_config.add_parser(sub)
     cli_import.add_parser(sub)
     cli_probe.add_parser(sub)
+    cli_worker.add_parser(sub)
     args = parser.parse_args(argv)
     cmd = args.cmd or "serve"
     if cmd == "probe":  # a probe has no database and needs none of the hub's secrets
@@ -160,6 +161,8 @@ def main(argv: list[str] | None = None) -> None:
         cli_config.run(settings, args, _fail)
     elif cmd == "import":
         cli_import.run(settings, args, _fail)
+    elif cmd == "worker":
+        cli_worker.run(args, settings, _fail)
     elif cmd == "migrate":
         asyncio.run(migrate_database(settings))
     elif cmd == "downgrade":

@@ -80,6 +80,7 @@ from app.services.plugins import bootstrap
 from app.services.plugins.push import PushGate
 from app.services.plugins.recorder import RunRecorder
 from app.services.plugins.scheduler import PluginScheduler
+from app.services.plugins.workqueue import RunQueue
 from app.services.probes.watch import ProbeWatch
 from app.services.replica.probe import DatabaseProbe
 from app.state import AppState
@@ -151,6 +152,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
         hub.views.append(writer.latest.on_event)
         recorder = RunRecorder(db, settings, hub)
         sched = PluginScheduler(db, settings, registry, box, writer, recorder, executor)
+        if settings.run_workers:  # the leader enqueues due runs; `python -m app worker` runs them
+            sched.queue = RunQueue(settings, on_fallback=recorder.forget_health)
         reader = MetricsReader(db, settings)
         maintenance = StorageMaintenance(db, settings, writer, reader)
         sched.add_maintenance("storage", maintenance.run, settings.maintenance_interval_seconds)
@@ -226,6 +229,8 @@ def create_app(settings: Settings | None = None, *, migrate_on_start: bool = Tru
                 )
             await bounded(state.push.stop(), clock.left(TEARDOWN_SECONDS), "push monitors")
             await bounded(sched.stop(), clock.left(TEARDOWN_SECONDS), "the scheduler")
+            if sched.queue is not None:
+                await bounded(sched.queue.close(), clock.left(TEARDOWN_SECONDS), "the run queue")
             # Runs cut short are now recorded `interrupted`: both stores flush side by side.
             drains = (recorder.stop, writer.stop)
             await asyncio.gather(*(stop(clock.left(TEARDOWN_SECONDS)) for stop in drains))

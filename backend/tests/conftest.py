@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import os
 import socket
 import time
@@ -107,6 +108,42 @@ def require_postgres() -> str:
         skip_or_fail(f"{exc}; start PostgreSQL or set UNITY_TEST_PG to run these")
 
 
+def _hosts_file_names() -> set[str]:
+    names = {"localhost"}
+    with contextlib.suppress(OSError):
+        for line in Path("/etc/hosts").read_text().splitlines():
+            names.update(n.lower() for n in line.split("#", 1)[0].split()[1:])
+    return names
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _no_name_lookups_beyond_this_machine() -> Iterator[None]:
+    """Tests send nothing past loopback, DNS queries included: a name that is not an address,
+    `localhost` or in /etc/hosts fails at once the way an unknown name does (EAI_NONAME),
+    instead of asking the machine's resolver (which is not on loopback). Tests of names that
+    do not resolve (`no-such-host.invalid`) see what a user's resolver would answer.
+    Backends started as child processes resolve normally; their tests use loopback only."""
+    real = socket.getaddrinfo
+    local = _hosts_file_names()
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name is None or name.lower().rstrip(".") in local:
+            return real(host, *args, **kwargs)
+        try:
+            ipaddress.ip_address(name.split("%", 1)[0])
+        except ValueError:
+            if not name.lower().endswith(".localhost"):
+                raise socket.gaierror(socket.EAI_NONAME, "Name or service not known") from None
+        return real(host, *args, **kwargs)
+
+    socket.getaddrinfo = getaddrinfo
+    try:
+        yield
+    finally:
+        socket.getaddrinfo = real
+
+
 @pytest.fixture(autouse=True)
 def _cheap_password_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Argon2 at its production cost takes ~0.3 s a hash; tests need many, not strong ones.
@@ -176,16 +213,17 @@ class Statement(NamedTuple):
 def recorded_statements(db: Database) -> Iterator[list[Statement]]:
     """Every SQL statement sent through this database's engine inside the block, in order."""
     statements: list[Statement] = []
-    engine = db.engine.sync_engine
 
     def record(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
         statements.append(Statement(time.time(), statement))
 
-    event.listen(engine, "before_cursor_execute", record)
+    for engine in db.sync_engines:  # on SQLite the writers' thread has an engine of its own
+        event.listen(engine, "before_cursor_execute", record)
     try:
         yield statements
     finally:
-        event.remove(engine, "before_cursor_execute", record)
+        for engine in db.sync_engines:
+            event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

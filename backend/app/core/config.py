@@ -130,6 +130,12 @@ class Settings(BaseSettings):
     ws_queue_size: int = Field(1000, ge=1)
     ws_ping_seconds: float = Field(20.0, gt=0)
     metrics_public: bool = False
+    # Runs spread over `python -m app worker` processes through a Redis Stream (docs/DEPLOYMENT.md)
+    run_workers: bool = False
+    run_queue_key: str = Field("unity:runs", min_length=1)
+    run_claim_timeout_seconds: float = Field(60.0, gt=0, le=3600)
+    run_worker_concurrency: int = Field(1000, ge=1, le=100_000)
+    run_queue_max_length: int = Field(200_000, ge=100)
 
     # --- bounded waits: what a slow or silent database may cost (docs/DEPLOYMENT.md)
     db_connect_timeout_seconds: float = Field(2.0, gt=0, le=300)
@@ -288,6 +294,11 @@ class Settings(BaseSettings):
                 ) from None
         if len(self.jwt_secret_key) < 32:
             raise ConfigError("JWT_SECRET_KEY must be at least 32 characters long")
+        if self.run_workers and not self.redis_url:
+            raise ConfigError(
+                "RUN_WORKERS=true needs REDIS_URL (the workers take their runs from Redis); "
+                "set REDIS_URL, or RUN_WORKERS=false to run plugins in this process"
+            )
         return self
 
     @property

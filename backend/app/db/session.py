@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session
 
 from app.core.config import DbTimeouts
+from app.db.sqlite_writes import SqliteWrites
 
 
 def _sqlite_pragmas(busy_ms: int) -> Callable[[Any, Any], None]:
@@ -100,6 +101,11 @@ class Database:
     def __init__(self, url: URL, *, echo: bool = False, timeouts: DbTimeouts | None = None) -> None:
         self.url = url
         self.engine = make_engine(url, echo=echo, timeouts=timeouts)
+        # SQLite: the metrics writer's and the run recorder's transactions, one hand-off each.
+        self.writes: SqliteWrites | None = None
+        if self.is_sqlite:
+            busy_ms = int((timeouts or DbTimeouts()).sqlite_busy * 1000)
+            self.writes = SqliteWrites(url, _sqlite_pragmas(busy_ms))
         # This database's own Session class, so session events (after_commit_changing) are
         # listened for per app rather than process-wide.
         self.session_class: type[Session] = type("UnitySession", (Session,), {})
@@ -153,6 +159,11 @@ class Database:
     def is_sqlite(self) -> bool:
         return self.url.get_backend_name() == "sqlite"
 
+    @property
+    def sync_engines(self) -> list[Engine]:
+        """Every engine statements go through (for event listeners: the probe, tests)."""
+        return [self.engine.sync_engine] + ([self.writes.engine] if self.writes else [])
+
     @asynccontextmanager
     async def session(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
         """A session; `read_only` ones autocommit each statement (use them only to read)."""
@@ -160,6 +171,8 @@ class Database:
             yield session
 
     async def dispose(self) -> None:
+        if self.writes is not None:
+            await self.writes.close()
         await self.engine.dispose()
 
 

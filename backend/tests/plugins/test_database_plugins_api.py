@@ -20,16 +20,26 @@ async def test_catalog_lists_the_new_types_with_their_secrets(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
     types = {t["type"]: t for t in (await client.get("/api/v1/plugin-types", headers=admin)).json()}
+    # Every type of the homelab pack (issue 21), each with the form the UI draws.
+    ssh_secrets = ["password", "private_key", "private_key_passphrase"]
     expected = {
         "postgres": ["password"],
         "mysql": ["password"],
         "redis": ["password"],
         "proxmox": ["token_secret"],
+        "nut": ["password"],
+        "smart": ssh_secrets,
+        "storage_pools": ssh_secrets,
+        "snmp": ["community", "auth_key", "priv_key"],
     }
     for type_, secrets in expected.items():
-        assert types[type_]["available"] is True
-        assert types[type_]["secret_fields"] == secrets
-        assert types[type_]["category"] in {"service", "system"}
+        assert types[type_]["available"] is True, types[type_]
+        assert sorted(types[type_]["secret_fields"]) == sorted(secrets)
+        assert types[type_]["category"] in {"service", "system", "network"}
+        schema = types[type_]["config_schema"]
+        assert schema["type"] == "object" and schema["properties"], type_
+        for secret in secrets:
+            assert schema["properties"][secret]["writeOnly"] is True
 
 
 async def test_postgres_and_redis_run_now_with_masked_secrets(

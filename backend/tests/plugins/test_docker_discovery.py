@@ -4,6 +4,8 @@ instances it creates, updates, protects from edits and retires."""
 
 from __future__ import annotations
 
+import logging
+
 import httpx
 from sqlalchemy import select
 
@@ -142,3 +144,97 @@ async def test_the_depends_on_label_sets_the_parents_of_a_containers_checks(app)
     # The label emptied: no parents.
     errors, parents = await sync([FoundContainer("c1", "db", {**labels, "unity.depends_on": ""})])
     assert parents == []
+
+
+def test_secret_labels_are_refused_with_where_the_secret_belongs() -> None:
+    # Labels are readable by anyone who can `docker inspect` and would be stored unencrypted:
+    # a credential in one makes no check field, and the log says where it belongs instead.
+    errors: list[str] = []
+    labels = {
+        "unity.http.url": "http://jellyfin:8096/health",
+        "unity.http.basic_auth_password": "hunter2",
+        "unity.http.bearer_token": "abc",
+        "unity.http.ulr": "http://typo/",
+        "unity.http.keywords": "Healthy",  # a typo, not a key
+        "com.example.other": "not ours",
+    }
+    [spec] = specs_for(FoundContainer("c1", "jellyfin", labels), errors)
+    assert spec.config == {"url": "http://jellyfin:8096/health"}
+    assert "hunter2" not in repr(spec) and not any("hunter2" in e for e in errors)
+    where = "set it on the check in the UI or in the config file, where it is stored encrypted"
+    assert [e for e in errors if "basic_auth_password" in e] == [
+        "container jellyfin: label unity.http.basic_auth_password is ignored: secrets are not "
+        "read from labels (anyone who can `docker inspect` the container sees them); " + where
+    ]
+    assert any("unity.http.bearer_token is ignored: secrets" in e for e in errors)
+    typos = [e for e in errors if "ulr" in e or "keywords" in e]
+    assert len(typos) == 2 and all("is not one Unity reads" in e for e in typos)
+    assert "unity.http.url" in typos[0]
+    assert len(errors) == 4  # other tools' labels are not ours to judge
+
+
+def test_a_password_in_the_url_label_makes_no_check() -> None:
+    errors: list[str] = []
+    labels = {"unity.http.url": "http://admin:hunter2@nas:5000/", "unity.tcp.port": "5000"}
+    specs = specs_for(FoundContainer("c1", "nas", labels), errors)
+    assert [s.type for s in specs] == ["tcp"]
+    assert errors == [
+        "container nas: unity.http.url holds a password (user:password@host), so no http check "
+        "is made from it: secrets are not read from labels (anyone who can `docker inspect` the "
+        "container sees them); set it on the check in the UI or in the config file, where it is "
+        "stored encrypted (basic_auth_password)"
+    ]
+
+
+async def test_credentials_set_on_a_discovered_check_survive_label_changes(
+    app, client, admin
+) -> None:
+    """Where the refused label's secret goes instead: the check's own (encrypted) fields."""
+    state = app.state.unity
+    source = await add_plugin(state.db, "engine", type="docker", config={})
+
+    async def sync(url: str) -> dict:
+        found = [FoundContainer("c1", "web", {"unity.http.url": url})]
+        async with state.db.session() as s:
+            outcome = await reconcile(s, state.registry, state.box, source, found)
+        assert outcome.errors == []
+        [check] = (await discovered(client, admin)).values()
+        return check
+
+    check = await sync("http://127.0.0.1:8080/")
+    config = {**check["config"], "basic_auth_username": "admin", "basic_auth_password": "hunter2"}
+    body = {"config": config}  # a PATCH's config is the whole config
+    r = await client.patch(f"/api/v1/plugins/{check['id']}", json=body, headers=admin)
+    assert r.status_code == 200, r.text
+    check = await sync("http://127.0.0.1:8081/")  # the container recreated with a new URL
+    assert check["config"]["url"] == "http://127.0.0.1:8081/"
+    assert check["config"]["basic_auth_username"] == "admin"
+    assert check["config"]["basic_auth_password"] == "********"  # kept, encrypted, masked
+    async with state.db.session() as s:
+        row = await s.get(PluginInstance, check["id"])
+        assert row is not None and row.secrets and "hunter2" not in row.secrets
+
+
+async def test_a_refused_label_is_logged_when_it_appears_not_every_run(app) -> None:
+    state = app.state.unity
+    source = await add_plugin(state.db, "engine", type="docker", config={})
+    labels = {"unity.tcp.port": "22", "unity.tcp.password": "hunter2"}
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("app.services.plugins.discovery")
+    logger.addHandler(handler)
+    logged: dict[int, frozenset[str]] = {}  # what the scheduler keeps between runs
+    try:
+        for _ in range(3):
+            async with state.db.session() as s:
+                found = [FoundContainer("c1", "nas", labels, "10.0.0.9")]
+                outcome = await reconcile(
+                    s, state.registry, state.box, source, found, logged=logged
+                )
+            assert len(outcome.errors) == 1  # still refused each run
+    finally:
+        logger.removeHandler(handler)
+    said = [r.getMessage() for r in records]
+    assert len(said) == 1 and "unity.tcp.password is ignored: secrets" in said[0], said
+    assert "hunter2" not in said[0]

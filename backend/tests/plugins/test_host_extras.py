@@ -9,6 +9,7 @@ No sensor chip exists here, so `sensors -j` answers come from fixtures in lm-sen
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import subprocess
 from pathlib import Path
@@ -34,6 +35,7 @@ from tests.conftest import make_settings
 from .conftest import SSH_PASSWORD, SSH_USER
 
 SENSORS = Path(__file__).parent / "fixtures" / "sensors"
+NET_DEV = Path(__file__).parent / "fixtures" / "procfs" / "net_dev"
 BURNER = "unity-burner"
 
 
@@ -219,11 +221,9 @@ async def test_system_reads_the_host_through_host_proc_and_host_root(tmp_path, m
     assert mounts.get("/") == psutil.disk_usage("/").total
 
 
-async def test_system_takes_network_rates_from_the_hosts_namespace(tmp_path, monkeypatch):
-    # A mounted host procfs: <procfs>/net follows the reader's own network namespace (in a
-    # container, the container's), so the host's interfaces are read from PID 1's table. Here
-    # PID 1's table is a file the test writes, so only that path can produce "hosteth0".
-    monkeypatch.setattr(psutil, "PROCFS_PATH", psutil.PROCFS_PATH)
+def _host_procfs(tmp_path: Path) -> Path:
+    """A procfs like the container's /host/proc: this machine's, except PID 1's own directory,
+    which holds only what the system plugin reads there (the test writes `1/net/dev`)."""
     proc = tmp_path / "proc"
     proc.mkdir()
     for entry in os.listdir("/proc"):
@@ -232,19 +232,72 @@ async def test_system_takes_network_rates_from_the_hosts_namespace(tmp_path, mon
     (proc / "1").mkdir()
     for entry in ("mounts", "stat", "status"):
         (proc / "1" / entry).symlink_to(f"/proc/1/{entry}")
+    return proc
+
+
+def _bumped(table: str, nic: str, received: int, sent: int) -> str:
+    """A /proc/net/dev table with one interface's byte counters raised."""
+    out = []
+    for line in table.splitlines():
+        name, sep, rest = line.partition(":")
+        if sep and name.strip() == nic:
+            f = rest.split()
+            f[0], f[8] = str(int(f[0]) + received), str(int(f[8]) + sent)
+            line = f"{name}: {' '.join(f)}"
+        out.append(line)
+    return "\n".join(out) + "\n"
+
+
+async def test_system_takes_network_rates_from_the_hosts_namespace(tmp_path, monkeypatch):
+    # A mounted host procfs: <procfs>/net follows the reader's own network namespace (in a
+    # container, the container's), so the host's interfaces are read from PID 1's table. Here
+    # PID 1's table is a recorded one (fixtures/procfs/net_dev: `cat /proc/1/net/dev` of a
+    # Debian test machine) with a made-up "hosteth0" added, so only that path can produce it.
+    monkeypatch.setattr(psutil, "PROCFS_PATH", psutil.PROCFS_PATH)
+    proc = _host_procfs(tmp_path)
     (proc / "1" / "net").mkdir()
     dev = proc / "1" / "net" / "dev"
-    header = "Inter-| Receive | Transmit\n face |bytes packets|bytes packets\n"
-    dev.write_text(header + "hosteth0: 1000 1 0 0 0 0 0 0 2000 1 0 0 0 0 0 0\n")
+    recorded = NET_DEV.read_text() + "hosteth0: 1000 1 0 0 0 0 0 0 2000 1 0 0 0 0 0 0\n"
+    dev.write_text(recorded)
     host = HostPaths(proc=proc, root=Path("/"))
     settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'u.db'}", tmp_path, host_proc=proc)
     create_app(settings, migrate_on_start=False)
     plugin = make_system(tmp_path, host=host)
     await plugin.collect_data()
-    dev.write_text(header + "hosteth0: 5000 2 0 0 0 0 0 0 2000 1 0 0 0 0 0 0\n")
+    dev.write_text(_bumped(_bumped(recorded, "hosteth0", 4000, 0), "eth0", 0, 1000))
     samples = await plugin.collect_data()
-    rates = {s.labels["interface"]: s.value for s in samples if s.name == "network_receive_rate"}
-    assert list(rates) == ["hosteth0"] and rates["hosteth0"] > 0
+    received = {s.labels["interface"]: s.value for s in samples if s.name == "network_receive_rate"}
+    sent = {s.labels["interface"]: s.value for s in samples if s.name == "network_transmit_rate"}
+    # Every interface of the recorded table but `lo` (skipped by default), and nothing else.
+    assert set(received) == {"ifb0", "ifb1", "eth0", "hosteth0"}
+    assert received["hosteth0"] > 0 and sent["hosteth0"] == 0
+    assert sent["eth0"] > 0 and received["eth0"] == 0
+
+
+async def test_system_falls_back_to_its_own_interfaces_and_says_so_once(tmp_path, monkeypatch):
+    # HOST_PROC not the host's procfs, or one that hides PID 1's table: the run still reports the
+    # container's own interfaces (psutil's), and the log says once what to change.
+    monkeypatch.setattr(psutil, "PROCFS_PATH", psutil.PROCFS_PATH)
+    proc = _host_procfs(tmp_path)  # no 1/net/dev in it
+    host = HostPaths(proc=proc, root=Path("/"))
+    settings = make_settings(f"sqlite+aiosqlite:///{tmp_path / 'u.db'}", tmp_path, host_proc=proc)
+    create_app(settings, migrate_on_start=False)
+    plugin = make_system(tmp_path, host=host, exclude_interfaces=[])
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("app.plugins.builtin")  # create_app set up the root's handlers
+    logger.addHandler(handler)
+    try:
+        await plugin.collect_data()
+        samples = await plugin.collect_data()
+    finally:
+        logger.removeHandler(handler)
+    nics = {s.labels["interface"] for s in samples if s.name == "network_receive_rate"}
+    assert nics == set(psutil.net_io_counters(pernic=True))  # this namespace's own
+    said = [r.getMessage() for r in records if "network counters" in r.getMessage()]
+    assert len(said) == 1, said
+    assert "/proc:/host/proc:ro" in said[0] and str(proc / "1" / "net" / "dev") in said[0]
 
 
 def test_net_dev_parsing_takes_bytes_in_and_out():
@@ -255,6 +308,8 @@ def test_net_dev_parsing_takes_bytes_in_and_out():
         "enp3s0:99 1 0 0 0 0 0 0 7 1 0 0 0 0 0 0\n"
     )
     assert parse_net_dev(text) == {"eth0": (1234, 5678), "enp3s0": (99, 7)}
+    recorded = parse_net_dev(NET_DEV.read_text())
+    assert recorded["lo"] == (759671, 759671) and set(recorded) == {"lo", "ifb0", "ifb1", "eth0"}
 
 
 # --- the ssh plugin ------------------------------------------------------------------------

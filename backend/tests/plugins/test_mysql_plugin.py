@@ -262,6 +262,7 @@ async def test_a_server_that_never_answers_times_out(tmp_path, never_answers):
     samples, reason = await collect(make(tmp_path, never_answers, timeout_seconds=0.5))
     assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
     assert "no answer within 0.5 s" in reason
+    assert reason.endswith("check that the host is up and that no firewall drops the port")
 
 
 def test_config_refuses_a_url_as_host_and_hides_the_password():

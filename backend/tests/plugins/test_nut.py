@@ -26,6 +26,7 @@ from .system_tools import require, tail
 UPSD = "/lib/nut/upsd"  # /usr/sbin/upsd is Debian's wrapper that refuses to start with MODE=none
 DUMMY_UPS = "/lib/nut/dummy-ups"
 USER, PASSWORD = "monitor", "s3cret pass"
+READER = "reader"  # a user upsd knows but may not log in to a UPS
 
 ON_LINE = """ups.status: OL
 battery.charge: 100
@@ -85,7 +86,11 @@ def upsd(tmp_path: Path) -> Iterator[Upsd]:
     )
     (conf / "upsd.conf").write_text(f"LISTEN 127.0.0.1 {port}\n")
     users = conf / "upsd.users"
-    users.write_text(f'[{USER}]\n  password = "{PASSWORD}"\n  upsmon secondary\n')
+    # READER has a password but no upsmon line: upsd lets it read, not LOGIN (attach).
+    users.write_text(
+        f'[{USER}]\n  password = "{PASSWORD}"\n  upsmon secondary\n'
+        f'[{READER}]\n  password = "{PASSWORD}"\n'
+    )
     users.chmod(0o600)
     env = {
         **os.environ,
@@ -186,6 +191,14 @@ async def test_wrong_password_says_to_check_upsd_users(tmp_path, upsd):
         await plugin.collect_data()
 
 
+async def test_a_user_without_upsmon_rights_is_told_to_add_the_line(tmp_path, upsd):
+    plugin = make(tmp_path, upsd.port, username=READER, password=PASSWORD)
+    with pytest.raises(PluginError) as err:
+        await plugin.collect_data()
+    assert "has an `upsmon secondary` line" in str(err.value)
+    assert "upsd -c reload" in str(err.value)
+
+
 async def test_unknown_ups_lists_the_known_names(tmp_path, upsd):
     plugin = make(tmp_path, upsd.port, ups="garage")
     with pytest.raises(PluginError, match=r"no UPS named 'garage'; it knows: rack\."):
@@ -233,7 +246,10 @@ async def test_a_silent_server_times_out_as_down(tmp_path, never_answers):
     port = never_answers
     samples, reason = await collect(make(tmp_path, port, timeout_seconds=0.3))
     assert values(samples) == {"up": 0}
-    assert reason == f"upsd at 127.0.0.1:{port} accepted but did not answer within 0.3 s"
+    assert reason == (
+        f"upsd at 127.0.0.1:{port} accepted but did not answer within 0.3 s: check that port "
+        f"{port} is upsd's (usually 3493)"
+    )
 
 
 def test_status_flags():

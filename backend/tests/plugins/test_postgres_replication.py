@@ -1,5 +1,8 @@
 """The `postgres` plugin's replication samples, on a private primary and streaming standby.
 
+The private primary also checks passwords for one role (the shared server trusts everyone),
+which is where a wrong password is tested.
+
 The shared test server has no standby and its pg_hba.conf allows no replication, so this
 module makes its own pair with Debian's PostgreSQL binaries (initdb, pg_basebackup -R) in a
 temporary directory, on free loopback ports, and stops both at teardown. The server refuses to
@@ -23,7 +26,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from app.plugins.base import PluginContext
+from app.plugins.base import PluginContext, PluginError
 from app.plugins.builtin.postgres import PostgresPlugin
 from tests.conftest import skip_or_fail
 from tests.live import free_port
@@ -40,6 +43,7 @@ def _bindir() -> Path | None:
 class Pair:
     primary_port: int
     standby_port: int
+    primary_dir: Path | None = None
 
 
 def _unavailable(reason: str) -> None:
@@ -79,6 +83,7 @@ def pair() -> Iterator[Pair]:
 
     try:
         primary, standby = root / "primary", root / "standby"
+        ports.primary_dir = primary
         run(str(bindir / "initdb"), "-D", str(primary), "-U", "root", "--auth=trust", "-N")
         start(primary, ports.primary_port)
         run(str(bindir / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(ports.primary_port),
@@ -149,3 +154,40 @@ async def test_standby_reports_lag_that_grows_while_replay_is_paused(tmp_path, p
         await standby.execute("SELECT pg_wal_replay_resume()")
         await primary.close()
         await standby.close()
+
+
+async def test_a_wrong_password_says_to_check_it(tmp_path, pair):
+    """A role with a password on a server whose pg_hba.conf checks it (scram-sha-256)."""
+    assert pair.primary_dir is not None
+    conn = await asyncpg.connect(
+        host="127.0.0.1", port=pair.primary_port, user="root", database="postgres"
+    )
+    try:
+        await conn.execute(
+            "DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'pwcheck') THEN "
+            "CREATE ROLE pwcheck LOGIN PASSWORD 'right-one'; END IF; END $$"
+        )
+        hba = pair.primary_dir / "pg_hba.conf"
+        line = "host all pwcheck 127.0.0.1/32 scram-sha-256\n"
+        if line not in hba.read_text():
+            hba.write_text(line + hba.read_text())  # first matching line wins
+            await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
+
+    def plugin(password: str) -> PostgresPlugin:
+        cfg = PostgresPlugin.Config(
+            host="127.0.0.1", port=pair.primary_port, user="pwcheck", password=password,
+            ssl="disable",
+        )  # fmt: skip
+        return PostgresPlugin(cfg, PluginContext(1, tmp_path))
+
+    with pytest.raises(PluginError) as err:
+        await plugin("wrong").collect_data()
+    assert str(err.value) == (
+        f"127.0.0.1:{pair.primary_port}: password authentication failed for role 'pwcheck'; "
+        "check the password (or the server's pg_hba.conf)"
+    )
+    assert "wrong" not in str(err.value)
+    samples, _ = await collect(plugin("right-one"))  # pg_monitor is not granted: may fail
+    assert values(samples)["up"] == 1

@@ -23,6 +23,7 @@ from .conftest import collect
 from .system_tools import require, tail
 
 COMMUNITY = "unity-test-ro"
+LIMITED = "unity-test-system-only"
 V3_USER, V3_AUTH, V3_PRIV = "unityv3", "auth-pass-123", "priv-pass-123"
 
 
@@ -39,6 +40,9 @@ def snmpd(tmp_path: Path) -> Iterator[Snmpd]:
     conf.write_text(
         f"agentAddress udp:127.0.0.1:{port}\n"
         f"rocommunity {COMMUNITY} 127.0.0.1\n"
+        # A community that may read the system group only: SNMP's "permission denied".
+        "view systemonly included .1.3.6.1.2.1.1\n"
+        f"rocommunity {LIMITED} 127.0.0.1 -V systemonly\n"
         f'createUser {V3_USER} SHA "{V3_AUTH}" AES "{V3_PRIV}"\n'
         f"rouser {V3_USER} priv\n"
         "sysLocation rack 1\n"
@@ -184,6 +188,31 @@ async def test_missing_and_non_numeric_oids_fail_the_run_but_keep_the_rest(tmp_p
         "the device's SNMP view lets this community or user read it"
     )
     assert get(samples, "ticks").value > 0 and get(samples, "up").value == 1
+
+
+async def test_a_view_without_if_mib_says_to_widen_it(tmp_path, snmpd):
+    plugin = make(tmp_path, snmpd.port, community=LIMITED)
+    try:
+        samples, reason = await collect(plugin)
+    finally:
+        await plugin.close()
+    assert reason == (
+        "127.0.0.1 shows this community or user no interfaces: check that the device's SNMP "
+        "view includes IF-MIB (1.3.6.1.2.1.2 and 1.3.6.1.2.1.31)"
+    )
+    assert get(samples, "up").value == 1 and get(samples, "snmp_uptime_seconds").value > 0
+    # An OID outside the view reads as missing, with the same advice about the view.
+    plugin = make(
+        tmp_path, snmpd.port, community=LIMITED, oids=[{"oid": "1.3.6.1.2.1.2.1.0", "name": "n"}]
+    )
+    try:
+        samples, reason = await collect(plugin)
+    finally:
+        await plugin.close()
+    assert reason == (
+        "1.3.6.1.2.1.2.1.0 (n) does not exist on 127.0.0.1: check the OID, and that the "
+        "device's SNMP view lets this community or user read it"
+    )
 
 
 async def test_wrong_v3_auth_key_says_which_setting_to_check(tmp_path, snmpd):

@@ -25,7 +25,7 @@ from app.plugins.builtin.storage_pools import StoragePoolsPlugin
 from tests.live import stop_process
 
 from .conftest import collect
-from .ssh_commands import command_server
+from .ssh_commands import command_server, start_command_server
 from .system_tools import require, tail
 
 FIXTURES = Path(__file__).parent / "fixtures" / "storage"
@@ -164,6 +164,40 @@ async def test_malformed_zpool_output(tmp_path, ssh_keys):
     async with command_server(ssh_keys["host"], answers) as server:
         with pytest.raises(PluginError, match=r"`zpool list` on 127.0.0.1 printed something"):
             await make(tmp_path, **server.config()).collect_data()
+
+
+async def test_malformed_mdstat_and_btrfs_output_say_what_to_do(tmp_path, ssh_keys):
+    answers = nas_answers()
+    answers["cat /proc/mdstat"] = (0, "this is not mdstat\n", "")
+    async with command_server(ssh_keys["host"], answers) as server:
+        with pytest.raises(PluginError) as err:
+            await make(tmp_path, **server.config(zfs=False, btrfs=False)).collect_data()
+    assert str(err.value).startswith("/proc/mdstat on 127.0.0.1 is in an unexpected format")
+    assert str(err.value).endswith(
+        "run `cat /proc/mdstat` there to see it, or turn off Linux software RAID in this "
+        "plugin if the host has no md arrays"
+    )
+    answers = nas_answers()
+    answers["btrfs device stats /srv"] = (0, "[/dev/sda2] write_io_errs  many\n", "")
+    async with command_server(ssh_keys["host"], answers) as server:
+        with pytest.raises(PluginError, match=r"unexpected .*update btrfs-progs .*turn off btrfs"):
+            await make(tmp_path, **server.config(zfs=False, mdadm=False)).collect_data()
+
+
+async def test_wrong_ssh_password_and_unreachable_host(tmp_path, ssh_keys):
+    server = await start_command_server(ssh_keys["host"], nas_answers())
+    try:
+        config = server.config(password="wrong")
+        with pytest.raises(PluginError, match=r"SSH login as \S+@127.0.0.1 was refused"):
+            await make(tmp_path, **config).collect_data()
+    finally:
+        await server.close()
+    with pytest.raises(PluginError) as err:
+        await make(tmp_path, **server.config()).collect_data()
+    assert str(err.value).startswith(f"cannot connect to 127.0.0.1:{server.port} over SSH")
+    assert str(err.value).endswith(
+        "check the host name, the port and that the SSH server runs there"
+    )
 
 
 async def test_zpool_without_permission(tmp_path, ssh_keys):

@@ -258,3 +258,38 @@ async def test_the_samples_all_view_decodes_chunks_in_sql(
     want = list(values) + short
     want[3] = 42.0
     assert [_bits(r.value) for r in rows] == [_bits(v) for v in want]
+
+
+async def test_a_late_write_into_a_packed_hour_read_before_shows_in_the_next_answer(
+    app: Any, client: httpx.AsyncClient, admin: dict[str, str], plugin_id: int
+) -> None:
+    """Closed hours read once are kept decoded (PostgreSQL); a late write and the re-packing
+    that takes it in must both show in the very next answer."""
+    await write_series(app, plugin_id, T0, 2 * 360, 10, value=lambda i: 1.0)
+    sid = await series_id(app)
+    await _mark(app, MARK)
+    await app.state.unity.maintenance.compact()
+    assert await _rows(app, sid) == []
+
+    async def ten_seconds() -> list[float]:
+        body = await _ask(client, admin, sid, T0, T0 + 2 * HOUR, 720, "avg")
+        assert body["resolution"] == "raw"
+        return [v for _, v in body["series"][0]["points"]]
+
+    assert await ten_seconds() == [1.0] * 720
+    assert await ten_seconds() == [1.0] * 720  # from the decoded chunks on PostgreSQL
+    cache = app.state.unity.reader.chunks
+    if not app.state.unity.db.is_sqlite:
+        assert cache.hits >= 2
+
+    await write_series(app, plugin_id, T0 + timedelta(seconds=20), 1, 10, value=lambda i: 4.0)
+    await write_series(app, plugin_id, T0 + HOUR + timedelta(seconds=5), 1, 10, value=lambda i: 9.0)
+    want = [1.0] * 720
+    want[2] = 4.0  # a rewrite of a packed instant: the row wins
+    want[360] = 5.0  # a new instant in the bucket of T0 + 1 h: (1 + 9) / 2
+    assert await ten_seconds() == want
+
+    report = await app.state.unity.maintenance.compact()
+    assert report["packed_samples"] == 2 and report["packed_chunks"] == 2
+    assert await _rows(app, sid) == []
+    assert await ten_seconds() == want  # the re-packed chunks, not the ones decoded before

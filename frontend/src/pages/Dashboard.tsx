@@ -21,6 +21,7 @@ import { EmptyState, ErrorState, HealthBadge, Spinner } from "../components/ui";
 import { UptimeFigure } from "../components/UptimeFigure";
 import { useUptimeList, type UptimeFigures } from "../api/uptime";
 import { formatInterval, formatValue, labelText, shortMetricName, timeAgo } from "../format";
+import { KEY_METRICS } from "./keyMetrics";
 
 // uPlot and the sparkline come in their own chunk, fetched when the first card with a line is near
 // the viewport: the first paint and the cards' values need none of it.
@@ -42,17 +43,20 @@ const PRIMARY_HINTS = [
 ];
 
 /** Orders a plugin's latest values so the most telling metric comes first (it gets the sparkline):
- * known "headline" metrics first, aggregate (unlabelled) series before per-device ones. */
-export function rankValues(values: CurrentValue[]): CurrentValue[] {
+ * the type's key metrics, then known "headline" metrics, aggregate (unlabelled) series before
+ * per-device ones. */
+export function rankValues(values: CurrentValue[], type?: string): CurrentValue[] {
+  const keys = (type && KEY_METRICS[type]) || [];
   // Each value's rank is worked out once (a host has a hundred-odd series: testing the hints
   // inside the sort's comparator cost 60 ms of the dashboard's first render under a 4x slowdown).
-  const hint = new Map<string, number>();
+  const rank = new Map<string, number>();
   const keyed = values.map((v) => {
-    let score = hint.get(v.name);
+    let score = rank.get(v.name);
     if (score === undefined) {
-      const i = PRIMARY_HINTS.findIndex((re) => re.test(v.name));
-      score = i < 0 ? PRIMARY_HINTS.length - 0.5 : i;
-      hint.set(v.name, score);
+      const k = keys.indexOf(v.name);
+      const i = k >= 0 ? -1 : PRIMARY_HINTS.findIndex((re) => re.test(v.name));
+      score = k >= 0 ? k - keys.length : i < 0 ? PRIMARY_HINTS.length - 0.5 : i;
+      rank.set(v.name, score);
     }
     return { v, score, labelled: Object.keys(v.labels).length ? 1 : 0 };
   });
@@ -115,7 +119,7 @@ const PluginCard = memo(function PluginCard({
   const { store } = useLive();
   const run = store.runs.get(plugin.id);
   // eslint-disable-next-line react-hooks/exhaustive-deps -- `version` says the store's values changed
-  const values = useMemo(() => rankValues(mergeLatest(rest, store.latestForPlugin(plugin.id))), [rest, store, plugin.id, version]);
+  const values = useMemo(() => rankValues(mergeLatest(rest, store.latestForPlugin(plugin.id)), plugin.type), [rest, store, plugin.id, plugin.type, version]);
   const primary = values[0];
   const [cardRef, near] = useNearViewport<HTMLElement>();
   const spark = useSparkColumns(plugin.enabled ? primary?.seriesId : undefined, near);

@@ -24,6 +24,7 @@ import { TimeChart } from "../components/TimeChart";
 import { HostProcesses } from "./HostProcesses";
 import { HostOverview } from "../components/HostOverview";
 import { usePluginLatest } from "../live/latestValues";
+import { keyMetricsFirst } from "./keyMetrics";
 import { UptimePanel } from "../components/UptimePanel";
 import { LocationsPanel } from "../components/LocationsPanel";
 import { PushUrlPanel } from "../components/PushUrlPanel";
@@ -135,6 +136,7 @@ function Charts({ plugin, range }: { plugin: Plugin; range: RangeState }) {
     },
     !preset,
   );
+  const type = plugin.type;
   const groups = useMemo(() => {
     const byName = new Map<string, { unit: string; series: QuerySeries[] }>();
     for (const s of data.data?.series ?? []) {
@@ -142,8 +144,8 @@ function Charts({ plugin, range }: { plugin: Plugin; range: RangeState }) {
       g.series.push(s);
       byName.set(s.name, g);
     }
-    return [...byName.entries()].sort(([a], [b]) => a.localeCompare(b));
-  }, [data.data]);
+    return [...byName.entries()].sort(([a], [b]) => keyMetricsFirst(type, a, b));
+  }, [data.data, type]);
 
   if (series.isPending) return <Spinner label="Loading metrics…" />;
   if (series.isError) return <ErrorState title="Could not load the metric list" error={series.error} onRetry={() => series.refetch()} />;

@@ -126,6 +126,12 @@ def target_down(plugin: Plugin, reason: str, samples: list[Sample]) -> PluginErr
     return PluginError(reason, samples=samples)
 
 
+# What to check, appended to the sentence of a target that could not be reached.
+NO_ANSWER_HINT = "check that the host is up and that no firewall drops the port"
+RESOLVE_HINT = "check the host name, or use its IP address"
+ROUTE_HINT = "check the address and that this machine has a route to it"
+
+
 def describe_exc(exc: BaseException) -> str:
     """A short sentence for an exception whose str() may be empty (timeouts often are)."""
     text = str(exc).strip()

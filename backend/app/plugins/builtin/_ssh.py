@@ -210,10 +210,14 @@ class SshLogin:
                 "and the password or key"
             ) from exc
         except TimeoutError as exc:
-            raise SshUnreachable(f"{self.where} did not complete the SSH login in time") from exc
+            raise SshUnreachable(
+                f"{self.where} did not complete the SSH login in time: check that the host is "
+                "up and that nothing in between drops SSH"
+            ) from exc
         except (OSError, asyncssh.Error) as exc:
             raise SshUnreachable(
-                f"cannot connect to {self.where} over SSH: {describe_exc(exc)}"
+                f"cannot connect to {self.where} over SSH: {describe_exc(exc)}; check the host "
+                "name, the port and that the SSH server runs there"
             ) from exc
         if not pinned and (server_key := conn.get_server_host_key()) is not None:
             try:

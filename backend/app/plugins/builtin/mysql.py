@@ -11,6 +11,9 @@ from pydantic import Field
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
 from app.plugins.builtin._common import (
+    NO_ANSWER_HINT,
+    RESOLVE_HINT,
+    ROUTE_HINT,
     HostName,
     TimeoutField,
     allowed_target,
@@ -189,23 +192,23 @@ class MysqlPlugin(Plugin[MysqlConfig]):
         if code in _CANNOT_CONNECT:
             detail = str(exc.args[1]) if len(exc.args) > 1 else text
             if "timed out" in detail:
-                reason = f"{where}: no answer within {cfg.timeout_seconds:g} s"
+                reason = f"{where}: no answer within {cfg.timeout_seconds:g} s; {NO_ANSWER_HINT}"
             elif "Connection refused" in detail:
                 reason = (
                     f"{where} refused the connection: is MySQL/MariaDB running and "
                     "listening on that address (bind-address in my.cnf)?"
                 )
             elif "Name or service not known" in detail or "resolve" in detail:
-                reason = f"cannot resolve {cfg.host}: {detail}"
+                reason = f"cannot resolve {cfg.host}: {detail}; {RESOLVE_HINT}"
             elif "SSL" in detail or "certificate" in detail.lower():
                 reason = (
                     f"{where}: TLS failed ({detail}); turn off verify_tls for a "
                     "self-signed certificate, or tls if the server has none"
                 )
             else:
-                reason = f"{where} is unreachable: {detail}"
+                reason = f"{where} is unreachable: {detail}; {ROUTE_HINT}"
         elif (code == _LOST and "timed out" in text) or isinstance(exc, TimeoutError):
-            reason = f"{where}: no answer within {cfg.timeout_seconds:g} s"
+            reason = f"{where}: no answer within {cfg.timeout_seconds:g} s; {NO_ANSWER_HINT}"
         else:
             reason = (
                 f"{where} did not answer like a MySQL or MariaDB server ({text}); "

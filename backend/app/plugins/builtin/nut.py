@@ -158,10 +158,16 @@ class NutPlugin(Plugin[NutConfig]):
                 asyncio.open_connection(cfg.host, cfg.port), cfg.timeout_seconds
             )
         except TimeoutError as exc:
-            reason = f"upsd at {where} did not accept within {cfg.timeout_seconds:g} s"
+            reason = (
+                f"upsd at {where} did not accept within {cfg.timeout_seconds:g} s: check that "
+                f"the host is up and that no firewall drops port {cfg.port}"
+            )
             raise target_down(self, reason, [up_sample(False)]) from exc
         except socket.gaierror as exc:
-            reason = f"cannot resolve {cfg.host}: {describe_exc(exc)}"
+            reason = (
+                f"cannot resolve {cfg.host}: {describe_exc(exc)}; check the host name, or use "
+                "the UPS server's IP address"
+            )
             raise target_down(self, reason, [up_sample(False)]) from exc
         except ConnectionRefusedError as exc:
             reason = (
@@ -170,7 +176,10 @@ class NutPlugin(Plugin[NutConfig]):
             )
             raise target_down(self, reason, [up_sample(False)]) from exc
         except OSError as exc:
-            reason = f"upsd at {where} is unreachable: {describe_exc(exc)}"
+            reason = (
+                f"upsd at {where} is unreachable: {describe_exc(exc)}; check the address and "
+                "that this machine has a route to it"
+            )
             raise target_down(self, reason, [up_sample(False)]) from exc
         try:
             name, variables = await asyncio.wait_for(
@@ -179,13 +188,15 @@ class NutPlugin(Plugin[NutConfig]):
         except TimeoutError as exc:
             raise target_down(
                 self,
-                f"upsd at {where} accepted but did not answer within {cfg.timeout_seconds:g} s",
+                f"upsd at {where} accepted but did not answer within {cfg.timeout_seconds:g} s: "
+                f"check that port {cfg.port} is upsd's (usually 3493)",
                 [up_sample(False)],
             ) from exc
         except (ConnectionError, OSError) as exc:
             raise target_down(
                 self,
-                f"upsd at {where} dropped the connection: {describe_exc(exc)}",
+                f"upsd at {where} dropped the connection: {describe_exc(exc)}; upsd may be "
+                "restarting or at its client limit (MAXCONN in upsd.conf): see upsd's log",
                 [up_sample(False)],
             ) from exc
         except ValueError as exc:
@@ -255,7 +266,10 @@ class NutPlugin(Plugin[NutConfig]):
                 ) from exc
             if exc.code == "UNKNOWN-UPS":
                 return  # reported with the list of known names by LIST VAR
-            raise PluginError(f"upsd refused the login: {exc.code}") from exc
+            raise PluginError(
+                f"upsd refused the login: {exc.code}; see upsd's log and the NUT network "
+                "protocol's error list for what it means"
+            ) from exc
 
     def _samples(self, name: str, variables: dict[str, str]) -> list[Sample]:
         labels = {"ups": name}

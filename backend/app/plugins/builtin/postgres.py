@@ -12,6 +12,9 @@ from pydantic import Field
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
 from app.plugins.builtin._common import (
+    NO_ANSWER_HINT,
+    RESOLVE_HINT,
+    ROUTE_HINT,
     HostName,
     TimeoutField,
     allowed_target,
@@ -264,16 +267,16 @@ class PostgresPlugin(Plugin[PostgresConfig]):
                 "certificate use ssl=require (encrypts without checking the certificate)"
             )
         if isinstance(exc, TimeoutError):
-            reason = f"{where}: no answer within {cfg.timeout_seconds:g} s"
+            reason = f"{where}: no answer within {cfg.timeout_seconds:g} s; {NO_ANSWER_HINT}"
         elif isinstance(exc, socket.gaierror):
-            reason = f"cannot resolve {cfg.host}: {describe_exc(exc)}"
+            reason = f"cannot resolve {cfg.host}: {describe_exc(exc)}; {RESOLVE_HINT}"
         elif isinstance(exc, ConnectionRefusedError):
             reason = (
                 f"{where} refused the connection: is PostgreSQL running and listening on "
                 "that address (listen_addresses in postgresql.conf)?"
             )
         elif isinstance(exc, OSError):
-            reason = f"{where} is unreachable: {describe_exc(exc)}"
+            reason = f"{where} is unreachable: {describe_exc(exc)}; {ROUTE_HINT}"
         else:
             reason = (
                 f"{where} did not answer like a PostgreSQL server "

@@ -10,7 +10,13 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
-from app.plugins.builtin._common import TimeoutField, describe_exc, target_down, up_sample
+from app.plugins.builtin._common import (
+    NO_ANSWER_HINT,
+    TimeoutField,
+    describe_exc,
+    target_down,
+    up_sample,
+)
 from app.plugins.builtin._tls_pin import FingerprintMismatch, normalize_fingerprint, pinned_context
 
 if TYPE_CHECKING:  # httpx loads with the first instance (house style 15)
@@ -216,7 +222,9 @@ class ProxmoxPlugin(Plugin[ProxmoxConfig]):
             ) as client:
                 resp = await client.get(url, headers=headers)
         except httpx.TimeoutException as exc:
-            raise self._down(f"no answer within {cfg.timeout_seconds:g} s") from exc
+            raise self._down(
+                f"no answer within {cfg.timeout_seconds:g} s; {NO_ANSWER_HINT}"
+            ) from exc
         except httpx.HTTPError as exc:
             raise self._connect_error(exc) from exc
         if resp.status_code == 401:

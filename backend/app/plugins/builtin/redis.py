@@ -10,6 +10,9 @@ from pydantic import Field
 
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample, SecretField
 from app.plugins.builtin._common import (
+    NO_ANSWER_HINT,
+    RESOLVE_HINT,
+    ROUTE_HINT,
     HostName,
     TimeoutField,
     allowed_target,
@@ -115,7 +118,8 @@ class RedisPlugin(Plugin[RedisConfig]):
         if not isinstance(info, dict) or "redis_version" not in info:
             raise target_down(
                 self,
-                f"{cfg.host}:{cfg.port}: INFO did not return Redis server information",
+                f"{cfg.host}:{cfg.port}: INFO did not return Redis server information; check "
+                "that host and port are a Redis server's (a proxy may not pass INFO through)",
                 [up_sample(False)],
             )
         return [
@@ -148,8 +152,10 @@ class RedisPlugin(Plugin[RedisConfig]):
             reason = f"{where}: no answer within {cfg.timeout_seconds:g} s"
             if cfg.tls:  # a plain port waits for a command and never answers a TLS hello
                 reason += "; if the port is plain (no TLS), turn off tls"
+            else:
+                reason += f"; {NO_ANSWER_HINT}"
         elif isinstance(cause, socket.gaierror):
-            reason = f"cannot resolve {cfg.host}: {describe_exc(cause)}"
+            reason = f"cannot resolve {cfg.host}: {describe_exc(cause)}; {RESOLVE_HINT}"
         elif isinstance(cause, ConnectionRefusedError) or "Connection refused" in text:
             reason = f"{where} refused the connection: is Redis running and bound to that address?"
         elif "SSL" in text or "certificate" in text.lower():
@@ -158,7 +164,7 @@ class RedisPlugin(Plugin[RedisConfig]):
                 "certificate, or tls if the port is plain"
             )
         elif isinstance(exc, rex.ConnectionError) and isinstance(cause, OSError):
-            reason = f"{where} is unreachable: {text}"
+            reason = f"{where} is unreachable: {text}; {ROUTE_HINT}"
         else:
             reason = f"{where} did not answer like a Redis server ({text}); check host and port"
         return target_down(self, reason, [up_sample(False)])

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 from typing import Any, NoReturn
 
 from app.plugins.base import Plugin, PluginError, Sample
-from app.plugins.builtin._common import allowed_target, describe_exc, target_down, up_sample
+from app.plugins.builtin._common import (
+    RESOLVE_HINT,
+    allowed_target,
+    describe_exc,
+    target_down,
+    up_sample,
+)
 from app.plugins.builtin._snmp import (
     MAX_INTERFACES,
     SnmpConfig,
@@ -178,7 +184,9 @@ class SnmpPlugin(Plugin[SnmpConfig]):
             )
         except Exception as exc:  # pysnmp wraps resolver errors in its own PySnmpError
             raise target_down(
-                self, f"cannot resolve {cfg.host}: {describe_exc(exc)}", [up_sample(False)]
+                self,
+                f"cannot resolve {cfg.host}: {describe_exc(exc)}; {RESOLVE_HINT}",
+                [up_sample(False)],
             ) from exc
         session = (self._engine, self._auth(snmp), target)
         try:
@@ -200,6 +208,13 @@ class SnmpPlugin(Plugin[SnmpConfig]):
         problems: list[str] = []
         if missing:
             problems.append(missing)
+        if not columns["descr"] and not columns["name"] and not cfg.oids:
+            # Every device has an interface; none seen means the view hides IF-MIB, and the
+            # instance would measure nothing but uptime.
+            problems.append(
+                f"{cfg.host} shows this community or user no interfaces: check that the "
+                "device's SNMP view includes IF-MIB (1.3.6.1.2.1.2 and 1.3.6.1.2.1.31)"
+            )
         oid_problems: list[str] = []
         for spec, value in zip(cfg.oids, extra, strict=True):
             number = None if is_exception(value) else to_number(value)

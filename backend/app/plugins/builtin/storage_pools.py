@@ -120,7 +120,9 @@ class StoragePoolsPlugin(HostToolsPlugin[StoragePoolsConfig]):
             pools = parse_zpool_list(result.stdout, with_frag)
         except ValueError as exc:
             raise PluginError(
-                f"`zpool list` on {shell.where} printed something unexpected ({describe_exc(exc)})"
+                f"`zpool list` on {shell.where} printed something unexpected "
+                f"({describe_exc(exc)}); run `zpool list -Hp` there to see it, update the ZFS "
+                "tools there or turn off ZFS pools in this plugin"
             ) from exc
         if pools:
             status = await self._run(shell, ["zpool", "status", "-p"], "zpool")
@@ -141,7 +143,10 @@ class StoragePoolsPlugin(HostToolsPlugin[StoragePoolsConfig]):
             )
         if "connect" in err.lower() or "daemon" in err.lower():
             return f"zpool on {shell.where} cannot reach ZFS ({err}): is the ZFS service running?"
-        return f"zpool on {shell.where} failed (exit {result.exit_status}): {err}"
+        return (
+            f"zpool on {shell.where} failed (exit {result.exit_status}): {err}; run `zpool status` "
+            "there to see why, or turn off ZFS pools in this plugin"
+        )
 
     def _zfs_samples(self, pool: ZfsPool, problems: list[str]) -> list[Sample]:
         labels = {"pool": pool.name}
@@ -194,7 +199,9 @@ class StoragePoolsPlugin(HostToolsPlugin[StoragePoolsConfig]):
             arrays = parse_mdstat(result.stdout)
         except ValueError as exc:
             raise PluginError(
-                f"/proc/mdstat on {shell.where} is in an unexpected format ({describe_exc(exc)})"
+                f"/proc/mdstat on {shell.where} is in an unexpected format "
+                f"({describe_exc(exc)}); run `cat /proc/mdstat` there to see it, or turn off "
+                "Linux software RAID in this plugin if the host has no md arrays"
             ) from exc
         for md in arrays:
             labels = {"array": md.name, "level": md.level}
@@ -239,13 +246,17 @@ class StoragePoolsPlugin(HostToolsPlugin[StoragePoolsConfig]):
                         f"`btrfs device stats {mount}` on {shell.where} needs root ({err}): "
                         "turn on sudo or run Unity as root"
                     )
-                raise PluginError(f"`btrfs device stats {mount}` on {shell.where} failed: {err}")
+                raise PluginError(
+                    f"`btrfs device stats {mount}` on {shell.where} failed: {err}; run it there "
+                    "to see why, or turn off btrfs in this plugin"
+                )
             try:
                 devices = parse_btrfs_stats(result.stdout)
             except ValueError as exc:
                 raise PluginError(
                     f"`btrfs device stats {mount}` on {shell.where} printed something "
-                    f"unexpected ({describe_exc(exc)})"
+                    f"unexpected ({describe_exc(exc)}); update btrfs-progs there (5.x or later) "
+                    "or turn off btrfs in this plugin"
                 ) from exc
             for device, stats in devices.items():
                 labels = {"mount": mount, "device": device}

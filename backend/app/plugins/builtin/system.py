@@ -14,7 +14,12 @@ import psutil
 from pydantic import Field
 
 from app.plugins.base import Plugin, PluginConfig, Sample
-from app.plugins.builtin._common import PSEUDO_FILESYSTEMS, is_pseudo_filesystem
+from app.plugins.builtin._common import (
+    PSEUDO_FILESYSTEMS,
+    describe_exc,
+    is_pseudo_filesystem,
+    log,
+)
 from app.plugins.builtin._events import RebootWatch
 from app.plugins.builtin._host import (
     ProcessCommandLines,
@@ -122,6 +127,7 @@ class SystemPlugin(Plugin[SystemConfig]):
         self._prev: _Counters | None = None
         self.reboots = RebootWatch()
         self._procs: tuple[float, Readings] = (0.0, {})  # the last process scan: when, what
+        self._net_fallback_logged = False
         # psutil's procfs (HOST_PROC) is process-wide and set once, by create_app; this plugin
         # reads ctx.host itself for its own paths (mounts, processes).
 
@@ -131,13 +137,7 @@ class SystemPlugin(Plugin[SystemConfig]):
 
     def _counters(self, scan_processes: bool = True) -> _Counters:
         disk = psutil.disk_io_counters(perdisk=False, nowrap=True)
-        if self.ctx.host.proc == Path("/proc"):
-            net = {
-                nic: (c.bytes_recv, c.bytes_sent)
-                for nic, c in psutil.net_io_counters(pernic=True, nowrap=True).items()
-            }
-        else:  # in a container: the host's interfaces, not the container's own
-            net = host_net_counters(self.ctx.host.proc)
+        net = self._net_counters()
         excluded = self.cfg.exclude_interfaces
         top = self.cfg.top_processes
         return _Counters(
@@ -151,6 +151,35 @@ class SystemPlugin(Plugin[SystemConfig]):
                 else {}
             ),
         )
+
+    def _net_counters(self) -> dict[str, tuple[int, int]]:
+        """Bytes in and out per interface of the measured host.
+
+        In a container (HOST_PROC set) the host's interfaces are PID 1's table; psutil would
+        read the container's own namespace. Should that table be unreadable (HOST_PROC not the
+        host's procfs, or a hardened one), the container's interfaces beat a failed run: say so
+        once.
+        """
+        if self.ctx.host.proc != Path("/proc"):
+            try:
+                return host_net_counters(self.ctx.host.proc)
+            except (OSError, ValueError) as exc:
+                if not self._net_fallback_logged:
+                    self._net_fallback_logged = True
+                    log.warning(
+                        "cannot read the host's network counters from %s (%s); network rates "
+                        "are the backend container's own interfaces until it is readable: "
+                        "bind-mount the host's /proc read-only at HOST_PROC "
+                        "(`/proc:/host/proc:ro`; docs/DEPLOYMENT.md, 'Measuring the host from a "
+                        "container')",
+                        self.ctx.host.proc / "1" / "net" / "dev",
+                        describe_exc(exc),
+                        extra={"plugin_id": self.ctx.plugin_id, "plugin_type": self.type},
+                    )
+        return {
+            nic: (c.bytes_recv, c.bytes_sent)
+            for nic, c in psutil.net_io_counters(pernic=True, nowrap=True).items()
+        }
 
     def _read(self, scan_processes: bool) -> tuple[_Counters, list[Sample]]:
         """Counters and gauges in one go: one hand-off to a worker thread per run."""

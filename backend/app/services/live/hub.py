@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 CLOSE_POLICY = 1008  # authentication or origin refused
 CLOSE_TOO_SLOW = 1013  # "try again later": the client's send queue overflowed
 CLOSE_GOING_AWAY = 1001  # server shutting down
+STOP_SEND_SECONDS = 2.0  # at shutdown, how long events still waiting for Redis may take
+REDIS_CONNECTIONS = 32  # publishing connections at most (and the subscription's)
+REDIS_POOL_WAIT_SECONDS = 5.0
 
 
 class Socket(Protocol):
@@ -74,16 +77,33 @@ class Hub:
         self._redis: Any = None
         self._listener: asyncio.Task[None] | None = None
         self.redis_error: str | None = None
+        # Events waiting for Redis, sent by one task in one pipeline each time it gets the loop:
+        # one round trip for a burst (a worker finishing hundreds of runs) instead of one each.
+        self._outbox: list[tuple[int | None, str, dict[str, Any]]] = []
+        self._sender: asyncio.Task[None] | None = None
 
     # ----------------------------------------------------------------- lifecycle
-    async def start(self) -> None:
+    async def start(self, listen: bool = True) -> None:
+        """`listen=False`: publish only (a worker has no WebSocket clients to deliver to)."""
         if self.settings.redis_url:
             import redis.asyncio as aioredis
 
-            self._redis = aioredis.from_url(self.settings.redis_url, decode_responses=True)
-            self._listener = asyncio.create_task(self._listen(), name="ws-redis-listener")
+            # A bounded pool that waits for a free connection: a burst of publishes (a worker
+            # finishing hundreds of runs at once) queues instead of failing past the limit.
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self.settings.redis_url,
+                decode_responses=True,
+                max_connections=REDIS_CONNECTIONS,
+                timeout=REDIS_POOL_WAIT_SECONDS,
+            )
+            self._redis = aioredis.Redis(connection_pool=pool)
+            if listen:
+                self._listener = asyncio.create_task(self._listen(), name="ws-redis-listener")
 
     async def stop(self) -> None:
+        if self._sender is not None:  # what was published before the stop still goes out
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._sender, STOP_SEND_SECONDS)
         for client in list(self.clients):
             client.close(CLOSE_GOING_AWAY, "server shutting down")
         if self._listener:
@@ -125,17 +145,31 @@ class Hub:
             self._view(event)
             return  # nobody to send it to: do not encode it
         data = encode(event)
-        if self._redis is not None:
+        if self._redis is None:
+            self._view(event)
+            self.deliver(event.get("plugin_id"), data)
+            return
+        self._outbox.append((event.get("plugin_id"), data, event))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_outbox(), name="ws-redis-publisher")
+
+    async def _send_outbox(self) -> None:
+        """Publish what waits, in order, one pipeline per turn, until nothing waits."""
+        while self._outbox:
+            batch, self._outbox = self._outbox, []
             try:
-                await self._redis.publish(self.settings.redis_channel, data)
+                async with self._redis.pipeline(transaction=False) as pipe:
+                    for _, data, _ in batch:
+                        pipe.publish(self.settings.redis_channel, data)
+                    await pipe.execute()
                 self.redis_error = None
-                return
-            except Exception as exc:  # Redis down: at least this replica's clients get it
+            except Exception as exc:  # Redis down: at least this replica's clients get them
                 if self.redis_error is None:
                     log.warning("Redis publish failed, delivering locally only: %s", exc)
                 self.redis_error = error_text(exc)
-        self._view(event)
-        self.deliver(event.get("plugin_id"), data)
+                for plugin_id, data, event in batch:
+                    self._view(event)
+                    self.deliver(plugin_id, data)
 
     def _view(self, event: dict[str, Any]) -> None:
         for view in self.views:

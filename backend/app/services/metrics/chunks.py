@@ -77,12 +77,12 @@ def _shuffle(raw: bytes) -> bytes:
     return b"".join(raw[i::8] for i in range(8))
 
 
-def _unshuffle(planes: bytes | memoryview) -> bytes:
+def _unshuffle(planes: bytes | memoryview) -> bytearray:
     n = len(planes) // 8
     out = bytearray(len(planes))
     for i in range(8):
         out[i::8] = planes[i * n : (i + 1) * n]
-    return bytes(out)
+    return out
 
 
 def encode(start: datetime, points: Sequence[tuple[int, float]], compress: bool) -> bytes:

@@ -20,6 +20,7 @@ from app.db.session import Database, asyncpg_of
 from app.models import PluginInstance, RollupState, Series
 from app.models.base import UTCDateTime
 from app.schemas.metrics import QueryResult, QuerySeries
+from app.services.metrics import range_pg
 from app.services.metrics.chunks import CHUNK, decode, from_micros, micros
 from app.services.metrics.tiers import RAW, Part, bucket_rule, choose_tier, plan
 
@@ -173,6 +174,7 @@ class MetricsReader:
         self.settings = settings
         self._series: ExpiringCache[int, SeriesMeta] = ExpiringCache(SERIES_CACHED_MAX)
         self._done: ExpiringCache[None, dict[str, datetime]] = ExpiringCache(1)
+        self.chunks = range_pg.ChunkCache()
         db.after_commit_changing(self._series.clear, deleted=(PluginInstance, Series))
 
     def rolled_up(self) -> None:
@@ -287,26 +289,10 @@ class MetricsReader:
             if rows and rows[-1][0] == 1:  # part of the range is packed: merge in Python
                 return await self._packed_buckets(conn, sid, parts, width, origin, agg)
             return [(datetime.fromtimestamp(b, UTC), v) for _, b, v, _ in rows]
-        args: list[Any] = []
-
-        def positional(value: datetime | None) -> str:
-            args.append(sid if value is None else value)
-            return f"${len(args)}"
-
-        source = _source_sql(parts, positional)
-        bucket = f"date_bin(interval '{width} seconds', ts, timestamptz '{origin.isoformat()}')"
-        last = "(array_agg(vlast ORDER BY ts DESC))[1]"
-        sql = (
-            f"SELECT 0 AS k, {bucket} AS b, {AGG_SQL.get(agg, last)} AS v "  # noqa: S608 - identifiers are constants  # nosec B608
-            f"FROM ({source}) AS src GROUP BY b"
-        )
-        if raw is not None:
-            sql += " UNION ALL SELECT 1, NULL, NULL WHERE " + _packed_sql(raw, positional)
+        sql, args = range_pg.statement(sid, parts, width, origin, agg)
         apg = await asyncpg_of(conn)
-        rows = await apg.fetch(sql + " ORDER BY k, b", *args)
-        if rows and rows[-1][0] == 1:  # part of the range is packed: merge in Python
-            return await self._packed_buckets(conn, sid, parts, width, origin, agg)
-        return [(b, v) for _, b, v in rows]
+        rows = await apg.fetch(sql, *args)
+        return range_pg.buckets(sid, rows, parts, width, origin, agg, self.chunks)
 
     async def _packed_buckets(
         self,
@@ -317,24 +303,19 @@ class MetricsReader:
         origin: datetime,
         agg: Agg,
     ) -> list[tuple[datetime, float | None]]:
-        """Buckets over roll-up rows, raw rows and packed chunks, read in one statement.
+        """SQLite: buckets over roll-up rows, raw rows and packed chunks, in one statement.
 
         One statement, so one snapshot: a chunk written (and its rows deleted) by a compaction
         committing meanwhile is seen either as the rows or as the chunk, never both or neither.
         A row at an instant its chunk holds too is a later write and wins.
         """
-        sqlite = self.db.is_sqlite
         params: dict[str, Any] = {}
-        args: list[Any] = []
 
         def param(value: datetime | None) -> str:
-            if sqlite:
-                if value is None:
-                    return ":sid"
-                params[f"t{len(params)}"] = value
-                return f":t{len(params) - 1}"
-            args.append(sid if value is None else value)
-            return f"${len(args)}"
+            if value is None:
+                return ":sid"
+            params[f"t{len(params)}"] = value
+            return f":t{len(params) - 1}"
 
         selects = []
         for part in parts:
@@ -355,15 +336,10 @@ class MetricsReader:
                     f"FROM {part.tier.table} WHERE series_id = {param(None)} "
                     f"AND ts >= {param(part.lower)} AND ts < {param(part.upper)}"
                 )
-        sql = " UNION ALL ".join(selects)
-        if sqlite:
-            stmt = (
-                text(sql)
-                .bindparams(*(bindparam(k, type_=UTCDateTime()) for k in params))
-                .columns(ts=UTCDateTime(), data=LargeBinary())
-            )
-            rows: list[Any] = list(await conn.execute(stmt, {"sid": sid, **params}))
-        else:
-            apg = await asyncpg_of(conn)
-            rows = list(await apg.fetch(sql, *args))
+        stmt = (
+            text(" UNION ALL ".join(selects))
+            .bindparams(*(bindparam(k, type_=UTCDateTime()) for k in params))
+            .columns(ts=UTCDateTime(), data=LargeBinary())
+        )
+        rows: list[Any] = list(await conn.execute(stmt, {"sid": sid, **params}))
         return bucket_packed(rows, parts, width, origin, agg)

@@ -20,25 +20,15 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from itertools import repeat
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from app.core.config import Settings
 from app.core.timers import FLUSH_PHASE, until_next
 from app.core.worker import OUTAGE_REPORT_SECONDS, Backoff, Outage, drain, error_text
 from app.db.session import Database
-from app.models import RollupState
 from app.plugins.base import Sample
 from app.services.metrics.batch import Batch, Committed, Prepared, Publish, WriterStats
 from app.services.metrics.latest import LatestView
-from app.services.metrics.partitions import ensure_partitions
-from app.services.metrics.sample_rows import (
-    insert_samples,
-    late_buckets,
-    mark_dirty,
-    update_latest,
-)
 from app.services.metrics.series_cache import YIELD_EVERY, SeriesCache
+from app.services.metrics.store import SampleStore
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +37,6 @@ log = logging.getLogger(__name__)
 GROUP_BATCHES = 8
 # Retry delay while stopping: the shutdown deadline, not the backoff, bounds the wait.
 STOPPING_RETRY_SECONDS = 0.5
-MARKS_TTL_SECONDS = 15.0  # how long the roll-up marks read from the database are trusted
 
 
 class MetricsWriter:
@@ -69,10 +58,7 @@ class MetricsWriter:
         self._idle = asyncio.Event()
         self._idle.set()
         self._hurry = False  # flushed() was called: write without waiting for the flush time
-        # How far each roll-up tier is done (rollup_state), as last read or told: a sample
-        # older than its tier's mark makes its bucket dirty (see mark_dirty).
-        self.marks: dict[str, datetime] = {}
-        self._marks_read = -math.inf  # monotonic time of the last read
+        self.store = SampleStore(db)
         self.outage = Outage(log, "metrics writes", self._counts)
         self._taken = 0  # samples taken from the buffer and not yet committed or put back
         self._drops_logged = (0, 0.0)  # (dropped count, monotonic time) at the last drop line
@@ -153,21 +139,7 @@ class MetricsWriter:
 
     def rolled_up(self, tier: str, until: datetime) -> None:
         """A roll-up tier is done up to `until` (maintenance in this process)."""
-        self.marks[tier] = until
-
-    async def _late(self, conn: AsyncConnection, p: Prepared) -> set[tuple[str, int, datetime]]:
-        """The roll-up buckets these records land behind their tier's mark.
-
-        The marks are re-read every MARKS_TTL_SECONDS. A mark that moved meanwhile (or moves
-        while this commits) is covered by maintenance re-rolling RECENT before each mark.
-        """
-        if time.monotonic() - self._marks_read > MARKS_TTL_SECONDS:
-            rows = await conn.execute(select(RollupState.name, RollupState.done_until))
-            self.marks = {name: until for name, until in rows}
-            self._marks_read = time.monotonic()
-        if p.oldest is None or not self.marks or p.oldest >= max(self.marks.values()):
-            return set()  # the usual write: nothing behind any mark
-        return late_buckets(p.records, self.marks)
+        self.store.marks[tier] = until
 
     def forget_plugin(self, plugin_id: int) -> None:
         self.series.forget_plugin(plugin_id)
@@ -268,6 +240,12 @@ class MetricsWriter:
             if prepared is not None:
                 storing = (asyncio.create_task(self._store(prepared)), batches, prepared)
 
+    async def _store(self, p: Prepared) -> None:
+        await self.store.store(p)
+        self.stats.written += len(p.records)
+        self.stats.discarded += p.discarded
+        self.stats.batches += 1
+
     def _flush_wait(self) -> float:
         """Seconds until the flush: flush_seconds after the first sample.
 
@@ -361,50 +339,3 @@ class MetricsWriter:
                 await asyncio.sleep(0)  # a 100,000-sample write must not hold the loop
         latest_rows = {sid: (records[j][1], records[j][2]) for sid, j in latest.items()}
         return Prepared(records, latest_rows, committed, discarded, oldest)
-
-    async def _store(self, p: Prepared) -> None:
-        """Move each series' latest value, COPY the rows, commit: one transaction.
-
-        The UPDATE goes first so that the transaction is open when COPY runs on the driver
-        connection (asyncpg would otherwise wrap the COPY in a transaction of its own). The
-        rare conflicts roll it all back and go again once: a day without a partition yet
-        (create it), or rows written before (an earlier piece of this run, or an ambiguous
-        commit retried: upsert, the newest value winning as within a batch).
-        """
-        upsert = self.db.is_sqlite
-        handled: set[str] = set()  # each conflict once; a piece can meet both
-        while True:
-            try:
-                async with self.db.engine.connect() as conn:
-                    if p.records:
-                        late = await self._late(conn, p)
-                        await update_latest(conn, p.latest, self.db.is_sqlite)
-                        await insert_samples(conn, p.records, upsert, self.db.is_sqlite)
-                        if late:
-                            await mark_dirty(conn, late, self.db.is_sqlite)
-                    await conn.commit()
-                break
-            except Exception as exc:
-                sqlstate = _sqlstate(exc)
-                if sqlstate in handled or sqlstate not in ("23514", "23505"):
-                    raise
-                handled.add(sqlstate)
-                if sqlstate == "23514":  # no partition for these days yet
-                    async with self.db.engine.connect() as conn:
-                        days = (r[1].astimezone(UTC).date() for r in p.records)
-                        await ensure_partitions(conn, days)
-                        await conn.commit()
-                else:
-                    upsert = True
-        self.stats.written += len(p.records)
-        self.stats.discarded += p.discarded
-        self.stats.batches += 1
-
-
-def _sqlstate(exc: BaseException) -> str | None:
-    """PostgreSQL's error code, from asyncpg's exception or SQLAlchemy's wrapper of it."""
-    for err in (exc, getattr(exc, "orig", None)):
-        code = getattr(err, "sqlstate", None) or getattr(err, "pgcode", None)
-        if isinstance(code, str):
-            return code
-    return None

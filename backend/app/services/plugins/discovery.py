@@ -11,8 +11,10 @@ each label set. Those fields are the label's to change, so the API refuses to ed
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,7 +43,22 @@ CHECK_LABELS: dict[str, tuple[str, str]] = {
     "unity.tcp.host": ("tcp", "host"),
 }
 CREATING_LABELS = {"http": "unity.http.url", "tcp": "unity.tcp.port"}
+KNOWN_LABELS = {*CHECK_LABELS, INTERVAL_LABEL, NAME_LABEL, DEPENDS_LABEL}
+# A `unity.*` label whose last part has one of these words (split at `_`) names a credential.
+# Labels are readable by anyone who can `docker inspect` and would be stored unencrypted in the
+# check's config, so such labels are refused: a secret belongs in the check's form or the
+# config file.
+SECRET_WORDS = frozenset(
+    {"password", "passwd", "pass", "token", "secret", "community", "passphrase", "key", "apikey"}
+    | {"auth", "credentials"}
+)
+SECRETS_ELSEWHERE = (
+    "secrets are not read from labels (anyone who can `docker inspect` the container sees "
+    "them); set it on the check in the UI or in the config file, where it is stored encrypted"
+)
 MAX_NAME = 100
+# Per scheduler (one per app): docker instance id -> the label problems last logged for it.
+_LOGGED: WeakKeyDictionary[Any, dict[int, frozenset[str]]] = WeakKeyDictionary()
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +103,7 @@ def without_marker(config: dict[str, Any]) -> dict[str, Any]:
 
 def specs_for(found: FoundContainer, errors: list[str]) -> list[Spec]:
     """The checks one container's labels ask for; a bad label is reported, not fatal."""
-    labels = found.labels
+    labels = _checked_labels(found, errors)
     base = (labels.get(NAME_LABEL) or found.name).strip() or found.name
     interval: int | None = None
     fields: dict[str, str] = {}
@@ -121,6 +138,39 @@ def specs_for(found: FoundContainer, errors: list[str]) -> list[Spec]:
     return out
 
 
+def _checked_labels(found: FoundContainer, errors: list[str]) -> dict[str, str]:
+    """The container's labels minus the ones that carry a credential; each refused or unknown
+    `unity.*` label is reported (a typo such as `unity.http.ulr` would otherwise do nothing)."""
+    out: dict[str, str] = {}
+    for label, value in found.labels.items():
+        if not label.startswith("unity.") or label in KNOWN_LABELS:
+            out[label] = value
+        elif SECRET_WORDS & set(re.split(r"[_-]", label.rsplit(".", 1)[-1].lower())):
+            errors.append(f"container {found.name}: label {label} is ignored: {SECRETS_ELSEWHERE}")
+        else:
+            errors.append(
+                f"container {found.name}: label {label} is not one Unity reads and is ignored; "
+                f"the labels are {', '.join(sorted(KNOWN_LABELS))} (docs/PLUGINS.md)"
+            )
+    url = out.get("unity.http.url")
+    if url is not None and _has_password(url):
+        del out["unity.http.url"]
+        errors.append(
+            f"container {found.name}: unity.http.url holds a password (user:password@host), so "
+            f"no http check is made from it: {SECRETS_ELSEWHERE} (basic_auth_password)"
+        )
+    return out
+
+
+def _has_password(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url.strip()).password is not None
+    except ValueError:
+        return False  # a malformed URL: validating the check's config reports it
+
+
 async def reconcile(
     session: AsyncSession,
     registry: PluginRegistry,
@@ -128,8 +178,13 @@ async def reconcile(
     source_id: int,
     containers: list[FoundContainer],
     scheduler: PluginScheduler | None = None,
+    logged: dict[int, frozenset[str]] | None = None,
 ) -> Outcome:
-    """Make the discovered instances of docker instance `source_id` match its containers."""
+    """Make the discovered instances of docker instance `source_id` match its containers.
+
+    `logged` remembers the label problems already logged, so each is logged when it appears
+    rather than on every run; without it every problem is logged.
+    """
     from app.services.plugins.instances import (
         list_plugins,
         plugin_type,
@@ -211,7 +266,12 @@ async def reconcile(
         await session.delete(gone)
     await _link(session, links, outcome.errors)
     await session.commit()
-    for error in outcome.errors:
+    # A bad label stays bad until its container is recreated: say so when it appears, not on
+    # every run of the docker instance (each minute or so).
+    seen = logged if logged is not None else {}
+    fresh = [e for e in outcome.errors if e not in seen.get(source_id, frozenset())]
+    seen[source_id] = frozenset(outcome.errors)
+    for error in fresh:
         log.warning("label discovery: %s", error, extra={"plugin_id": source_id})
     if touched:
         log.info(
@@ -321,8 +381,9 @@ async def after_run(
     ]
     try:
         async with scheduler.db.session() as session:
+            logged = _LOGGED.setdefault(scheduler, {})
             await reconcile(
-                session, scheduler.registry, scheduler.box, source_id, containers, scheduler
+                session, scheduler.registry, scheduler.box, source_id, containers, scheduler, logged
             )
     except Exception:
         log.exception("label discovery failed", extra={"plugin_id": source_id})

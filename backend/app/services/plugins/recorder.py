@@ -12,11 +12,12 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, text, update
+from sqlalchemy import Connection, bindparam, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -176,9 +177,13 @@ class RunRecorder:
         except Exception as exc:
             log.warning("could not mark interrupted runs: %s", exc)
 
-    def forget_health(self) -> None:
-        """Another replica may have written health meanwhile: read it again when needed."""
-        self._health.clear()
+    def forget_health(self, plugin_ids: Iterable[int] | None = None) -> None:
+        """Another replica (or worker) may have written health meanwhile: read it again when
+        needed; of every plugin, or of those given."""
+        if plugin_ids is None:
+            self._health.clear()
+        for plugin_id in plugin_ids or ():
+            self._health.pop(plugin_id, None)
 
     # ----------------------------------------------------------------- a run's life
     def begin(
@@ -360,24 +365,35 @@ class RunRecorder:
         def keep(plugin_id: int) -> bool:
             return alive is None or plugin_id in alive
 
-        async with self.db.engine.connect() as conn:
-            new = [r for r in (*stale, *(f for f in finished if f.id is None)) if keep(r.plugin_id)]
-            if new and self.db.is_sqlite:
-                result = await conn.execute(self._insert_runs, [r.row() for r in new])
-                ids = [rid for (rid,) in result.all()]
-            elif new:
-                ids = list(await conn.scalars(self._next_run_ids, {"n": len(new)}))
-                await conn.execute(
-                    self._insert_runs_with_ids,
-                    [{**r.row(), "id": rid} for r, rid in zip(new, ids, strict=True)],
-                )
-            done = [r for r in finished if r.id is not None and keep(r.plugin_id)]
+        # Rows are built here, on the loop: finish() may change a checkpointed record meanwhile.
+        new = [r for r in (*stale, *(f for f in finished if f.id is None)) if keep(r.plugin_id)]
+        new_rows = [r.row() for r in new]
+        done = [
+            {**r.row(), "rid": r.id} for r in finished if r.id is not None and keep(r.plugin_id)
+        ]
+        health = [h.row() for pid, h in changed.items() if keep(pid)]
+        sqlite = self.db.is_sqlite
+
+        def work(conn: Connection) -> list[int]:
+            ids: list[int] = []
+            if new_rows and sqlite:
+                ids = [rid for (rid,) in conn.execute(self._insert_runs, new_rows).all()]
+            elif new_rows:
+                ids = list(conn.scalars(self._next_run_ids, {"n": len(new_rows)}))
+                rows = [{**row, "id": rid} for row, rid in zip(new_rows, ids, strict=True)]
+                conn.execute(self._insert_runs_with_ids, rows)
             if done:
-                await conn.execute(self._update_runs, [{**r.row(), "rid": r.id} for r in done])
-            rows = [h.row() for pid, h in changed.items() if keep(pid)]
-            if rows:
-                await conn.execute(self._upsert_health, rows)
-            await conn.commit()
+                conn.execute(self._update_runs, done)
+            if health:
+                conn.execute(self._upsert_health, health)
+            return ids
+
+        if self.db.writes is not None:  # SQLite: the whole transaction is one hand-off
+            ids = await self.db.writes.run(work)
+        else:
+            async with self.db.engine.connect() as conn:
+                ids = await conn.run_sync(work)
+                await conn.commit()
         # ids only once committed: a failed batch is retried whole
-        for r, rid in zip(new, ids if new else [], strict=True):
+        for r, rid in zip(new, ids, strict=True):
             r.id = rid

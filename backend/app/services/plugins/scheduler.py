@@ -1,4 +1,4 @@
-"""PluginScheduler: one APScheduler job per enabled plugin instance, run by the elected leader."""
+"""PluginScheduler: runs the enabled plugin instances on APScheduler slot jobs, on the leader."""
 
 from __future__ import annotations
 
@@ -25,28 +25,18 @@ from app.plugins.registry import PluginRegistry
 from app.services.audit import events as plugin_events
 from app.services.metrics.prometheus import percentile
 from app.services.metrics.writer import MetricsWriter
-from app.services.plugins import discovery, runner
+from app.services.plugins import discovery, runner, workqueue
 from app.services.plugins.instance_cache import InstanceCache
 from app.services.plugins.leader import LeaderElection, job_row, leader_job
 from app.services.plugins.recorder import INTERRUPTED, RunRecorder
+from app.services.plugins.slots import PREFIX, Slots, last_due
 from app.services.probes import hub as probe_hub
 from app.services.probes.watch import record_hub_run
 
 log = logging.getLogger(__name__)
 
-EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
 RECONCILE_SECONDS = 10
 RELEASE_SECONDS = 0.5
-
-
-def _stagger(plugin_id: int, interval: int) -> datetime:
-    """A fixed start offset per plugin, so instances with one interval don't all fire at once.
-
-    Offsets are whole seconds: the instances sharing a second start together and the process
-    wakes once a second for all of them, not once per instance (each wake-up of an idle box
-    costs more CPU than a loopback check). Spread over `interval` slots, no slot is a herd.
-    """
-    return EPOCH + timedelta(seconds=plugin_id * 7919 % interval)
 
 
 class PluginScheduler:
@@ -67,6 +57,7 @@ class PluginScheduler:
         self.writer = writer
         self.recorder = recorder
         self.scheduler = AsyncIOScheduler(timezone=UTC)
+        self.slots = Slots(self.scheduler, self._scheduled_run)
         self.role = (
             SchedulerRole.DISABLED if not settings.scheduler_enabled else SchedulerRole.STARTING
         )
@@ -91,6 +82,7 @@ class PluginScheduler:
         # Plugins with remote locations: their runs here are location "hub"'s, not the health.
         self._remote: set[int] = set()
         self._succeeded: set[int] = set()  # last run succeeded: another success is routine
+        self.queue: workqueue.RunQueue | None = None  # RUN_WORKERS: runs go to the workers
 
     # ----------------------------------------------------------------- lifecycle
     @property
@@ -119,11 +111,11 @@ class PluginScheduler:
     async def stop(self) -> None:
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        if self._inflight:
+        if going := self._inflight | set(self.slots.running.values()):
             # Runs still going at shutdown are cut short and recorded as interrupted.
-            for task in self._inflight:
+            for task in going:
                 task.cancel()
-            await asyncio.wait(self._inflight, timeout=2)
+            await asyncio.wait(going, timeout=2)
         # Those, and runs whose caller was cancelled already (a run-now request cut off by
         # the server's shutdown), are recorded as interrupted.
         if self.recorder.inflight:
@@ -168,6 +160,7 @@ class PluginScheduler:
         self.scheduler.pause()
         for job in self.scheduler.get_jobs():
             job.remove()
+        self.slots.clear()
 
     # ----------------------------------------------------------------- jobs
     async def reload(self) -> None:
@@ -182,8 +175,8 @@ class PluginScheduler:
     async def _prime(self, plugin: PluginInstance) -> None:
         """Build an enabled instance from the row at hand, so its first scheduled run needs no
         read of its own (10,000 instances starting together would be 10,000 reads at once)."""
-        if not plugin.enabled or self.role != SchedulerRole.LEADER:
-            return
+        if not plugin.enabled or self.role != SchedulerRole.LEADER or self.queue:
+            return  # with workers (`queue`), the runs and their instances are theirs
         try:
             await self.instances.get(plugin)
         except Exception as exc:  # its first run reads the row again and says what is wrong
@@ -241,16 +234,13 @@ class PluginScheduler:
             self._schedule(plugin)
 
     def unschedule(self, plugin_id: int) -> None:
-        job = self.scheduler.get_job(f"plugin:{plugin_id}")
-        if job:
-            job.remove()
+        self.slots.remove(plugin_id)
         entry = self.instances.built.pop(plugin_id, None)
         if entry:
             task = asyncio.get_running_loop().create_task(self.instances.close(plugin_id, entry[1]))
             task.add_done_callback(lambda t: t.exception() if not t.cancelled() else None)
 
     def _schedule(self, plugin: PluginInstance) -> None:
-        job_id = f"plugin:{plugin.id}"
         entry = self.registry.get(plugin.type)
         if probe_hub.is_remote(plugin):
             self._remote.add(plugin.id)
@@ -258,8 +248,7 @@ class PluginScheduler:
             self._remote.discard(plugin.id)
         here = probe_hub.HUB in probe_hub.locations_of(plugin)
         if not plugin.enabled or entry is None or not entry.available or not here:
-            if self.scheduler.get_job(job_id):
-                self.scheduler.remove_job(job_id)
+            self.slots.remove(plugin.id)
             if plugin.enabled and (entry is None or not entry.available):
                 log.warning(
                     "plugin type %s unavailable; not scheduling",
@@ -267,20 +256,7 @@ class PluginScheduler:
                     extra={"plugin_id": plugin.id},
                 )
             return
-        interval = plugin.interval_seconds
-        self.scheduler.add_job(
-            self._scheduled_run,
-            IntervalTrigger(
-                seconds=interval, start_date=_stagger(plugin.id, interval), timezone=UTC
-            ),
-            args=[plugin.id],
-            id=job_id,
-            name=plugin.name,
-            replace_existing=True,
-            max_instances=1,
-            coalesce=True,
-            misfire_grace_time=max(1, interval),
-        )
+        self.slots.add(plugin.id, plugin.name, plugin.interval_seconds)
 
     @property
     def isolated(self) -> list[int]:
@@ -293,26 +269,27 @@ class PluginScheduler:
         return {
             "state": self.state,
             "role": self.role,
-            "jobs": [job_row(job) for job in self.scheduler.get_jobs()],
+            "jobs": [
+                *(job_row(j) for j in self.scheduler.get_jobs() if not j.id.startswith(PREFIX)),
+                *self.slots.rows(),  # each slot job, then its plugins with the slot's next run
+            ],
             "lateness_ms_p50": percentile(late, 0.5),
             "lateness_ms_p99": percentile(late, 0.99),
             "runs": dict(self.run_counts),
         }
 
     # ----------------------------------------------------------------- running
-    async def _scheduled_run(self, plugin_id: int) -> None:
-        job = self.scheduler.get_job(f"plugin:{plugin_id}")
-        lateness = None
-        if job is not None:
-            trig = job.trigger
-            now = datetime.now(UTC)
-            period = trig.interval.total_seconds()
-            elapsed = (now - trig.start_date).total_seconds()
-            lateness = (elapsed % period) * 1000
-            if lateness > period * 500:  # fired a bit early rather than very late
-                lateness -= period * 1000
-            lateness = max(lateness, 0.0)
-            self.lateness_ms.append(lateness)
+    async def _scheduled_run(self, plugin_id: int, due: datetime | None = None) -> None:
+        """A scheduled run of one plugin, due at `due` (its slot's fire time)."""
+        now = datetime.now(UTC)
+        if due is None:
+            slot = self.slots.slot_of(plugin_id)
+            due = last_due(slot, now) if slot is not None else now
+        lateness = max((now - due).total_seconds() * 1000, 0.0)
+        self.lateness_ms.append(lateness)
+        # With workers (RUN_WORKERS), the run is theirs; here only if Redis is unreachable.
+        if self.queue and await self.queue.enqueue(plugin_id, due, self._seen.get(plugin_id)):
+            return
         await self.run(plugin_id, "schedule", lateness)
 
     async def run(

@@ -33,24 +33,23 @@ class DatabaseProbe:
         self._check_started = 0.0
         self._task: asyncio.Task[None] | None = None
         self._answered_at: float | None = None  # the last statement that completed, any caller
-        self._engine: Any = None
+        self._engines: list[Any] = []
 
     def _answered(self, *_args: Any) -> None:
         self._answered_at = time.monotonic()
 
     async def start(self) -> None:
         await self._tick()  # /health is right from the first request
-        # A stand-in engine (in tests) may have no sync_engine: then the probe always queries.
-        self._engine = getattr(self.db.engine, "sync_engine", None)
-        if self._engine is not None:
-            event.listen(self._engine, "after_cursor_execute", self._answered)
+        # A stand-in database (in tests) may have no engines: then the probe always queries.
+        self._engines = getattr(self.db, "sync_engines", [])
+        for engine in self._engines:
+            event.listen(engine, "after_cursor_execute", self._answered)
         self._task = asyncio.create_task(self._loop(), name="database-probe")
 
     async def stop(self) -> None:
-        if self._engine is not None and event.contains(
-            self._engine, "after_cursor_execute", self._answered
-        ):
-            event.remove(self._engine, "after_cursor_execute", self._answered)
+        for engine in self._engines:
+            if event.contains(engine, "after_cursor_execute", self._answered):
+                event.remove(engine, "after_cursor_execute", self._answered)
         live = {t for t in (self._task, self._check) if t is not None and not t.done()}
         for task in live:
             task.cancel()
