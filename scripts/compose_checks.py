@@ -409,9 +409,8 @@ ROLE = (
 
 def check_scale_services(run: Runner) -> str:
     health = run.services_health()
-    for name in SCALE_SERVICES:
+    for name in (*SCALE_SERVICES, "worker"):  # the worker: its alive file is fresh
         expect(health.get(name) == "healthy", f"{name} is {health.get(name)!r} (all: {health})")
-    expect(health.get("worker") == "running", f"worker is {health.get('worker')!r}")
     return ", ".join(f"{k}={v}" for k, v in sorted(health.items()))
 
 
