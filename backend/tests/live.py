@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +69,29 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def silent_port(fillers: int = 8) -> Iterator[int]:
+    """A loopback port whose connects hang, like a firewalled host's: its listener never
+    accepts, and its backlog is already full, so later SYNs go unanswered."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(0)
+    port = int(server.getsockname()[1])
+    clients = []
+    for _ in range(fillers):
+        c = socket.socket()
+        c.setblocking(False)
+        c.connect_ex(("127.0.0.1", port))
+        clients.append(c)
+    time.sleep(0.2)  # the handshakes settle into the backlog
+    try:
+        yield port
+    finally:
+        for c in clients:
+            c.close()
+        server.close()
 
 
 @contextlib.asynccontextmanager

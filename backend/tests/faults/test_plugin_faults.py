@@ -8,7 +8,6 @@ at once next to three steady 1 s plugins. /health is timed every 50 ms throughou
 from __future__ import annotations
 
 import asyncio
-import socket
 import statistics
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -23,6 +22,7 @@ from app.models import Sample as SampleRow
 from app.plugins.base import Plugin, Sample
 from app.services.plugins.runner import LOOP_BLOCK_MS
 from tests.conftest import asgi_client, make_settings, running_app, setup_admin
+from tests.live import silent_port
 from tests.services.test_scheduler import TEST_TYPES, make, runs_of
 
 pytestmark = pytest.mark.slow
@@ -67,21 +67,8 @@ FAULT_TYPES = (*TEST_TYPES, Big, CpuOnLoop)
 @pytest.fixture
 def silent_host() -> Iterator[int]:
     """A TCP port whose accept queue is full: connects hang (a host that never answers)."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(0)
-    port = server.getsockname()[1]
-    fillers = []
-    for _ in range(8):  # fill the accept queue; later SYNs are dropped
-        c = socket.socket()
-        c.setblocking(False)
-        c.connect_ex(("127.0.0.1", port))
-        fillers.append(c)
-    time.sleep(0.2)
-    yield port
-    for c in fillers:
-        c.close()
-    server.close()
+    with silent_port() as port:
+        yield port
 
 
 @pytest.fixture

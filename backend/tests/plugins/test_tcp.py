@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 from pydantic import ValidationError
 
 from app.plugins.base import PluginContext
 from app.plugins.builtin.tcp import TcpPlugin
-from tests.live import free_port
+from tests.live import free_port, silent_port
 
 from .conftest import collect, tcp_server
 
@@ -38,24 +37,9 @@ async def test_closed_port_fails_the_run_and_still_reports_down(tmp_path):
 async def test_port_that_never_accepts_times_out_as_down(tmp_path):
     # A listener that never accepts, with its backlog already full, leaves SYNs
     # unanswered: the connect hangs exactly like a firewalled port.
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(0)
-    port = listener.getsockname()[1]
-    fillers = []
-    for _ in range(3):
-        c = socket.socket()
-        c.setblocking(False)
-        c.connect_ex(("127.0.0.1", port))
-        fillers.append(c)
-    await asyncio.sleep(0.1)
-    try:
+    with silent_port(3) as port:
         plugin = make(tmp_path, host="127.0.0.1", port=port, timeout_seconds=0.3)
         samples, reason = await asyncio.wait_for(collect(plugin), 5)
-    finally:
-        for c in fillers:
-            c.close()
-        listener.close()
     assert [(s.name, s.value) for s in samples] == [("up", 0.0)]
     assert reason == f"127.0.0.1:{port} did not accept within 0.3 s"
 

@@ -31,7 +31,7 @@ from app.services.plugins import workqueue
 from app.services.plugins.runworker import WorkerService
 from app.services.plugins.workqueue import GROUP, RunQueue
 from tests.conftest import add_plugin, make_settings, running_app, skip_or_fail
-from tests.live import BACKEND, backend_env, free_port, stop_process
+from tests.live import BACKEND, backend_env, free_port, silent_port, stop_process
 
 SHARED_REDIS = "redis://127.0.0.1:6379/0"
 
@@ -182,29 +182,6 @@ def held_by(key: str, consumer: str) -> int:
     finally:
         client.close()
     return 0
-
-
-@contextlib.contextmanager
-def silent_port() -> Iterator[int]:
-    """A loopback port whose connects hang: its listener's backlog is full and never accepted."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(0)
-    port = server.getsockname()[1]
-    fillers = []
-    for _ in range(4):
-        s = socket.socket()
-        s.setblocking(False)
-        with contextlib.suppress(BlockingIOError):
-            s.connect(("127.0.0.1", port))
-        fillers.append(s)
-    time.sleep(0.2)
-    try:
-        yield port
-    finally:
-        for s in fillers:
-            s.close()
-        server.close()
 
 
 async def test_a_killed_workers_runs_are_taken_over_none_lost_none_twice(
