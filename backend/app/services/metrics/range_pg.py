@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 from app.services.metrics.chunks import CHUNK, decode, from_micros, micros
-from app.services.metrics.tiers import RAW, Part
+from app.services.metrics.tiers import RAW, Part, columns
 
 Agg = Literal["avg", "min", "max", "last"]
 # Decoded samples kept for the next read (16-40 bytes each: ~4 MB): a dashboard re-reads the
@@ -56,10 +56,7 @@ def statement(
     raw = next((p for p in parts if p.tier is RAW), None)
     sources = []
     for part in parts:
-        if part.tier is RAW:
-            cols = "ts, value AS vmin, value AS vmax, value AS vsum, 1 AS vcount, value AS vlast"
-        else:
-            cols = "ts, vmin, vmax, vsum, vcount, vlast"
+        cols = columns(part.tier)
         where = f"series_id = $1 AND ts >= {param(part.lower)} AND ts < {param(part.upper)}"
         if part.tier is RAW:  # after the last packed hour (all of it when none is)
             where += f" AND ts >= coalesce({_PACKED_UNTIL}, '-infinity')"

@@ -22,7 +22,7 @@ from app.models.base import UTCDateTime
 from app.schemas.metrics import QueryResult, QuerySeries
 from app.services.metrics import range_pg
 from app.services.metrics.chunks import CHUNK, decode, from_micros, micros
-from app.services.metrics.tiers import RAW, Part, bucket_rule, choose_tier, plan
+from app.services.metrics.tiers import RAW, Part, bucket_rule, choose_tier, columns, plan
 
 Agg = Literal["avg", "min", "max", "last"]
 QUERY_MAX_SERIES = 50  # per request: each is its own bucketed scan
@@ -65,10 +65,7 @@ def _source_sql(parts: list[Part], param: Callable[[datetime | None], str]) -> s
     """
     selects = []
     for part in parts:
-        if part.tier is RAW:
-            cols = "ts, value AS vmin, value AS vmax, value AS vsum, 1 AS vcount, value AS vlast"
-        else:
-            cols = "ts, vmin, vmax, vsum, vcount, vlast"
+        cols = columns(part.tier)
         selects.append(
             f"SELECT {cols} FROM {part.tier.table} WHERE series_id = {param(None)} "  # noqa: S608 - identifiers are constants  # nosec B608
             f"AND ts >= {param(part.lower)} AND ts < {param(part.upper)}"

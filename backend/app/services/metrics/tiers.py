@@ -31,6 +31,13 @@ def retention(settings: Settings, tier: Tier) -> timedelta:
     return timedelta(days=days)
 
 
+def columns(tier: Tier) -> str:
+    """The roll-up columns a tier's rows give a range read (a raw sample is its own bucket)."""
+    if tier is RAW:
+        return "ts, value AS vmin, value AS vmax, value AS vsum, 1 AS vcount, value AS vlast"
+    return "ts, vmin, vmax, vsum, vcount, vlast"
+
+
 def floor_to(ts: datetime, seconds: int) -> datetime:
     epoch = int(ts.timestamp())
     return datetime.fromtimestamp(epoch - epoch % seconds, UTC)
