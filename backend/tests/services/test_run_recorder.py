@@ -109,3 +109,27 @@ async def test_a_run_finished_while_its_health_is_read_is_still_saved(state: App
     await state.recorder.finish(run, "success", None, 0, t0, 1.0)
     await asyncio.wait_for(run.saved.wait(), 3)
     assert run.id is not None
+
+
+async def test_a_retry_after_a_lost_commit_answer_updates_the_row_it_stored(
+    state: AppState,
+) -> None:
+    """A database gone silent can take a COMMIT and never answer: the batch is retried, and the
+    rows it stored must not come back twice (PostgreSQL: the record keeps its drawn id)."""
+    if state.db.is_sqlite:
+        pytest.skip("a commit to a local SQLite file cannot lose its answer")
+    (plugin,) = await add_plugins(state, 1)
+    recorder = state.recorder
+    t0 = datetime.now(UTC)
+    record = recorder.begin(plugin.id, "manual", t0, None)
+    recorder.inflight.discard(record)  # driven by hand below, not by the flush loop
+    await recorder._write_batch([], [record], {}, alive=None)  # the checkpoint: stored running
+    stored = record.id
+    record.id = None  # ... but its answer was lost, so the batch is retried whole
+    record.status, record.finished_at, record.sample_count = "success", t0, 1
+    await recorder._write_batch([record], [], {}, alive=None)
+
+    assert record.id == stored == record.reserved_id
+    async with state.db.session() as s:
+        rows = [(r.id, r.status) for r in await s.scalars(select(PluginRun))]
+    assert rows == [(stored, "success")]

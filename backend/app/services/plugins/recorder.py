@@ -48,6 +48,10 @@ class RunRecord:
     started_at: datetime
     lateness_ms: float | None
     id: int | None = None
+    # PostgreSQL: the id drawn for this record's first INSERT, kept for its retries. A commit
+    # whose answer was lost (a database gone silent) may have stored the row: the retry then
+    # updates that row instead of adding a second one.
+    reserved_id: int | None = None
     status: str = RunStatus.RUNNING
     finished_at: datetime | None = None
     duration_ms: float | None = None
@@ -122,7 +126,11 @@ class RunRecorder:
         # each connection prepares them once (a RETURNING insert of n rows is a new statement
         # for every n, and preparing it cost ~10 ms a second at 100 instances).
         self._insert_runs = insert(PluginRun).returning(PluginRun.id, sort_by_parameter_order=True)
-        self._insert_runs_with_ids = insert(PluginRun)
+        columns = [c.name for c in PluginRun.__table__.columns if c.name != "id"]
+        upsert = pg_insert(PluginRun)
+        self._insert_runs_with_ids = upsert.on_conflict_do_update(
+            index_elements=[PluginRun.id], set_={c: upsert.excluded[c] for c in columns}
+        )
         self._next_run_ids = text(
             "SELECT nextval(pg_get_serial_sequence('plugin_runs', 'id')) "
             "FROM generate_series(1, :n)"
@@ -379,7 +387,13 @@ class RunRecorder:
             if new_rows and sqlite:
                 ids = [rid for (rid,) in conn.execute(self._insert_runs, new_rows).all()]
             elif new_rows:
-                ids = list(conn.scalars(self._next_run_ids, {"n": len(new_rows)}))
+                # Sequence values outlive a rolled-back transaction: drawn once per record.
+                want = [r for r in new if r.reserved_id is None]
+                if want:
+                    drawn = conn.scalars(self._next_run_ids, {"n": len(want)})
+                    for r, rid in zip(want, drawn, strict=True):
+                        r.reserved_id = rid
+                ids = [r.reserved_id for r in new if r.reserved_id is not None]
                 rows = [{**row, "id": rid} for row, rid in zip(new_rows, ids, strict=True)]
                 conn.execute(self._insert_runs_with_ids, rows)
             if done:
