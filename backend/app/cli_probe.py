@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
-import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from app.core.config import Settings
+from app.core.signals import stop_on_signals
 from app.plugins.registry import PluginRegistry
 from app.services.probes.hub import LOCATION_RE
 
@@ -97,10 +96,7 @@ async def _main(options: ProbeOptions, settings: Settings, client: Any) -> None:
     from app.services.probes.agent import ProbeAgent
 
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):  # Windows' loops have no signal handlers
-            loop.add_signal_handler(sig, stop.set)
+    stop_on_signals(stop)
     agent = ProbeAgent(options, settings, PluginRegistry().load(), client)
     log.info("probe starting", extra={"location": options.location, "hub": options.hub})
     await agent.run(stop)

@@ -7,12 +7,12 @@ import asyncio
 import contextlib
 import logging
 import os
-import signal
 import socket
 from collections.abc import Callable
 from typing import Any, NoReturn
 
 from app.core.config import Settings
+from app.core.signals import stop_on_signals
 
 log = logging.getLogger("app.worker")
 
@@ -67,10 +67,7 @@ async def _main(settings: Settings, name: str, alive_file: str | None = None) ->
 
     service = WorkerService(settings, name)
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with contextlib.suppress(NotImplementedError):  # Windows' loops have no signal handlers
-            loop.add_signal_handler(sig, stop.set)
+    stop_on_signals(stop)
     beat = asyncio.create_task(_keep_alive(alive_file, stop)) if alive_file else None
     try:
         await service.run(stop)
