@@ -86,7 +86,13 @@ def test_ctrl_c_then_the_same_command_resumes(tmp_path: Path, database_url: str)
     env = {**base, "DATA_DIR": str(tmp_path), "PYTHONPATH": str(BACKEND), **_env(database_url)}
     cmd = [sys.executable, "-m", "app", "import", "openmetrics", str(source), "--chunk", "20"]
     proc = subprocess.Popen(
-        cmd, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        cmd,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=_ctrl_c_as_at_a_terminal,
     )
     assert proc.stderr is not None
     line = ""
@@ -114,6 +120,13 @@ def test_ctrl_c_then_the_same_command_resumes(tmp_path: Path, database_url: str)
     assert count == 20_000 - (done_before - 1)
     again = run_cli(tmp_path, "import", "openmetrics", str(source), **_env(database_url))
     assert again.stdout == f"{source} was imported already (20,000 samples); nothing to do\n"
+
+
+def _ctrl_c_as_at_a_terminal() -> None:
+    """SIGINT back to its default in the child. A shell starts background jobs with SIGINT
+    ignored (`make test &`, `nohup`, some CI runners) and children inherit that; Python then
+    leaves it ignored, and the Ctrl-C this test sends would do nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def test_kuma_on_the_command_line(tmp_path: Path, database_url: str) -> None:
