@@ -172,6 +172,9 @@ async def test_system_reads_processes_at_most_every_scan_period(tmp_path, burner
     monkeypatch.setattr(system, "PROCESS_SCAN_SECONDS", 3600.0)
     plugin = make_system(tmp_path, top_processes=MAX_TOP_PROCESSES)
     assert BURNER in labelled(await plugin.collect_data(), "process_cpu_percent")
+    # A run within the same clock tick as the last sees no CPU time pass and rightly reports no
+    # cpu_percent (a gap, not a made-up 0); a run a second later always sees ticks pass.
+    await _spent_a_tick(burner.pid)
     between = await plugin.collect_data()
     assert not labelled(between, "process_cpu_percent")
     assert not labelled(between, "process_memory_bytes")
