@@ -80,7 +80,9 @@ async def test_database_outage_buffers_then_writes_everything(
             assert b.proc is not None and b.proc.poll() is None, "backend died during the outage"
             t0 = time.monotonic()
             code, body = api.health()
-            assert time.monotonic() - t0 < 1, "/health waited for the database"
+            # It answers in 1-2 ms (bench/bench_outage.py); under stress-ng one answer took
+            # 1.19 s of scheduling. Waiting on the database would take the probe's 2 s or more.
+            assert time.monotonic() - t0 < 2, "/health waited for the database"
             # The probe checks every 2 s and gives a silent database 2 s to answer: known within
             # 4 s, plus slack for the loaded CPUs.
             if time.monotonic() - cut_at > KNOWN_AFTER_S:
