@@ -25,19 +25,19 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-import _common
+import _common  # noqa: F401 - puts backend/ on sys.path
 import httpx
 from _common import bench_database, header, pct
 from sqlalchemy.engine import make_url
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.conftest import PASSWORD, install_plugin_package
+from tests.conftest import PASSWORD
 from tests.faults.conftest import (
-    FAULTKIT,
     Api,
     TcpProxy,
     backend_env,
+    install_faultkit,
     produced,
     seq_values,
     via,
@@ -147,8 +147,7 @@ async def run(rounds: int) -> None:
     work = Path(tempfile.mkdtemp(prefix="unity-bench-outage-"))
     site = work / "site"
     site.mkdir()
-    kit = {"fault_seq": "unity_faultkit:Seq", "fault_sleeper": "unity_faultkit:Sleeper"}
-    install_plugin_package(site, "unity_faultkit", FAULTKIT, kit)
+    install_faultkit(site)
     async with bench_database("outage") as url:
         target = make_url(url)
         proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
@@ -192,7 +191,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
-    assert _common.BACKEND
     asyncio.run(run(args.rounds))
 
 

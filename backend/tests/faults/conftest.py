@@ -121,12 +121,16 @@ def loaded_cpus() -> Iterator[None]:
                 break
 
 
-@pytest.fixture(scope="session")
-def faultkit(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    site = tmp_path_factory.mktemp("faultkit-site")
+def install_faultkit(site: Path) -> Path:
+    """The faultkit plugins installed in `site`, for a backend's PYTHONPATH."""
     plugins = {"fault_seq": "unity_faultkit:Seq", "fault_sleeper": "unity_faultkit:Sleeper"}
     install_plugin_package(site, "unity_faultkit", FAULTKIT, plugins)
     return site
+
+
+@pytest.fixture(scope="session")
+def faultkit(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return install_faultkit(tmp_path_factory.mktemp("faultkit-site"))
 
 
 def backend_env(database_url: str, faultkit: Path, **extra: Any) -> dict[str, str]:
