@@ -38,6 +38,11 @@ PLUGINS = 4
 OUTAGE_S = 30
 SMALL_BUFFER = 30
 KNOWN_AFTER_S = 6
+# A silent database answers at the 2 s connect or checkout timeout: 2.00-2.19 s in this test
+# under stress-ng (24 answers), 2,005 ms quiet (bench/bench_outage.py). The bound leaves a loaded
+# machine a second more and stays below the 5 s request deadline, so an answer that came from
+# the deadline instead of the timeouts fails.
+ANSWER_BOUND_S = 4
 
 
 @pytest.mark.parametrize("mode", ["refused", "silent"])
@@ -162,7 +167,7 @@ async def test_database_outage_buffers_then_writes_everything(
 
 def _api_answers_503(api: Api) -> None:
     """A read (its token known already), a write and a login: each a JSON 503 with a sentence,
-    within the request deadline plus a margin; the WebSocket handshake closes with 1013."""
+    within ANSWER_BOUND_S; the WebSocket handshake closes with 1013 within it too."""
     for method, path, kw in (
         ("GET", "/api/v1/plugins", {}),
         ("POST", "/api/v1/plugins", {"json": {}}),
@@ -170,16 +175,21 @@ def _api_answers_503(api: Api) -> None:
     ):
         t0 = time.monotonic()
         r = api.http.request(method, path, **kw)
-        assert time.monotonic() - t0 < 8, f"{method} {path} took too long"
+        took = time.monotonic() - t0
+        assert took < ANSWER_BOUND_S, f"{method} {path} took {took:.2f}s"
         assert r.status_code == 503, (method, path, r.text)
         assert r.json()["error"] == "DatabaseUnavailable"
         assert r.headers["retry-after"] == "5"
     token = api.http.headers["Authorization"].removeprefix("Bearer ")
     ws_url = api.backend.url.replace("http://", "ws://") + f"/ws/metrics?token={token}"
     t0 = time.monotonic()
-    with connect(ws_url, open_timeout=8) as ws, pytest.raises(ConnectionClosed) as closed:
-        ws.recv(timeout=8)
-    assert time.monotonic() - t0 < 8, "the WebSocket handshake took too long"
+    with (
+        connect(ws_url, open_timeout=ANSWER_BOUND_S) as ws,
+        pytest.raises(ConnectionClosed) as closed,
+    ):
+        ws.recv(timeout=ANSWER_BOUND_S)
+    took = time.monotonic() - t0
+    assert took < ANSWER_BOUND_S, f"the WebSocket handshake took {took:.2f}s"
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013, closed.value
 
 
