@@ -54,10 +54,8 @@ def ask(api: Api, kind: str, healthy: bool) -> tuple[float, str]:
     """One request of this kind: (seconds to its answer, what the answer was)."""
     t0 = time.perf_counter()
     if kind == "ws":
-        token = api.http.headers["Authorization"].removeprefix("Bearer ")
-        url = api.backend.url.replace("http://", "ws://") + f"/ws/metrics?token={token}"
         try:
-            with connect(url, open_timeout=15) as ws:
+            with connect(api.ws_url(), open_timeout=15) as ws:
                 if healthy:
                     return time.perf_counter() - t0, "open"
                 ws.recv(timeout=15)
@@ -145,9 +143,7 @@ def sigterm(backend: Backend) -> float:
 async def run(rounds: int) -> None:
     header("outage")
     work = Path(tempfile.mkdtemp(prefix="unity-bench-outage-"))
-    site = work / "site"
-    site.mkdir()
-    install_faultkit(site)
+    site = install_faultkit(work / "site")
     async with bench_database("outage") as url:
         target = make_url(url)
         proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)

@@ -122,7 +122,8 @@ def loaded_cpus() -> Iterator[None]:
 
 
 def install_faultkit(site: Path) -> Path:
-    """The faultkit plugins installed in `site`, for a backend's PYTHONPATH."""
+    """The faultkit plugins installed in `site` (made if missing), for a backend's PYTHONPATH."""
+    site.mkdir(exist_ok=True)
     plugins = {"fault_seq": "unity_faultkit:Seq", "fault_sleeper": "unity_faultkit:Sleeper"}
     install_plugin_package(site, "unity_faultkit", FAULTKIT, plugins)
     return site
@@ -170,6 +171,11 @@ class Api:
     def health(self) -> tuple[int, dict[str, Any]]:
         r = self.http.get("/health")
         return r.status_code, r.json()
+
+    def ws_url(self) -> str:
+        """The `/ws/metrics` address with this client's token."""
+        token = self.http.headers["Authorization"].removeprefix("Bearer ")
+        return self.backend.url.replace("http://", "ws://") + f"/ws/metrics?token={token}"
 
     def close(self) -> None:
         self.http.close()

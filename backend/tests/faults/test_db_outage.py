@@ -180,11 +180,9 @@ def _api_answers_503(api: Api) -> None:
         assert r.status_code == 503, (method, path, r.text)
         assert r.json()["error"] == "DatabaseUnavailable"
         assert r.headers["retry-after"] == "5"
-    token = api.http.headers["Authorization"].removeprefix("Bearer ")
-    ws_url = api.backend.url.replace("http://", "ws://") + f"/ws/metrics?token={token}"
     t0 = time.monotonic()
     with (
-        connect(ws_url, open_timeout=ANSWER_BOUND_S) as ws,
+        connect(api.ws_url(), open_timeout=ANSWER_BOUND_S) as ws,
         pytest.raises(ConnectionClosed) as closed,
     ):
         ws.recv(timeout=ANSWER_BOUND_S)
