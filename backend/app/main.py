@@ -126,9 +126,12 @@ def _operation_id(route: APIRoute) -> str:
     return f"{tag}-{route.name}"
 
 
-def _database_down(scope: Scope) -> bool:
+def _database_down(scope: Scope, began: float) -> bool:
+    """At a request's deadline: the probe says the database is down, or nothing from it has
+    answered since the request began (its statement went out just before the database went
+    silent, sooner than the probe can tell)."""
     state: AppState | None = getattr(scope["app"].state, "unity", None)
-    return state is not None and state.probe.down()
+    return state is not None and (state.probe.down() or state.probe.silent_since(began))
 
 
 def create_app(settings: Settings | None = None, *, migrate_on_start: bool = True) -> FastAPI:

@@ -2,10 +2,11 @@
 
 A database that goes silent (a stalled VM, a firewall dropping packets) would otherwise hold a
 request until the driver gives up, and a client (nginx, a script, the UI) waits with it. At the
-deadline the client gets a JSON 503 (the database is not answering) or 504 (something else took
-too long) at once, sent by a task of its own, and the route is cancelled behind it: a cleanup
-that hangs on a silent database cannot hold the answer back. Routes that wait on
-purpose (run now, a channel test, a plugin delete) carry `@no_deadline`.
+deadline the client gets a JSON 503 (the database is not answering: the probe says so, or nothing
+from it has answered since the request began) or 504 (something else took too long) at once,
+sent by a task of its own, and the route is cancelled behind it: a cleanup that hangs on a silent
+database cannot hold the answer back. Routes that wait on purpose (run now, a channel test, a
+plugin delete) carry `@no_deadline`.
 
 Errors nothing else handled end here as well: a JSON 503 if the database is away, else a JSON
 500 `ServerError` with no internals (the traceback goes to the log).
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -51,11 +53,11 @@ class DeadlineMiddleware:
         self,
         app: ASGIApp,
         seconds: float,
-        database_down: Callable[[Scope], bool] | None = None,
+        database_down: Callable[[Scope, float], bool] | None = None,
     ) -> None:
         self.app = app
         self.seconds = seconds
-        self.database_down = database_down or (lambda _scope: False)
+        self.database_down = database_down or (lambda _scope, _began: False)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -66,6 +68,7 @@ class DeadlineMiddleware:
         fired = False
         current = asyncio.current_task()
         assert current is not None
+        began = time.monotonic()  # the probe's clock
 
         async def guarded_send(message: Message) -> None:
             nonlocal started
@@ -81,7 +84,7 @@ class DeadlineMiddleware:
             if getattr(scope.get("endpoint"), _MARK, False):
                 return
             fired = answered = True
-            down = self.database_down(scope)
+            down = self.database_down(scope, began)
             log.info(
                 "request deadline: %s %s stopped after %gs (%s)",
                 scope.get("method"),

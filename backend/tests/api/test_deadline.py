@@ -289,3 +289,55 @@ async def test_a_silent_database_answers_503_at_the_deadline(pg_url: str, tmp_pa
                 assert r.status_code == 200, "no recovery after the silence"
     finally:
         proxy.close()
+
+
+async def test_a_statement_in_flight_when_the_database_goes_silent_answers_503(
+    pg_url: str, tmp_path
+) -> None:
+    """The read goes out right after the last answer, before the probe can know: the deadline
+    still says 503, because nothing has answered since the read began (it said 504 when only the
+    probe was asked, which knew 2-3 periods after the last answer). The periods keep production's
+    ratio: a 5 s deadline over a 2 s probe."""
+    target = make_url(pg_url)
+    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
+    settings = make_settings(
+        via(proxy, pg_url),
+        tmp_path,
+        request_timeout_seconds=1.0,
+        db_probe_seconds=0.45,
+        db_connect_timeout_seconds=30,  # longer than the deadline: only the deadline can answer
+    )
+    app = create_app(settings)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+                await c.post("/api/v1/auth/setup", json={"username": "a", "password": PASSWORD})
+                r = await c.post("/api/v1/auth/login", data={"username": "a", "password": PASSWORD})
+                auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
+                assert (await c.get("/api/v1/plugins", headers=auth)).status_code == 200
+                proxy.silence()
+                t0 = time.monotonic()
+                r = await c.get("/api/v1/plugins", headers=auth)
+                assert time.monotonic() - t0 < NOT_HUNG
+                assert r.status_code == 503, r.text
+                assert r.json()["error"] == "DatabaseUnavailable"
+    finally:
+        proxy.close()
+
+
+async def test_a_slow_statement_on_a_healthy_database_is_not_taken_for_silence(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """A probe period under half the deadline, so "nothing answered for two periods" is asked at
+    each deadline: the probe's own checks answer within every period, and each slow statement
+    stays a 504."""
+    settings = make_settings(pg_url, tmp_path, request_timeout_seconds=1.5, db_probe_seconds=0.6)
+    app = create_app(settings)
+    add_test_routes(app)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            for _ in range(4):
+                r = await timed_get(c, "/t/db-sleep")
+                assert r.status_code == 504, r.text
