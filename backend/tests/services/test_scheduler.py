@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from app.models import PluginRun
 from app.plugins.base import Plugin, PluginConfig, PluginError, Sample
-from app.services.plugins.runner import StepTimer
+from app.services.plugins.runner import StepTimer, _gc_clock
 from tests.conftest import (
     asgi_client,
     install_plugin_package,
@@ -305,6 +305,24 @@ async def test_a_garbage_collection_pause_is_not_blamed_on_the_plugin_step_it_la
     del heap
     assert wall_ms > 100, "the collection was too quick to tell apart"
     assert 50 <= timer.max_step_ms < 90, (timer.max_step_ms, wall_ms)
+
+
+async def test_a_collection_in_another_thread_does_not_excuse_a_cpu_loop() -> None:
+    """Another thread's collection over a big heap stalls the loop while a plugin spins, and is
+    taken off the step's wall time; the loop thread's own 550 ms of CPU still count in full (a
+    CI run once let such a plugin's first run through: 1,100 tests leave a big heap)."""
+
+    async def spins_while_another_thread_collects() -> None:
+        t0 = time.thread_time()
+        while time.thread_time() - t0 < 0.55:
+            pass
+        # What the gc callbacks record for a 1 s collection in another thread meanwhile.
+        _gc_clock.total += 1.0
+
+    timer = StepTimer(spins_while_another_thread_collects())
+    await timer
+    assert timer.max_step_ms >= 540, timer.max_step_ms
+    assert timer.max_step_cpu_ms >= 540, timer.max_step_cpu_ms
 
 
 async def test_the_step_timer_tells_cpu_on_the_loop_from_waiting() -> None:

@@ -43,14 +43,21 @@ class _GcClock:
     def __init__(self) -> None:
         self.total = 0.0
         self._started: dict[int, float] = {}
+        self._by_thread: dict[int, float] = {}  # the same, per thread that collected
         gc.callbacks.append(self._callback)
+
+    def here(self) -> float:
+        """Seconds this thread spent collecting."""
+        return self._by_thread.get(threading.get_ident(), 0.0)
 
     def _callback(self, phase: str, _info: dict[str, int]) -> None:
         tid = threading.get_ident()
         if phase == "start":
             self._started[tid] = time.perf_counter()
         elif (t0 := self._started.pop(tid, None)) is not None:
-            self.total += time.perf_counter() - t0
+            took = time.perf_counter() - t0
+            self.total += took
+            self._by_thread[tid] = self._by_thread.get(tid, 0.0) + took
 
 
 _gc_clock = _GcClock()
@@ -62,6 +69,9 @@ class StepTimer:
     Each `send`/`throw` into the coroutine runs synchronously on the event loop; a step that takes
     long is code that blocks the loop (a CPU loop, `time.sleep`, a blocking socket). Garbage
     collection pauses inside a step are the interpreter's, not the plugin's, and are left out.
+    A collection in another thread stalls the loop without costing its thread CPU, so a step is
+    never shorter than the loop thread's own CPU in it, less the collections it ran itself: a
+    CPU loop is not excused because a big heap was being collected elsewhere meanwhile.
     """
 
     __slots__ = ("coro", "max_step_cpu_ms", "max_step_ms")
@@ -71,27 +81,30 @@ class StepTimer:
         self.max_step_ms = 0.0
         self.max_step_cpu_ms = 0.0  # CPU time of the loop's thread in that longest step
 
-    def _note(self, t0: float, gc0: float, cpu0: float) -> None:
-        ms = (time.perf_counter() - t0 - (_gc_clock.total - gc0)) * 1000
+    def _note(self, t0: float, gc0: float, own0: float, cpu0: float) -> None:
+        cpu = time.thread_time() - cpu0
+        held = time.perf_counter() - t0 - (_gc_clock.total - gc0)
+        ms = max(held, cpu - (_gc_clock.here() - own0)) * 1000
         if ms > self.max_step_ms:
             self.max_step_ms = ms
-            self.max_step_cpu_ms = (time.thread_time() - cpu0) * 1000
+            self.max_step_cpu_ms = cpu * 1000
 
     def __await__(self) -> Generator[Any, Any, Any]:
         coro = self.coro
         value: Any = None
         error: BaseException | None = None
         while True:
-            t0, gc0, cpu0 = time.perf_counter(), _gc_clock.total, time.thread_time()
+            t0, gc0, own0 = time.perf_counter(), _gc_clock.total, _gc_clock.here()
+            cpu0 = time.thread_time()
             try:
                 yielded = coro.send(value) if error is None else coro.throw(error)
             except StopIteration as stop:
-                self._note(t0, gc0, cpu0)
+                self._note(t0, gc0, own0, cpu0)
                 return stop.value
             except BaseException:
-                self._note(t0, gc0, cpu0)
+                self._note(t0, gc0, own0, cpu0)
                 raise
-            self._note(t0, gc0, cpu0)
+            self._note(t0, gc0, own0, cpu0)
             value, error = None, None
             try:
                 value = yield yielded
