@@ -9,7 +9,7 @@ from __future__ import annotations
 import zlib
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Header, Request
 from pydantic import ValidationError
 
 from app.api.deps import CurrentUser, SessionDep, StateDep, oauth2
@@ -96,8 +96,22 @@ async def post_heartbeat(
     summary="(probe token) Push a batch of results (JSON, gzip-compressed or not)",
 )
 async def post_results(
-    request: Request, caller: ProbeDep, state: StateDep, session: SessionDep
+    request: Request,
+    caller: ProbeDep,
+    state: StateDep,
+    session: SessionDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            max_length=128,
+            description="A name for this batch, the same each time it is sent (a probe uses its "
+            "spool file's name). The same key as the last batch taken from this probe is "
+            "answered with `duplicate: true` and not stored again.",
+        ),
+    ] = None,
 ) -> ResultsAccepted:
+    if await probes.seen_batch(session, caller.location, idempotency_key):
+        return ResultsAccepted(accepted=0, ignored=0, duplicate=True)
     raw = await request.body()
     if request.headers.get("content-encoding", "").lower() == "gzip":
         inflater = zlib.decompressobj(wbits=31)
@@ -129,7 +143,13 @@ async def post_results(
         for r in batch.results
     ]
     accepted, ignored, touched = await probes.record(
-        session, state.settings, state.registry, state.writer, caller.location, outcomes
+        session,
+        state.settings,
+        state.registry,
+        state.writer,
+        caller.location,
+        outcomes,
+        idempotency_key,
     )
     events = await probes.refresh_health(session, touched)
     await session.commit()

@@ -23,6 +23,9 @@ class Probe(Base):
     spooled: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     dropped_total: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     results_total: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+    # The Idempotency-Key of the last batch taken: the same batch again (its answer was lost) is
+    # answered, not stored twice.
+    last_batch: Mapped[str | None] = mapped_column(String(128))
 
 
 class PluginLocation(Base):

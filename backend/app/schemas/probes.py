@@ -77,6 +77,11 @@ class ResultBatch(BaseModel):
 class ResultsAccepted(BaseModel):
     accepted: int
     ignored: int = Field(description="Results for plugins gone or no longer assigned here.")
+    duplicate: bool = Field(
+        False,
+        description="The batch's Idempotency-Key is the last one taken from this probe: it was "
+        "stored already (its answer was lost) and is not stored again.",
+    )
 
 
 class ProbeOut(BaseModel):

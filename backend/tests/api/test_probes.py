@@ -50,11 +50,14 @@ def result(plugin_id: int, ok: bool, at: datetime, value: float = 1.0) -> dict[s
     }
 
 
-async def push(client: httpx.AsyncClient, token: str, results: list[dict[str, Any]]) -> Any:
+async def push(
+    client: httpx.AsyncClient, token: str, results: list[dict[str, Any]], key: str | None = None
+) -> Any:
+    headers = {**bearer(token), "Content-Encoding": "gzip", "Content-Type": "application/json"}
     r = await client.post(
         "/api/v1/probes/results",
         content=gzip.compress(json.dumps({"results": results}).encode()),
-        headers={**bearer(token), "Content-Encoding": "gzip", "Content-Type": "application/json"},
+        headers={**headers, **({"Idempotency-Key": key} if key else {})},
     )
     assert r.status_code == 200, r.text
     return r.json()
@@ -159,9 +162,17 @@ async def test_results_carry_the_location_and_k_of_n_decides_health(
         r = await client.post("/api/v1/probes/heartbeat", json={}, headers=bearer(token))
         assert r.status_code == 200, r.text
     t0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
-    assert await push(client, a, [result(pid, True, t0)]) == {"accepted": 1, "ignored": 0}
+    assert await push(client, a, [result(pid, True, t0)]) == {
+        "accepted": 1,
+        "ignored": 0,
+        "duplicate": False,
+    }
     # a result for a plugin not assigned to site-a is ignored (never stored)
-    assert await push(client, a, [result(other["id"], True, t0)]) == {"accepted": 0, "ignored": 1}
+    assert await push(client, a, [result(other["id"], True, t0)]) == {
+        "accepted": 0,
+        "ignored": 1,
+        "duplicate": False,
+    }
     await push(client, b, [result(pid, True, t0)])
     health = (await client.get(f"/api/v1/plugins/{pid}/health", headers=admin)).json()
     assert health["status"] == "healthy"
@@ -190,6 +201,49 @@ async def test_results_carry_the_location_and_k_of_n_decides_health(
     # series carry the location label
     series = (await client.get(f"/api/v1/metrics/series?plugin_id={pid}", headers=admin)).json()
     assert sorted(s["labels"]["location"] for s in series["items"]) == ["site-a", "site-b"]
+
+
+async def test_a_batch_sent_again_after_a_lost_answer_is_stored_once(
+    app: Any, client: httpx.AsyncClient, admin: dict[str, str]
+) -> None:
+    """The probe keeps a batch until it gets a 200; when the answer is lost it sends the same
+    batch (same Idempotency-Key) again, and the hub answers without storing it twice."""
+    a = await probe_token(client, admin, "site-a")
+    pid = (await make_plugin(client, admin, "web", locations=["site-a"]))["id"]
+    await client.post("/api/v1/probes/heartbeat", json={}, headers=bearer(a))
+    t0 = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+    first = [result(pid, True, t0), result(pid, True, t0 + timedelta(seconds=10))]
+    key = "000000000001-1767614400000-2.json.gz"
+    assert await push(client, a, first, key) == {"accepted": 2, "ignored": 0, "duplicate": False}
+    assert await push(client, a, first, key) == {"accepted": 0, "ignored": 0, "duplicate": True}
+    # the next batch has a key of its own and is stored
+    later = [result(pid, True, t0 + timedelta(seconds=20))]
+    answer = await push(client, a, later, "000000000002-1767614420000-1.json.gz")
+    assert answer["accepted"] == 1 and answer["duplicate"] is False
+    await app.state.unity.writer.flushed()
+    probes = {p["location"]: p for p in (await client.get("/api/v1/probes", headers=admin)).json()}
+    assert probes["site-a"]["results_total"] == 3
+    (series,) = (
+        await client.get(f"/api/v1/metrics/series?plugin_id={pid}&name=up", headers=admin)
+    ).json()["items"]
+    q = await client.get(
+        "/api/v1/metrics/query",
+        params={
+            "series_id": series["id"],
+            "start": t0.isoformat(),
+            "end": (t0 + timedelta(minutes=1)).isoformat(),
+            "points": 1000,
+        },
+        headers=admin,
+    )
+    assert len(q.json()["series"][0]["points"]) == 3, q.text
+    # a key too long to be a batch name is refused with a sentence
+    r = await client.post(
+        "/api/v1/probes/results",
+        json={"results": []},
+        headers={**bearer(a), "Idempotency-Key": "x" * 129},
+    )
+    assert r.status_code == 422, r.text
 
 
 async def test_a_probe_silent_for_three_heartbeats_is_down_and_counts_as_down(

@@ -3228,6 +3228,12 @@ export interface components {
             /** Accepted */
             accepted: number;
             /**
+             * Duplicate
+             * @description The batch's Idempotency-Key is the last one taken from this probe: it was stored already (its answer was lost) and is not stored again.
+             * @default false
+             */
+            duplicate: boolean;
+            /**
              * Ignored
              * @description Results for plugins gone or no longer assigned here.
              */
@@ -8466,7 +8472,10 @@ export interface operations {
     "probes-post_results": {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description A name for this batch, the same each time it is sent (a probe uses its spool file's name). The same key as the last batch taken from this probe is answered with `duplicate: true` and not stored again. */
+                "idempotency-key"?: string | null;
+            };
             path?: never;
             cookie?: never;
         };

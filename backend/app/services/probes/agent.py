@@ -271,7 +271,12 @@ class ProbeAgent:
                 r = await self.client.post(
                     "/api/v1/probes/results",
                     content=path.read_bytes(),
-                    headers={"Content-Encoding": "gzip", "Content-Type": "application/json"},
+                    headers={
+                        "Content-Encoding": "gzip",
+                        "Content-Type": "application/json",
+                        # Sent again after a lost answer, the batch is not stored twice.
+                        "Idempotency-Key": path.name,
+                    },
                 )
             except httpx.HTTPError as exc:
                 self._unreachable(exc)

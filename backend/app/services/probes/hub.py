@@ -240,8 +240,11 @@ async def record(
     writer: SampleSink,
     location: str,
     outcomes: Iterable[Outcome],
+    batch_key: str | None = None,
 ) -> tuple[int, int, set[int]]:
     """Store results from `location`; (accepted, ignored, plugin ids touched).
+
+    `batch_key` (the probe's Idempotency-Key) is kept as the probe's last batch; see `seen_batch`.
 
     A result for a plugin that is gone or no longer assigned here is ignored, not refused:
     a spool must drain after a reassignment. Samples carry a `location` label.
@@ -284,12 +287,24 @@ async def record(
         down_after = entry.cls.failures_until_down if entry and entry.cls else None
         _apply(row, o.status == RunStatus.SUCCESS, o.error, o.finished_at, settings, down_after)
         row.duration_ms, row.sample_count = o.duration_ms, len(o.samples)
-    if location != HUB and accepted:
+    if location != HUB and (accepted or batch_key):
         probe = await session.get(Probe, location)
         if probe is not None:
             probe.results_total = (probe.results_total or 0) + accepted
+            probe.last_batch = batch_key or probe.last_batch
     await session.flush()
     return accepted, ignored, touched
+
+
+async def seen_batch(session: AsyncSession, location: str, batch_key: str | None) -> bool:
+    """This batch is the last one taken from `location`: the hub stored it, the answer was lost
+    on the way back (the uplink broke), and the probe, which keeps a batch until it gets a 200,
+    sent it again. A probe sends its batches one at a time, oldest first, so the last key is all
+    there is to remember."""
+    if not batch_key:
+        return False
+    probe = await session.get(Probe, location)
+    return probe is not None and probe.last_batch == batch_key
 
 
 # ----------------------------------------------------------------- K of N
