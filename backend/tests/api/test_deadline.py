@@ -252,17 +252,20 @@ async def test_errors_that_are_bugs_or_bad_input_are_not_unavailable(pg_url: str
     assert not is_unavailable(FileNotFoundError(2, "no such file"))
 
 
-async def test_a_silent_database_answers_503_at_the_deadline(pg_url: str, tmp_path) -> None:
-    """Connections accepted and never answered: the deadline answers, and says why (the probe
-    has noticed the silence by then)."""
+@contextlib.asynccontextmanager
+async def behind_a_proxy(
+    pg_url: str, tmp_path: Path, deadline: float, probe: float
+) -> AsyncIterator[tuple[httpx.AsyncClient, dict[str, str], TcpProxy]]:
+    """The app on PostgreSQL through a proxy the test can silence, with a signed-in admin; the
+    connect timeout is longer than the deadline, so only the deadline can answer a silence."""
     target = make_url(pg_url)
     proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
     settings = make_settings(
         via(proxy, pg_url),
         tmp_path,
-        request_timeout_seconds=2.0,
-        db_probe_seconds=0.3,
-        db_connect_timeout_seconds=30,  # longer than the deadline: only the deadline can answer
+        request_timeout_seconds=deadline,
+        db_probe_seconds=probe,
+        db_connect_timeout_seconds=30,
     )
     app = create_app(settings)
     try:
@@ -273,22 +276,29 @@ async def test_a_silent_database_answers_503_at_the_deadline(pg_url: str, tmp_pa
                 r = await c.post("/api/v1/auth/login", data={"username": "a", "password": PASSWORD})
                 auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
                 assert (await c.get("/api/v1/plugins", headers=auth)).status_code == 200
-                proxy.silence()
-                for method in ("GET", "POST", "GET"):
-                    t0 = time.monotonic()
-                    r = await c.request(method, "/api/v1/plugins", headers=auth, json={})
-                    assert time.monotonic() - t0 < NOT_HUNG
-                    assert r.status_code == 503, r.text
-                    assert r.json()["error"] == "DatabaseUnavailable"
-                proxy.restore()
-                for _ in range(100):
-                    r = await c.get("/api/v1/plugins", headers=auth)
-                    if r.status_code == 200:
-                        break
-                    await asyncio.sleep(0.1)
-                assert r.status_code == 200, "no recovery after the silence"
+                yield c, auth, proxy
     finally:
         proxy.close()
+
+
+async def test_a_silent_database_answers_503_at_the_deadline(pg_url: str, tmp_path) -> None:
+    """Connections accepted and never answered: the deadline answers, and says why (the probe
+    has noticed the silence by then)."""
+    async with behind_a_proxy(pg_url, tmp_path, deadline=2.0, probe=0.3) as (c, auth, proxy):
+        proxy.silence()
+        for method in ("GET", "POST", "GET"):
+            t0 = time.monotonic()
+            r = await c.request(method, "/api/v1/plugins", headers=auth, json={})
+            assert time.monotonic() - t0 < NOT_HUNG
+            assert r.status_code == 503, r.text
+            assert r.json()["error"] == "DatabaseUnavailable"
+        proxy.restore()
+        for _ in range(100):
+            r = await c.get("/api/v1/plugins", headers=auth)
+            if r.status_code == 200:
+                break
+            await asyncio.sleep(0.1)
+        assert r.status_code == 200, "no recovery after the silence"
 
 
 async def test_a_statement_in_flight_when_the_database_goes_silent_answers_503(
@@ -296,34 +306,15 @@ async def test_a_statement_in_flight_when_the_database_goes_silent_answers_503(
 ) -> None:
     """The read goes out right after the last answer, before the probe can know: the deadline
     still says 503, because nothing has answered since the read began (it said 504 when only the
-    probe was asked, which knew 2-3 periods after the last answer). The periods keep production's
-    ratio: a 5 s deadline over a 2 s probe."""
-    target = make_url(pg_url)
-    proxy = TcpProxy(target.host or "127.0.0.1", target.port or 5432)
-    settings = make_settings(
-        via(proxy, pg_url),
-        tmp_path,
-        request_timeout_seconds=1.0,
-        db_probe_seconds=0.45,
-        db_connect_timeout_seconds=30,  # longer than the deadline: only the deadline can answer
-    )
-    app = create_app(settings)
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
-                await c.post("/api/v1/auth/setup", json={"username": "a", "password": PASSWORD})
-                r = await c.post("/api/v1/auth/login", data={"username": "a", "password": PASSWORD})
-                auth = {"Authorization": f"Bearer {r.json()['access_token']}"}
-                assert (await c.get("/api/v1/plugins", headers=auth)).status_code == 200
-                proxy.silence()
-                t0 = time.monotonic()
-                r = await c.get("/api/v1/plugins", headers=auth)
-                assert time.monotonic() - t0 < NOT_HUNG
-                assert r.status_code == 503, r.text
-                assert r.json()["error"] == "DatabaseUnavailable"
-    finally:
-        proxy.close()
+    probe was asked, which knew 2-3 periods after the last answer). The periods keep about
+    production's ratio: a 5 s deadline over a 2 s probe."""
+    async with behind_a_proxy(pg_url, tmp_path, deadline=1.0, probe=0.45) as (c, auth, proxy):
+        proxy.silence()
+        t0 = time.monotonic()
+        r = await c.get("/api/v1/plugins", headers=auth)
+        assert time.monotonic() - t0 < NOT_HUNG
+        assert r.status_code == 503, r.text
+        assert r.json()["error"] == "DatabaseUnavailable"
 
 
 async def test_a_slow_statement_on_a_healthy_database_is_not_taken_for_silence(
